@@ -1,0 +1,19 @@
+"""yaan-sim: a system-dynamics simulator of Ya'an's industrial parks (2016-2020 plan).
+
+Typical use::
+
+    import yaan_sim as ys
+    model = ys.load_model()
+    ds = ys.simulate(model)                 # the .mdl's defaults (the baseline)
+"""
+
+from .errors import ModelError, ResultsError, ScenarioError, YaanSimError
+from .model import Horizon, YaanModel, load_model
+from .results import open_results, to_netcdf
+from .simulate import simulate
+
+__all__ = [
+    "Horizon", "ModelError", "ResultsError", "ScenarioError", "YaanModel", "YaanSimError",
+    "load_model", "open_results", "simulate", "to_netcdf",
+]
+__version__ = "0.1.0"

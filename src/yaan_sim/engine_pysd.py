@@ -1,0 +1,95 @@
+"""The reference engine: run the model with PySD and return an xarray.Dataset."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .errors import ModelError, YaanSimError
+
+ENGINE_NAME = "pysd"
+
+
+def output_names(model, return_vars=None) -> list[str]:
+    """Vensim names of the variables a run returns: all but lookups and control variables."""
+    skip_kinds = {"Lookup", "None"}
+    control = {"INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER", "Time"}
+    names = [n for n, m in model.meta.items() if m.kind not in skip_kinds and n not in control]
+    if return_vars is None:
+        return names
+    wanted = []
+    for v in return_vars:
+        meta = model.meta.get(v) or model.by_py_name.get(v)
+        if meta is None:
+            raise YaanSimError(f"unknown variable {v!r} in return_vars; see `yaan-sim levers` "
+                               "or model.meta for the model's names")
+        wanted.append(meta.name)
+    return wanted
+
+
+def _to_pysd_value(model, name: str, value):
+    """An override in dataset dims -> what PySD's run(params=...) accepts."""
+    dims = model.dims_of(name)
+    ranges = model.meta[name].subscripts
+    if not isinstance(value, xr.DataArray):
+        value = xr.DataArray(float(value))
+    extra = set(value.dims) - set(dims) - {"time"}
+    if extra:
+        raise YaanSimError(f"override of {name!r} has dims {sorted(extra)} the variable lacks "
+                           f"(its dims: {list(dims) or 'none'})")
+    # Full, float arrays in PySD's own range names: PySD under numpy 2 mishandles scalars.
+    template = model.default_value(name)
+    value = value.astype(float).broadcast_like(template) if dims else value.astype(float)
+    value = value.rename({d: r for d, r in zip(dims, ranges)})
+    if "time" not in value.dims:
+        return value if dims else float(value)
+    value = value.transpose("time", *ranges)
+    times = value["time"].values
+    if dims:
+        return pd.Series([value.isel(time=i).drop_vars("time") for i in range(len(times))], index=times)
+    return pd.Series(value.values, index=times)
+
+
+def run(model, overrides=None, horizon=None, return_vars=None) -> xr.Dataset:
+    """One PySD run with ``overrides`` ({Vensim name: value}); dims (time, park, ...)."""
+    horizon = horizon or model.default_horizon
+    if horizon.start != model.default_horizon.start:
+        model = model.at_start(horizon.start)
+    pm = model.pysd_model
+    params = {name: _to_pysd_value(model, name, v) for name, v in (overrides or {}).items()}
+    names = output_names(model, return_vars)
+    pm.reload()  # overrides persist on a PySD model: start from the .mdl every time
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            # Expected: scenario levers arrive as time series on every run.
+            warnings.filterwarnings("ignore", message="Replacing a constant value with a time-dependent value")
+            out = pm.run(params=params, final_time=horizon.stop, time_step=horizon.step,
+                         saveper=horizon.saveper, return_columns=names, flatten_output=False)
+    except YaanSimError:
+        raise
+    except Exception as exc:
+        raise ModelError(f"PySD failed to run {model.mdl_path.name}: {type(exc).__name__}: {exc}") from None
+    return frame_to_dataset(model, out)
+
+
+def frame_to_dataset(model, frame: pd.DataFrame) -> xr.Dataset:
+    times = np.asarray(frame.index, dtype=float)
+    data = {}
+    for name in frame.columns:
+        meta = model.meta[name]
+        cells = frame[name].tolist()
+        if isinstance(cells[0], xr.DataArray):
+            arr = xr.concat(cells, dim="time", coords="minimal", compat="override", join="outer")
+            arr = arr.rename({r: model.dim_of_range[r] for r in arr.dims if r in model.dim_of_range})
+        else:
+            arr = xr.DataArray(np.asarray(cells, dtype=float), dims=("time",))
+        data[meta.py_name] = arr.assign_coords(time=times).drop_vars(
+            [c for c in arr.coords if c not in arr.dims and c != "time"])
+    # Variables defined on sub-ranges cover part of a dim: put every dim in the .mdl's order.
+    full = {dim: model.subscripts[rng] for dim, rng in model.full_range_of_dim.items()}
+    ds = xr.Dataset(data)
+    return ds.reindex({d: full[d] for d in ds.dims if d in full})

@@ -1,0 +1,210 @@
+"""Load the Vensim model through PySD, with the translation cached on disk.
+
+The cache key is the SHA-256 of the .mdl's bytes and PySD's version, so any edit of the
+model or a PySD upgrade translates again, and an unchanged model never does. A
+translation is built in a private temporary folder and moved into place with one
+``rename``, so processes loading the model at the same time never see half a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from .docmeta import VarMeta, metadata_from_doc
+from .errors import ModelError
+from .paths import DEFAULT_MODEL, cache_dir
+
+
+def _pysd():
+    import pysd
+
+    return pysd
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _cache_key(mdl_bytes: bytes, pysd_version: str) -> str:
+    h = hashlib.sha256(mdl_bytes)
+    h.update(b"\0pysd=" + pysd_version.encode())
+    return h.hexdigest()[:32]
+
+
+def translate_cached(mdl_path: Path, cache: Path | None = None) -> tuple[Path, bool]:
+    """Return the translated .py for ``mdl_path`` and whether it came from the cache."""
+    mdl_path = Path(mdl_path)
+    try:
+        data = mdl_path.read_bytes()
+    except OSError as exc:
+        raise ModelError(
+            f"cannot read the model file {mdl_path}: {exc.strerror or exc}. "
+            "Check the path (the default is models/yaan_parks.mdl in the checkout)."
+        ) from None
+    pysd = _pysd()
+    key = _cache_key(data, pysd.__version__)
+    root = Path(cache) if cache is not None else cache_dir()
+    target = root / key
+    py_file = target / (mdl_path.stem + ".py")
+    if py_file.is_file():
+        return py_file, True
+    root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=root))
+    try:
+        (work / mdl_path.name).write_bytes(data)
+        try:
+            pysd.read_vensim(str(work / mdl_path.name), initialize=False)
+        except Exception as exc:  # PySD's parser raises many kinds; one clear message
+            raise ModelError(f"PySD could not translate {mdl_path}: {exc}") from None
+        try:
+            os.rename(work, target)
+        except OSError:
+            # Another process finished the same translation first: use theirs.
+            if not py_file.is_file():
+                raise
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+    return py_file, False
+
+
+@dataclass
+class Horizon:
+    """Integration horizon in years: start, stop, integration step and saving period."""
+
+    start: float
+    stop: float
+    step: float
+    saveper: float
+
+    def times(self) -> np.ndarray:
+        """The integration step times from start to stop inclusive."""
+        n = int(round((self.stop - self.start) / self.step))
+        return self.start + self.step * np.arange(n + 1)
+
+
+@dataclass
+class YaanModel:
+    """A loaded model: the PySD model plus what the .mdl says about each variable."""
+
+    mdl_path: Path
+    mdl_sha256: str
+    py_path: Path
+    from_cache: bool
+    pysd_model: object = field(repr=False)
+
+    @cached_property
+    def meta(self) -> dict[str, VarMeta]:
+        """``{Vensim name: VarMeta}`` for every variable of the model."""
+        return metadata_from_doc(self.pysd_model.doc)
+
+    @cached_property
+    def by_py_name(self) -> dict[str, VarMeta]:
+        return {m.py_name: m for m in self.meta.values()}
+
+    @property
+    def subscripts(self) -> dict[str, list[str]]:
+        """Vensim subscript ranges and sub-ranges with their elements."""
+        return dict(self.pysd_model.subscripts)
+
+    @cached_property
+    def dim_of_range(self) -> dict[str, str]:
+        """Map every range and sub-range to its dataset dim (``East`` -> ``park``)."""
+        subs = self.subscripts
+        # A full range is one not strictly contained in a larger one.
+        full = [r for r, el in subs.items() if not any(
+            set(el) < set(other) for o, other in subs.items() if o != r)]
+        out = {}
+        for r, el in subs.items():
+            parent = next((f for f in full if set(el) <= set(subs[f])), r)
+            out[r] = parent.lower()
+        return out
+
+    @cached_property
+    def full_range_of_dim(self) -> dict[str, str]:
+        """Map each dataset dim back to its full Vensim range (``park`` -> ``Park``)."""
+        return {dim: rng for rng, dim in self.dim_of_range.items() if rng.lower() == dim}
+
+    def regions(self) -> dict[str, str]:
+        """Park -> region, from the sub-ranges that partition the Park range (plan 二(二))."""
+        parks = self.subscripts.get("Park", [])
+        subs = [r for r, d in self.dim_of_range.items() if d == "park" and r != "Park"]
+        out = {p: r for r in subs for p in self.subscripts[r]}
+        covered = sorted(p for r in subs for p in self.subscripts[r])
+        return out if covered == sorted(parks) else {}
+
+    def dims_of(self, name: str) -> tuple[str, ...]:
+        return tuple(self.dim_of_range[s] for s in self.meta[name].subscripts)
+
+    @property
+    def default_horizon(self) -> Horizon:
+        c = self.pysd_model.components
+        return Horizon(float(c.initial_time()), float(c.final_time()),
+                       float(c.time_step()), float(c.saveper()))
+
+    def vector_model(self, factory):
+        """The vector engine's compiled form of this model, built once per loaded model."""
+        if getattr(self, "_vector", None) is None:
+            self._vector = factory.from_mdl(self.mdl_path)
+        return self._vector
+
+    def at_start(self, start: float) -> "YaanModel":
+        """The same model starting at ``start`` (a back-test): a variant .mdl, translated once.
+
+        PySD initialises stocks at the .mdl's INITIAL TIME even when asked to start
+        elsewhere, so a different start needs its own translation.
+        """
+        text = self.mdl_path.read_text(encoding="utf-8")
+        new, n = re.subn(r"(?m)^(INITIAL TIME\s*=\s*)[^\n~]+", lambda m: f"{m.group(1)}{start:g}", text)
+        if n != 1:
+            raise ModelError(f"cannot find INITIAL TIME in {self.mdl_path} to start at {start}")
+        key = hashlib.sha256(new.encode()).hexdigest()[:16]
+        folder = cache_dir() / "variants" / key
+        folder.mkdir(parents=True, exist_ok=True)
+        variant = folder / self.mdl_path.name
+        if not variant.exists():
+            tmp = folder / f".{variant.name}.{os.getpid()}"
+            tmp.write_text(new, encoding="utf-8")
+            os.replace(tmp, variant)
+        return load_model(variant)
+
+    def levers(self) -> list[VarMeta]:
+        """The policy levers: constants whose documentation says ``role: lever``."""
+        return [m for m in self.meta.values() if m.is_lever]
+
+    def default_value(self, name: str) -> xr.DataArray:
+        """The .mdl's value of a constant, dims renamed to dataset dims."""
+        meta = self.meta.get(name)
+        if meta is None:
+            raise ModelError(f"no variable named {name!r} in {self.mdl_path.name}")
+        value = getattr(self.pysd_model.components, meta.py_name)()
+        if isinstance(value, xr.DataArray):
+            value = value.rename({d: self.dim_of_range.get(d, d.lower()) for d in value.dims})
+            return value.copy()
+        return xr.DataArray(float(value))
+
+
+def load_model(path: str | Path | None = None, *, cache: str | Path | None = None) -> YaanModel:
+    """Load a Vensim model (default: models/yaan_parks.mdl), translating it only if needed."""
+    mdl = Path(path) if path is not None else DEFAULT_MODEL
+    py_file, hit = translate_cached(mdl, cache)
+    pysd = _pysd()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            model = pysd.load(str(py_file))
+    except Exception as exc:
+        raise ModelError(f"PySD could not load the translation of {mdl}: {exc}") from None
+    return YaanModel(mdl_path=mdl.resolve(), mdl_sha256=file_sha256(mdl), py_path=py_file,
+                     from_cache=hit, pysd_model=model)

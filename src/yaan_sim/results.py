@@ -1,0 +1,141 @@
+"""Results as one xarray.Dataset: naming, attributes, the run manifest, safe writing."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from .errors import ResultsError, YaanSimError
+
+# Packages whose versions decide the numbers: recorded in every manifest.
+_VERSIONED = ("yaan-sim", "pysd", "numpy", "xarray", "pandas", "scipy", "netCDF4")
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def make_manifest(model, *, engine: str, horizon, scenarios=(), seed=None,
+                  samples=None, argv=None, extra=None) -> dict:
+    """Everything needed to say what produced a result (and to run it again)."""
+    manifest = {
+        "tool": "yaan-sim",
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "model_file": model.mdl_path.name,
+        "model_sha256": model.mdl_sha256,
+        "engine": engine,
+        "horizon": {"start": horizon.start, "stop": horizon.stop,
+                    "step": horizon.step, "saveper": horizon.saveper},
+        "seed": seed,
+        "samples": samples,
+        "scenarios": [
+            {"name": sc.name, "sha256": getattr(sc, "sha256", None),
+             "sources": [str(p) for p in getattr(sc, "sources", [])],
+             "text": getattr(sc, "text", None)}
+            for sc in scenarios
+        ],
+        "versions": package_versions(),
+        "platform": platform.platform(),
+        "command": list(argv) if argv is not None else list(sys.argv),
+    }
+    if extra:
+        manifest.update(extra)
+    return manifest
+
+
+def read_manifest(ds: xr.Dataset) -> dict:
+    raw = ds.attrs.get("manifest")
+    if raw is None:
+        raise ResultsError("the dataset has no 'manifest' attribute: it was not written by yaan-sim")
+    try:
+        return json.loads(raw)
+    except (TypeError, ValueError) as exc:
+        raise ResultsError(f"the dataset's manifest is not valid JSON ({exc})") from None
+
+
+def annotate(ds: xr.Dataset, model) -> xr.Dataset:
+    """Give every variable its units, long names (en, zh), Vensim name and role."""
+    for name, var in ds.data_vars.items():
+        meta = model.by_py_name.get(name)
+        if meta is None:
+            continue
+        var.attrs.update({
+            "units": meta.units,
+            "long_name": meta.long_name_en,
+            "long_name_en": meta.long_name_en,
+            "long_name_zh": meta.long_name_zh,
+            "vensim_name": meta.name,
+            "role": meta.role,
+        })
+    ds["time"].attrs.update({"units": "year", "long_name": "time (the value at Y.0 stands for year Y)",
+                             "long_name_zh": "年份"})
+    regions = model.regions()
+    if regions and "park" in ds.dims:
+        ds = ds.assign_coords(region=("park", [regions.get(p, "") for p in ds["park"].values]))
+        ds["region"].attrs["long_name"] = "region of the plan's section 二(二)"
+    return ds
+
+
+def check_writable(path: str | Path, force: bool = False) -> Path:
+    """Refuse to overwrite without ``force`` and fail early on a missing or read-only folder."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise YaanSimError(f"the output folder {folder} does not exist: create it first "
+                           f"(mkdir -p {folder}) or choose another -o path")
+    if not os.access(folder, os.W_OK):
+        raise YaanSimError(f"the output folder {folder} is not writable: choose another -o path")
+    if path.exists() and not force:
+        raise YaanSimError(f"{path} exists already: pass --force to overwrite it, or choose another -o path")
+    return path
+
+
+def write_atomic(path: str | Path, write_to, force: bool = False) -> Path:
+    """Call ``write_to(tmp_path)`` then rename onto ``path``: never a half-written file."""
+    path = check_writable(path, force)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write_to(Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def to_netcdf(ds: xr.Dataset, path: str | Path, force: bool = False) -> Path:
+    """Write a results Dataset to netCDF atomically."""
+    return write_atomic(path, lambda tmp: ds.to_netcdf(tmp), force=force)
+
+
+def open_results(path: str | Path) -> xr.Dataset:
+    """Open a yaan-sim results file, with a clear error for anything else."""
+    path = Path(path)
+    if not path.is_file():
+        raise ResultsError(f"results file {path} not found: run `yaan-sim run -o {path}` first")
+    try:
+        ds = xr.load_dataset(path)
+    except Exception as exc:  # netCDF4/h5 raise many kinds for corrupt files
+        raise ResultsError(f"{path} is not a readable netCDF file ({type(exc).__name__}: {exc})") from None
+    read_manifest(ds)
+    return ds
+
+
+def to_float_array(value) -> np.ndarray:
+    return np.asarray(value, dtype=float)

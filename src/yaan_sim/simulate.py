@@ -1,0 +1,103 @@
+"""Run scenarios through an engine and stack the results on a ``scenario`` dim."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import xarray as xr
+
+from . import engine_pysd
+from .errors import YaanSimError
+from .results import annotate, make_manifest
+
+ENGINES = ("auto", "vector", "pysd")
+
+
+def _vector_engine(model, notices):
+    """The vector engine for this model, or None (with a notice) where it cannot run it."""
+    try:
+        from .vector import VectorModel
+    except ImportError as exc:
+        notices.append(f"vector engine unavailable ({exc}); using PySD")
+        return None
+    from .errors import UnsupportedConstructError
+    try:
+        return model.vector_model(VectorModel)
+    except UnsupportedConstructError as exc:
+        notices.append(f"{exc}; using PySD")
+        return None
+
+
+def resolve_engine(model, engine: str):
+    """Return (engine name, vector model or None, notices)."""
+    if engine not in ENGINES:
+        raise YaanSimError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
+    notices: list[str] = []
+    if engine == "pysd":
+        return "pysd", None, notices
+    vm = _vector_engine(model, notices)
+    if vm is None and engine == "vector":
+        raise YaanSimError("the vector engine cannot run this model: " + "; ".join(notices)
+                           + ". Use --engine pysd")
+    return ("vector" if vm is not None else "pysd"), vm, notices
+
+
+def simulate(model, scenarios=None, *, engine: str = "auto", horizon=None, samples=None,
+             seed=None, return_vars=None, argv=None, notify=None) -> xr.Dataset:
+    """Run the model once per scenario and return one xarray.Dataset.
+
+    ``scenarios`` None runs the .mdl's defaults (dims ``time, park, ...``); a list of
+    Scenario objects adds a leading ``scenario`` dim. ``horizon`` overrides the
+    scenarios' and the model's horizon.
+    """
+    name, vm, notices = resolve_engine(model, engine)
+    for n in notices:
+        (notify or (lambda msg: print(f"yaan-sim: notice: {msg}", file=sys.stderr)))(n)
+    single = scenarios is None
+    scenario_list = [] if single else list(scenarios)
+    if not single and not scenario_list:
+        raise YaanSimError("no scenarios given: pass at least one, or None for the model's defaults")
+    names = [sc.name for sc in scenario_list]
+    if len(set(names)) != len(names):
+        raise YaanSimError(f"scenario names repeat ({names}): each scenario needs its own name")
+
+    runs = []
+    horizons = []
+    for sc in scenario_list or [None]:
+        h = horizon or (sc.horizon if sc is not None and sc.horizon else None) or model.default_horizon
+        overrides = sc.overrides(model, h) if sc is not None else {}
+        horizons.append(h)
+        if vm is not None:
+            ds = vm.run(overrides=overrides, start=h.start, stop=h.stop, step=h.step,
+                        saveper=h.saveper, return_vars=_py_names(model, return_vars))
+        else:
+            ds = engine_pysd.run(model, overrides, h, return_vars)
+        runs.append(ds)
+    if len({(h.start, h.stop, h.saveper) for h in horizons}) > 1:
+        raise YaanSimError("the scenarios have different horizons, so they cannot be stacked: "
+                           "give them the same `horizon:` or pass one horizon for all")
+    if single:
+        ds = runs[0]
+    else:
+        ds = xr.concat(runs, dim="scenario", coords="minimal", compat="override", join="outer")
+        ds = ds.assign_coords(scenario=names)
+        titles = [getattr(sc, "title_en", None) or sc.name for sc in scenario_list]
+        ds = ds.assign_coords(scenario_title=("scenario", titles))
+    ds = annotate(ds, model)
+    manifest = make_manifest(model, engine=name, horizon=horizons[0], scenarios=scenario_list,
+                             seed=seed, samples=samples, argv=argv)
+    ds.attrs.update({
+        "title": "yaan-sim results: Ya'an industrial parks, 2016-2020 plan",
+        "manifest": json.dumps(manifest, ensure_ascii=False),
+        "engine": name,
+        "model_sha256": model.mdl_sha256,
+    })
+    return ds
+
+
+def _py_names(model, return_vars):
+    if return_vars is None:
+        return None
+    return [model.by_py_name[v].py_name if v in model.by_py_name else model.meta[v].py_name
+            for v in return_vars]
