@@ -147,11 +147,13 @@ class YaanModel:
     def dims_of(self, name: str) -> tuple[str, ...]:
         return tuple(self.dim_of_range[s] for s in self.meta[name].subscripts)
 
-    @property
+    @cached_property
     def default_horizon(self) -> Horizon:
-        c = self.pysd_model.components
-        return Horizon(float(c.initial_time()), float(c.final_time()),
-                       float(c.time_step()), float(c.saveper()))
+        """The .mdl's own horizon (read from the translation, not the live model, whose
+        control values PySD leaves at whatever the last run set)."""
+        c = self.pysd_model.components._control_vars
+        return Horizon(float(c["initial_time"]()), float(c["final_time"]()),
+                       float(c["time_step"]()), float(c["saveper"]()))
 
     def vector_model(self, factory):
         """The vector engine's compiled form of this model, built once per loaded model."""

@@ -1,0 +1,46 @@
+# yaan-sim: the two commands of README.md.
+#   make run    set up .venv, run the default scenarios, write results, charts, goal table and report to out/
+#   make test   set up .venv with the test extras and run the test suite
+# Everything is installed into .venv by these targets; nothing is needed by hand but
+# Python 3.11+ with venv and pip, and make.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Versions the project is tested with; `make run CONSTRAINTS=` installs the newest allowed.
+CONSTRAINTS ?= requirements/constraints.txt
+PIP_C := $(if $(CONSTRAINTS),-c $(CONSTRAINTS),)
+PYTEST_ARGS ?=
+
+.PHONY: help run test venv venv-test clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "yaan-sim needs Python 3.11 or newer; found $$($(PYTHON) --version). Set PYTHON=python3.X"; exit 2; }
+	@$(PYTHON) -m venv $(VENV) || \
+	  { echo "could not create $(VENV): on Debian/Ubuntu install venv with 'apt-get install python3-venv'"; exit 2; }
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.run-installed: $(BIN)/python pyproject.toml $(CONSTRAINTS)
+	$(BIN)/python -m pip install -q $(PIP_C) -e .
+	@touch $@
+
+$(VENV)/.test-installed: $(VENV)/.run-installed
+	$(BIN)/python -m pip install -q $(PIP_C) -e '.[test]'
+	@touch $@
+
+venv: $(VENV)/.run-installed  ## create .venv with the package
+
+venv-test: $(VENV)/.test-installed  ## create .venv with the test extras
+
+run: venv  ## run the default scenarios; write results, charts, goal table and report to out/
+	$(BIN)/yaan-sim run --out-dir out --force
+
+test: venv-test  ## run the tests
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:  ## remove out/ and caches (not .venv)
+	rm -rf out .pytest_cache .hypothesis
