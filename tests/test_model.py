@@ -203,3 +203,12 @@ def test_etdz_backtest_reproduces_the_observed_revenue(model):
     # ... and it runs on to the start state the 2016 runs use.
     start = float(model.default_value("Initial revenue").sel(park="ETDZ"))
     assert abs(table.attrs["simulated_end"] / start - 1) < 0.02
+
+
+def test_model_readme_tables_are_current(model, tmp_path):
+    from yaan_sim import modeldoc
+
+    copy = tmp_path / "README.md"
+    copy.write_text(modeldoc.README.read_text(encoding="utf-8"), encoding="utf-8")
+    assert not modeldoc.update_readme(model, copy), (
+        "models/README.md is out of date: run `.venv/bin/python -m yaan_sim.modeldoc`")
