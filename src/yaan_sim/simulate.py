@@ -44,12 +44,18 @@ def resolve_engine(model, engine: str):
 
 
 def simulate(model, scenarios=None, *, engine: str = "auto", horizon=None, samples=None,
-             seed=None, return_vars=None, argv=None, notify=None) -> xr.Dataset:
+             seed=None, sample_overrides=None, return_vars=None, argv=None,
+             notify=None) -> xr.Dataset:
     """Run the model once per scenario and return one xarray.Dataset.
 
     ``scenarios`` None runs the .mdl's defaults (dims ``time, park, ...``); a list of
     Scenario objects adds a leading ``scenario`` dim. ``horizon`` overrides the
     scenarios' and the model's horizon.
+
+    ``samples`` N runs an ensemble (a ``sample`` dim): each scenario's ``uncertain:``
+    block is drawn with ``numpy.random.default_rng(seed)`` (the same draws for every
+    scenario: common random numbers), and ``sample_overrides`` ({Vensim name: DataArray
+    with a ``sample`` dim}, e.g. from a Latin hypercube) is applied on top.
     """
     name, vm, notices = resolve_engine(model, engine)
     for n in notices:
@@ -62,15 +68,21 @@ def simulate(model, scenarios=None, *, engine: str = "auto", horizon=None, sampl
     if len(set(names)) != len(names):
         raise YaanSimError(f"scenario names repeat ({names}): each scenario needs its own name")
 
+    samples = _check_samples(samples, sample_overrides)
     runs = []
     horizons = []
     for sc in scenario_list or [None]:
         h = horizon or (sc.horizon if sc is not None and sc.horizon else None) or model.default_horizon
         overrides = sc.overrides(model, h) if sc is not None else {}
+        if samples is not None:
+            overrides.update(_draws(sc, samples, seed))
+            overrides.update(sample_overrides or {})
         horizons.append(h)
         if vm is not None:
             ds = vm.run(overrides=overrides, start=h.start, stop=h.stop, step=h.step,
-                        saveper=h.saveper, return_vars=_py_names(model, return_vars))
+                        saveper=h.saveper, samples=samples, return_vars=_py_names(model, return_vars))
+        elif samples is not None:
+            ds = _pysd_loop(model, overrides, h, return_vars, samples)
         else:
             ds = engine_pysd.run(model, overrides, h, return_vars)
         runs.append(ds)
@@ -94,6 +106,44 @@ def simulate(model, scenarios=None, *, engine: str = "auto", horizon=None, sampl
         "model_sha256": model.mdl_sha256,
     })
     return ds
+
+
+def _check_samples(samples, sample_overrides):
+    if samples is None:
+        if sample_overrides:
+            raise YaanSimError("sample_overrides need samples=N (the length of their `sample` dim)")
+        return None
+    try:
+        n = int(samples)
+    except (TypeError, ValueError):
+        raise YaanSimError(f"samples must be a whole number, got {samples!r}") from None
+    if n != samples or n < 1:
+        raise YaanSimError(f"samples must be a whole number of at least 1, got {samples!r}")
+    for name, da in (sample_overrides or {}).items():
+        if "sample" not in getattr(da, "dims", ()) or da.sizes["sample"] != n:
+            raise YaanSimError(f"sample_overrides[{name!r}] needs a `sample` dim of length {n}")
+    return n
+
+
+def _draws(scenario, samples, seed):
+    """The scenario's uncertain block drawn for ``samples`` samples (fresh generator each)."""
+    import numpy as np
+
+    uncertain = getattr(scenario, "uncertain", None)
+    if not uncertain:
+        return {}
+    return uncertain.sample(np.random.default_rng(seed), samples)
+
+
+def _pysd_loop(model, overrides, horizon, return_vars, samples):
+    """The reference path for ensembles: one PySD run per sample (slow; for checks)."""
+    runs = []
+    for i in range(samples):
+        one = {k: (v.isel(sample=i, drop=True) if "sample" in getattr(v, "dims", ()) else v)
+               for k, v in overrides.items()}
+        runs.append(engine_pysd.run(model, one, horizon, return_vars))
+    return xr.concat(runs, dim="sample", coords="minimal", compat="override").assign_coords(
+        sample=range(samples))
 
 
 def _py_names(model, return_vars):
