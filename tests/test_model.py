@@ -212,3 +212,9 @@ def test_model_readme_tables_are_current(model, tmp_path):
     copy.write_text(modeldoc.README.read_text(encoding="utf-8"), encoding="utf-8")
     assert not modeldoc.update_readme(model, copy), (
         "models/README.md is out of date: run `.venv/bin/python -m yaan_sim.modeldoc`")
+
+
+def test_a_run_leaves_the_model_defaults_untouched(model):
+    before = model.default_value("Investment attraction rate")
+    run(model, {"Investment attraction rate": 0.5}, horizon=ys.Horizon(2016, 2016.5, 0.125, 0.125))
+    xr.testing.assert_identical(model.default_value("Investment attraction rate"), before)

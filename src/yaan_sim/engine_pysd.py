@@ -73,6 +73,8 @@ def run(model, overrides=None, horizon=None, return_vars=None) -> xr.Dataset:
         raise
     except Exception as exc:
         raise ModelError(f"PySD failed to run {model.mdl_path.name}: {type(exc).__name__}: {exc}") from None
+    finally:
+        pm.reload()  # and leave it as the .mdl says: model.default_value() reads this object
     return frame_to_dataset(model, out)
 
 
