@@ -67,6 +67,8 @@ def translate_cached(mdl_path: Path, cache: Path | None = None) -> tuple[Path, b
             pysd.read_vensim(str(work / mdl_path.name), initialize=False)
         except Exception as exc:  # PySD's parser raises many kinds; one clear message
             raise ModelError(f"PySD could not translate {mdl_path}: {exc}") from None
+        if target.exists() and not py_file.is_file():
+            _discard(target)  # a damaged entry (e.g. a deleted file): replace it
         try:
             os.rename(work, target)
         except OSError:
@@ -77,6 +79,16 @@ def translate_cached(mdl_path: Path, cache: Path | None = None) -> tuple[Path, b
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
     return py_file, False
+
+
+def _discard(folder: Path) -> None:
+    """Move a folder out of the way atomically, then delete it."""
+    trash = folder.with_name(f".trash-{folder.name}-{os.getpid()}")
+    try:
+        os.rename(folder, trash)
+    except OSError:
+        return  # someone else moved or replaced it
+    shutil.rmtree(trash, ignore_errors=True)
 
 
 @dataclass

@@ -98,7 +98,9 @@ def simulate(model, scenarios=None, *, engine: str = "auto", horizon=None, sampl
         ds = ds.assign_coords(scenario_title=("scenario", titles))
     ds = annotate(ds, model)
     manifest = make_manifest(model, engine=name, horizon=horizons[0], scenarios=scenario_list,
-                             seed=seed, samples=samples, argv=argv)
+                             seed=seed, samples=samples, argv=argv,
+                             extra={"kind": "simulate" if not sample_overrides else "designed ensemble",
+                                    "return_vars": list(return_vars) if return_vars else None})
     ds.attrs.update({
         "title": "yaan-sim results: Ya'an industrial parks, 2016-2020 plan",
         "manifest": json.dumps(manifest, ensure_ascii=False),

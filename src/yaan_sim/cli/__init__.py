@@ -14,7 +14,7 @@ import sys
 from ..errors import YaanSimError
 
 # Sub-command modules, in the order ``--help`` lists them.
-COMMANDS = ("run", "levers", "validate", "evaluate", "report")
+COMMANDS = ("run", "levers", "validate", "evaluate", "report", "rerun")
 
 
 class _Parser(argparse.ArgumentParser):

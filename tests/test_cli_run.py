@@ -1,0 +1,85 @@
+"""`yaan-sim run` and `rerun` as a user types them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import xarray as xr
+
+from yaan_sim.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+SHORT = ["--engine", "vector"]
+
+
+def test_run_writes_netcdf_and_prints_the_revenue_table(tmp_path, capsys):
+    out = tmp_path / "two.nc"
+    rc = main(["run", str(REPO / "scenarios/plan.yaml"), str(REPO / "scenarios/baseline.yaml"),
+               "-o", str(out), *SHORT])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "City total" in text and "ETDZ" in text and "plan" in text and "baseline" in text
+    ds = xr.load_dataset(out)
+    assert list(ds["scenario"].values) == ["plan", "baseline"]
+    assert ds["revenue"].dims == ("scenario", "time", "park")
+    city = float(ds["revenue"].sel(scenario="plan", time=2020.0).sum())
+    assert f"{city:.1f}" in text
+    manifest = json.loads(ds.attrs["manifest"])
+    assert [s["name"] for s in manifest["scenarios"]] == ["plan", "baseline"]
+    # the levers applied are in the results, as time series per park
+    fund = ds["park_fund_investment"].sel(scenario="plan", park="ETDZ")
+    assert float(fund.sel(time=2016.0)) == 0 and float(fund.sel(time=2020.0)) == 2
+
+
+def test_run_refuses_to_overwrite_and_bad_input_exits_2(tmp_path, capsys):
+    out = tmp_path / "r.nc"
+    out.write_text("precious")
+    assert main(["run", str(REPO / "scenarios/plan.yaml"), "-o", str(out), *SHORT]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert out.read_text() == "precious"
+    assert main(["run", str(REPO / "scenarios/plan.yaml"), "-o", str(tmp_path / "no/dir/r.nc")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["run", "--engine", "warp", "-o", str(tmp_path / "x.nc")]) == 2
+    assert "unknown engine" in capsys.readouterr().err
+
+
+def test_an_invalid_scenario_writes_nothing(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nlevers:\n  Investment atraction rate: 0.2\n", encoding="utf-8")
+    out = tmp_path / "r.nc"
+    assert main(["run", str(REPO / "scenarios/plan.yaml"), str(bad), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml" in err and "Investment attraction rate" in err
+    assert not out.exists() and list(tmp_path.iterdir()) == [bad]
+
+
+def test_rerun_reproduces_a_result_bit_for_bit(tmp_path):
+    first, again = tmp_path / "first.nc", tmp_path / "again.nc"
+    assert main(["run", str(REPO / "scenarios/plan.yaml"), str(REPO / "scenarios/high-investment.yaml"),
+                 "-o", str(first), *SHORT]) == 0
+    assert main(["rerun", str(first), "-o", str(again)]) == 0
+    a, b = xr.load_dataset(first), xr.load_dataset(again)
+    for name in a.data_vars:
+        assert a[name].equals(b[name]), name
+        assert a[name].attrs == b[name].attrs
+    ma, mb = json.loads(a.attrs["manifest"]), json.loads(b.attrs["manifest"])
+    same = lambda m: [(s["name"], s["sha256"], s["text"]) for s in m["scenarios"]]  # noqa: E731
+    assert same(ma) == same(mb) and ma["model_sha256"] == mb["model_sha256"]
+
+
+def test_rerun_refuses_a_foreign_file(tmp_path, capsys):
+    foreign = tmp_path / "foreign.nc"
+    xr.Dataset({"x": ("t", [1.0, 2.0])}).to_netcdf(foreign)
+    assert main(["rerun", str(foreign), "-o", str(tmp_path / "a.nc")]) == 2
+    assert "manifest" in capsys.readouterr().err
+
+
+def test_console_script_runs_without_traceback(tmp_path):
+    exe = Path(sys.executable).with_name("yaan-sim")
+    proc = subprocess.run([str(exe), "run", "missing.yaml", "-o", str(tmp_path / "x.nc")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "missing.yaml" in proc.stderr and "Traceback" not in proc.stderr
