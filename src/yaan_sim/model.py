@@ -66,7 +66,8 @@ def translate_cached(mdl_path: Path, cache: Path | None = None) -> tuple[Path, b
         try:
             pysd.read_vensim(str(work / mdl_path.name), initialize=False)
         except Exception as exc:  # PySD's parser raises many kinds; one clear message
-            raise ModelError(f"PySD could not translate {mdl_path}: {exc}") from None
+            raise ModelError(f"{mdl_path}{_where(exc, data)}: PySD could not translate it: {str(exc).rstrip('.')}. "
+                             "Fix the equation there (Vensim syntax) and run again.") from None
         if target.exists() and not py_file.is_file():
             _discard(target)  # a damaged entry (e.g. a deleted file): replace it
         try:
@@ -79,6 +80,16 @@ def translate_cached(mdl_path: Path, cache: Path | None = None) -> tuple[Path, b
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
     return py_file, False
+
+
+def _where(exc: Exception, data: bytes) -> str:
+    """':LINE' of the .mdl where the text PySD choked on starts, when it can be found."""
+    match = re.search(r"begins with '(.{3,40}?)'", str(exc))
+    if not match:
+        return ""
+    text = data.decode("utf-8", errors="replace")
+    at = text.find(match.group(1).strip())
+    return f":{text.count(chr(10), 0, at) + 1}" if at >= 0 else ""
 
 
 def _discard(folder: Path) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+
+import numpy as np
 
 import xarray as xr
 
@@ -69,6 +72,14 @@ def simulate(model, scenarios=None, *, engine: str = "auto", horizon=None, sampl
         raise YaanSimError(f"scenario names repeat ({names}): each scenario needs its own name")
 
     samples = _check_samples(samples, sample_overrides)
+    seed = _check_seed(seed)
+    need = estimate_bytes(model, samples, horizon or model.default_horizon, return_vars,
+                          max(1, len(scenario_list)))
+    if need > memory_budget():
+        raise YaanSimError(
+            f"this run would need about {need / 2**30:.1f} GiB for its results, more than the "
+            f"{memory_budget() / 2**30:.1f} GiB allowed (half this machine's memory): use fewer "
+            "samples, return_vars with only the variables you need, or batch/--scheduler to split it")
     runs = []
     horizons = []
     for sc in scenario_list or [None]:
@@ -108,6 +119,33 @@ def simulate(model, scenarios=None, *, engine: str = "auto", horizon=None, sampl
         "model_sha256": model.mdl_sha256,
     })
     return ds
+
+
+def memory_budget() -> int:
+    """Bytes a run may take: half the machine's physical memory."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (ValueError, OSError, AttributeError):  # not POSIX
+        return 8 * 2**30
+
+
+def estimate_bytes(model, samples, horizon, return_vars=None, scenarios=1) -> int:
+    """Bytes of the results (float64) of ``samples`` x ``scenarios`` runs, before any is made."""
+    from .engine_pysd import output_names
+
+    sizes = {d: len(model.subscripts[r]) for d, r in model.full_range_of_dim.items()}
+    cells = sum(int(np.prod([sizes[d] for d in model.dims_of(n)])) for n in output_names(model, return_vars))
+    n_saved = int(round((horizon.stop - horizon.start) / horizon.saveper)) + 1
+    # results, plus about the same again of working state while integrating
+    return 2 * 8 * cells * n_saved * (samples or 1) * scenarios
+
+
+def _check_seed(seed):
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise YaanSimError(f"seed must be a whole number >= 0 (numpy's generators need one), got {seed!r}")
+    return int(seed)
 
 
 def _check_samples(samples, sample_overrides):

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from ..errors import YaanSimError
 
 # Sub-command modules, in the order ``--help`` lists them.
-COMMANDS = ("run", "levers", "validate", "evaluate", "report", "rerun")
+COMMANDS = ("run", "levers", "validate", "evaluate", "report", "rerun", "ensemble", "sensitivity",
+            "calibrate", "seek", "batch")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,8 +50,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"yaan-sim {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"yaan-sim {args.command}: interrupted", file=sys.stderr)
+        print(f"yaan-sim {args.command}: interrupted; finished outputs are kept", file=sys.stderr)
         return 130
+    except Exception as exc:  # an internal fault: say so in one line, traceback on request
+        if os.environ.get("YAAN_SIM_DEBUG"):
+            raise
+        print(f"yaan-sim {args.command}: internal error ({type(exc).__name__}: {exc}). "
+              "This is a bug: please report it; set YAAN_SIM_DEBUG=1 to see the traceback.",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover
