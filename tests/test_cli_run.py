@@ -83,3 +83,17 @@ def test_console_script_runs_without_traceback(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "missing.yaml" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_every_shipped_scenario_runs_from_the_glob(tmp_path, capsys):
+    """`yaan-sim run scenarios/*.yaml`: the goals file is skipped, every scenario runs."""
+    from yaan_sim.scenario import scenario_files
+
+    out = tmp_path / "runs.nc"
+    files = sorted(str(p) for p in (REPO / "scenarios").glob("*.yaml"))
+    assert any(f.endswith("plan-goals.yaml") for f in files)
+    assert main(["run", *files, "-o", str(out), *SHORT]) == 0
+    ds = xr.load_dataset(out)
+    assert sorted(ds["scenario"].values) == sorted(p.stem for p in scenario_files())
+    assert len(ds["scenario"]) >= 7
+    assert bool((ds["revenue"] > 0).all()) and not bool(ds["revenue"].isnull().any())

@@ -8,12 +8,15 @@ Typical use::
 """
 
 from .errors import ModelError, ResultsError, ScenarioError, YaanSimError
+from .levers import lever_registry
 from .model import Horizon, YaanModel, load_model
 from .results import open_results, to_netcdf
+from .scenario import load_scenario, validate_file
 from .simulate import simulate
 
 __all__ = [
     "Horizon", "ModelError", "ResultsError", "ScenarioError", "YaanModel", "YaanSimError",
-    "load_model", "open_results", "simulate", "to_netcdf",
+    "lever_registry", "load_model", "load_scenario", "open_results", "simulate", "to_netcdf",
+    "validate_file",
 ]
 __version__ = "0.1.0"

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 from ..errors import YaanSimError
-from ..paths import SCENARIOS_DIR
 
 DEFAULT_OUT_DIR = Path("out")
 
@@ -30,20 +29,14 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_run)
 
 
-def default_scenario_paths() -> list[Path]:
-    """The shipped scenario set: every scenarios/*.yaml that is a scenario (not the goals)."""
-    return sorted(p for p in SCENARIOS_DIR.glob("*.yaml") if not p.name.endswith("goals.yaml"))
+def _is_goals_file(ref: str) -> bool:
+    return Path(ref).name.endswith(("-goals.yaml", "-goals.yml"))
 
 
 def load_scenarios(refs, model):
     """Validate every file before anything runs: all problems at once, then stop."""
-    try:
-        from ..scenario import load_scenario
-    except ImportError:
-        if refs:
-            raise YaanSimError("scenario files are not supported by this build") from None
-        return None
     from ..errors import ScenarioError
+    from ..scenario import load_scenario
 
     scenarios, problems = [], []
     for ref in refs:
@@ -90,7 +83,14 @@ def cmd_run(args) -> int:
     check_writable(output, args.force)  # before the work, not after
 
     model = load_model(args.model) if args.model else load_model()
-    refs = args.scenarios or [str(p) for p in default_scenario_paths()]
+    from ..scenario import scenario_files
+
+    refs = [r for r in args.scenarios if not _is_goals_file(r)]
+    if len(refs) < len(args.scenarios):
+        print("yaan-sim run: notice: goals files (*-goals.yaml) are not scenarios; skipped", file=sys.stderr)
+        if not refs:
+            raise YaanSimError("no scenario files given, only goals files")
+    refs = refs or [str(p) for p in scenario_files()]
     scenarios = load_scenarios(refs, model)
     ds = simulate(model, scenarios or None, engine=args.engine, argv=sys.argv)
     to_netcdf(ds, output, force=args.force)

@@ -1,0 +1,46 @@
+"""``yaan-sim levers``: list the model's policy levers, or compare scenarios' levers."""
+
+from __future__ import annotations
+
+import sys
+
+from ..errors import YaanSimError
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "levers", help="list the policy levers of the model (names, units, ranges, defaults)",
+        description="List the policy levers the .mdl declares (role: lever): name, units, "
+        "[min,max] range, default, description and the plan's section. With --compare, "
+        "a table of what each scenario sets instead.")
+    p.add_argument("--format", choices=("table", "json", "csv", "markdown"), default=None,
+                   help="output format (default: table; markdown only with --compare)")
+    p.add_argument("--lang", choices=("en", "zh"), default="en",
+                   help="language of the description column (table format)")
+    p.add_argument("--model", metavar="MDL", default=None,
+                   help="the Vensim model (default: models/yaan_parks.mdl)")
+    p.add_argument("--compare", nargs="+", metavar="SCENARIO", default=None,
+                   help="scenario files or names: print one column per scenario "
+                   "(the table of scenarios/README.md)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..levers import lever_registry, render_levers
+    from ..model import load_model
+    from ..scenario import lever_table, load_scenario
+
+    model = load_model(args.model)
+    fmt = args.format or "table"
+    if args.compare:
+        if fmt not in ("table", "markdown"):
+            raise YaanSimError(f"--compare prints a table: use --format table or markdown, "
+                               f"not {fmt}")
+        scenarios = [load_scenario(s, model) for s in args.compare]
+        text = lever_table(scenarios, model, fmt=fmt)
+    else:
+        if fmt == "markdown":
+            raise YaanSimError("--format markdown is for --compare; use table, json or csv")
+        text = render_levers(lever_registry(model).values(), fmt, lang=args.lang)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0

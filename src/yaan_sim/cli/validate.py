@@ -1,0 +1,49 @@
+"""``yaan-sim validate``: check scenario files against the model, reporting every problem."""
+
+from __future__ import annotations
+
+import sys
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "validate", help="check scenario files (every problem, with file, line and fix)",
+        description="Check scenario YAML files (and the files they extend) against the "
+        "model's levers. Prints every problem; exits 0 when all files are valid, 2 otherwise.")
+    p.add_argument("files", nargs="*", metavar="FILE",
+                   help="scenario files or names (default: every scenario in scenarios/)")
+    p.add_argument("--model", metavar="MDL", default=None,
+                   help="the Vensim model (default: models/yaan_parks.mdl)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the problems")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..model import load_model
+    from ..scenario import display_path, scenario_files, validate_file
+
+    model = load_model(args.model)
+    files = args.files or [display_path(p) for p in scenario_files()]
+    if not files:
+        print("yaan-sim validate: no scenario files given and none in scenarios/",
+              file=sys.stderr)
+        return 2
+    bad = 0
+    shown: set[str] = set()  # a parent's problems are reported once, not for every child
+    for f in files:
+        problems = validate_file(f, model)
+        if not problems:
+            if not args.quiet:
+                print(f"ok      {f}")
+            continue
+        bad += 1
+        new = [p for p in problems if str(p) not in shown]
+        print(f"invalid {f}: {len(problems)} problem{'s' if len(problems) != 1 else ''}"
+              + ("" if new else " (in its parents, shown above)"), file=sys.stderr)
+        for p in new:
+            shown.add(str(p))
+            print(f"  {p}", file=sys.stderr)
+    if not args.quiet:
+        n = len(files)
+        print(f"{n - bad} of {n} file{'s' if n != 1 else ''} valid")
+    return 2 if bad else 0

@@ -1,0 +1,284 @@
+"""The lever registry: the policy levers as the .mdl declares them.
+
+A lever is a constant of the model whose comment says ``role: lever``. Its name, units,
+``[min,max]`` range, default value and documentation (``en:``, ``zh:``, ``plan:``,
+``source:``) all come from the .mdl through PySD; nothing here restates them.
+
+>>> from yaan_sim.model import load_model
+>>> levers = lever_registry(load_model())          # doctest: +SKIP
+>>> print(render_levers(levers.values(), "table"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import json
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from .errors import YaanSimError
+
+#: Formats of :func:`render_levers`.
+FORMATS = ("table", "json", "csv")
+
+#: Vensim's control constants: never levers, never uncertain.
+CONTROL_NAMES = frozenset({"INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER", "Time"})
+
+
+@dataclass(frozen=True, eq=False)  # eq by identity: ``default`` is a DataArray
+class Lever:
+    """One policy lever (or any constant of the model), read from the .mdl.
+
+    Attributes
+    ----------
+    name, py_name : str
+        Vensim name (used in scenario files) and PySD's Python name (accepted as alias).
+    units : str
+        Units as the .mdl writes them.
+    min, max : float
+        The ``[min,max]`` range of the .mdl; ``nan`` where it gives no bound.
+    default : xarray.DataArray
+        The .mdl's value, with dataset dims (``park``, ``industry``), float.
+    subscripts : tuple of str
+        The Vensim ranges of the declaration (``("Park",)``).
+    dims : tuple of str
+        The dataset dims (``("park",)``).
+    coords : dict
+        ``{dim: [element, ...]}`` in the model's order.
+    ranges : dict
+        ``{dim: {range or sub-range name: (element, ...)}}``: the names a per-element
+        map may use (``East`` selects the four eastern parks).
+    en, zh, plan, source : str
+        Documentation fields of the .mdl comment.
+    is_lever : bool
+        Whether the comment says ``role: lever``.
+    """
+
+    name: str
+    py_name: str
+    units: str
+    min: float
+    max: float
+    default: xr.DataArray
+    subscripts: tuple[str, ...]
+    dims: tuple[str, ...]
+    coords: dict
+    ranges: dict
+    en: str = ""
+    zh: str = ""
+    plan: str = ""
+    source: str = ""
+    is_lever: bool = True
+
+    @property
+    def range_text(self) -> str:
+        """The range as ``[min, max] units``, ``?`` for a missing bound."""
+        lo = "?" if math.isnan(self.min) else _fmt(self.min)
+        hi = "?" if math.isnan(self.max) else _fmt(self.max)
+        unit = f" {self.units}" if self.units else ""
+        return f"[{lo}, {hi}]{unit}"
+
+    def in_range(self, value: float) -> bool:
+        """Whether ``value`` lies in the lever's ``[min, max]`` (open where not given)."""
+        return not (value < self.min or value > self.max)  # nan bounds compare False
+
+    def element_names(self) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """``{name: (dim, elements)}`` for every element and (sub-)range of the lever's dims."""
+        out: dict[str, tuple[str, tuple[str, ...]]] = {}
+        for dim in self.dims:
+            for rng, elements in self.ranges[dim].items():
+                out[rng] = (dim, tuple(elements))
+            for el in self.coords[dim]:
+                out[el] = (dim, (el,))
+        return out
+
+    def default_json(self):
+        """The default as JSON: a number, or ``{element: number}`` (nested for 2-D)."""
+        return _nested(self.default.values, self.dims, self.coords)
+
+    def default_text(self, limit: int | None = None) -> str:
+        """A short exact text: ``150``, ``150 (all)``, or ``default 0.1; ETDZ 1; ...``
+        (the most common value, then the elements that differ); cut at ``limit``."""
+        values = np.asarray(self.default.values, dtype=float)
+        if not self.dims:
+            return _fmt(float(values))
+        flat = values.ravel()
+        if np.all(flat == flat[0]):
+            return f"{_fmt(flat[0])} (all)"
+        if len(self.dims) == 1:
+            uniq, counts = np.unique(flat, return_counts=True)
+            mode = uniq[np.argmax(counts)]
+            text = "; ".join([f"default {_fmt(mode)}"] + [
+                f"{el} {_fmt(v)}" for el, v in zip(self.coords[self.dims[0]], flat) if v != mode])
+        else:
+            text = ", ".join(_fmt(v) for v in flat)
+        if limit is None or len(text) <= limit:
+            return text
+        cut = text.rfind(";", 0, limit - 4)
+        return text[: cut if cut > 0 else limit - 4] + "; ..."
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict: name, py_name, units, min, max, default, dims, coords, docs."""
+        return {
+            "name": self.name,
+            "py_name": self.py_name,
+            "units": self.units,
+            "min": None if math.isnan(self.min) else self.min,
+            "max": None if math.isnan(self.max) else self.max,
+            "default": self.default_json(),
+            "dims": list(self.dims),
+            "coords": {d: list(v) for d, v in self.coords.items()},
+            "en": self.en,
+            "zh": self.zh,
+            "plan": self.plan,
+            "source": self.source,
+        }
+
+
+def _fmt(x: float) -> str:
+    """A number without noise: 150, 0.012, 1e-06."""
+    x = float(x)
+    if not math.isfinite(x):
+        return str(x)
+    if x == int(x) and abs(x) < 1e15:
+        return str(int(x))
+    return f"{x:.6g}"
+
+
+def _nested(values, dims, coords):
+    if not dims:
+        return float(values)
+    return {el: _nested(values[i], dims[1:], coords) for i, el in enumerate(coords[dims[0]])}
+
+
+def _constant(model, meta) -> Lever:
+    default = model.default_value(meta.name).astype(float)
+    dims = tuple(default.dims)
+    coords = {d: [str(v) for v in default.coords[d].values] for d in dims}
+    ranges: dict[str, dict[str, tuple[str, ...]]] = {d: {} for d in dims}
+    for rng, elements in model.subscripts.items():
+        dim = model.dim_of_range.get(rng)
+        if dim in ranges:
+            ranges[dim][rng] = tuple(elements)
+    lo, hi = meta.limits
+    return Lever(
+        name=meta.name, py_name=meta.py_name, units=meta.units, min=lo, max=hi,
+        default=default, subscripts=tuple(meta.subscripts), dims=dims, coords=coords,
+        ranges=ranges, en=meta.long_name_en, zh=meta.long_name_zh,
+        plan=meta.fields.get("plan", ""), source=meta.fields.get("source", ""),
+        is_lever=meta.is_lever)
+
+
+def constants(model) -> dict[str, Lever]:
+    """Every constant of the model (levers and others), by Vensim name, in .mdl order.
+
+    These are what an ``uncertain:`` block may draw; the control constants (INITIAL TIME,
+    FINAL TIME, TIME STEP, SAVEPER) are left out.
+    """
+    cache = model.__dict__.setdefault("_yaan_constants", {})
+    if not cache:
+        for meta in model.meta.values():
+            if meta.kind == "Constant" and meta.name not in CONTROL_NAMES:
+                cache[meta.name] = _constant(model, meta)
+    return cache
+
+
+def lever_registry(model) -> dict[str, Lever]:
+    """The policy levers (``role: lever`` in the .mdl), by Vensim name, sorted by name."""
+    levers = {n: c for n, c in constants(model).items() if c.is_lever}
+    return dict(sorted(levers.items(), key=lambda kv: kv[0].lower()))
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[\s_]+", " ", str(name)).strip().lower()
+
+
+def resolve_name(key: str, candidates: dict[str, Lever]) -> str | None:
+    """The Vensim name that ``key`` means, or None.
+
+    Accepted: the Vensim name, PySD's py_name, or either with other case or with
+    underscores/spaces exchanged (Vensim names are case-insensitive).
+    """
+    if key in candidates:
+        return key
+    norm = _norm(key)
+    for name, lever in candidates.items():
+        if _norm(name) == norm or lever.py_name == key or _norm(lever.py_name) == norm:
+            return name
+    return None
+
+
+def closest(key: str, options, n: int = 1) -> list[str]:
+    """The closest valid names to ``key`` (case-insensitive), best first."""
+    options = list(options)
+    lowered = {o.lower(): o for o in options}
+    hits = difflib.get_close_matches(str(key).lower(), list(lowered), n=n, cutoff=0.5)
+    return [lowered[h] for h in hits]
+
+
+def render_levers(levers, fmt: str = "table", lang: str = "en") -> str:
+    """Render levers as a text table, JSON (a list of objects) or CSV.
+
+    Parameters
+    ----------
+    levers : iterable of Lever
+    fmt : {"table", "json", "csv"}
+    lang : {"en", "zh"}
+        Language of the description column of the table.
+    """
+    levers = list(levers)
+    if fmt == "json":
+        return json.dumps([lv.to_dict() for lv in levers], ensure_ascii=False, indent=2)
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["name", "py_name", "units", "min", "max", "default", "dims",
+                         "en", "zh", "plan"])
+        for lv in levers:
+            d = lv.to_dict()
+            default = d["default"] if not lv.dims else json.dumps(d["default"], ensure_ascii=False)
+            writer.writerow([lv.name, lv.py_name, lv.units, "" if d["min"] is None else d["min"],
+                             "" if d["max"] is None else d["max"], default,
+                             " ".join(lv.dims), lv.en, lv.zh, lv.plan])
+        return buf.getvalue()
+    if fmt != "table":
+        raise YaanSimError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    header = ["name", "dims", "range", "default", "description", "plan"]
+    rows = [[lv.name, ",".join(lv.dims) or "-", lv.range_text, lv.default_text(40),
+             _clip((lv.zh or lv.en) if lang == "zh" else lv.en, 60), plan_sections(lv.plan)]
+            for lv in levers]
+    return _text_table(header, rows)
+
+
+def plan_sections(plan: str) -> str:
+    """The section references of a ``plan:`` field without the quoted plan text:
+    ``三(二)3 "严格..."; 一(三) "..."`` -> ``三(二)3; 一(三)``."""
+    text = re.sub(r'"[^"]*"|“[^”]*”', "", plan or "")
+    return re.sub(r"\s*;\s*", "; ", re.sub(r"\s+", " ", text)).strip(" ;")
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _width(text: str) -> int:
+    """Display width: CJK characters take two columns."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _text_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(_width(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells):
+        return "  ".join(str(c) + " " * (w - _width(str(c)))
+                         for c, w in zip(cells, widths)).rstrip()
+
+    out = [line(header), line(["-" * w for w in widths])]
+    out += [line(r) for r in rows]
+    return "\n".join(out)
