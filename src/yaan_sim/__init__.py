@@ -8,6 +8,8 @@ Typical use::
 """
 
 from .errors import ModelError, ResultsError, ScenarioError, YaanSimError
+from .evaluate import evaluate
+from .goals import load_goals
 from .levers import lever_registry
 from .model import Horizon, YaanModel, load_model
 from .results import open_results, to_netcdf
@@ -16,7 +18,7 @@ from .simulate import simulate
 
 __all__ = [
     "Horizon", "ModelError", "ResultsError", "ScenarioError", "YaanModel", "YaanSimError",
-    "lever_registry", "load_model", "load_scenario", "open_results", "simulate", "to_netcdf",
+    "evaluate", "lever_registry", "load_goals", "load_model", "load_scenario", "open_results", "simulate", "to_netcdf",
     "validate_file",
 ]
 __version__ = "0.1.0"

@@ -110,6 +110,9 @@ def write_atomic(path: str | Path, write_to, force: bool = False) -> Path:
     path = check_writable(path, force)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
     try:
         write_to(Path(tmp))
         os.replace(tmp, path)
@@ -132,7 +135,9 @@ def open_results(path: str | Path) -> xr.Dataset:
     try:
         ds = xr.load_dataset(path)
     except Exception as exc:  # netCDF4/h5 raise many kinds for corrupt files
-        raise ResultsError(f"{path} is not a readable netCDF file ({type(exc).__name__}: {exc})") from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ResultsError(f"{path} is not a readable netCDF file ({first[:160]}); "
+                           "give a results file written by `yaan-sim run`") from None
     read_manifest(ds)
     return ds
 

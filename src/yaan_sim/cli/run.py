@@ -97,8 +97,8 @@ def cmd_run(args) -> int:
     print(revenue_table(ds))
     print(f"\nwrote {output} (engine: {ds.attrs['engine']})")
     if main_job:
-        from .main_job import write_main_outputs
+        from ..report import write_main_job_outputs
 
-        for path in write_main_outputs(ds, out_dir, force=args.force):
+        for path in write_main_job_outputs(ds, out_dir, force=args.force):
             print(f"wrote {path}")
     return 0

@@ -1,0 +1,577 @@
+"""Compare simulation results with the plan's goals: the goal table.
+
+``evaluate(ds, goals, year=2020)`` gives one row per goal x scope element (x scenario when
+the results have a ``scenario`` dim). The metric of a goal is read at ``t = Y.0``, which
+stands for year Y's annual figure.
+
+Status rule (evaluation year Y, goal year G; ``AT_RISK_MARGIN`` m = 5 percentage points
+a year by default):
+
+*Level goals* (``>=`` or ``<=`` a target):
+
+- at or after G: **met** if the value in G satisfies the target, else **missed**;
+- before G: the value in Y is projected to G at the rate simulated from Y to G
+  (``growth_simulated``; the compound annual rate of the simulated path, applied to the
+  observed value when one is given for Y). **met** if the target is satisfied both now
+  and on the projection, **on track** if only on the projection (the simulated rate is at
+  least the rate needed, ``growth_needed`` = (target / value)^(1/(G-Y)) - 1), **at risk**
+  if the needed rate exceeds the simulated one by at most m a year (for ``<=`` goals: the
+  simulated rate exceeds the needed one by at most m), **missed** otherwise: the path
+  misses the goal even allowing for an acceleration of m a year.
+
+*Falling every year* (energy and water per unit output): the value is the largest
+year-on-year change (in %) from ``baseline_year + 1`` to Y, and it must be below 0.
+**missed** if the metric has already failed to fall in some year up to Y; otherwise
+**met** when Y >= G, **at risk** when the simulated path fails to fall in some year
+after Y, **on track** when it falls every year to G.
+
+A row's status is **no data** when a value it needs is missing or not finite.
+
+With a ``sample`` dim, every column describes the median path (the median over samples at
+each time), and ``p_met`` is the share of samples whose path (projected as above)
+satisfies the goal in G.
+
+Mid-term mode: ``observed`` (see :func:`load_observed`) replaces the simulated value of a
+metric in the years it covers; ``value_source`` says which one a row used.
+:func:`what_it_takes` gives the growth needed from the latest observed figure.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .errors import ResultsError, YaanSimError
+from .goals import (CITY, PARKS, REGION_OF_PARK, REGIONS, Goal, GoalSet, load_goals,
+                    scope_label)
+from .paths import MODELS_DIR
+
+AT_RISK_MARGIN = 0.05
+STATUSES = ("met", "on track", "at risk", "missed", "no data")
+STATUS_ZH = {"met": "已达标", "on track": "进展顺利", "at risk": "有风险", "missed": "未达标",
+             "no data": "无数据"}
+DEFAULT_OBSERVED = MODELS_DIR / "data" / "observed.csv"
+OBSERVED_COLUMNS = ("variable", "park", "year", "value", "unit", "source", "confidence", "note")
+_OBSERVED_REQUIRED = ("variable", "park", "year", "value", "unit", "source", "confidence")
+_SAMPLE_DIMS = ("scenario", "sample", "time")
+
+
+# ------------------------------------------------------------------ results files
+
+def open_results(path: str | Path) -> xr.Dataset:
+    """Open a results file (:func:`yaan_sim.results.open_results`) and check that it holds
+    what evaluation needs; any problem is a clear :class:`ResultsError`."""
+    from .results import open_results as _open
+
+    ds = _open(path)
+    check_results(ds, source=str(path))
+    return ds
+
+
+def check_results(ds: xr.Dataset, source: str = "the dataset") -> None:
+    """Raise :class:`ResultsError` unless ``ds`` follows the results contract."""
+    missing = [d for d in ("time", "park") if d not in ds.dims]
+    if missing or "revenue" not in ds.data_vars:
+        what = ", ".join([f"dim {d!r}" for d in missing]
+                         + ([] if "revenue" in ds.data_vars else ["variable 'revenue'"]))
+        raise ResultsError(f"{source} does not look like yaan-sim results: it has no {what}. "
+                           "Give a results file written by 'yaan-sim run'.")
+
+
+# ------------------------------------------------------------------ observed data
+
+def load_observed(path: str | Path | None = None) -> pd.DataFrame:
+    """Read observed figures (default ``models/data/observed.csv``).
+
+    Long format, one figure a row, UTF-8 CSV with a header; lines starting with ``#`` are
+    comments. Columns: ``variable`` (a results variable, e.g. ``revenue``), ``park`` (a
+    park, a region, or ``city``), ``year`` (the figure is year Y's annual value), ``value``,
+    ``unit`` (as in the results, e.g. ``yiyuan/Year``), ``source`` (URL or document),
+    ``confidence`` (H, M, L or a range such as M-H, as in ../shared/data/sources.md),
+    ``note`` (optional).
+    """
+    path = Path(path) if path is not None else DEFAULT_OBSERVED
+    try:
+        df = pd.read_csv(path, comment="#", dtype={"park": str, "variable": str, "unit": str},
+                         skipinitialspace=True)
+    except FileNotFoundError:
+        raise YaanSimError(f"no observed-data file at {path}; the shipped one is "
+                           f"{DEFAULT_OBSERVED}.") from None
+    except Exception as exc:
+        raise YaanSimError(f"{path}: cannot read the observed data as CSV ({exc}).") from None
+    missing = [c for c in _OBSERVED_REQUIRED if c not in df.columns]
+    if missing:
+        raise YaanSimError(f"{path}: missing column(s) {', '.join(missing)}; the columns are "
+                           f"{', '.join(OBSERVED_COLUMNS)} (note optional).")
+    if "note" not in df.columns:
+        df["note"] = ""
+    problems = []
+    places = set(PARKS) | set(REGIONS) | {"city"}
+    for i, row in df.iterrows():
+        line = i + 2
+        if not isinstance(row["variable"], str) or not row["variable"].isidentifier():
+            problems.append(f"row {line}: variable {row['variable']!r} is not a variable name")
+        if row["park"] not in places:
+            problems.append(f"row {line}: park {row['park']!r} is not a park, a region or 'city'")
+        try:
+            ok = float(row["year"]) == int(row["year"])
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            problems.append(f"row {line}: year {row['year']!r} is not a year")
+        try:
+            ok = math.isfinite(float(row["value"]))
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            problems.append(f"row {line}: value {row['value']!r} is not a number")
+    if problems:
+        raise YaanSimError(f"{path}: " + "; ".join(problems))
+    df["year"] = df["year"].astype(int)
+    df["value"] = df["value"].astype(float)
+    df["note"] = df["note"].fillna("")
+    return df[list(OBSERVED_COLUMNS)]
+
+
+def _norm_unit(u: str) -> str:
+    return "".join(str(u).split()).lower()
+
+
+def _observed_total(observed: pd.DataFrame, variable: str, place: str, parks: Sequence[str],
+                    year: int) -> float:
+    rows = observed[(observed["variable"] == variable) & (observed["year"] == year)]
+    hit = rows[rows["park"] == place]
+    if len(hit):
+        return float(hit["value"].iloc[0])
+    per_park = rows[rows["park"].isin(parks)].drop_duplicates("park")
+    if len(parks) and len(per_park) == len(set(parks)):
+        return float(per_park["value"].sum())
+    return math.nan
+
+
+def observed_metric(observed: pd.DataFrame | None, goal: Goal, scope: str, name: str,
+                    parks: Sequence[str], year: int) -> float:
+    """The goal's metric computed from observed figures, or NaN when they do not cover it."""
+    if observed is None or len(observed) == 0 or goal.metric.select:
+        return math.nan
+    place = "city" if scope == "city" else name
+    m = goal.metric
+    if m.aggregate == "sum":
+        return m.scale * _observed_total(observed, m.variable, place, parks, year)
+    num = _observed_total(observed, m.numerator, place, parks, year)
+    den = _observed_total(observed, m.denominator, place, parks, year)
+    return m.scale * num / den if den else math.nan
+
+
+# ------------------------------------------------------------------ metrics
+
+def scope_members(ds: xr.Dataset, scope: str) -> list[tuple[str, list[str]]]:
+    """``[(name, [parks])]`` for a scope: the city, each region, or each park."""
+    parks = [str(p) for p in ds["park"].values]
+    if scope == "city":
+        return [(CITY, parks)]
+    if scope == "park":
+        return [(p, [p]) for p in parks]
+    if "region" in ds.coords and ds["region"].dims == ("park",):
+        region = dict(zip(parks, (str(r) for r in ds["region"].values)))
+    else:
+        region = {p: REGION_OF_PARK.get(p, "other") for p in parks}
+    names = [r for r in REGIONS if r in region.values()]
+    names += sorted(set(region.values()) - set(names))
+    return [(r, [p for p in parks if region[p] == r]) for r in names]
+
+
+def _variable(ds: xr.Dataset, goal: Goal, name: str, check_unit: bool) -> xr.DataArray:
+    if name not in ds.data_vars:
+        raise ResultsError(
+            f"goal {goal.id!r} needs the variable {name!r}, which the results lack "
+            f"(they have: {', '.join(sorted(map(str, ds.data_vars))[:30])}). Re-run with a "
+            "model that outputs it, or pass a goals file without this goal.")
+    da = ds[name]
+    for dim, label in goal.metric.select.items():
+        if dim not in da.dims:
+            raise ResultsError(f"goal {goal.id!r}: variable {name!r} has no dim {dim!r} "
+                               f"to select {label!r} from (dims: {', '.join(da.dims)}).")
+        labels = [str(v) for v in da[dim].values]
+        if label not in labels:
+            raise ResultsError(f"goal {goal.id!r}: {dim} {label!r} is not in the results "
+                               f"(they have {', '.join(labels)}).")
+        da = da.sel({dim: label})
+    extra = [d for d in da.dims if d not in (*_SAMPLE_DIMS, "park")]
+    if extra or "time" not in da.dims or "park" not in da.dims:
+        raise ResultsError(f"goal {goal.id!r}: variable {name!r} has dims {da.dims}; it needs "
+                           f"(time, park) plus optional scenario/sample"
+                           + (f", after selecting one label of {extra}" if extra else "") + ".")
+    units = da.attrs.get("units")
+    if check_unit and units is not None and _norm_unit(units) != _norm_unit(goal.unit):
+        raise ResultsError(f"goal {goal.id!r}: variable {name!r} is in {units!r} but the goal "
+                           f"is in {goal.unit!r}; fix the goal's 'unit' or the model's units.")
+    return da
+
+
+def metric_series(ds: xr.Dataset, goal: Goal, parks: Sequence[str]) -> xr.DataArray:
+    """The goal's metric over time for a set of parks (dims: [scenario,] [sample,] time)."""
+    m = goal.metric
+    if m.aggregate == "sum":
+        out = _variable(ds, goal, m.variable, True).sel(park=list(parks)).sum("park") * m.scale
+    else:
+        num = _variable(ds, goal, m.numerator, False).sel(park=list(parks)).sum("park")
+        den = _variable(ds, goal, m.denominator, False).sel(park=list(parks)).sum("park")
+        out = m.scale * num / den.where(den != 0)
+    return out.rename(goal.id)
+
+
+def annual(da: xr.DataArray) -> xr.DataArray:
+    """Keep the times t = Y.0 and index them by an integer ``year``."""
+    t = np.asarray(da["time"].values, dtype=float)
+    keep = np.abs(t - np.round(t)) < 1e-6
+    out = da.isel(time=np.flatnonzero(keep))
+    return out.assign_coords(year=("time", np.round(t[keep]).astype(int))).swap_dims(
+        time="year").drop_vars("time")
+
+
+# ------------------------------------------------------------------ the rules
+
+def _cagr(a, b, n):
+    """Compound annual rate from a to b over n years; NaN unless both are positive."""
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    if n <= 0:
+        return np.full(np.broadcast(a, b).shape, np.nan)
+    with np.errstate(all="ignore"):
+        r = (b / a) ** (1.0 / n) - 1
+    return np.where((a > 0) & (b > 0), r, np.nan)
+
+
+def _holds(x, target, comparison):
+    x = np.asarray(x, dtype=float)
+    target = np.asarray(target, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return x >= target if comparison == ">=" else x <= target
+
+
+def _project(V: np.ndarray, years: list[int], y: int, g: int, start: np.ndarray):
+    """Simulated rate from y towards g (per path) and ``start`` projected to g."""
+    idx = {yr: i for i, yr in enumerate(years)}
+    end = max((yr for yr in years if yr <= g), default=y)
+    if end > y:
+        rate = _cagr(V[:, idx[y]], V[:, idx[end]], end - y)
+    elif y - 1 in idx:  # no simulated years after y: carry on the last year's rate
+        rate = _cagr(V[:, idx[y - 1]], V[:, idx[y]], 1)
+    else:
+        rate = np.full(V.shape[0], np.nan)
+    if g in idx and y in idx and g > y:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            projected = start * V[:, idx[g]] / V[:, idx[y]]
+    else:
+        projected = start * (1 + rate) ** (g - y)
+    return rate, projected
+
+
+def _project_level(V: np.ndarray, years: list[int], y: int, g: int, obs: float):
+    """Per path (rows of V): the simulated rate from y and the value in y projected to g.
+
+    The value in y is the observed one when ``obs`` is finite, else the path's own.
+    """
+    idx = {yr: i for i, yr in enumerate(years)}
+    start = np.full(V.shape[0], obs) if np.isfinite(obs) else V[:, idx[y]]
+    if g - y > 0:
+        return _project(V, years, y, g, start)
+    return np.full(V.shape[0], np.nan), start
+
+
+def _status_level(comparison, value, target, projected, g_need, g_sim, n, margin):
+    if not (np.isfinite(value) and np.isfinite(target)):
+        return "no data"
+    holds_now = bool(_holds(value, target, comparison))
+    if n <= 0:
+        return "met" if holds_now else "missed"
+    if not np.isfinite(projected):
+        return "no data"
+    if _holds(projected, target, comparison):
+        return "met" if holds_now else "on track"
+    if np.isfinite(g_need) and np.isfinite(g_sim):
+        short = g_need - g_sim if comparison == ">=" else g_sim - g_need
+        if short <= margin + 1e-12:
+            return "at risk"
+    return "missed"
+
+
+def _trend_rows(years, v, base, y, g):
+    """Year-on-year changes of one path: (past changes, future changes)."""
+    idx = {yr: i for i, yr in enumerate(years)}
+    ch = {}
+    for yr in range(base + 1, g + 1):
+        if yr in idx and yr - 1 in idx and v[idx[yr - 1]] > 0:
+            ch[yr] = v[idx[yr]] / v[idx[yr - 1]] - 1
+        else:
+            ch[yr] = np.nan
+    past = [ch[yr] for yr in range(base + 1, y + 1)]
+    future = [ch[yr] for yr in range(y + 1, g + 1)]
+    return past, future
+
+
+def _status_trend(past, future):
+    if any(not np.isfinite(c) for c in past + future):
+        return "no data"
+    if any(c >= 0 for c in past):
+        return "missed"
+    if not future:
+        return "met"
+    return "at risk" if any(c >= 0 for c in future) else "on track"
+
+
+# ------------------------------------------------------------------ evaluate
+
+def evaluate(ds: xr.Dataset, goals: GoalSet | Iterable[Goal] | None = None, year: int = 2020,
+             *, observed: pd.DataFrame | None = None, margin: float = AT_RISK_MARGIN,
+             lang: str = "en") -> pd.DataFrame:
+    """The goal table: one row per goal x scope element (x scenario).
+
+    Parameters
+    ----------
+    ds
+        Simulation results (dims: optional ``scenario`` and ``sample``, ``time``, ``park``).
+    goals
+        From :func:`yaan_sim.goals.load_goals`; default: the plan's goals.
+    year
+        Evaluation year Y; goals are judged on the simulated (or observed) value in Y and on
+        the path from Y to the goal year (see the module docstring for the status rule).
+    observed
+        Observed figures (:func:`load_observed`, or a CSV path) that replace the simulated
+        value in Y.
+    margin
+        The "at risk" margin, in growth rate per year (0.05 = 5 percentage points).
+    lang
+        Language of the ``goal`` and ``scope_label`` columns (``"en"`` or ``"zh"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: [scenario,] goal_id, goal, scope, scope_name, scope_label, binding,
+        comparison, target, value, unit, gap, gap_pct, status, eval_year, goal_year,
+        year_first_met, growth_needed_pct, growth_simulated_pct, projected, level,
+        level_unit, value_source [, p_met]. ``gap`` = value - target (for ``>=`` goals a
+        negative gap is a shortfall); ``gap_pct`` is relative to the target. Rates are in
+        % a year. For falling-every-year goals ``value`` is the largest year-on-year change
+        (% a year) up to Y, the target 0, and ``level`` the metric itself.
+    """
+    if lang not in ("en", "zh"):
+        raise YaanSimError(f"lang must be 'en' or 'zh', not {lang!r}")
+    check_results(ds)
+    goals = load_goals() if goals is None else goals
+    if isinstance(observed, (str, Path)):
+        observed = load_observed(observed)
+    year = int(year)
+    rows = []
+    scenarios = ([str(s) for s in ds["scenario"].values] if "scenario" in ds.dims else [None])
+    for goal in goals:
+        for scope in goal.scopes:
+            for name, parks in scope_members(ds, scope):
+                series = annual(metric_series(ds, goal, parks))
+                for sc in scenarios:
+                    s = series.sel(scenario=sc) if sc is not None else series
+                    rows.append(_row(goal, scope, name, parks, s, year, observed, margin, lang)
+                                | ({"scenario": sc} if sc is not None else {}))
+    df = pd.DataFrame(rows)
+    first = ["scenario"] if scenarios != [None] else []
+    cols = first + [c for c in _COLUMNS if c in df.columns]
+    return df.reindex(columns=cols)
+
+
+_COLUMNS = ["goal_id", "goal", "scope", "scope_name", "scope_label", "binding", "comparison",
+            "target", "value", "unit", "gap", "gap_pct", "status", "eval_year", "goal_year",
+            "year_first_met", "growth_needed_pct", "growth_simulated_pct", "projected", "level",
+            "level_unit", "value_source", "p_met"]
+
+
+def _row(goal: Goal, scope: str, name: str, parks, s: xr.DataArray, year: int, observed,
+         margin: float, lang: str) -> dict:
+    years = [int(v) for v in s["year"].values]
+    sampled = "sample" in s.dims
+    V = (s.transpose("sample", "year").values if sampled else s.values[None, :]).astype(float)
+    med = np.median(V, axis=0) if sampled else V[0]
+    g = goal.year
+    y = min(year, g)
+    if y not in years or (goal.baseline_year is not None and goal.baseline_year not in years):
+        need = [v for v in (y, goal.baseline_year) if v is not None and v not in years]
+        raise ResultsError(f"goal {goal.id!r}: the results have no value for year "
+                           f"{need[0]} (they cover {years[0]}-{years[-1]}); choose --year "
+                           "within the simulated years.")
+    idx = {yr: i for i, yr in enumerate(years)}
+    row = {"goal_id": goal.id, "goal": goal.name(lang), "scope": scope, "scope_name": name,
+           "scope_label": scope_label(scope, name, lang), "binding": scope == goal.scope,
+           "comparison": goal.comparison, "eval_year": year, "goal_year": g,
+           "level": float(med[idx[y]]), "level_unit": goal.unit}
+    if goal.is_trend:
+        past, future = _trend_rows(years, med, goal.baseline_year, y, g)
+        value = max(past) * 100 if past and all(np.isfinite(past)) else math.nan
+        # simulated mean rate of change: from Y to G, or over the whole period at G
+        end = max(yr for yr in years if yr <= g)
+        a, b = (y, end) if end > y else (goal.baseline_year, y)
+        rate = _cagr(med[idx[a]], med[idx[b]], b - a)
+        row |= {"target": 0.0, "value": value, "unit": "%/yr",
+                "gap": value, "gap_pct": math.nan,
+                "status": _status_trend(past, future), "year_first_met": math.nan,
+                "growth_needed_pct": math.nan, "growth_simulated_pct": float(rate) * 100,
+                "projected": float(med[idx[g]]) if g in idx else math.nan,
+                "value_source": "simulated"}
+        if sampled:
+            ok = []
+            for v in V:
+                p, f = _trend_rows(years, v, goal.baseline_year, y, g)
+                ok.append(all(np.isfinite(p + f)) and all(c < 0 for c in p + f))
+            row["p_met"] = float(np.mean(ok))
+        return row
+
+    obs = observed_metric(observed, goal, scope, name, parks, y)
+    if goal.uses_baseline:
+        target_paths = V[:, idx[goal.baseline_year]]
+        target = float(med[idx[goal.baseline_year]])
+    else:
+        target = goal.fixed_target(scope, name, parks)
+        target = math.nan if target is None else float(target)
+        target_paths = np.full(V.shape[0], target)
+    value = float(obs) if np.isfinite(obs) else float(med[idx[y]])
+    n = g - y
+    rate, projected = _project_level(med[None, :], years, y, g, obs)
+    rate, projected = float(rate[0]), float(projected[0])
+    g_need = float(_cagr(value, target, n)) if n > 0 else math.nan
+    # The first year the target is satisfied, on the path with observed figures put in.
+    first = math.nan
+    if not goal.uses_baseline and np.isfinite(target):
+        for yr in years:
+            if yr > g:
+                break
+            o = observed_metric(observed, goal, scope, name, parks, yr)
+            v = o if np.isfinite(o) else med[idx[yr]]
+            if _holds(v, target, goal.comparison):
+                first = yr
+                break
+    gap = value - target
+    row |= {"target": target, "value": value, "unit": goal.unit, "gap": gap,
+            "gap_pct": 100 * gap / abs(target) if target else math.nan,
+            "status": _status_level(goal.comparison, value, target, projected, g_need, rate, n,
+                                    margin),
+            "year_first_met": first, "growth_needed_pct": g_need * 100,
+            "growth_simulated_pct": rate * 100, "projected": projected,
+            "value_source": "observed" if np.isfinite(obs) else "simulated"}
+    if sampled:
+        _, proj_paths = _project_level(V, years, y, g, obs)
+        met = _holds(proj_paths, target_paths, goal.comparison) & np.isfinite(proj_paths)
+        row["p_met"] = float(np.mean(met))
+    return row
+
+
+# ------------------------------------------------------------------ mid-term: what it takes
+
+def what_it_takes(goals: GoalSet | Iterable[Goal] | None = None,
+                  observed: pd.DataFrame | None = None, year: int | None = None,
+                  lang: str = "en") -> pd.DataFrame:
+    """Growth now needed, from the latest observed figure, to reach each fixed goal.
+
+    One row per goal and scope element that the observed data cover (up to ``year`` if
+    given): the latest observed year and value, the target, and the compound annual growth
+    needed (% a year) to reach it in the goal year. Example: ETDZ's 167亿 in 2015 needs
+    about 43% a year to reach 1000亿 in 2020 (../shared/data/sources.md, B).
+    """
+    goals = load_goals() if goals is None else goals
+    observed = load_observed() if observed is None else observed
+    obs_years = sorted({int(v) for v in observed["year"]})
+    rows = []
+    for goal in goals:
+        if goal.is_trend or goal.uses_baseline:
+            continue
+        for scope in goal.scopes:
+            if scope == "city":
+                members = [(CITY, list(PARKS))]
+            elif scope == "region":
+                members = [(r, [p for p in PARKS if REGION_OF_PARK[p] == r]) for r in REGIONS]
+            else:
+                members = [(p, [p]) for p in PARKS]
+            for name, parks in members:
+                target = goal.fixed_target(scope, name, parks)
+                if target is None:
+                    continue
+                limit = min(goal.year, year) if year is not None else goal.year
+                found = [(yr, observed_metric(observed, goal, scope, name, parks, yr))
+                         for yr in obs_years if yr <= limit]
+                found = [(yr, v) for yr, v in found if np.isfinite(v)]
+                if not found:
+                    continue
+                yr, v = found[-1]
+                n = goal.year - yr
+                need = float(_cagr(v, target, n)) * 100 if n > 0 else math.nan
+                rows.append({"goal_id": goal.id, "goal": goal.name(lang), "scope": scope,
+                             "scope_name": name, "scope_label": scope_label(scope, name, lang),
+                             "observed_year": yr, "observed": v, "target": target,
+                             "goal_year": goal.year, "unit": goal.unit,
+                             "growth_needed_pct": need,
+                             "met": bool(_holds(v, target, goal.comparison))})
+    return pd.DataFrame(rows, columns=["goal_id", "goal", "scope", "scope_name", "scope_label",
+                                       "observed_year", "observed", "target", "goal_year",
+                                       "unit", "growth_needed_pct", "met"])
+
+
+# ------------------------------------------------------------------ output formats
+
+FORMATS = ("table", "csv", "json", "md")
+
+
+def _fmt(x) -> str:
+    if isinstance(x, (bool, np.bool_)):
+        return "yes" if x else "no"
+    if isinstance(x, (int, np.integer)):
+        return str(int(x))
+    if isinstance(x, (float, np.floating)):
+        if not np.isfinite(x):
+            return ""
+        if float(x).is_integer() and abs(x) < 1e6:
+            return f"{int(x)}"
+        return f"{x:.4g}" if abs(x) < 0.01 else f"{x:,.2f}"
+    return "" if x is None else str(x)
+
+
+def to_markdown(df: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table (no extra dependency)."""
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for rec in df.itertuples(index=False):
+        lines.append("| " + " | ".join(_fmt(v).replace("|", "\\|") for v in rec) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def format_table(df: pd.DataFrame, fmt: str = "table") -> str:
+    """Render the goal table as ``table`` (aligned text), ``csv``, ``json`` or ``md``."""
+    if fmt == "csv":
+        return df.to_csv(index=False)
+    if fmt == "json":
+        recs = json.loads(df.to_json(orient="records", force_ascii=False))
+        return json.dumps(recs, ensure_ascii=False, indent=1) + "\n"
+    if fmt == "md":
+        return to_markdown(df)
+    if fmt == "table":
+        cells = [[_fmt(v) for v in rec] for rec in df.itertuples(index=False)]
+        cols = list(df.columns)
+        widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(cols)]
+        line = lambda vals: "  ".join(v.ljust(w) for v, w in zip(vals, widths)).rstrip()  # noqa: E731
+        return "\n".join([line(cols), line(["-" * w for w in widths])]
+                         + [line(r) for r in cells]) + "\n"
+    raise YaanSimError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+#: Columns shown by ``yaan-sim evaluate --format table`` and in the report.
+SUMMARY_COLUMNS = ["scenario", "goal_id", "scope_label", "binding", "target", "value", "unit",
+                   "gap", "gap_pct", "status", "year_first_met", "growth_needed_pct",
+                   "growth_simulated_pct", "p_met"]
+
+
+def summary(df: pd.DataFrame) -> pd.DataFrame:
+    """The goal table's main columns, in reading order."""
+    return df[[c for c in SUMMARY_COLUMNS if c in df.columns]]

@@ -1,0 +1,198 @@
+"""Charts: structure (axes, target lines, labels) and Chinese text with no missing glyph."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from support.fake_results import TARGET, make_results  # noqa: E402
+
+from yaan_sim import charts  # noqa: E402
+from yaan_sim.errors import YaanSimError  # noqa: E402
+from yaan_sim.evaluate import evaluate, load_observed  # noqa: E402
+from yaan_sim.goals import PARK_NAMES_ZH, load_goals  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def ds():
+    return make_results(scenarios={"baseline": {}, "plan": {"revenue_growth": 0.35}})
+
+
+@pytest.fixture(scope="module")
+def ens():
+    return make_results(scenarios={"baseline": {}, "plan": {"revenue_growth": 0.35}},
+                        samples=40)
+
+
+@pytest.fixture(scope="module")
+def table(ds):
+    return evaluate(ds, load_goals(), year=2018)
+
+
+def _render(fig):
+    """Draw the figure to PNG outside any rc_context, recording every warning."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.savefig(io.BytesIO(), format="png", dpi=50)
+    return [str(w.message) for w in caught]
+
+
+def _gid(ax, gid):
+    return [a for a in ax.get_children() if a.get_gid() == gid]
+
+
+def test_chinese_labels_render_without_missing_glyphs(ds):
+    ax = charts.plot_city_total(ds, lang="zh")
+    assert "全市" in ax.get_title() and ax.get_ylabel() == "亿元"
+    assert _render(ax.figure) == []
+
+
+def test_the_check_would_catch_a_missing_glyph():
+    # Without the shipped CJK font matplotlib warns, so the test above is meaningful.
+    with matplotlib.rc_context({"font.family": ["DejaVu Sans"]}):
+        fig, ax = plt.subplots()
+        ax.set_title("全市园区营业收入")
+    assert any("missing from font" in m for m in _render(fig))
+
+
+def test_charts_module_has_no_import_side_effects():
+    code = ("import matplotlib.font_manager as fm\n"
+            "n = len(fm.fontManager.ttflist)\n"
+            "import yaan_sim.charts, yaan_sim.report, yaan_sim.fonts\n"
+            "assert len(fm.fontManager.ttflist) == n\n"
+            "import matplotlib\n"
+            "assert 'Noto Sans CJK SC' not in str(matplotlib.rcParams['font.family'])\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_city_total_has_the_2000_line_and_a_line_per_scenario(ds):
+    fig, ax0 = plt.subplots()
+    ax = charts.plot_city_total(ds, ax=ax0, lang="en")
+    assert ax is ax0
+    (target,) = _gid(ax, "target")
+    assert list(target.get_ydata()) == [2000, 2000]
+    lines = _gid(ax, "trajectory")
+    assert [ln.get_label() for ln in lines] == ["baseline", "plan"]
+    assert ax.get_ylabel() == "100 million yuan" and ax.get_xlabel() == "year"
+    assert "Ya'an" in ax.get_title()
+    assert _render(ax.figure) == []
+
+
+def test_park_small_multiples(ds):
+    axes = charts.plot_park_trajectories(ds, lang="zh", observed=load_observed())
+    assert axes.shape == (3, 3)
+    titles = [a.get_title() for a in axes.flat]
+    assert titles == [PARK_NAMES_ZH[p] for p in TARGET]
+    for ax, park in zip(axes.flat, TARGET):
+        (target,) = _gid(ax, "target")
+        assert target.get_ydata()[0] == TARGET[park]
+        assert len(_gid(ax, "trajectory")) == 2
+    (obs,) = _gid(axes[0, 0], "observed")
+    assert list(obs.get_xdata()) == [2013, 2014, 2015]
+    assert list(obs.get_ydata()) == [112, 128, 167]
+    (req,) = _gid(axes[0, 0], "required")
+    assert "43.0%" in req.get_label()
+    assert not _gid(axes[0, 1], "observed")
+    assert axes[0, 0].figure.legends, "a shared legend"
+    assert _render(axes[0, 0].figure) == []
+
+
+def test_goal_gap_bars(table):
+    ax = charts.plot_goal_gaps(table, lang="zh", scenario="plan")
+    bars = ax.patches
+    rows = table[(table["scenario"] == "plan") & table["binding"]
+                 & (table["comparison"] != "falling_every_year")]
+    assert len(bars) == len(rows)
+    colors = [matplotlib.colors.to_hex(b.get_facecolor()) for b in bars]
+    assert colors == [charts.STATUS_COLORS[s] for s in rows["status"]]
+    assert [b.get_width() for b in bars] == pytest.approx(list(rows["gap_pct"]))
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0].startswith("全市园区营业收入")  # the first row, drawn at the top
+    assert ax.get_yticks()[0] == len(rows) - 1
+    assert _render(ax.figure) == []
+
+
+def test_goal_gaps_of_several_scenarios_is_a_dot_plot(table):
+    ax = charts.plot_goal_gaps(table, lang="en")
+    assert not ax.patches
+    rows = table[(table["scenario"] == "plan") & table["binding"]
+                 & (table["comparison"] != "falling_every_year")]
+    for sc in ("baseline", "plan"):
+        (dots,) = _gid(ax, f"gap:{sc}")
+        assert len(dots.get_xdata()) == len(rows)
+    (plan,) = _gid(ax, "gap:plan")
+    assert list(plan.get_xdata()) == pytest.approx(list(rows["gap_pct"]))
+    assert len(ax.get_yticks()) == len(rows)
+    assert _render(ax.figure) == []
+
+
+def test_traffic_light_table(table):
+    ax = charts.plot_goal_table(table, lang="en")
+    (tab,) = ax.tables
+    cells = tab.get_celld()
+    header = [cells[0, c].get_text().get_text() for c in range(4)]
+    assert header == ["goal", "where", "baseline", "plan"]
+    n = int(table["binding"].sum() / 2)
+    assert max(r for r, _ in cells) == n
+    first = [cells[1, c].get_text().get_text() for c in range(4)]
+    assert first == ["City park revenue", "Ya'an", "missed", "on track"]
+    assert matplotlib.colors.to_hex(cells[1, 3].get_facecolor()) == charts.STATUS_COLORS["on track"]
+    assert _render(ax.figure) == []
+
+
+def test_scenario_comparison(ens):
+    ax = charts.plot_scenario_comparison(ens, lang="zh")
+    assert len(ax.patches) == 2 * 9
+    targets = _gid(ax, "target")
+    assert len(targets) == 9
+    assert [t.get_text() for t in ax.get_xticklabels()] == [PARK_NAMES_ZH[p] for p in TARGET]
+    assert _render(ax.figure) == []
+
+
+def test_fan_chart(ens):
+    ax = charts.plot_fan(ens, "revenue_park", "ETDZ", lang="en", scenario="plan")
+    for gid in ("band50", "band90", "median", "target"):
+        assert _gid(ax, gid), gid
+    # the 90% band contains the 50% band
+    b90 = _gid(ax, "band90")[0].get_paths()[0].vertices[:, 1]
+    b50 = _gid(ax, "band50")[0].get_paths()[0].vertices[:, 1]
+    assert b90.max() >= b50.max() and b90.min() <= b50.min()
+    median = _gid(ax, "median")[0].get_ydata()
+    expected = np.median(ens["revenue"].sel(scenario="plan", park="ETDZ").values, axis=0)
+    assert median == pytest.approx(expected)
+    with pytest.raises(YaanSimError, match="needs results with a 'sample' dim"):
+        charts.plot_fan(make_results())
+
+
+def test_trend_and_baseline_goals(ds):
+    ax = charts.plot_goal(ds, "energy_per_output", lang="zh")
+    assert not _gid(ax, "target") and "须逐年下降" in ax.get_ylabel()
+    ax = charts.plot_goal(ds, "so2_controlled", lang="en")
+    (base,) = _gid(ax, "target")
+    assert base.get_label() == "2016 level" and base.get_ydata()[0] == pytest.approx(3000)
+
+
+def test_bad_arguments(ds):
+    with pytest.raises(YaanSimError, match="lang must be 'zh' or 'en'"):
+        charts.plot_city_total(ds, lang="fr")
+    with pytest.raises(YaanSimError, match="is not evaluated for 'Atlantis'"):
+        charts.plot_goal(ds, "revenue_park", "Atlantis")
+    with pytest.raises(YaanSimError, match="no goal 'revenue_cty'"):
+        charts.plot_goal(ds, "revenue_cty")
+    with pytest.raises(YaanSimError, match="no scenario 'x'"):
+        charts.plot_city_total(ds, scenarios=["x"])

@@ -1,0 +1,303 @@
+"""The goal table: status rules on hand-made results with known answers, and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from support.fake_results import TARGET, make_results
+
+from yaan_sim.cli import main
+from yaan_sim.errors import ResultsError, YaanSimError
+from yaan_sim.evaluate import (evaluate, format_table, load_observed, open_results,
+                               what_it_takes)
+from yaan_sim.goals import load_goals
+
+
+@pytest.fixture(scope="module")
+def goals():
+    return load_goals()
+
+
+def _row(table, goal_id, place, scenario=None):
+    sel = (table["goal_id"] == goal_id) & (table["scope_name"] == place)
+    if scenario is not None:
+        sel &= table["scenario"] == scenario
+    rows = table[sel]
+    assert len(rows) == 1, (goal_id, place, scenario)
+    return rows.iloc[0]
+
+
+# Parks start in 2016 at a third of their target and grow at these rates, so that in
+# 2018 (two years left) each lands on a different status:
+#   ETDZ 35%: 2020 = 1.107 x target -> on track (needs 28.3%/yr from 2018)
+#   Hanyuan 30%: 2020 = 0.952 x target; needs 33.2%/yr, simulated 30% -> at risk (3.2 pp)
+#   Shimian 20%: needs 44.3%/yr, simulated 20% -> missed
+#   Lushan starts at 110 (above its 100) -> met
+GROWTH = {p: 0.2 for p in TARGET} | {"ETDZ": 0.35, "Hanyuan": 0.30, "Shimian": 0.20}
+START = {p: TARGET[p] / 3 for p in TARGET} | {"Lushan": 110.0}
+
+
+@pytest.fixture(scope="module")
+def mixed():
+    return make_results(revenue_2016=START, revenue_growth=GROWTH)
+
+
+def test_status_rules_for_level_goals_mid_term(mixed, goals):
+    t = evaluate(mixed, goals, year=2018)
+    etdz = _row(t, "revenue_park", "ETDZ")
+    assert etdz["status"] == "on track"
+    assert etdz["value"] == pytest.approx(1000 / 3 * 1.35 ** 2)
+    assert etdz["growth_needed_pct"] == pytest.approx(((3 / 1.35 ** 2) ** 0.5 - 1) * 100)
+    assert etdz["growth_simulated_pct"] == pytest.approx(35.0)
+    assert etdz["projected"] == pytest.approx(1000 / 3 * 1.35 ** 4)
+    assert etdz["year_first_met"] == 2020
+    han = _row(t, "revenue_park", "Hanyuan")
+    assert han["status"] == "at risk"
+    assert han["growth_needed_pct"] - han["growth_simulated_pct"] == pytest.approx(
+        ((3 / 1.3 ** 2) ** 0.5 - 1.3) * 100)
+    assert np.isnan(han["year_first_met"])
+    assert _row(t, "revenue_park", "Shimian")["status"] == "missed"
+    lushan = _row(t, "revenue_park", "Lushan")
+    assert lushan["status"] == "met" and lushan["year_first_met"] == 2016
+    assert lushan["gap"] == pytest.approx(110 * 1.2 ** 2 - 100)
+    assert lushan["gap_pct"] == pytest.approx(110 * 1.2 ** 2 - 100)  # target is 100
+
+
+def test_status_rules_in_the_goal_year(mixed, goals):
+    t = evaluate(mixed, goals, year=2020)
+    assert _row(t, "revenue_park", "ETDZ")["status"] == "met"
+    han = _row(t, "revenue_park", "Hanyuan")
+    assert han["status"] == "missed"
+    assert han["gap"] == pytest.approx(200 / 3 * 1.3 ** 4 - 200)
+    assert han["gap_pct"] == pytest.approx((1.3 ** 4 / 3 - 1) * 100)
+    assert np.isnan(han["growth_needed_pct"])
+    city = _row(t, "revenue_city", "Ya'an")
+    expect = sum(START[p] * (1 + GROWTH[p]) ** 4 for p in TARGET)
+    assert city["value"] == pytest.approx(expect)
+    assert city["target"] == 2000 and city["binding"]
+    assert city["status"] == ("met" if expect >= 2000 else "missed")
+
+
+def test_margin_changes_at_risk_to_missed(mixed, goals):
+    t = evaluate(mixed, goals, year=2018, margin=0.02)
+    assert _row(t, "revenue_park", "Hanyuan")["status"] == "missed"
+
+
+def test_one_row_per_goal_and_scope(mixed, goals):
+    t = evaluate(mixed, goals)
+    n = 1 + (9 + 3) + (1 + 3 + 9) * 3 + (1 + 9) * 4
+    assert len(t) == n
+    assert t["binding"].sum() == 1 + 9 + 1 + 1 + 1 + 4
+    region = _row(t, "revenue_park", "East")
+    assert region["target"] == 1300 and not region["binding"]
+    assert set(t["status"]) <= {"met", "on track", "at risk", "missed", "no data"}
+
+
+def test_rd_share_is_the_ratio_of_sums(goals):
+    t = evaluate(make_results(rd_share=0.011), goals)
+    rd = _row(t, "rd_share", "Ya'an")
+    assert rd["value"] == pytest.approx(1.1)
+    assert rd["gap"] == pytest.approx(-0.1)
+    assert rd["gap_pct"] == pytest.approx(-100 / 12)
+    assert rd["status"] == "missed" and rd["unit"] == "%"
+    # R&D concentrated in one park: the city ratio weighs parks by revenue
+    ds = make_results(rd_share=0.0)
+    ds["research_spending"] = ds["research_spending"] + xr.where(
+        ds["park"] == "ETDZ", 0.024 * ds["revenue"], 0.0)
+    rd = _row(evaluate(ds, goals), "rd_share", "Ya'an")
+    share_etdz = 1000 / 2000  # ETDZ's share of revenue (all parks at a third of target)
+    assert rd["value"] == pytest.approx(2.4 * share_etdz)
+    assert rd["status"] == "met"
+    assert _row(evaluate(ds, goals), "rd_share", "Hanyuan")["status"] == "missed"
+
+
+def test_falling_every_year(goals):
+    t = evaluate(make_results(energy_change=-0.03, water_change=0.01), goals)
+    energy = _row(t, "energy_per_output", "Ya'an")
+    assert energy["status"] == "met"
+    assert energy["value"] == pytest.approx(-3.0)  # the largest year-on-year change, %
+    assert energy["level"] == pytest.approx(0.5 * 0.97 ** 4)
+    assert energy["unit"] == "%/yr" and energy["level_unit"] == "tce/wanyuan"
+    assert _row(t, "water_per_output", "Ya'an")["status"] == "missed"
+    assert _row(evaluate(make_results(energy_change=-0.03), goals, year=2018),
+                "energy_per_output", "Ya'an")["status"] == "on track"
+    # falls until 2018, then energy use jumps by 20% in 2019
+    ds = make_results(energy_change=-0.03)
+    ds["energy_use"] = ds["energy_use"] * xr.where(ds["time"] >= 2019, 1.2, 1.0)
+    assert _row(evaluate(ds, goals, year=2018), "energy_per_output", "Ya'an")["status"] == "at risk"
+    late = _row(evaluate(ds, goals, year=2020), "energy_per_output", "Ya'an")
+    assert late["status"] == "missed"
+    assert late["value"] == pytest.approx((1.2 * 0.97 - 1) * 100)
+
+
+def test_pollutants_controlled_against_2016(goals):
+    rising = make_results(emission_change=0.01)
+    t = evaluate(rising, goals)
+    cod = _row(t, "cod_controlled", "Ya'an")
+    assert cod["target"] == pytest.approx(1000.0)  # the 2016 total
+    assert cod["value"] == pytest.approx(1000 * 1.01 ** 4)
+    assert cod["status"] == "missed"
+    mid = _row(evaluate(rising, goals, year=2018), "nox_controlled", "Ya'an")
+    assert mid["growth_needed_pct"] == pytest.approx((1 / 1.01 - 1) * 100)
+    assert mid["growth_simulated_pct"] == pytest.approx(1.0)
+    assert mid["status"] == "at risk"  # 2 pp/yr above the rate needed: within 5 pp
+    falling = evaluate(make_results(emission_change=-0.01), goals)
+    assert set(falling[falling["goal_id"].str.endswith("_controlled")]["status"]) == {"met"}
+
+
+def test_scenarios_give_one_row_each(goals):
+    ds = make_results(scenarios={"baseline": {}, "plan": {"revenue_growth": 0.35}})
+    t = evaluate(ds, goals, year=2018)
+    assert list(t.columns[:2]) == ["scenario", "goal_id"]
+    assert _row(t, "revenue_city", "Ya'an", "baseline")["status"] == "missed"
+    assert _row(t, "revenue_city", "Ya'an", "plan")["status"] == "on track"
+    assert len(t) == 2 * len(evaluate(make_results(), goals))
+
+
+def test_probability_of_meeting_with_samples(goals):
+    n, g = 400, 0.3
+    ds = make_results(revenue_growth=g, samples=n, seed=7)
+    t = evaluate(ds, goals)
+    factor = np.random.default_rng(7).lognormal(0.0, 0.15, size=n)
+    expected = np.mean((1 + g * factor) ** 4 / 3 >= 1)
+    row = _row(t, "revenue_city", "Ya'an")
+    assert row["p_met"] == pytest.approx(expected)
+    assert 0 < row["p_met"] < 1
+    # the other columns describe the median path
+    median = np.median(ds["revenue"].sum("park").sel(time=2020.0).values)
+    assert row["value"] == pytest.approx(median)
+    assert _row(t, "rd_share", "Ya'an")["p_met"] == 1.0
+    assert "p_met" not in evaluate(make_results(), goals).columns
+
+
+def test_observed_figures_replace_the_simulated_value(mixed, goals):
+    obs = pd.DataFrame({"variable": ["revenue"], "park": ["ETDZ"], "year": [2018],
+                        "value": [300.0], "unit": ["yiyuan/Year"], "source": ["test"],
+                        "confidence": ["H"], "note": [""]})
+    t = evaluate(mixed, goals, year=2018, observed=obs)
+    etdz = _row(t, "revenue_park", "ETDZ")
+    assert etdz["value_source"] == "observed" and etdz["value"] == 300.0
+    assert etdz["growth_needed_pct"] == pytest.approx(((1000 / 300) ** 0.5 - 1) * 100)
+    assert etdz["projected"] == pytest.approx(300 * 1.35 ** 2)  # simulated growth applied
+    assert etdz["status"] == "missed"  # 547 < 1000, needs 82.6%/yr against 35%
+    assert _row(t, "revenue_park", "Hanyuan")["value_source"] == "simulated"
+
+
+def test_shipped_observed_data_and_what_it_takes(goals):
+    obs = load_observed()
+    etdz = obs[(obs["park"] == "ETDZ") & (obs["variable"] == "revenue")]
+    assert dict(zip(etdz["year"], etdz["value"])) == {2013: 112, 2014: 128, 2015: 167}
+    assert set(obs["confidence"]) <= {"H", "M", "L", "M-H", "L-M"}
+    need = what_it_takes(goals, obs)
+    row = need[need["scope_name"] == "ETDZ"].iloc[0]
+    # sources.md B: "about 43%/yr for five years" from 167 in 2015 to 1000 in 2020
+    assert row["observed_year"] == 2015 and row["target"] == 1000
+    assert row["growth_needed_pct"] == pytest.approx(((1000 / 167) ** 0.2 - 1) * 100)
+    assert round(row["growth_needed_pct"]) == 43
+
+
+def test_observed_file_validation(tmp_path):
+    p = tmp_path / "obs.csv"
+    p.write_text("variable,park,year,value,unit,source,confidence\n"
+                 "revenue,Atlantis,2015,1,yiyuan/Year,x,H\n", encoding="utf-8")
+    with pytest.raises(YaanSimError, match=r"row 2: park 'Atlantis' is not a park"):
+        load_observed(p)
+    p.write_text("variable,park,year\nrevenue,ETDZ,2015\n", encoding="utf-8")
+    with pytest.raises(YaanSimError, match="missing column"):
+        load_observed(p)
+    with pytest.raises(YaanSimError, match="no observed-data file"):
+        load_observed(tmp_path / "none.csv")
+
+
+def test_bad_input_is_a_clear_error(goals):
+    with pytest.raises(ResultsError, match="no value for year 2014"):
+        evaluate(make_results(), goals, year=2014)
+    ds = make_results().drop_vars("water_use")
+    with pytest.raises(ResultsError, match="goal 'water_per_output' needs the variable 'water_use'"):
+        evaluate(ds, goals)
+    ds = make_results()
+    ds["revenue"].attrs["units"] = "wanyuan/Year"
+    with pytest.raises(ResultsError, match="'revenue' is in 'wanyuan/Year' but the goal"):
+        evaluate(ds, goals)
+    with pytest.raises(ResultsError, match="does not look like yaan-sim results"):
+        evaluate(xr.Dataset({"x": ("time", [1.0])}), goals)
+
+
+def test_formats(mixed, goals):
+    t = evaluate(mixed, goals)
+    md = format_table(t.head(3), "md")
+    assert md.splitlines()[0].startswith("| goal_id | goal |") and md.count("\n") == 5
+    recs = json.loads(format_table(t, "json"))
+    assert len(recs) == len(t) and recs[0]["goal_id"] == "revenue_city"
+    assert format_table(t, "csv").splitlines()[0].startswith("goal_id,goal,scope")
+    assert "revenue_city" in format_table(t, "table")
+    with pytest.raises(YaanSimError, match="unknown format 'xls'"):
+        format_table(t, "xls")
+
+
+# ------------------------------------------------------------------ files and the CLI
+
+@pytest.fixture(scope="module")
+def results_nc(tmp_path_factory):
+    path = tmp_path_factory.mktemp("res") / "results.nc"
+    make_results(scenarios={"baseline": {}, "plan": {"revenue_growth": 0.35}}).to_netcdf(path)
+    return path
+
+
+def test_open_results_round_trip(results_nc):
+    ds = open_results(results_nc)
+    assert list(ds["scenario"].values) == ["baseline", "plan"]
+    assert json.loads(ds.attrs["manifest"])["engine"] == "test"
+
+
+def test_open_results_errors(tmp_path):
+    with pytest.raises(ResultsError, match="results file .*missing.nc not found"):
+        open_results(tmp_path / "missing.nc")
+    bad = tmp_path / "corrupt.nc"
+    bad.write_bytes(b"\x89HDF\r\n\x1a\n this is not really netCDF")
+    with pytest.raises(ResultsError, match="corrupt.nc is not a readable netCDF file"):
+        open_results(bad)
+    foreign = tmp_path / "foreign.nc"
+    xr.Dataset({"t2m": (("lat", "lon"), np.zeros((2, 2)))}).to_netcdf(foreign)
+    with pytest.raises(ResultsError, match="no 'manifest' attribute"):
+        open_results(foreign)
+    other = tmp_path / "other.nc"
+    xr.Dataset({"t2m": (("lat", "lon"), np.zeros((2, 2)))},
+               attrs={"manifest": "{}"}).to_netcdf(other)
+    with pytest.raises(ResultsError, match="other.nc does not look like yaan-sim results: it "
+                                           "has no dim 'time', dim 'park', variable 'revenue'"):
+        open_results(other)
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "json", "md"])
+def test_cli_evaluate_formats(results_nc, capsys, fmt):
+    assert main(["evaluate", str(results_nc), "--year", "2018", "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    assert "revenue_city" in out and "on track" in out
+    if fmt == "json":
+        assert len(json.loads(out)) == 2 * 92
+    if fmt == "csv":
+        assert out.splitlines()[0].startswith("scenario,goal_id,goal,scope")
+
+
+def test_cli_evaluate_writes_a_file(results_nc, tmp_path, capsys):
+    out = tmp_path / "table.md"
+    assert main(["evaluate", str(results_nc), "--format", "md", "-o", str(out),
+                 "--lang", "zh"]) == 0
+    assert "全市" in out.read_text(encoding="utf-8")
+    assert main(["evaluate", str(results_nc), "-o", str(out)]) == 2
+    assert "exists already: pass --force" in capsys.readouterr().err
+    assert main(["evaluate", str(results_nc), "-o", str(out), "--force"]) == 0
+
+
+def test_cli_evaluate_bad_files_exit_2_without_traceback(tmp_path, capsys):
+    bad = tmp_path / "bad.nc"
+    bad.write_text("not netcdf")
+    for path in (bad, tmp_path / "missing.nc"):
+        assert main(["evaluate", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("yaan-sim evaluate: error: ") and "Traceback" not in err
