@@ -195,8 +195,9 @@ def test_zero_research_lets_knowledge_decay(model):
 
 # --- behaviour reproduction ------------------------------------------------------------
 
-def test_etdz_backtest_reproduces_the_observed_revenue(model):
-    table = run_backtest(model, engine="pysd")
+@pytest.mark.parametrize("engine", ["pysd", "vector"])
+def test_etdz_backtest_reproduces_the_observed_revenue(model, engine):
+    table = run_backtest(model, engine=engine)
     observed = read_observed()
     assert len(table) == len(observed[(observed.variable == "revenue") & (observed.park == "ETDZ")]) == 3
     assert table["error_pct"].abs().max() < 2.0, table

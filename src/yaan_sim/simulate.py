@@ -90,8 +90,11 @@ def simulate(model, scenarios=None, *, engine: str = "auto", horizon=None, sampl
             overrides.update(sample_overrides or {})
         horizons.append(h)
         if vm is not None:
+            # init_at="start": a run starting elsewhere is initialised there, as the PySD
+            # path does (a copy of the .mdl with that INITIAL TIME), e.g. the back-test.
             ds = vm.run(overrides=overrides, start=h.start, stop=h.stop, step=h.step,
-                        saveper=h.saveper, samples=samples, return_vars=_py_names(model, return_vars))
+                        saveper=h.saveper, samples=samples, return_vars=_py_names(model, return_vars),
+                        init_at="start")
         elif samples is not None:
             ds = _pysd_loop(model, overrides, h, return_vars, samples)
         else:

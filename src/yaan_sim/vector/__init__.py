@@ -1,0 +1,42 @@
+"""Vectorised simulation engine: the .mdl compiled to numpy, many samples per run.
+
+>>> from yaan_sim.vector import VectorModel
+>>> vm = VectorModel.from_mdl("models/yaan_parks.mdl")      # doctest: +SKIP
+>>> ds = vm.run(overrides={"Investment attraction rate": 0.1}, samples=1000)  # doctest: +SKIP
+
+The .mdl is parsed by PySD's Vensim translator; its abstract model (every equation's
+syntax tree) is compiled to one Python function of numpy calls (:mod:`.compile`,
+:mod:`.codegen`) that integrates all samples at once with PySD's Euler scheme, saving
+times, initialisation and ``TIME STEP``/``SAVEPER`` semantics (:mod:`.runtime`). Results
+equal PySD's to rounding error (the tests hold them to 1e-9 relative).
+
+Supported
+    INTEG; constants (numbers, per-element lists, 2-D tables, piecewise over elements or
+    sub-ranges, ``==``); subscript ranges, sub-ranges, ranges that list sub-ranges,
+    copies (``<->``), mappings (``->``, by position), two subscripts of one range family
+    (``x[dim, subdim]``); ``:EXCEPT:``; ranges and elements used as values; SUM, PROD,
+    VMIN, VMAX over ``range!``; + - * / ^ and unary minus; = <> < <= > >=; :AND: :OR:
+    :NOT:; IF THEN ELSE; MIN, MAX, ABS, EXP, LN, LOG, SQRT, POWER, SIN/COS/TAN and
+    inverses, SINH/COSH/TANH, INTEGER, MODULO, QUANTUM, ZIDZ, XIDZ, PI, ELMCOUNT;
+    INITIAL, ACTIVE INITIAL; SMOOTH, SMOOTHI, SMOOTH3, SMOOTH3I, SMOOTH N; DELAY1,
+    DELAY1I, DELAY3, DELAY3I, DELAY N, DELAY FIXED (with PySD's lowering of a delay
+    order too long for TIME STEP, and its warning); TREND, FORECAST, SAMPLE IF TRUE;
+    GAME (its expression, as PySD); graphical lookups (named, subscripted, WITH
+    LOOKUP; end values held); STEP, PULSE, PULSE TRAIN, RAMP; Time, TIME STEP,
+    INITIAL TIME, FINAL TIME, SAVEPER (numbers or expressions of numbers and other
+    control variables).
+
+Refused at build time (``UnsupportedConstructError`` naming the variable and the
+construct; run those models with PySD)
+    macros; data variables and GET XLS/DIRECT data, constants, lookups and subscripts;
+    ALLOCATE AVAILABLE/BY PRIORITY, GET TIME VALUE, INVERT MATRIX, VECTOR
+    SELECT/SORT/RANK/REORDER, NPV, LOOKUP INVERT/FORWARD/AREA, random functions and any
+    other function; control variables defined by other equations (e.g. a FINAL TIME
+    that depends on a stock). Refused when running: a delay or smooth order, or a DELAY
+    FIXED delay time, that differs between samples or elements.
+"""
+
+from ..errors import UnsupportedConstructError
+from .runtime import VectorModel
+
+__all__ = ["VectorModel", "UnsupportedConstructError"]

@@ -1,0 +1,162 @@
+"""Numpy helpers called from the generated simulation code.
+
+Every helper works on arrays laid out as ``(sample, *context axes)`` (sample of size 1
+when shared) and on plain scalars, and reproduces the arithmetic of the matching PySD
+function (``pysd.py_backend.functions``) so that results agree to rounding error.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: What Vensim (and PySD) consider zero in ZIDZ, XIDZ, QUANTUM and the time functions.
+SMALL_VENSIM = 1e-6
+
+
+def bc(value, shape: tuple) -> np.ndarray:
+    """Broadcast ``value`` to ``(lead, *shape)`` (a read-only view; lead is kept)."""
+    value = np.asarray(value, dtype=float)
+    lead = value.shape[0] if value.ndim else 1
+    return np.broadcast_to(value, (lead,) + shape)
+
+
+def lead(value) -> int:
+    """Size of the leading (sample) axis of a value, 1 for scalars."""
+    shape = np.shape(value)
+    return shape[0] if shape else 1
+
+
+def order_value(order, owner: str, cast: bool) -> int:
+    """A SMOOTH/DELAY order as PySD takes it at initialisation (DELAYs cast it to int,
+    with a warning where it is not whole)."""
+    values = np.unique(np.asarray(order, dtype=float))
+    if values.size != 1:
+        from ..errors import UnsupportedConstructError
+
+        raise UnsupportedConstructError(
+            f"{owner}: a delay or smooth order that differs between elements or samples is "
+            "not supported by the vector engine; run with engine='pysd'"
+        )
+    value = float(values[0])
+    if value != int(value):
+        if not cast:
+            from ..errors import ModelError
+
+            raise ModelError(f"{owner}: the order of a SMOOTH must be a whole number")
+        import warnings
+
+        warnings.warn(f"{owner}\nCasting delay order from {value} to {int(value)}")
+    return int(value)
+
+
+def delay_order(order: int, dt, delay_time, owner: str) -> int:
+    """The order PySD uses: lowered (with its warning) while order * TIME STEP exceeds
+    the smallest delay time."""
+    n = order
+    tmin = np.min(delay_time)
+    while n * dt > tmin and n > 0:
+        n -= 1
+    if n != order:
+        import warnings
+
+        warnings.warn(f"{owner}\nDelay time very small, casting delay order from {order} to {n}")
+    if n < 1:
+        from ..errors import ModelError
+
+        raise ModelError(f"{owner}: the delay time is shorter than one TIME STEP")
+    return n
+
+
+def fixed_order(delay_time, dt, owner: str) -> int:
+    """Length of DELAY FIXED's pipe, as PySD: round(max(T / dt, 1) + 1e-6)."""
+    t = np.unique(np.asarray(delay_time, dtype=float))
+    if t.size != 1:
+        from ..errors import UnsupportedConstructError
+
+        raise UnsupportedConstructError(
+            f"{owner}: DELAY FIXED with a delay time that differs between elements or "
+            "samples is not supported by the vector engine; run with engine='pysd'"
+        )
+    return int(round(max(float(t[0]) / float(dt), 1) + SMALL_VENSIM))
+
+
+def zidz(num, den):
+    return np.where(np.abs(den) < SMALL_VENSIM, 0.0, num / den)
+
+
+def xidz(num, den, x):
+    return np.where(np.abs(den) < SMALL_VENSIM, x, num / den)
+
+
+def integer(x):
+    return np.trunc(x)
+
+
+def quantum(a, b):
+    return np.where(b < SMALL_VENSIM, a, b * np.trunc(a / b))
+
+
+def modulo(x, m):
+    return x - quantum(x, m)
+
+
+def if_then_else(cond, a, b):
+    return np.where(cond, a, b)
+
+
+def step(t, dt, value, tstep):
+    return value * (t + dt / 2 > tstep)
+
+
+def ramp(t, slope, start, finish=None):
+    final = t if finish is None else np.minimum(finish, t)
+    return (t + SMALL_VENSIM > start) * slope * (final - start)
+
+
+def pulse(t, start, width):
+    return np.where((start - SMALL_VENSIM <= t) & (t < start + width), 1.0, 0.0)
+
+
+def pulse_train(t, start, repeat_time, width, end):
+    on = (start <= t) & (t < end)
+    return np.where(on & ((t - start + SMALL_VENSIM) % repeat_time < width), 1.0, 0.0)
+
+
+def interp_table(x, xp: np.ndarray, fp: np.ndarray):
+    """Linear interpolation with end values held, for tables that differ per element.
+
+    ``xp``: (K,) increasing; ``fp``: (K, *shape) where ``shape`` broadcasts with ``x``.
+    """
+    x = np.asarray(x, dtype=float)
+    k = xp.shape[0]
+    if k == 1:
+        return np.broadcast_to(fp[0], np.broadcast_shapes(x.shape, fp.shape[1:])) + 0.0
+    xc = np.clip(x, xp[0], xp[-1])
+    i = np.clip(np.searchsorted(xp, xc, side="right") - 1, 0, k - 2)
+    x0 = xp[i]
+    w = (xc - x0) / (xp[i + 1] - x0)
+    shape = np.broadcast_shapes(x.shape, fp.shape[1:])
+    full = np.broadcast_to(fp, (k,) + shape)
+    ib = np.broadcast_to(i, shape)[None]
+    f0 = np.take_along_axis(full, ib, 0)[0]
+    f1 = np.take_along_axis(full, ib + 1, 0)[0]
+    return f0 + w * (f1 - f0)
+
+
+def interp1(x, xp: np.ndarray, fp: np.ndarray, nctx: int):
+    """A lookup without subscripts: ``fp`` is (K, sample); ``nctx`` context axes."""
+    if fp.shape[1] == 1:
+        return np.interp(x, xp, fp[:, 0])
+    return interp_table(x, xp, fp.reshape(fp.shape + (1,) * nctx))
+
+
+def interp_columns(x_new: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """Interpolate each column of ``fp`` (K, ...) at the points ``x_new`` (M,), ends held."""
+    k = xp.shape[0]
+    if k == 1:
+        return np.broadcast_to(fp[:1], (x_new.shape[0],) + fp.shape[1:]).copy()
+    xc = np.clip(x_new, xp[0], xp[-1])
+    i = np.clip(np.searchsorted(xp, xc, side="right") - 1, 0, k - 2)
+    w = (xc - xp[i]) / (xp[i + 1] - xp[i])
+    w = w.reshape((-1,) + (1,) * (fp.ndim - 1))
+    return fp[i] + w * (fp[i + 1] - fp[i])

@@ -1,0 +1,500 @@
+"""The vector engine's public object: :class:`VectorModel`.
+
+``VectorModel.from_mdl(path)`` parses the .mdl with PySD's Vensim translator and compiles
+its abstract model (:mod:`.compile`); ``run()`` turns overrides into arrays, builds (or
+reuses) the simulation function for that kind of run (:mod:`.codegen`), integrates all
+samples at once and returns an ``xarray.Dataset``.
+
+Semantics follow PySD 3.14.3's ``Model.run`` on a freshly loaded model:
+
+* time grid: ``t_{k+1} = t_k + dt`` from the start while ``t + dt*1e-5 < final``; a time
+  is saved when ``(t - start) % saveper`` is within ``dt*1e-5`` of 0 (or of saveper);
+  saved times are rounded like PySD's output index;
+* ``start`` (PySD's ``initial_condition=(start, {})``): stocks and INITIAL values are
+  computed at the model's own INITIAL TIME, as PySD does, and the integration runs from
+  ``start``; from then on ``INITIAL TIME`` reads ``start`` (as in PySD). With
+  ``init_at="start"`` everything is initialised at ``start`` instead, as a copy of the
+  .mdl with INITIAL TIME = start would be (yaan_sim's PySD path, ``at_start``);
+* a scalar or DataArray override replaces the variable's equation by that value; one with
+  a ``time`` dim is a schedule, interpolated linearly at each integration time and held
+  flat beyond its ends (PySD's ``pd.Series`` override).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..errors import ModelError, UnsupportedConstructError, YaanSimError
+from . import functions as _f
+from .codegen import build_program
+from .compile import CONTROL_NAMES, Plan, compile_file
+
+__all__ = ["VectorModel", "UnsupportedConstructError"]
+
+_RPREC = 1e-5  # PySD's Time.rprec
+
+
+class VectorModel:
+    """A .mdl compiled to numpy, run for many samples at once."""
+
+    #: samples integrated together; larger chunks are split (results are the same)
+    chunk_size: int = 8192
+    #: threads for the chunks of one run (numpy releases the GIL in its loops; 2 helps
+    #: on an idle 2-core machine, not on a busy one or under a process pool)
+    threads: int = 1
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self._programs: dict = {}
+        self._controls = self._eval_controls({})
+        self._base = {
+            py: self._literal_array(v)
+            for py, v in plan.variables.items()
+            if v.kind == "aux" and v.literal
+        }
+        for py, v in plan.variables.items():
+            if v.kind == "lookup":
+                self._base[py] = (v.xp, v.table)
+
+    def __getstate__(self):  # picklable (for process pools): programs are rebuilt
+        state = self.__dict__.copy()
+        state["_programs"] = {}
+        return state
+
+    # ---- construction ----------------------------------------------------------------
+    @classmethod
+    def from_mdl(cls, path) -> "VectorModel":
+        """Parse and compile ``path``; raises UnsupportedConstructError naming the
+        variable and the construct where the engine cannot run the model."""
+        return cls(compile_file(Path(path)))
+
+    @property
+    def variables(self) -> list[str]:
+        """py names of the variables a run returns by default (no lookups or controls)."""
+        return [py for py, v in self.plan.variables.items() if v.kind == "aux"]
+
+    def _literal_array(self, var) -> np.ndarray:
+        arr = np.empty((1,) + var.shape)
+        for c in var.components:
+            if c.keep is not None:
+                arr[(slice(None),) + c.keep[0]] = c.literal[c.keep[1]]
+            else:
+                arr[(slice(None),) + np.ix_(*[np.asarray(x) for x in c.index])] = c.literal
+        arr.setflags(write=False)
+        return arr
+
+    # ---- control variables -----------------------------------------------------------
+    def _eval_controls(self, given: dict) -> dict:
+        """Values of the four control variables; ``given`` (py name -> value) wins."""
+        from pysd.translators.structures import abstract_expressions as ae
+
+        asts = self.plan.controls
+        values: dict = {}
+
+        def ev(node, stack=()):
+            if isinstance(node, (int, float, np.integer, np.floating)):
+                return float(node)
+            if isinstance(node, ae.ReferenceStructure) and node.subscripts is None:
+                ref = node.reference
+                py = ref if ref in CONTROL_NAMES else self.plan.by_name.get(ref)
+                if py in CONTROL_NAMES:
+                    return value_of(py, stack)
+                var = self.plan.variables.get(py) if py else None
+                if var is not None and var.kind == "aux" and var.literal and not var.roots:
+                    return float(var.components[0].literal)
+            if isinstance(node, ae.ArithmeticStructure):
+                args = [ev(a, stack) for a in node.arguments]
+                if node.operators == ["negative"]:
+                    return -args[0]
+                out = args[0]
+                ops = {
+                    "+": float.__add__,
+                    "-": float.__sub__,
+                    "*": float.__mul__,
+                    "/": float.__truediv__,
+                    "^": float.__pow__,
+                }
+                for op, a in zip(node.operators, args[1:]):
+                    out = ops[op](out, a)
+                return out
+            raise UnsupportedConstructError(
+                f"{'/'.join(stack) or 'control'}: a control variable defined by an equation "
+                "other than numbers, constants and other control variables is not supported "
+                "by the vector engine; run with engine='pysd'"
+            )
+
+        def value_of(py, stack=()):
+            if py in given and given[py] is not None:
+                return float(given[py])
+            if py in values:
+                return values[py]
+            if py in stack:
+                raise ModelError(f"control variables depend on each other in a circle: {stack}")
+            if py not in asts:
+                raise ModelError(f"the model does not define {py.upper().replace('_', ' ')}")
+            values[py] = ev(asts[py], stack + (py,))
+            return values[py]
+
+        return {py: value_of(py) for py in CONTROL_NAMES}
+
+    # ---- time grid ---------------------------------------------------------------------
+    @staticmethod
+    def _time_grid(start: float, final: float, dt: float, saveper: float):
+        if not dt > 0:
+            raise YaanSimError(f"TIME STEP must be positive, got {dt}")
+        if not saveper > 0:
+            raise YaanSimError(f"SAVEPER must be positive, got {saveper}")
+        times = [float(start)]
+        t = float(start)
+        while t + dt * _RPREC < final:
+            t = t + dt
+            times.append(t)
+        prec = dt * _RPREC
+        flags = []
+        for t in times:
+            delay = t - start
+            flags.append(delay % saveper < prec or -delay % saveper < prec)
+        digits = -int(np.log10(dt * _RPREC))
+        saved = [round(t, digits) for t, f in zip(times, flags) if f]
+        return [np.float64(t) for t in times], flags, np.asarray(saved, dtype=float)
+
+    # ---- overrides -------------------------------------------------------------------
+    def _resolve(self, name: str):
+        try:
+            var = self.plan.lookup(name)
+        except KeyError:
+            raise YaanSimError(
+                f"'{name}' is not a variable of {self.plan.path.name}; give the Vensim name "
+                "(e.g. 'Investment attraction rate') or the Python name"
+            ) from None
+        return var
+
+    def _override_array(self, var, value, samples: int | None):
+        """-> (kind, array): 'const' (S, *shape) or 'sched' (times, values (T, S, *shape))."""
+        dims = list(var.dims)
+        if isinstance(value, pd.Series):
+            value = xr.DataArray(
+                np.asarray(value.values, dtype=float),
+                coords={"time": np.asarray(value.index, dtype=float)},
+                dims=["time"],
+            )
+        if isinstance(value, xr.DataArray):
+            extra = set(value.dims) - {"sample", "time"} - set(dims)
+            if extra:
+                raise YaanSimError(
+                    f"override of '{var.name}': dims {sorted(extra)} are not among "
+                    f"{['sample', 'time'] + dims}"
+                )
+            da_dims = list(value.dims)
+            arr = np.asarray(value.values, dtype=float)  # numpy from here: much faster
+            for d, coords in zip(dims, var.coords):
+                if d not in da_dims:
+                    continue
+                axis = da_dims.index(d)
+                if d not in value.coords:
+                    if arr.shape[axis] != len(coords):
+                        raise YaanSimError(
+                            f"override of '{var.name}': {arr.shape[axis]} values along "
+                            f"'{d}', {len(coords)} expected"
+                        )
+                    continue
+                have = {str(c): i for i, c in enumerate(value.coords[d].values)}
+                missing = [c for c in coords if c not in have]
+                if missing:
+                    raise YaanSimError(f"override of '{var.name}': no value for {d}={missing}")
+                idx = [have[c] for c in coords]
+                if idx != list(range(arr.shape[axis])):
+                    arr = np.take(arr, idx, axis=axis)
+            sizes = dict(zip(da_dims, arr.shape))
+            if "sample" in sizes:
+                if samples is None or sizes["sample"] != samples:
+                    raise YaanSimError(
+                        f"override of '{var.name}' has {sizes['sample']} samples but "
+                        f"samples={samples}"
+                    )
+            order = [d for d in ("time", "sample") if d in sizes] + [d for d in dims if d in sizes]
+            arr = arr.transpose([da_dims.index(d) for d in order])
+            # expand to (time?, sample, *dims)
+            shape = []
+            if "time" in sizes:
+                shape.append(sizes["time"])
+            shape.append(sizes.get("sample", 1))
+            for d, coords in zip(dims, var.coords):
+                shape.append(len(coords) if d in sizes else 1)
+            arr = arr.reshape(shape)
+            lead_shape = tuple(shape[: -len(dims)] if dims else shape)
+            arr = np.broadcast_to(arr, lead_shape + var.shape)
+            da = value
+            if "time" in da.dims:
+                tvals = (
+                    np.asarray(da.coords["time"].values, dtype=float)
+                    if "time" in da.coords
+                    else None
+                )
+                if tvals is None:
+                    raise YaanSimError(f"override of '{var.name}': the time dim has no coords")
+                order_t = np.argsort(tvals, kind="stable")
+                return "sched", (tvals[order_t], arr[order_t])
+            return "const", arr
+        if isinstance(value, (np.ndarray, list, tuple)) and np.ndim(value) > 0:
+            raise YaanSimError(
+                f"override of '{var.name}': give a scalar or an xarray.DataArray with dims "
+                f"among {['sample', 'time'] + dims}, not a {type(value).__name__}"
+            )
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise YaanSimError(f"override of '{var.name}': {value!r} is not a number") from None
+        return "const", np.broadcast_to(np.float64(v), (1,) + var.shape)
+
+    def _lookup_table(self, var, value, samples):
+        """A new table for a lookup: DataArray with dims ("lookup_x", [sample,] *dims),
+        or a pd.Series indexed by x for a lookup without subscripts."""
+        dims = list(var.dims)
+        if isinstance(value, pd.Series) and not dims:
+            value = xr.DataArray(
+                np.asarray(value.values, dtype=float),
+                coords={"lookup_x": np.asarray(value.index, dtype=float)},
+                dims=["lookup_x"],
+            )
+        if not isinstance(value, xr.DataArray) or "lookup_x" not in value.dims:
+            raise YaanSimError(
+                f"override of the lookup '{var.name}': give an xarray.DataArray with a "
+                f"'lookup_x' dim (and optionally 'sample' and {dims})"
+            )
+        extra = set(value.dims) - {"lookup_x", "sample"} - set(dims)
+        if extra:
+            raise YaanSimError(f"override of '{var.name}': unexpected dims {sorted(extra)}")
+        if "lookup_x" not in value.coords:
+            raise YaanSimError(f"override of '{var.name}': the lookup_x dim needs coords")
+        da = value.sortby("lookup_x")
+        xp = np.asarray(da["lookup_x"].values, dtype=float)
+        if len(np.unique(xp)) != len(xp):
+            raise YaanSimError(f"override of '{var.name}': repeated lookup_x values")
+        da = da.drop_vars("lookup_x").assign_coords(lookup_x=np.arange(len(xp)))
+        kind, arr = self._override_array(
+            var,
+            da.rename(lookup_x="time").assign_coords(time=np.arange(len(xp), dtype=float)),
+            samples,
+        )
+        return xp, np.ascontiguousarray(arr[1])
+
+    # ---- run -------------------------------------------------------------------------
+    def run(
+        self,
+        overrides: dict | None = None,
+        start: float | None = None,
+        stop: float | None = None,
+        step: float | None = None,
+        saveper: float | None = None,
+        samples: int | None = None,
+        return_vars=None,
+        *,
+        init_at: str = "model",
+        threads: int | None = None,
+        chunk_size: int | None = None,
+    ) -> xr.Dataset:
+        """Integrate the model for ``samples`` samples at once (one run if None).
+
+        Returns an ``xarray.Dataset``: one variable per model variable (PySD's Python
+        names), dims ``(sample,) time, *subscript dims`` and attrs ``units`` and
+        ``vensim_name``.
+
+        ``start`` with ``init_at="model"`` (the default) is PySD's
+        ``run(initial_condition=(start, {}))``: initial values are computed at the
+        .mdl's INITIAL TIME, the integration runs from ``start`` and INITIAL TIME reads
+        ``start`` after initialisation. ``init_at="start"`` is the .mdl with its INITIAL
+        TIME set to ``start`` (yaan_sim's PySD path for another start,
+        ``YaanModel.at_start``): everything is initialised at ``start``.
+
+        Samples are integrated in chunks of ``chunk_size`` (default
+        ``VectorModel.chunk_size``) so that arrays stay in cache, on ``threads`` threads
+        (default ``VectorModel.threads``: numpy releases the GIL in its loops).
+        """
+        plan = self.plan
+        if samples is not None:
+            samples = int(samples)
+            if samples < 1:
+                raise YaanSimError(f"samples must be at least 1, got {samples}")
+        given = {"final_time": stop, "time_step": step, "saveper": saveper}
+        ctl = (
+            self._eval_controls(given)
+            if any(v is not None for v in given.values())
+            else self._controls
+        )
+        if init_at not in ("model", "start"):
+            raise YaanSimError(f"init_at must be 'model' or 'start', not {init_at!r}")
+        t0 = self._controls["initial_time"] if start is None else float(start)
+        # the time at which stocks, INITIAL and the like take their initial values
+        t_model = self._controls["initial_time"] if init_at == "model" else t0
+        dt, tf = ctl["time_step"], ctl["final_time"]
+        sp = ctl["saveper"] if saveper is None else float(saveper)
+        times, flags, saved = self._time_grid(t0, tf, dt, sp)
+
+        # overrides
+        kinds: dict = {}
+        P = dict(self._base)
+        SC, SCI = {}, {}
+        for name, value in (overrides or {}).items():
+            var = self._resolve(name)
+            if var.kind == "lookup":
+                P[var.py_name] = self._lookup_table(var, value, samples)
+                kinds[var.py_name] = "table"
+                continue
+            if var.kind != "aux":
+                raise YaanSimError(
+                    f"'{var.name}' is a control variable: use start/stop/step/saveper"
+                )
+            if any(st.owner == var.name and st.kind == "integ" for st in plan.statefuls):
+                raise YaanSimError(f"'{var.name}' is a stock: its value cannot be overridden")
+            kind, arr = self._override_array(var, value, samples)
+            kinds[var.py_name] = kind
+            if kind == "const":
+                P[var.py_name] = arr
+            else:
+                tvals, vals = arr
+                flat = vals.reshape(vals.shape[0], -1)
+                pts = np.asarray([float(t) for t in times] + [t_model])
+                out = _f.interp_columns(pts, tvals, flat).reshape((len(pts),) + vals.shape[1:])
+                SC[var.py_name] = out[:-1]
+                SCI[var.py_name] = out[-1]
+
+        # what to return
+        if return_vars is None:
+            returns = self.variables
+        else:
+            if isinstance(return_vars, str):
+                return_vars = [return_vars]
+            returns = []
+            for name in return_vars:
+                var = self._resolve(name)
+                if var.kind != "aux":
+                    raise YaanSimError(f"'{var.name}' is a lookup or control variable")
+                if var.py_name not in returns:
+                    returns.append(var.py_name)
+
+        key = (tuple(sorted(kinds.items())), tuple(returns))
+        prog = self._programs.get(key)
+        if prog is None:
+            prog = build_program(plan, kinds, returns)
+            self._programs[key] = prog
+
+        args = (
+            times,
+            flags,
+            np.float64(t_model),
+            np.float64(t_model),
+            np.float64(t0),
+            np.float64(tf),
+            np.float64(dt),
+            np.float64(sp),
+            t0 != t_model,
+        )
+        n = samples or 1
+        size = max(1, self.chunk_size if chunk_size is None else int(chunk_size))
+        workers = self.threads if threads is None else int(threads)
+        # equal chunks of at most `size` samples; one per thread at least when each
+        # would still be large enough to be worth a thread
+        n_chunks = -(-n // size)
+        if workers > 1 and n >= 1024 * workers:
+            n_chunks = max(n_chunks, workers)
+        step_ = -(-n // n_chunks)
+        bounds = [(lo, min(lo + step_, n)) for lo in range(0, n, step_)]
+        if len(bounds) == 1:
+            parts = [(0, n, *self._call(prog, P, SC, SCI, args))]
+        else:
+
+            def work(b):
+                lo, hi = b
+                sub = [self._slice(x, lo, hi, n, axis) for x, axis in ((P, 0), (SC, 1), (SCI, 0))]
+                return (lo, hi, *self._call(prog, *sub, args))
+
+            if workers > 1:
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    parts = list(pool.map(work, bounds))
+            else:
+                parts = [work(b) for b in bounds]
+        return self._dataset(returns, parts, saved, samples)
+
+    @staticmethod
+    def _call(prog, P, SC, SCI, args):
+        with np.errstate(all="ignore"):  # thread-local: set in the thread that computes
+            return prog.func(P, SC, SCI, *args)
+
+    @staticmethod
+    def _slice(params: dict, lo: int, hi: int, n: int, axis: int) -> dict:
+        """The samples lo:hi of every per-sample array (shared ones are kept whole)."""
+        out = {}
+        for key, v in params.items():
+            if isinstance(v, tuple):  # a lookup: (x values, table (K, sample, ...))
+                xp, tab = v
+                out[key] = (xp, tab[:, lo:hi] if tab.shape[1] == n and n > 1 else tab)
+            elif v.shape[axis] == n and n > 1:
+                out[key] = v[lo:hi] if axis == 0 else v[:, lo:hi]
+            else:
+                out[key] = v
+        return out
+
+    def program_source(self, overrides=(), return_vars=None) -> str:
+        """The generated simulation source (for inspection and debugging)."""
+        returns = (
+            self.variables
+            if return_vars is None
+            else [self._resolve(n).py_name for n in return_vars]
+        )
+        kinds = {self._resolve(n).py_name: k for n, k in dict(overrides).items()}
+        return build_program(self.plan, kinds, returns).source
+
+    # ---- output ----------------------------------------------------------------------
+    def _dataset(self, returns, parts, saved, samples) -> xr.Dataset:
+        """``parts``: (lo, hi, constants, per-time lists) for each chunk of samples."""
+        plan = self.plan
+        n_t = len(saved)
+        s_out = samples if samples is not None else 1
+        data_vars = {}
+        for py in returns:
+            var = plan.variables[py]
+            dims = list(var.dims)
+            full = var.full
+            shape = var.shape
+            if py in parts[0][3]:
+                buf = np.empty((n_t, s_out) + shape)  # contiguous writes, one per time
+                for lo, hi, _, dyn_out in parts:
+                    for i, a in enumerate(dyn_out[py]):
+                        buf[i, lo:hi] = a
+                out = np.moveaxis(buf, 0, 1)
+            else:
+                leads = [np.asarray(p[2][py]) for p in parts]
+                if all(v.shape[0] == 1 for v in leads):
+                    v = leads[0]
+                else:
+                    v = np.concatenate(
+                        [
+                            np.broadcast_to(v, (hi - lo,) + shape)
+                            for v, (lo, hi, _, _) in zip(leads, parts)
+                        ]
+                    )
+                out = np.broadcast_to(v[:, None], (s_out, n_t) + shape)
+            if any(len(c) != len(f) for c, f in zip(var.coords, full)):
+                padded = np.full((s_out, n_t) + tuple(len(f) for f in full), np.nan)
+                pos = [np.asarray([f.index(e) for e in c]) for c, f in zip(var.coords, full)]
+                padded[(slice(None), slice(None)) + np.ix_(*pos)] = out
+                out = padded
+            if samples is None:
+                out = out[0]
+                vdims = ["time"] + dims
+            else:
+                vdims = ["sample", "time"] + dims
+            data_vars[py] = (vdims, out, {"units": var.units, "vensim_name": var.name})
+        coords = {"time": saved}
+        if samples is not None:
+            coords["sample"] = np.arange(samples)
+        used = {d for py in returns for d in plan.variables[py].dims}
+        for d in used:
+            coords[d] = plan.dims[d]
+        return xr.Dataset(data_vars, coords=coords)
