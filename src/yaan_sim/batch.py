@@ -1,0 +1,284 @@
+"""Batch runs: every scenario of a folder, saved part by part, resumable.
+
+Example::
+
+    res = run_batch(model, "scenarios/", "out/batch.nc")
+    res.summary          # one row per scenario and goal: status (or P(met))
+
+Work is cut into *parts*: one per scenario, or, for ensembles (``samples``), one per chunk
+of samples of each scenario. Each part is written atomically to ``OUTPUT.parts/`` as soon
+as it is done, with ``batch.json`` recording what the batch is (model and scenario hashes,
+samples, seed, method, horizon, variables, chunk size). So an interruption (Ctrl-C, a
+killed process, a lost machine) leaves every finished part saved, and ``resume=True``
+(``--resume``) runs only the missing ones, after checking that ``batch.json`` still
+describes the same batch. When all parts are there they are combined into ``OUTPUT``
+(netCDF, CSV or Excel by suffix), the parts folder is removed, and a summary against the
+goals is returned.
+
+Nothing is overwritten without ``force``: an existing ``OUTPUT`` or a parts folder of an
+unfinished batch stop the run before any work, with a message saying which flag to use.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .errors import YaanSimError
+
+PARTS_SUFFIX = ".parts"
+STATE_FILE = "batch.json"
+
+
+@dataclass
+class BatchResult:
+    """A finished batch.
+
+    Attributes
+    ----------
+    output : Path
+    dataset : xarray.Dataset
+    summary : pandas.DataFrame
+        One row per scenario x binding goal row: status, value, target (and p_met).
+    ran, reused : list of str
+        Parts run now, and parts taken from an earlier, interrupted run.
+    """
+
+    output: Path
+    dataset: xr.Dataset
+    summary: pd.DataFrame
+    ran: list = field(default_factory=list)
+    reused: list = field(default_factory=list)
+
+
+def parts_dir(output: str | Path) -> Path:
+    output = Path(output)
+    return output.with_name(output.name + PARTS_SUFFIX)
+
+
+def collect_scenarios(sources, model):
+    """Scenario objects from folders and files; every file validated first, all problems
+    reported at once."""
+    from .errors import ScenarioError
+    from .paths import SCENARIOS_DIR
+    from .scenario import load_scenario, scenario_files
+
+    files: list[Path] = []
+    for src in ([sources] if isinstance(sources, (str, Path)) else list(sources)):
+        p = Path(src)
+        if not p.exists() and not p.is_absolute():  # a folder of the checkout's scenarios
+            p = next((c for c in (SCENARIOS_DIR / p, SCENARIOS_DIR.parent / p) if c.is_dir()), p)
+        if p.is_dir():
+            found = scenario_files(p)
+            if not found:
+                raise YaanSimError(f"{p} holds no scenario file (*.yaml other than *-goals.yaml)")
+            files += found
+        else:
+            files.append(p)
+    scenarios, problems = [], []
+    for f in files:
+        try:
+            scenarios.append(load_scenario(f, model))
+        except ScenarioError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise YaanSimError("invalid scenario file(s); nothing was run or written:\n"
+                           + "\n".join(problems))
+    names = [s.name for s in scenarios]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise YaanSimError(f"two files define the scenario name(s) {', '.join(dup)}: give each "
+                           "its own `name:`")
+    return scenarios
+
+
+def _fingerprint(model, scenarios, samples, seed, method, horizon, return_vars, chunk_size):
+    return {"model_sha256": model.mdl_sha256,
+            "scenarios": [{"name": s.name, "sha256": s.sha256} for s in scenarios],
+            "samples": samples, "seed": seed if samples else None,
+            "method": method if samples else None,
+            "horizon": [horizon.start, horizon.stop, horizon.step, horizon.saveper],
+            "return_vars": return_vars, "chunk_size": chunk_size if samples else None}
+
+
+def _prepare_parts(folder: Path, fingerprint: dict, resume: bool, force: bool) -> None:
+    state = folder / STATE_FILE
+    if folder.exists():
+        if resume and state.is_file():
+            try:
+                old = json.loads(state.read_text(encoding="utf-8"))
+            except ValueError:
+                raise YaanSimError(f"{state} is not readable: remove {folder} or pass --force "
+                                   "without --resume to start again") from None
+            diff = [k for k in fingerprint if old.get(k) != fingerprint[k]]
+            if diff:
+                raise YaanSimError(f"the saved parts in {folder} are from a different batch (it "
+                                   f"differs in: {', '.join(diff)}); pass --force without "
+                                   "--resume to start again, or restore the same inputs")
+            for tmp in folder.glob(".*.tmp"):  # a write cut short by a kill
+                tmp.unlink()
+            return
+        if not force and not resume:
+            raise YaanSimError(f"{folder} holds the saved parts of an unfinished batch: pass "
+                               "--resume to continue it, or --force to start again")
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    tmp = folder / f".{STATE_FILE}.tmp"
+    tmp.write_text(json.dumps(fingerprint, indent=1), encoding="utf-8")
+    tmp.replace(state)
+
+
+def run_batch(model, sources, output, *, samples: int | None = None, seed: int = 0,
+              method: str = "mc", horizon=None, return_vars=None, engine: str = "auto",
+              chunk_size: int | None = None, scheduler: str | None = None,
+              workers: int | None = None, resume: bool = False, force: bool = False,
+              progress: bool = True, year: int = 2020, keep_parts: bool = False,
+              on_part=None, argv=None) -> BatchResult:
+    """Run every scenario of ``sources`` (folders and/or files) and write ``output``.
+
+    Parameters
+    ----------
+    samples : int, optional
+        Run each scenario as an ensemble of this many samples of its ``uncertain:`` block
+        (every scenario of an ensemble batch needs one). Default: one run per scenario.
+    resume : bool
+        Continue an interrupted batch: reuse the saved parts.
+    force : bool
+        Overwrite ``output`` and discard saved parts of another batch.
+    on_part : callable, optional
+        ``on_part(name)`` after each part is saved (tests use it to interrupt).
+    """
+    from .ensemble import (DEFAULT_CHUNK, _progress, _return_vars, assemble, chunk_bounds,
+                           export, finish, make_payloads, run_chunk)
+    from .results import check_writable, to_netcdf
+
+    output = Path(output)
+    check_writable(output, force)
+    scenarios = collect_scenarios(sources, model)
+    hs = {(h.start, h.stop, h.saveper) for h in
+          [horizon or s.horizon or model.default_horizon for s in scenarios]}
+    if len(hs) > 1:
+        raise YaanSimError("the scenarios have different horizons, so they cannot be stacked: "
+                           "give them the same `horizon:` or pass --horizon")
+    h = horizon or scenarios[0].horizon or model.default_horizon
+    rv = _return_vars(return_vars) if samples else (None if return_vars in (None, "all")
+                                                   else list(return_vars))
+    chunk = int(chunk_size or DEFAULT_CHUNK)
+    if samples:
+        missing = [s.name for s in scenarios if not s.uncertain]
+        if missing:
+            raise YaanSimError(f"an ensemble batch needs an `uncertain:` block in every scenario; "
+                               f"{', '.join(missing)} have none: run them without --samples, or "
+                               "give the folder of uncertain scenarios")
+    folder = parts_dir(output)
+    _prepare_parts(folder, _fingerprint(model, scenarios, samples, seed, method, h, rv, chunk),
+                   resume, force)
+
+    ran, reused = [], []
+    if not samples and (scheduler or workers):
+        import sys
+
+        print("yaan-sim: notice: single runs take tens of milliseconds, so a batch without "
+              "--samples runs in this process; --scheduler/--workers apply to ensembles",
+              file=sys.stderr)
+    if not samples:
+        todo = [s for s in scenarios if not (folder / f"{s.name}.nc").is_file()]
+        reused = [s.name for s in scenarios if (folder / f"{s.name}.nc").is_file()]
+        bar = _progress(len(scenarios), "scenario", progress, desc="batch")
+        bar.update(len(reused))
+        from .simulate import simulate
+
+        try:
+            for s in todo:
+                ds = simulate(model, [s], engine=engine, horizon=h, return_vars=rv,
+                              notify=lambda msg: None)
+                to_netcdf(ds, folder / f"{s.name}.nc", force=True)
+                ran.append(s.name)
+                bar.update(1)
+                if on_part is not None:
+                    on_part(s.name)
+        finally:
+            bar.close()
+        parts = [xr.load_dataset(folder / f"{s.name}.nc") for s in scenarios]
+        ds = xr.concat(parts, dim="scenario", coords="minimal", compat="override", join="outer")
+        engine_used = parts[0].attrs.get("engine")
+        ds = finish(ds, model, scenarios, h, seed=None, samples=None, argv=argv,
+                    engine=engine_used, extra={"batch": {"sources": [str(x) for x in (
+                        [sources] if isinstance(sources, (str, Path)) else sources)]}})
+    else:
+        from .distributed import run_chunks
+        from .sampling import sample_design
+
+        designs, payloads = {}, []
+        for s in scenarios:
+            designs[s.name] = sample_design(s.uncertain, samples, method, seed)
+            for i, p in enumerate(make_payloads(model, s, designs[s.name], h, return_vars=rv,
+                                                engine=engine, chunk_size=chunk)):
+                p["part"] = f"{s.name}.chunk-{i:05d}.nc"
+                payloads.append(p)
+        todo = [p for p in payloads if not (folder / p["part"]).is_file()]
+        reused = [p["part"] for p in payloads if (folder / p["part"]).is_file()]
+        bar = _progress(len(payloads), "chunk", progress, desc="batch")
+        bar.update(len(reused))
+
+        def save(i, res):
+            to_netcdf(res, folder / todo[i]["part"], force=True)
+            ran.append(todo[i]["part"])
+            bar.update(1)
+            if on_part is not None:
+                on_part(todo[i]["part"])
+
+        try:
+            run_chunks(run_chunk, todo, scheduler=scheduler, workers=workers, model=model,
+                       on_result=save)
+        finally:
+            bar.close()
+        per = []
+        for s in scenarios:
+            n_chunks = len(chunk_bounds(samples, chunk))
+            chunks = [xr.load_dataset(folder / f"{s.name}.chunk-{i:05d}.nc")
+                      for i in range(n_chunks)]
+            per.append(assemble(chunks, designs[s.name]))
+        ds = xr.concat(per, dim="scenario", coords="minimal", compat="override", join="outer")
+        ds = ds.assign_coords(scenario=[s.name for s in scenarios],
+                              scenario_title=("scenario", [s.title_en for s in scenarios]))
+        ds = finish(ds, model, scenarios, h, seed=seed, samples=samples, argv=argv,
+                    extra={"ensemble": {"method": method, "chunk_size": chunk,
+                                        "scheduler": scheduler, "workers": workers}})
+    export(ds, output, force=force)
+    if not keep_parts:
+        shutil.rmtree(folder, ignore_errors=True)
+    return BatchResult(output, ds, summarise(ds, year), ran, reused)
+
+
+def summarise(ds: xr.Dataset, year: int = 2020) -> pd.DataFrame:
+    """The binding goal rows of every scenario: status, value, target, gap (and p_met)."""
+    from .evaluate import evaluate
+
+    years = [float(t) for t in ds["time"].values]
+    year = int(min(year, np.floor(max(years))))
+    table = evaluate(ds, year=year)
+    table = table[table["binding"]]
+    cols = [c for c in ("scenario", "goal_id", "scope_label", "target", "value", "unit", "gap",
+                        "status", "p_met") if c in table.columns]
+    return table[cols].reset_index(drop=True)
+
+
+def status_matrix(summary: pd.DataFrame) -> pd.DataFrame:
+    """Scenario x goal: the status (or P(met) in % for ensembles), for printing."""
+    df = summary.copy()
+    df["goal"] = np.where(df["scope_label"].isin(["Ya'an", "雅安"]), df["goal_id"],
+                          df["goal_id"] + ":" + df["scope_label"].astype(str))
+    if "p_met" in df.columns:
+        df["cell"] = (100 * df["p_met"]).round(0).astype(int).astype(str) + "%"
+    else:
+        df["cell"] = df["status"]
+    out = df.pivot(index="goal", columns="scenario", values="cell")
+    return out.reindex(index=list(dict.fromkeys(df["goal"])),
+                       columns=list(dict.fromkeys(df["scenario"])))

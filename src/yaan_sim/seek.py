@@ -1,0 +1,536 @@
+"""Goal-seeking: the smallest change of chosen levers that meets chosen goals.
+
+Example::
+
+    res = seek(model, load_scenario("plan"), goals=["revenue_park:ETDZ"],
+               levers=["Investment attraction rate[ETDZ]"])
+    print(res.message)
+
+Each lever element is a decision variable: a shift added to the scenario's value of that
+element at every time (a number moves; a schedule moves as a whole), kept inside the
+lever's ``[min,max]`` range. ``"Name"`` takes every element of a subscripted lever (each
+park its own shift, "per park where per park"); ``"Name[ETDZ]"`` or
+``"Name[ETDZ,Hanyuan]"`` only those.
+
+"Smallest" is the sum of the squared shifts, each as a share of its lever's range. A
+goal is met when its gap (:func:`yaan_sim.ensemble.goal_gaps`, the gap of the goal table)
+has the right sign in the goal year.
+
+The search: (1) one vectorised engine call over a screening design (a grid for one or two
+variables, a Sobol set plus the box's corners along each axis otherwise); (2) if some
+candidates meet every goal, the one with the smallest change is refined by bisection
+towards the scenario's values and then by SLSQP, whose gradients are forward differences
+computed in one engine call; (3) if none does, the best reachable point (the largest worst
+margin) is refined the same way and reported with a clear statement that no value in range
+meets the goals. Every candidate is a sample of one batched run; nothing loops over runs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .errors import YaanSimError
+
+_SPEC_RE = re.compile(r"^\s*(?P<name>[^\[\]]+?)\s*(\[(?P<el>[^\[\]]*)\])?\s*$")
+GRID_1D = 65
+GRID_2D = 25
+SCREEN_N = 512
+
+
+@dataclass(frozen=True)
+class LeverVar:
+    """One decision variable: a shift of one lever element."""
+
+    label: str
+    name: str
+    dim: str | None
+    element: str | None
+    lo: float
+    hi: float
+    base_min: float  # the scenario's smallest and largest value of the element over time
+    base_max: float
+    units: str
+
+    @property
+    def span(self) -> float:
+        return self.hi - self.lo
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        return self.lo - self.base_min, self.hi - self.base_max
+
+
+def parse_levers(specs, model, scenario, horizon) -> tuple[list[LeverVar], dict]:
+    """Decision variables for ``specs`` and the scenario's lever values (dims time, ...)."""
+    from .levers import closest, lever_registry, resolve_name
+
+    reg = lever_registry(model)
+    over = scenario.overrides(model, horizon) if scenario is not None else {}
+    bases, out = {}, []
+    for spec in specs:
+        m = _SPEC_RE.match(str(spec))
+        name = resolve_name(m["name"], reg) if m else None
+        if name is None:
+            hint = closest(m["name"] if m else str(spec), reg)
+            raise YaanSimError(f"unknown lever {spec!r}" + (
+                f": did you mean {hint[0]!r}?" if hint else "; see `yaan-sim levers`"))
+        lv = reg[name]
+        base = over.get(name, lv.default).astype(float)
+        base = base.drop_vars([c for c in base.coords if c not in base.dims])
+        bases[name] = base
+        if len(lv.dims) > 1:
+            raise YaanSimError(f"{name!r} has two subscripts; seek moves levers with at most one")
+        if not lv.dims:
+            if m["el"]:
+                raise YaanSimError(f"{name!r} has no subscripts: write it without [..]")
+            elements = [None]
+        else:
+            dim = lv.dims[0]
+            valid = lv.coords[dim]
+            if m["el"]:
+                elements = [e.strip() for e in m["el"].split(",") if e.strip()]
+                groups = lv.ranges.get(dim, {})
+                expanded = []
+                for e in elements:
+                    if e in valid:
+                        expanded.append(e)
+                    elif e in groups:
+                        expanded += list(groups[e])
+                    else:
+                        raise YaanSimError(f"{spec!r}: {e!r} is not an element of {name!r} "
+                                           f"(elements: {', '.join(valid)})")
+                elements = list(dict.fromkeys(expanded))
+            else:
+                elements = list(valid)
+        for el in elements:
+            b = base if el is None else base.sel({lv.dims[0]: el})
+            label = name if el is None else f"{name}[{el}]"
+            if any(v.label == label for v in out):
+                continue
+            out.append(LeverVar(label, name, lv.dims[0] if el is not None else None, el,
+                                float(lv.min), float(lv.max), float(b.min()), float(b.max()),
+                                lv.units))
+    if not out:
+        raise YaanSimError("no lever to move: give --levers NAME[,NAME...]")
+    return out, bases
+
+
+@dataclass
+class SeekResult:
+    """What it takes.
+
+    Attributes
+    ----------
+    feasible : bool
+        Whether some values in range meet every chosen goal.
+    levers : pandas.DataFrame
+        label, units, base (the scenario's value, or its mean over time for a schedule),
+        value (base + change), change, change_pct_of_range, min, max.
+    goals : pandas.DataFrame
+        outcome, goal_id, scope_name, unit, target, year, value_before, value_after,
+        gap_before, gap_after, met_before, met_after.
+    message : str
+        The answer in one paragraph.
+    info : dict
+        runs, engine calls, screening size, scenario.
+    """
+
+    feasible: bool
+    levers: pd.DataFrame
+    goals: pd.DataFrame
+    message: str
+    info: dict = field(default_factory=dict)
+    shifts: dict = field(default_factory=dict, repr=False)
+    values: dict = field(default_factory=dict, repr=False)
+
+    def scenario_yaml(self, name: str = "what-it-takes", extends: str | None = None) -> str:
+        """A scenario file that sets the moved levers to the values found.
+
+        Every element of a moved lever is written (a child scenario's lever replaces the
+        parent's wholly); a lever that follows a schedule is written as a step schedule at
+        every time its value changes on the integration grid, which reproduces the run
+        exactly.
+        """
+        lines = [f"# Written by `yaan-sim seek`: {self.message}",
+                 f"name: {name}", "title:", f"  en: What it takes ({name})",
+                 f"  zh: 达标所需({name})"]
+        if extends:
+            lines.append(f"extends: {extends}")
+        lines.append("levers:")
+        for lever, da in self.values.items():
+            lines.append(f"  {lever}:")
+            other = [d for d in da.dims if d != "time"]
+            cells = ([(None, da)] if not other else
+                     [(str(el), da.sel({other[0]: el})) for el in da[other[0]].values])
+            for el, cell in cells:
+                number, sched = _yaml_value(cell)
+                if el is None:
+                    lines.append(f"    value: {number}" if sched is None else
+                                 f"    schedule: {sched}")
+                else:
+                    lines.append(f"    {el}: {number}" if sched is None else
+                                 f"    {el}: {{schedule: {sched}}}")
+            lines.append("    note: found by yaan-sim seek")
+        return "\n".join(lines) + "\n"
+
+    def write_scenario(self, path, name: str | None = None, force: bool = False,
+                       base_scenario=None):
+        """Write :meth:`scenario_yaml` atomically (``extends`` the starting scenario)."""
+        import os
+        from pathlib import Path
+
+        from .results import write_atomic
+
+        path = Path(path)
+        extends = None
+        if base_scenario is not None and getattr(base_scenario, "sources", None):
+            extends = os.path.relpath(Path(base_scenario.path).resolve(), path.resolve().parent)
+        text = self.scenario_yaml(name or path.stem, extends)
+        return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"),
+                            force=force)
+
+    def summary(self) -> str:
+        fmt = lambda v: f"{v:.4g}"  # noqa: E731
+        return "\n".join([self.message, "", self.levers.to_string(index=False, float_format=fmt),
+                          "", self.goals.to_string(index=False, float_format=fmt)])
+
+
+class _Problem:
+    def __init__(self, model, scenario, variables, bases, outcomes, goals, year, horizon,
+                 engine):
+        from .ensemble import FixedScenario
+
+        self.model, self.vars, self.bases = model, variables, bases
+        self.outcomes, self.goals, self.year, self.h, self.engine = outcomes, goals, year, horizon, engine
+        self.fixed = FixedScenario.of(scenario, model, horizon)
+        self.runs = 0
+        self.calls = 0
+        self.cache: dict[tuple, np.ndarray] = {}
+        self.meta = None
+
+    def gaps(self, D: np.ndarray) -> np.ndarray:
+        """(candidates, goals) gaps for shifts D (candidates, variables)."""
+        from .ensemble import goal_gaps
+        from .simulate import simulate
+
+        D = np.atleast_2d(D)
+        keys = [tuple(np.round(d, 15)) for d in D]
+        todo = [i for i, k in enumerate(keys) if k not in self.cache]
+        if todo:
+            n = len(todo)
+            design = {}
+            for name, base in self.bases.items():
+                da = xr.concat([base] * n, dim="sample").assign_coords(sample=np.arange(n))
+                da = da.transpose("sample", ...).copy()
+                for j, v in enumerate(self.vars):
+                    if v.name != name:
+                        continue
+                    shift = xr.DataArray(D[todo, j], dims=("sample",),
+                                         coords={"sample": np.arange(n)})
+                    if v.element is None:
+                        da = da + shift
+                    else:
+                        mask = xr.DataArray(np.asarray(da[v.dim].values) == v.element,
+                                            dims=(v.dim,), coords={v.dim: da[v.dim].values})
+                        da = da + shift * mask
+                    da = da.clip(v.lo, v.hi)
+                design[name] = da.transpose("sample", ...)
+            ds = simulate(self.model, [self.fixed], engine=self.engine, horizon=self.h, samples=n,
+                          sample_overrides=design, return_vars=self.return_vars(),
+                          notify=lambda msg: None)
+            g = goal_gaps(ds.isel(scenario=0), self.outcomes, self.goals, self.year)
+            if self.meta is None:
+                self.meta = g
+            years = set(int(y) for y in np.atleast_1d(g["year"].values))
+            if self.year is not None and years != {self.year}:
+                raise YaanSimError(f"the run does not reach {self.year}: extend the horizon")
+            vals = np.asarray(g.transpose("sample", "outcome").values, dtype=float)
+            for i, row in zip(todo, vals):
+                self.cache[keys[i]] = row
+            self.runs += n
+            self.calls += 1
+        return np.vstack([self.cache[k] for k in keys])
+
+    def return_vars(self):
+        out = []
+        for o in self.outcomes:
+            for v in self.goals[str(o).partition(":")[0]].metric.variables:
+                if v not in out:
+                    out.append(v)
+        return out
+
+    def margins(self, D) -> np.ndarray:
+        """Sign-corrected gaps scaled by the target: >= 0 where the goal is met."""
+        G = self.gaps(D)
+        return G * self.sign / self.scale
+
+    def setup_scale(self):
+        self.gaps(np.zeros((1, len(self.vars))))
+        m = self.meta
+        self.sign = np.asarray(m["sign"].values, dtype=float)
+        t = np.asarray(m["target"].values, dtype=float)
+        self.scale = np.where(np.isfinite(t) & (np.abs(t) > 0), np.abs(t), 1.0)
+
+
+def seek(model, scenario, goals=("revenue_park:ETDZ",), levers=("Investment attraction rate[ETDZ]",),
+         *, year: int | None = None, horizon=None, engine: str = "auto", goal_set=None,
+         tol: float = 1e-4) -> SeekResult:
+    """The smallest change of ``levers`` that meets ``goals``, or the best reachable.
+
+    Parameters
+    ----------
+    model : YaanModel
+    scenario : Scenario or None
+        The starting point (None: the .mdl's defaults).
+    goals : sequence of str
+        ``goal_id`` or ``goal_id:scope_name`` (``revenue_park:ETDZ``, ``revenue_city``).
+    levers : sequence of str
+        ``Name`` (every element) or ``Name[element,...]`` (element or group names).
+    year : int, optional
+        The year the goals are judged (default: each goal's year).
+    tol : float
+        Goals count as met when their scaled margin is above ``-tol`` (relative to the
+        target) at the refined point.
+    """
+    from .goals import load_goals
+
+    goal_set = load_goals() if goal_set is None else goal_set
+    h = horizon or getattr(scenario, "horizon", None) or model.default_horizon
+    for gid in goals:
+        if str(gid).partition(":")[0] not in goal_set.ids:
+            raise YaanSimError(f"unknown goal {gid!r}: choose from {', '.join(goal_set.ids)}")
+    if year is None:
+        years = {goal_set[str(g).partition(":")[0]].year for g in goals}
+        if max(years) > h.stop:
+            raise YaanSimError(f"the goals are judged in {max(years)} but the run stops in "
+                               f"{h.stop:g}: extend the horizon")
+    variables, bases = parse_levers(levers, model, scenario, h)
+    pr = _Problem(model, scenario, variables, bases, list(goals), goal_set, year, h, engine)
+    pr.setup_scale()
+    k = len(variables)
+    lo = np.array([v.bounds[0] for v in variables])
+    hi = np.array([v.bounds[1] for v in variables])
+    if np.any(lo > hi):
+        bad = [v.label for v, a, b in zip(variables, lo, hi) if a > b]
+        raise YaanSimError(f"{', '.join(bad)}: the scenario's schedule spans more than the "
+                           "lever's range, so no single shift keeps it inside")
+    span = np.array([v.span for v in variables])
+    zero = np.zeros(k)
+    m0 = pr.margins(zero)[0]
+
+    def cost(d):
+        return float(np.sum((np.asarray(d) / span) ** 2))
+
+    if np.all(m0 >= 0):
+        best, feasible, how = zero, True, "already met"
+    else:
+        S = _screen(lo, hi, k)
+        M = pr.margins(S)
+        worst = M.min(axis=1)
+        ok = worst >= 0
+        if ok.any():
+            cand = S[ok]
+            best = cand[np.argmin([cost(d) for d in cand])]
+            best = _bisect_towards_zero(pr, best)
+            best = _polish_min_change(pr, best, lo, hi, span, tol)
+            best = _strictly_inside(pr, best, lo, hi)
+            feasible, how = True, "found"
+        else:
+            best = S[np.argmax(worst)]
+            best = _polish_best_reachable(pr, best, lo, hi)
+            feasible = bool(pr.margins(best)[0].min() >= -tol)
+            how = "found" if feasible else "unreachable"
+            if feasible:
+                best = _polish_min_change(pr, best, lo, hi, span, tol)
+                best = _strictly_inside(pr, best, lo, hi)
+    return _result(pr, variables, bases, best, feasible, how, m0, span, h, scenario)
+
+
+def _screen(lo, hi, k) -> np.ndarray:
+    if k == 1:
+        pts = np.linspace(lo[0], hi[0], GRID_1D)[:, None]
+    elif k == 2:
+        a, b = np.meshgrid(np.linspace(lo[0], hi[0], GRID_2D), np.linspace(lo[1], hi[1], GRID_2D))
+        pts = np.column_stack([a.ravel(), b.ravel()])
+    else:
+        from .sampling import unit_matrix
+
+        U = unit_matrix(SCREEN_N, k, "sobol", 0)
+        axes = []
+        for j in range(k):
+            for end in (lo[j], hi[j]):
+                e = np.zeros(k)
+                e[j] = end
+                axes.append(e)
+        pts = np.vstack([lo + U * (hi - lo), np.array(axes), hi[None, :]])
+    return np.vstack([np.zeros((1, k)), pts])
+
+
+def _bisect_towards_zero(pr, d, steps: int = 30) -> np.ndarray:
+    """The point nearest 0 on the segment [0, d] that still meets every goal (batched)."""
+    a, b = 0.0, 1.0
+    for _ in range(3):  # 3 rounds of 17 points: 1/16^3 of the segment
+        ts = np.linspace(a, b, 17)
+        M = pr.margins(ts[:, None] * d[None, :]).min(axis=1)
+        ok = np.flatnonzero(M >= 0)
+        if ok.size == 0:
+            return d * b
+        i = ok[0]
+        a, b = (ts[i - 1] if i > 0 else ts[0]), ts[i]
+    return d * b
+
+
+def _fd_jac(pr, d, lo, hi) -> tuple[np.ndarray, np.ndarray]:
+    """Margins at d and their forward-difference Jacobian, in one engine call."""
+    k = len(d)
+    h = 1e-6 * np.maximum(hi - lo, 1e-12)
+    sgn = np.where(d + h <= hi, 1.0, -1.0)
+    X = np.vstack([d] + [d + sgn[j] * h[j] * np.eye(k)[j] for j in range(k)])
+    M = pr.margins(X)
+    return M[0], ((M[1:] - M[0]) / (sgn * h)[:, None]).T
+
+
+def _polish_min_change(pr, d0, lo, hi, span, tol) -> np.ndarray:
+    from scipy.optimize import minimize
+
+    cons = {"type": "ineq", "fun": lambda d: pr.margins(d)[0],
+            "jac": lambda d: _fd_jac(pr, d, lo, hi)[1]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        r = minimize(lambda d: float(np.sum((d / span) ** 2)), d0,
+                     jac=lambda d: 2 * d / span ** 2, method="SLSQP",
+                     bounds=list(zip(lo, hi)), constraints=[cons],
+                     options={"maxiter": 40, "ftol": 1e-10})
+    d = np.clip(r.x, lo, hi)
+    if pr.margins(d)[0].min() >= -tol and np.sum((d / span) ** 2) <= np.sum((d0 / span) ** 2):
+        return d
+    return d0
+
+
+def _strictly_inside(pr, d, lo, hi) -> np.ndarray:
+    """``d`` pushed out by the least factor (1 + e, e up to 1e-3) that meets every goal
+    with a margin (1e-9 of the target), so the rounded values written out still meet
+    them; one batched call. ``d`` itself where none does."""
+    es = np.concatenate([[0.0], 10.0 ** np.arange(-9, -2)])
+    C = np.clip(d[None, :] * (1 + es[:, None]), lo, hi)
+    ok = np.flatnonzero(pr.margins(C).min(axis=1) >= 1e-9)
+    return C[ok[0]] if ok.size else d
+
+
+def _polish_best_reachable(pr, d0, lo, hi) -> np.ndarray:
+    """Maximise the worst margin t: max t s.t. margin_i(d) >= t (SLSQP on (d, t))."""
+    from scipy.optimize import minimize
+
+    k = len(d0)
+    t0 = float(pr.margins(d0)[0].min())
+
+    def cons_f(z):
+        return pr.margins(z[:k])[0] - z[k]
+
+    def cons_j(z):
+        J = _fd_jac(pr, z[:k], lo, hi)[1]
+        return np.hstack([J, -np.ones((J.shape[0], 1))])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        r = minimize(lambda z: -z[k], np.append(d0, t0),
+                     jac=lambda z: np.append(np.zeros(k), -1.0), method="SLSQP",
+                     bounds=list(zip(lo, hi)) + [(None, None)],
+                     constraints=[{"type": "ineq", "fun": cons_f, "jac": cons_j}],
+                     options={"maxiter": 40, "ftol": 1e-10})
+    d = np.clip(r.x[:k], lo, hi)
+    return d if pr.margins(d)[0].min() >= t0 else d0
+
+
+def _result(pr, variables, bases, d, feasible, how, m0, span, h, scenario) -> SeekResult:
+    G0 = pr.gaps(np.zeros(len(variables)))[0]
+    G1 = pr.gaps(d)[0]
+    meta = pr.meta
+    rows = []
+    for v, dv in zip(variables, d):
+        base = bases[v.name] if v.element is None else bases[v.name].sel({v.dim: v.element})
+        bmean = float(base.mean())
+        sched = "time" in base.dims and float(base.max()) != float(base.min())
+        rows.append({"lever": v.label, "units": v.units, "base": bmean,
+                     "value": float(np.clip(bmean + dv, v.lo, v.hi)), "change": float(dv),
+                     "change_pct_of_range": 100 * float(dv) / v.span, "min": v.lo, "max": v.hi,
+                     "schedule": sched})
+    lev = pd.DataFrame(rows)
+    targets = np.asarray(meta["target"].values, dtype=float)
+    sign = np.asarray(meta["sign"].values, dtype=float)
+    gl = pd.DataFrame({
+        "outcome": [str(o) for o in meta["outcome"].values],
+        "goal_id": [str(x) for x in meta["goal_id"].values],
+        "scope_name": [str(x) for x in meta["scope_name"].values],
+        "unit": [str(x) for x in meta["unit"].values],
+        "year": [int(x) for x in meta["year"].values],
+        "target": targets,
+        "value_before": G0 + np.where(np.isfinite(targets), targets, 0),
+        "value_after": G1 + np.where(np.isfinite(targets), targets, 0),
+        "gap_before": G0, "gap_after": G1,
+        "met_before": G0 * sign >= 0, "met_after": G1 * sign >= -1e-9 * np.maximum(np.abs(targets), 1)})
+    msg = _message(feasible, how, lev, gl)
+    values = {}
+    for name, base in bases.items():
+        da = base.copy()
+        for v, dv in zip(variables, d):
+            if v.name != name:
+                continue
+            if v.element is None:
+                da = da + dv
+            else:
+                mask = xr.DataArray(np.asarray(da[v.dim].values) == v.element, dims=(v.dim,),
+                                    coords={v.dim: da[v.dim].values})
+                da = da + dv * mask
+            da = da.clip(v.lo, v.hi)
+        values[name] = da
+    info = {"runs": pr.runs, "engine_calls": pr.calls, "scenario": getattr(scenario, "name", None),
+            "horizon": [h.start, h.stop, h.step, h.saveper], "variables": [v.label for v in variables]}
+    return SeekResult(feasible, lev, gl, msg, info, dict(zip([v.label for v in variables], d)),
+                      values)
+
+
+def _yaml_value(cell: xr.DataArray) -> tuple[str, str | None]:
+    """(the number, None) or (None, a step schedule at the times the value changes)."""
+    v = np.asarray(cell.values, dtype=float)
+    if "time" not in cell.dims or np.all(v == v[0]):
+        return f"{float(v.ravel()[0]):.10g}", None
+    t = np.asarray(cell["time"].values, dtype=float)
+    keep = np.concatenate([[True], v[1:] != v[:-1]])
+    pts = ", ".join(f"{ti:g}: {vi:.10g}" for ti, vi in zip(t[keep], v[keep]))
+    return None, f"{{{pts}}}"
+
+
+def _describe_goals(gl, col) -> str:
+    parts = []
+    for r in gl.itertuples():
+        what = r.outcome.replace(":", " ")
+        if math.isfinite(r.target):
+            parts.append(f"{what} {getattr(r, col):.4g} {r.unit} against {r.target:.4g} in {r.year}")
+        else:
+            parts.append(f"{what} {getattr(r, col):.4g} {r.unit} in {r.year}")
+    return "; ".join(parts)
+
+
+def _message(feasible, how, lev, gl) -> str:
+    moves = "; ".join(
+        f"{r.lever} {r.value:.4g} (from {r.base:.4g}, {r.change:+.4g}, {r.change_pct_of_range:+.1f}% "
+        f"of its range [{r.min:g}, {r.max:g}]{', whole schedule shifted' if r.schedule else ''})"
+        for r in lev.itertuples() if abs(r.change) > 0)
+    if how == "already met":
+        return f"The goals are already met without any change: {_describe_goals(gl, 'value_before')}."
+    if feasible:
+        return (f"Smallest change that meets the goals: {moves}. Then: "
+                f"{_describe_goals(gl, 'value_after')} (before: "
+                f"{_describe_goals(gl, 'value_before')}).")
+    ranges = ", ".join(f"{r.lever} in [{r.min:g}, {r.max:g}]" for r in lev.itertuples())
+    return (f"No values of {ranges} meet the goals. The best reachable: "
+            f"{_describe_goals(gl, 'value_after')}, with {moves or 'no change'} "
+            f"(before: {_describe_goals(gl, 'value_before')}).")

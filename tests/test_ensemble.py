@@ -1,0 +1,144 @@
+"""Ensembles: sample designs, chunked runs, goal gaps and exports (short horizons)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+import yaan_sim as ys
+from yaan_sim.ensemble import export, goal_gaps, run_ensemble, to_tidy
+from yaan_sim.errors import YaanSimError
+from yaan_sim.sampling import factors, ppf, sample_design, unit_matrix
+from yaan_sim.scenario import load_scenario
+
+H = ys.Horizon(2016, 2018, 0.125, 0.25)
+
+
+@pytest.fixture(scope="module")
+def unc(model):
+    return load_scenario("uncertain/plan-uncertain.yaml", model)
+
+
+def test_the_uncertain_scenario_lists_its_factors(unc):
+    labels = [f.label for f in factors(unc.uncertain)]
+    assert "Investment attraction rate[ETDZ]" in labels
+    assert "Investment attraction rate[default]" in labels
+    assert "Depreciation rate" in labels
+    assert len(labels) == len(set(labels)) == 13
+
+
+@pytest.mark.parametrize("method", ["mc", "lhs", "sobol"])
+def test_same_seed_same_numbers_and_every_value_in_range(unc, method):
+    a = sample_design(unc.uncertain, 64, method, seed=7)
+    b = sample_design(unc.uncertain, 64, method, seed=7)
+    c = sample_design(unc.uncertain, 64, method, seed=8)
+    for name in a.values:
+        np.testing.assert_array_equal(a.values[name].values, b.values[name].values)
+        lever = unc.uncertain.constants[name]
+        assert float(a.values[name].min()) >= lever.min and float(a.values[name].max()) <= lever.max
+    assert any(not np.array_equal(a.values[n].values, c.values[n].values) for n in a.values)
+
+
+def test_latin_hypercube_has_one_point_per_stratum():
+    n = 50
+    U = unit_matrix(n, 4, "lhs", seed=3)
+    for j in range(4):
+        assert sorted(np.floor(U[:, j] * n).astype(int)) == list(range(n))
+
+
+def test_inverse_cdfs_match_scipy(unc):
+    from scipy import stats
+
+    u = np.linspace(0.01, 0.99, 9)
+    by_kind = {f.dist.kind: f.dist for f in factors(unc.uncertain)}
+    tri = by_kind["triangular"]
+    p = tri.params
+    ref = stats.triang(c=(p["mode"] - p["low"]) / (p["high"] - p["low"]), loc=p["low"],
+                       scale=p["high"] - p["low"]).ppf(u)
+    np.testing.assert_allclose(ppf(tri, u), ref, rtol=1e-12)
+    uni = by_kind["uniform"]
+    np.testing.assert_allclose(ppf(uni, u), uni.params["low"] + u * (uni.params["high"] - uni.params["low"]))
+    nor = by_kind["normal"]
+    x = ppf(nor, u)
+    assert np.all(np.diff(x) > 0) and x.min() >= nor.low and x.max() <= nor.high
+
+
+def test_mc_ensemble_equals_simulate_with_the_same_seed(model, unc):
+    ens = run_ensemble(model, [unc], 40, seed=5, method="mc", horizon=H, chunk_size=16)
+    ref = ys.simulate(model, [unc], samples=40, seed=5, horizon=H, return_vars=["revenue"])
+    np.testing.assert_array_equal(ens["revenue"].values, ref["revenue"].values)
+
+
+def test_results_do_not_depend_on_the_chunk_size(model, unc):
+    a = run_ensemble(model, [unc], 30, seed=2, method="lhs", horizon=H, chunk_size=7)
+    b = run_ensemble(model, [unc], 30, seed=2, method="lhs", horizon=H, chunk_size=30)
+    xr.testing.assert_identical(a.drop_attrs(), b.drop_attrs())
+    assert a.sizes["sample"] == 30 and "sampled_depreciation_rate" in a
+    # the stored inputs are those the design drew
+    d = sample_design(unc.uncertain, 30, "lhs", seed=2)
+    np.testing.assert_array_equal(a["sampled_depreciation_rate"].sel(scenario=unc.name).values,
+                                  d.values["Depreciation rate"].values)
+
+
+def test_the_goal_table_gives_probabilities_and_the_gaps_agree_with_it(model, unc):
+    from yaan_sim.evaluate import evaluate
+
+    ens = run_ensemble(model, [unc], 24, seed=1, method="sobol", horizon=H)
+    table = evaluate(ens, year=2018)
+    assert table["p_met"].between(0, 1).all()
+    det = ys.simulate(model, [unc], horizon=H)
+    gaps = goal_gaps(det, year=2018).sel(scenario=unc.name)
+    ref = evaluate(det, year=2018).set_index(["goal_id", "scope_name"])
+    assert float(gaps.sel(outcome="revenue_city")) == pytest.approx(
+        ref.loc[("revenue_city", "Ya'an"), "gap"], rel=1e-12)
+    assert float(gaps.sel(outcome="revenue_park:ETDZ")) == pytest.approx(
+        ref.loc[("revenue_park", "ETDZ"), "gap"], rel=1e-12)
+    assert set(gaps["outcome"].values) == {"revenue_city", "revenue_park:ETDZ", "rd_share",
+                                           "energy_per_output"}
+
+
+def test_a_scenario_without_an_uncertain_block_is_refused(model):
+    with pytest.raises(YaanSimError, match="no `uncertain:` block"):
+        run_ensemble(model, [load_scenario("plan", model)], 10, horizon=H)
+
+
+def test_exports_by_suffix(model, unc, tmp_path):
+    ens = run_ensemble(model, [unc], 3, seed=0, horizon=ys.Horizon(2016, 2017, 0.25, 0.5),
+                       return_vars=["revenue"])
+    tidy = to_tidy(ens, ["revenue"])
+    assert list(tidy.columns) == ["variable", "scenario", "sample", "time", "park", "value", "units"]
+    assert len(tidy) == ens["revenue"].size
+    export(ens, tmp_path / "e.csv")
+    back = pd.read_csv(tmp_path / "e.csv")
+    assert len(back) == len(to_tidy(ens))
+    export(ens, tmp_path / "e.xlsx")
+    sheets = pd.read_excel(tmp_path / "e.xlsx", sheet_name=None)
+    assert set(sheets) == {"data", "variables", "manifest"}
+    export(ens, tmp_path / "e.nc")
+    xr.testing.assert_allclose(xr.load_dataset(tmp_path / "e.nc")["revenue"], ens["revenue"])
+    with pytest.raises(YaanSimError, match="--force"):
+        export(ens, tmp_path / "e.csv")
+    with pytest.raises(YaanSimError, match="unknown output type"):
+        export(ens, tmp_path / "e.json")
+
+
+def test_cli_ensemble(tmp_path, capsys):
+    from yaan_sim.cli import main
+
+    sc = tmp_path / "u.yaml"
+    sc.write_text("extends: plan\nhorizon: {stop: 2018}\nuncertain:\n"
+                  "  Depreciation rate: {distribution: uniform, low: 0.08, high: 0.11}\n",
+                  encoding="utf-8")
+    out = tmp_path / "ens.nc"
+    args = ["ensemble", str(sc), "-n", "20", "--seed", "3", "--method", "lhs", "-o", str(out),
+            "--no-progress", "--chart", str(tmp_path / "fan.png")]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "p_met" in text and out.is_file() and (tmp_path / "fan.png").is_file()
+    assert main(args) == 2
+    assert "--force" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # argparse's own check, also exit 2
+        main(["ensemble", str(sc), "-n", "0"])
+    assert exc.value.code == 2
