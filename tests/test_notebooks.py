@@ -1,0 +1,180 @@
+"""The notebooks of notebooks/: stripped in the repository, executed here top to bottom.
+
+Each notebook runs on a fresh kernel started from this interpreter (``sys.executable``,
+the project's venv), through a kernelspec written into a temporary folder: nothing depends
+on a kernel registered on the machine, so a clean clone where only ``make test`` ran works.
+The kernel inherits this process's environment, so the model translation goes to the test
+session's cache (tests/conftest.py). nbclient, nbformat, ipykernel and ipywidgets come with
+the ``test`` extra (pyproject.toml); they are imported, not skipped, so a missing one fails.
+
+Key outputs are found by cell tags, set in the notebooks' metadata:
+
+- ``figure``: the cell shows at least one ``image/png``;
+- ``goal-table``: the cell shows a goal table (an HTML table with a ``status`` column);
+- ``widgets``: the cell shows ipywidgets (``application/vnd.jupyter.widget-view+json``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import nbclient
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+NB_DIR = REPO / "notebooks"
+NOTEBOOKS = sorted(NB_DIR.glob("*.ipynb"))
+EXPECTED = ["01_scenario_comparison", "02_midterm_evaluation",
+            "03_uncertainty_and_sensitivity", "04_lever_explorer"]
+KERNEL = "yaan-sim-test"
+#: Seconds a single cell may take (the slowest, the Sobol ensemble, takes a few seconds).
+CELL_TIMEOUT = 300
+STANDARD_FIRST_CELL = 'warnings.simplefilter("error")'
+
+
+def _ids(paths):
+    return [p.stem for p in paths]
+
+
+def test_the_four_notebooks_are_there():
+    assert [p.stem for p in NOTEBOOKS] == EXPECTED
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_committed_notebook_is_stripped(path):
+    """No outputs, no execution counts, no widget state in the repository."""
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{path.name}: cell {i} has outputs; strip them"
+            assert cell.execution_count is None, f"{path.name}: cell {i} has an execution count"
+    assert "widgets" not in nb.metadata, f"{path.name}: saved widget state; strip it"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_opens_with_the_standard_cells(path):
+    """A title cell saying what it answers and for whom, then the standard first code cell."""
+    nb = nbformat.read(path, as_version=4)
+    first, code = nb.cells[0], next(c for c in nb.cells if c.cell_type == "code")
+    assert first.cell_type == "markdown" and first.source.startswith("# ")
+    assert re.search(r"[\u4e00-\u9fff]", first.source.splitlines()[0]), "title needs Chinese"
+    assert "for whom" in first.source.lower(), "the title cell must say for whom it is"
+    assert STANDARD_FIRST_CELL in code.source, "first code cell must turn warnings into errors"
+
+
+def test_readme_links_every_notebook():
+    text = (NB_DIR / "README.md").read_text(encoding="utf-8")
+    for path in NOTEBOOKS:
+        assert f"({path.name})" in text, f"notebooks/README.md does not link {path.name}"
+
+
+@pytest.fixture(scope="module")
+def kernel_dir(tmp_path_factory):
+    """A kernelspec that starts ipykernel with this interpreter."""
+    root = tmp_path_factory.mktemp("jupyter") / "kernels"
+    spec = root / KERNEL
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "yaan-sim (test venv)", "language": "python",
+        "env": {"PYDEVD_DISABLE_FILE_VALIDATION": "1"},
+    }))
+    return root
+
+
+def execute(path: Path, kernel_dir: Path, out_dir: Path):
+    """Run a notebook top to bottom on a fresh kernel; return the executed notebook.
+
+    nbclient starts and shuts down the kernel itself; ``JUPYTER_PATH`` puts the test
+    kernelspec first in the search path for that time only, and ``YAAN_SIM_NOTEBOOK_OUT``
+    sends what a notebook writes (02's report) to ``out_dir``.
+    """
+    nb = nbformat.read(path, as_version=4)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JUPYTER_PATH", os.pathsep.join(
+            [str(kernel_dir.parent)] + [p for p in [os.environ.get("JUPYTER_PATH")] if p]))
+        mp.setenv("YAAN_SIM_NOTEBOOK_OUT", str(out_dir))
+        client = nbclient.NotebookClient(nb, kernel_name=KERNEL, timeout=CELL_TIMEOUT,
+                                         allow_errors=False,
+                                         resources={"metadata": {"path": str(NB_DIR)}})
+        client.execute()
+    return nb
+
+
+def _outputs(cell):
+    return cell.get("outputs", [])
+
+
+def _mimes(cell) -> set[str]:
+    return {m for o in _outputs(cell) for m in o.get("data", {})}
+
+
+def _text(cell) -> str:
+    parts = []
+    for o in _outputs(cell):
+        parts.append(o.get("text", ""))
+        for mime in ("text/plain", "text/html", "text/markdown"):
+            parts.append(o.get("data", {}).get(mime, ""))
+    return "\n".join(p if isinstance(p, str) else "".join(p) for p in parts)
+
+
+@pytest.fixture(scope="module")
+def run_notebook(kernel_dir, tmp_path_factory):
+    """``run_notebook(name)`` -> (executed notebook, its output folder); each runs once."""
+    done = {}
+
+    def run(name: str):
+        if name not in done:
+            out_dir = tmp_path_factory.mktemp(name)
+            done[name] = execute(NB_DIR / f"{name}.ipynb", kernel_dir, out_dir), out_dir
+        return done[name]
+
+    return run
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_runs_and_shows_its_key_outputs(path, run_notebook):
+    nb, _ = run_notebook(path.stem)
+    tagged = {"figure": [], "goal-table": [], "widgets": []}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for o in _outputs(cell):
+            assert o.get("output_type") != "error", f"{path.name}: {o.get('ename')}"
+            assert o.get("name") != "stderr" or "Warning" not in o.get("text", ""), (
+                f"{path.name}: a warning reached stderr: {o.get('text')}")
+        for tag in cell.metadata.get("tags", []):
+            if tag in tagged:
+                tagged[tag].append(cell)
+    assert tagged["figure"], f"{path.name} tags no cell 'figure'"
+    for cell in tagged["figure"]:
+        assert "image/png" in _mimes(cell), f"{path.name}: a 'figure' cell drew nothing:\n{cell.source}"
+    for cell in tagged["goal-table"]:
+        html = _text(cell)
+        assert "<table" in html and "status" in html, (
+            f"{path.name}: a 'goal-table' cell shows no goal table:\n{cell.source}")
+    for cell in tagged["widgets"]:
+        assert "application/vnd.jupyter.widget-view+json" in _mimes(cell), (
+            f"{path.name}: a 'widgets' cell built no widgets:\n{cell.source}")
+    assert tagged["goal-table"], f"{path.name} tags no cell 'goal-table'"
+    if path.stem == "04_lever_explorer":
+        assert tagged["widgets"], "the lever explorer builds no widgets"
+
+
+def test_midterm_notebook_writes_the_report(run_notebook):
+    _, out_dir = run_notebook("02_midterm_evaluation")
+    html = (out_dir / "midterm-2018.html").read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "data:image/png;base64," in html
+
+
+def test_lever_explorer_reran_the_model_from_a_slider(run_notebook):
+    nb, _ = run_notebook("04_lever_explorer")
+    text = "\n".join(_text(c) for c in nb.cells if c.cell_type == "code")
+    assert re.search(r"re-ran the model and redrew in [\d.]+ s \(run 3\)", text), (
+        "moving the sliders from code did not re-run the model")
