@@ -405,7 +405,8 @@ def fit_statistics(sim, obs) -> dict:
     theil = rmse / denom if denom else math.nan
     sd_s, sd_a = float(np.std(s)), float(np.std(a))
     r = float(np.corrcoef(s, a)[0, 1]) if len(a) > 1 and sd_s > 0 and sd_a > 0 else 1.0
-    if mse > 0:
+    # An exact fit (errors at rounding level) has no error to split: the shares are noise.
+    if rmse > 1e-9 * float(np.mean(np.abs(a))):
         um = (float(s.mean()) - float(a.mean())) ** 2 / mse
         us = (sd_s - sd_a) ** 2 / mse
         uc = 2 * (1 - r) * sd_s * sd_a / mse
