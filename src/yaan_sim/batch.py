@@ -65,9 +65,8 @@ def parts_dir(output: str | Path) -> Path:
 def collect_scenarios(sources, model):
     """Scenario objects from folders and files; every file validated first, all problems
     reported at once."""
-    from .errors import ScenarioError
     from .paths import SCENARIOS_DIR
-    from .scenario import load_scenario, scenario_files
+    from .scenario import load_scenarios, scenario_files
 
     files: list[Path] = []
     for src in ([sources] if isinstance(sources, (str, Path)) else list(sources)):
@@ -81,21 +80,7 @@ def collect_scenarios(sources, model):
             files += found
         else:
             files.append(p)
-    scenarios, problems = [], []
-    for f in files:
-        try:
-            scenarios.append(load_scenario(f, model))
-        except ScenarioError as exc:
-            problems.append(str(exc))
-    if problems:
-        raise YaanSimError("invalid scenario file(s); nothing was run or written:\n"
-                           + "\n".join(problems))
-    names = [s.name for s in scenarios]
-    dup = sorted({n for n in names if names.count(n) > 1})
-    if dup:
-        raise YaanSimError(f"two files define the scenario name(s) {', '.join(dup)}: give each "
-                           "its own `name:`")
-    return scenarios
+    return load_scenarios(files, model)
 
 
 def _fingerprint(model, scenarios, samples, seed, method, horizon, return_vars, chunk_size):
@@ -155,8 +140,9 @@ def run_batch(model, sources, output, *, samples: int | None = None, seed: int =
         ``on_part(name)`` after each part is saved (tests use it to interrupt).
     """
     from .ensemble import (DEFAULT_CHUNK, _progress, _return_vars, assemble, chunk_bounds,
-                           export, finish, make_payloads, run_chunk)
-    from .results import check_writable, to_netcdf
+                           export, make_payloads, run_chunk)
+    from .results import check_writable, finish, to_netcdf
+    from .simulate import resolve_engine
 
     output = Path(output)
     check_writable(output, force)
@@ -248,8 +234,9 @@ def run_batch(model, sources, output, *, samples: int | None = None, seed: int =
         ds = xr.concat(per, dim="scenario", coords="minimal", compat="override", join="outer")
         ds = ds.assign_coords(scenario=[s.name for s in scenarios],
                               scenario_title=("scenario", [s.title_en for s in scenarios]))
+        engine_used = per[0].attrs.get("engine") or resolve_engine(model, "auto")[0]
         ds = finish(ds, model, scenarios, h, seed=seed, samples=samples, argv=argv,
-                    extra={"ensemble": {"method": method, "chunk_size": chunk,
+                    engine=engine_used, extra={"ensemble": {"method": method, "chunk_size": chunk,
                                         "scheduler": scheduler, "workers": workers}})
     export(ds, output, force=force)
     if not keep_parts:

@@ -35,7 +35,7 @@ import pandas as pd
 import xarray as xr
 
 from .errors import YaanSimError
-from .results import annotate, make_manifest, write_atomic
+from .results import finish, write_atomic
 
 DEFAULT_CHUNK = 5000
 EXCEL_MAX_ROWS = 1_048_575
@@ -256,25 +256,6 @@ def run_ensemble(model, scenarios, samples: int, *, seed: int | None = 0, method
     return finish(ds, model, scenarios, horizons[0], seed=seed, samples=samples, argv=argv,
                   engine=engine_used, extra={"ensemble": {"method": method, "chunk_size": chunk_size or DEFAULT_CHUNK,
                                       "scheduler": scheduler, "workers": workers}})
-
-
-def finish(ds, model, scenarios, horizon, *, seed, samples, argv=None, extra=None,
-           engine=None) -> xr.Dataset:
-    """Annotate a results Dataset and give it its manifest."""
-    ds = annotate(ds, model)
-    if engine is None:
-        from .simulate import resolve_engine
-
-        engine = resolve_engine(model, "auto")[0]
-    manifest = make_manifest(model, engine=engine, horizon=horizon, scenarios=scenarios,
-                             seed=seed, samples=samples, argv=argv, extra=extra)
-    ds.attrs.update({
-        "title": "yaan-sim results: Ya'an industrial parks, 2016-2020 plan",
-        "manifest": json.dumps(manifest, ensure_ascii=False),
-        "engine": engine,
-        "model_sha256": model.mdl_sha256,
-    })
-    return ds
 
 
 def _engine_notice(model, engine: str) -> str:

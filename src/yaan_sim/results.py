@@ -91,6 +91,21 @@ def annotate(ds: xr.Dataset, model) -> xr.Dataset:
     return ds
 
 
+def finish(ds: xr.Dataset, model, scenarios, horizon, *, engine: str, seed=None, samples=None,
+           argv=None, extra=None) -> xr.Dataset:
+    """Annotate a results Dataset and give it its manifest (every runner ends here)."""
+    ds = annotate(ds, model)
+    manifest = make_manifest(model, engine=engine, horizon=horizon, scenarios=scenarios,
+                             seed=seed, samples=samples, argv=argv, extra=extra)
+    ds.attrs.update({
+        "title": "yaan-sim results: Ya'an industrial parks, 2016-2020 plan",
+        "manifest": json.dumps(manifest, ensure_ascii=False),
+        "engine": engine,
+        "model_sha256": model.mdl_sha256,
+    })
+    return ds
+
+
 def check_writable(path: str | Path, force: bool = False) -> Path:
     """Refuse to overwrite without ``force`` and fail early on a missing or read-only folder."""
     path = Path(path)

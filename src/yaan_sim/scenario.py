@@ -1483,3 +1483,23 @@ def lever_table(scenarios: list[Scenario], model, fmt: str = "markdown") -> str:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
     return "\n".join(out)
+
+
+def load_scenarios(refs, model=None) -> list[Scenario]:
+    """Load several scenarios, validating every file first and reporting every problem of
+    every file at once (nothing runs when one is invalid); names must be unique."""
+    scenarios, problems = [], []
+    for ref in refs:
+        try:
+            scenarios.append(load_scenario(ref, model))
+        except ScenarioError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ScenarioError("invalid scenario file(s); nothing was run or written:\n"
+                            + "\n".join(problems))
+    names = [s.name for s in scenarios]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ScenarioError(f"two files define the scenario name(s) {', '.join(dup)}: give each "
+                            "its own `name:`")
+    return scenarios

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -12,7 +11,7 @@ import xarray as xr
 
 from . import engine_pysd
 from .errors import YaanSimError
-from .results import annotate, make_manifest
+from .results import finish
 
 ENGINES = ("auto", "vector", "pysd")
 
@@ -110,18 +109,9 @@ def simulate(model, scenarios=None, *, engine: str = "auto", horizon=None, sampl
         ds = ds.assign_coords(scenario=names)
         titles = [getattr(sc, "title_en", None) or sc.name for sc in scenario_list]
         ds = ds.assign_coords(scenario_title=("scenario", titles))
-    ds = annotate(ds, model)
-    manifest = make_manifest(model, engine=name, horizon=horizons[0], scenarios=scenario_list,
-                             seed=seed, samples=samples, argv=argv,
-                             extra={"kind": "simulate" if not sample_overrides else "designed ensemble",
+    return finish(ds, model, scenario_list, horizons[0], engine=name, seed=seed, samples=samples,
+                  argv=argv, extra={"kind": "simulate" if not sample_overrides else "designed ensemble",
                                     "return_vars": list(return_vars) if return_vars else None})
-    ds.attrs.update({
-        "title": "yaan-sim results: Ya'an industrial parks, 2016-2020 plan",
-        "manifest": json.dumps(manifest, ensure_ascii=False),
-        "engine": name,
-        "model_sha256": model.mdl_sha256,
-    })
-    return ds
 
 
 def memory_budget() -> int:

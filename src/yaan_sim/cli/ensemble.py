@@ -74,7 +74,7 @@ def load_model_arg(args):
 
 
 def load_scenarios_arg(refs, model):
-    from .run import load_scenarios
+    from ..scenario import load_scenarios
 
     return load_scenarios(refs, model)
 

@@ -33,22 +33,6 @@ def _is_goals_file(ref: str) -> bool:
     return Path(ref).name.endswith(("-goals.yaml", "-goals.yml"))
 
 
-def load_scenarios(refs, model):
-    """Validate every file before anything runs: all problems at once, then stop."""
-    from ..errors import ScenarioError
-    from ..scenario import load_scenario
-
-    scenarios, problems = [], []
-    for ref in refs:
-        try:
-            scenarios.append(load_scenario(ref, model))
-        except ScenarioError as exc:
-            problems.append(str(exc))
-    if problems:
-        raise YaanSimError("invalid scenario file(s); nothing was run or written:\n" + "\n".join(problems))
-    return scenarios
-
-
 def revenue_table(ds, year=None) -> str:
     """2020 (or the last saved year) revenue per park and the city total, as text."""
     times = ds["time"].values
@@ -83,7 +67,7 @@ def cmd_run(args) -> int:
     check_writable(output, args.force)  # before the work, not after
 
     model = load_model(args.model) if args.model else load_model()
-    from ..scenario import scenario_files
+    from ..scenario import load_scenarios, scenario_files
 
     refs = [r for r in args.scenarios if not _is_goals_file(r)]
     if len(refs) < len(args.scenarios):
