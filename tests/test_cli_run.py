@@ -97,3 +97,22 @@ def test_every_shipped_scenario_runs_from_the_glob(tmp_path, capsys):
     assert sorted(ds["scenario"].values) == sorted(p.stem for p in scenario_files())
     assert len(ds["scenario"]) >= 7
     assert bool((ds["revenue"] > 0).all()) and not bool(ds["revenue"].isnull().any())
+
+
+def test_rerun_reproduces_a_latin_hypercube_ensemble(tmp_path):
+    from yaan_sim.ensemble import run_ensemble
+    from yaan_sim.model import load_model
+    from yaan_sim.rerun import rerun
+    from yaan_sim.results import to_netcdf
+    from yaan_sim.scenario import load_scenario
+
+    import yaan_sim as ys
+
+    model = load_model()
+    sc = load_scenario("uncertain/plan-uncertain.yaml", model)
+    first = run_ensemble(model, [sc], 64, seed=7, method="lhs", chunk_size=20,
+                         horizon=ys.Horizon(2016, 2017, 0.125, 0.25))
+    to_netcdf(first, tmp_path / "ens.nc")
+    again = rerun(tmp_path / "ens.nc", model)
+    for name in first.data_vars:
+        assert first[name].equals(again[name]), name

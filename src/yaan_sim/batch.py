@@ -195,7 +195,7 @@ def run_batch(model, sources, output, *, samples: int | None = None, seed: int =
         ds = xr.concat(parts, dim="scenario", coords="minimal", compat="override", join="outer")
         engine_used = parts[0].attrs.get("engine")
         ds = finish(ds, model, scenarios, h, seed=None, samples=None, argv=argv,
-                    engine=engine_used, extra={"batch": {"sources": [str(x) for x in (
+                    engine=engine_used, extra={"kind": "batch", "batch": {"sources": [str(x) for x in (
                         [sources] if isinstance(sources, (str, Path)) else sources)]}})
     else:
         from .distributed import run_chunks
@@ -236,7 +236,7 @@ def run_batch(model, sources, output, *, samples: int | None = None, seed: int =
                               scenario_title=("scenario", [s.title_en for s in scenarios]))
         engine_used = per[0].attrs.get("engine") or resolve_engine(model, "auto")[0]
         ds = finish(ds, model, scenarios, h, seed=seed, samples=samples, argv=argv,
-                    engine=engine_used, extra={"ensemble": {"method": method, "chunk_size": chunk,
+                    engine=engine_used, extra={"kind": "batch", "ensemble": {"method": method, "chunk_size": chunk,
                                         "scheduler": scheduler, "workers": workers}})
     export(ds, output, force=force)
     if not keep_parts:

@@ -254,7 +254,9 @@ def run_ensemble(model, scenarios, samples: int, *, seed: int | None = 0, method
     ds = ds.assign_coords(scenario=names,
                           scenario_title=("scenario", [sc.title_en for sc in scenarios]))
     return finish(ds, model, scenarios, horizons[0], seed=seed, samples=samples, argv=argv,
-                  engine=engine_used, extra={"ensemble": {"method": method, "chunk_size": chunk_size or DEFAULT_CHUNK,
+                  engine=engine_used, extra={"kind": "ensemble",
+                                                 "return_vars": list(return_vars) if return_vars else None,
+                                                 "ensemble": {"method": method, "chunk_size": chunk_size or DEFAULT_CHUNK,
                                       "scheduler": scheduler, "workers": workers}})
 
 

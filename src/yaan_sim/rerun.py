@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -32,11 +33,19 @@ def rebuild_scenarios(manifest: dict, model, folder: Path):
         if not text:
             raise ResultsError(f"scenario {entry.get('name')!r} has no recorded text: it cannot be re-run")
         sub = folder / f"s{i}"
-        sub.mkdir()
         files = split_chain(text)
-        for name, body in files:
-            (sub / name).write_text(body, encoding="utf-8")
-        sc = load_scenario(sub / files[0][0], model)
+        # Lay the files out as they were (relative to their common folder): `extends:` may
+        # name a parent by a relative path.
+        sources = [Path(p) for p in entry.get("sources", [])]
+        if len(sources) == len(files):
+            root = Path(os.path.commonpath([p.parent for p in sources]))
+            places = [sub / p.relative_to(root) for p in sources]
+        else:
+            places = [sub / name for name, _ in files]
+        for place, (_, body) in zip(places, files):
+            place.parent.mkdir(parents=True, exist_ok=True)
+            place.write_text(body, encoding="utf-8")
+        sc = load_scenario(places[0], model)
         if entry.get("sha256") and sc.sha256 != entry["sha256"]:
             raise ResultsError(f"scenario {sc.name!r} rebuilt from the manifest hashes differently "
                                f"({sc.sha256[:12]} vs {entry['sha256'][:12]})")
@@ -49,7 +58,7 @@ def rerun(path, model=None, *, model_path=None):
     from .simulate import simulate
 
     manifest = read_manifest(open_results(path))
-    if manifest.get("kind", "simulate") != "simulate":
+    if manifest.get("kind", "simulate") not in ("simulate", "ensemble"):
         raise ResultsError(f"{path} was made by `{manifest.get('kind')}`, which rerun does not replay; "
                            f"run its command again: {' '.join(manifest.get('command', []))}")
     model = model or (load_model(model_path) if model_path else load_model())
@@ -62,6 +71,13 @@ def rerun(path, model=None, *, model_path=None):
     horizon = Horizon(h["start"], h["stop"], h["step"], h["saveper"])
     with tempfile.TemporaryDirectory(prefix="yaan-sim-rerun-") as tmp:
         scenarios = rebuild_scenarios(manifest, model, Path(tmp))
+        if manifest.get("kind") == "ensemble":  # same design, chunks and engine: same numbers
+            from .ensemble import run_ensemble
+
+            ens = manifest["ensemble"]
+            return run_ensemble(model, scenarios, manifest["samples"], seed=manifest.get("seed"),
+                                method=ens["method"], horizon=horizon, engine=manifest["engine"],
+                                return_vars=manifest.get("return_vars"), chunk_size=ens["chunk_size"])
         return simulate(model, scenarios or None, engine=manifest["engine"], horizon=horizon,
                         samples=manifest.get("samples"), seed=manifest.get("seed"),
                         return_vars=manifest.get("return_vars"))
