@@ -20,8 +20,6 @@ reports the best of several repeats.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -37,27 +35,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from yaan_sim.vector import VectorModel  # noqa: E402
+from machine_info import describe  # noqa: E402  (benchmarks/, beside this script)
 
 PROJECT = ROOT / "models" / "yaan_parks.mdl"
 FALLBACK = ROOT / "tests" / "data" / "vector_parks.mdl"
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import pysd
-
-    return (
-        f"{cpu}, {os.cpu_count()} cores visible, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, numpy {np.__version__}, xarray "
-        f"{xr.__version__}, pysd {pysd.__version__}"
-    )
+    return describe("numpy", "xarray", "pysd")
 
 
 def best_time(fn, repeat: int) -> float:

@@ -21,33 +21,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from machine_info import describe  # noqa: E402  (benchmarks/, beside this script)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import dask
-    import distributed
-    import xarray as xr
-
-    return (f"{cpu}, {os.cpu_count()} cores visible, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}, numpy {np.__version__}, xarray {xr.__version__}, "
-            f"dask {dask.__version__}, distributed {distributed.__version__}")
+    return describe("numpy", "xarray", "dask", "distributed")
 
 
 def timed(fn):
