@@ -74,3 +74,25 @@ def test_cli_fuzz_never_raises(tmp_path, monkeypatch, argv, capsys):
     assert code in (0, 1, 2, None)
     assert "Traceback" not in err
     assert code != 1, err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["ensemble", "uncertain/plan-uncertain.yaml", "-n", "10", "--seed", "-3"], "seed must be"),
+    (["ensemble", "uncertain/plan-uncertain.yaml", "-n", "100000000", "--seed", "1"], "GiB"),
+    (["batch", "uncertain/", "-n", "100000000", "--no-progress"], "GiB"),
+    (["batch", "uncertain/", "-n", "10", "--seed", "-1", "--no-progress"], "seed must be"),
+    (["sensitivity", "uncertain/plan-uncertain.yaml", "-n", "100000000", "--no-progress"], "GiB"),
+    (["sensitivity", "uncertain/plan-uncertain.yaml", "-n", "8", "--seed", "-2", "--no-progress"], "seed must be"),
+])
+def test_analysis_commands_refuse_bad_seeds_and_oversized_runs_before_work(tmp_path, monkeypatch, capsys,
+                                                                           argv, message):
+    monkeypatch.chdir(tmp_path)
+    out = ["-o", str(tmp_path / ("x.csv" if argv[0] == "sensitivity" else "x.nc"))]
+    assert main([*argv, *out]) == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # nothing written, not even batch parts
+
+
+def test_an_unwritable_place_is_a_clear_error(tmp_path, capsys):
+    assert main(["run", str(REPO / "scenarios/plan.yaml"), "-o", "/proc/x.nc"]) == 2
+    assert "cannot write in /proc" in capsys.readouterr().err

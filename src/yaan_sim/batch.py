@@ -157,6 +157,10 @@ def run_batch(model, sources, output, *, samples: int | None = None, seed: int =
                                                    else list(return_vars))
     chunk = int(chunk_size or DEFAULT_CHUNK)
     if samples:
+        from .simulate import check_memory, check_seed
+
+        seed = check_seed(seed)
+        check_memory(model, samples, h, rv, len(scenarios))  # before any part is written
         missing = [s.name for s in scenarios if not s.uncertain]
         if missing:
             raise YaanSimError(f"an ensemble batch needs an `uncertain:` block in every scenario; "

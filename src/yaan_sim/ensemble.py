@@ -220,6 +220,7 @@ def run_ensemble(model, scenarios, samples: int, *, seed: int | None = 0, method
     """
     from .distributed import run_chunks
     from .sampling import sample_design
+    from .simulate import check_memory, check_seed
 
     scenarios = [scenarios] if not isinstance(scenarios, (list, tuple)) else list(scenarios)
     if not scenarios:
@@ -229,8 +230,10 @@ def run_ensemble(model, scenarios, samples: int, *, seed: int | None = 0, method
     if len(set(names)) != len(names):
         raise YaanSimError(f"scenario names repeat ({names}): each scenario needs its own name")
     rv = _return_vars(return_vars)
-    engine_used = _engine_notice(model, engine)
+    seed = check_seed(seed)
     horizons = [horizon or sc.horizon or model.default_horizon for sc in scenarios]
+    check_memory(model, samples, horizons[0], rv, len(scenarios))  # before any design is drawn
+    engine_used = _engine_notice(model, engine)
     if len({horizon_tuple(h)[:2] + horizon_tuple(h)[3:] for h in horizons}) > 1:
         raise YaanSimError("the scenarios have different horizons: give them the same "
                            "`horizon:` or pass one horizon")

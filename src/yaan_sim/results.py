@@ -123,7 +123,11 @@ def check_writable(path: str | Path, force: bool = False) -> Path:
 def write_atomic(path: str | Path, write_to, force: bool = False) -> Path:
     """Call ``write_to(tmp_path)`` then rename onto ``path``: never a half-written file."""
     path = check_writable(path, force)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise YaanSimError(f"cannot write in {path.parent} ({exc.strerror or exc}): "
+                           "choose another -o path") from None
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)

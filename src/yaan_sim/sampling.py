@@ -215,6 +215,9 @@ def _as_da(data: np.ndarray, lever) -> xr.DataArray:
 
 def unit_matrix(n: int, k: int, method: str, seed: int | None) -> np.ndarray:
     """``(n, k)`` points in the unit cube: ``mc`` (uniform), ``lhs`` or ``sobol``, seeded."""
+    from .simulate import check_seed
+
+    seed = check_seed(seed)
     from scipy.stats import qmc
 
     rng = np.random.default_rng(seed)

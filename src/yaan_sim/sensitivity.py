@@ -191,6 +191,11 @@ def run_sensitivity(model, scenario, *, method: str = "sobol", samples: int = 25
         raise YaanSimError("nothing to vary: the scenario has no `uncertain:` block and no "
                            "levers were chosen (use --levers all or give an uncertain block)")
     problem = {"num_vars": k, "names": labels, "bounds": [[0.0, 1.0]] * k}
+    from .simulate import check_memory, check_seed
+
+    seed = check_seed(seed)
+    runs = (1 << (samples - 1).bit_length()) * (2 * k + 2) if method == "sobol" else samples * (k + 1)
+    check_memory(model, runs, h, default_return_vars(goals), 1)  # before the design or any run exists
     if method == "sobol":
         n = 1 << (samples - 1).bit_length()
         if n != samples and notify is not None:

@@ -71,14 +71,9 @@ def simulate(model, scenarios=None, *, engine: str = "auto", horizon=None, sampl
         raise YaanSimError(f"scenario names repeat ({names}): each scenario needs its own name")
 
     samples = _check_samples(samples, sample_overrides)
-    seed = _check_seed(seed)
-    need = estimate_bytes(model, samples, horizon or model.default_horizon, return_vars,
-                          max(1, len(scenario_list)))
-    if need > memory_budget():
-        raise YaanSimError(
-            f"this run would need about {need / 2**30:.1f} GiB for its results, more than the "
-            f"{memory_budget() / 2**30:.1f} GiB allowed (half this machine's memory): use fewer "
-            "samples, return_vars with only the variables you need, or batch/--scheduler to split it")
+    seed = check_seed(seed)
+    check_memory(model, samples, horizon or model.default_horizon, return_vars,
+                 max(1, len(scenario_list)))
     runs = []
     horizons = []
     for sc in scenario_list or [None]:
@@ -133,7 +128,17 @@ def estimate_bytes(model, samples, horizon, return_vars=None, scenarios=1) -> in
     return 2 * 8 * cells * n_saved * (samples or 1) * scenarios
 
 
-def _check_seed(seed):
+def check_memory(model, samples, horizon, return_vars=None, scenarios=1) -> None:
+    """Refuse, with the numbers, a run whose results would not fit in memory."""
+    need = estimate_bytes(model, samples, horizon, return_vars, scenarios)
+    if need > memory_budget():
+        raise YaanSimError(
+            f"this run would need about {need / 2**30:.1f} GiB for its results, more than the "
+            f"{memory_budget() / 2**30:.1f} GiB allowed (half this machine's memory): use fewer "
+            "samples, keep only the variables you need (return_vars, --vars), or split the work")
+
+
+def check_seed(seed):
     if seed is None:
         return None
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
