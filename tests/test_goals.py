@@ -156,3 +156,10 @@ def test_missing_and_malformed_files(tmp_path):
         load_goals(_write(tmp_path, "- 1\n"))
     with pytest.raises(GoalsError, match="'goals:' list is empty"):
         goals_from_dict({"goals": []})
+
+
+def test_a_goals_file_that_is_not_utf8_is_a_clear_error(tmp_path):
+    bad = tmp_path / "goals.yaml"
+    bad.write_bytes(b"\xff\xfegoals: []\n")
+    with pytest.raises(GoalsError, match="not UTF-8"):
+        load_goals(bad)

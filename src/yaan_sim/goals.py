@@ -230,6 +230,9 @@ def load_goals(path: str | Path | None = None) -> GoalSet:
     except OSError as exc:
         raise GoalsError(f"cannot read the goals file {path}: {exc.strerror or exc}. "
                          f"The plan's goals ship as {DEFAULT_GOALS}.") from None
+    except UnicodeDecodeError as exc:
+        raise GoalsError(f"{path}: not UTF-8 text (byte {exc.start}): save the goals file as "
+                         "UTF-8") from None
     try:
         data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as exc:
