@@ -18,7 +18,6 @@ import io
 import itertools
 import json
 import math
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path

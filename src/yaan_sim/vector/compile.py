@@ -888,7 +888,7 @@ class Compiler:
                 if source is not None:  # a declared mapping: element k <-> element k
                     src, dst = self.subs.ranges[source], self.subs.ranges[rng]
                     if len(src) != len(dst):
-                        raise self.fail(f"subscript mapping between ranges of different sizes")
+                        raise self.fail("subscript mapping between ranges of different sizes")
                     wanted = [dst[src.index(e)] for e in wanted]
                 try:
                     idx = [coords.index(e) for e in wanted]
@@ -1119,7 +1119,6 @@ class Compiler:
             st = Stateful(sid, "initial", self._current, shape)
             st.init = self.expr(node.initial, ctx)
         elif isinstance(node, (ae.SmoothStructure, ae.SmoothNStructure)):
-            what = "SMOOTH N" if isinstance(node, ae.SmoothNStructure) else "SMOOTH"
             st = Stateful(sid, "smooth", self._current, shape)
             st.order = self.expr(node.order, ctx)
             st.input = self.expr(node.input, ctx)
@@ -1163,7 +1162,6 @@ class Compiler:
 
 def compile_file(path) -> Plan:
     """Parse ``path`` with PySD's Vensim translator and compile it."""
-    import warnings
 
     from pysd.translators.vensim.vensim_file import VensimFile
 
