@@ -11,7 +11,6 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
 
 from .errors import ResultsError, YaanSimError
@@ -159,7 +158,3 @@ def open_results(path: str | Path) -> xr.Dataset:
                            "give a results file written by `yaan-sim run`") from None
     read_manifest(ds)
     return ds
-
-
-def to_float_array(value) -> np.ndarray:
-    return np.asarray(value, dtype=float)

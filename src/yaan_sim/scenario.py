@@ -169,22 +169,11 @@ class _Reader:
         return self.parse(text)
 
     def parse(self, text: str) -> Y | None:
-        if not self._scan(text):
+        if self._read_yaml(text, self._scan_events) is not True:
             return None
-        loader = None
-        try:
-            loader = _Loader(text)
-            node = loader.get_single_node()
-        except yaml.YAMLError as exc:
-            self._yaml_problem(exc)
+        node = self._read_yaml(text, lambda loader: loader.get_single_node())
+        if node is _FAILED:
             return None
-        except Exception as exc:  # noqa: BLE001 - PyYAML can fail in odd ways; never escape
-            self.problem(None, (), f"the YAML cannot be read: {exc}", "valid YAML",
-                         "check the file with a YAML linter")
-            return None
-        finally:
-            if loader is not None:
-                loader.dispose()
         if node is None:
             self.problem(1, (), "the file is empty (no YAML document)",
                          "a mapping with at least `levers:` or `extends:`",
@@ -200,49 +189,53 @@ class _Reader:
                          "a small mapping", "write the values out instead of nesting aliases")
             return None
 
-    def _scan(self, text: str) -> bool:
-        """Check depth, alias count and document count on the event stream (no recursion)."""
+    def _read_yaml(self, text: str, read):
+        """``read(loader)`` on a fresh loader; a reading failure becomes a problem and
+        ``_FAILED`` is returned (PyYAML can fail in odd ways: nothing may escape)."""
         loader = None
-        depth = aliases = docs = 0
         try:
             loader = _Loader(text)
-            while loader.check_event():
-                ev = loader.get_event()
-                if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                    depth += 1
-                    if depth > MAX_DEPTH:
-                        self.problem(ev.start_mark.line + 1, (),
-                                     f"nesting deeper than {MAX_DEPTH} levels",
-                                     "a scenario nests at most 6 levels",
-                                     "flatten the structure; see scenarios/README.md")
-                        return False
-                elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                    depth -= 1
-                elif isinstance(ev, yaml.AliasEvent):
-                    aliases += 1
-                    if aliases > MAX_ALIASES:
-                        self.problem(ev.start_mark.line + 1, (),
-                                     f"more than {MAX_ALIASES} alias uses (*name)",
-                                     f"at most {MAX_ALIASES} aliases",
-                                     "write the values out instead of using aliases")
-                        return False
-                elif isinstance(ev, yaml.DocumentStartEvent):
-                    docs += 1
-                    if docs > 1:
-                        self.problem(ev.start_mark.line + 1, (),
-                                     "more than one YAML document (a second `---`)",
-                                     "one document per file", "put each scenario in its own file")
-                        return False
+            return read(loader)
         except yaml.YAMLError as exc:
             self._yaml_problem(exc)
-            return False
         except Exception as exc:  # noqa: BLE001
             self.problem(None, (), f"the YAML cannot be read: {exc}", "valid YAML",
                          "check the file with a YAML linter")
-            return False
         finally:
             if loader is not None:
                 loader.dispose()
+        return _FAILED
+
+    def _scan_events(self, loader) -> bool:
+        """Check depth, alias count and document count on the event stream (no recursion)."""
+        depth = aliases = docs = 0
+        while loader.check_event():
+            ev = loader.get_event()
+            if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    self.problem(ev.start_mark.line + 1, (),
+                                 f"nesting deeper than {MAX_DEPTH} levels",
+                                 "a scenario nests at most 6 levels",
+                                 "flatten the structure; see scenarios/README.md")
+                    return False
+            elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+            elif isinstance(ev, yaml.AliasEvent):
+                aliases += 1
+                if aliases > MAX_ALIASES:
+                    self.problem(ev.start_mark.line + 1, (),
+                                 f"more than {MAX_ALIASES} alias uses (*name)",
+                                 f"at most {MAX_ALIASES} aliases",
+                                 "write the values out instead of using aliases")
+                    return False
+            elif isinstance(ev, yaml.DocumentStartEvent):
+                docs += 1
+                if docs > 1:
+                    self.problem(ev.start_mark.line + 1, (),
+                                 "more than one YAML document (a second `---`)",
+                                 "one document per file", "put each scenario in its own file")
+                    return False
         return True
 
     def _yaml_problem(self, exc: yaml.YAMLError) -> None:
@@ -306,6 +299,9 @@ class _Reader:
                          f"{getattr(exc, 'problem', None) or exc}",
                          "a number, a name or text", "remove the tag or quote the value")
             return _BAD
+
+
+_FAILED = object()  # what _Reader._read_yaml returns when the text could not be read
 
 
 class _TooBig(Exception):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .ensemble import (add_run_options, load_model_arg, parse_horizon, positive_int,
-                       prepare_output, split_list)
+from .ensemble import add_run_options, parse_horizon, positive_int, prepare_output, split_list
 
 DEFAULT_OUT = Path("out") / "batch.nc"
 
@@ -46,7 +45,9 @@ def cmd_batch(args) -> int:
     from ..paths import SCENARIOS_DIR
 
     out = prepare_output(args.output, args.force, DEFAULT_OUT)
-    model = load_model_arg(args)
+    from ..model import load_model
+
+    model = load_model(args.model)
     sources = args.sources or [str(SCENARIOS_DIR)]
     rv = None if not args.vars else ("all" if args.vars == "all" else split_list(args.vars))
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .ensemble import load_model_arg, load_scenarios_arg, split_list
+from .ensemble import split_list
 
 DEFAULT_YAML = Path("out") / "calibrated.yaml"
 
@@ -54,8 +54,11 @@ def cmd_calibrate(args) -> int:
     check_writable(out, args.force)
     if args.table:
         check_writable(args.table, args.force)
-    model = load_model_arg(args)
-    scenario = load_scenarios_arg([args.scenario], model)[0] if args.scenario else None
+    from ..model import load_model
+    from ..scenario import load_scenarios
+
+    model = load_model(args.model)
+    scenario = load_scenarios([args.scenario], model)[0] if args.scenario else None
     observed = load_observed(args.observed)
     x0 = None
     if args.x0:

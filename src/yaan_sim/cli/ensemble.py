@@ -67,18 +67,6 @@ def parse_horizon(text: str | None, model):
     return Horizon(vals[0], vals[1], step, saveper)
 
 
-def load_model_arg(args):
-    from ..model import load_model
-
-    return load_model(args.model) if getattr(args, "model", None) else load_model()
-
-
-def load_scenarios_arg(refs, model):
-    from ..scenario import load_scenarios
-
-    return load_scenarios(refs, model)
-
-
 def prepare_output(path: str | Path, force: bool, default: Path | None = None) -> Path:
     """Check an output path before any work (suffix, folder, overwrite)."""
     from ..ensemble import EXPORT_SUFFIXES
@@ -153,8 +141,11 @@ def cmd_ensemble(args) -> int:
     out = prepare_output(args.output, args.force, DEFAULT_OUT)
     if args.chart:
         check_writable(args.chart, args.force)
-    model = load_model_arg(args)
-    scenarios = load_scenarios_arg(args.scenarios, model)
+    from ..model import load_model
+    from ..scenario import load_scenarios
+
+    model = load_model(args.model)
+    scenarios = load_scenarios(args.scenarios, model)
     horizon = parse_horizon(args.horizon, model)
     rv = None if not args.vars else ("all" if args.vars == "all" else split_list(args.vars))
     ds = run_ensemble(model, scenarios, args.samples, seed=args.seed, method=args.method,

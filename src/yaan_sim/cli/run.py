@@ -66,7 +66,7 @@ def cmd_run(args) -> int:
     output = Path(args.output) if args.output else out_dir / "runs.nc"
     check_writable(output, args.force)  # before the work, not after
 
-    model = load_model(args.model) if args.model else load_model()
+    model = load_model(args.model)
     from ..scenario import load_scenarios, scenario_files
 
     refs = [r for r in args.scenarios if not _is_goals_file(r)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .ensemble import load_model_arg, load_scenarios_arg, parse_horizon, split_list
+from .ensemble import parse_horizon, split_list
 
 
 def register(sub) -> None:
@@ -39,8 +39,11 @@ def cmd_seek(args) -> int:
         check_writable(args.output, args.force)
     if args.write_scenario:
         check_writable(args.write_scenario, args.force)
-    model = load_model_arg(args)
-    (scenario,) = load_scenarios_arg([args.scenario], model)
+    from ..model import load_model
+    from ..scenario import load_scenarios
+
+    model = load_model(args.model)
+    (scenario,) = load_scenarios([args.scenario], model)
     res = seek(model, scenario, split_list(args.goals), split_list(args.levers), year=args.year,
                horizon=parse_horizon(args.horizon, model), engine=args.engine)
     print(res.summary())

@@ -5,8 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .ensemble import (add_run_options, load_model_arg, load_scenarios_arg, parse_horizon,
-                       positive_int, split_list)
+from .ensemble import add_run_options, parse_horizon, positive_int, split_list
 
 DEFAULT_TABLE = Path("out") / "sensitivity.csv"
 
@@ -62,8 +61,11 @@ def cmd_sensitivity(args) -> int:
     check_writable(str(table) + ".json", args.force)
     if args.chart:
         check_writable(args.chart, args.force)
-    model = load_model_arg(args)
-    (scenario,) = load_scenarios_arg([args.scenario], model)
+    from ..model import load_model
+    from ..scenario import load_scenarios
+
+    model = load_model(args.model)
+    (scenario,) = load_scenarios([args.scenario], model)
     levers = {"all": "all", "none": None}.get(args.levers, None)
     if args.levers not in ("all", "none"):
         levers = split_list(args.levers)
