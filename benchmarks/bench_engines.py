@@ -34,7 +34,7 @@ import xarray as xr
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from yaan_sim.vector import VectorModel  # noqa: E402
+from yaan_sim.engines.vector import VectorModel  # noqa: E402
 from machine_info import describe  # noqa: E402  (benchmarks/, beside this script)
 
 PROJECT = ROOT / "models" / "yaan_parks.mdl"
@@ -137,7 +137,7 @@ def scenario_latency(vm, mdl):
     if mdl != PROJECT or not path.is_file():
         return None
     try:
-        from yaan_sim.model import load_model
+        from yaan_sim.model.load import load_model
         from yaan_sim.scenario import load_scenario
 
         model = load_model(mdl)
@@ -280,7 +280,7 @@ def write_readme(
         f"- Machine: {machine()}.",
         f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
         "",
-        "## Vector engine (`yaan_sim.vector`, numpy)",
+        "## Vector engine (`yaan_sim.engines.vector`, numpy)",
         "",
         "| measure | figure |",
         "|---|---|",

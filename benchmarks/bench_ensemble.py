@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_ensemble.py [--samples N] [--workers W] [--write]
 
-Runs ``yaan_sim.ensemble.run_ensemble`` on ``scenarios/uncertain/plan-uncertain.yaml``
+Runs ``yaan_sim.analysis.ensemble.run_ensemble`` on ``scenarios/uncertain/plan-uncertain.yaml``
 (13 uncertain factors, the plan's levers), 2016-2020 with the model's step (0.125) and a
 yearly saving period, Latin hypercube design, seed 1:
 
@@ -65,7 +65,7 @@ def main(argv=None) -> int:
 
     load0 = os.getloadavg()
 
-    from yaan_sim.ensemble import run_ensemble
+    from yaan_sim.analysis.ensemble import run_ensemble
     from yaan_sim.scenario import load_scenario
 
     model = ys.load_model()

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from yaan_sim.batch import parts_dir, run_batch
-from yaan_sim.ensemble import run_ensemble
+from yaan_sim.analysis.batch import parts_dir, run_batch
+from yaan_sim.analysis.ensemble import run_ensemble
 from yaan_sim.errors import YaanSimError
 
 SHORT = "horizon: {stop: 2018, step: 0.25, saveper: 0.5}\n"

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import textwrap
 
-from yaan_sim.model import _cache_key, load_model
+from yaan_sim.model.load import _cache_key, load_model
 
 
 def test_processes_loading_at_once_on_an_empty_cache_all_succeed(tmp_path):

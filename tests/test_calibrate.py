@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from yaan_sim.backtest import read_observed
-from yaan_sim.calibrate import calibrate, fit_statistics, parse_params
+from yaan_sim.analysis.backtest import read_observed
+from yaan_sim.analysis.calibrate import calibrate, fit_statistics, parse_params
 from yaan_sim.errors import YaanSimError
 from yaan_sim.scenario import load_scenario
 
@@ -46,7 +46,7 @@ def test_the_etdz_series_is_fitted_within_ranges(etdz):
 
 
 def test_theil_shares_add_up_to_one():
-    from yaan_sim.calibrate import fit_statistics
+    from yaan_sim.analysis.calibrate import fit_statistics
 
     st = fit_statistics([10.0, 12.5, 13.0, 17.0], [11.0, 12.0, 14.0, 16.0])
     assert st["U_M"] + st["U_S"] + st["U_C"] == pytest.approx(1.0)
@@ -55,7 +55,7 @@ def test_theil_shares_add_up_to_one():
 
 def test_known_values_are_found_again(model):
     """Data made by the model with the .mdl's values: the fit from elsewhere recovers them."""
-    from yaan_sim.calibrate import _Evaluator, setup
+    from yaan_sim.analysis.calibrate import _Evaluator, setup
 
     params = parse_params(PARAMS, model)
     truth = [p.x0 for p in params]
@@ -106,7 +106,7 @@ def test_cli_calibrate(tmp_path, capsys):
 def test_a_series_inside_the_plan_period_is_fitted_without_a_backtest(model):
     """City revenue 2017-2019 made with another output-capital ratio is fitted back to it."""
     import yaan_sim as ys
-    from yaan_sim.ensemble import FixedScenario
+    from yaan_sim.analysis.ensemble import FixedScenario
 
     truth = 1.62
     ds = ys.simulate(model, [FixedScenario("truth", {"Output capital ratio": truth})],

@@ -16,10 +16,10 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from support.fake_results import TARGET, make_results  # noqa: E402
 
-from yaan_sim import charts  # noqa: E402
+from yaan_sim.outputs import charts  # noqa: E402
 from yaan_sim.errors import YaanSimError  # noqa: E402
-from yaan_sim.evaluate import evaluate, load_observed  # noqa: E402
-from yaan_sim.goals import PARK_NAMES_ZH, load_goals  # noqa: E402
+from yaan_sim.outputs.evaluate import evaluate, load_observed  # noqa: E402
+from yaan_sim.outputs.goals import PARK_NAMES_ZH, load_goals  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +73,7 @@ def test_the_check_would_catch_a_missing_glyph():
 def test_charts_module_has_no_import_side_effects():
     code = ("import matplotlib.font_manager as fm\n"
             "n = len(fm.fontManager.ttflist)\n"
-            "import yaan_sim.charts, yaan_sim.report, yaan_sim.fonts\n"
+            "import yaan_sim.outputs.charts, yaan_sim.outputs.report, yaan_sim.outputs.fonts\n"
             "assert len(fm.fontManager.ttflist) == n\n"
             "import matplotlib\n"
             "assert 'Noto Sans CJK SC' not in str(matplotlib.rcParams['font.family'])\n")

@@ -100,10 +100,10 @@ def test_every_shipped_scenario_runs_from_the_glob(tmp_path, capsys):
 
 
 def test_rerun_reproduces_a_latin_hypercube_ensemble(tmp_path):
-    from yaan_sim.ensemble import run_ensemble
-    from yaan_sim.model import load_model
-    from yaan_sim.rerun import rerun
-    from yaan_sim.results import to_netcdf
+    from yaan_sim.analysis.ensemble import run_ensemble
+    from yaan_sim.model.load import load_model
+    from yaan_sim.analysis.rerun import rerun
+    from yaan_sim.outputs.results import to_netcdf
     from yaan_sim.scenario import load_scenario
 
     import yaan_sim as ys

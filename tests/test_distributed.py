@@ -15,7 +15,7 @@ import pytest
 import xarray as xr
 
 import yaan_sim as ys
-from yaan_sim.ensemble import run_ensemble
+from yaan_sim.analysis.ensemble import run_ensemble
 from yaan_sim.errors import YaanSimError
 from yaan_sim.scenario import load_scenario
 
@@ -119,7 +119,7 @@ def test_an_unreachable_scheduler_is_a_clear_error(model):
     sc = load_scenario("uncertain/plan-uncertain.yaml", model)
     port = free_port()  # nothing listens there
     with pytest.raises(YaanSimError, match="cannot reach the dask scheduler"):
-        from yaan_sim import distributed as yd
+        from yaan_sim.analysis import distributed as yd
 
         old = yd.CONNECT_TIMEOUT_S
         yd.CONNECT_TIMEOUT_S = 2

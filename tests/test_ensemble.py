@@ -8,9 +8,9 @@ import pytest
 import xarray as xr
 
 import yaan_sim as ys
-from yaan_sim.ensemble import export, goal_gaps, run_ensemble, to_tidy
+from yaan_sim.analysis.ensemble import export, goal_gaps, run_ensemble, to_tidy
 from yaan_sim.errors import YaanSimError
-from yaan_sim.sampling import factors, ppf, sample_design, unit_matrix
+from yaan_sim.analysis.sampling import factors, ppf, sample_design, unit_matrix
 from yaan_sim.scenario import load_scenario
 
 H = ys.Horizon(2016, 2018, 0.125, 0.25)
@@ -83,7 +83,7 @@ def test_results_do_not_depend_on_the_chunk_size(model, unc):
 
 
 def test_the_goal_table_gives_probabilities_and_the_gaps_agree_with_it(model, unc):
-    from yaan_sim.evaluate import evaluate
+    from yaan_sim.outputs.evaluate import evaluate
 
     ens = run_ensemble(model, [unc], 24, seed=1, method="sobol", horizon=H)
     table = evaluate(ens, year=2018)

@@ -12,9 +12,9 @@ from support.fake_results import TARGET, make_results
 
 from yaan_sim.cli import main
 from yaan_sim.errors import ResultsError, YaanSimError
-from yaan_sim.evaluate import (evaluate, format_table, load_observed, open_results,
+from yaan_sim.outputs.evaluate import (evaluate, format_table, load_observed, open_results,
                                what_it_takes)
-from yaan_sim.goals import load_goals
+from yaan_sim.outputs.goals import load_goals
 
 
 @pytest.fixture(scope="module")

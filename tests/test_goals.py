@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from yaan_sim.goals import (PARKS, REGION_OF_PARK, GoalsError, goals_from_dict, load_goals)
+from yaan_sim.outputs.goals import (PARKS, REGION_OF_PARK, GoalsError, goals_from_dict, load_goals)
 
 PLAN = Path(__file__).resolve().parents[2] / "shared" / "seed" / "yaan-park-plan-2017.txt"
 

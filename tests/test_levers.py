@@ -12,8 +12,8 @@ import pytest
 
 from yaan_sim.cli import main
 from yaan_sim.errors import YaanSimError
-from yaan_sim.levers import constants, lever_registry, plan_sections, render_levers, resolve_name
-from yaan_sim.model import load_model
+from yaan_sim.model.levers import constants, lever_registry, plan_sections, render_levers, resolve_name
+from yaan_sim.model.load import load_model
 
 FIXTURE_MDL = Path(__file__).parent / "data" / "levers_fixture.mdl"
 

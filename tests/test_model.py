@@ -15,14 +15,14 @@ import pytest
 import xarray as xr
 
 import yaan_sim as ys
-from yaan_sim.backtest import read_observed, run_backtest
-from yaan_sim.model import load_model
+from yaan_sim.analysis.backtest import read_observed, run_backtest
+from yaan_sim.model.load import load_model
 
 SHORT = ys.Horizon(2016, 2018, 0.125, 0.125)
 
 
 def run(model, overrides=None, horizon=None, engine="pysd"):
-    from yaan_sim.backtest import _Fixed
+    from yaan_sim.analysis.backtest import _Fixed
 
     ds = ys.simulate(model, [_Fixed("case", overrides or {})], engine=engine, horizon=horizon)
     return ds.sel(scenario="case")
@@ -207,12 +207,12 @@ def test_etdz_backtest_reproduces_the_observed_revenue(model, engine):
 
 
 def test_model_readme_tables_are_current(model, tmp_path):
-    from yaan_sim import modeldoc
+    from yaan_sim.model import modeldoc
 
     copy = tmp_path / "README.md"
     copy.write_text(modeldoc.README.read_text(encoding="utf-8"), encoding="utf-8")
     assert not modeldoc.update_readme(model, copy), (
-        "models/README.md is out of date: run `.venv/bin/python -m yaan_sim.modeldoc`")
+        "models/README.md is out of date: run `.venv/bin/python -m yaan_sim.model.modeldoc`")
 
 
 def test_a_run_leaves_the_model_defaults_untouched(model):

@@ -19,10 +19,10 @@ import xarray as xr  # noqa: E402
 from support.fake_results import make_results  # noqa: E402
 
 from yaan_sim.cli import main  # noqa: E402
-from yaan_sim.docmeta import VarMeta  # noqa: E402
+from yaan_sim.model.docmeta import VarMeta  # noqa: E402
 from yaan_sim.errors import YaanSimError  # noqa: E402
-from yaan_sim.goals import load_goals  # noqa: E402
-from yaan_sim.report import assumptions, build_report, write_outputs, write_report  # noqa: E402
+from yaan_sim.outputs.goals import load_goals  # noqa: E402
+from yaan_sim.outputs.report import assumptions, build_report, write_outputs, write_report  # noqa: E402
 
 SUPPORT = Path(__file__).parent / "support"
 
@@ -131,7 +131,7 @@ def test_assumptions_of_the_real_model(model):
 
 
 def test_write_is_atomic_and_refuses_to_overwrite(tmp_path, monkeypatch):
-    import yaan_sim.report as report
+    import yaan_sim.outputs.report as report
 
     monkeypatch.setattr(report, "render_charts", lambda *a, **k: [])
     ds = make_results()
@@ -158,7 +158,7 @@ def test_write_outputs_for_make_run(tmp_path):
 
 
 def test_cli_report(tmp_path, capsys, monkeypatch):
-    import yaan_sim.report as report
+    import yaan_sim.outputs.report as report
 
     monkeypatch.setattr(report, "_try_model", lambda: FAKE_MODEL)
     # charts and the font are tested elsewhere; this checks the command's plumbing

@@ -13,7 +13,7 @@ import pytest
 
 import yaan_sim.scenario as scenario_mod
 from yaan_sim.errors import ScenarioError, YaanSimError
-from yaan_sim.model import load_model
+from yaan_sim.model.load import load_model
 from yaan_sim.scenario import load_scenario, validate_file
 
 FIXTURE_MDL = Path(__file__).parent / "data" / "levers_fixture.mdl"
@@ -267,7 +267,7 @@ def test_parent_problems_name_the_parent(tmp_path, fx_model):
 
 
 def test_overlapping_groups(tmp_path, fx_model, monkeypatch):
-    from yaan_sim import levers as levers_mod
+    from yaan_sim.model import levers as levers_mod
 
     lever = levers_mod.lever_registry(fx_model)["Entry threshold"]
     ranges = {"park": {**lever.ranges["park"], "Coast": ("ETDZ", "Hanyuan")}}

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from yaan_sim.errors import ScenarioError
-from yaan_sim.levers import lever_registry
-from yaan_sim.model import load_model
+from yaan_sim.model.levers import lever_registry
+from yaan_sim.model.load import load_model
 from yaan_sim.scenario import Scenario, load_scenario
 
 FIXTURE_MDL = Path(__file__).parent / "data" / "levers_fixture.mdl"

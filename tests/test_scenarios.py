@@ -16,8 +16,8 @@ import xarray as xr
 import yaan_sim.scenario as scenario_mod
 from yaan_sim.cli import main
 from yaan_sim.errors import ScenarioError
-from yaan_sim.levers import lever_registry
-from yaan_sim.model import Horizon, load_model
+from yaan_sim.model.levers import lever_registry
+from yaan_sim.model.load import Horizon, load_model
 from yaan_sim.paths import SCENARIOS_DIR
 from yaan_sim.scenario import Schedule, lever_table, load_scenario, scenario_files, validate_file
 

@@ -7,7 +7,7 @@ import pytest
 
 from yaan_sim.errors import YaanSimError
 from yaan_sim.scenario import load_scenario
-from yaan_sim.seek import seek
+from yaan_sim.analysis.seek import seek
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def test_the_smallest_change_is_found_and_is_minimal(model, plan):
     assert not g["met_before"] and g["met_after"]
     assert g["value_after"] == pytest.approx(1.2, abs=1e-4)
     # a little less of the same change no longer meets the goal
-    from yaan_sim.seek import _Problem, parse_levers
+    from yaan_sim.analysis.seek import _Problem, parse_levers
 
     h = model.default_horizon
     variables, bases = parse_levers(["Research intensity target[ETDZ,Hanyuan]"], model, plan, h)
@@ -45,7 +45,7 @@ def test_the_smallest_change_is_found_and_is_minimal(model, plan):
 
 
 def res_goals():
-    from yaan_sim.goals import load_goals
+    from yaan_sim.outputs.goals import load_goals
 
     return load_goals()
 
@@ -59,7 +59,7 @@ def test_two_levers_together_reach_etdz_1000(model, plan, tmp_path):
     assert (res.levers["value"] <= res.levers["max"]).all()
     # the written scenario (a schedule lever among them) reproduces the answer
     import yaan_sim as ys
-    from yaan_sim.ensemble import goal_gaps
+    from yaan_sim.analysis.ensemble import goal_gaps
 
     path = res.write_scenario(tmp_path / "wit.yaml", base_scenario=plan)
     sc = load_scenario(path, model)

@@ -9,7 +9,7 @@ import pytest
 import yaan_sim as ys
 from yaan_sim.errors import YaanSimError
 from yaan_sim.scenario import load_scenario
-from yaan_sim.sensitivity import lever_factors, run_sensitivity, write_outputs
+from yaan_sim.analysis.sensitivity import lever_factors, run_sensitivity, write_outputs
 
 H = ys.Horizon(2016, 2018, 0.125, 0.25)
 OUT = ["revenue_city", "revenue_park:ETDZ", "rd_share", "energy_per_output"]
@@ -103,7 +103,7 @@ def test_cli_sensitivity(tmp_path, capsys):
 
 
 def test_the_saltelli_matrix_pairs_independent_base_samples():
-    from yaan_sim.sensitivity import saltelli_matrix
+    from yaan_sim.analysis.sensitivity import saltelli_matrix
 
     n, k = 128, 27
     X = saltelli_matrix(n, k, seed=1)

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from yaan_sim.errors import UnsupportedConstructError
-from yaan_sim.vector import VectorModel
-from yaan_sim.vector.check import compare_frames, flatten
+from yaan_sim.engines.vector import VectorModel
+from yaan_sim.engines.vector.check import compare_frames, flatten
 
 TEST_MODELS = Path(__file__).resolve().parents[2] / "shared" / "test-models"
 CASES_DIR = TEST_MODELS / "tests"

@@ -1,4 +1,4 @@
-"""The vector engine (yaan_sim.vector) against PySD on the project's model and a test model.
+"""The vector engine (yaan_sim.engines.vector) against PySD on the project's model and a test model.
 
 Every comparison is on every variable at every saved time, to 1e-9 relative (atol
 1e-12). PySD runs on a copy of the .mdl in tmp_path (its translation writes a .py next to
@@ -27,8 +27,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from yaan_sim.errors import UnsupportedConstructError, YaanSimError
-from yaan_sim.vector import VectorModel
-from yaan_sim.vector.check import compare_frames, flatten
+from yaan_sim.engines.vector import VectorModel
+from yaan_sim.engines.vector.check import compare_frames, flatten
 
 HERE = Path(__file__).resolve().parent
 TEST_MODEL = HERE / "data" / "vector_parks.mdl"
@@ -413,7 +413,7 @@ def test_project_model_under_each_shipped_scenario_equals_pysd(project, project_
     run with schedules); YAAN_FULL_HORIZON=1 runs the scenario's whole horizon (all
     shipped scenarios passed that way when this test was written).
     """
-    from yaan_sim.model import load_model
+    from yaan_sim.model.load import load_model
     from yaan_sim.scenario import load_scenario
 
     model = load_model(PROJECT_MODEL)

@@ -7,14 +7,14 @@ Typical use::
     ds = ys.simulate(model)                 # the .mdl's defaults (the baseline)
 """
 
-from .errors import ModelError, ResultsError, ScenarioError, YaanSimError
-from .evaluate import evaluate
-from .goals import load_goals
-from .levers import lever_registry
-from .model import Horizon, YaanModel, load_model
-from .results import open_results, to_netcdf
-from .scenario import load_scenario, validate_file
-from .simulate import simulate
+from yaan_sim.errors import ModelError, ResultsError, ScenarioError, YaanSimError
+from yaan_sim.outputs.evaluate import evaluate
+from yaan_sim.outputs.goals import load_goals
+from yaan_sim.model.levers import lever_registry
+from yaan_sim.model.load import Horizon, YaanModel, load_model
+from yaan_sim.outputs.results import open_results, to_netcdf
+from yaan_sim.scenario import load_scenario, validate_file
+from yaan_sim.engines.simulate import simulate
 
 __all__ = [
     "Horizon", "ModelError", "ResultsError", "ScenarioError", "YaanModel", "YaanSimError",

@@ -12,7 +12,7 @@ import importlib
 import os
 import sys
 
-from ..errors import YaanSimError
+from yaan_sim.errors import YaanSimError
 
 # Sub-command modules, in the order ``--help`` lists them.
 COMMANDS = ("run", "levers", "validate", "evaluate", "report", "rerun", "ensemble", "sensitivity",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .ensemble import add_run_options, parse_horizon, positive_int, prepare_output, split_list
+from yaan_sim.cli.ensemble import add_run_options, parse_horizon, positive_int, prepare_output, split_list
 
 DEFAULT_OUT = Path("out") / "batch.nc"
 
@@ -41,11 +41,11 @@ def register(sub) -> None:
 
 
 def cmd_batch(args) -> int:
-    from ..batch import parts_dir, run_batch, status_matrix
-    from ..paths import SCENARIOS_DIR
+    from yaan_sim.analysis.batch import parts_dir, run_batch, status_matrix
+    from yaan_sim.paths import SCENARIOS_DIR
 
     out = prepare_output(args.output, args.force, DEFAULT_OUT)
-    from ..model import load_model
+    from yaan_sim.model.load import load_model
 
     model = load_model(args.model)
     sources = args.sources or [str(SCENARIOS_DIR)]

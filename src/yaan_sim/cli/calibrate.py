@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .ensemble import split_list
+from yaan_sim.cli.ensemble import split_list
 
 DEFAULT_YAML = Path("out") / "calibrated.yaml"
 
@@ -41,10 +41,10 @@ def register(sub) -> None:
 
 
 def cmd_calibrate(args) -> int:
-    from ..calibrate import calibrate
-    from ..errors import YaanSimError
-    from ..evaluate import load_observed
-    from ..results import check_writable
+    from yaan_sim.analysis.calibrate import calibrate
+    from yaan_sim.errors import YaanSimError
+    from yaan_sim.outputs.evaluate import load_observed
+    from yaan_sim.outputs.results import check_writable
 
     out = Path(args.output) if args.output else DEFAULT_YAML
     if not args.output:
@@ -54,8 +54,8 @@ def cmd_calibrate(args) -> int:
     check_writable(out, args.force)
     if args.table:
         check_writable(args.table, args.force)
-    from ..model import load_model
-    from ..scenario import load_scenarios
+    from yaan_sim.model.load import load_model
+    from yaan_sim.scenario import load_scenarios
 
     model = load_model(args.model)
     scenario = load_scenarios([args.scenario], model)[0] if args.scenario else None
@@ -72,7 +72,7 @@ def cmd_calibrate(args) -> int:
     res.write_scenario(out, name=args.name, force=args.force, base_scenario=scenario)
     print(f"\nwrote {out}")
     if args.table:
-        from ..ensemble import write_table
+        from yaan_sim.analysis.ensemble import write_table
 
         write_table(res.params, args.table, force=args.force)
         print(f"wrote {args.table}")

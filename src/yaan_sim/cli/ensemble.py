@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..errors import YaanSimError
+from yaan_sim.errors import YaanSimError
 
 DEFAULT_OUT = Path("out") / "ensemble.nc"
 
@@ -49,7 +49,7 @@ def parse_horizon(text: str | None, model):
     """``2016:2020[:step[:saveper]]`` -> Horizon (missing fields from the model)."""
     if not text:
         return None
-    from ..model import Horizon
+    from yaan_sim.model.load import Horizon
 
     parts = text.split(":")
     try:
@@ -69,8 +69,8 @@ def parse_horizon(text: str | None, model):
 
 def prepare_output(path: str | Path, force: bool, default: Path | None = None) -> Path:
     """Check an output path before any work (suffix, folder, overwrite)."""
-    from ..ensemble import EXPORT_SUFFIXES
-    from ..results import check_writable
+    from yaan_sim.analysis.ensemble import EXPORT_SUFFIXES
+    from yaan_sim.outputs.results import check_writable
 
     out = Path(path) if path else default
     if out is None:
@@ -135,14 +135,14 @@ def register(sub) -> None:
 
 
 def cmd_ensemble(args) -> int:
-    from ..ensemble import export, run_ensemble
-    from ..results import check_writable
+    from yaan_sim.analysis.ensemble import export, run_ensemble
+    from yaan_sim.outputs.results import check_writable
 
     out = prepare_output(args.output, args.force, DEFAULT_OUT)
     if args.chart:
         check_writable(args.chart, args.force)
-    from ..model import load_model
-    from ..scenario import load_scenarios
+    from yaan_sim.model.load import load_model
+    from yaan_sim.scenario import load_scenarios
 
     model = load_model(args.model)
     scenarios = load_scenarios(args.scenarios, model)
@@ -164,7 +164,7 @@ def cmd_ensemble(args) -> int:
 
 def print_goal_probabilities(ds, year: int) -> None:
     """The binding rows of the goal table with P(met), median value and gap."""
-    from ..evaluate import evaluate
+    from yaan_sim.outputs.evaluate import evaluate
 
     years = [float(t) for t in ds["time"].values]
     year = int(min(year, max(years)))
@@ -186,8 +186,8 @@ def write_fan(ds, path, lang: str, force: bool) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..charts import plot_fan
-    from ..results import write_atomic
+    from yaan_sim.outputs.charts import plot_fan
+    from yaan_sim.outputs.results import write_atomic
 
     ax = plot_fan(ds, "revenue_city", lang=lang)
     fig = ax.figure

@@ -36,9 +36,9 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..evaluate import evaluate, format_table, load_observed, open_results, summary
-    from ..goals import load_goals
-    from ..report import write_text_atomic
+    from yaan_sim.outputs.evaluate import evaluate, format_table, load_observed, open_results, summary
+    from yaan_sim.outputs.goals import load_goals
+    from yaan_sim.outputs.report import write_text_atomic
 
     ds = open_results(args.results)
     goals = load_goals(args.goals)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ..errors import YaanSimError
+from yaan_sim.errors import YaanSimError
 
 
 def register(subparsers) -> None:
@@ -26,9 +26,9 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..levers import lever_registry, render_levers
-    from ..model import load_model
-    from ..scenario import lever_table, load_scenario
+    from yaan_sim.model.levers import lever_registry, render_levers
+    from yaan_sim.model.load import load_model
+    from yaan_sim.scenario import lever_table, load_scenario
 
     model = load_model(args.model)
     fmt = args.format or "table"

@@ -31,9 +31,9 @@ def run(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")  # the command line draws to files only
-    from ..evaluate import open_results
-    from ..goals import load_goals
-    from ..report import write_report
+    from yaan_sim.outputs.evaluate import open_results
+    from yaan_sim.outputs.goals import load_goals
+    from yaan_sim.outputs.report import write_report
 
     ds = open_results(args.results)
     goals = load_goals(args.goals)

@@ -15,8 +15,8 @@ def register(sub) -> None:
 
 
 def cmd_rerun(args) -> int:
-    from ..rerun import rerun
-    from ..results import check_writable, to_netcdf
+    from yaan_sim.analysis.rerun import rerun
+    from yaan_sim.outputs.results import check_writable, to_netcdf
 
     check_writable(args.output, args.force)
     ds = rerun(args.results, model_path=args.model)

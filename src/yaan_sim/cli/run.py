@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..errors import YaanSimError
+from yaan_sim.errors import YaanSimError
 
 DEFAULT_OUT_DIR = Path("out")
 
@@ -53,9 +53,9 @@ def revenue_table(ds, year=None) -> str:
 
 
 def cmd_run(args) -> int:
-    from ..model import load_model
-    from ..results import check_writable, to_netcdf
-    from ..simulate import ENGINES, simulate
+    from yaan_sim.model.load import load_model
+    from yaan_sim.outputs.results import check_writable, to_netcdf
+    from yaan_sim.engines.simulate import ENGINES, simulate
 
     if args.engine not in ENGINES:
         raise YaanSimError(f"unknown engine {args.engine!r}: choose one of {', '.join(ENGINES)}")
@@ -67,7 +67,7 @@ def cmd_run(args) -> int:
     check_writable(output, args.force)  # before the work, not after
 
     model = load_model(args.model)
-    from ..scenario import load_scenarios, scenario_files
+    from yaan_sim.scenario import load_scenarios, scenario_files
 
     refs = [r for r in args.scenarios if not _is_goals_file(r)]
     if len(refs) < len(args.scenarios):
@@ -81,7 +81,7 @@ def cmd_run(args) -> int:
     print(revenue_table(ds))
     print(f"\nwrote {output} (engine: {ds.attrs['engine']})")
     if main_job:
-        from ..report import write_main_job_outputs
+        from yaan_sim.outputs.report import write_main_job_outputs
 
         for path in write_main_job_outputs(ds, out_dir, force=args.force):
             print(f"wrote {path}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .ensemble import parse_horizon, split_list
+from yaan_sim.cli.ensemble import parse_horizon, split_list
 
 
 def register(sub) -> None:
@@ -32,15 +32,15 @@ def register(sub) -> None:
 
 
 def cmd_seek(args) -> int:
-    from ..results import check_writable
-    from ..seek import seek
+    from yaan_sim.outputs.results import check_writable
+    from yaan_sim.analysis.seek import seek
 
     if args.output:
         check_writable(args.output, args.force)
     if args.write_scenario:
         check_writable(args.write_scenario, args.force)
-    from ..model import load_model
-    from ..scenario import load_scenarios
+    from yaan_sim.model.load import load_model
+    from yaan_sim.scenario import load_scenarios
 
     model = load_model(args.model)
     (scenario,) = load_scenarios([args.scenario], model)
@@ -48,7 +48,7 @@ def cmd_seek(args) -> int:
                horizon=parse_horizon(args.horizon, model), engine=args.engine)
     print(res.summary())
     if args.output:
-        from ..ensemble import write_table
+        from yaan_sim.analysis.ensemble import write_table
 
         write_table(res.levers, args.output, force=args.force)
         print(f"\nwrote {args.output}")

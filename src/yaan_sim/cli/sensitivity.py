@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .ensemble import add_run_options, parse_horizon, positive_int, split_list
+from yaan_sim.cli.ensemble import add_run_options, parse_horizon, positive_int, split_list
 
 DEFAULT_TABLE = Path("out") / "sensitivity.csv"
 
@@ -47,10 +47,10 @@ def register(sub) -> None:
 
 
 def cmd_sensitivity(args) -> int:
-    from ..ensemble import DEFAULT_OUTCOMES
-    from ..errors import YaanSimError
-    from ..results import check_writable
-    from ..sensitivity import run_sensitivity, write_outputs
+    from yaan_sim.analysis.ensemble import DEFAULT_OUTCOMES
+    from yaan_sim.errors import YaanSimError
+    from yaan_sim.outputs.results import check_writable
+    from yaan_sim.analysis.sensitivity import run_sensitivity, write_outputs
 
     table = Path(args.output) if args.output else DEFAULT_TABLE
     if not args.output:
@@ -61,8 +61,8 @@ def cmd_sensitivity(args) -> int:
     check_writable(str(table) + ".json", args.force)
     if args.chart:
         check_writable(args.chart, args.force)
-    from ..model import load_model
-    from ..scenario import load_scenarios
+    from yaan_sim.model.load import load_model
+    from yaan_sim.scenario import load_scenarios
 
     model = load_model(args.model)
     (scenario,) = load_scenarios([args.scenario], model)

@@ -19,8 +19,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..model import load_model
-    from ..scenario import display_path, scenario_files, validate_file
+    from yaan_sim.model.load import load_model
+    from yaan_sim.scenario import display_path, scenario_files, validate_file
 
     model = load_model(args.model)
     files = args.files or [display_path(p) for p in scenario_files()]

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import yaml
 
-from .errors import YaanSimError
-from .paths import SCENARIOS_DIR
+from yaan_sim.errors import YaanSimError
+from yaan_sim.paths import SCENARIOS_DIR
 
 DEFAULT_GOALS = SCENARIOS_DIR / "plan-goals.yaml"
 

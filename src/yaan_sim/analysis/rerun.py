@@ -7,9 +7,9 @@ import re
 import tempfile
 from pathlib import Path
 
-from .errors import ResultsError
-from .model import Horizon, load_model
-from .results import open_results, read_manifest
+from yaan_sim.errors import ResultsError
+from yaan_sim.model.load import Horizon, load_model
+from yaan_sim.outputs.results import open_results, read_manifest
 
 _HEADER = re.compile(r"^# --- (.+)$", re.M)
 
@@ -25,7 +25,7 @@ def split_chain(text: str) -> list[tuple[str, str]]:
 
 def rebuild_scenarios(manifest: dict, model, folder: Path):
     """Write every recorded scenario chain into ``folder`` and load them again."""
-    from .scenario import load_scenario
+    from yaan_sim.scenario import load_scenario
 
     scenarios = []
     for i, entry in enumerate(manifest.get("scenarios", [])):
@@ -55,7 +55,7 @@ def rebuild_scenarios(manifest: dict, model, folder: Path):
 
 def rerun(path, model=None, *, model_path=None):
     """The Dataset ``path`` holds, produced again from its manifest."""
-    from .simulate import simulate
+    from yaan_sim.engines.simulate import simulate
 
     manifest = read_manifest(open_results(path))
     if manifest.get("kind", "simulate") not in ("simulate", "ensemble"):
@@ -72,7 +72,7 @@ def rerun(path, model=None, *, model_path=None):
     with tempfile.TemporaryDirectory(prefix="yaan-sim-rerun-") as tmp:
         scenarios = rebuild_scenarios(manifest, model, Path(tmp))
         if manifest.get("kind") == "ensemble":  # same design, chunks and engine: same numbers
-            from .ensemble import run_ensemble
+            from yaan_sim.analysis.ensemble import run_ensemble
 
             ens = manifest["ensemble"]
             return run_ensemble(model, scenarios, manifest["samples"], seed=manifest.get("seed"),

@@ -10,7 +10,7 @@ Example::
 
 The observed figures (default ``models/data/observed.csv``: ETDZ revenue 2013-2015) are
 compared with the simulated values at ``t = year.0``. Where they start before the model's
-``INITIAL TIME`` the run is the back-test of :mod:`yaan_sim.backtest`: the model started
+``INITIAL TIME`` the run is the back-test of :mod:`yaan_sim.analysis.backtest`: the model started
 in the first observed year, the observed park at its observed value and the other parks
 discounted; that first point is then the initial condition, not a data point.
 
@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .errors import YaanSimError
+from yaan_sim.errors import YaanSimError
 
 DEFAULT_PARAMS = ("Investment attraction rate[ETDZ]", "Reconstruction realisation share")
 DEFAULT_OBS_ERROR = 0.05
@@ -67,7 +67,7 @@ class Param:
 
 def parse_params(specs, model, scenario=None) -> list[Param]:
     """``"Name"`` or ``"Name[ETDZ]"`` (or ``"Name[ETDZ,Hanyuan]"``, one shared value)."""
-    from .levers import closest, constants, resolve_name
+    from yaan_sim.model.levers import closest, constants, resolve_name
 
     pool = constants(model)
     out = []
@@ -169,7 +169,7 @@ class CalibrationResult:
     def write_scenario(self, path, name: str | None = None, force: bool = False,
                        base_scenario=None) -> Path:
         """Write the scenario YAML atomically; ``extends`` the calibrated scenario if any."""
-        from .results import write_atomic
+        from yaan_sim.outputs.results import write_atomic
 
         path = Path(path)
         extends = None
@@ -196,8 +196,8 @@ def _observations(observed: pd.DataFrame):
 
 def setup(model, observed: pd.DataFrame, scenario=None):
     """(run model, horizon, fixed overrides, observations used, the back-test park or None)."""
-    from .backtest import backtest_setup
-    from .model import Horizon
+    from yaan_sim.analysis.backtest import backtest_setup
+    from yaan_sim.model.load import Horizon
 
     obs = _observations(observed)
     base = model.default_horizon
@@ -236,8 +236,8 @@ class _Evaluator:
     """Simulated values at the observations for a batch of candidate parameter vectors."""
 
     def __init__(self, model, params, horizon, overrides, obs, engine):
-        from .ensemble import FixedScenario
-        from .levers import constants
+        from yaan_sim.analysis.ensemble import FixedScenario
+        from yaan_sim.model.levers import constants
 
         self.model, self.params, self.h, self.obs, self.engine = model, params, horizon, obs, engine
         self.scenario = FixedScenario("calibration", overrides)
@@ -255,7 +255,7 @@ class _Evaluator:
 
     def simulate(self, X: np.ndarray) -> np.ndarray:
         """(candidates, observations) of simulated values."""
-        from .simulate import simulate
+        from yaan_sim.engines.simulate import simulate
 
         X = np.atleast_2d(X)
         n = X.shape[0]
@@ -315,7 +315,7 @@ def calibrate(model, observed: pd.DataFrame | None = None, params=DEFAULT_PARAMS
     """
     from scipy.optimize import least_squares
 
-    from .backtest import read_observed
+    from yaan_sim.analysis.backtest import read_observed
 
     observed = read_observed() if observed is None else observed
     ps = parse_params(list(params), model, scenario)

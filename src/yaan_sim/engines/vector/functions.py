@@ -31,7 +31,7 @@ def order_value(order, owner: str, cast: bool) -> int:
     with a warning where it is not whole)."""
     values = np.unique(np.asarray(order, dtype=float))
     if values.size != 1:
-        from ..errors import UnsupportedConstructError
+        from yaan_sim.errors import UnsupportedConstructError
 
         raise UnsupportedConstructError(
             f"{owner}: a delay or smooth order that differs between elements or samples is "
@@ -40,7 +40,7 @@ def order_value(order, owner: str, cast: bool) -> int:
     value = float(values[0])
     if value != int(value):
         if not cast:
-            from ..errors import ModelError
+            from yaan_sim.errors import ModelError
 
             raise ModelError(f"{owner}: the order of a SMOOTH must be a whole number")
         import warnings
@@ -61,7 +61,7 @@ def delay_order(order: int, dt, delay_time, owner: str) -> int:
 
         warnings.warn(f"{owner}\nDelay time very small, casting delay order from {order} to {n}")
     if n < 1:
-        from ..errors import ModelError
+        from yaan_sim.errors import ModelError
 
         raise ModelError(f"{owner}: the delay time is shorter than one TIME STEP")
     return n
@@ -71,7 +71,7 @@ def fixed_order(delay_time, dt, owner: str) -> int:
     """Length of DELAY FIXED's pipe, as PySD: round(max(T / dt, 1) + 1e-6)."""
     t = np.unique(np.asarray(delay_time, dtype=float))
     if t.size != 1:
-        from ..errors import UnsupportedConstructError
+        from yaan_sim.errors import UnsupportedConstructError
 
         raise UnsupportedConstructError(
             f"{owner}: DELAY FIXED with a delay time that differs between elements or "

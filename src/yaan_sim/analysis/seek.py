@@ -13,7 +13,7 @@ park its own shift, "per park where per park"); ``"Name[ETDZ]"`` or
 ``"Name[ETDZ,Hanyuan]"`` only those.
 
 "Smallest" is the sum of the squared shifts, each as a share of its lever's range. A
-goal is met when its gap (:func:`yaan_sim.ensemble.goal_gaps`, the gap of the goal table)
+goal is met when its gap (:func:`yaan_sim.analysis.ensemble.goal_gaps`, the gap of the goal table)
 has the right sign in the goal year.
 
 The search: (1) one vectorised engine call over a screening design (a grid for one or two
@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .errors import YaanSimError
+from yaan_sim.errors import YaanSimError
 
 _SPEC_RE = re.compile(r"^\s*(?P<name>[^\[\]]+?)\s*(\[(?P<el>[^\[\]]*)\])?\s*$")
 GRID_1D = 65
@@ -69,7 +69,7 @@ class LeverVar:
 
 def parse_levers(specs, model, scenario, horizon) -> tuple[list[LeverVar], dict]:
     """Decision variables for ``specs`` and the scenario's lever values (dims time, ...)."""
-    from .levers import closest, lever_registry, resolve_name
+    from yaan_sim.model.levers import closest, lever_registry, resolve_name
 
     reg = lever_registry(model)
     over = scenario.overrides(model, horizon) if scenario is not None else {}
@@ -186,7 +186,7 @@ class SeekResult:
         import os
         from pathlib import Path
 
-        from .results import write_atomic
+        from yaan_sim.outputs.results import write_atomic
 
         path = Path(path)
         extends = None
@@ -205,7 +205,7 @@ class SeekResult:
 class _Problem:
     def __init__(self, model, scenario, variables, bases, outcomes, goals, year, horizon,
                  engine):
-        from .ensemble import FixedScenario
+        from yaan_sim.analysis.ensemble import FixedScenario
 
         self.model, self.vars, self.bases = model, variables, bases
         self.outcomes, self.goals, self.year, self.h, self.engine = outcomes, goals, year, horizon, engine
@@ -217,8 +217,8 @@ class _Problem:
 
     def gaps(self, D: np.ndarray) -> np.ndarray:
         """(candidates, goals) gaps for shifts D (candidates, variables)."""
-        from .ensemble import goal_gaps
-        from .simulate import simulate
+        from yaan_sim.analysis.ensemble import goal_gaps
+        from yaan_sim.engines.simulate import simulate
 
         D = np.atleast_2d(D)
         keys = [tuple(np.round(d, 15)) for d in D]
@@ -299,7 +299,7 @@ def seek(model, scenario, goals=("revenue_park:ETDZ",), levers=("Investment attr
         Goals count as met when their scaled margin is above ``-tol`` (relative to the
         target) at the refined point.
     """
-    from .goals import load_goals
+    from yaan_sim.outputs.goals import load_goals
 
     goal_set = load_goals() if goal_set is None else goal_set
     h = horizon or getattr(scenario, "horizon", None) or model.default_horizon
@@ -360,7 +360,7 @@ def _screen(lo, hi, k) -> np.ndarray:
         a, b = np.meshgrid(np.linspace(lo[0], hi[0], GRID_2D), np.linspace(lo[1], hi[1], GRID_2D))
         pts = np.column_stack([a.ravel(), b.ravel()])
     else:
-        from .sampling import unit_matrix
+        from yaan_sim.analysis.sampling import unit_matrix
 
         U = unit_matrix(SCREEN_N, k, "sobol", 0)
         axes = []

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .docmeta import VarMeta, metadata_from_doc
-from .errors import ModelError
-from .paths import DEFAULT_MODEL, cache_dir
+from yaan_sim.model.docmeta import VarMeta, metadata_from_doc
+from yaan_sim.errors import ModelError
+from yaan_sim.paths import DEFAULT_MODEL, cache_dir
 
 
 def _pysd():

@@ -1,7 +1,7 @@
 """Sample designs over a scenario's ``uncertain:`` block: Monte Carlo, Latin hypercube, Sobol.
 
 A design turns the block's distributions into ``{Vensim name: DataArray (sample, *dims)}``,
-the ``sample_overrides`` of :func:`yaan_sim.simulate`. Every method is seeded (same seed,
+the ``sample_overrides`` of :func:`yaan_sim.engines.simulate`. Every method is seeded (same seed,
 same numbers) and every value lies in the constant's range.
 
 - ``mc``: the scenario's own Monte Carlo draws, exactly what
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from .errors import YaanSimError
+from yaan_sim.errors import YaanSimError
 
 METHODS = ("mc", "lhs", "sobol")
 _EPS = 1e-12  # unit values are kept inside (0, 1) so inverse CDFs stay finite
@@ -215,7 +215,7 @@ def _as_da(data: np.ndarray, lever) -> xr.DataArray:
 
 def unit_matrix(n: int, k: int, method: str, seed: int | None) -> np.ndarray:
     """``(n, k)`` points in the unit cube: ``mc`` (uniform), ``lhs`` or ``sobol``, seeded."""
-    from .simulate import check_seed
+    from yaan_sim.engines.simulate import check_seed
 
     seed = check_seed(seed)
     from scipy.stats import qmc

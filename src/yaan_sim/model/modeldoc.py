@@ -1,6 +1,6 @@
 """Tables of models/README.md generated from the .mdl, so the documentation cannot drift.
 
-``python -m yaan_sim.modeldoc`` rewrites the part of models/README.md between the
+``python -m yaan_sim.model.modeldoc`` rewrites the part of models/README.md between the
 ``<!-- generated:start -->`` and ``<!-- generated:end -->`` markers; a test checks that
 the committed file is current.
 """
@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from .paths import MODELS_DIR
+from yaan_sim.paths import MODELS_DIR
 
 START, END = "<!-- generated:start -->", "<!-- generated:end -->"
 README = MODELS_DIR / "README.md"
@@ -75,7 +75,7 @@ def update_readme(model, path=README) -> bool:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    from .model import load_model
+    from yaan_sim.model.load import load_model
 
     changed = update_readme(load_model())
     print("models/README.md updated" if changed else "models/README.md is current")

@@ -42,10 +42,10 @@ import numpy as np
 import xarray as xr
 import yaml
 
-from .errors import ScenarioError
-from .levers import Lever, _fmt, closest, constants, lever_registry, resolve_name
-from .model import Horizon
-from .paths import SCENARIOS_DIR
+from yaan_sim.errors import ScenarioError
+from yaan_sim.model.levers import Lever, _fmt, closest, constants, lever_registry, resolve_name
+from yaan_sim.model.load import Horizon
+from yaan_sim.paths import SCENARIOS_DIR
 
 # --- limits on what a scenario file may be ----------------------------------------------
 MAX_BYTES = 256 * 1024  # a scenario is a few KiB; anything near this is not one
@@ -1439,7 +1439,7 @@ def load_scenario(path_or_name, model=None) -> Scenario:
 
 def _model(model):
     if model is None:
-        from .model import load_model
+        from yaan_sim.model.load import load_model
 
         return load_model()
     return model
@@ -1469,7 +1469,7 @@ def lever_table(scenarios: list[Scenario], model, fmt: str = "markdown") -> str:
                 cells.append(setting.describe())
         rows.append([name, lever.units or "-", lever.default_text(), *cells])
     if fmt != "markdown":
-        from .levers import _text_table
+        from yaan_sim.model.levers import _text_table
 
         return _text_table(header, rows)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from .errors import ResultsError, YaanSimError
+from yaan_sim.errors import ResultsError, YaanSimError
 
 # Packages whose versions decide the numbers: recorded in every manifest.
 _VERSIONED = ("yaan-sim", "pysd", "numpy", "xarray", "pandas", "scipy", "netCDF4")

@@ -16,9 +16,9 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
-from .errors import YaanSimError
-from .model import Horizon
-from .paths import MODELS_DIR
+from yaan_sim.errors import YaanSimError
+from yaan_sim.model.load import Horizon
+from yaan_sim.paths import MODELS_DIR
 
 OBSERVED_CSV = MODELS_DIR / "data" / "observed.csv"
 PRE_PLAN_GROWTH = 0.10  # assumed; see Investment attraction rate in the .mdl
@@ -57,7 +57,7 @@ def backtest_setup(model, observed: pd.DataFrame | None = None, park: str = "ETD
 
 def run_backtest(model, engine: str = "auto", park: str = "ETDZ") -> pd.DataFrame:
     """Simulated against observed revenue per year, with the relative error."""
-    from .simulate import simulate
+    from yaan_sim.engines.simulate import simulate
 
     overrides, horizon, series = backtest_setup(model, park=park)
     ds = simulate(model, [_Fixed("backtest", overrides)], engine=engine, horizon=horizon,

@@ -4,16 +4,16 @@ Example::
 
     import yaan_sim as ys
     from yaan_sim.scenario import load_scenario
-    from yaan_sim.ensemble import run_ensemble, goal_gaps
-    from yaan_sim.evaluate import evaluate
+    from yaan_sim.analysis.ensemble import run_ensemble, goal_gaps
+    from yaan_sim.outputs.evaluate import evaluate
     model = ys.load_model()
     sc = load_scenario("uncertain/plan-uncertain.yaml", model)
     ens = run_ensemble(model, [sc], samples=1000, seed=1, method="lhs")
     evaluate(ens)            # p_met: the probability of meeting each goal
 
-The design (:mod:`yaan_sim.sampling`) is drawn once, here, then cut into chunks of
+The design (:mod:`yaan_sim.analysis.sampling`) is drawn once, here, then cut into chunks of
 ``chunk_size`` samples; each chunk is one call of the vector engine, run in this process,
-on local worker processes or on a dask cluster (:mod:`yaan_sim.distributed`). The same
+on local worker processes or on a dask cluster (:mod:`yaan_sim.analysis.distributed`). The same
 seed gives the same numbers whatever the chunk size and wherever the chunks run.
 
 The results are one Dataset with a ``sample`` dim (and ``scenario`` dim), the variables
@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .errors import YaanSimError
-from .results import finish, write_atomic
+from yaan_sim.errors import YaanSimError
+from yaan_sim.outputs.results import finish, write_atomic
 
 DEFAULT_CHUNK = 5000
 EXCEL_MAX_ROWS = 1_048_575
@@ -105,11 +105,11 @@ def run_chunk(payload: dict, model=None) -> xr.Dataset:
     ``sample``}), ``samples``, ``horizon`` (start, stop, step, saveper), ``return_vars``,
     ``engine``.
     """
-    from .model import Horizon
-    from .simulate import simulate
+    from yaan_sim.model.load import Horizon
+    from yaan_sim.engines.simulate import simulate
 
     if model is None:
-        from .distributed import worker_model
+        from yaan_sim.analysis.distributed import worker_model
 
         model = worker_model(payload["spec"])
     sc = FixedScenario(payload["name"], payload["overrides"], payload.get("title"))
@@ -143,7 +143,7 @@ _SPEC_CACHE: dict[str, dict] = {}
 
 
 def _spec(model) -> dict:
-    from .distributed import model_spec
+    from yaan_sim.analysis.distributed import model_spec
 
     key = model.mdl_sha256
     if key not in _SPEC_CACHE:
@@ -173,7 +173,7 @@ def _py(name: str) -> str:
 
 def default_return_vars(goals=None) -> list[str]:
     """The variables the goals need (e.g. revenue, research_spending, energy_use)."""
-    from .goals import load_goals
+    from yaan_sim.outputs.goals import load_goals
 
     goals = load_goals() if goals is None else goals
     out: list[str] = []
@@ -199,7 +199,7 @@ def run_ensemble(model, scenarios, samples: int, *, seed: int | None = 0, method
     samples : int
     seed : int
     method : {"mc", "lhs", "sobol"}
-        See :func:`yaan_sim.sampling.sample_design`.
+        See :func:`yaan_sim.analysis.sampling.sample_design`.
     horizon : Horizon, optional
         Default: the scenarios' (or the model's).
     return_vars : list of str, optional
@@ -208,7 +208,7 @@ def run_ensemble(model, scenarios, samples: int, *, seed: int | None = 0, method
     chunk_size : int, optional
         Samples per engine call (default 5000).
     scheduler, workers
-        Where chunks run: see :func:`yaan_sim.distributed.run_chunks`.
+        Where chunks run: see :func:`yaan_sim.analysis.distributed.run_chunks`.
     progress : bool
         A progress bar (tqdm, on stderr) over the chunks.
 
@@ -218,9 +218,9 @@ def run_ensemble(model, scenarios, samples: int, *, seed: int | None = 0, method
         Dims ``scenario, sample, time, park, ...``; ``sampled_*`` inputs; manifest with
         the method, seed and chunk size.
     """
-    from .distributed import run_chunks
-    from .sampling import sample_design
-    from .simulate import check_memory, check_seed
+    from yaan_sim.analysis.distributed import run_chunks
+    from yaan_sim.analysis.sampling import sample_design
+    from yaan_sim.engines.simulate import check_memory, check_seed
 
     scenarios = [scenarios] if not isinstance(scenarios, (list, tuple)) else list(scenarios)
     if not scenarios:
@@ -265,7 +265,7 @@ def run_ensemble(model, scenarios, samples: int, *, seed: int | None = 0, method
 
 def _engine_notice(model, engine: str) -> str:
     """The engine the chunks will use; a notice on stderr when it is not the vector one."""
-    from .simulate import resolve_engine
+    from yaan_sim.engines.simulate import resolve_engine
 
     name, _vm, notices = resolve_engine(model, engine)
     for msg in notices:
@@ -305,8 +305,8 @@ def parse_outcomes(specs, goals, ds) -> list[tuple[str, object, str, str, list[s
     A goal id alone means its binding scope: one outcome where that scope is the city,
     one per member otherwise (``revenue_park`` gives the nine parks).
     """
-    from .evaluate import scope_members
-    from .goals import CITY
+    from yaan_sim.outputs.evaluate import scope_members
+    from yaan_sim.outputs.goals import CITY
 
     out = []
     for spec in specs:
@@ -354,8 +354,8 @@ def goal_gaps(ds: xr.Dataset, outcomes: Sequence[str] = DEFAULT_OUTCOMES, goals=
         the gap is value - target in the goal's unit; for "falling every year" goals it is
         the largest year-on-year change (% a year, the goal needs it below 0).
     """
-    from .evaluate import annual, metric_series
-    from .goals import load_goals
+    from yaan_sim.outputs.evaluate import annual, metric_series
+    from yaan_sim.outputs.goals import load_goals
 
     goals = load_goals() if goals is None else goals
     rows, meta = [], []

@@ -2,7 +2,7 @@
 
 The plan is a set of *nodes* (model variables and the stateful objects hidden in their
 equations: INTEG, SMOOTH, DELAY, INITIAL, ...), each with a line or two of Python source
-that computes it with numpy from the nodes it depends on. :mod:`yaan_sim.vector.codegen`
+that computes it with numpy from the nodes it depends on. :mod:`yaan_sim.engines.vector.codegen`
 orders these nodes for a given kind of run (which variables are overridden, which are
 returned), writes one simulation function from them and ``compile()``s it once.
 
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelError, UnsupportedConstructError
+from yaan_sim.errors import ModelError, UnsupportedConstructError
 
 CONTROL_NAMES = {
     "initial_time": "_ti",

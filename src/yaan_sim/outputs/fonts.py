@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from .errors import YaanSimError
+from yaan_sim.errors import YaanSimError
 
 CJK_FAMILY = "Noto Sans CJK SC"
 LATIN_FAMILY = "DejaVu Sans"

@@ -1,6 +1,6 @@
 """Vectorised simulation engine: the .mdl compiled to numpy, many samples per run.
 
->>> from yaan_sim.vector import VectorModel
+>>> from yaan_sim.engines.vector import VectorModel
 >>> vm = VectorModel.from_mdl("models/yaan_parks.mdl")      # doctest: +SKIP
 >>> ds = vm.run(overrides={"Investment attraction rate": 0.1}, samples=1000)  # doctest: +SKIP
 
@@ -36,7 +36,7 @@ construct; run those models with PySD)
     FIXED delay time, that differs between samples or elements.
 """
 
-from ..errors import UnsupportedConstructError
-from .runtime import VectorModel
+from yaan_sim.errors import UnsupportedConstructError
+from yaan_sim.engines.vector.runtime import VectorModel
 
 __all__ = ["VectorModel", "UnsupportedConstructError"]

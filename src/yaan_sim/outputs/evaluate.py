@@ -47,10 +47,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .errors import ResultsError, YaanSimError
-from .goals import (CITY, PARKS, REGION_OF_PARK, REGIONS, Goal, GoalSet, load_goals,
+from yaan_sim.errors import ResultsError, YaanSimError
+from yaan_sim.outputs.goals import (CITY, PARKS, REGION_OF_PARK, REGIONS, Goal, GoalSet, load_goals,
                     scope_label)
-from .paths import MODELS_DIR
+from yaan_sim.paths import MODELS_DIR
 
 AT_RISK_MARGIN = 0.05
 STATUSES = ("met", "on track", "at risk", "missed", "no data")
@@ -65,9 +65,9 @@ _SAMPLE_DIMS = ("scenario", "sample", "time")
 # ------------------------------------------------------------------ results files
 
 def open_results(path: str | Path) -> xr.Dataset:
-    """Open a results file (:func:`yaan_sim.results.open_results`) and check that it holds
+    """Open a results file (:func:`yaan_sim.outputs.results.open_results`) and check that it holds
     what evaluation needs; any problem is a clear :class:`ResultsError`."""
-    from .results import open_results as _open
+    from yaan_sim.outputs.results import open_results as _open
 
     ds = _open(path)
     check_results(ds, source=str(path))
@@ -339,7 +339,7 @@ def evaluate(ds: xr.Dataset, goals: GoalSet | Iterable[Goal] | None = None, year
     ds
         Simulation results (dims: optional ``scenario`` and ``sample``, ``time``, ``park``).
     goals
-        From :func:`yaan_sim.goals.load_goals`; default: the plan's goals.
+        From :func:`yaan_sim.outputs.goals.load_goals`; default: the plan's goals.
     year
         Evaluation year Y; goals are judged on the simulated (or observed) value in Y and on
         the path from Y to the goal year (see the module docstring for the status rule).

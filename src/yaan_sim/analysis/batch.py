@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .errors import YaanSimError
+from yaan_sim.errors import YaanSimError
 
 PARTS_SUFFIX = ".parts"
 STATE_FILE = "batch.json"
@@ -65,8 +65,8 @@ def parts_dir(output: str | Path) -> Path:
 def collect_scenarios(sources, model):
     """Scenario objects from folders and files; every file validated first, all problems
     reported at once."""
-    from .paths import SCENARIOS_DIR
-    from .scenario import load_scenarios, scenario_files
+    from yaan_sim.paths import SCENARIOS_DIR
+    from yaan_sim.scenario import load_scenarios, scenario_files
 
     files: list[Path] = []
     for src in ([sources] if isinstance(sources, (str, Path)) else list(sources)):
@@ -139,10 +139,10 @@ def run_batch(model, sources, output, *, samples: int | None = None, seed: int =
     on_part : callable, optional
         ``on_part(name)`` after each part is saved (tests use it to interrupt).
     """
-    from .ensemble import (DEFAULT_CHUNK, _progress, _return_vars, assemble, chunk_bounds,
+    from yaan_sim.analysis.ensemble import (DEFAULT_CHUNK, _progress, _return_vars, assemble, chunk_bounds,
                            export, make_payloads, run_chunk)
-    from .results import check_writable, finish, to_netcdf
-    from .simulate import resolve_engine
+    from yaan_sim.outputs.results import check_writable, finish, to_netcdf
+    from yaan_sim.engines.simulate import resolve_engine
 
     output = Path(output)
     check_writable(output, force)
@@ -157,7 +157,7 @@ def run_batch(model, sources, output, *, samples: int | None = None, seed: int =
                                                    else list(return_vars))
     chunk = int(chunk_size or DEFAULT_CHUNK)
     if samples:
-        from .simulate import check_memory, check_seed
+        from yaan_sim.engines.simulate import check_memory, check_seed
 
         seed = check_seed(seed)
         check_memory(model, samples, h, rv, len(scenarios))  # before any part is written
@@ -182,7 +182,7 @@ def run_batch(model, sources, output, *, samples: int | None = None, seed: int =
         reused = [s.name for s in scenarios if (folder / f"{s.name}.nc").is_file()]
         bar = _progress(len(scenarios), "scenario", progress, desc="batch")
         bar.update(len(reused))
-        from .simulate import simulate
+        from yaan_sim.engines.simulate import simulate
 
         try:
             for s in todo:
@@ -202,8 +202,8 @@ def run_batch(model, sources, output, *, samples: int | None = None, seed: int =
                     engine=engine_used, extra={"kind": "batch", "batch": {"sources": [str(x) for x in (
                         [sources] if isinstance(sources, (str, Path)) else sources)]}})
     else:
-        from .distributed import run_chunks
-        from .sampling import sample_design
+        from yaan_sim.analysis.distributed import run_chunks
+        from yaan_sim.analysis.sampling import sample_design
 
         designs, payloads = {}, []
         for s in scenarios:
@@ -250,7 +250,7 @@ def run_batch(model, sources, output, *, samples: int | None = None, seed: int =
 
 def summarise(ds: xr.Dataset, year: int = 2020) -> pd.DataFrame:
     """The binding goal rows of every scenario: status, value, target, gap (and p_met)."""
-    from .evaluate import evaluate
+    from yaan_sim.outputs.evaluate import evaluate
 
     years = [float(t) for t in ds["time"].values]
     year = int(min(year, np.floor(max(years))))

@@ -4,7 +4,7 @@ A lever is a constant of the model whose comment says ``role: lever``. Its name,
 ``[min,max]`` range, default value and documentation (``en:``, ``zh:``, ``plan:``,
 ``source:``) all come from the .mdl through PySD; nothing here restates them.
 
->>> from yaan_sim.model import load_model
+>>> from yaan_sim.model.load import load_model
 >>> levers = lever_registry(load_model())          # doctest: +SKIP
 >>> print(render_levers(levers.values(), "table"))  # doctest: +SKIP
 """
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from .errors import YaanSimError
+from yaan_sim.errors import YaanSimError
 
 #: Formats of :func:`render_levers`.
 FORMATS = ("table", "json", "csv")

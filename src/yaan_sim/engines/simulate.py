@@ -9,9 +9,9 @@ import numpy as np
 
 import xarray as xr
 
-from . import engine_pysd
-from .errors import YaanSimError
-from .results import finish
+from yaan_sim.engines import pysd_engine as engine_pysd
+from yaan_sim.errors import YaanSimError
+from yaan_sim.outputs.results import finish
 
 ENGINES = ("auto", "vector", "pysd")
 
@@ -19,11 +19,11 @@ ENGINES = ("auto", "vector", "pysd")
 def _vector_engine(model, notices):
     """The vector engine for this model, or None (with a notice) where it cannot run it."""
     try:
-        from .vector import VectorModel
+        from yaan_sim.engines.vector import VectorModel
     except ImportError as exc:
         notices.append(f"vector engine unavailable ({exc}); using PySD")
         return None
-    from .errors import UnsupportedConstructError
+    from yaan_sim.errors import UnsupportedConstructError
     try:
         return model.vector_model(VectorModel)
     except UnsupportedConstructError as exc:
@@ -119,7 +119,7 @@ def memory_budget() -> int:
 
 def estimate_bytes(model, samples, horizon, return_vars=None, scenarios=1) -> int:
     """Bytes of the results (float64) of ``samples`` x ``scenarios`` runs, before any is made."""
-    from .engine_pysd import output_names
+    from yaan_sim.engines.pysd_engine import output_names
 
     sizes = {d: len(model.subscripts[r]) for d, r in model.full_range_of_dim.items()}
     cells = sum(int(np.prod([sizes[d] for d in model.dims_of(n)])) for n in output_names(model, return_vars))

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ModelError
-from . import functions as _f
-from .compile import Plan, Variable
+from yaan_sim.errors import ModelError
+from yaan_sim.engines.vector import functions as _f
+from yaan_sim.engines.vector.compile import Plan, Variable
 
 
 @dataclass
@@ -268,6 +268,6 @@ def build_program(plan: Plan, overrides: dict, returns: list) -> Program:
         for v in variables.values()
         if v.kind == "aux" and v.roots and not v.literal
     }
-    code = compile(source, f"<yaan_sim.vector:{plan.path.name}>", "exec")
+    code = compile(source, f"<yaan_sim.engines.vector:{plan.path.name}>", "exec")
     exec(code, glb)
     return Program(glb["_sim"], source, dyn_out, const_out)

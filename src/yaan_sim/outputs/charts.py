@@ -2,7 +2,7 @@
 
 Every function takes ``ax=None`` (or ``fig=None`` for small multiples), draws, and returns
 the axes; ``lang="zh"`` (default) or ``"en"``. The Chinese font comes from ``mplfonts``
-and is registered on first use (:mod:`yaan_sim.fonts`); nothing happens at import.
+and is registered on first use (:mod:`yaan_sim.outputs.fonts`); nothing happens at import.
 
 >>> ax = plot_city_total(ds)                      # doctest: +SKIP
 >>> axes = plot_park_trajectories(ds, observed=load_observed())   # doctest: +SKIP
@@ -20,11 +20,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .errors import YaanSimError
-from .evaluate import (STATUS_ZH, annual, check_results, metric_series, observed_metric,
+from yaan_sim.errors import YaanSimError
+from yaan_sim.outputs.evaluate import (STATUS_ZH, annual, check_results, metric_series, observed_metric,
                        scope_members)
-from .fonts import font_rc
-from .goals import CITY, Goal, GoalSet, load_goals, scope_label
+from yaan_sim.outputs.fonts import font_rc
+from yaan_sim.outputs.goals import CITY, Goal, GoalSet, load_goals, scope_label
 
 STATUS_COLORS = {"met": "#1b7837", "on track": "#7fbf7b", "at risk": "#f1a340",
                  "missed": "#d73027", "no data": "#bdbdbd"}
@@ -359,7 +359,7 @@ def plot_goal_gaps(table, *, ax=None, lang="zh", scenario: str | None = None,
 
     One scenario (or ``scenario=`` given): horizontal bars coloured by status. Several
     scenarios: a dot plot, one marker per scenario on each row. ``table`` is
-    :func:`yaan_sim.evaluate.evaluate`'s output; falling-every-year goals have no gap in %
+    :func:`yaan_sim.outputs.evaluate.evaluate`'s output; falling-every-year goals have no gap in %
     of a target and are left out (the goal table shows them).
     """
     df = _rows_for_chart(table, scenario, binding_only)

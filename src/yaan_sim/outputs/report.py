@@ -26,11 +26,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .errors import YaanSimError
-from .results import check_writable, write_atomic
-from .evaluate import (AT_RISK_MARGIN, DEFAULT_OBSERVED, STATUS_ZH, check_results, evaluate,
+from yaan_sim.errors import YaanSimError
+from yaan_sim.outputs.results import check_writable, write_atomic
+from yaan_sim.outputs.evaluate import (AT_RISK_MARGIN, DEFAULT_OBSERVED, STATUS_ZH, check_results, evaluate,
                        format_table, load_observed, summary, what_it_takes)
-from .goals import Goal, GoalSet, load_goals, scope_label
+from yaan_sim.outputs.goals import Goal, GoalSet, load_goals, scope_label
 
 @dataclass
 class Chart:
@@ -194,7 +194,7 @@ def _num(x, digits=2) -> str:
 
 def _display_path(path) -> str:
     """A path relative to the project root when inside it, else the file name."""
-    from .paths import PROJECT_ROOT
+    from yaan_sim.paths import PROJECT_ROOT
 
     try:
         return Path(path).resolve().relative_to(Path(PROJECT_ROOT).resolve()).as_posix()
@@ -239,7 +239,7 @@ def render_charts(ds: xr.Dataset, table: pd.DataFrame, goals: GoalSet, *, lang: 
     """Draw the report's charts and return them as PNG bytes."""
     import matplotlib
 
-    from . import charts
+    from yaan_sim.outputs import charts
 
     out: list[Chart] = []
     # Each figure is closed as soon as it is saved (_fig_png), so none piles up or shows.
@@ -267,7 +267,7 @@ def render_charts(ds: xr.Dataset, table: pd.DataFrame, goals: GoalSet, *, lang: 
         if "sample" in ds.dims:
             import matplotlib.pyplot as plt
 
-            from .fonts import font_families
+            from yaan_sim.outputs.fonts import font_families
 
             for gid, place in (("revenue_city", None), ("revenue_park", "ETDZ")):
                 if gid not in ids:
@@ -312,7 +312,7 @@ def assumptions(model=None) -> tuple[list, str | None]:
     """
     if model is None:
         try:
-            from .model import load_model
+            from yaan_sim.model.load import load_model
 
             model = load_model()
         except YaanSimError as exc:
@@ -418,7 +418,7 @@ _SCOPE_ZH = {"city": "全市", "region": "片区", "park": "园区"}
 
 
 def _goals_section(goals: GoalSet, lang: str) -> str:
-    from .charts import unit_label
+    from yaan_sim.outputs.charts import unit_label
 
     rows = []
     for g in goals:
@@ -438,7 +438,7 @@ def _goals_section(goals: GoalSet, lang: str) -> str:
 
 
 def _goal_rows_html(df: pd.DataFrame, lang: str) -> str:
-    from .charts import unit_label
+    from yaan_sim.outputs.charts import unit_label
 
     cols = ["scenario"] if "scenario" in df.columns else []
     header = ([_t("scenario", lang)] if cols else []) + [
@@ -471,7 +471,7 @@ def _goal_rows_html(df: pd.DataFrame, lang: str) -> str:
 
 def _wide_status_html(df: pd.DataFrame, lang: str) -> str:
     """Goal x place rows, one column per scenario: the value, coloured by status."""
-    from .charts import unit_label
+    from yaan_sim.outputs.charts import unit_label
 
     scen = list(dict.fromkeys(df["scenario"])) if "scenario" in df.columns else [None]
     keys = list(dict.fromkeys(zip(df["goal_id"], df["scope"], df["scope_name"])))
@@ -498,7 +498,7 @@ def _wide_status_html(df: pd.DataFrame, lang: str) -> str:
 
 
 def _summary_html(table: pd.DataFrame, lang: str) -> str:
-    from .evaluate import STATUSES
+    from yaan_sim.outputs.evaluate import STATUSES
 
     b = table[table["binding"]]
     groups = list(b.groupby("scenario", sort=False)) if "scenario" in b.columns else [("", b)]
@@ -514,7 +514,7 @@ def _summary_html(table: pd.DataFrame, lang: str) -> str:
 def _midterm_section(goals, observed, year, lang) -> str:
     if observed is None or len(observed) == 0:
         return f"<p>{_e(_t('no_observed', lang))}</p>"
-    from .charts import unit_label
+    from yaan_sim.outputs.charts import unit_label
 
     need = what_it_takes(goals, observed, year=year, lang=lang)
     src = _display_path(DEFAULT_OBSERVED)
@@ -642,7 +642,7 @@ def embedded_font_css(text: str) -> str:
         from fontTools import subset
         from fontTools.ttLib import TTFont
 
-        from .fonts import cjk_font_path
+        from yaan_sim.outputs.fonts import cjk_font_path
 
         opts = subset.Options()
         opts.layout_features = []  # no OpenType features: 3x faster, a third of the size
@@ -674,7 +674,7 @@ def _observed(observed):
 def _try_model():
     """The default model, or the reason it could not be loaded (a string)."""
     try:
-        from .model import load_model
+        from yaan_sim.model.load import load_model
 
         return load_model()
     except YaanSimError as exc:

@@ -9,7 +9,7 @@ Example::
 Factors are
 
 - every independent draw of the scenario's ``uncertain:`` block (see
-  :func:`yaan_sim.sampling.factors`), over its distribution, and
+  :func:`yaan_sim.analysis.sampling.factors`), over its distribution, and
 - with ``levers`` (default ``"all"``), every policy lever the block does not already
   draw: a shift of the scenario's setting (at every time, every element) by up to
   ``lever_spread`` (default 10 %) of the lever's ``[min,max]`` range either way, clipped
@@ -22,7 +22,7 @@ sequences (:func:`saltelli_matrix`) for ``sobol`` and by SALib's Morris trajecto
 those of the factors' own distributions. All samples run in vectorised chunks (as
 ensembles: in-process, local processes or a dask cluster).
 
-Outcomes are goal gaps (:func:`yaan_sim.ensemble.goal_gaps`): by default city revenue and
+Outcomes are goal gaps (:func:`yaan_sim.analysis.ensemble.goal_gaps`): by default city revenue and
 ETDZ revenue in 2020 against 2000亿 and 1000亿, the city's R&D share against 1.2 %, and the
 largest year-on-year change of energy use per unit output (the goal needs it below 0).
 
@@ -44,9 +44,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .ensemble import DEFAULT_OUTCOMES, assemble, goal_gaps, make_payloads
-from .errors import YaanSimError
-from .sampling import Design, design_from_unit, factors
+from yaan_sim.analysis.ensemble import DEFAULT_OUTCOMES, assemble, goal_gaps, make_payloads
+from yaan_sim.errors import YaanSimError
+from yaan_sim.analysis.sampling import Design, design_from_unit, factors
 
 METHODS = ("sobol", "morris")
 DEFAULT_SPREAD = 0.1
@@ -73,7 +73,7 @@ class LeverFactor:
 def lever_factors(model, scenario, horizon, levers="all", spread: float = DEFAULT_SPREAD,
                   skip=()) -> list[LeverFactor]:
     """Lever factors for ``levers`` ("all", None or a list of names), minus ``skip``."""
-    from .levers import lever_registry, resolve_name
+    from yaan_sim.model.levers import lever_registry, resolve_name
 
     if not levers:
         return []
@@ -87,7 +87,7 @@ def lever_factors(model, scenario, horizon, levers="all", spread: float = DEFAUL
         for key in levers:
             name = resolve_name(key, reg)
             if name is None:
-                from .levers import closest
+                from yaan_sim.model.levers import closest
 
                 hint = closest(key, reg)
                 raise YaanSimError(f"unknown lever {key!r}" + (f": did you mean {hint[0]!r}?"
@@ -169,10 +169,10 @@ def run_sensitivity(model, scenario, *, method: str = "sobol", samples: int = 25
     from SALib.analyze import sobol as sobol_analyze
     from SALib.sample import morris as morris_sample
 
-    from .distributed import run_chunks
-    from .ensemble import _progress, default_return_vars, run_chunk
-    from .goals import load_goals
-    from .levers import constants
+    from yaan_sim.analysis.distributed import run_chunks
+    from yaan_sim.analysis.ensemble import _progress, default_return_vars, run_chunk
+    from yaan_sim.outputs.goals import load_goals
+    from yaan_sim.model.levers import constants
 
     if method not in METHODS:
         raise YaanSimError(f"unknown method {method!r}: choose sobol or morris")
@@ -191,7 +191,7 @@ def run_sensitivity(model, scenario, *, method: str = "sobol", samples: int = 25
         raise YaanSimError("nothing to vary: the scenario has no `uncertain:` block and no "
                            "levers were chosen (use --levers all or give an uncertain block)")
     problem = {"num_vars": k, "names": labels, "bounds": [[0.0, 1.0]] * k}
-    from .simulate import check_memory, check_seed
+    from yaan_sim.engines.simulate import check_memory, check_seed
 
     seed = check_seed(seed)
     runs = (1 << (samples - 1).bit_length()) * (2 * k + 2) if method == "sobol" else samples * (k + 1)
@@ -226,7 +226,7 @@ def run_sensitivity(model, scenario, *, method: str = "sobol", samples: int = 25
     finally:
         bar.close()
     ds = assemble(chunks, Design(method, seed, [], None, {}))
-    from .results import annotate
+    from yaan_sim.outputs.results import annotate
 
     ds = annotate(ds, model)
     gaps = goal_gaps(ds, outcomes, goals, year)
@@ -274,7 +274,7 @@ def saltelli_matrix(n: int, k: int, seed, second_order: bool = False) -> np.ndar
     """
     from scipy.stats import qmc
 
-    from .sampling import _qmc
+    from yaan_sim.analysis.sampling import _qmc
 
     ra, rb, rp = np.random.default_rng(seed).spawn(3)
     with warnings.catch_warnings():
@@ -324,8 +324,8 @@ def plot_sensitivity(result: SensitivityResult, ax=None, *, index: str | None = 
     import matplotlib
     import matplotlib.pyplot as plt
 
-    from .fonts import font_rc
-    from .goals import load_goals
+    from yaan_sim.outputs.fonts import font_rc
+    from yaan_sim.outputs.goals import load_goals
 
     if lang not in ("en", "zh"):
         raise YaanSimError(f"lang must be 'en' or 'zh', not {lang!r}")
@@ -371,8 +371,8 @@ def plot_sensitivity(result: SensitivityResult, ax=None, *, index: str | None = 
 def write_outputs(result: SensitivityResult, table_path=None, chart_path=None, *,
                   force: bool = False, lang: str = "en") -> list:
     """Write the table (.csv or .xlsx; with the run info) and the chart (.png/.svg/.pdf)."""
-    from .ensemble import write_table
-    from .results import write_atomic
+    from yaan_sim.analysis.ensemble import write_table
+    from yaan_sim.outputs.results import write_atomic
 
     written = []
     if table_path is not None:

@@ -34,7 +34,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .errors import YaanSimError
+from yaan_sim.errors import YaanSimError
 
 CONNECT_TIMEOUT_S = 30
 _WORKER_MODELS: dict[str, object] = {}
@@ -53,8 +53,8 @@ def worker_model(spec: dict):
         model = _WORKER_MODELS.get(spec["sha256"])
         if model is not None:
             return model
-        from .model import load_model
-        from .paths import cache_dir
+        from yaan_sim.model.load import load_model
+        from yaan_sim.paths import cache_dir
 
         data = spec["text"].encode("utf-8")
         if hashlib.sha256(data).hexdigest() != spec["sha256"]:

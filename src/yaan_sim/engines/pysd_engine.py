@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .errors import ModelError, YaanSimError
+from yaan_sim.errors import ModelError, YaanSimError
 
 ENGINE_NAME = "pysd"
 

@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import ModelError, UnsupportedConstructError, YaanSimError
-from . import functions as _f
-from .codegen import build_program
-from .compile import CONTROL_NAMES, Plan, compile_file
+from yaan_sim.errors import ModelError, UnsupportedConstructError, YaanSimError
+from yaan_sim.engines.vector import functions as _f
+from yaan_sim.engines.vector.codegen import build_program
+from yaan_sim.engines.vector.compile import CONTROL_NAMES, Plan, compile_file
 
 __all__ = ["VectorModel", "UnsupportedConstructError"]
 
