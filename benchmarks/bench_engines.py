@@ -34,8 +34,9 @@ import xarray as xr
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from yaan_sim.engines.vector import VectorModel  # noqa: E402
 from machine_info import describe  # noqa: E402  (benchmarks/, beside this script)
+
+from yaan_sim.engines.vector import VectorModel  # noqa: E402
 
 PROJECT = ROOT / "models" / "yaan_parks.mdl"
 FALLBACK = ROOT / "tests" / "data" / "vector_parks.mdl"
@@ -330,8 +331,7 @@ def write_readme(
         "|---|---|",
         f"| translate + load (`read_vensim`) | {translate:.2f} s |",
         f"| one run (reload + run, best of {pysd_runs}) | {pysd_run:.2f} s |",
-        f"| runs/s, a loop on one core (extrapolated from {pysd_runs} runs) | "
-        f"{1 / pysd_run:.2f} |",
+        f"| runs/s, a loop on one core (extrapolated from {pysd_runs} runs) | {1 / pysd_run:.2f} |",
         f"| 10,000 runs in a loop (extrapolated) | ~{10_000 * pysd_run / 60:.0f} min |",
         "| PySD with a `sample` subscript range | not measured here (see below) |",
         "",

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from machine_info import describe  # noqa: E402  (benchmarks/, beside this script)
+from machine_info import describe
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -60,8 +60,9 @@ def main(argv=None) -> int:
     ap.add_argument("--write", action="store_true", help="write benchmarks/ENSEMBLE.md")
     args = ap.parse_args(argv)
 
-    import yaan_sim as ys
     from distributed import LocalCluster
+
+    import yaan_sim as ys
 
     load0 = os.getloadavg()
 
@@ -78,23 +79,37 @@ def main(argv=None) -> int:
     rows = []
 
     def record(label, ds, secs):
-        mb = sum(v.nbytes for v in ds.data_vars.values()) / 2 ** 20
+        mb = sum(v.nbytes for v in ds.data_vars.values()) / 2**20
         rows.append((label, secs, n / secs, mb))
-        print(f"{label:<58} {secs:8.2f} s {n / secs:10,.0f} runs/s  result {mb:7.1f} MiB",
-              flush=True)
+        print(
+            f"{label:<58} {secs:8.2f} s {n / secs:10,.0f} runs/s  result {mb:7.1f} MiB", flush=True
+        )
 
     local = None
     for chunk in (5000, 20000):
-        ds, secs = best_of(args.repeat, lambda: run_ensemble(model, [sc], n, chunk_size=chunk, **kw))
+        ds, secs = best_of(
+            args.repeat, lambda: run_ensemble(model, [sc], n, chunk_size=chunk, **kw)
+        )
         record(f"in-process, chunk {chunk:,}", ds, secs)
         local = ds if local is None else local
 
-    cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                           dashboard_address="127.0.0.1:0", host="127.0.0.1")
+    cluster = LocalCluster(
+        n_workers=args.workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address="127.0.0.1:0",
+        host="127.0.0.1",
+    )
     try:
         address = cluster.scheduler_address
-        run = lambda: run_ensemble(model, [sc], n, chunk_size=5000,  # noqa: E731
-                                   scheduler=address, **kw)
+        run = lambda: run_ensemble(
+            model,
+            [sc],
+            n,
+            chunk_size=5000,
+            scheduler=address,
+            **kw,
+        )
         ds, secs = timed(run)
         record(f"local cluster, {args.workers} workers, chunk 5,000 (first call)", ds, secs)
         ds, secs = best_of(args.repeat, run)

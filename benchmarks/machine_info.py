@@ -19,5 +19,7 @@ def describe(*packages: str) -> str:
     except OSError:
         pass
     versions = ", ".join(f"{p} {metadata.version(p)}" for p in packages)
-    return (f"{cpu}, {os.cpu_count()} cores visible, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}, {versions}")
+    return (
+        f"{cpu}, {os.cpu_count()} cores visible, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, {versions}"
+    )

@@ -23,8 +23,11 @@ SHORT = "horizon: {stop: 2018, step: 0.25, saveper: 0.5}\n"
 def folder(tmp_path, uncertain=False) -> Path:
     d = tmp_path / "sc"
     d.mkdir()
-    unc = ("uncertain:\n  Depreciation rate: {distribution: uniform, low: 0.08, high: 0.11}\n"
-           if uncertain else "")
+    unc = (
+        "uncertain:\n  Depreciation rate: {distribution: uniform, low: 0.08, high: 0.11}\n"
+        if uncertain
+        else ""
+    )
     for name, lever in [("a", "PPP share: 0.1"), ("b", "PPP share: 0.2"), ("c", "PPP share: 0.3")]:
         (d / f"{name}.yaml").write_text(f"{SHORT}levers:\n  {lever}\n{unc}", encoding="utf-8")
     (d / "plan-goals.yaml").write_text("goals: []\n", encoding="utf-8")  # skipped: a goals file
@@ -68,8 +71,9 @@ def test_an_interrupted_batch_resumes_without_redoing_parts(model, tmp_path):
     res = run_batch(model, d, out, progress=False, resume=True)
     assert res.ran == ["c"] and res.reused == ["a", "b"]
     fresh = run_batch(model, d, tmp_path / "fresh.nc", progress=False)
-    xr.testing.assert_identical(xr.load_dataset(out).drop_attrs(),
-                                xr.load_dataset(fresh.output).drop_attrs())
+    xr.testing.assert_identical(
+        xr.load_dataset(out).drop_attrs(), xr.load_dataset(fresh.output).drop_attrs()
+    )
 
 
 def test_an_interrupted_ensemble_batch_resumes_chunk_by_chunk(model, tmp_path):
@@ -95,10 +99,23 @@ def test_a_killed_batch_process_resumes(model, tmp_path):
     """A real process killed with SIGKILL mid-batch; --resume finishes the job."""
     d = folder(tmp_path, uncertain=True)
     out = tmp_path / "k.nc"
-    cmd = [sys.executable, "-m", "yaan_sim", "batch", str(d), "-o", str(out), "-n", "60",
-           "--chunk-size", "5", "--no-progress"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env=os.environ.copy())
+    cmd = [
+        sys.executable,
+        "-m",
+        "yaan_sim",
+        "batch",
+        str(d),
+        "-o",
+        str(out),
+        "-n",
+        "60",
+        "--chunk-size",
+        "5",
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy()
+    )
     parts = parts_dir(out)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and proc.poll() is None:

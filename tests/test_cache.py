@@ -17,9 +17,15 @@ def test_processes_loading_at_once_on_an_empty_cache_all_succeed(tmp_path):
         m.pysd_model.run(final_time=2016.25, reload=True)
         print(m.py_path)
     """)
-    procs = [subprocess.Popen([sys.executable, "-W", "error", "-c", script],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-W", "error", "-c", script],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
     results = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), [err for _, err in results]
     paths = {out.strip() for out, _ in results}

@@ -93,10 +93,25 @@ def test_cli_calibrate(tmp_path, capsys):
     from yaan_sim.cli import main
 
     obs = tmp_path / "obs.csv"
-    read_observed().assign(unit="yiyuan/Year", source="test", confidence="M").to_csv(obs, index=False)
+    read_observed().assign(unit="yiyuan/Year", source="test", confidence="M").to_csv(
+        obs, index=False
+    )
     out = tmp_path / "cal.yaml"
-    rc = main(["calibrate", "--observed", str(obs), "--params", ",".join(PARAMS), "--x0",
-               "0.15,0.6", "-o", str(out), "--table", str(tmp_path / "p.csv")])
+    rc = main(
+        [
+            "calibrate",
+            "--observed",
+            str(obs),
+            "--params",
+            ",".join(PARAMS),
+            "--x0",
+            "0.15,0.6",
+            "-o",
+            str(out),
+            "--table",
+            str(tmp_path / "p.csv"),
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     text = capsys.readouterr().out
     assert "Theil U" in text and "RMSE" in text and out.is_file()
@@ -109,11 +124,21 @@ def test_a_series_inside_the_plan_period_is_fitted_without_a_backtest(model):
     from yaan_sim.analysis.ensemble import FixedScenario
 
     truth = 1.62
-    ds = ys.simulate(model, [FixedScenario("truth", {"Output capital ratio": truth})],
-                     return_vars=["revenue"])
+    ds = ys.simulate(
+        model, [FixedScenario("truth", {"Output capital ratio": truth})], return_vars=["revenue"]
+    )
     city = ds["revenue"].isel(scenario=0).sum("park")
-    obs = pd.DataFrame([{"variable": "revenue", "park": "city", "year": y,
-                         "value": float(city.sel(time=float(y)))} for y in (2017, 2018, 2019)])
+    obs = pd.DataFrame(
+        [
+            {
+                "variable": "revenue",
+                "park": "city",
+                "year": y,
+                "value": float(city.sel(time=float(y))),
+            }
+            for y in (2017, 2018, 2019)
+        ]
+    )
     res = calibrate(model, obs, ["Output capital ratio"], x0=[1.2])
     assert res.info["backtest_park"] is None and res.stats["dof"] == 2
     assert res.params["value"].iloc[0] == pytest.approx(truth, rel=1e-6)

@@ -11,15 +11,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from support.fake_results import TARGET, make_results  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from support.fake_results import TARGET, make_results
 
-from yaan_sim.outputs import charts  # noqa: E402
-from yaan_sim.errors import YaanSimError  # noqa: E402
-from yaan_sim.outputs.evaluate import evaluate, load_observed  # noqa: E402
-from yaan_sim.outputs.goals import PARK_NAMES_ZH, load_goals  # noqa: E402
+from yaan_sim.errors import YaanSimError
+from yaan_sim.outputs import charts
+from yaan_sim.outputs.evaluate import evaluate, load_observed
+from yaan_sim.outputs.goals import PARK_NAMES_ZH, load_goals
 
 
 @pytest.fixture(autouse=True)
@@ -35,8 +35,7 @@ def ds():
 
 @pytest.fixture(scope="module")
 def ens():
-    return make_results(scenarios={"baseline": {}, "plan": {"revenue_growth": 0.35}},
-                        samples=40)
+    return make_results(scenarios={"baseline": {}, "plan": {"revenue_growth": 0.35}}, samples=40)
 
 
 @pytest.fixture(scope="module")
@@ -71,12 +70,14 @@ def test_the_check_would_catch_a_missing_glyph():
 
 
 def test_charts_module_has_no_import_side_effects():
-    code = ("import matplotlib.font_manager as fm\n"
-            "n = len(fm.fontManager.ttflist)\n"
-            "import yaan_sim.outputs.charts, yaan_sim.outputs.report, yaan_sim.outputs.fonts\n"
-            "assert len(fm.fontManager.ttflist) == n\n"
-            "import matplotlib\n"
-            "assert 'Noto Sans CJK SC' not in str(matplotlib.rcParams['font.family'])\n")
+    code = (
+        "import matplotlib.font_manager as fm\n"
+        "n = len(fm.fontManager.ttflist)\n"
+        "import yaan_sim.outputs.charts, yaan_sim.outputs.report, yaan_sim.outputs.fonts\n"
+        "assert len(fm.fontManager.ttflist) == n\n"
+        "import matplotlib\n"
+        "assert 'Noto Sans CJK SC' not in str(matplotlib.rcParams['font.family'])\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -115,8 +116,11 @@ def test_park_small_multiples(ds):
 def test_goal_gap_bars(table):
     ax = charts.plot_goal_gaps(table, lang="zh", scenario="plan")
     bars = ax.patches
-    rows = table[(table["scenario"] == "plan") & table["binding"]
-                 & (table["comparison"] != "falling_every_year")]
+    rows = table[
+        (table["scenario"] == "plan")
+        & table["binding"]
+        & (table["comparison"] != "falling_every_year")
+    ]
     assert len(bars) == len(rows)
     colors = [matplotlib.colors.to_hex(b.get_facecolor()) for b in bars]
     assert colors == [charts.STATUS_COLORS[s] for s in rows["status"]]
@@ -130,8 +134,11 @@ def test_goal_gap_bars(table):
 def test_goal_gaps_of_several_scenarios_is_a_dot_plot(table):
     ax = charts.plot_goal_gaps(table, lang="en")
     assert not ax.patches
-    rows = table[(table["scenario"] == "plan") & table["binding"]
-                 & (table["comparison"] != "falling_every_year")]
+    rows = table[
+        (table["scenario"] == "plan")
+        & table["binding"]
+        & (table["comparison"] != "falling_every_year")
+    ]
     for sc in ("baseline", "plan"):
         (dots,) = _gid(ax, f"gap:{sc}")
         assert len(dots.get_xdata()) == len(rows)

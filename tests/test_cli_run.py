@@ -17,8 +17,16 @@ SHORT = ["--engine", "vector"]
 
 def test_run_writes_netcdf_and_prints_the_revenue_table(tmp_path, capsys):
     out = tmp_path / "two.nc"
-    rc = main(["run", str(REPO / "scenarios/plan.yaml"), str(REPO / "scenarios/baseline.yaml"),
-               "-o", str(out), *SHORT])
+    rc = main(
+        [
+            "run",
+            str(REPO / "scenarios/plan.yaml"),
+            str(REPO / "scenarios/baseline.yaml"),
+            "-o",
+            str(out),
+            *SHORT,
+        ]
+    )
     assert rc == 0
     text = capsys.readouterr().out
     assert "City total" in text and "ETDZ" in text and "plan" in text and "baseline" in text
@@ -40,7 +48,9 @@ def test_run_refuses_to_overwrite_and_bad_input_exits_2(tmp_path, capsys):
     assert main(["run", str(REPO / "scenarios/plan.yaml"), "-o", str(out), *SHORT]) == 2
     assert "--force" in capsys.readouterr().err
     assert out.read_text() == "precious"
-    assert main(["run", str(REPO / "scenarios/plan.yaml"), "-o", str(tmp_path / "no/dir/r.nc")]) == 2
+    assert (
+        main(["run", str(REPO / "scenarios/plan.yaml"), "-o", str(tmp_path / "no/dir/r.nc")]) == 2
+    )
     assert "does not exist" in capsys.readouterr().err
     assert main(["run", "--engine", "warp", "-o", str(tmp_path / "x.nc")]) == 2
     assert "unknown engine" in capsys.readouterr().err
@@ -58,8 +68,19 @@ def test_an_invalid_scenario_writes_nothing(tmp_path, capsys):
 
 def test_rerun_reproduces_a_result_bit_for_bit(tmp_path):
     first, again = tmp_path / "first.nc", tmp_path / "again.nc"
-    assert main(["run", str(REPO / "scenarios/plan.yaml"), str(REPO / "scenarios/high-investment.yaml"),
-                 "-o", str(first), *SHORT]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(REPO / "scenarios/plan.yaml"),
+                str(REPO / "scenarios/high-investment.yaml"),
+                "-o",
+                str(first),
+                *SHORT,
+            ]
+        )
+        == 0
+    )
     assert main(["rerun", str(first), "-o", str(again)]) == 0
     a, b = xr.load_dataset(first), xr.load_dataset(again)
     for name in a.data_vars:
@@ -79,8 +100,12 @@ def test_rerun_refuses_a_foreign_file(tmp_path, capsys):
 
 def test_console_script_runs_without_traceback(tmp_path):
     exe = Path(sys.executable).with_name("yaan-sim")
-    proc = subprocess.run([str(exe), "run", "missing.yaml", "-o", str(tmp_path / "x.nc")],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [str(exe), "run", "missing.yaml", "-o", str(tmp_path / "x.nc")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert "missing.yaml" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -100,18 +125,24 @@ def test_every_shipped_scenario_runs_from_the_glob(tmp_path, capsys):
 
 
 def test_rerun_reproduces_a_latin_hypercube_ensemble(tmp_path):
+    import yaan_sim as ys
     from yaan_sim.analysis.ensemble import run_ensemble
-    from yaan_sim.model.load import load_model
     from yaan_sim.analysis.rerun import rerun
+    from yaan_sim.model.load import load_model
     from yaan_sim.outputs.results import to_netcdf
     from yaan_sim.scenario import load_scenario
 
-    import yaan_sim as ys
-
     model = load_model()
     sc = load_scenario("uncertain/plan-uncertain.yaml", model)
-    first = run_ensemble(model, [sc], 64, seed=7, method="lhs", chunk_size=20,
-                         horizon=ys.Horizon(2016, 2017, 0.125, 0.25))
+    first = run_ensemble(
+        model,
+        [sc],
+        64,
+        seed=7,
+        method="lhs",
+        chunk_size=20,
+        horizon=ys.Horizon(2016, 2017, 0.125, 0.25),
+    )
     to_netcdf(first, tmp_path / "ens.nc")
     again = rerun(tmp_path / "ens.nc", model)
     for name in first.data_vars:

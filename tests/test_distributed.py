@@ -50,19 +50,50 @@ def cluster(tmp_path_factory):
 
     def start(args, name):
         log = open(logs / f"{name}.log", "wb")
-        procs.append((subprocess.Popen([dask, *args], stdout=log, stderr=subprocess.STDOUT,
-                                       env=env, cwd=logs), log))
+        procs.append(
+            (
+                subprocess.Popen(
+                    [dask, *args], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=logs
+                ),
+                log,
+            )
+        )
 
     try:
         # the scheduler's HTTP server (health, metrics) listens even with --no-dashboard:
         # on a free port, not on 8787, which someone else may use
-        start(["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard",
-               "--dashboard-address", f"127.0.0.1:{free_port()}"],
-              "scheduler")
+        start(
+            [
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-dashboard",
+                "--dashboard-address",
+                f"127.0.0.1:{free_port()}",
+            ],
+            "scheduler",
+        )
         for i in range(2):
-            start(["worker", address, "--host", "127.0.0.1", "--nthreads", "1",
-                   "--nworkers", "1", "--no-dashboard", "--name", f"w{i}",
-                   "--local-directory", str(logs / f"w{i}")], f"worker{i}")
+            start(
+                [
+                    "worker",
+                    address,
+                    "--host",
+                    "127.0.0.1",
+                    "--nthreads",
+                    "1",
+                    "--nworkers",
+                    "1",
+                    "--no-dashboard",
+                    "--name",
+                    f"w{i}",
+                    "--local-directory",
+                    str(logs / f"w{i}"),
+                ],
+                f"worker{i}",
+            )
         client = None
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -76,8 +107,11 @@ def cluster(tmp_path_factory):
                     client = None
                 time.sleep(0.5)
         if client is None:
-            text = "\n".join((logs / f).read_text(errors="replace")[-2000:]
-                             for f in os.listdir(logs) if f.endswith(".log"))
+            text = "\n".join(
+                (logs / f).read_text(errors="replace")[-2000:]
+                for f in os.listdir(logs)
+                if f.endswith(".log")
+            )
             pytest.fail(f"the dask cluster did not start in {START_TIMEOUT_S} s:\n{text}")
         n = len(client.scheduler_info()["workers"])
         client.close()
@@ -109,9 +143,25 @@ def test_the_cli_sends_chunks_to_the_scheduler(cluster, tmp_path):
     from yaan_sim.cli import main
 
     out = tmp_path / "e.nc"
-    rc = main(["ensemble", "uncertain/plan-uncertain.yaml", "-n", "30", "--seed", "2",
-               "--horizon", "2016:2018", "--chunk-size", "10", "--scheduler", cluster,
-               "-o", str(out), "--no-progress"])
+    rc = main(
+        [
+            "ensemble",
+            "uncertain/plan-uncertain.yaml",
+            "-n",
+            "30",
+            "--seed",
+            "2",
+            "--horizon",
+            "2016:2018",
+            "--chunk-size",
+            "10",
+            "--scheduler",
+            cluster,
+            "-o",
+            str(out),
+            "--no-progress",
+        ]
+    )
     assert rc == 0 and out.is_file()
 
 

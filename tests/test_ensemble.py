@@ -9,8 +9,8 @@ import xarray as xr
 
 import yaan_sim as ys
 from yaan_sim.analysis.ensemble import export, goal_gaps, run_ensemble, to_tidy
-from yaan_sim.errors import YaanSimError
 from yaan_sim.analysis.sampling import factors, ppf, sample_design, unit_matrix
+from yaan_sim.errors import YaanSimError
 from yaan_sim.scenario import load_scenario
 
 H = ys.Horizon(2016, 2018, 0.125, 0.25)
@@ -55,11 +55,14 @@ def test_inverse_cdfs_match_scipy(unc):
     by_kind = {f.dist.kind: f.dist for f in factors(unc.uncertain)}
     tri = by_kind["triangular"]
     p = tri.params
-    ref = stats.triang(c=(p["mode"] - p["low"]) / (p["high"] - p["low"]), loc=p["low"],
-                       scale=p["high"] - p["low"]).ppf(u)
+    ref = stats.triang(
+        c=(p["mode"] - p["low"]) / (p["high"] - p["low"]), loc=p["low"], scale=p["high"] - p["low"]
+    ).ppf(u)
     np.testing.assert_allclose(ppf(tri, u), ref, rtol=1e-12)
     uni = by_kind["uniform"]
-    np.testing.assert_allclose(ppf(uni, u), uni.params["low"] + u * (uni.params["high"] - uni.params["low"]))
+    np.testing.assert_allclose(
+        ppf(uni, u), uni.params["low"] + u * (uni.params["high"] - uni.params["low"])
+    )
     nor = by_kind["normal"]
     x = ppf(nor, u)
     assert np.all(np.diff(x) > 0) and x.min() >= nor.low and x.max() <= nor.high
@@ -78,8 +81,10 @@ def test_results_do_not_depend_on_the_chunk_size(model, unc):
     assert a.sizes["sample"] == 30 and "sampled_depreciation_rate" in a
     # the stored inputs are those the design drew
     d = sample_design(unc.uncertain, 30, "lhs", seed=2)
-    np.testing.assert_array_equal(a["sampled_depreciation_rate"].sel(scenario=unc.name).values,
-                                  d.values["Depreciation rate"].values)
+    np.testing.assert_array_equal(
+        a["sampled_depreciation_rate"].sel(scenario=unc.name).values,
+        d.values["Depreciation rate"].values,
+    )
 
 
 def test_the_goal_table_gives_probabilities_and_the_gaps_agree_with_it(model, unc):
@@ -92,11 +97,17 @@ def test_the_goal_table_gives_probabilities_and_the_gaps_agree_with_it(model, un
     gaps = goal_gaps(det, year=2018).sel(scenario=unc.name)
     ref = evaluate(det, year=2018).set_index(["goal_id", "scope_name"])
     assert float(gaps.sel(outcome="revenue_city")) == pytest.approx(
-        ref.loc[("revenue_city", "Ya'an"), "gap"], rel=1e-12)
+        ref.loc[("revenue_city", "Ya'an"), "gap"], rel=1e-12
+    )
     assert float(gaps.sel(outcome="revenue_park:ETDZ")) == pytest.approx(
-        ref.loc[("revenue_park", "ETDZ"), "gap"], rel=1e-12)
-    assert set(gaps["outcome"].values) == {"revenue_city", "revenue_park:ETDZ", "rd_share",
-                                           "energy_per_output"}
+        ref.loc[("revenue_park", "ETDZ"), "gap"], rel=1e-12
+    )
+    assert set(gaps["outcome"].values) == {
+        "revenue_city",
+        "revenue_park:ETDZ",
+        "rd_share",
+        "energy_per_output",
+    }
 
 
 def test_a_scenario_without_an_uncertain_block_is_refused(model):
@@ -105,10 +116,19 @@ def test_a_scenario_without_an_uncertain_block_is_refused(model):
 
 
 def test_exports_by_suffix(model, unc, tmp_path):
-    ens = run_ensemble(model, [unc], 3, seed=0, horizon=ys.Horizon(2016, 2017, 0.25, 0.5),
-                       return_vars=["revenue"])
+    ens = run_ensemble(
+        model, [unc], 3, seed=0, horizon=ys.Horizon(2016, 2017, 0.25, 0.5), return_vars=["revenue"]
+    )
     tidy = to_tidy(ens, ["revenue"])
-    assert list(tidy.columns) == ["variable", "scenario", "sample", "time", "park", "value", "units"]
+    assert list(tidy.columns) == [
+        "variable",
+        "scenario",
+        "sample",
+        "time",
+        "park",
+        "value",
+        "units",
+    ]
     assert len(tidy) == ens["revenue"].size
     export(ens, tmp_path / "e.csv")
     back = pd.read_csv(tmp_path / "e.csv")
@@ -128,12 +148,27 @@ def test_cli_ensemble(tmp_path, capsys):
     from yaan_sim.cli import main
 
     sc = tmp_path / "u.yaml"
-    sc.write_text("extends: plan\nhorizon: {stop: 2018}\nuncertain:\n"
-                  "  Depreciation rate: {distribution: uniform, low: 0.08, high: 0.11}\n",
-                  encoding="utf-8")
+    sc.write_text(
+        "extends: plan\nhorizon: {stop: 2018}\nuncertain:\n"
+        "  Depreciation rate: {distribution: uniform, low: 0.08, high: 0.11}\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "ens.nc"
-    args = ["ensemble", str(sc), "-n", "20", "--seed", "3", "--method", "lhs", "-o", str(out),
-            "--no-progress", "--chart", str(tmp_path / "fan.png")]
+    args = [
+        "ensemble",
+        str(sc),
+        "-n",
+        "20",
+        "--seed",
+        "3",
+        "--method",
+        "lhs",
+        "-o",
+        str(out),
+        "--no-progress",
+        "--chart",
+        str(tmp_path / "fan.png"),
+    ]
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "p_met" in text and out.is_file() and (tmp_path / "fan.png").is_file()

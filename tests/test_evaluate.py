@@ -12,8 +12,13 @@ from support.fake_results import TARGET, make_results
 
 from yaan_sim.cli import main
 from yaan_sim.errors import ResultsError, YaanSimError
-from yaan_sim.outputs.evaluate import (evaluate, format_table, load_observed, open_results,
-                               what_it_takes)
+from yaan_sim.outputs.evaluate import (
+    evaluate,
+    format_table,
+    load_observed,
+    open_results,
+    what_it_takes,
+)
 from yaan_sim.outputs.goals import load_goals
 
 
@@ -50,21 +55,22 @@ def test_status_rules_for_level_goals_mid_term(mixed, goals):
     t = evaluate(mixed, goals, year=2018)
     etdz = _row(t, "revenue_park", "ETDZ")
     assert etdz["status"] == "on track"
-    assert etdz["value"] == pytest.approx(1000 / 3 * 1.35 ** 2)
-    assert etdz["growth_needed_pct"] == pytest.approx(((3 / 1.35 ** 2) ** 0.5 - 1) * 100)
+    assert etdz["value"] == pytest.approx(1000 / 3 * 1.35**2)
+    assert etdz["growth_needed_pct"] == pytest.approx(((3 / 1.35**2) ** 0.5 - 1) * 100)
     assert etdz["growth_simulated_pct"] == pytest.approx(35.0)
-    assert etdz["projected"] == pytest.approx(1000 / 3 * 1.35 ** 4)
+    assert etdz["projected"] == pytest.approx(1000 / 3 * 1.35**4)
     assert etdz["year_first_met"] == 2020
     han = _row(t, "revenue_park", "Hanyuan")
     assert han["status"] == "at risk"
     assert han["growth_needed_pct"] - han["growth_simulated_pct"] == pytest.approx(
-        ((3 / 1.3 ** 2) ** 0.5 - 1.3) * 100)
+        ((3 / 1.3**2) ** 0.5 - 1.3) * 100
+    )
     assert np.isnan(han["year_first_met"])
     assert _row(t, "revenue_park", "Shimian")["status"] == "missed"
     lushan = _row(t, "revenue_park", "Lushan")
     assert lushan["status"] == "met" and lushan["year_first_met"] == 2016
-    assert lushan["gap"] == pytest.approx(110 * 1.2 ** 2 - 100)
-    assert lushan["gap_pct"] == pytest.approx(110 * 1.2 ** 2 - 100)  # target is 100
+    assert lushan["gap"] == pytest.approx(110 * 1.2**2 - 100)
+    assert lushan["gap_pct"] == pytest.approx(110 * 1.2**2 - 100)  # target is 100
 
 
 def test_status_rules_in_the_goal_year(mixed, goals):
@@ -72,8 +78,8 @@ def test_status_rules_in_the_goal_year(mixed, goals):
     assert _row(t, "revenue_park", "ETDZ")["status"] == "met"
     han = _row(t, "revenue_park", "Hanyuan")
     assert han["status"] == "missed"
-    assert han["gap"] == pytest.approx(200 / 3 * 1.3 ** 4 - 200)
-    assert han["gap_pct"] == pytest.approx((1.3 ** 4 / 3 - 1) * 100)
+    assert han["gap"] == pytest.approx(200 / 3 * 1.3**4 - 200)
+    assert han["gap_pct"] == pytest.approx((1.3**4 / 3 - 1) * 100)
     assert np.isnan(han["growth_needed_pct"])
     city = _row(t, "revenue_city", "Ya'an")
     expect = sum(START[p] * (1 + GROWTH[p]) ** 4 for p in TARGET)
@@ -107,7 +113,8 @@ def test_rd_share_is_the_ratio_of_sums(goals):
     # R&D concentrated in one park: the city ratio weighs parks by revenue
     ds = make_results(rd_share=0.0)
     ds["research_spending"] = ds["research_spending"] + xr.where(
-        ds["park"] == "ETDZ", 0.024 * ds["revenue"], 0.0)
+        ds["park"] == "ETDZ", 0.024 * ds["revenue"], 0.0
+    )
     rd = _row(evaluate(ds, goals), "rd_share", "Ya'an")
     share_etdz = 1000 / 2000  # ETDZ's share of revenue (all parks at a third of target)
     assert rd["value"] == pytest.approx(2.4 * share_etdz)
@@ -120,11 +127,17 @@ def test_falling_every_year(goals):
     energy = _row(t, "energy_per_output", "Ya'an")
     assert energy["status"] == "met"
     assert energy["value"] == pytest.approx(-3.0)  # the largest year-on-year change, %
-    assert energy["level"] == pytest.approx(0.5 * 0.97 ** 4)
+    assert energy["level"] == pytest.approx(0.5 * 0.97**4)
     assert energy["unit"] == "%/yr" and energy["level_unit"] == "tce/wanyuan"
     assert _row(t, "water_per_output", "Ya'an")["status"] == "missed"
-    assert _row(evaluate(make_results(energy_change=-0.03), goals, year=2018),
-                "energy_per_output", "Ya'an")["status"] == "on track"
+    assert (
+        _row(
+            evaluate(make_results(energy_change=-0.03), goals, year=2018),
+            "energy_per_output",
+            "Ya'an",
+        )["status"]
+        == "on track"
+    )
     # falls until 2018, then energy use jumps by 20% in 2019
     ds = make_results(energy_change=-0.03)
     ds["energy_use"] = ds["energy_use"] * xr.where(ds["time"] >= 2019, 1.2, 1.0)
@@ -139,7 +152,7 @@ def test_pollutants_controlled_against_2016(goals):
     t = evaluate(rising, goals)
     cod = _row(t, "cod_controlled", "Ya'an")
     assert cod["target"] == pytest.approx(1000.0)  # the 2016 total
-    assert cod["value"] == pytest.approx(1000 * 1.01 ** 4)
+    assert cod["value"] == pytest.approx(1000 * 1.01**4)
     assert cod["status"] == "missed"
     mid = _row(evaluate(rising, goals, year=2018), "nox_controlled", "Ya'an")
     assert mid["growth_needed_pct"] == pytest.approx((1 / 1.01 - 1) * 100)
@@ -175,14 +188,23 @@ def test_probability_of_meeting_with_samples(goals):
 
 
 def test_observed_figures_replace_the_simulated_value(mixed, goals):
-    obs = pd.DataFrame({"variable": ["revenue"], "park": ["ETDZ"], "year": [2018],
-                        "value": [300.0], "unit": ["yiyuan/Year"], "source": ["test"],
-                        "confidence": ["H"], "note": [""]})
+    obs = pd.DataFrame(
+        {
+            "variable": ["revenue"],
+            "park": ["ETDZ"],
+            "year": [2018],
+            "value": [300.0],
+            "unit": ["yiyuan/Year"],
+            "source": ["test"],
+            "confidence": ["H"],
+            "note": [""],
+        }
+    )
     t = evaluate(mixed, goals, year=2018, observed=obs)
     etdz = _row(t, "revenue_park", "ETDZ")
     assert etdz["value_source"] == "observed" and etdz["value"] == 300.0
     assert etdz["growth_needed_pct"] == pytest.approx(((1000 / 300) ** 0.5 - 1) * 100)
-    assert etdz["projected"] == pytest.approx(300 * 1.35 ** 2)  # simulated growth applied
+    assert etdz["projected"] == pytest.approx(300 * 1.35**2)  # simulated growth applied
     assert etdz["status"] == "missed"  # 547 < 1000, needs 82.6%/yr against 35%
     assert _row(t, "revenue_park", "Hanyuan")["value_source"] == "simulated"
 
@@ -202,8 +224,11 @@ def test_shipped_observed_data_and_what_it_takes(goals):
 
 def test_observed_file_validation(tmp_path):
     p = tmp_path / "obs.csv"
-    p.write_text("variable,park,year,value,unit,source,confidence\n"
-                 "revenue,Atlantis,2015,1,yiyuan/Year,x,H\n", encoding="utf-8")
+    p.write_text(
+        "variable,park,year,value,unit,source,confidence\n"
+        "revenue,Atlantis,2015,1,yiyuan/Year,x,H\n",
+        encoding="utf-8",
+    )
     with pytest.raises(YaanSimError, match=r"row 2: park 'Atlantis' is not a park"):
         load_observed(p)
     p.write_text("variable,park,year\nrevenue,ETDZ,2015\n", encoding="utf-8")
@@ -217,7 +242,9 @@ def test_bad_input_is_a_clear_error(goals):
     with pytest.raises(ResultsError, match="no value for year 2014"):
         evaluate(make_results(), goals, year=2014)
     ds = make_results().drop_vars("water_use")
-    with pytest.raises(ResultsError, match="goal 'water_per_output' needs the variable 'water_use'"):
+    with pytest.raises(
+        ResultsError, match="goal 'water_per_output' needs the variable 'water_use'"
+    ):
         evaluate(ds, goals)
     ds = make_results()
     ds["revenue"].attrs["units"] = "wanyuan/Year"
@@ -240,6 +267,7 @@ def test_formats(mixed, goals):
 
 
 # ------------------------------------------------------------------ files and the CLI
+
 
 @pytest.fixture(scope="module")
 def results_nc(tmp_path_factory):
@@ -266,10 +294,14 @@ def test_open_results_errors(tmp_path):
     with pytest.raises(ResultsError, match="no 'manifest' attribute"):
         open_results(foreign)
     other = tmp_path / "other.nc"
-    xr.Dataset({"t2m": (("lat", "lon"), np.zeros((2, 2)))},
-               attrs={"manifest": "{}"}).to_netcdf(other)
-    with pytest.raises(ResultsError, match="other.nc does not look like yaan-sim results: it "
-                                           "has no dim 'time', dim 'park', variable 'revenue'"):
+    xr.Dataset({"t2m": (("lat", "lon"), np.zeros((2, 2)))}, attrs={"manifest": "{}"}).to_netcdf(
+        other
+    )
+    with pytest.raises(
+        ResultsError,
+        match="other.nc does not look like yaan-sim results: it "
+        "has no dim 'time', dim 'park', variable 'revenue'",
+    ):
         open_results(other)
 
 
@@ -286,8 +318,9 @@ def test_cli_evaluate_formats(results_nc, capsys, fmt):
 
 def test_cli_evaluate_writes_a_file(results_nc, tmp_path, capsys):
     out = tmp_path / "table.md"
-    assert main(["evaluate", str(results_nc), "--format", "md", "-o", str(out),
-                 "--lang", "zh"]) == 0
+    assert (
+        main(["evaluate", str(results_nc), "--format", "md", "-o", str(out), "--lang", "zh"]) == 0
+    )
     assert "全市" in out.read_text(encoding="utf-8")
     assert main(["evaluate", str(results_nc), "-o", str(out)]) == 2
     assert "exists already: pass --force" in capsys.readouterr().err

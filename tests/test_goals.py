@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from yaan_sim.outputs.goals import (PARKS, REGION_OF_PARK, GoalsError, goals_from_dict, load_goals)
+from yaan_sim.outputs.goals import PARKS, REGION_OF_PARK, GoalsError, goals_from_dict, load_goals
 
 PLAN = Path(__file__).resolve().parents[2] / "shared" / "seed" / "yaan-park-plan-2017.txt"
 
@@ -18,9 +18,17 @@ def goals():
 
 
 def test_every_goal_of_section_1_3_is_encoded(goals):
-    assert goals.ids == ["revenue_city", "revenue_park", "rd_share", "energy_per_output",
-                         "water_per_output", "cod_controlled", "nh3n_controlled",
-                         "so2_controlled", "nox_controlled"]
+    assert goals.ids == [
+        "revenue_city",
+        "revenue_park",
+        "rd_share",
+        "energy_per_output",
+        "water_per_output",
+        "cod_controlled",
+        "nh3n_controlled",
+        "so2_controlled",
+        "nox_controlled",
+    ]
     assert all(g.year == 2020 for g in goals)
     assert all(g.note and g.note_zh for g in goals)
     assert all(g.section.startswith("一(三)") for g in goals)
@@ -29,9 +37,10 @@ def test_every_goal_of_section_1_3_is_encoded(goals):
     assert goals["rd_share"].target == 1.2 and goals["rd_share"].comparison == ">="
     assert goals["rd_share"].metric.describe() == "100 * sum(research_spending) / sum(revenue)"
     assert goals["energy_per_output"].is_trend and goals["water_per_output"].is_trend
-    assert all(goals[f"{p}_controlled"].uses_baseline
-               and goals[f"{p}_controlled"].baseline_year == 2016
-               for p in ("cod", "nh3n", "so2", "nox"))
+    assert all(
+        goals[f"{p}_controlled"].uses_baseline and goals[f"{p}_controlled"].baseline_year == 2016
+        for p in ("cod", "nh3n", "so2", "nox")
+    )
 
 
 def test_park_targets_add_up_to_the_city_target(goals):
@@ -40,9 +49,17 @@ def test_park_targets_add_up_to_the_city_target(goals):
     assert city.target == 2000
     assert set(park.target) == set(PARKS)
     assert sum(park.target.values()) == city.target
-    assert park.target == {"ETDZ": 1000, "Hanyuan": 200, "Shimian": 200, "Lushan": 100,
-                           "Tianquan": 100, "Baoxing": 100, "Yingjing": 100, "Yucheng": 100,
-                           "Chengya": 100}
+    assert park.target == {
+        "ETDZ": 1000,
+        "Hanyuan": 200,
+        "Shimian": 200,
+        "Lushan": 100,
+        "Tianquan": 100,
+        "Baoxing": 100,
+        "Yingjing": 100,
+        "Yucheng": 100,
+        "Chengya": 100,
+    }
     # the city's target recomputed from the parks, through the same code evaluate uses
     assert park.fixed_target("city", "Ya'an", list(PARKS)) == city.target
 
@@ -96,26 +113,40 @@ def test_a_minimal_file_loads(tmp_path):
     assert goals.ids == ["g1"] and goals["g1"].target == 2000.0
 
 
-@pytest.mark.parametrize("old, new, pattern", [
-    ("target: 2000", "tagret: 2000",
-     r"goals.yaml:2: goal 'g1': key 'tagret': unknown key \(did you mean 'target'\?\)"),
-    ("    scope: city\n", "",
-     r"goal 'g1': key 'scope': missing"),
-    ('comparison: ">="', 'comparison: "=>"',
-     r"goal 'g1': key 'comparison': '=>' is not one of"),
-    ("target: 2000", "target: {ETDZ: 1000, Hanyun: 200}",
-     r"key 'target': unknown park 'Hanyuan'|key 'target': unknown park 'Hanyun' \(did you mean 'Hanyuan'\?\)"),
-    ("target: 2000", "target: lots",
-     r"key 'target': 'lots' must be a number"),
-    ("{variable: revenue, aggregate: sum}", "{variable: revenue, aggregate: total}",
-     r"key 'metric': aggregate 'total' is not one of sum, ratio_of_sums"),
-    ("{variable: revenue, aggregate: sum}", "{numerator: revenue, aggregate: ratio_of_sums}",
-     r"key 'metric': 'denominator' must name a results variable"),
-    ("year: 2020", "year: twenty",
-     r"key 'year': 'twenty' is not a year"),
-    ("scope: city", "scope: county",
-     r"key 'scope': 'county' is not one of city, region, park"),
-])
+@pytest.mark.parametrize(
+    "old, new, pattern",
+    [
+        (
+            "target: 2000",
+            "tagret: 2000",
+            r"goals.yaml:2: goal 'g1': key 'tagret': unknown key \(did you mean 'target'\?\)",
+        ),
+        ("    scope: city\n", "", r"goal 'g1': key 'scope': missing"),
+        (
+            'comparison: ">="',
+            'comparison: "=>"',
+            r"goal 'g1': key 'comparison': '=>' is not one of",
+        ),
+        (
+            "target: 2000",
+            "target: {ETDZ: 1000, Hanyun: 200}",
+            r"key 'target': unknown park 'Hanyuan'|key 'target': unknown park 'Hanyun' \(did you mean 'Hanyuan'\?\)",
+        ),
+        ("target: 2000", "target: lots", r"key 'target': 'lots' must be a number"),
+        (
+            "{variable: revenue, aggregate: sum}",
+            "{variable: revenue, aggregate: total}",
+            r"key 'metric': aggregate 'total' is not one of sum, ratio_of_sums",
+        ),
+        (
+            "{variable: revenue, aggregate: sum}",
+            "{numerator: revenue, aggregate: ratio_of_sums}",
+            r"key 'metric': 'denominator' must name a results variable",
+        ),
+        ("year: 2020", "year: twenty", r"key 'year': 'twenty' is not a year"),
+        ("scope: city", "scope: county", r"key 'scope': 'county' is not one of city, region, park"),
+    ],
+)
 def test_invalid_goals_name_file_line_goal_and_key(tmp_path, old, new, pattern):
     path = _write(tmp_path, GOOD.replace(old, new))
     with pytest.raises(GoalsError, match=pattern) as info:
@@ -125,7 +156,7 @@ def test_invalid_goals_name_file_line_goal_and_key(tmp_path, old, new, pattern):
 
 def test_all_problems_are_reported_at_once(tmp_path):
     item = GOOD.split("goals:\n", 1)[1]
-    text = GOOD + item.replace("comparison: \">=\"", "comparison: falling_every_year")
+    text = GOOD + item.replace('comparison: ">="', "comparison: falling_every_year")
     with pytest.raises(GoalsError) as info:
         load_goals(_write(tmp_path, text))
     msgs = info.value.problems

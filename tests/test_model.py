@@ -30,6 +30,7 @@ def run(model, overrides=None, horizon=None, engine="pysd"):
 
 # --- structure -------------------------------------------------------------------------
 
+
 def test_translation_and_run_raise_no_warning(tmp_path):
     # A fresh cache: this translates the .mdl again, with every warning an error.
     with warnings.catch_warnings():
@@ -46,8 +47,12 @@ def test_translation_is_cached_and_keyed_by_content(tmp_path):
     assert second.py_path == first.py_path
     edited = tmp_path / "edited" / "yaan_parks.mdl"
     edited.parent.mkdir()
-    edited.write_text(first.mdl_path.read_text(encoding="utf-8").replace(
-        "Reinvestment share=\n\t0.5", "Reinvestment share=\n\t0.4"), encoding="utf-8")
+    edited.write_text(
+        first.mdl_path.read_text(encoding="utf-8").replace(
+            "Reinvestment share=\n\t0.5", "Reinvestment share=\n\t0.4"
+        ),
+        encoding="utf-8",
+    )
     third = load_model(edited, cache=tmp_path)
     assert not third.from_cache and third.py_path != first.py_path
 
@@ -55,14 +60,23 @@ def test_translation_is_cached_and_keyed_by_content(tmp_path):
 def test_every_constant_has_units_range_and_source(model):
     problems = []
     for meta in model.meta.values():
-        if meta.kind != "Constant" or meta.name in {"INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER"}:
+        if meta.kind != "Constant" or meta.name in {
+            "INITIAL TIME",
+            "FINAL TIME",
+            "TIME STEP",
+            "SAVEPER",
+        }:
             continue
         if meta.role not in {"lever", "parameter"}:
             problems.append(f"{meta.name}: role is {meta.role!r}, expected lever or parameter")
         if not meta.units:
             problems.append(f"{meta.name}: no units")
-        derived = meta.name in {"Wanyuan per yiyuan", "Enclave source", "Enclave host",
-                                "Industry presence"}
+        derived = meta.name in {
+            "Wanyuan per yiyuan",
+            "Enclave source",
+            "Enclave host",
+            "Industry presence",
+        }
         if not derived and any(math.isnan(x) for x in meta.limits):
             problems.append(f"{meta.name}: no [min,max] range")
         if not derived and not meta.fields.get("source"):
@@ -73,10 +87,13 @@ def test_every_constant_has_units_range_and_source(model):
 
 
 def test_every_variable_is_documented_in_both_languages(model):
-    missing = [m.name for m in model.meta.values()
-               if m.kind not in {"None"} and m.name not in {"INITIAL TIME", "FINAL TIME", "TIME STEP",
-                                                            "SAVEPER", "Time"}
-               and not (m.fields.get("en") and m.fields.get("zh"))]
+    missing = [
+        m.name
+        for m in model.meta.values()
+        if m.kind not in {"None"}
+        and m.name not in {"INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER", "Time"}
+        and not (m.fields.get("en") and m.fields.get("zh"))
+    ]
     assert not missing, f"variables without en: and zh: documentation: {missing}"
 
 
@@ -91,10 +108,24 @@ def test_levers_sit_inside_their_ranges(model):
 
 def test_parks_and_regions_follow_the_plan(model):
     parks = model.subscripts["Park"]
-    assert parks == ["ETDZ", "Hanyuan", "Shimian", "Lushan", "Tianquan", "Baoxing",
-                     "Yingjing", "Yucheng", "Chengya"]
+    assert parks == [
+        "ETDZ",
+        "Hanyuan",
+        "Shimian",
+        "Lushan",
+        "Tianquan",
+        "Baoxing",
+        "Yingjing",
+        "Yucheng",
+        "Chengya",
+    ]
     regions = model.regions()
-    assert {p for p, r in regions.items() if r == "East"} == {"ETDZ", "Yucheng", "Chengya", "Yingjing"}
+    assert {p for p, r in regions.items() if r == "East"} == {
+        "ETDZ",
+        "Yucheng",
+        "Chengya",
+        "Yingjing",
+    }
     assert {p for p, r in regions.items() if r == "South"} == {"Hanyuan", "Shimian"}
     assert {p for p, r in regions.items() if r == "Northwest"} == {"Tianquan", "Lushan", "Baoxing"}
 
@@ -107,6 +138,7 @@ def test_every_park_hosts_an_industry_and_every_industry_a_park(model):
 
 
 # --- the results ---------------------------------------------------------------------
+
 
 def test_results_carry_units_names_and_manifest(baseline):
     rev = baseline["revenue"]
@@ -132,9 +164,19 @@ def test_stocks_never_negative(model, baseline):
 def test_start_state_equals_the_documented_baseline(model, baseline):
     start = baseline.sel(time=2016.0).reset_coords(drop=True)
     xr.testing.assert_allclose(start["revenue"], model.default_value("Initial revenue"))
-    xr.testing.assert_allclose(start["research_intensity"], model.default_value("Initial research intensity"))
-    assert float(start["energy_intensity_index"].min()) == float(start["energy_intensity_index"].max()) == 1.0
-    land = model.default_value("Initial revenue") * 10000 / float(model.default_value("Initial output per mu"))
+    xr.testing.assert_allclose(
+        start["research_intensity"], model.default_value("Initial research intensity")
+    )
+    assert (
+        float(start["energy_intensity_index"].min())
+        == float(start["energy_intensity_index"].max())
+        == 1.0
+    )
+    land = (
+        model.default_value("Initial revenue")
+        * 10000
+        / float(model.default_value("Initial output per mu"))
+    )
     xr.testing.assert_allclose(start["developed_land"], land)
     # Capital is in steady state with the start: revenue = capital x output-capital ratio.
     xr.testing.assert_allclose(start["potential_revenue"], start["revenue"])
@@ -144,7 +186,9 @@ def test_land_is_conserved(model):
     ds = run(model, horizon=SHORT)
     total = ds["land_quota"] + ds["developed_land"] + ds["idle_land"]
     added = (ds["quota_release"] * SHORT.step).cumsum("time").shift(time=1, fill_value=0)
-    xr.testing.assert_allclose(total, (total.isel(time=0) + added).transpose(*total.dims), rtol=1e-12)
+    xr.testing.assert_allclose(
+        total, (total.isel(time=0) + added).transpose(*total.dims), rtol=1e-12
+    )
 
 
 def test_halving_the_time_step_moves_2020_revenue_by_under_one_percent(model, baseline):
@@ -156,38 +200,59 @@ def test_halving_the_time_step_moves_2020_revenue_by_under_one_percent(model, ba
 
 # --- extreme conditions -------------------------------------------------------------
 
+
 def test_zero_investment_decays_capital_and_output(model):
-    zero = {"Investment attraction rate": 0.0, "Reinvestment share": 0.0, "Loan guarantee scale": 0.0,
-            "Park fund investment": 0.0, "Reconstruction realisation share": 0.0}
+    zero = {
+        "Investment attraction rate": 0.0,
+        "Reinvestment share": 0.0,
+        "Loan guarantee scale": 0.0,
+        "Park fund investment": 0.0,
+        "Reconstruction realisation share": 0.0,
+    }
     ds = run(model, zero, horizon=SHORT)
     assert float(ds["investment"].max()) == 0.0
-    cap = ds["productive_capital"] + ds["capital_under_construction"] + ds["projects_in_preparation"]
+    cap = (
+        ds["productive_capital"] + ds["capital_under_construction"] + ds["projects_in_preparation"]
+    )
     assert (cap.diff("time") < 0).all()
     assert (ds["revenue"].isel(time=-1) < ds["revenue"].isel(time=0)).all()
 
 
 def test_no_land_quota_means_no_new_developed_land(model):
-    ds = run(model, {"Initial quota ratio": 0.0, "Land quota release rate": 0.0,
-                     "Idle land recovery rate": 0.0}, horizon=SHORT)
+    ds = run(
+        model,
+        {
+            "Initial quota ratio": 0.0,
+            "Land quota release rate": 0.0,
+            "Idle land recovery rate": 0.0,
+        },
+        horizon=SHORT,
+    )
     assert float(ds["land_development"].max()) == 0.0
     assert (ds["developed_land"].diff("time") <= 0).all()
     # Investment goes on only in standard factories.
     share = model.default_value("Standard factory share")
     expected = ds["located_investment_demand"] * share * ds["energy_headroom_effect"]
-    xr.testing.assert_allclose(ds["investment"], expected.transpose(*ds["investment"].dims), rtol=1e-12)
+    xr.testing.assert_allclose(
+        ds["investment"], expected.transpose(*ds["investment"].dims), rtol=1e-12
+    )
 
 
 def test_a_binding_energy_cap_curbs_growth(model, baseline):
     ds = run(model, {"Energy cap growth rate": -0.05})
     assert float(ds["energy_utilisation"].min()) < 1
     assert float(ds["energy_headroom_effect"].min()) < 1
-    assert float(ds["city_revenue"].sel(time=2020.0)) < 0.9 * float(baseline["city_revenue"].sel(time=2020.0))
+    assert float(ds["city_revenue"].sel(time=2020.0)) < 0.9 * float(
+        baseline["city_revenue"].sel(time=2020.0)
+    )
     use = ds["energy_use"].sum("park")
     assert (use <= ds["city_energy_cap"] * (1 + 1e-9)).all()
 
 
 def test_zero_research_lets_knowledge_decay(model):
-    ds = run(model, {"Research intensity target": 0.0, "Initial research intensity": 0.0}, horizon=SHORT)
+    ds = run(
+        model, {"Research intensity target": 0.0, "Initial research intensity": 0.0}, horizon=SHORT
+    )
     assert float(ds["research_spending"].max()) == 0.0
     assert (ds["knowledge_stock"].diff("time") <= 0).all()
     assert (ds["productivity_index"].isel(time=-1) <= 1).all()
@@ -195,11 +260,16 @@ def test_zero_research_lets_knowledge_decay(model):
 
 # --- behaviour reproduction ------------------------------------------------------------
 
+
 @pytest.mark.parametrize("engine", ["pysd", "vector"])
 def test_etdz_backtest_reproduces_the_observed_revenue(model, engine):
     table = run_backtest(model, engine=engine)
     observed = read_observed()
-    assert len(table) == len(observed[(observed.variable == "revenue") & (observed.park == "ETDZ")]) == 3
+    assert (
+        len(table)
+        == len(observed[(observed.variable == "revenue") & (observed.park == "ETDZ")])
+        == 3
+    )
     assert table["error_pct"].abs().max() < 2.0, table
     # ... and it runs on to the start state the 2016 runs use.
     start = float(model.default_value("Initial revenue").sel(park="ETDZ"))
@@ -212,7 +282,8 @@ def test_model_readme_tables_are_current(model, tmp_path):
     copy = tmp_path / "README.md"
     copy.write_text(modeldoc.README.read_text(encoding="utf-8"), encoding="utf-8")
     assert not modeldoc.update_readme(model, copy), (
-        "models/README.md is out of date: run `.venv/bin/python -m yaan_sim.model.modeldoc`")
+        "models/README.md is out of date: run `.venv/bin/python -m yaan_sim.model.modeldoc`"
+    )
 
 
 def test_a_run_leaves_the_model_defaults_untouched(model):

@@ -29,8 +29,12 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 NB_DIR = REPO / "notebooks"
 NOTEBOOKS = sorted(NB_DIR.glob("*.ipynb"))
-EXPECTED = ["01_scenario_comparison", "02_midterm_evaluation",
-            "03_uncertainty_and_sensitivity", "04_lever_explorer"]
+EXPECTED = [
+    "01_scenario_comparison",
+    "02_midterm_evaluation",
+    "03_uncertainty_and_sensitivity",
+    "04_lever_explorer",
+]
 KERNEL = "yaan-sim-test"
 #: Seconds a single cell may take (the slowest, the Sobol ensemble, takes a few seconds).
 CELL_TIMEOUT = 300
@@ -80,11 +84,16 @@ def kernel_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("jupyter") / "kernels"
     spec = root / KERNEL
     spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "yaan-sim (test venv)", "language": "python",
-        "env": {"PYDEVD_DISABLE_FILE_VALIDATION": "1"},
-    }))
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "yaan-sim (test venv)",
+                "language": "python",
+                "env": {"PYDEVD_DISABLE_FILE_VALIDATION": "1"},
+            }
+        )
+    )
     return root
 
 
@@ -97,12 +106,20 @@ def execute(path: Path, kernel_dir: Path, out_dir: Path):
     """
     nb = nbformat.read(path, as_version=4)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("JUPYTER_PATH", os.pathsep.join(
-            [str(kernel_dir.parent)] + [p for p in [os.environ.get("JUPYTER_PATH")] if p]))
+        mp.setenv(
+            "JUPYTER_PATH",
+            os.pathsep.join(
+                [str(kernel_dir.parent)] + [p for p in [os.environ.get("JUPYTER_PATH")] if p]
+            ),
+        )
         mp.setenv("YAAN_SIM_NOTEBOOK_OUT", str(out_dir))
-        client = nbclient.NotebookClient(nb, kernel_name=KERNEL, timeout=CELL_TIMEOUT,
-                                         allow_errors=False,
-                                         resources={"metadata": {"path": str(NB_DIR)}})
+        client = nbclient.NotebookClient(
+            nb,
+            kernel_name=KERNEL,
+            timeout=CELL_TIMEOUT,
+            allow_errors=False,
+            resources={"metadata": {"path": str(NB_DIR)}},
+        )
         client.execute()
     return nb
 
@@ -148,20 +165,25 @@ def test_notebook_runs_and_shows_its_key_outputs(path, run_notebook):
         for o in _outputs(cell):
             assert o.get("output_type") != "error", f"{path.name}: {o.get('ename')}"
             assert o.get("name") != "stderr" or "Warning" not in o.get("text", ""), (
-                f"{path.name}: a warning reached stderr: {o.get('text')}")
+                f"{path.name}: a warning reached stderr: {o.get('text')}"
+            )
         for tag in cell.metadata.get("tags", []):
             if tag in tagged:
                 tagged[tag].append(cell)
     assert tagged["figure"], f"{path.name} tags no cell 'figure'"
     for cell in tagged["figure"]:
-        assert "image/png" in _mimes(cell), f"{path.name}: a 'figure' cell drew nothing:\n{cell.source}"
+        assert "image/png" in _mimes(cell), (
+            f"{path.name}: a 'figure' cell drew nothing:\n{cell.source}"
+        )
     for cell in tagged["goal-table"]:
         html = _text(cell)
         assert "<table" in html and "status" in html, (
-            f"{path.name}: a 'goal-table' cell shows no goal table:\n{cell.source}")
+            f"{path.name}: a 'goal-table' cell shows no goal table:\n{cell.source}"
+        )
     for cell in tagged["widgets"]:
         assert "application/vnd.jupyter.widget-view+json" in _mimes(cell), (
-            f"{path.name}: a 'widgets' cell built no widgets:\n{cell.source}")
+            f"{path.name}: a 'widgets' cell built no widgets:\n{cell.source}"
+        )
     assert tagged["goal-table"], f"{path.name} tags no cell 'goal-table'"
     if path.stem == "04_lever_explorer":
         assert tagged["widgets"], "the lever explorer builds no widgets"
@@ -177,4 +199,5 @@ def test_lever_explorer_reran_the_model_from_a_slider(run_notebook):
     nb, _ = run_notebook("04_lever_explorer")
     text = "\n".join(_text(c) for c in nb.cells if c.cell_type == "code")
     assert re.search(r"re-ran the model and redrew in [\d.]+ s \(run 3\)", text), (
-        "moving the sliders from code did not re-run the model")
+        "moving the sliders from code did not re-run the model"
+    )

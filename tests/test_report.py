@@ -14,44 +14,57 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import pytest  # noqa: E402
-import xarray as xr  # noqa: E402
-from support.fake_results import make_results  # noqa: E402
+import pytest
+import xarray as xr
+from support.fake_results import make_results
 
-from yaan_sim.cli import main  # noqa: E402
-from yaan_sim.model.docmeta import VarMeta  # noqa: E402
-from yaan_sim.errors import YaanSimError  # noqa: E402
-from yaan_sim.outputs.goals import load_goals  # noqa: E402
-from yaan_sim.outputs.report import assumptions, build_report, write_outputs, write_report  # noqa: E402
+from yaan_sim.cli import main
+from yaan_sim.errors import YaanSimError
+from yaan_sim.model.docmeta import VarMeta
+from yaan_sim.outputs.goals import load_goals
+from yaan_sim.outputs.report import assumptions, build_report, write_outputs, write_report
 
 SUPPORT = Path(__file__).parent / "support"
 
 
 def _meta(name, source, units="Dmnl", zh=""):
     fields = {"source": source} | ({"zh": zh} if zh else {})
-    return VarMeta(name=name, py_name=name.lower().replace(" ", "_"), subscripts=(),
-                   units=units, limits=(0.0, 1.0), kind="Constant", subtype="Normal",
-                   fields=fields)
+    return VarMeta(
+        name=name,
+        py_name=name.lower().replace(" ", "_"),
+        subscripts=(),
+        units=units,
+        limits=(0.0, 1.0),
+        kind="Constant",
+        subtype="Normal",
+        fields=fields,
+    )
 
 
 FAKE_METAS = [
-    _meta("Depreciation rate", "assumed: the 9.6 percent most studies of China use.", "1/Year",
-          "折旧率"),
+    _meta(
+        "Depreciation rate",
+        "assumed: the 9.6 percent most studies of China use.",
+        "1/Year",
+        "折旧率",
+    ),
     _meta("Enclave transfer share", "assumed."),
     _meta("Research intensity target", "plan 一(三): 1.2 percent."),  # not an assumption
     _meta("Initial revenue", "sources.md A1; others assumed"),  # does not *start* with assumed
 ]
-FAKE_MODEL = SimpleNamespace(meta={m.name: m for m in FAKE_METAS},
-                             by_py_name={m.py_name: m for m in FAKE_METAS},
-                             mdl_path=Path("models/yaan_parks.mdl"))
+FAKE_MODEL = SimpleNamespace(
+    meta={m.name: m for m in FAKE_METAS},
+    by_py_name={m.py_name: m for m in FAKE_METAS},
+    mdl_path=Path("models/yaan_parks.mdl"),
+)
 ASSUMED = ["Depreciation rate", "Enclave transfer share"]
 
 
 @pytest.fixture(scope="module")
 def ensemble():
-    return make_results(scenarios={"baseline": {}, "plan": {"revenue_growth": 0.35,
-                                                             "rd_share": 0.014}},
-                        samples=20)
+    return make_results(
+        scenarios={"baseline": {}, "plan": {"revenue_growth": 0.35, "rd_share": 0.014}}, samples=20
+    )
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +75,11 @@ def report_zh(ensemble, tmp_path_factory):
 
 
 def _charts(text):
-    return re.findall(r'<figure data-chart="([^"]+)"><img alt="[^"]*" '
-                      r'src="data:image/png;base64,([^"]+)"', text)
+    return re.findall(
+        r'<figure data-chart="([^"]+)"><img alt="[^"]*" '
+        r'src="data:image/png;base64,([^"]+)"',
+        text,
+    )
 
 
 def test_report_holds_every_goal_chart_and_assumption(report_zh):
@@ -74,9 +90,18 @@ def test_report_holds_every_goal_chart_and_assumption(report_zh):
         assert html.escape(g.text_zh) in text, g.id
         assert f'data-goal="{g.id}"' in text, g.id  # a row in the goal table
     keys = [k for k, _ in _charts(text)]
-    expected = {"city_total", "park_trajectories", "goal_table", "goal_gaps",
-                "scenario_comparison", "fan_revenue_city", "fan_revenue_park", "goal_rd_share",
-                "goals_per_output", "goals_pollutants"}
+    expected = {
+        "city_total",
+        "park_trajectories",
+        "goal_table",
+        "goal_gaps",
+        "scenario_comparison",
+        "fan_revenue_city",
+        "fan_revenue_park",
+        "goal_rd_share",
+        "goals_per_output",
+        "goals_pollutants",
+    }
     assert set(keys) == expected
     assert len(keys) == len(set(keys)) == text.count("<img ")
     for _, b64 in _charts(text):
@@ -106,12 +131,15 @@ def test_report_says_what_is_missing(tmp_path):
 def test_levers_are_the_variables_marked_as_levers():
     ds = make_results(levers=False, scenarios={"baseline": {}, "plan": {}})
     ds["research_intensity_target"] = xr.DataArray(
-        [[0.005] * 9, [0.012] * 9], dims=("scenario", "park"),
+        [[0.005] * 9, [0.012] * 9],
+        dims=("scenario", "park"),
         coords={"scenario": ["baseline", "plan"], "park": ds["park"].values},
-        attrs={"units": "Dmnl", "role": "lever"})
+        attrs={"units": "Dmnl", "role": "lever"},
+    )
     lever = _meta("Research intensity target", "plan 一(三)", zh="研发投入强度目标")
-    model = SimpleNamespace(meta={lever.name: lever}, by_py_name={lever.py_name: lever},
-                            levers=lambda: [lever])
+    model = SimpleNamespace(
+        meta={lever.name: lever}, by_py_name={lever.py_name: lever}, levers=lambda: [lever]
+    )
     text = build_report(ds, "zh", model=model, charts=[], embed_font=False)
     assert 'id="no-levers"' not in text
     assert 'data-lever="research_intensity_target"' in text and "研发投入强度目标" in text
@@ -122,8 +150,9 @@ def test_assumptions_of_the_real_model(model):
     found, why = assumptions(model)
     assert why is None and found
     assert all(m.fields["source"].lower().startswith("assumed") for m in found)
-    expected = [m for m in model.meta.values()
-                if m.fields.get("source", "").lower().startswith("assumed")]
+    expected = [
+        m for m in model.meta.values() if m.fields.get("source", "").lower().startswith("assumed")
+    ]
     assert len(found) == len(expected)
     text = build_report(make_results(), "en", model=model, charts=[], embed_font=False)
     for m in expected:
@@ -145,11 +174,17 @@ def test_write_is_atomic_and_refuses_to_overwrite(tmp_path, monkeypatch):
 
 
 def test_write_outputs_for_make_run(tmp_path):
-    paths = write_outputs(make_results(), tmp_path / "out", lang="en", model=FAKE_MODEL, dpi=30,
-                          embed_font=False)
+    paths = write_outputs(
+        make_results(), tmp_path / "out", lang="en", model=FAKE_MODEL, dpi=30, embed_font=False
+    )
     names = set(paths)
-    assert {"goal_table.csv", "goal_table.md", "report.html",
-            "charts/city_total.png", "charts/park_trajectories.png"} <= names
+    assert {
+        "goal_table.csv",
+        "goal_table.md",
+        "report.html",
+        "charts/city_total.png",
+        "charts/park_trajectories.png",
+    } <= names
     assert all(p.is_file() and p.stat().st_size > 0 for p in paths.values())
     md = paths["goal_table.md"].read_text(encoding="utf-8")
     assert md.startswith("| goal_id |")
@@ -200,11 +235,14 @@ def chromium():
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found:
         return found
-    proc = subprocess.run(["sh", str(SUPPORT / "ensure_chromium.sh")], capture_output=True,
-                          text=True, timeout=1200)
+    proc = subprocess.run(
+        ["sh", str(SUPPORT / "ensure_chromium.sh")], capture_output=True, text=True, timeout=1200
+    )
     if proc.returncode != 0:
-        pytest.skip("Chromium is not installed and tests/support/ensure_chromium.sh could not "
-                    f"install it (exit {proc.returncode}): {proc.stderr.strip()[-300:]}")
+        pytest.skip(
+            "Chromium is not installed and tests/support/ensure_chromium.sh could not "
+            f"install it (exit {proc.returncode}): {proc.stderr.strip()[-300:]}"
+        )
     return proc.stdout.strip().splitlines()[-1]
 
 
@@ -213,14 +251,23 @@ def test_report_renders_in_a_headless_browser(report_zh, chromium, tmp_path):
     n_images = text.count("<img ")
     page = tmp_path / "check.html"
     page.write_text(text.replace("</body>", CHECK_SCRIPT + "</body>"), encoding="utf-8")
-    cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-           "--virtual-time-budget=10000", "--dump-dom", page.as_uri()]
+    cmd = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--virtual-time-budget=10000",
+        "--dump-dom",
+        page.as_uri(),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    m = re.search(r'<div id="render-check">loaded=(\d+) total=(\d+) font=(\w+)</div>',
-                  proc.stdout)
+    m = re.search(r'<div id="render-check">loaded=(\d+) total=(\d+) font=(\w+)</div>', proc.stdout)
     assert m, f"the check script did not run; stderr: {proc.stderr[-1000:]}"
     loaded, total, font = int(m[1]), int(m[2]), m[3]
     assert total == n_images > 0

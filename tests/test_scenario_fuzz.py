@@ -28,24 +28,83 @@ MODEL = load_model(FIXTURE_MDL)
 LEVERS = lever_registry(MODEL)
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-WORDS = [*LEVERS, "Depreciation rate", "ppp_share", "default", "schedule", "interpolation",
-         "step", "linear", "value", "plan", "note", "ETDZ", "East", "Hanyuan", "TeBi", "levers",
-         "uncertain", "horizon", "start", "stop", "step", "saveper", "extends", "name", "title",
-         "zh", "en", "distribution", "uniform", "normal", "triangular", "low", "high", "mode",
-         "mean", "sd", "independent", "baseline", "plan", "scale", "units", "a" * 300,
-         "../x.yaml"]
-numbers = st.one_of(st.integers(2010, 2030), st.floats(allow_nan=True, allow_infinity=True),
-                    st.sampled_from([0, 0.1, 0.5, 150, 2016, 2018.5, 2020, -1, 1e9]))
+WORDS = [
+    *LEVERS,
+    "Depreciation rate",
+    "ppp_share",
+    "default",
+    "schedule",
+    "interpolation",
+    "step",
+    "linear",
+    "value",
+    "plan",
+    "note",
+    "ETDZ",
+    "East",
+    "Hanyuan",
+    "TeBi",
+    "levers",
+    "uncertain",
+    "horizon",
+    "start",
+    "stop",
+    "step",
+    "saveper",
+    "extends",
+    "name",
+    "title",
+    "zh",
+    "en",
+    "distribution",
+    "uniform",
+    "normal",
+    "triangular",
+    "low",
+    "high",
+    "mode",
+    "mean",
+    "sd",
+    "independent",
+    "baseline",
+    "plan",
+    "scale",
+    "units",
+    "a" * 300,
+    "../x.yaml",
+]
+numbers = st.one_of(
+    st.integers(2010, 2030),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0, 0.1, 0.5, 150, 2016, 2018.5, 2020, -1, 1e9]),
+)
 scalars = st.one_of(numbers, st.booleans(), st.none(), st.sampled_from(WORDS), st.text(max_size=8))
 keys = st.one_of(st.sampled_from(WORDS), st.integers(2014, 2022), st.text(max_size=6))
-values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=5)), max_leaves=25)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=5)),
+    max_leaves=25,
+)
 documents = st.one_of(
     values,
-    st.dictionaries(st.sampled_from(["name", "title", "horizon", "levers", "uncertain", "plan",
-                                     "description", "extends", "note"]), values, max_size=6),
-    st.fixed_dictionaries({"levers": st.dictionaries(st.sampled_from(WORDS), values,
-                                                     max_size=6)}),
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "name",
+                "title",
+                "horizon",
+                "levers",
+                "uncertain",
+                "plan",
+                "description",
+                "extends",
+                "note",
+            ]
+        ),
+        values,
+        max_size=6,
+    ),
+    st.fixed_dictionaries({"levers": st.dictionaries(st.sampled_from(WORDS), values, max_size=6)}),
 )
 
 
@@ -87,7 +146,10 @@ def test_random_yaml_documents(doc):
 
 @FUZZ
 @given(documents, st.sampled_from(["flow", "block"]))
-def test_random_yaml_mutated(doc, style, ):
+def test_random_yaml_mutated(
+    doc,
+    style,
+):
     # cut the dump at a random-ish point: broken YAML must still give a ScenarioError
     text = yaml.safe_dump(doc, allow_unicode=True, default_flow_style=style == "flow")
     outcome(text[: max(1, len(text) * 2 // 3)].encode("utf-8"))
@@ -109,12 +171,21 @@ def valid_scenarios(draw):
             v = draw(in_range(lever))
             levers[name], expected[name] = v, v
         else:
-            years = sorted(draw(st.lists(st.sampled_from([2016, 2016.5, 2017, 2018, 2019.75,
-                                                          2020]), min_size=1, max_size=4,
-                                         unique=True)))
+            years = sorted(
+                draw(
+                    st.lists(
+                        st.sampled_from([2016, 2016.5, 2017, 2018, 2019.75, 2020]),
+                        min_size=1,
+                        max_size=4,
+                        unique=True,
+                    )
+                )
+            )
             vals = [draw(in_range(lever)) for _ in years]
-            levers[name] = {"schedule": dict(zip(years, vals)),
-                            "interpolation": draw(st.sampled_from(["step", "linear"]))}
+            levers[name] = {
+                "schedule": dict(zip(years, vals)),
+                "interpolation": draw(st.sampled_from(["step", "linear"])),
+            }
             expected[name] = None
     return {"levers": levers}, expected
 
@@ -139,8 +210,16 @@ def test_valid_random_scenarios_resolve_exactly(case):
             assert (da.sel(time=first_year).values == sched[first_year]).all()
 
 
-@pytest.mark.parametrize("text", ["levers: {PPP share: &x 0.1}\nuncertain: *x\n",
-                                  "a: &a [*a]\n", "? &k [1]\n: *k\n", "!!binary AAAA\n",
-                                  "levers: !!set {a, b}\n", "levers: {2016-01-01: 1}\n"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "levers: {PPP share: &x 0.1}\nuncertain: *x\n",
+        "a: &a [*a]\n",
+        "? &k [1]\n: *k\n",
+        "!!binary AAAA\n",
+        "levers: !!set {a, b}\n",
+        "levers: {2016-01-01: 1}\n",
+    ],
+)
 def test_odd_yaml_is_a_scenario_error(text):
     assert isinstance(outcome(text.encode()), ScenarioError)

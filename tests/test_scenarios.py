@@ -22,10 +22,26 @@ from yaan_sim.paths import SCENARIOS_DIR
 from yaan_sim.scenario import Schedule, lever_table, load_scenario, scenario_files, validate_file
 
 FIXTURE_MDL = Path(__file__).parent / "data" / "levers_fixture.mdl"
-PARKS = ["ETDZ", "Hanyuan", "Shimian", "Lushan", "Tianquan", "Baoxing", "Yingjing", "Yucheng",
-         "Chengya"]
-SHIPPED = {"baseline", "plan", "green-low-carbon", "land-constrained", "innovation-push",
-           "enclave-integration", "high-investment"}
+PARKS = [
+    "ETDZ",
+    "Hanyuan",
+    "Shimian",
+    "Lushan",
+    "Tianquan",
+    "Baoxing",
+    "Yingjing",
+    "Yucheng",
+    "Chengya",
+]
+SHIPPED = {
+    "baseline",
+    "plan",
+    "green-low-carbon",
+    "land-constrained",
+    "innovation-push",
+    "enclave-integration",
+    "high-investment",
+}
 T = 2016 + 0.25 * np.arange(17)  # the fixture's grid: 2016..2020 by 0.25
 
 
@@ -61,36 +77,54 @@ def test_dimensionless_lever_has_only_time(tmp_path, fx_model):
 
 
 def test_per_park_map_default_group_and_element(tmp_path, fx_model):
-    da = series(tmp_path, fx_model, """\
+    da = series(
+        tmp_path,
+        fx_model,
+        """\
   Entry threshold:
     ETDZ: 400          # an element beats its group, whatever the order of the keys
     East: 300
     default: 200
-""", "Entry threshold").isel(time=0)
+""",
+        "Entry threshold",
+    ).isel(time=0)
     expected = {"ETDZ": 400, "Yucheng": 300, "Chengya": 300, "Yingjing": 300}
     assert {p: float(da.sel(park=p)) for p in PARKS} == {p: expected.get(p, 200) for p in PARKS}
 
 
 def test_per_park_map_without_default_keeps_the_mdl_values(tmp_path, fx_model):
-    da = series(tmp_path, fx_model, "  Investment attraction rate: {Hanyuan: 0.3}\n",
-                "Investment attraction rate").isel(time=-1)
+    da = series(
+        tmp_path,
+        fx_model,
+        "  Investment attraction rate: {Hanyuan: 0.3}\n",
+        "Investment attraction rate",
+    ).isel(time=-1)
     default = fx_model.default_value("Investment attraction rate")
     assert float(da.sel(park="Hanyuan")) == 0.3
-    np.testing.assert_array_equal(da.drop_sel(park="Hanyuan").values,
-                                  default.drop_sel(park="Hanyuan").values)
+    np.testing.assert_array_equal(
+        da.drop_sel(park="Hanyuan").values, default.drop_sel(park="Hanyuan").values
+    )
 
 
 def test_per_industry_map(tmp_path, fx_model):
-    da = series(tmp_path, fx_model, "  Backward capacity exit rate: {default: 0.05, TeBi: 0.1}\n",
-                "Backward capacity exit rate")
+    da = series(
+        tmp_path,
+        fx_model,
+        "  Backward capacity exit rate: {default: 0.05, TeBi: 0.1}\n",
+        "Backward capacity exit rate",
+    )
     assert da.dims == ("time", "industry")
     assert float(da.sel(industry="TeBi")[0]) == 0.1
     assert (da.drop_sel(industry="TeBi").values == 0.05).all()
 
 
 def test_scale_multiplies_the_mdl_values(tmp_path, fx_model):
-    da = series(tmp_path, fx_model, "  Investment attraction rate: {scale: 1.5, plan: 二(一)1}\n",
-                "Investment attraction rate")
+    da = series(
+        tmp_path,
+        fx_model,
+        "  Investment attraction rate: {scale: 1.5, plan: 二(一)1}\n",
+        "Investment attraction rate",
+    )
     default = fx_model.default_value("Investment attraction rate").values
     np.testing.assert_allclose(da.values, np.broadcast_to(default * 1.5, (17, 9)), rtol=1e-15)
 
@@ -102,39 +136,59 @@ def test_py_name_alias_is_normalised_to_the_vensim_name(tmp_path, fx_model):
 
 # --- schedules ----------------------------------------------------------------------------
 def test_step_schedule_holds_each_value_until_the_next_year(tmp_path, fx_model):
-    da = series(tmp_path, fx_model, "  PPP share: {schedule: {2017: 0.1, 2018.5: 0.3}}\n",
-                "PPP share")
+    da = series(
+        tmp_path, fx_model, "  PPP share: {schedule: {2017: 0.1, 2018.5: 0.3}}\n", "PPP share"
+    )
     # before the first year: the first value; at and after a year: that year's value
     expected = np.where(T < 2018.5, 0.1, 0.3)
     np.testing.assert_array_equal(da.values, expected)
 
 
 def test_linear_schedule_interpolates_and_is_flat_beyond(tmp_path, fx_model):
-    da = series(tmp_path, fx_model, """\
+    da = series(
+        tmp_path,
+        fx_model,
+        """\
   PPP share:
     schedule: {2017: 0.1, 2019: 0.3}
     interpolation: linear
-""", "PPP share")
+""",
+        "PPP share",
+    )
     expected = np.clip(0.1 + (T - 2017) * 0.1, 0.1, 0.3)
     np.testing.assert_allclose(da.values, expected, rtol=0, atol=1e-15)
     assert float(da.sel(time=2018.0)) == pytest.approx(0.2, abs=1e-15)
 
 
 def test_shorthand_schedule_equals_the_canonical_form(tmp_path, fx_model):
-    a = series(tmp_path, fx_model, "  PPP share: {2016: 0, 2018: 0.2, interpolation: linear}\n",
-               "PPP share")
-    b = series(tmp_path, fx_model, "  PPP share: {schedule: {2016: 0, 2018: 0.2}, "
-               "interpolation: linear, plan: 三(一)2, units: dmnl}\n", "PPP share")
+    a = series(
+        tmp_path,
+        fx_model,
+        "  PPP share: {2016: 0, 2018: 0.2, interpolation: linear}\n",
+        "PPP share",
+    )
+    b = series(
+        tmp_path,
+        fx_model,
+        "  PPP share: {schedule: {2016: 0, 2018: 0.2}, "
+        "interpolation: linear, plan: 三(一)2, units: dmnl}\n",
+        "PPP share",
+    )
     xr.testing.assert_identical(a, b)
 
 
 def test_per_park_schedules(tmp_path, fx_model):
-    da = series(tmp_path, fx_model, """\
+    da = series(
+        tmp_path,
+        fx_model,
+        """\
   Loan guarantee scale:
     default: 1
     ETDZ: {schedule: {2016: 1, 2020: 5}, interpolation: linear}
     South: {2018: 3}
-""", "Loan guarantee scale")
+""",
+        "Loan guarantee scale",
+    )
     np.testing.assert_allclose(da.sel(park="ETDZ").values, 1 + (T - 2016), atol=1e-14)
     assert (da.sel(park="Hanyuan").values == 3).all()  # one point: flat both ways
     assert (da.sel(park="Lushan").values == 1).all()
@@ -155,12 +209,16 @@ def test_step_is_exact_on_fine_grids():
 
 
 def test_overrides_follow_the_given_horizon(tmp_path, fx_model):
-    path = write(tmp_path, "s.yaml", "horizon: {stop: 2018, step: 0.5}\n"
-                 "levers:\n  PPP share: {2016: 0.1, 2017: 0.2}\n")
+    path = write(
+        tmp_path,
+        "s.yaml",
+        "horizon: {stop: 2018, step: 0.5}\nlevers:\n  PPP share: {2016: 0.1, 2017: 0.2}\n",
+    )
     sc = load_scenario(path, fx_model)
     assert sc.horizon == Horizon(2016, 2018, 0.5, 0.5)
-    np.testing.assert_array_equal(sc.overrides(fx_model)["PPP share"].time, [2016, 2016.5, 2017,
-                                                                          2017.5, 2018])
+    np.testing.assert_array_equal(
+        sc.overrides(fx_model)["PPP share"].time, [2016, 2016.5, 2017, 2017.5, 2018]
+    )
     short = sc.overrides(fx_model, Horizon(2016, 2017, 0.25, 0.25))["PPP share"]
     np.testing.assert_array_equal(short.values, [0.1, 0.1, 0.1, 0.1, 0.2])
 
@@ -172,7 +230,10 @@ def test_no_horizon_means_the_models(tmp_path, fx_model):
 
 # --- layering -----------------------------------------------------------------------------
 def test_child_overrides_parent_lever_by_lever(tmp_path, fx_model):
-    write(tmp_path, "grand.yaml", """\
+    write(
+        tmp_path,
+        "grand.yaml",
+        """\
 name: grand
 title: {zh: 祖, en: Grand}
 horizon: {start: 2016, stop: 2020, step: 0.5}
@@ -180,31 +241,45 @@ levers:
   PPP share: 0.1
   Power price discount: 0.05
   Entry threshold: {default: 100, ETDZ: 300}
-""")
-    write(tmp_path, "parent.yaml", """\
+""",
+    )
+    write(
+        tmp_path,
+        "parent.yaml",
+        """\
 extends: grand
 horizon: {stop: 2019}
 levers:
   Entry threshold: {Hanyuan: 400}
   Water efficiency rate: {2016: 0.02, 2018: 0.05}
-""")
-    child = write(tmp_path, "child.yaml", """\
+""",
+    )
+    child = write(
+        tmp_path,
+        "child.yaml",
+        """\
 name: child
 extends: parent.yaml
 levers:
   PPP share: 0.3
-""")
+""",
+    )
     sc = load_scenario(child, fx_model)
     o = sc.overrides(fx_model)
-    assert set(o) == {"PPP share", "Power price discount", "Entry threshold",
-                      "Water efficiency rate"}
+    assert set(o) == {
+        "PPP share",
+        "Power price discount",
+        "Entry threshold",
+        "Water efficiency rate",
+    }
     assert (o["PPP share"].values == 0.3).all()  # child
     assert (o["Power price discount"].values == 0.05).all()  # grandparent
     # the parent replaced the whole lever: ETDZ and the default go back to the .mdl's 150
     et = o["Entry threshold"].isel(time=0)
     assert float(et.sel(park="Hanyuan")) == 400 and float(et.sel(park="ETDZ")) == 150
-    np.testing.assert_array_equal(o["Water efficiency rate"].values,
-                                  [0.02, 0.02, 0.02, 0.02, 0.05, 0.05, 0.05])
+    np.testing.assert_array_equal(
+        o["Water efficiency rate"].values, [0.02, 0.02, 0.02, 0.02, 0.05, 0.05, 0.05]
+    )
     assert sc.horizon == Horizon(2016, 2019, 0.5, 0.5)  # horizon key by key
     assert sc.name == "child" and sc.title_en == "Grand"
     assert [p.name for p in sc.sources] == ["child.yaml", "parent.yaml", "grand.yaml"]
@@ -242,8 +317,11 @@ uncertain:
 
 def test_uncertain_samples_are_in_range_and_reproducible(tmp_path, fx_model):
     sc = load_scenario(write(tmp_path, "u.yaml", UNCERTAIN), fx_model)
-    assert set(sc.uncertain) == {"Depreciation rate", "Energy cap growth rate",
-                                 "Output capital ratio"}
+    assert set(sc.uncertain) == {
+        "Depreciation rate",
+        "Energy cap growth rate",
+        "Output capital ratio",
+    }
     s = sc.uncertain.sample(np.random.default_rng(1), 500)
     dep, cap, ocr = s["Depreciation rate"], s["Energy cap growth rate"], s["Output capital ratio"]
     assert dep.dims == ("sample",) and dep.shape == (500,)
@@ -261,8 +339,11 @@ def test_uncertain_samples_are_in_range_and_reproducible(tmp_path, fx_model):
 
 def test_scheduled_lever_cannot_also_be_uncertain(tmp_path, fx_model):
     write(tmp_path, "p.yaml", "levers: {PPP share: {2016: 0.1, 2018: 0.2}}\n")
-    path = write(tmp_path, "c.yaml", "extends: p\nuncertain:\n"
-                 "  PPP share: {distribution: uniform, low: 0.1, high: 0.2}\n")
+    path = write(
+        tmp_path,
+        "c.yaml",
+        "extends: p\nuncertain:\n  PPP share: {distribution: uniform, low: 0.1, high: 0.2}\n",
+    )
     (problem,) = validate_file(path, fx_model)
     assert problem.line == 3 and "schedule" in problem.message
 
@@ -311,11 +392,19 @@ def test_readme_table_is_current(model):
     scenarios = [load_scenario(SCENARIOS_DIR / f"{n}.yaml", model) for n in README_ORDER]
     assert m.group(1).strip() == lever_table(scenarios, model).strip(), (
         "the table in scenarios/README.md is out of date: regenerate it with\n"
-        "  yaan-sim levers --format markdown --compare " + " ".join(README_ORDER))
+        "  yaan-sim levers --format markdown --compare " + " ".join(README_ORDER)
+    )
 
 
-README_ORDER = ["baseline", "plan", "green-low-carbon", "land-constrained", "innovation-push",
-                "enclave-integration", "high-investment"]
+README_ORDER = [
+    "baseline",
+    "plan",
+    "green-low-carbon",
+    "land-constrained",
+    "innovation-push",
+    "enclave-integration",
+    "high-investment",
+]
 
 
 def test_readme_example_is_valid(tmp_path, model):
@@ -329,12 +418,25 @@ def test_readme_example_is_valid(tmp_path, model):
 
 
 def test_cli_compare_table(tmp_path, capsys):
-    write(tmp_path, "a.yaml",
-          "levers:\n  PPP share: {value: 0.1}\n  Entry threshold: {ETDZ: 300}\n")
-    b = write(tmp_path, "b.yaml", "extends: a\nlevers:\n  PPP share: {2016: 0.1, 2018: 0.2}\n"
-              "  Investment attraction rate: {scale: 1.2}\n")
-    argv = ["levers", "--model", str(FIXTURE_MDL), "--format", "markdown", "--compare",
-            str(tmp_path / "a.yaml"), str(b)]
+    write(
+        tmp_path, "a.yaml", "levers:\n  PPP share: {value: 0.1}\n  Entry threshold: {ETDZ: 300}\n"
+    )
+    b = write(
+        tmp_path,
+        "b.yaml",
+        "extends: a\nlevers:\n  PPP share: {2016: 0.1, 2018: 0.2}\n"
+        "  Investment attraction rate: {scale: 1.2}\n",
+    )
+    argv = [
+        "levers",
+        "--model",
+        str(FIXTURE_MDL),
+        "--format",
+        "markdown",
+        "--compare",
+        str(tmp_path / "a.yaml"),
+        str(b),
+    ]
     assert main(argv) == 0
     rows = {line.split(" | ")[0].strip("| "): line for line in capsys.readouterr().out.splitlines()}
     assert rows["PPP share"].endswith("| 0.05 | 0.1 | {2016: 0.1, 2018: 0.2} |")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from yaan_sim.analysis.seek import seek
 from yaan_sim.errors import YaanSimError
 from yaan_sim.scenario import load_scenario
-from yaan_sim.analysis.seek import seek
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +51,16 @@ def res_goals():
 
 
 def test_two_levers_together_reach_etdz_1000(model, plan, tmp_path):
-    res = seek(model, plan, ["revenue_park:ETDZ"],
-               ["Investment attraction rate[ETDZ]", "Park fund investment[ETDZ]",
-                "Energy cap growth rate"])
+    res = seek(
+        model,
+        plan,
+        ["revenue_park:ETDZ"],
+        [
+            "Investment attraction rate[ETDZ]",
+            "Park fund investment[ETDZ]",
+            "Energy cap growth rate",
+        ],
+    )
     assert res.feasible
     assert res.goals.iloc[0]["value_after"] == pytest.approx(1000, rel=1e-4)
     assert (res.levers["value"] <= res.levers["max"]).all()
@@ -86,9 +93,20 @@ def test_bad_input(model, plan):
 def test_cli_seek(capsys, tmp_path):
     from yaan_sim.cli import main
 
-    rc = main(["seek", "plan", "--goals", "revenue_park:ETDZ", "--levers",
-               "Investment attraction rate[ETDZ]", "-o", str(tmp_path / "s.csv"),
-               "--write-scenario", str(tmp_path / "best.yaml")])
+    rc = main(
+        [
+            "seek",
+            "plan",
+            "--goals",
+            "revenue_park:ETDZ",
+            "--levers",
+            "Investment attraction rate[ETDZ]",
+            "-o",
+            str(tmp_path / "s.csv"),
+            "--write-scenario",
+            str(tmp_path / "best.yaml"),
+        ]
+    )
     assert rc == 0
     out = capsys.readouterr().out
     assert "No values of" in out and "the best reachable, which misses" in out

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 import yaan_sim as ys
+from yaan_sim.analysis.sensitivity import lever_factors, run_sensitivity, write_outputs
 from yaan_sim.errors import YaanSimError
 from yaan_sim.scenario import load_scenario
-from yaan_sim.analysis.sensitivity import lever_factors, run_sensitivity, write_outputs
 
 H = ys.Horizon(2016, 2018, 0.125, 0.25)
 OUT = ["revenue_city", "revenue_park:ETDZ", "rd_share", "energy_per_output"]
@@ -18,21 +18,34 @@ OUT = ["revenue_city", "revenue_park:ETDZ", "rd_share", "energy_per_output"]
 @pytest.fixture(scope="module")
 def small(model, tmp_path_factory):
     path = tmp_path_factory.mktemp("sens") / "s.yaml"
-    path.write_text("extends: plan\nuncertain:\n"
-                    "  Output capital ratio: {distribution: uniform, low: 1.3, high: 1.7}\n"
-                    "  Depreciation rate: {distribution: uniform, low: 0.08, high: 0.11}\n",
-                    encoding="utf-8")
+    path.write_text(
+        "extends: plan\nuncertain:\n"
+        "  Output capital ratio: {distribution: uniform, low: 1.3, high: 1.7}\n"
+        "  Depreciation rate: {distribution: uniform, low: 0.08, high: 0.11}\n",
+        encoding="utf-8",
+    )
     return load_scenario(path, model)
 
 
 def test_morris_finds_what_moves_revenue_and_what_does_not(model, small):
-    res = run_sensitivity(model, small, method="morris", samples=6, seed=1,
-                          levers=["Water efficiency rate", "Park fund investment"], horizon=H,
-                          outcomes=OUT)
+    res = run_sensitivity(
+        model,
+        small,
+        method="morris",
+        samples=6,
+        seed=1,
+        levers=["Water efficiency rate", "Park fund investment"],
+        horizon=H,
+        outcomes=OUT,
+    )
     piv = res.pivot("mu_star")
     assert list(piv.columns) == OUT
-    assert set(piv.index) == {"Output capital ratio", "Depreciation rate",
-                              "Water efficiency rate", "Park fund investment"}
+    assert set(piv.index) == {
+        "Output capital ratio",
+        "Depreciation rate",
+        "Water efficiency rate",
+        "Park fund investment",
+    }
     assert piv.loc["Water efficiency rate", "revenue_city"] == 0  # water does not feed revenue
     assert piv.loc["Output capital ratio", "revenue_city"] > 0
     assert res.info["runs"] == 6 * (4 + 1)
@@ -49,14 +62,25 @@ def test_sobol_indices_are_reproducible_and_bounded(model, small):
     st = a.pivot("ST").to_numpy()
     assert np.all(np.isfinite(st)) and np.all(st > -0.2) and np.all(st < 1.5)
     # the output-capital ratio drives revenue more than depreciation does
-    assert a.pivot("ST").loc["Output capital ratio", "revenue_city"] > \
-        a.pivot("ST").loc["Depreciation rate", "revenue_city"]
+    assert (
+        a.pivot("ST").loc["Output capital ratio", "revenue_city"]
+        > a.pivot("ST").loc["Depreciation rate", "revenue_city"]
+    )
 
 
 def test_sobol_rounds_up_to_a_power_of_two(model, small):
     notes = []
-    res = run_sensitivity(model, small, method="sobol", samples=20, seed=0, levers=None,
-                          horizon=H, outcomes=["revenue_city"], notify=notes.append)
+    res = run_sensitivity(
+        model,
+        small,
+        method="sobol",
+        samples=20,
+        seed=0,
+        levers=None,
+        horizon=H,
+        outcomes=["revenue_city"],
+        notify=notes.append,
+    )
     assert res.info["samples"] == 32 and "rounded up to 32" in notes[0]
 
 
@@ -72,8 +96,9 @@ def test_lever_factors_stay_in_range(model):
 
 
 def test_chart_table_and_errors(model, small, tmp_path):
-    res = run_sensitivity(model, small, method="morris", samples=4, seed=2, levers=None,
-                          horizon=H, outcomes=OUT[:2])
+    res = run_sensitivity(
+        model, small, method="morris", samples=4, seed=2, levers=None, horizon=H, outcomes=OUT[:2]
+    )
     ax = res.plot(lang="zh")
     assert ax.get_title()
     import matplotlib.pyplot as plt
@@ -83,20 +108,46 @@ def test_chart_table_and_errors(model, small, tmp_path):
     assert [p.name for p in written] == ["t.csv", "t.csv.json", "c.png"]
     assert len(pd.read_csv(tmp_path / "t.csv")) == 2 * 2
     with pytest.raises(YaanSimError, match="unknown goal"):
-        run_sensitivity(model, small, method="morris", samples=4, levers=None, horizon=H,
-                        outcomes=["revenue_town"])
+        run_sensitivity(
+            model,
+            small,
+            method="morris",
+            samples=4,
+            levers=None,
+            horizon=H,
+            outcomes=["revenue_town"],
+        )
     with pytest.raises(YaanSimError, match="nothing to vary"):
-        run_sensitivity(model, load_scenario("plan", model), method="morris", samples=4,
-                        levers=None, horizon=H)
+        run_sensitivity(
+            model, load_scenario("plan", model), method="morris", samples=4, levers=None, horizon=H
+        )
 
 
 def test_cli_sensitivity(tmp_path, capsys):
     from yaan_sim.cli import main
 
     out = tmp_path / "s.xlsx"
-    rc = main(["sensitivity", "uncertain/plan-uncertain.yaml", "--method", "morris", "-n", "3",
-               "--levers", "none", "--horizon", "2016:2018", "-o", str(out), "--chart",
-               str(tmp_path / "s.png"), "--no-progress", "--goals", "revenue_city,rd_share"])
+    rc = main(
+        [
+            "sensitivity",
+            "uncertain/plan-uncertain.yaml",
+            "--method",
+            "morris",
+            "-n",
+            "3",
+            "--levers",
+            "none",
+            "--horizon",
+            "2016:2018",
+            "-o",
+            str(out),
+            "--chart",
+            str(tmp_path / "s.png"),
+            "--no-progress",
+            "--goals",
+            "revenue_city,rd_share",
+        ]
+    )
     assert rc == 0
     assert "mu_star" in capsys.readouterr().out
     assert out.is_file() and (tmp_path / "s.png").is_file()
@@ -108,9 +159,9 @@ def test_the_saltelli_matrix_pairs_independent_base_samples():
     n, k = 128, 27
     X = saltelli_matrix(n, k, seed=1)
     assert X.shape == (n * (k + 2), k)
-    A, B = X[0::k + 2], X[k + 1::k + 2]
+    A, B = X[0 :: k + 2], X[k + 1 :: k + 2]
     for j in (0, 13, 26):
-        ab = X[1 + j::k + 2]
+        ab = X[1 + j :: k + 2]
         np.testing.assert_array_equal(ab[:, j], B[:, j])
         np.testing.assert_array_equal(np.delete(ab, j, axis=1), np.delete(A, j, axis=1))
     # SALib's own sampler correlates some A and B columns strongly at this size (r ~ 0.7),
@@ -121,9 +172,16 @@ def test_the_saltelli_matrix_pairs_independent_base_samples():
 
 def test_a_factor_that_alone_sets_an_outcome_has_a_total_index_near_one(model):
     plan = load_scenario("plan", model)
-    res = run_sensitivity(model, plan, method="sobol", samples=256, seed=3, horizon=H,
-                          levers=["Research intensity target", "Water efficiency rate"],
-                          outcomes=["rd_share"])
+    res = run_sensitivity(
+        model,
+        plan,
+        method="sobol",
+        samples=256,
+        seed=3,
+        horizon=H,
+        levers=["Research intensity target", "Water efficiency rate"],
+        outcomes=["rd_share"],
+    )
     t = res.table.set_index("factor")
     st, conf = t.loc["Research intensity target", ["ST", "ST_conf"]]
     assert abs(st - 1) < max(conf, 0.15)

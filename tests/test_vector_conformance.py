@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from yaan_sim.errors import UnsupportedConstructError
 from yaan_sim.engines.vector import VectorModel
 from yaan_sim.engines.vector.check import compare_frames, flatten
+from yaan_sim.errors import UnsupportedConstructError
 
 TEST_MODELS = Path(__file__).resolve().parents[2] / "shared" / "test-models"
 CASES_DIR = TEST_MODELS / "tests"

@@ -26,9 +26,9 @@ import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yaan_sim.errors import UnsupportedConstructError, YaanSimError
 from yaan_sim.engines.vector import VectorModel
 from yaan_sim.engines.vector.check import compare_frames, flatten
+from yaan_sim.errors import UnsupportedConstructError, YaanSimError
 
 HERE = Path(__file__).resolve().parent
 TEST_MODEL = HERE / "data" / "vector_parks.mdl"

@@ -43,7 +43,9 @@ def read_observed(path: str | Path = OBSERVED_CSV) -> pd.DataFrame:
 def backtest_setup(model, observed: pd.DataFrame | None = None, park: str = "ETDZ"):
     """Overrides and horizon of the back-test run."""
     observed = read_observed() if observed is None else observed
-    series = observed[(observed.variable == "revenue") & (observed.park == park)].sort_values("year")
+    series = observed[(observed.variable == "revenue") & (observed.park == park)].sort_values(
+        "year"
+    )
     if series.empty:
         raise YaanSimError(f"no observed revenue for {park} in the observed data")
     start = float(series.year.iloc[0])
@@ -60,8 +62,13 @@ def run_backtest(model, engine: str = "auto", park: str = "ETDZ") -> pd.DataFram
     from yaan_sim.engines.simulate import simulate
 
     overrides, horizon, series = backtest_setup(model, park=park)
-    ds = simulate(model, [_Fixed("backtest", overrides)], engine=engine, horizon=horizon,
-                  return_vars=["Revenue"])
+    ds = simulate(
+        model,
+        [_Fixed("backtest", overrides)],
+        engine=engine,
+        horizon=horizon,
+        return_vars=["Revenue"],
+    )
     rev = ds["revenue"].sel(scenario="backtest", park=park)
     out = series[["year", "value"]].rename(columns={"value": "observed"}).reset_index(drop=True)
     out["simulated"] = [float(rev.sel(time=float(y))) for y in out.year]
@@ -81,4 +88,7 @@ class _Fixed:
         self._overrides = overrides
 
     def overrides(self, model, horizon):
-        return {k: (v if isinstance(v, xr.DataArray) else xr.DataArray(v)) for k, v in self._overrides.items()}
+        return {
+            k: (v if isinstance(v, xr.DataArray) else xr.DataArray(v))
+            for k, v in self._overrides.items()
+        }

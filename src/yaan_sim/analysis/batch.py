@@ -69,7 +69,7 @@ def collect_scenarios(sources, model):
     from yaan_sim.scenario import load_scenarios, scenario_files
 
     files: list[Path] = []
-    for src in ([sources] if isinstance(sources, (str, Path)) else list(sources)):
+    for src in [sources] if isinstance(sources, (str, Path)) else list(sources):
         p = Path(src)
         if not p.exists() and not p.is_absolute():  # a folder of the checkout's scenarios
             p = next((c for c in (SCENARIOS_DIR / p, SCENARIOS_DIR.parent / p) if c.is_dir()), p)
@@ -84,12 +84,16 @@ def collect_scenarios(sources, model):
 
 
 def _fingerprint(model, scenarios, samples, seed, method, horizon, return_vars, chunk_size):
-    return {"model_sha256": model.mdl_sha256,
-            "scenarios": [{"name": s.name, "sha256": s.sha256} for s in scenarios],
-            "samples": samples, "seed": seed if samples else None,
-            "method": method if samples else None,
-            "horizon": [horizon.start, horizon.stop, horizon.step, horizon.saveper],
-            "return_vars": return_vars, "chunk_size": chunk_size if samples else None}
+    return {
+        "model_sha256": model.mdl_sha256,
+        "scenarios": [{"name": s.name, "sha256": s.sha256} for s in scenarios],
+        "samples": samples,
+        "seed": seed if samples else None,
+        "method": method if samples else None,
+        "horizon": [horizon.start, horizon.stop, horizon.step, horizon.saveper],
+        "return_vars": return_vars,
+        "chunk_size": chunk_size if samples else None,
+    }
 
 
 def _prepare_parts(folder: Path, fingerprint: dict, resume: bool, force: bool) -> None:
@@ -99,19 +103,25 @@ def _prepare_parts(folder: Path, fingerprint: dict, resume: bool, force: bool) -
             try:
                 old = json.loads(state.read_text(encoding="utf-8"))
             except ValueError:
-                raise YaanSimError(f"{state} is not readable: remove {folder} or pass --force "
-                                   "without --resume to start again") from None
+                raise YaanSimError(
+                    f"{state} is not readable: remove {folder} or pass --force "
+                    "without --resume to start again"
+                ) from None
             diff = [k for k in fingerprint if old.get(k) != fingerprint[k]]
             if diff:
-                raise YaanSimError(f"the saved parts in {folder} are from a different batch (it "
-                                   f"differs in: {', '.join(diff)}); pass --force without "
-                                   "--resume to start again, or restore the same inputs")
+                raise YaanSimError(
+                    f"the saved parts in {folder} are from a different batch (it "
+                    f"differs in: {', '.join(diff)}); pass --force without "
+                    "--resume to start again, or restore the same inputs"
+                )
             for tmp in folder.glob(".*.tmp"):  # a write cut short by a kill
                 tmp.unlink()
             return
         if not force and not resume:
-            raise YaanSimError(f"{folder} holds the saved parts of an unfinished batch: pass "
-                               "--resume to continue it, or --force to start again")
+            raise YaanSimError(
+                f"{folder} holds the saved parts of an unfinished batch: pass "
+                "--resume to continue it, or --force to start again"
+            )
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     tmp = folder / f".{STATE_FILE}.tmp"
@@ -119,12 +129,28 @@ def _prepare_parts(folder: Path, fingerprint: dict, resume: bool, force: bool) -
     tmp.replace(state)
 
 
-def run_batch(model, sources, output, *, samples: int | None = None, seed: int = 0,
-              method: str = "mc", horizon=None, return_vars=None, engine: str = "auto",
-              chunk_size: int | None = None, scheduler: str | None = None,
-              workers: int | None = None, resume: bool = False, force: bool = False,
-              progress: bool = True, year: int = 2020, keep_parts: bool = False,
-              on_part=None, argv=None) -> BatchResult:
+def run_batch(
+    model,
+    sources,
+    output,
+    *,
+    samples: int | None = None,
+    seed: int = 0,
+    method: str = "mc",
+    horizon=None,
+    return_vars=None,
+    engine: str = "auto",
+    chunk_size: int | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    resume: bool = False,
+    force: bool = False,
+    progress: bool = True,
+    year: int = 2020,
+    keep_parts: bool = False,
+    on_part=None,
+    argv=None,
+) -> BatchResult:
     """Run every scenario of ``sources`` (folders and/or files) and write ``output``.
 
     Parameters
@@ -139,22 +165,37 @@ def run_batch(model, sources, output, *, samples: int | None = None, seed: int =
     on_part : callable, optional
         ``on_part(name)`` after each part is saved (tests use it to interrupt).
     """
-    from yaan_sim.analysis.ensemble import (DEFAULT_CHUNK, _progress, _return_vars, assemble, chunk_bounds,
-                           export, make_payloads, run_chunk)
-    from yaan_sim.outputs.results import check_writable, finish, to_netcdf
+    from yaan_sim.analysis.ensemble import (
+        DEFAULT_CHUNK,
+        _progress,
+        _return_vars,
+        assemble,
+        chunk_bounds,
+        export,
+        make_payloads,
+        run_chunk,
+    )
     from yaan_sim.engines.simulate import resolve_engine
+    from yaan_sim.outputs.results import check_writable, finish, to_netcdf
 
     output = Path(output)
     check_writable(output, force)
     scenarios = collect_scenarios(sources, model)
-    hs = {(h.start, h.stop, h.saveper) for h in
-          [horizon or s.horizon or model.default_horizon for s in scenarios]}
+    hs = {
+        (h.start, h.stop, h.saveper)
+        for h in [horizon or s.horizon or model.default_horizon for s in scenarios]
+    }
     if len(hs) > 1:
-        raise YaanSimError("the scenarios have different horizons, so they cannot be stacked: "
-                           "give them the same `horizon:` or pass --horizon")
+        raise YaanSimError(
+            "the scenarios have different horizons, so they cannot be stacked: "
+            "give them the same `horizon:` or pass --horizon"
+        )
     h = horizon or scenarios[0].horizon or model.default_horizon
-    rv = _return_vars(return_vars) if samples else (None if return_vars in (None, "all")
-                                                   else list(return_vars))
+    rv = (
+        _return_vars(return_vars)
+        if samples
+        else (None if return_vars in (None, "all") else list(return_vars))
+    )
     chunk = int(chunk_size or DEFAULT_CHUNK)
     if samples:
         from yaan_sim.engines.simulate import check_memory, check_seed
@@ -163,20 +204,25 @@ def run_batch(model, sources, output, *, samples: int | None = None, seed: int =
         check_memory(model, samples, h, rv, len(scenarios))  # before any part is written
         missing = [s.name for s in scenarios if not s.uncertain]
         if missing:
-            raise YaanSimError(f"an ensemble batch needs an `uncertain:` block in every scenario; "
-                               f"{', '.join(missing)} have none: run them without --samples, or "
-                               "give the folder of uncertain scenarios")
+            raise YaanSimError(
+                f"an ensemble batch needs an `uncertain:` block in every scenario; "
+                f"{', '.join(missing)} have none: run them without --samples, or "
+                "give the folder of uncertain scenarios"
+            )
     folder = parts_dir(output)
-    _prepare_parts(folder, _fingerprint(model, scenarios, samples, seed, method, h, rv, chunk),
-                   resume, force)
+    _prepare_parts(
+        folder, _fingerprint(model, scenarios, samples, seed, method, h, rv, chunk), resume, force
+    )
 
     ran, reused = [], []
     if not samples and (scheduler or workers):
         import sys
 
-        print("yaan-sim: notice: single runs take tens of milliseconds, so a batch without "
-              "--samples runs in this process; --scheduler/--workers apply to ensembles",
-              file=sys.stderr)
+        print(
+            "yaan-sim: notice: single runs take tens of milliseconds, so a batch without "
+            "--samples runs in this process; --scheduler/--workers apply to ensembles",
+            file=sys.stderr,
+        )
     if not samples:
         todo = [s for s in scenarios if not (folder / f"{s.name}.nc").is_file()]
         reused = [s.name for s in scenarios if (folder / f"{s.name}.nc").is_file()]
@@ -186,8 +232,9 @@ def run_batch(model, sources, output, *, samples: int | None = None, seed: int =
 
         try:
             for s in todo:
-                ds = simulate(model, [s], engine=engine, horizon=h, return_vars=rv,
-                              notify=lambda msg: None)
+                ds = simulate(
+                    model, [s], engine=engine, horizon=h, return_vars=rv, notify=lambda msg: None
+                )
                 to_netcdf(ds, folder / f"{s.name}.nc", force=True)
                 ran.append(s.name)
                 bar.update(1)
@@ -198,9 +245,24 @@ def run_batch(model, sources, output, *, samples: int | None = None, seed: int =
         parts = [xr.load_dataset(folder / f"{s.name}.nc") for s in scenarios]
         ds = xr.concat(parts, dim="scenario", coords="minimal", compat="override", join="outer")
         engine_used = parts[0].attrs.get("engine")
-        ds = finish(ds, model, scenarios, h, seed=None, samples=None, argv=argv,
-                    engine=engine_used, extra={"kind": "batch", "batch": {"sources": [str(x) for x in (
-                        [sources] if isinstance(sources, (str, Path)) else sources)]}})
+        ds = finish(
+            ds,
+            model,
+            scenarios,
+            h,
+            seed=None,
+            samples=None,
+            argv=argv,
+            engine=engine_used,
+            extra={
+                "kind": "batch",
+                "batch": {
+                    "sources": [
+                        str(x) for x in ([sources] if isinstance(sources, (str, Path)) else sources)
+                    ]
+                },
+            },
+        )
     else:
         from yaan_sim.analysis.distributed import run_chunks
         from yaan_sim.analysis.sampling import sample_design
@@ -208,8 +270,11 @@ def run_batch(model, sources, output, *, samples: int | None = None, seed: int =
         designs, payloads = {}, []
         for s in scenarios:
             designs[s.name] = sample_design(s.uncertain, samples, method, seed)
-            for i, p in enumerate(make_payloads(model, s, designs[s.name], h, return_vars=rv,
-                                                engine=engine, chunk_size=chunk)):
+            for i, p in enumerate(
+                make_payloads(
+                    model, s, designs[s.name], h, return_vars=rv, engine=engine, chunk_size=chunk
+                )
+            ):
                 p["part"] = f"{s.name}.chunk-{i:05d}.nc"
                 payloads.append(p)
         todo = [p for p in payloads if not (folder / p["part"]).is_file()]
@@ -225,23 +290,43 @@ def run_batch(model, sources, output, *, samples: int | None = None, seed: int =
                 on_part(todo[i]["part"])
 
         try:
-            run_chunks(run_chunk, todo, scheduler=scheduler, workers=workers, model=model,
-                       on_result=save)
+            run_chunks(
+                run_chunk, todo, scheduler=scheduler, workers=workers, model=model, on_result=save
+            )
         finally:
             bar.close()
         per = []
         for s in scenarios:
             n_chunks = len(chunk_bounds(samples, chunk))
-            chunks = [xr.load_dataset(folder / f"{s.name}.chunk-{i:05d}.nc")
-                      for i in range(n_chunks)]
+            chunks = [
+                xr.load_dataset(folder / f"{s.name}.chunk-{i:05d}.nc") for i in range(n_chunks)
+            ]
             per.append(assemble(chunks, designs[s.name]))
         ds = xr.concat(per, dim="scenario", coords="minimal", compat="override", join="outer")
-        ds = ds.assign_coords(scenario=[s.name for s in scenarios],
-                              scenario_title=("scenario", [s.title_en for s in scenarios]))
+        ds = ds.assign_coords(
+            scenario=[s.name for s in scenarios],
+            scenario_title=("scenario", [s.title_en for s in scenarios]),
+        )
         engine_used = per[0].attrs.get("engine") or resolve_engine(model, "auto")[0]
-        ds = finish(ds, model, scenarios, h, seed=seed, samples=samples, argv=argv,
-                    engine=engine_used, extra={"kind": "batch", "ensemble": {"method": method, "chunk_size": chunk,
-                                        "scheduler": scheduler, "workers": workers}})
+        ds = finish(
+            ds,
+            model,
+            scenarios,
+            h,
+            seed=seed,
+            samples=samples,
+            argv=argv,
+            engine=engine_used,
+            extra={
+                "kind": "batch",
+                "ensemble": {
+                    "method": method,
+                    "chunk_size": chunk,
+                    "scheduler": scheduler,
+                    "workers": workers,
+                },
+            },
+        )
     export(ds, output, force=force)
     if not keep_parts:
         shutil.rmtree(folder, ignore_errors=True)
@@ -256,20 +341,37 @@ def summarise(ds: xr.Dataset, year: int = 2020) -> pd.DataFrame:
     year = int(min(year, np.floor(max(years))))
     table = evaluate(ds, year=year)
     table = table[table["binding"]]
-    cols = [c for c in ("scenario", "goal_id", "scope_label", "target", "value", "unit", "gap",
-                        "status", "p_met") if c in table.columns]
+    cols = [
+        c
+        for c in (
+            "scenario",
+            "goal_id",
+            "scope_label",
+            "target",
+            "value",
+            "unit",
+            "gap",
+            "status",
+            "p_met",
+        )
+        if c in table.columns
+    ]
     return table[cols].reset_index(drop=True)
 
 
 def status_matrix(summary: pd.DataFrame) -> pd.DataFrame:
     """Scenario x goal: the status (or P(met) in % for ensembles), for printing."""
     df = summary.copy()
-    df["goal"] = np.where(df["scope_label"].isin(["Ya'an", "雅安"]), df["goal_id"],
-                          df["goal_id"] + ":" + df["scope_label"].astype(str))
+    df["goal"] = np.where(
+        df["scope_label"].isin(["Ya'an", "雅安"]),
+        df["goal_id"],
+        df["goal_id"] + ":" + df["scope_label"].astype(str),
+    )
     if "p_met" in df.columns:
         df["cell"] = (100 * df["p_met"]).round(0).astype(int).astype(str) + "%"
     else:
         df["cell"] = df["status"]
     out = df.pivot(index="goal", columns="scenario", values="cell")
-    return out.reindex(index=list(dict.fromkeys(df["goal"])),
-                       columns=list(dict.fromkeys(df["scenario"])))
+    return out.reindex(
+        index=list(dict.fromkeys(df["goal"])), columns=list(dict.fromkeys(df["scenario"]))
+    )

@@ -74,14 +74,21 @@ def parse_params(specs, model, scenario=None) -> list[Param]:
     for spec in specs:
         m = _PARAM_RE.match(str(spec))
         if not m:
-            raise YaanSimError(f"parameter {spec!r}: write a constant's name, optionally with "
-                               "elements in brackets, e.g. 'Investment attraction rate[ETDZ]'")
+            raise YaanSimError(
+                f"parameter {spec!r}: write a constant's name, optionally with "
+                "elements in brackets, e.g. 'Investment attraction rate[ETDZ]'"
+            )
         name = resolve_name(m["name"], pool)
         if name is None:
             hint = closest(m["name"], pool)
-            raise YaanSimError(f"unknown constant {m['name']!r}" + (
-                f": did you mean {hint[0]!r}?" if hint else "; see `yaan-sim levers` and the "
-                "tables of models/README.md"))
+            raise YaanSimError(
+                f"unknown constant {m['name']!r}"
+                + (
+                    f": did you mean {hint[0]!r}?"
+                    if hint
+                    else "; see `yaan-sim levers` and the tables of models/README.md"
+                )
+            )
         c = pool[name]
         elements: tuple[str, ...] = ()
         dim = None
@@ -90,18 +97,23 @@ def parse_params(specs, model, scenario=None) -> list[Param]:
             dims = [d for d in c.dims if all(e in c.coords[d] for e in elements)]
             if not c.dims or not dims:
                 valid = ", ".join(e for d in c.dims for e in c.coords[d]) or "(none: no subscripts)"
-                raise YaanSimError(f"parameter {spec!r}: {name!r} has no element(s) "
-                                   f"{', '.join(elements)}; its elements: {valid}")
+                raise YaanSimError(
+                    f"parameter {spec!r}: {name!r} has no element(s) "
+                    f"{', '.join(elements)}; its elements: {valid}"
+                )
             dim = dims[0]
         if math.isnan(c.min) or math.isnan(c.max):
-            raise YaanSimError(f"{name!r} has no [min,max] range in the .mdl, so it cannot be "
-                               "fitted within its range: give it one first")
+            raise YaanSimError(
+                f"{name!r} has no [min,max] range in the .mdl, so it cannot be "
+                "fitted within its range: give it one first"
+            )
         base = _base_value(c, scenario, model)
         sel = base.sel({dim: list(elements)}) if dim else base
         x0 = float(np.mean(sel.values))
         label = f"{name}[{','.join(elements)}]" if elements else name
-        out.append(Param(label, name, dim, elements, float(c.min), float(c.max), x0,
-                         c.is_lever, c.units))
+        out.append(
+            Param(label, name, dim, elements, float(c.min), float(c.max), x0, c.is_lever, c.units)
+        )
     if len({p.label for p in out}) != len(out):
         raise YaanSimError("a parameter is named twice")
     return out
@@ -150,14 +162,18 @@ class CalibrationResult:
         p = self.params
         lines = ["Fitted parameters (95% interval from the linearised covariance):"]
         for r in p.itertuples():
-            lines.append(f"  {r.label:<44} {r.value:.6g}  (se {r.se:.3g}; "
-                         f"[{r.ci_low:.4g}, {r.ci_high:.4g}]; start {r.start:.4g}; "
-                         f"range [{r.min:g}, {r.max:g}]{'; AT BOUND' if r.at_bound else ''})")
+            lines.append(
+                f"  {r.label:<44} {r.value:.6g}  (se {r.se:.3g}; "
+                f"[{r.ci_low:.4g}, {r.ci_high:.4g}]; start {r.start:.4g}; "
+                f"range [{r.min:g}, {r.max:g}]{'; AT BOUND' if r.at_bound else ''})"
+            )
         s = self.stats
-        lines.append(f"Fit: n={s['n_obs']} points, {s['n_params']} parameters, dof={s['dof']}; "
-                     f"RMSE {s['RMSE']:.4g}, MAPE {s['MAPE']:.3g}%, Theil U {s['theil_U']:.3g} "
-                     f"(U_M bias {s['U_M']:.3f}, U_S variance {s['U_S']:.3f}, "
-                     f"U_C covariance {s['U_C']:.3f})")
+        lines.append(
+            f"Fit: n={s['n_obs']} points, {s['n_params']} parameters, dof={s['dof']}; "
+            f"RMSE {s['RMSE']:.4g}, MAPE {s['MAPE']:.3g}%, Theil U {s['theil_U']:.3g} "
+            f"(U_M bias {s['U_M']:.3f}, U_S variance {s['U_S']:.3f}, "
+            f"U_C covariance {s['U_C']:.3f})"
+        )
         lines.append(f"Uncertainty: sigma from {self.info['sigma_from']}")
         lines.append(self.fit.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
         return "\n".join(lines)
@@ -166,8 +182,9 @@ class CalibrationResult:
         """A scenario file holding the fitted values (see :meth:`write_scenario`)."""
         return _scenario_yaml(self, name, extends)
 
-    def write_scenario(self, path, name: str | None = None, force: bool = False,
-                       base_scenario=None) -> Path:
+    def write_scenario(
+        self, path, name: str | None = None, force: bool = False, base_scenario=None
+    ) -> Path:
         """Write the scenario YAML atomically; ``extends`` the calibrated scenario if any."""
         from yaan_sim.outputs.results import write_atomic
 
@@ -176,11 +193,11 @@ class CalibrationResult:
         if base_scenario is not None:
             extends = os.path.relpath(Path(base_scenario.path).resolve(), path.resolve().parent)
         text = self.scenario_yaml(name or path.stem, extends)
-        return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"),
-                            force=force)
+        return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=force)
 
 
 # ------------------------------------------------------------------ the fit
+
 
 def _observations(observed: pd.DataFrame):
     need = {"variable", "park", "year", "value"}
@@ -206,14 +223,21 @@ def setup(model, observed: pd.DataFrame, scenario=None):
     if first < base.start:
         rev = obs[obs["variable"] == "revenue"]
         if rev.empty:
-            raise YaanSimError("observed data before the model's start need a revenue series "
-                               "to start the back-test from")
+            raise YaanSimError(
+                "observed data before the model's start need a revenue series "
+                "to start the back-test from"
+            )
         park = str(rev.sort_values("year")["park"].iloc[0])
         overrides, h, _series = backtest_setup(model, observed, park=park)
         h = Horizon(h.start, max(h.stop, float(last)), h.step, h.saveper)
         run_model = model.at_start(h.start)
-        used = obs[~((obs["park"] == park) & (obs["year"] == int(h.start))
-                     & (obs["variable"] == "revenue"))]
+        used = obs[
+            ~(
+                (obs["park"] == park)
+                & (obs["year"] == int(h.start))
+                & (obs["variable"] == "revenue")
+            )
+        ]
     else:
         park = None
         overrides = {}
@@ -224,7 +248,9 @@ def setup(model, observed: pd.DataFrame, scenario=None):
         over = scenario.overrides(run_model, h)
         over.update(overrides)
         overrides = over
-    bad = [p for p in used["park"].unique() if p != "city" and p not in run_model.subscripts["Park"]]
+    bad = [
+        p for p in used["park"].unique() if p != "city" and p not in run_model.subscripts["Park"]
+    ]
     if bad:
         raise YaanSimError(f"observed data name unknown parks: {', '.join(bad)}")
     if used.empty:
@@ -246,8 +272,11 @@ class _Evaluator:
         for p in params:
             if p.name not in self.base:
                 over = overrides.get(p.name)
-                b = pool[p.name].default if over is None else (
-                    over.isel(time=0, drop=True) if "time" in over.dims else over)
+                b = (
+                    pool[p.name].default
+                    if over is None
+                    else (over.isel(time=0, drop=True) if "time" in over.dims else over)
+                )
                 self.base[p.name] = b.astype(float)
         self.vars = sorted(set(obs["variable"]))
         self.calls = 0
@@ -262,8 +291,11 @@ class _Evaluator:
         design = {}
         for name, base in self.base.items():
             data = np.broadcast_to(base.values, (n, *base.shape)).copy()
-            da = xr.DataArray(data, dims=("sample", *base.dims),
-                              coords={"sample": np.arange(n), **{d: base[d].values for d in base.dims}})
+            da = xr.DataArray(
+                data,
+                dims=("sample", *base.dims),
+                coords={"sample": np.arange(n), **{d: base[d].values for d in base.dims}},
+            )
             for j, p in enumerate(self.params):
                 if p.name != name:
                     continue
@@ -272,31 +304,50 @@ class _Evaluator:
                 else:
                     da.loc[{p.dim: list(p.elements)}] = np.broadcast_to(
                         X[:, j].reshape((n,) + (1,) * base.ndim),
-                        da.loc[{p.dim: list(p.elements)}].shape)
+                        da.loc[{p.dim: list(p.elements)}].shape,
+                    )
             design[name] = da
-        ds = simulate(self.model, [self.scenario], engine=self.engine, horizon=self.h,
-                      samples=n, sample_overrides=design, return_vars=self.vars,
-                      notify=lambda msg: None)
+        ds = simulate(
+            self.model,
+            [self.scenario],
+            engine=self.engine,
+            horizon=self.h,
+            samples=n,
+            sample_overrides=design,
+            return_vars=self.vars,
+            notify=lambda msg: None,
+        )
         self.calls += 1
         self.runs += n
         out = np.empty((n, len(self.obs)))
         for i, r in enumerate(self.obs.itertuples()):
             if r.variable not in ds.data_vars:
-                raise YaanSimError(f"observed variable {r.variable!r} is not a model variable "
-                                   "(use the results' names, e.g. revenue)")
+                raise YaanSimError(
+                    f"observed variable {r.variable!r} is not a model variable "
+                    "(use the results' names, e.g. revenue)"
+                )
             da = ds[r.variable].isel(scenario=0)
             da = da.sum("park") if r.park == "city" else da.sel(park=r.park)
             try:
                 out[:, i] = da.sel(time=float(r.year)).values.reshape(n, -1)[:, 0]
             except KeyError:
-                raise YaanSimError(f"no simulated value at {r.year}: the run covers "
-                                   f"{self.h.start:g}-{self.h.stop:g}") from None
+                raise YaanSimError(
+                    f"no simulated value at {r.year}: the run covers "
+                    f"{self.h.start:g}-{self.h.stop:g}"
+                ) from None
         return out
 
 
-def calibrate(model, observed: pd.DataFrame | None = None, params=DEFAULT_PARAMS, *,
-              scenario=None, x0=None, engine: str = "auto",
-              obs_error: float = DEFAULT_OBS_ERROR) -> CalibrationResult:
+def calibrate(
+    model,
+    observed: pd.DataFrame | None = None,
+    params=DEFAULT_PARAMS,
+    *,
+    scenario=None,
+    x0=None,
+    engine: str = "auto",
+    obs_error: float = DEFAULT_OBS_ERROR,
+) -> CalibrationResult:
     """Fit ``params`` to ``observed`` (default: models/data/observed.csv) within ranges.
 
     Parameters
@@ -329,8 +380,10 @@ def calibrate(model, observed: pd.DataFrame | None = None, params=DEFAULT_PARAMS
     if start.shape != lo.shape:
         raise YaanSimError(f"x0 needs {len(ps)} values, one per parameter")
     if np.any(start < lo) or np.any(start > hi):
-        raise YaanSimError("x0 must lie inside the parameters' ranges: "
-                           + ", ".join(f"{p.label} [{p.lo:g}, {p.hi:g}]" for p in ps))
+        raise YaanSimError(
+            "x0 must lie inside the parameters' ranges: "
+            + ", ".join(f"{p.label} [{p.lo:g}, {p.hi:g}]" for p in ps)
+        )
     y = obs["value"].to_numpy(float)
     steps = 1e-6 * np.maximum(hi - lo, 1e-12)
 
@@ -343,8 +396,18 @@ def calibrate(model, observed: pd.DataFrame | None = None, params=DEFAULT_PARAMS
         S = ev.simulate(X) / y - 1
         return ((S[1:] - S[0]) / (sgn * steps)[:, None]).T
 
-    sol = least_squares(fun, start, jac=jac, bounds=(lo, hi), method="trf", x_scale="jac",
-                        xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=200)
+    sol = least_squares(
+        fun,
+        start,
+        jac=jac,
+        bounds=(lo, hi),
+        method="trf",
+        x_scale="jac",
+        xtol=1e-12,
+        ftol=1e-12,
+        gtol=1e-12,
+        max_nfev=200,
+    )
     x = sol.x
     sim0, sim = ev.simulate(np.vstack([start, x]))
     J = jac(x)
@@ -355,9 +418,11 @@ def calibrate(model, observed: pd.DataFrame | None = None, params=DEFAULT_PARAMS
         s2 = float(resid @ resid) / dof
         sigma_from = f"the residual variance ({dof} degrees of freedom)"
     else:
-        s2 = obs_error ** 2
-        sigma_from = (f"an assumed relative observation error of {obs_error:g} (the fit has "
-                      f"{m} points for {k} parameters: no residual degrees of freedom)")
+        s2 = obs_error**2
+        sigma_from = (
+            f"an assumed relative observation error of {obs_error:g} (the fit has "
+            f"{m} points for {k} parameters: no residual degrees of freedom)"
+        )
     JTJ = J.T @ J
     try:
         cov = s2 * np.linalg.inv(JTJ)
@@ -366,31 +431,56 @@ def calibrate(model, observed: pd.DataFrame | None = None, params=DEFAULT_PARAMS
     se = np.sqrt(np.clip(np.diag(cov), 0, None))
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = cov / np.outer(se, se)
-    at_bound = (np.isclose(x, lo, rtol=0, atol=1e-9 * (hi - lo))
-                | np.isclose(x, hi, rtol=0, atol=1e-9 * (hi - lo)))
-    table = pd.DataFrame({
-        "label": [p.label for p in ps], "name": [p.name for p in ps],
-        "elements": [",".join(p.elements) for p in ps], "units": [p.units for p in ps],
-        "lever": [p.is_lever for p in ps], "start": start, "value": x, "se": se,
-        "ci_low": np.maximum(x - 1.96 * se, lo), "ci_high": np.minimum(x + 1.96 * se, hi),
-        "min": lo, "max": hi, "at_bound": at_bound})
+    at_bound = np.isclose(x, lo, rtol=0, atol=1e-9 * (hi - lo)) | np.isclose(
+        x, hi, rtol=0, atol=1e-9 * (hi - lo)
+    )
+    table = pd.DataFrame(
+        {
+            "label": [p.label for p in ps],
+            "name": [p.name for p in ps],
+            "elements": [",".join(p.elements) for p in ps],
+            "units": [p.units for p in ps],
+            "lever": [p.is_lever for p in ps],
+            "start": start,
+            "value": x,
+            "se": se,
+            "ci_low": np.maximum(x - 1.96 * se, lo),
+            "ci_high": np.minimum(x + 1.96 * se, hi),
+            "min": lo,
+            "max": hi,
+            "at_bound": at_bound,
+        }
+    )
     fit = obs[["variable", "park", "year"]].copy()
     fit["observed"] = y
     fit["simulated_start"] = sim0
     fit["simulated"] = sim
     fit["error_pct"] = 100 * resid
     stats = fit_statistics(sim, y) | {
-        "n_obs": m, "n_params": k, "dof": dof, "cost": float(sol.cost),
-        "success": bool(sol.success), "message": str(sol.message), "nfev": int(sol.nfev),
-        "engine_calls": ev.calls, "runs": ev.runs}
+        "n_obs": m,
+        "n_params": k,
+        "dof": dof,
+        "cost": float(sol.cost),
+        "success": bool(sol.success),
+        "message": str(sol.message),
+        "nfev": int(sol.nfev),
+        "engine_calls": ev.calls,
+        "runs": ev.runs,
+    }
     labels = [p.label for p in ps]
-    info = {"horizon": [h.start, h.stop, h.step, h.saveper], "backtest_park": park,
-            "scenario": getattr(scenario, "name", None),
-            "scenario_sha256": getattr(scenario, "sha256", None),
-            "model_sha256": model.mdl_sha256, "sigma_from": sigma_from, "obs_error": obs_error,
-            "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
-    return CalibrationResult(table, stats, fit, pd.DataFrame(corr, index=labels, columns=labels),
-                             info, ps)
+    info = {
+        "horizon": [h.start, h.stop, h.step, h.saveper],
+        "backtest_park": park,
+        "scenario": getattr(scenario, "name", None),
+        "scenario_sha256": getattr(scenario, "sha256", None),
+        "model_sha256": model.mdl_sha256,
+        "sigma_from": sigma_from,
+        "obs_error": obs_error,
+        "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    }
+    return CalibrationResult(
+        table, stats, fit, pd.DataFrame(corr, index=labels, columns=labels), info, ps
+    )
 
 
 def fit_statistics(sim, obs) -> dict:
@@ -398,10 +488,10 @@ def fit_statistics(sim, obs) -> dict:
     s = np.asarray(sim, dtype=float)
     a = np.asarray(obs, dtype=float)
     err = s - a
-    mse = float(np.mean(err ** 2))
+    mse = float(np.mean(err**2))
     rmse = math.sqrt(mse)
     mape = float(np.mean(np.abs(err / a))) * 100
-    denom = math.sqrt(float(np.mean(s ** 2))) + math.sqrt(float(np.mean(a ** 2)))
+    denom = math.sqrt(float(np.mean(s**2))) + math.sqrt(float(np.mean(a**2)))
     theil = rmse / denom if denom else math.nan
     sd_s, sd_a = float(np.std(s)), float(np.std(a))
     r = float(np.corrcoef(s, a)[0, 1]) if len(a) > 1 and sd_s > 0 and sd_a > 0 else 1.0
@@ -412,11 +502,11 @@ def fit_statistics(sim, obs) -> dict:
         uc = 2 * (1 - r) * sd_s * sd_a / mse
     else:
         um = us = uc = math.nan
-    return {"RMSE": rmse, "MAPE": mape, "theil_U": theil, "U_M": um, "U_S": us, "U_C": uc,
-            "r": r}
+    return {"RMSE": rmse, "MAPE": mape, "theil_U": theil, "U_M": um, "U_S": us, "U_C": uc, "r": r}
 
 
 # ------------------------------------------------------------------ the scenario file
+
 
 def _num(x: float) -> str:
     return f"{float(x):.6g}"
@@ -438,10 +528,15 @@ def _scenario_yaml(res: CalibrationResult, name: str, extends: str | None) -> st
     ]
     for r in res.params.itertuples():
         head.append(f"#   {r.label} = {_num(r.value)} (se {_num(r.se)}; {r.units})")
-    lines = head + [f"name: {name}", "title:", f"  en: Calibrated ({name})",
-                    f"  zh: 校准情景({name})", "description: >",
-                    "  Constants fitted by yaan-sim calibrate (least squares within the .mdl's",
-                    "  ranges); see the comments above for the fit."]
+    lines = head + [
+        f"name: {name}",
+        "title:",
+        f"  en: Calibrated ({name})",
+        f"  zh: 校准情景({name})",
+        "description: >",
+        "  Constants fitted by yaan-sim calibrate (least squares within the .mdl's",
+        "  ranges); see the comments above for the fit.",
+    ]
     if extends:
         lines.append(f"extends: {extends}")
     params = res._params
@@ -457,15 +552,21 @@ def _scenario_yaml(res: CalibrationResult, name: str, extends: str | None) -> st
                 for p in group:
                     for el in p.elements:
                         lines.append(f"    {el}: {_num(rows[p.label].value)}")
-            lines.append(f"    note: calibrated, se {', '.join(_num(rows[p.label].se) for p in group)}")
+            lines.append(
+                f"    note: calibrated, se {', '.join(_num(rows[p.label].se) for p in group)}"
+            )
     unc = [p for p in params if math.isfinite(rows[p.label].se) and rows[p.label].se > 0]
     if unc:
         lines.append("uncertain:")
         for name_, group in _by_name(unc).items():
+
             def dist(p):
                 r = rows[p.label]
-                return (f"{{distribution: normal, mean: {_num(r.value)}, sd: {_num(r.se)}, "
-                        f"low: {_num(p.lo)}, high: {_num(p.hi)}}}")
+                return (
+                    f"{{distribution: normal, mean: {_num(r.value)}, sd: {_num(r.se)}, "
+                    f"low: {_num(p.lo)}, high: {_num(p.hi)}}}"
+                )
+
             if len(group) == 1 and not group[0].elements:
                 lines.append(f"  {name_}: {dist(group[0])}")
             else:

@@ -81,17 +81,25 @@ def connect(scheduler: str | None = None, workers: int | None = None):
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        raise YaanSimError("dask.distributed is not installed: pip install -e . "
-                           "(it is a dependency of yaan-sim)") from None
+        raise YaanSimError(
+            "dask.distributed is not installed: pip install -e . (it is a dependency of yaan-sim)"
+        ) from None
     if scheduler:
         try:
             return Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False), None
         except (OSError, TimeoutError) as exc:
-            raise YaanSimError(f"cannot reach the dask scheduler at {scheduler} ({exc}). Start "
-                               "one with `dask scheduler`, check the address (tcp://HOST:PORT) "
-                               "and that this machine can reach it") from None
-    cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
-                           dashboard_address="127.0.0.1:0", host="127.0.0.1")
+            raise YaanSimError(
+                f"cannot reach the dask scheduler at {scheduler} ({exc}). Start "
+                "one with `dask scheduler`, check the address (tcp://HOST:PORT) "
+                "and that this machine can reach it"
+            ) from None
+    cluster = LocalCluster(
+        n_workers=int(workers),
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address="127.0.0.1:0",
+        host="127.0.0.1",
+    )
     return Client(cluster, set_as_default=False), cluster
 
 
@@ -115,9 +123,15 @@ def _share(client, payloads):
     return out
 
 
-def run_chunks(func: Callable, payloads: Sequence[dict], *, scheduler: str | None = None,
-               workers: int | None = None, model=None,
-               on_result: Callable[[int, object], None] | None = None) -> list:
+def run_chunks(
+    func: Callable,
+    payloads: Sequence[dict],
+    *,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    model=None,
+    on_result: Callable[[int, object], None] | None = None,
+) -> list:
     """Run ``func(payload, model=None)`` for every payload; results in payload order.
 
     Parameters

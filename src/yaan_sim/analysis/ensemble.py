@@ -47,6 +47,7 @@ DEFAULT_OUTCOMES = ("revenue_city", "revenue_park:ETDZ", "rd_share", "energy_per
 
 # ------------------------------------------------------------------ scenarios made in code
 
+
 class FixedScenario:
     """A scenario given as resolved overrides (no file): what a chunk runs.
 
@@ -58,9 +59,16 @@ class FixedScenario:
     uncertain = None
     horizon = None
 
-    def __init__(self, name: str, overrides: dict, title_en: str | None = None,
-                 title_zh: str | None = None, sha256: str | None = None, text: str | None = None,
-                 sources=()):
+    def __init__(
+        self,
+        name: str,
+        overrides: dict,
+        title_en: str | None = None,
+        title_zh: str | None = None,
+        sha256: str | None = None,
+        text: str | None = None,
+        sources=(),
+    ):
         self.name = name
         self._overrides = dict(overrides)
         self.title_en = title_en or name
@@ -70,20 +78,27 @@ class FixedScenario:
         self.sources = tuple(sources)
 
     @classmethod
-    def of(cls, scenario, model, horizon, extra: dict | None = None) -> "FixedScenario":
+    def of(cls, scenario, model, horizon, extra: dict | None = None) -> FixedScenario:
         """The scenario's lever values on ``horizon``'s grid, plus ``extra`` overrides."""
         over = scenario.overrides(model, horizon) if scenario is not None else {}
         over.update(extra or {})
         name = scenario.name if scenario is not None else "default"
-        return cls(name, over, getattr(scenario, "title_en", None), getattr(scenario, "title_zh", None),
-                   getattr(scenario, "sha256", None), getattr(scenario, "text", None),
-                   getattr(scenario, "sources", ()))
+        return cls(
+            name,
+            over,
+            getattr(scenario, "title_en", None),
+            getattr(scenario, "title_zh", None),
+            getattr(scenario, "sha256", None),
+            getattr(scenario, "text", None),
+            getattr(scenario, "sources", ()),
+        )
 
     def overrides(self, model, horizon=None) -> dict:
         return dict(self._overrides)
 
 
 # ------------------------------------------------------------------ chunks
+
 
 def chunk_bounds(n: int, chunk_size: int | None) -> list[tuple[int, int]]:
     """``[(start, stop), ...]`` covering ``range(n)`` in chunks of ``chunk_size``."""
@@ -105,8 +120,8 @@ def run_chunk(payload: dict, model=None) -> xr.Dataset:
     ``sample``}), ``samples``, ``horizon`` (start, stop, step, saveper), ``return_vars``,
     ``engine``.
     """
-    from yaan_sim.model.load import Horizon
     from yaan_sim.engines.simulate import simulate
+    from yaan_sim.model.load import Horizon
 
     if model is None:
         from yaan_sim.analysis.distributed import worker_model
@@ -114,17 +129,33 @@ def run_chunk(payload: dict, model=None) -> xr.Dataset:
         model = worker_model(payload["spec"])
     sc = FixedScenario(payload["name"], payload["overrides"], payload.get("title"))
     design = payload.get("design") or {}
-    ds = simulate(model, [sc], engine=payload.get("engine", "auto"),
-                  horizon=Horizon(*payload["horizon"]), samples=payload["samples"],
-                  sample_overrides=design or None, return_vars=payload.get("return_vars"),
-                  notify=lambda msg: None)
+    ds = simulate(
+        model,
+        [sc],
+        engine=payload.get("engine", "auto"),
+        horizon=Horizon(*payload["horizon"]),
+        samples=payload["samples"],
+        sample_overrides=design or None,
+        return_vars=payload.get("return_vars"),
+        notify=lambda msg: None,
+    )
     ds = ds.isel(scenario=0, drop=True).drop_vars("scenario_title", errors="ignore")
     ds.attrs = {}
     return ds
 
 
-def make_payloads(model, scenario, design, horizon, *, return_vars, engine="auto",
-                  chunk_size=None, spec=None, extra_overrides=None) -> list[dict]:
+def make_payloads(
+    model,
+    scenario,
+    design,
+    horizon,
+    *,
+    return_vars,
+    engine="auto",
+    chunk_size=None,
+    spec=None,
+    extra_overrides=None,
+) -> list[dict]:
     """The chunks of one scenario's ensemble, as picklable payloads."""
     fixed = FixedScenario.of(scenario, model, horizon, extra_overrides)
     base = fixed.overrides(model)
@@ -132,10 +163,20 @@ def make_payloads(model, scenario, design, horizon, *, return_vars, engine="auto
     spec = spec if spec is not None else _spec(model)
     out = []
     for a, b in chunk_bounds(n, chunk_size):
-        out.append({"spec": spec, "name": fixed.name, "title": fixed.title_en, "overrides": base,
-                    "design": design.slice(a, b), "samples": b - a,
-                    "horizon": horizon_tuple(horizon), "return_vars": return_vars,
-                    "engine": engine, "bounds": (a, b)})
+        out.append(
+            {
+                "spec": spec,
+                "name": fixed.name,
+                "title": fixed.title_en,
+                "overrides": base,
+                "design": design.slice(a, b),
+                "samples": b - a,
+                "horizon": horizon_tuple(horizon),
+                "return_vars": return_vars,
+                "engine": engine,
+                "bounds": (a, b),
+            }
+        )
     return out
 
 
@@ -153,15 +194,21 @@ def _spec(model) -> dict:
 
 def assemble(chunks: Sequence[xr.Dataset], design, scenario=None) -> xr.Dataset:
     """One scenario's ensemble from its chunks (in order) and the design's inputs."""
-    ds = xr.concat(list(chunks), dim="sample", coords="minimal", compat="override",
-                   join="override") if len(chunks) > 1 else chunks[0]
+    ds = (
+        xr.concat(list(chunks), dim="sample", coords="minimal", compat="override", join="override")
+        if len(chunks) > 1
+        else chunks[0]
+    )
     ds = ds.assign_coords(sample=np.arange(ds.sizes["sample"]))
     for name, da in design.values.items():
         var = da.assign_coords(sample=np.arange(da.sizes["sample"]))
         key = SAMPLED_PREFIX + _py(name)
         ds[key] = var
-        ds[key].attrs.update(role="sampled input", vensim_name=name,
-                             long_name=f"sampled input: {da.attrs.get('long_name', name)}")
+        ds[key].attrs.update(
+            role="sampled input",
+            vensim_name=name,
+            long_name=f"sampled input: {da.attrs.get('long_name', name)}",
+        )
     return ds
 
 
@@ -184,10 +231,22 @@ def default_return_vars(goals=None) -> list[str]:
     return out
 
 
-def run_ensemble(model, scenarios, samples: int, *, seed: int | None = 0, method: str = "mc",
-                 horizon=None, return_vars=None, engine: str = "auto", chunk_size=None,
-                 scheduler: str | None = None, workers: int | None = None,
-                 progress: bool = False, argv=None) -> xr.Dataset:
+def run_ensemble(
+    model,
+    scenarios,
+    samples: int,
+    *,
+    seed: int | None = 0,
+    method: str = "mc",
+    horizon=None,
+    return_vars=None,
+    engine: str = "auto",
+    chunk_size=None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: bool = False,
+    argv=None,
+) -> xr.Dataset:
     """Sample each scenario's ``uncertain:`` block and run the samples.
 
     Parameters
@@ -224,8 +283,10 @@ def run_ensemble(model, scenarios, samples: int, *, seed: int | None = 0, method
 
     scenarios = [scenarios] if not isinstance(scenarios, (list, tuple)) else list(scenarios)
     if not scenarios:
-        raise YaanSimError("no scenario given: an ensemble needs a scenario with an "
-                           "`uncertain:` block, e.g. uncertain/plan-uncertain.yaml")
+        raise YaanSimError(
+            "no scenario given: an ensemble needs a scenario with an "
+            "`uncertain:` block, e.g. uncertain/plan-uncertain.yaml"
+        )
     names = [sc.name for sc in scenarios]
     if len(set(names)) != len(names):
         raise YaanSimError(f"scenario names repeat ({names}): each scenario needs its own name")
@@ -235,32 +296,59 @@ def run_ensemble(model, scenarios, samples: int, *, seed: int | None = 0, method
     check_memory(model, samples, horizons[0], rv, len(scenarios))  # before any design is drawn
     engine_used = _engine_notice(model, engine)
     if len({horizon_tuple(h)[:2] + horizon_tuple(h)[3:] for h in horizons}) > 1:
-        raise YaanSimError("the scenarios have different horizons: give them the same "
-                           "`horizon:` or pass one horizon")
+        raise YaanSimError(
+            "the scenarios have different horizons: give them the same "
+            "`horizon:` or pass one horizon"
+        )
     payloads, designs, owner = [], [], []
     for k, (sc, h) in enumerate(zip(scenarios, horizons)):
         design = sample_design(sc.uncertain, samples, method, seed)
         designs.append(design)
-        ps = make_payloads(model, sc, design, h, return_vars=rv, engine=engine,
-                           chunk_size=chunk_size)
+        ps = make_payloads(
+            model, sc, design, h, return_vars=rv, engine=engine, chunk_size=chunk_size
+        )
         payloads += ps
         owner += [k] * len(ps)
     bar = _progress(len(payloads), "chunks", progress)
     try:
-        results = run_chunks(run_chunk, payloads, scheduler=scheduler, workers=workers,
-                             model=model, on_result=lambda i, r: bar.update(1))
+        results = run_chunks(
+            run_chunk,
+            payloads,
+            scheduler=scheduler,
+            workers=workers,
+            model=model,
+            on_result=lambda i, r: bar.update(1),
+        )
     finally:
         bar.close()
-    per = [assemble([r for r, o in zip(results, owner) if o == k], designs[k])
-           for k in range(len(scenarios))]
+    per = [
+        assemble([r for r, o in zip(results, owner) if o == k], designs[k])
+        for k in range(len(scenarios))
+    ]
     ds = xr.concat(per, dim="scenario", coords="minimal", compat="override", join="outer")
-    ds = ds.assign_coords(scenario=names,
-                          scenario_title=("scenario", [sc.title_en for sc in scenarios]))
-    return finish(ds, model, scenarios, horizons[0], seed=seed, samples=samples, argv=argv,
-                  engine=engine_used, extra={"kind": "ensemble",
-                                                 "return_vars": list(return_vars) if return_vars else None,
-                                                 "ensemble": {"method": method, "chunk_size": chunk_size or DEFAULT_CHUNK,
-                                      "scheduler": scheduler, "workers": workers}})
+    ds = ds.assign_coords(
+        scenario=names, scenario_title=("scenario", [sc.title_en for sc in scenarios])
+    )
+    return finish(
+        ds,
+        model,
+        scenarios,
+        horizons[0],
+        seed=seed,
+        samples=samples,
+        argv=argv,
+        engine=engine_used,
+        extra={
+            "kind": "ensemble",
+            "return_vars": list(return_vars) if return_vars else None,
+            "ensemble": {
+                "method": method,
+                "chunk_size": chunk_size or DEFAULT_CHUNK,
+                "scheduler": scheduler,
+                "workers": workers,
+            },
+        },
+    )
 
 
 def _engine_notice(model, engine: str) -> str:
@@ -299,6 +387,7 @@ def _progress(total: int, unit: str, enabled: bool, desc: str | None = None):
 
 # ------------------------------------------------------------------ goals per sample
 
+
 def parse_outcomes(specs, goals, ds) -> list[tuple[str, object, str, str, list[str]]]:
     """``"goal_id"`` or ``"goal_id:scope_name"`` -> (label, goal, scope, name, parks).
 
@@ -314,10 +403,11 @@ def parse_outcomes(specs, goals, ds) -> list[tuple[str, object, str, str, list[s
         try:
             goal = goals[gid]
         except (KeyError, IndexError, TypeError):
-            raise YaanSimError(f"unknown goal {gid!r}: choose from {', '.join(goals.ids)}") \
-                from None
+            raise YaanSimError(
+                f"unknown goal {gid!r}: choose from {', '.join(goals.ids)}"
+            ) from None
         found = False
-        for scope in ([goal.scope] if not want else goal.scopes):
+        for scope in [goal.scope] if not want else goal.scopes:
             for name, parks in scope_members(ds, scope):
                 if want and name != want and not (want == "city" and name == CITY):
                     continue
@@ -328,12 +418,15 @@ def parse_outcomes(specs, goals, ds) -> list[tuple[str, object, str, str, list[s
                 break
         if not found:
             names = [n for s in goal.scopes for n, _ in scope_members(ds, s)]
-            raise YaanSimError(f"goal {gid!r} has no scope {want!r}: choose from {', '.join(names)}")
+            raise YaanSimError(
+                f"goal {gid!r} has no scope {want!r}: choose from {', '.join(names)}"
+            )
     return out
 
 
-def goal_gaps(ds: xr.Dataset, outcomes: Sequence[str] = DEFAULT_OUTCOMES, goals=None,
-              year: int | None = None) -> xr.DataArray:
+def goal_gaps(
+    ds: xr.Dataset, outcomes: Sequence[str] = DEFAULT_OUTCOMES, goals=None, year: int | None = None
+) -> xr.DataArray:
     """Every sample's gap to each goal, as in the goal table (``gap`` = value - target).
 
     Parameters
@@ -368,16 +461,20 @@ def goal_gaps(ds: xr.Dataset, outcomes: Sequence[str] = DEFAULT_OUTCOMES, goals=
             raise YaanSimError(f"goal {goal.id!r}: the results start after {g}")
         if goal.is_trend:
             base = goal.baseline_year if goal.baseline_year in years else years[0]
-            ch = [(series.sel(year=v) / series.sel(year=v - 1) - 1) * 100
-                  for v in range(base + 1, y + 1) if v - 1 in years and v in years]
+            ch = [
+                (series.sel(year=v) / series.sel(year=v - 1) - 1) * 100
+                for v in range(base + 1, y + 1)
+                if v - 1 in years and v in years
+            ]
             if not ch:
                 raise YaanSimError(f"goal {goal.id!r} needs at least two simulated years")
             gap = xr.concat(ch, dim="year").max("year")
             target, sign, unit = 0.0, -1.0, "%/yr"
         else:
             if goal.uses_baseline:
-                target_da = series.sel(year=goal.baseline_year if goal.baseline_year in years
-                                       else years[0])
+                target_da = series.sel(
+                    year=goal.baseline_year if goal.baseline_year in years else years[0]
+                )
                 target = math.nan
             else:
                 target = goal.fixed_target(scope, name, parks)
@@ -390,11 +487,15 @@ def goal_gaps(ds: xr.Dataset, outcomes: Sequence[str] = DEFAULT_OUTCOMES, goals=
         meta.append((label, goal.id, name, target, unit, y, sign))
     out = xr.concat(rows, dim="outcome")
     cols = list(zip(*meta))
-    out = out.assign_coords(outcome=list(cols[0]), goal_id=("outcome", list(cols[1])),
-                            scope_name=("outcome", list(cols[2])),
-                            target=("outcome", np.asarray(cols[3], float)),
-                            unit=("outcome", list(cols[4])), year=("outcome", list(cols[5])),
-                            sign=("outcome", np.asarray(cols[6], float)))
+    out = out.assign_coords(
+        outcome=list(cols[0]),
+        goal_id=("outcome", list(cols[1])),
+        scope_name=("outcome", list(cols[2])),
+        target=("outcome", np.asarray(cols[3], float)),
+        unit=("outcome", list(cols[4])),
+        year=("outcome", list(cols[5])),
+        sign=("outcome", np.asarray(cols[6], float)),
+    )
     out.name = "gap"
     out.attrs = {"long_name": "gap to the goal: value - target (see the unit coordinate)"}
     return out
@@ -417,14 +518,19 @@ def to_tidy(ds: xr.Dataset, variables: Sequence[str] | None = None) -> pd.DataFr
         da = ds[name]
         if da.dtype.kind not in "fiu":
             continue
-        s = da.drop_vars([c for c in da.coords if c not in da.dims]).to_series() \
-            if da.dims else pd.Series([float(da)])
+        s = (
+            da.drop_vars([c for c in da.coords if c not in da.dims]).to_series()
+            if da.dims
+            else pd.Series([float(da)])
+        )
         df = s.rename("value").reset_index() if da.dims else pd.DataFrame({"value": s})
         df.insert(0, "variable", name)
         df["units"] = da.attrs.get("units", "")
         frames.append(df)
         dims += [d for d in da.dims if d not in dims]
-    order = [d for d in ("scenario", "sample", "time", "park", "industry", "pollutant") if d in dims]
+    order = [
+        d for d in ("scenario", "sample", "time", "park", "industry", "pollutant") if d in dims
+    ]
     order += [d for d in dims if d not in order]
     if not frames:
         return pd.DataFrame(columns=["variable", *order, "value", "units"])
@@ -432,8 +538,9 @@ def to_tidy(ds: xr.Dataset, variables: Sequence[str] | None = None) -> pd.DataFr
     return out.reindex(columns=["variable", *order, "value", "units"])
 
 
-def export(ds: xr.Dataset, path: str | Path, force: bool = False,
-           variables: Sequence[str] | None = None) -> Path:
+def export(
+    ds: xr.Dataset, path: str | Path, force: bool = False, variables: Sequence[str] | None = None
+) -> Path:
     """Write results by suffix: ``.nc`` netCDF, ``.csv`` tidy long table, ``.xlsx`` Excel.
 
     Atomic, and never over an existing file without ``force``. The Excel workbook has a
@@ -443,8 +550,10 @@ def export(ds: xr.Dataset, path: str | Path, force: bool = False,
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in EXPORT_SUFFIXES:
-        raise YaanSimError(f"{path}: unknown output type {suffix or '(none)'}; use .nc "
-                           "(netCDF), .csv (tidy long table) or .xlsx (Excel)")
+        raise YaanSimError(
+            f"{path}: unknown output type {suffix or '(none)'}; use .nc "
+            "(netCDF), .csv (tidy long table) or .xlsx (Excel)"
+        )
     if suffix == ".nc":
         sub = ds if variables is None else ds[list(variables)]
         return write_atomic(path, lambda tmp: sub.to_netcdf(tmp), force=force)
@@ -452,18 +561,30 @@ def export(ds: xr.Dataset, path: str | Path, force: bool = False,
     if suffix == ".csv":
         return write_atomic(path, lambda tmp: tidy.to_csv(tmp, index=False), force=force)
     if len(tidy) > EXCEL_MAX_ROWS:
-        raise YaanSimError(f"{path}: {len(tidy):,} rows do not fit an Excel sheet "
-                           f"({EXCEL_MAX_ROWS:,} at most): write .csv or .nc, or keep fewer "
-                           "variables or samples")
-    info = pd.DataFrame([{"variable": n, "units": ds[n].attrs.get("units", ""),
-                          "long_name": ds[n].attrs.get("long_name", ""),
-                          "long_name_zh": ds[n].attrs.get("long_name_zh", ""),
-                          "dims": ", ".join(ds[n].dims)} for n in tidy["variable"].unique()])
+        raise YaanSimError(
+            f"{path}: {len(tidy):,} rows do not fit an Excel sheet "
+            f"({EXCEL_MAX_ROWS:,} at most): write .csv or .nc, or keep fewer "
+            "variables or samples"
+        )
+    info = pd.DataFrame(
+        [
+            {
+                "variable": n,
+                "units": ds[n].attrs.get("units", ""),
+                "long_name": ds[n].attrs.get("long_name", ""),
+                "long_name_zh": ds[n].attrs.get("long_name_zh", ""),
+                "dims": ", ".join(ds[n].dims),
+            }
+            for n in tidy["variable"].unique()
+        ]
+    )
     manifest = ds.attrs.get("manifest")
-    man = pd.DataFrame(sorted(json.loads(manifest).items()) if manifest else [],
-                       columns=["key", "value"])
-    man["value"] = man["value"].map(lambda v: v if isinstance(v, str)
-                                    else json.dumps(v, ensure_ascii=False)[:32000])
+    man = pd.DataFrame(
+        sorted(json.loads(manifest).items()) if manifest else [], columns=["key", "value"]
+    )
+    man["value"] = man["value"].map(
+        lambda v: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)[:32000]
+    )
 
     def write(tmp):
         with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
@@ -481,8 +602,10 @@ def write_table(df: pd.DataFrame, path: str | Path, force: bool = False) -> Path
     if suffix == ".csv":
         return write_atomic(path, lambda tmp: df.to_csv(tmp, index=False), force=force)
     if suffix == ".xlsx":
+
         def write(tmp):
             with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
                 df.to_excel(xw, sheet_name="table", index=False)
+
         return write_atomic(path, write, force=force)
     raise YaanSimError(f"{path}: tables are written as .csv or .xlsx")

@@ -17,7 +17,9 @@ _HEADER = re.compile(r"^# --- (.+)$", re.M)
 def split_chain(text: str) -> list[tuple[str, str]]:
     """Split a scenario's recorded text into (file name, file text), the scenario first."""
     parts = _HEADER.split(text)
-    files = [(Path(name.strip()).name, body.lstrip("\n")) for name, body in zip(parts[1::2], parts[2::2])]
+    files = [
+        (Path(name.strip()).name, body.lstrip("\n")) for name, body in zip(parts[1::2], parts[2::2])
+    ]
     if not files:
         raise ResultsError("a scenario in the manifest has no recorded file text")
     return files
@@ -31,7 +33,9 @@ def rebuild_scenarios(manifest: dict, model, folder: Path):
     for i, entry in enumerate(manifest.get("scenarios", [])):
         text = entry.get("text")
         if not text:
-            raise ResultsError(f"scenario {entry.get('name')!r} has no recorded text: it cannot be re-run")
+            raise ResultsError(
+                f"scenario {entry.get('name')!r} has no recorded text: it cannot be re-run"
+            )
         sub = folder / f"s{i}"
         files = split_chain(text)
         # Lay the files out as they were (relative to their common folder): `extends:` may
@@ -47,8 +51,10 @@ def rebuild_scenarios(manifest: dict, model, folder: Path):
             place.write_text(body, encoding="utf-8")
         sc = load_scenario(places[0], model)
         if entry.get("sha256") and sc.sha256 != entry["sha256"]:
-            raise ResultsError(f"scenario {sc.name!r} rebuilt from the manifest hashes differently "
-                               f"({sc.sha256[:12]} vs {entry['sha256'][:12]})")
+            raise ResultsError(
+                f"scenario {sc.name!r} rebuilt from the manifest hashes differently "
+                f"({sc.sha256[:12]} vs {entry['sha256'][:12]})"
+            )
         scenarios.append(sc)
     return scenarios
 
@@ -59,14 +65,17 @@ def rerun(path, model=None, *, model_path=None):
 
     manifest = read_manifest(open_results(path))
     if manifest.get("kind", "simulate") not in ("simulate", "ensemble"):
-        raise ResultsError(f"{path} was made by `{manifest.get('kind')}`, which rerun does not replay; "
-                           f"run its command again: {' '.join(manifest.get('command', []))}")
+        raise ResultsError(
+            f"{path} was made by `{manifest.get('kind')}`, which rerun does not replay; "
+            f"run its command again: {' '.join(manifest.get('command', []))}"
+        )
     model = model or (load_model(model_path) if model_path else load_model())
     if model.mdl_sha256 != manifest.get("model_sha256"):
         raise ResultsError(
             f"the model has changed since {path} was made (model sha256 {manifest.get('model_sha256', '?')[:12]}, "
             f"now {model.mdl_sha256[:12]}): check out the version of {manifest.get('model_file')} "
-            "that produced it, or pass it with --model")
+            "that produced it, or pass it with --model"
+        )
     h = manifest["horizon"]
     horizon = Horizon(h["start"], h["stop"], h["step"], h["saveper"])
     with tempfile.TemporaryDirectory(prefix="yaan-sim-rerun-") as tmp:
@@ -75,9 +84,23 @@ def rerun(path, model=None, *, model_path=None):
             from yaan_sim.analysis.ensemble import run_ensemble
 
             ens = manifest["ensemble"]
-            return run_ensemble(model, scenarios, manifest["samples"], seed=manifest.get("seed"),
-                                method=ens["method"], horizon=horizon, engine=manifest["engine"],
-                                return_vars=manifest.get("return_vars"), chunk_size=ens["chunk_size"])
-        return simulate(model, scenarios or None, engine=manifest["engine"], horizon=horizon,
-                        samples=manifest.get("samples"), seed=manifest.get("seed"),
-                        return_vars=manifest.get("return_vars"))
+            return run_ensemble(
+                model,
+                scenarios,
+                manifest["samples"],
+                seed=manifest.get("seed"),
+                method=ens["method"],
+                horizon=horizon,
+                engine=manifest["engine"],
+                return_vars=manifest.get("return_vars"),
+                chunk_size=ens["chunk_size"],
+            )
+        return simulate(
+            model,
+            scenarios or None,
+            engine=manifest["engine"],
+            horizon=horizon,
+            samples=manifest.get("samples"),
+            seed=manifest.get("seed"),
+            return_vars=manifest.get("return_vars"),
+        )

@@ -74,8 +74,11 @@ def ppf(dist, u) -> np.ndarray:
         lo, mode, hi = p["low"], p["mode"], p["high"]
         c = (mode - lo) / (hi - lo)
         # closed form of the triangular inverse CDF (same as scipy.stats.triang.ppf)
-        out = np.where(u < c, lo + np.sqrt(u * (hi - lo) * (mode - lo)),
-                       hi - np.sqrt((1 - u) * (hi - lo) * (hi - mode)))
+        out = np.where(
+            u < c,
+            lo + np.sqrt(u * (hi - lo) * (mode - lo)),
+            hi - np.sqrt((1 - u) * (hi - lo) * (hi - mode)),
+        )
     elif dist.kind == "normal":
         from scipy.stats import truncnorm
 
@@ -135,8 +138,11 @@ def factors(uncertainty) -> list[Factor]:
             if dist.independent and lever.dims:
                 out += [Factor(f"{name}[{labels[c]}]", name, (c,), dist) for c in cells]
             else:
-                label = name if (not lever.dims or (key == "default" and len(pieces) == 1)) \
+                label = (
+                    name
+                    if (not lever.dims or (key == "default" and len(pieces) == 1))
                     else f"{name}[{key}]"
+                )
                 out.append(Factor(label, name, cells, dist))
     return out
 
@@ -169,8 +175,10 @@ class Design:
 
     def slice(self, start: int, stop: int) -> dict[str, xr.DataArray]:
         """The values of samples ``start:stop``, renumbered from 0 (one chunk)."""
-        return {k: v.isel(sample=slice(start, stop)).assign_coords(sample=np.arange(stop - start))
-                for k, v in self.values.items()}
+        return {
+            k: v.isel(sample=slice(start, stop)).assign_coords(sample=np.arange(stop - start))
+            for k, v in self.values.items()
+        }
 
     def table(self):
         """The factor values as a DataFrame: one row per sample, one column per factor."""
@@ -184,14 +192,17 @@ class Design:
         return pd.DataFrame(cols)
 
 
-def design_from_unit(uncertainty, unit: np.ndarray, method: str = "unit",
-                     seed: int | None = None) -> Design:
+def design_from_unit(
+    uncertainty, unit: np.ndarray, method: str = "unit", seed: int | None = None
+) -> Design:
     """Map a unit matrix ``(samples, factors)`` onto the block's constants via inverse CDFs."""
     facs = factors(uncertainty)
     unit = np.atleast_2d(np.asarray(unit, dtype=float))
     if unit.shape[1] != len(facs):
-        raise YaanSimError(f"the unit matrix has {unit.shape[1]} columns but the uncertain block "
-                           f"has {len(facs)} factors ({', '.join(f.label for f in facs)})")
+        raise YaanSimError(
+            f"the unit matrix has {unit.shape[1]} columns but the uncertain block "
+            f"has {len(facs)} factors ({', '.join(f.label for f in facs)})"
+        )
     n = unit.shape[0]
     values = {}
     for name in sorted(uncertainty.settings):
@@ -206,9 +217,11 @@ def design_from_unit(uncertainty, unit: np.ndarray, method: str = "unit",
 
 
 def _as_da(data: np.ndarray, lever) -> xr.DataArray:
-    da = xr.DataArray(data, dims=("sample", *lever.dims),
-                      coords={"sample": np.arange(data.shape[0]),
-                              **{d: lever.coords[d] for d in lever.dims}})
+    da = xr.DataArray(
+        data,
+        dims=("sample", *lever.dims),
+        coords={"sample": np.arange(data.shape[0]), **{d: lever.coords[d] for d in lever.dims}},
+    )
     da.attrs.update(units=lever.units, long_name=lever.en, long_name_zh=lever.zh)
     return da
 
@@ -260,11 +273,15 @@ def sample_design(uncertainty, n: int, method: str = "mc", seed: int | None = 0)
         The seed of ``numpy.random.default_rng``: same seed, same numbers.
     """
     if method not in METHODS:
-        raise YaanSimError(f"unknown sampling method {method!r}: choose one of {', '.join(METHODS)}")
+        raise YaanSimError(
+            f"unknown sampling method {method!r}: choose one of {', '.join(METHODS)}"
+        )
     if not uncertainty:
-        raise YaanSimError("the scenario has no `uncertain:` block, so there is nothing to "
-                           "sample: add one (scenarios/README.md, 'uncertain') or use "
-                           "scenarios/uncertain/plan-uncertain.yaml")
+        raise YaanSimError(
+            "the scenario has no `uncertain:` block, so there is nothing to "
+            "sample: add one (scenarios/README.md, 'uncertain') or use "
+            "scenarios/uncertain/plan-uncertain.yaml"
+        )
     n = int(n)
     if n < 1:
         raise YaanSimError(f"samples must be at least 1, got {n}")

@@ -79,8 +79,10 @@ def parse_levers(specs, model, scenario, horizon) -> tuple[list[LeverVar], dict]
         name = resolve_name(m["name"], reg) if m else None
         if name is None:
             hint = closest(m["name"] if m else str(spec), reg)
-            raise YaanSimError(f"unknown lever {spec!r}" + (
-                f": did you mean {hint[0]!r}?" if hint else "; see `yaan-sim levers`"))
+            raise YaanSimError(
+                f"unknown lever {spec!r}"
+                + (f": did you mean {hint[0]!r}?" if hint else "; see `yaan-sim levers`")
+            )
         lv = reg[name]
         base = over.get(name, lv.default).astype(float)
         base = base.drop_vars([c for c in base.coords if c not in base.dims])
@@ -104,8 +106,10 @@ def parse_levers(specs, model, scenario, horizon) -> tuple[list[LeverVar], dict]
                     elif e in groups:
                         expanded += list(groups[e])
                     else:
-                        raise YaanSimError(f"{spec!r}: {e!r} is not an element of {name!r} "
-                                           f"(elements: {', '.join(valid)})")
+                        raise YaanSimError(
+                            f"{spec!r}: {e!r} is not an element of {name!r} "
+                            f"(elements: {', '.join(valid)})"
+                        )
                 elements = list(dict.fromkeys(expanded))
             else:
                 elements = list(valid)
@@ -114,9 +118,19 @@ def parse_levers(specs, model, scenario, horizon) -> tuple[list[LeverVar], dict]
             label = name if el is None else f"{name}[{el}]"
             if any(v.label == label for v in out):
                 continue
-            out.append(LeverVar(label, name, lv.dims[0] if el is not None else None, el,
-                                float(lv.min), float(lv.max), float(b.min()), float(b.max()),
-                                lv.units))
+            out.append(
+                LeverVar(
+                    label,
+                    name,
+                    lv.dims[0] if el is not None else None,
+                    el,
+                    float(lv.min),
+                    float(lv.max),
+                    float(b.min()),
+                    float(b.max()),
+                    lv.units,
+                )
+            )
     if not out:
         raise YaanSimError("no lever to move: give --levers NAME[,NAME...]")
     return out, bases
@@ -158,30 +172,42 @@ class SeekResult:
         every time its value changes on the integration grid, which reproduces the run
         exactly.
         """
-        lines = [f"# Written by `yaan-sim seek`: {self.message}",
-                 f"name: {name}", "title:", f"  en: What it takes ({name})",
-                 f"  zh: 达标所需({name})"]
+        lines = [
+            f"# Written by `yaan-sim seek`: {self.message}",
+            f"name: {name}",
+            "title:",
+            f"  en: What it takes ({name})",
+            f"  zh: 达标所需({name})",
+        ]
         if extends:
             lines.append(f"extends: {extends}")
         lines.append("levers:")
         for lever, da in self.values.items():
             lines.append(f"  {lever}:")
             other = [d for d in da.dims if d != "time"]
-            cells = ([(None, da)] if not other else
-                     [(str(el), da.sel({other[0]: el})) for el in da[other[0]].values])
+            cells = (
+                [(None, da)]
+                if not other
+                else [(str(el), da.sel({other[0]: el})) for el in da[other[0]].values]
+            )
             for el, cell in cells:
                 number, sched = _yaml_value(cell)
                 if el is None:
-                    lines.append(f"    value: {number}" if sched is None else
-                                 f"    schedule: {sched}")
+                    lines.append(
+                        f"    value: {number}" if sched is None else f"    schedule: {sched}"
+                    )
                 else:
-                    lines.append(f"    {el}: {number}" if sched is None else
-                                 f"    {el}: {{schedule: {sched}}}")
+                    lines.append(
+                        f"    {el}: {number}"
+                        if sched is None
+                        else f"    {el}: {{schedule: {sched}}}"
+                    )
             lines.append("    note: found by yaan-sim seek")
         return "\n".join(lines) + "\n"
 
-    def write_scenario(self, path, name: str | None = None, force: bool = False,
-                       base_scenario=None):
+    def write_scenario(
+        self, path, name: str | None = None, force: bool = False, base_scenario=None
+    ):
         """Write :meth:`scenario_yaml` atomically (``extends`` the starting scenario)."""
         import os
         from pathlib import Path
@@ -193,22 +219,33 @@ class SeekResult:
         if base_scenario is not None and getattr(base_scenario, "sources", None):
             extends = os.path.relpath(Path(base_scenario.path).resolve(), path.resolve().parent)
         text = self.scenario_yaml(name or path.stem, extends)
-        return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"),
-                            force=force)
+        return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=force)
 
     def summary(self) -> str:
         fmt = lambda v: f"{v:.4g}"  # noqa: E731
-        return "\n".join([self.message, "", self.levers.to_string(index=False, float_format=fmt),
-                          "", self.goals.to_string(index=False, float_format=fmt)])
+        return "\n".join(
+            [
+                self.message,
+                "",
+                self.levers.to_string(index=False, float_format=fmt),
+                "",
+                self.goals.to_string(index=False, float_format=fmt),
+            ]
+        )
 
 
 class _Problem:
-    def __init__(self, model, scenario, variables, bases, outcomes, goals, year, horizon,
-                 engine):
+    def __init__(self, model, scenario, variables, bases, outcomes, goals, year, horizon, engine):
         from yaan_sim.analysis.ensemble import FixedScenario
 
         self.model, self.vars, self.bases = model, variables, bases
-        self.outcomes, self.goals, self.year, self.h, self.engine = outcomes, goals, year, horizon, engine
+        self.outcomes, self.goals, self.year, self.h, self.engine = (
+            outcomes,
+            goals,
+            year,
+            horizon,
+            engine,
+        )
         self.fixed = FixedScenario.of(scenario, model, horizon)
         self.runs = 0
         self.calls = 0
@@ -232,19 +269,30 @@ class _Problem:
                 for j, v in enumerate(self.vars):
                     if v.name != name:
                         continue
-                    shift = xr.DataArray(D[todo, j], dims=("sample",),
-                                         coords={"sample": np.arange(n)})
+                    shift = xr.DataArray(
+                        D[todo, j], dims=("sample",), coords={"sample": np.arange(n)}
+                    )
                     if v.element is None:
                         da = da + shift
                     else:
-                        mask = xr.DataArray(np.asarray(da[v.dim].values) == v.element,
-                                            dims=(v.dim,), coords={v.dim: da[v.dim].values})
+                        mask = xr.DataArray(
+                            np.asarray(da[v.dim].values) == v.element,
+                            dims=(v.dim,),
+                            coords={v.dim: da[v.dim].values},
+                        )
                         da = da + shift * mask
                     da = da.clip(v.lo, v.hi)
                 design[name] = da.transpose("sample", ...)
-            ds = simulate(self.model, [self.fixed], engine=self.engine, horizon=self.h, samples=n,
-                          sample_overrides=design, return_vars=self.return_vars(),
-                          notify=lambda msg: None)
+            ds = simulate(
+                self.model,
+                [self.fixed],
+                engine=self.engine,
+                horizon=self.h,
+                samples=n,
+                sample_overrides=design,
+                return_vars=self.return_vars(),
+                notify=lambda msg: None,
+            )
             g = goal_gaps(ds.isel(scenario=0), self.outcomes, self.goals, self.year)
             if self.meta is None:
                 self.meta = g
@@ -279,9 +327,18 @@ class _Problem:
         self.scale = np.where(np.isfinite(t) & (np.abs(t) > 0), np.abs(t), 1.0)
 
 
-def seek(model, scenario, goals=("revenue_park:ETDZ",), levers=("Investment attraction rate[ETDZ]",),
-         *, year: int | None = None, horizon=None, engine: str = "auto", goal_set=None,
-         tol: float = 1e-4) -> SeekResult:
+def seek(
+    model,
+    scenario,
+    goals=("revenue_park:ETDZ",),
+    levers=("Investment attraction rate[ETDZ]",),
+    *,
+    year: int | None = None,
+    horizon=None,
+    engine: str = "auto",
+    goal_set=None,
+    tol: float = 1e-4,
+) -> SeekResult:
     """The smallest change of ``levers`` that meets ``goals``, or the best reachable.
 
     Parameters
@@ -309,8 +366,10 @@ def seek(model, scenario, goals=("revenue_park:ETDZ",), levers=("Investment attr
     if year is None:
         years = {goal_set[str(g).partition(":")[0]].year for g in goals}
         if max(years) > h.stop:
-            raise YaanSimError(f"the goals are judged in {max(years)} but the run stops in "
-                               f"{h.stop:g}: extend the horizon")
+            raise YaanSimError(
+                f"the goals are judged in {max(years)} but the run stops in "
+                f"{h.stop:g}: extend the horizon"
+            )
     variables, bases = parse_levers(levers, model, scenario, h)
     pr = _Problem(model, scenario, variables, bases, list(goals), goal_set, year, h, engine)
     pr.setup_scale()
@@ -319,8 +378,10 @@ def seek(model, scenario, goals=("revenue_park:ETDZ",), levers=("Investment attr
     hi = np.array([v.bounds[1] for v in variables])
     if np.any(lo > hi):
         bad = [v.label for v, a, b in zip(variables, lo, hi) if a > b]
-        raise YaanSimError(f"{', '.join(bad)}: the scenario's schedule spans more than the "
-                           "lever's range, so no single shift keeps it inside")
+        raise YaanSimError(
+            f"{', '.join(bad)}: the scenario's schedule spans more than the "
+            "lever's range, so no single shift keeps it inside"
+        )
     span = np.array([v.span for v in variables])
     zero = np.zeros(k)
     m0 = pr.margins(zero)[0]
@@ -400,14 +461,22 @@ def _fd_jac(pr, d, lo, hi) -> tuple[np.ndarray, np.ndarray]:
 def _polish_min_change(pr, d0, lo, hi, span, tol) -> np.ndarray:
     from scipy.optimize import minimize
 
-    cons = {"type": "ineq", "fun": lambda d: pr.margins(d)[0],
-            "jac": lambda d: _fd_jac(pr, d, lo, hi)[1]}
+    cons = {
+        "type": "ineq",
+        "fun": lambda d: pr.margins(d)[0],
+        "jac": lambda d: _fd_jac(pr, d, lo, hi)[1],
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        r = minimize(lambda d: float(np.sum((d / span) ** 2)), d0,
-                     jac=lambda d: 2 * d / span ** 2, method="SLSQP",
-                     bounds=list(zip(lo, hi)), constraints=[cons],
-                     options={"maxiter": 40, "ftol": 1e-10})
+        r = minimize(
+            lambda d: float(np.sum((d / span) ** 2)),
+            d0,
+            jac=lambda d: 2 * d / span**2,
+            method="SLSQP",
+            bounds=list(zip(lo, hi)),
+            constraints=[cons],
+            options={"maxiter": 40, "ftol": 1e-10},
+        )
     d = np.clip(r.x, lo, hi)
     if pr.margins(d)[0].min() >= -tol and np.sum((d / span) ** 2) <= np.sum((d0 / span) ** 2):
         return d
@@ -440,11 +509,15 @@ def _polish_best_reachable(pr, d0, lo, hi) -> np.ndarray:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        r = minimize(lambda z: -z[k], np.append(d0, t0),
-                     jac=lambda z: np.append(np.zeros(k), -1.0), method="SLSQP",
-                     bounds=list(zip(lo, hi)) + [(None, None)],
-                     constraints=[{"type": "ineq", "fun": cons_f, "jac": cons_j}],
-                     options={"maxiter": 40, "ftol": 1e-10})
+        r = minimize(
+            lambda z: -z[k],
+            np.append(d0, t0),
+            jac=lambda z: np.append(np.zeros(k), -1.0),
+            method="SLSQP",
+            bounds=list(zip(lo, hi)) + [(None, None)],
+            constraints=[{"type": "ineq", "fun": cons_f, "jac": cons_j}],
+            options={"maxiter": 40, "ftol": 1e-10},
+        )
     d = np.clip(r.x[:k], lo, hi)
     return d if pr.margins(d)[0].min() >= t0 else d0
 
@@ -458,24 +531,38 @@ def _result(pr, variables, bases, d, feasible, how, m0, span, h, scenario) -> Se
         base = bases[v.name] if v.element is None else bases[v.name].sel({v.dim: v.element})
         bmean = float(base.mean())
         sched = "time" in base.dims and float(base.max()) != float(base.min())
-        rows.append({"lever": v.label, "units": v.units, "base": bmean,
-                     "value": float(np.clip(bmean + dv, v.lo, v.hi)), "change": float(dv),
-                     "change_pct_of_range": 100 * float(dv) / v.span, "min": v.lo, "max": v.hi,
-                     "schedule": sched})
+        rows.append(
+            {
+                "lever": v.label,
+                "units": v.units,
+                "base": bmean,
+                "value": float(np.clip(bmean + dv, v.lo, v.hi)),
+                "change": float(dv),
+                "change_pct_of_range": 100 * float(dv) / v.span,
+                "min": v.lo,
+                "max": v.hi,
+                "schedule": sched,
+            }
+        )
     lev = pd.DataFrame(rows)
     targets = np.asarray(meta["target"].values, dtype=float)
     sign = np.asarray(meta["sign"].values, dtype=float)
-    gl = pd.DataFrame({
-        "outcome": [str(o) for o in meta["outcome"].values],
-        "goal_id": [str(x) for x in meta["goal_id"].values],
-        "scope_name": [str(x) for x in meta["scope_name"].values],
-        "unit": [str(x) for x in meta["unit"].values],
-        "year": [int(x) for x in meta["year"].values],
-        "target": targets,
-        "value_before": G0 + np.where(np.isfinite(targets), targets, 0),
-        "value_after": G1 + np.where(np.isfinite(targets), targets, 0),
-        "gap_before": G0, "gap_after": G1,
-        "met_before": G0 * sign >= 0, "met_after": G1 * sign >= -1e-9 * np.maximum(np.abs(targets), 1)})
+    gl = pd.DataFrame(
+        {
+            "outcome": [str(o) for o in meta["outcome"].values],
+            "goal_id": [str(x) for x in meta["goal_id"].values],
+            "scope_name": [str(x) for x in meta["scope_name"].values],
+            "unit": [str(x) for x in meta["unit"].values],
+            "year": [int(x) for x in meta["year"].values],
+            "target": targets,
+            "value_before": G0 + np.where(np.isfinite(targets), targets, 0),
+            "value_after": G1 + np.where(np.isfinite(targets), targets, 0),
+            "gap_before": G0,
+            "gap_after": G1,
+            "met_before": G0 * sign >= 0,
+            "met_after": G1 * sign >= -1e-9 * np.maximum(np.abs(targets), 1),
+        }
+    )
     msg = _message(feasible, how, lev, gl)
     values = {}
     for name, base in bases.items():
@@ -486,15 +573,24 @@ def _result(pr, variables, bases, d, feasible, how, m0, span, h, scenario) -> Se
             if v.element is None:
                 da = da + dv
             else:
-                mask = xr.DataArray(np.asarray(da[v.dim].values) == v.element, dims=(v.dim,),
-                                    coords={v.dim: da[v.dim].values})
+                mask = xr.DataArray(
+                    np.asarray(da[v.dim].values) == v.element,
+                    dims=(v.dim,),
+                    coords={v.dim: da[v.dim].values},
+                )
                 da = da + dv * mask
             da = da.clip(v.lo, v.hi)
         values[name] = da
-    info = {"runs": pr.runs, "engine_calls": pr.calls, "scenario": getattr(scenario, "name", None),
-            "horizon": [h.start, h.stop, h.step, h.saveper], "variables": [v.label for v in variables]}
-    return SeekResult(feasible, lev, gl, msg, info, dict(zip([v.label for v in variables], d)),
-                      values)
+    info = {
+        "runs": pr.runs,
+        "engine_calls": pr.calls,
+        "scenario": getattr(scenario, "name", None),
+        "horizon": [h.start, h.stop, h.step, h.saveper],
+        "variables": [v.label for v in variables],
+    }
+    return SeekResult(
+        feasible, lev, gl, msg, info, dict(zip([v.label for v in variables], d)), values
+    )
 
 
 def _yaml_value(cell: xr.DataArray) -> tuple[str, str | None]:
@@ -513,7 +609,9 @@ def _describe_goals(gl, col) -> str:
     for r in gl.itertuples():
         what = r.outcome.replace(":", " ")
         if math.isfinite(r.target):
-            parts.append(f"{what} {getattr(r, col):.4g} {r.unit} against {r.target:.4g} in {r.year}")
+            parts.append(
+                f"{what} {getattr(r, col):.4g} {r.unit} against {r.target:.4g} in {r.year}"
+            )
         else:
             parts.append(f"{what} {getattr(r, col):.4g} {r.unit} in {r.year}")
     return "; ".join(parts)
@@ -523,14 +621,22 @@ def _message(feasible, how, lev, gl) -> str:
     moves = "; ".join(
         f"{r.lever} {r.value:.4g} (from {r.base:.4g}, {r.change:+.4g}, {r.change_pct_of_range:+.1f}% "
         f"of its range [{r.min:g}, {r.max:g}]{', whole schedule shifted' if r.schedule else ''})"
-        for r in lev.itertuples() if abs(r.change) > 0)
+        for r in lev.itertuples()
+        if abs(r.change) > 0
+    )
     if how == "already met":
-        return f"The goals are already met without any change: {_describe_goals(gl, 'value_before')}."
+        return (
+            f"The goals are already met without any change: {_describe_goals(gl, 'value_before')}."
+        )
     if feasible:
-        return (f"Smallest change that meets the goals: {moves}. Then: "
-                f"{_describe_goals(gl, 'value_after')} (before: "
-                f"{_describe_goals(gl, 'value_before')}).")
+        return (
+            f"Smallest change that meets the goals: {moves}. Then: "
+            f"{_describe_goals(gl, 'value_after')} (before: "
+            f"{_describe_goals(gl, 'value_before')})."
+        )
     ranges = ", ".join(f"{r.lever} in [{r.min:g}, {r.max:g}]" for r in lev.itertuples())
-    return (f"No values of {ranges} meet the goals. The best reachable: "
-            f"{_describe_goals(gl, 'value_after')}, with {moves or 'no change'} "
-            f"(before: {_describe_goals(gl, 'value_before')}).")
+    return (
+        f"No values of {ranges} meet the goals. The best reachable: "
+        f"{_describe_goals(gl, 'value_after')}, with {moves or 'no change'} "
+        f"(before: {_describe_goals(gl, 'value_before')})."
+    )

@@ -45,8 +45,8 @@ import pandas as pd
 import xarray as xr
 
 from yaan_sim.analysis.ensemble import DEFAULT_OUTCOMES, assemble, goal_gaps, make_payloads
-from yaan_sim.errors import YaanSimError
 from yaan_sim.analysis.sampling import Design, design_from_unit, factors
+from yaan_sim.errors import YaanSimError
 
 METHODS = ("sobol", "morris")
 DEFAULT_SPREAD = 0.1
@@ -70,8 +70,9 @@ class LeverFactor:
         return out.transpose("sample", ...)
 
 
-def lever_factors(model, scenario, horizon, levers="all", spread: float = DEFAULT_SPREAD,
-                  skip=()) -> list[LeverFactor]:
+def lever_factors(
+    model, scenario, horizon, levers="all", spread: float = DEFAULT_SPREAD, skip=()
+) -> list[LeverFactor]:
     """Lever factors for ``levers`` ("all", None or a list of names), minus ``skip``."""
     from yaan_sim.model.levers import lever_registry, resolve_name
 
@@ -90,8 +91,10 @@ def lever_factors(model, scenario, horizon, levers="all", spread: float = DEFAUL
                 from yaan_sim.model.levers import closest
 
                 hint = closest(key, reg)
-                raise YaanSimError(f"unknown lever {key!r}" + (f": did you mean {hint[0]!r}?"
-                                   if hint else "; see `yaan-sim levers`"))
+                raise YaanSimError(
+                    f"unknown lever {key!r}"
+                    + (f": did you mean {hint[0]!r}?" if hint else "; see `yaan-sim levers`")
+                )
             names.append(name)
     over = scenario.overrides(model, horizon) if scenario is not None else {}
     out = []
@@ -141,8 +144,10 @@ class SensitivityResult:
         """Factors x outcomes of one index (default ST or mu_star)."""
         index = index or self.main_index
         t = self.table.pivot(index="factor", columns="outcome", values=index)
-        return t.reindex(index=list(dict.fromkeys(self.table["factor"])),
-                         columns=list(dict.fromkeys(self.table["outcome"])))
+        return t.reindex(
+            index=list(dict.fromkeys(self.table["factor"])),
+            columns=list(dict.fromkeys(self.table["outcome"])),
+        )
 
     def plot(self, ax=None, *, index: str | None = None, lang: str = "en", top: int | None = None):
         """Heat map of one index, factors (rows) by outcomes (columns); returns the axes.
@@ -153,12 +158,28 @@ class SensitivityResult:
         return plot_sensitivity(self, ax=ax, index=index, lang=lang, top=top)
 
 
-def run_sensitivity(model, scenario, *, method: str = "sobol", samples: int = 256,
-                    seed: int = 0, levers="all", lever_spread: float = DEFAULT_SPREAD,
-                    outcomes=DEFAULT_OUTCOMES, goals=None, year: int | None = None,
-                    horizon=None, engine: str = "auto", chunk_size=None, scheduler=None,
-                    workers=None, second_order: bool = False, num_levels: int = 4,
-                    progress: bool = False, notify=None) -> SensitivityResult:
+def run_sensitivity(
+    model,
+    scenario,
+    *,
+    method: str = "sobol",
+    samples: int = 256,
+    seed: int = 0,
+    levers="all",
+    lever_spread: float = DEFAULT_SPREAD,
+    outcomes=DEFAULT_OUTCOMES,
+    goals=None,
+    year: int | None = None,
+    horizon=None,
+    engine: str = "auto",
+    chunk_size=None,
+    scheduler=None,
+    workers=None,
+    second_order: bool = False,
+    num_levels: int = 4,
+    progress: bool = False,
+    notify=None,
+) -> SensitivityResult:
     """Sobol or Morris indices of every uncertain parameter and lever on each goal's gap.
 
     See the module docstring. ``levers``: "all" (default), a list of lever names, or
@@ -171,8 +192,8 @@ def run_sensitivity(model, scenario, *, method: str = "sobol", samples: int = 25
 
     from yaan_sim.analysis.distributed import run_chunks
     from yaan_sim.analysis.ensemble import _progress, default_return_vars, run_chunk
-    from yaan_sim.outputs.goals import load_goals
     from yaan_sim.model.levers import constants
+    from yaan_sim.outputs.goals import load_goals
 
     if method not in METHODS:
         raise YaanSimError(f"unknown method {method!r}: choose sobol or morris")
@@ -183,19 +204,31 @@ def run_sensitivity(model, scenario, *, method: str = "sobol", samples: int = 25
     h = horizon or getattr(scenario, "horizon", None) or model.default_horizon
     uncertainty = scenario.uncertain if scenario is not None else None
     ufac = factors(uncertainty) if uncertainty else []
-    lfac = lever_factors(model, scenario, h, levers, lever_spread,
-                         skip=set(uncertainty.settings) if uncertainty else set())
+    lfac = lever_factors(
+        model,
+        scenario,
+        h,
+        levers,
+        lever_spread,
+        skip=set(uncertainty.settings) if uncertainty else set(),
+    )
     labels = [f.label for f in ufac] + [f.label for f in lfac]
     k = len(labels)
     if k == 0:
-        raise YaanSimError("nothing to vary: the scenario has no `uncertain:` block and no "
-                           "levers were chosen (use --levers all or give an uncertain block)")
+        raise YaanSimError(
+            "nothing to vary: the scenario has no `uncertain:` block and no "
+            "levers were chosen (use --levers all or give an uncertain block)"
+        )
     problem = {"num_vars": k, "names": labels, "bounds": [[0.0, 1.0]] * k}
     from yaan_sim.engines.simulate import check_memory, check_seed
 
     seed = check_seed(seed)
-    runs = (1 << (samples - 1).bit_length()) * (2 * k + 2) if method == "sobol" else samples * (k + 1)
-    check_memory(model, runs, h, default_return_vars(goals), 1)  # before the design or any run exists
+    runs = (
+        (1 << (samples - 1).bit_length()) * (2 * k + 2) if method == "sobol" else samples * (k + 1)
+    )
+    check_memory(
+        model, runs, h, default_return_vars(goals), 1
+    )  # before the design or any run exists
     if method == "sobol":
         n = 1 << (samples - 1).bit_length()
         if n != samples and notify is not None:
@@ -205,7 +238,7 @@ def run_sensitivity(model, scenario, *, method: str = "sobol", samples: int = 25
     else:
         X = morris_sample.sample(problem, samples, num_levels=num_levels, seed=seed)
     runs = X.shape[0]
-    values = dict(design_from_unit(uncertainty, X[:, :len(ufac)]).values) if ufac else {}
+    values = dict(design_from_unit(uncertainty, X[:, : len(ufac)]).values) if ufac else {}
     for j, f in enumerate(lfac):
         values[f.name] = f.values(X[:, len(ufac) + j])
     design = Design(method, seed, ufac, X, values)
@@ -217,12 +250,19 @@ def run_sensitivity(model, scenario, *, method: str = "sobol", samples: int = 25
             raise YaanSimError(f"unknown goal {gid!r}: choose from {', '.join(goals.ids)}")
         needed |= set(goals[gid].metric.variables)
     rv = [v for v in default_return_vars(goals) if v in needed]
-    payloads = make_payloads(model, scenario, design, h, return_vars=rv, engine=engine,
-                             chunk_size=chunk_size)
+    payloads = make_payloads(
+        model, scenario, design, h, return_vars=rv, engine=engine, chunk_size=chunk_size
+    )
     bar = _progress(len(payloads), "chunks", progress, desc="sensitivity")
     try:
-        chunks = run_chunks(run_chunk, payloads, scheduler=scheduler, workers=workers,
-                            model=model, on_result=lambda i, r: bar.update(1))
+        chunks = run_chunks(
+            run_chunk,
+            payloads,
+            scheduler=scheduler,
+            workers=workers,
+            model=model,
+            on_result=lambda i, r: bar.update(1),
+        )
     finally:
         bar.close()
     ds = assemble(chunks, Design(method, seed, [], None, {}))
@@ -237,28 +277,44 @@ def run_sensitivity(model, scenario, *, method: str = "sobol", samples: int = 25
         g = gaps.sel(outcome=o)
         Y = np.asarray(g.values, dtype=float)
         if not np.all(np.isfinite(Y)):
-            raise YaanSimError(f"outcome {o!r} is not finite in {int(np.sum(~np.isfinite(Y)))} "
-                               "runs: check the horizon covers the goal years")
-        res = _analyze(method, problem, X, Y, seed, num_levels, second_order,
-                       sobol_analyze, morris_analyze)
+            raise YaanSimError(
+                f"outcome {o!r} is not finite in {int(np.sum(~np.isfinite(Y)))} "
+                "runs: check the horizon covers the goal years"
+            )
+        res = _analyze(
+            method, problem, X, Y, seed, num_levels, second_order, sobol_analyze, morris_analyze
+        )
         for j, label in enumerate(labels):
             name = label.split("[")[0]
-            rest = label[len(name):]
-            row = {"outcome": str(o), "goal_id": str(g["goal_id"].values),
-                   "scope_name": str(g["scope_name"].values), "unit": str(g["unit"].values),
-                   "year": int(g["year"].values), "factor": label,
-                   "factor_zh": (zh.get(name) or name) + rest,
-                   "kind": "uncertain" if j < len(ufac) else "lever"}
+            rest = label[len(name) :]
+            row = {
+                "outcome": str(o),
+                "goal_id": str(g["goal_id"].values),
+                "scope_name": str(g["scope_name"].values),
+                "unit": str(g["unit"].values),
+                "year": int(g["year"].values),
+                "factor": label,
+                "factor_zh": (zh.get(name) or name) + rest,
+                "kind": "uncertain" if j < len(ufac) else "lever",
+            }
             row |= {key: float(val[j]) for key, val in res.items()}
             row |= {"gap_mean": float(Y.mean()), "gap_sd": float(Y.std())}
             rows.append(row)
     table = pd.DataFrame(rows)
-    info = {"scenario": getattr(scenario, "name", None),
-            "scenario_sha256": getattr(scenario, "sha256", None), "method": method,
-            "samples": samples, "runs": runs, "seed": seed, "factors": labels,
-            "outcomes": [str(o) for o in gaps["outcome"].values], "lever_spread": lever_spread,
-            "horizon": [h.start, h.stop, h.step, h.saveper], "num_levels": num_levels,
-            "model_sha256": model.mdl_sha256}
+    info = {
+        "scenario": getattr(scenario, "name", None),
+        "scenario_sha256": getattr(scenario, "sha256", None),
+        "method": method,
+        "samples": samples,
+        "runs": runs,
+        "seed": seed,
+        "factors": labels,
+        "outcomes": [str(o) for o in gaps["outcome"].values],
+        "lever_spread": lever_spread,
+        "horizon": [h.start, h.stop, h.step, h.saveper],
+        "num_levels": num_levels,
+        "model_sha256": model.mdl_sha256,
+    }
     return SensitivityResult(method, table, gaps, X, info)
 
 
@@ -298,28 +354,44 @@ def saltelli_matrix(n: int, k: int, seed, second_order: bool = False) -> np.ndar
     return np.stack(blocks, axis=1).reshape(-1, k)
 
 
-def _analyze(method, problem, X, Y, seed, num_levels, second_order, sobol_analyze,
-             morris_analyze) -> dict[str, np.ndarray]:
+def _analyze(
+    method, problem, X, Y, seed, num_levels, second_order, sobol_analyze, morris_analyze
+) -> dict[str, np.ndarray]:
     k = problem["num_vars"]
     if np.ptp(Y) == 0:  # the outcome does not move: every index is 0
         z = np.zeros(k)
-        return ({"S1": z, "S1_conf": z, "ST": z, "ST_conf": z} if method == "sobol" else
-                {"mu": z, "mu_star": z, "sigma": z, "mu_star_conf": z})
+        return (
+            {"S1": z, "S1_conf": z, "ST": z, "ST_conf": z}
+            if method == "sobol"
+            else {"mu": z, "mu_star": z, "sigma": z, "mu_star_conf": z}
+        )
     with warnings.catch_warnings():
         # SALib's bootstrap divides by resample variances that can be 0 for flat factors
         warnings.filterwarnings("ignore", category=RuntimeWarning, module="SALib")
         if method == "sobol":
-            r = sobol_analyze.analyze(problem, Y, calc_second_order=second_order, seed=seed,
-                                      print_to_console=False)
-            return {key: np.asarray(r[key], dtype=float) for key in ("S1", "S1_conf", "ST", "ST_conf")}
-        r = morris_analyze.analyze(problem, X, Y, num_levels=num_levels, seed=seed,
-                                   print_to_console=False)
-        return {key: np.asarray(r[key], dtype=float) for key in ("mu", "mu_star", "sigma",
-                                                                 "mu_star_conf")}
+            r = sobol_analyze.analyze(
+                problem, Y, calc_second_order=second_order, seed=seed, print_to_console=False
+            )
+            return {
+                key: np.asarray(r[key], dtype=float) for key in ("S1", "S1_conf", "ST", "ST_conf")
+            }
+        r = morris_analyze.analyze(
+            problem, X, Y, num_levels=num_levels, seed=seed, print_to_console=False
+        )
+        return {
+            key: np.asarray(r[key], dtype=float)
+            for key in ("mu", "mu_star", "sigma", "mu_star_conf")
+        }
 
 
-def plot_sensitivity(result: SensitivityResult, ax=None, *, index: str | None = None,
-                     lang: str = "en", top: int | None = None):
+def plot_sensitivity(
+    result: SensitivityResult,
+    ax=None,
+    *,
+    index: str | None = None,
+    lang: str = "en",
+    top: int | None = None,
+):
     """Heat map of a sensitivity index: factors (rows) by goal outcomes (columns)."""
     import matplotlib
     import matplotlib.pyplot as plt
@@ -346,20 +418,36 @@ def plot_sensitivity(result: SensitivityResult, ax=None, *, index: str | None = 
     rc = font_rc(lang)
     with matplotlib.rc_context(rc):
         if ax is None:
-            _, ax = plt.subplots(figsize=(1.6 + 1.5 * len(piv.columns), 0.8 + 0.34 * len(piv)),
-                                 layout="constrained")
+            _, ax = plt.subplots(
+                figsize=(1.6 + 1.5 * len(piv.columns), 0.8 + 0.34 * len(piv)), layout="constrained"
+            )
         data = piv.to_numpy(dtype=float)
         im = ax.imshow(np.clip(data, 0, 1), cmap="Blues", vmin=0, vmax=1, aspect="auto")
         for (i, j), v in np.ndenumerate(data):
             if np.isfinite(v):
-                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8,
-                        color="white" if v > 0.6 else "black")
-        ax.set_xticks(range(len(col_labels)), col_labels, fontsize=8, rotation=30, ha="right",
-                      rotation_mode="anchor")
+                ax.text(
+                    j,
+                    i,
+                    f"{v:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if v > 0.6 else "black",
+                )
+        ax.set_xticks(
+            range(len(col_labels)),
+            col_labels,
+            fontsize=8,
+            rotation=30,
+            ha="right",
+            rotation_mode="anchor",
+        )
         ax.set_yticks(range(len(row_labels)), row_labels, fontsize=8)
-        what = {"ST": ("total-order Sobol index ST", "总效应指数 ST"),
-                "S1": ("first-order Sobol index S1", "一阶指数 S1"),
-                "mu_star": ("Morris mu* (scaled to the largest)", "Morris μ*(按最大值归一)")}
+        what = {
+            "ST": ("total-order Sobol index ST", "总效应指数 ST"),
+            "S1": ("first-order Sobol index S1", "一阶指数 S1"),
+            "mu_star": ("Morris mu* (scaled to the largest)", "Morris μ*(按最大值归一)"),
+        }
         title = what.get(index, (index, index))[0 if lang == "en" else 1]
         ax.set_title(title, fontsize=10)
         ax.figure.colorbar(im, ax=ax, shrink=0.8)
@@ -368,8 +456,14 @@ def plot_sensitivity(result: SensitivityResult, ax=None, *, index: str | None = 
     return ax
 
 
-def write_outputs(result: SensitivityResult, table_path=None, chart_path=None, *,
-                  force: bool = False, lang: str = "en") -> list:
+def write_outputs(
+    result: SensitivityResult,
+    table_path=None,
+    chart_path=None,
+    *,
+    force: bool = False,
+    lang: str = "en",
+) -> list:
     """Write the table (.csv or .xlsx; with the run info) and the chart (.png/.svg/.pdf)."""
     from yaan_sim.analysis.ensemble import write_table
     from yaan_sim.outputs.results import write_atomic
@@ -380,22 +474,41 @@ def write_outputs(result: SensitivityResult, table_path=None, chart_path=None, *
         df.attrs = {}
         written.append(write_table(df, table_path, force=force))
         info_path = str(table_path) + ".json"
-        written.append(write_atomic(info_path, lambda tmp: tmp.write_text(
-            json.dumps(result.info, ensure_ascii=False, indent=1), encoding="utf-8"), force=force))
+        written.append(
+            write_atomic(
+                info_path,
+                lambda tmp: tmp.write_text(
+                    json.dumps(result.info, ensure_ascii=False, indent=1), encoding="utf-8"
+                ),
+                force=force,
+            )
+        )
     if chart_path is not None:
         import matplotlib
 
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
         from pathlib import Path
+
+        import matplotlib.pyplot as plt
 
         ax = result.plot(lang=lang)
         fmt = Path(chart_path).suffix.lstrip(".") or "png"
-        written.append(write_atomic(chart_path, lambda tmp: ax.figure.savefig(
-            tmp, format=fmt, dpi=120, bbox_inches="tight"), force=force))
+        written.append(
+            write_atomic(
+                chart_path,
+                lambda tmp: ax.figure.savefig(tmp, format=fmt, dpi=120, bbox_inches="tight"),
+                force=force,
+            )
+        )
         plt.close(ax.figure)
     return written
 
 
-__all__ = ["LeverFactor", "SensitivityResult", "lever_factors", "plot_sensitivity",
-           "run_sensitivity", "write_outputs"]
+__all__ = [
+    "LeverFactor",
+    "SensitivityResult",
+    "lever_factors",
+    "plot_sensitivity",
+    "run_sensitivity",
+    "write_outputs",
+]

@@ -15,8 +15,19 @@ import sys
 from yaan_sim.errors import YaanSimError
 
 # Sub-command modules, in the order ``--help`` lists them.
-COMMANDS = ("run", "levers", "validate", "evaluate", "report", "rerun", "ensemble", "sensitivity",
-            "calibrate", "seek", "batch")
+COMMANDS = (
+    "run",
+    "levers",
+    "validate",
+    "evaluate",
+    "report",
+    "rerun",
+    "ensemble",
+    "sensitivity",
+    "calibrate",
+    "seek",
+    "batch",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,8 +37,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="yaan-sim", description=(
-        "Simulate Ya'an's industrial parks (2016-2020 plan) and compare with the plan's goals."))
+    parser = _Parser(
+        prog="yaan-sim",
+        description=(
+            "Simulate Ya'an's industrial parks (2016-2020 plan) and compare with the plan's goals."
+        ),
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name in COMMANDS:
@@ -55,9 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # an internal fault: say so in one line, traceback on request
         if os.environ.get("YAAN_SIM_DEBUG"):
             raise
-        print(f"yaan-sim {args.command}: internal error ({type(exc).__name__}: {exc}). "
-              "This is a bug: please report it; set YAAN_SIM_DEBUG=1 to see the traceback.",
-              file=sys.stderr)
+        print(
+            f"yaan-sim {args.command}: internal error ({type(exc).__name__}: {exc}). "
+            "This is a bug: please report it; set YAAN_SIM_DEBUG=1 to see the traceback.",
+            file=sys.stderr,
+        )
         return 1
 
 

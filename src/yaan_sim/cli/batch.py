@@ -5,37 +5,67 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from yaan_sim.cli.ensemble import add_run_options, parse_horizon, positive_int, prepare_output, split_list
+from yaan_sim.cli.ensemble import (
+    add_run_options,
+    parse_horizon,
+    positive_int,
+    prepare_output,
+    split_list,
+)
 
 DEFAULT_OUT = Path("out") / "batch.nc"
 
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "batch", help="run every scenario of a folder (resumable) and summarise",
+        "batch",
+        help="run every scenario of a folder (resumable) and summarise",
         description=(
             "Run every scenario file of the folders and files given (default scenarios/), "
             "with a progress bar, saving each finished scenario (or chunk of samples) at "
             "once in OUT.parts/; then combine them into OUT and print a summary against the "
             "goals. After an interruption, --resume continues without redoing saved parts. "
             "Nothing is overwritten without --force. Example: yaan-sim batch scenarios/ -o "
-            "out/batch.nc"))
-    p.add_argument("sources", nargs="*", metavar="FOLDER|FILE", default=None,
-                   help="folders of scenario files and/or files (default: scenarios/)")
-    p.add_argument("-o", "--output", metavar="OUT",
-                   help="results: .nc (default out/batch.nc), .csv or .xlsx")
-    p.add_argument("--samples", "-n", type=positive_int, default=None, metavar="N",
-                   help="run each scenario as an ensemble of N samples of its uncertain block")
+            "out/batch.nc"
+        ),
+    )
+    p.add_argument(
+        "sources",
+        nargs="*",
+        metavar="FOLDER|FILE",
+        default=None,
+        help="folders of scenario files and/or files (default: scenarios/)",
+    )
+    p.add_argument(
+        "-o", "--output", metavar="OUT", help="results: .nc (default out/batch.nc), .csv or .xlsx"
+    )
+    p.add_argument(
+        "--samples",
+        "-n",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="run each scenario as an ensemble of N samples of its uncertain block",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--method", choices=("mc", "lhs", "sobol"), default="mc")
-    p.add_argument("--vars", metavar="NAMES", help="variables to keep (default: all; for "
-                                                   "ensembles: those the goals need)")
+    p.add_argument(
+        "--vars",
+        metavar="NAMES",
+        help="variables to keep (default: all; for ensembles: those the goals need)",
+    )
     p.add_argument("--year", type=int, default=2020, help="evaluation year of the summary")
-    p.add_argument("--resume", action="store_true",
-                   help="continue an interrupted batch, reusing its saved parts")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted batch, reusing its saved parts",
+    )
     p.add_argument("--keep-parts", action="store_true", help="keep OUT.parts/ when done")
-    p.add_argument("--force", action="store_true",
-                   help="overwrite OUT, and discard saved parts of another batch")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite OUT, and discard saved parts of another batch",
+    )
     add_run_options(p)
     p.set_defaults(func=cmd_batch)
 
@@ -51,15 +81,32 @@ def cmd_batch(args) -> int:
     sources = args.sources or [str(SCENARIOS_DIR)]
     rv = None if not args.vars else ("all" if args.vars == "all" else split_list(args.vars))
     try:
-        res = run_batch(model, sources, out, samples=args.samples, seed=args.seed,
-                        method=args.method, horizon=parse_horizon(args.horizon, model),
-                        return_vars=rv, engine=args.engine, chunk_size=args.chunk_size,
-                        scheduler=args.scheduler, workers=args.workers, resume=args.resume,
-                        force=args.force, progress=not args.no_progress, year=args.year,
-                        keep_parts=args.keep_parts, argv=sys.argv)
+        res = run_batch(
+            model,
+            sources,
+            out,
+            samples=args.samples,
+            seed=args.seed,
+            method=args.method,
+            horizon=parse_horizon(args.horizon, model),
+            return_vars=rv,
+            engine=args.engine,
+            chunk_size=args.chunk_size,
+            scheduler=args.scheduler,
+            workers=args.workers,
+            resume=args.resume,
+            force=args.force,
+            progress=not args.no_progress,
+            year=args.year,
+            keep_parts=args.keep_parts,
+            argv=sys.argv,
+        )
     except KeyboardInterrupt:
-        print(f"yaan-sim batch: interrupted; finished parts are saved in {parts_dir(out)}: "
-              "run the same command with --resume to continue", file=sys.stderr)
+        print(
+            f"yaan-sim batch: interrupted; finished parts are saved in {parts_dir(out)}: "
+            "run the same command with --resume to continue",
+            file=sys.stderr,
+        )
         return 130
     print(f"Summary ({'P(met)' if args.samples else 'status'} per goal and scenario):")
     print(status_matrix(res.summary).to_string())

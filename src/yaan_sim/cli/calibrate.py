@@ -11,27 +11,46 @@ DEFAULT_YAML = Path("out") / "calibrated.yaml"
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "calibrate", help="fit constants to observed data (least squares within ranges)",
+        "calibrate",
+        help="fit constants to observed data (least squares within ranges)",
         description=(
             "Fit chosen constants to observed series (scipy least squares, bounded by each "
             "constant's [min,max]): fitted values with standard errors, RMSE, MAPE and "
             "Theil's inequality split, and a scenario YAML holding the values. Example (the "
             "ETDZ 2013-2015 back-test): yaan-sim calibrate --params "
-            "'Investment attraction rate[ETDZ],Reconstruction realisation share'"))
-    p.add_argument("--observed", metavar="FILE.csv", default=None,
-                   help="observed figures, long format variable,park,year,value "
-                        "(default models/data/observed.csv)")
-    p.add_argument("--params", metavar="A,B[el],...",
-                   default="Investment attraction rate[ETDZ],Reconstruction realisation share",
-                   help="constants to fit; NAME[ELEMENT] fits one element (default: the ETDZ "
-                        "investment attraction rate and the reconstruction realisation share)")
+            "'Investment attraction rate[ETDZ],Reconstruction realisation share'"
+        ),
+    )
+    p.add_argument(
+        "--observed",
+        metavar="FILE.csv",
+        default=None,
+        help="observed figures, long format variable,park,year,value "
+        "(default models/data/observed.csv)",
+    )
+    p.add_argument(
+        "--params",
+        metavar="A,B[el],...",
+        default="Investment attraction rate[ETDZ],Reconstruction realisation share",
+        help="constants to fit; NAME[ELEMENT] fits one element (default: the ETDZ "
+        "investment attraction rate and the reconstruction realisation share)",
+    )
     p.add_argument("--scenario", metavar="SCENARIO", help="levers in force during the fit")
     p.add_argument("--x0", metavar="V,V,...", help="start values (default: current values)")
-    p.add_argument("--obs-error", type=float, default=0.05, metavar="F",
-                   help="relative observation error assumed when the fit has no degrees of "
-                        "freedom (default 0.05)")
-    p.add_argument("-o", "--output", metavar="FITTED.yaml",
-                   help="scenario file with the fitted values (default out/calibrated.yaml)")
+    p.add_argument(
+        "--obs-error",
+        type=float,
+        default=0.05,
+        metavar="F",
+        help="relative observation error assumed when the fit has no degrees of "
+        "freedom (default 0.05)",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FITTED.yaml",
+        help="scenario file with the fitted values (default out/calibrated.yaml)",
+    )
     p.add_argument("--name", help="the written scenario's name (default: the file's stem)")
     p.add_argument("--table", metavar="FIT.csv", help="also write the parameter table (.csv/.xlsx)")
     p.add_argument("--engine", default="auto", help="auto (default), vector or pysd")
@@ -66,8 +85,15 @@ def cmd_calibrate(args) -> int:
             x0 = [float(v) for v in split_list(args.x0)]
         except ValueError:
             raise YaanSimError(f"--x0 {args.x0!r}: give numbers separated by commas") from None
-    res = calibrate(model, observed, split_list(args.params), scenario=scenario, x0=x0,
-                    engine=args.engine, obs_error=args.obs_error)
+    res = calibrate(
+        model,
+        observed,
+        split_list(args.params),
+        scenario=scenario,
+        x0=x0,
+        engine=args.engine,
+        obs_error=args.obs_error,
+    )
     print(res.summary())
     res.write_scenario(out, name=args.name, force=args.force, base_scenario=scenario)
     print(f"\nwrote {out}")

@@ -9,34 +9,68 @@ from pathlib import Path
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "evaluate", help="compare results with the plan's goals (goal table)",
+        "evaluate",
+        help="compare results with the plan's goals (goal table)",
         description="Compare simulation results with the plan's goals: one row per goal and "
-                    "scope (and scenario), with target, value, gap, status (met / on track / "
-                    "at risk / missed), the year first met, and the growth needed against "
-                    "the growth simulated.")
+        "scope (and scenario), with target, value, gap, status (met / on track / "
+        "at risk / missed), the year first met, and the growth needed against "
+        "the growth simulated.",
+    )
     p.add_argument("results", type=Path, help="results netCDF file written by 'yaan-sim run'")
-    p.add_argument("--year", type=int, default=2020,
-                   help="evaluation year (default 2020; e.g. 2018 for the mid-term review)")
-    p.add_argument("--format", choices=("table", "csv", "json", "md"), default="table",
-                   help="output format (default: table)")
-    p.add_argument("--goals", type=Path, default=None,
-                   help="goals file (default: scenarios/plan-goals.yaml)")
-    p.add_argument("--observed", type=Path, default=None, metavar="CSV",
-                   help="observed figures replacing simulated values (mid-term mode), e.g. "
-                        "models/data/observed.csv")
-    p.add_argument("--all-columns", action="store_true",
-                   help="every column of the goal table, not only the main ones "
-                        "(csv and json always have all)")
-    p.add_argument("--lang", choices=("zh", "en"), default="en",
-                   help="language of goal and place names (default: en)")
-    p.add_argument("-o", "--output", type=Path, default=None,
-                   help="write to this file instead of standard output")
+    p.add_argument(
+        "--year",
+        type=int,
+        default=2020,
+        help="evaluation year (default 2020; e.g. 2018 for the mid-term review)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("table", "csv", "json", "md"),
+        default="table",
+        help="output format (default: table)",
+    )
+    p.add_argument(
+        "--goals", type=Path, default=None, help="goals file (default: scenarios/plan-goals.yaml)"
+    )
+    p.add_argument(
+        "--observed",
+        type=Path,
+        default=None,
+        metavar="CSV",
+        help="observed figures replacing simulated values (mid-term mode), e.g. "
+        "models/data/observed.csv",
+    )
+    p.add_argument(
+        "--all-columns",
+        action="store_true",
+        help="every column of the goal table, not only the main ones "
+        "(csv and json always have all)",
+    )
+    p.add_argument(
+        "--lang",
+        choices=("zh", "en"),
+        default="en",
+        help="language of goal and place names (default: en)",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        help="write to this file instead of standard output",
+    )
     p.add_argument("--force", action="store_true", help="overwrite --output if it exists")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from yaan_sim.outputs.evaluate import evaluate, format_table, load_observed, open_results, summary
+    from yaan_sim.outputs.evaluate import (
+        evaluate,
+        format_table,
+        load_observed,
+        open_results,
+        summary,
+    )
     from yaan_sim.outputs.goals import load_goals
     from yaan_sim.outputs.report import write_text_atomic
 

@@ -9,19 +9,38 @@ from yaan_sim.errors import YaanSimError
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "levers", help="list the policy levers of the model (names, units, ranges, defaults)",
+        "levers",
+        help="list the policy levers of the model (names, units, ranges, defaults)",
         description="List the policy levers the .mdl declares (role: lever): name, units, "
         "[min,max] range, default, description and the plan's section. With --compare, "
-        "a table of what each scenario sets instead.")
-    p.add_argument("--format", choices=("table", "json", "csv", "markdown"), default=None,
-                   help="output format (default: table; markdown only with --compare)")
-    p.add_argument("--lang", choices=("en", "zh"), default="en",
-                   help="language of the description column (table format)")
-    p.add_argument("--model", metavar="MDL", default=None,
-                   help="the Vensim model (default: models/yaan_parks.mdl)")
-    p.add_argument("--compare", nargs="+", metavar="SCENARIO", default=None,
-                   help="scenario files or names: print one column per scenario "
-                   "(the table of scenarios/README.md)")
+        "a table of what each scenario sets instead.",
+    )
+    p.add_argument(
+        "--format",
+        choices=("table", "json", "csv", "markdown"),
+        default=None,
+        help="output format (default: table; markdown only with --compare)",
+    )
+    p.add_argument(
+        "--lang",
+        choices=("en", "zh"),
+        default="en",
+        help="language of the description column (table format)",
+    )
+    p.add_argument(
+        "--model",
+        metavar="MDL",
+        default=None,
+        help="the Vensim model (default: models/yaan_parks.mdl)",
+    )
+    p.add_argument(
+        "--compare",
+        nargs="+",
+        metavar="SCENARIO",
+        default=None,
+        help="scenario files or names: print one column per scenario "
+        "(the table of scenarios/README.md)",
+    )
     p.set_defaults(func=run)
 
 
@@ -34,8 +53,9 @@ def run(args) -> int:
     fmt = args.format or "table"
     if args.compare:
         if fmt not in ("table", "markdown"):
-            raise YaanSimError(f"--compare prints a table: use --format table or markdown, "
-                               f"not {fmt}")
+            raise YaanSimError(
+                f"--compare prints a table: use --format table or markdown, not {fmt}"
+            )
         scenarios = [load_scenario(s, model) for s in args.compare]
         text = lever_table(scenarios, model, fmt=fmt)
     else:

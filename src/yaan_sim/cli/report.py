@@ -8,20 +8,34 @@ from pathlib import Path
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "report", help="write the evaluation report (one self-contained HTML file)",
+        "report",
+        help="write the evaluation report (one self-contained HTML file)",
         description="Write one self-contained HTML file (charts embedded) for the mid-term "
-                    "review: scenarios and their levers, goal tables, charts, the model's "
-                    "assumptions and the run manifest.")
+        "review: scenarios and their levers, goal tables, charts, the model's "
+        "assumptions and the run manifest.",
+    )
     p.add_argument("results", type=Path, help="results netCDF file written by 'yaan-sim run'")
-    p.add_argument("-o", "--output", type=Path, default=Path("report.html"),
-                   help="HTML file to write (default: report.html)")
-    p.add_argument("--lang", choices=("zh", "en"), default="zh",
-                   help="report language (default: zh)")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("report.html"),
+        help="HTML file to write (default: report.html)",
+    )
+    p.add_argument(
+        "--lang", choices=("zh", "en"), default="zh", help="report language (default: zh)"
+    )
     p.add_argument("--year", type=int, default=2020, help="evaluation year (default 2020)")
-    p.add_argument("--goals", type=Path, default=None,
-                   help="goals file (default: scenarios/plan-goals.yaml)")
-    p.add_argument("--observed", type=Path, default=None, metavar="CSV",
-                   help="observed figures (default: models/data/observed.csv)")
+    p.add_argument(
+        "--goals", type=Path, default=None, help="goals file (default: scenarios/plan-goals.yaml)"
+    )
+    p.add_argument(
+        "--observed",
+        type=Path,
+        default=None,
+        metavar="CSV",
+        help="observed figures (default: models/data/observed.csv)",
+    )
     p.add_argument("--no-observed", action="store_true", help="use no observed figures")
     p.add_argument("--force", action="store_true", help="overwrite the output if it exists")
     p.set_defaults(func=run)
@@ -38,7 +52,14 @@ def run(args: argparse.Namespace) -> int:
     ds = open_results(args.results)
     goals = load_goals(args.goals)
     observed = False if args.no_observed else args.observed
-    path = write_report(ds, args.output, lang=args.lang, goals=goals, year=args.year,
-                        observed=observed, force=args.force)
+    path = write_report(
+        ds,
+        args.output,
+        lang=args.lang,
+        goals=goals,
+        year=args.year,
+        observed=observed,
+        force=args.force,
+    )
     print(f"wrote {path}")
     return 0

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 
 def register(sub) -> None:
-    p = sub.add_parser("rerun", help="re-run a results file from its manifest",
-                       description="Run again what produced RESULTS.nc (model, scenario texts, engine, "
-                                   "horizon, samples, seed, all read from its manifest) and write -o.")
+    p = sub.add_parser(
+        "rerun",
+        help="re-run a results file from its manifest",
+        description="Run again what produced RESULTS.nc (model, scenario texts, engine, "
+        "horizon, samples, seed, all read from its manifest) and write -o.",
+    )
     p.add_argument("results", metavar="RESULTS.nc")
     p.add_argument("-o", "--output", required=True, metavar="AGAIN.nc")
-    p.add_argument("--model", metavar="MODEL.mdl", help="the .mdl that produced it (default: models/yaan_parks.mdl)")
+    p.add_argument(
+        "--model",
+        metavar="MODEL.mdl",
+        help="the .mdl that produced it (default: models/yaan_parks.mdl)",
+    )
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.set_defaults(func=cmd_rerun)
 

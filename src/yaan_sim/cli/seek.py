@@ -7,33 +7,48 @@ from yaan_sim.cli.ensemble import parse_horizon, split_list
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "seek", help="what it would take: the smallest lever change that meets goals",
+        "seek",
+        help="what it would take: the smallest lever change that meets goals",
         description=(
             "Goal-seeking: the smallest change of the chosen levers (within their ranges, per "
             "park where they are per park) that meets the chosen goals, or a statement that no "
             "value in range can, with the best reachable. Example: yaan-sim seek plan --goals "
-            "revenue_park:ETDZ --levers 'Investment attraction rate[ETDZ]'"))
+            "revenue_park:ETDZ --levers 'Investment attraction rate[ETDZ]'"
+        ),
+    )
     p.add_argument("scenario", metavar="SCENARIO", help="starting scenario (file or name)")
-    p.add_argument("--goals", required=True, metavar="IDS",
-                   help="goal ids or goal_id:scope, comma-separated (e.g. revenue_park:ETDZ)")
-    p.add_argument("--levers", required=True, metavar="NAMES",
-                   help="levers to move, comma-separated; NAME[ETDZ] moves one park, NAME "
-                        "every element (each its own value)")
+    p.add_argument(
+        "--goals",
+        required=True,
+        metavar="IDS",
+        help="goal ids or goal_id:scope, comma-separated (e.g. revenue_park:ETDZ)",
+    )
+    p.add_argument(
+        "--levers",
+        required=True,
+        metavar="NAMES",
+        help="levers to move, comma-separated; NAME[ETDZ] moves one park, NAME "
+        "every element (each its own value)",
+    )
     p.add_argument("--year", type=int, default=None, help="year judged (default: the goal year)")
     p.add_argument("--horizon", metavar="START:STOP", help="years to simulate")
     p.add_argument("--engine", default="auto", help="auto (default), vector or pysd")
     p.add_argument("--model", metavar="MODEL.mdl", help="another Vensim model")
-    p.add_argument("-o", "--output", metavar="RESULT.csv",
-                   help="also write the lever table (.csv or .xlsx)")
-    p.add_argument("--write-scenario", metavar="FILE.yaml",
-                   help="write a scenario (extending SCENARIO) with the levers found")
+    p.add_argument(
+        "-o", "--output", metavar="RESULT.csv", help="also write the lever table (.csv or .xlsx)"
+    )
+    p.add_argument(
+        "--write-scenario",
+        metavar="FILE.yaml",
+        help="write a scenario (extending SCENARIO) with the levers found",
+    )
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.set_defaults(func=cmd_seek)
 
 
 def cmd_seek(args) -> int:
-    from yaan_sim.outputs.results import check_writable
     from yaan_sim.analysis.seek import seek
+    from yaan_sim.outputs.results import check_writable
 
     if args.output:
         check_writable(args.output, args.force)
@@ -44,8 +59,15 @@ def cmd_seek(args) -> int:
 
     model = load_model(args.model)
     (scenario,) = load_scenarios([args.scenario], model)
-    res = seek(model, scenario, split_list(args.goals), split_list(args.levers), year=args.year,
-               horizon=parse_horizon(args.horizon, model), engine=args.engine)
+    res = seek(
+        model,
+        scenario,
+        split_list(args.goals),
+        split_list(args.levers),
+        year=args.year,
+        horizon=parse_horizon(args.horizon, model),
+        engine=args.engine,
+    )
     print(res.summary())
     if args.output:
         from yaan_sim.analysis.ensemble import write_table
@@ -54,6 +76,8 @@ def cmd_seek(args) -> int:
         print(f"\nwrote {args.output}")
     if args.write_scenario:
         res.write_scenario(args.write_scenario, force=args.force, base_scenario=scenario)
-        print(f"wrote {args.write_scenario}"
-              + ("" if res.feasible else " (the best reachable, which misses the goals)"))
+        print(
+            f"wrote {args.write_scenario}"
+            + ("" if res.feasible else " (the best reachable, which misses the goals)")
+        )
     return 0

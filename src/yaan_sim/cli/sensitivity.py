@@ -12,7 +12,8 @@ DEFAULT_TABLE = Path("out") / "sensitivity.csv"
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "sensitivity", help="Sobol/Morris indices of parameters and levers on the goals' gaps",
+        "sensitivity",
+        help="Sobol/Morris indices of parameters and levers on the goals' gaps",
         description=(
             "Global sensitivity analysis with SALib: the indices of every parameter of the "
             "scenario's `uncertain:` block and (by default) every lever, moved by --lever-spread "
@@ -20,25 +21,49 @@ def register(sub) -> None:
             "ETDZ revenue in 2020, the R&D share, the change of energy use per unit output). "
             "Writes a table (.csv or .xlsx, with a .json of the run) and a heat map. Example: "
             "yaan-sim sensitivity uncertain/plan-uncertain.yaml --method sobol --samples 512 "
-            "--seed 1 -o out/sens.csv --chart out/sens.png"))
+            "--seed 1 -o out/sens.csv --chart out/sens.png"
+        ),
+    )
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or name")
     p.add_argument("--method", choices=("sobol", "morris"), default="sobol")
-    p.add_argument("--samples", "-n", type=positive_int, default=256, metavar="N",
-                   help="sobol: base sample N (runs: N x (factors + 2), a power of two); "
-                        "morris: trajectories (runs: N x (factors + 1)). Default 256")
+    p.add_argument(
+        "--samples",
+        "-n",
+        type=positive_int,
+        default=256,
+        metavar="N",
+        help="sobol: base sample N (runs: N x (factors + 2), a power of two); "
+        "morris: trajectories (runs: N x (factors + 1)). Default 256",
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--levers", default="all", metavar="all|none|NAMES",
-                   help="levers to include as factors (default all; none: only the "
-                        "uncertain block)")
-    p.add_argument("--lever-spread", type=float, default=0.1, metavar="F",
-                   help="levers move by up to F of their range either way (default 0.1)")
-    p.add_argument("--goals", metavar="IDS",
-                   help="outcomes: goal ids or goal_id:scope, comma-separated (default "
-                        "revenue_city,revenue_park:ETDZ,rd_share,energy_per_output)")
-    p.add_argument("--year", type=int, default=None,
-                   help="year the gaps are read (default: the goal year)")
-    p.add_argument("-o", "--output", metavar="TABLE.csv",
-                   help="indices table, .csv or .xlsx (default out/sensitivity.csv)")
+    p.add_argument(
+        "--levers",
+        default="all",
+        metavar="all|none|NAMES",
+        help="levers to include as factors (default all; none: only the uncertain block)",
+    )
+    p.add_argument(
+        "--lever-spread",
+        type=float,
+        default=0.1,
+        metavar="F",
+        help="levers move by up to F of their range either way (default 0.1)",
+    )
+    p.add_argument(
+        "--goals",
+        metavar="IDS",
+        help="outcomes: goal ids or goal_id:scope, comma-separated (default "
+        "revenue_city,revenue_park:ETDZ,rd_share,energy_per_output)",
+    )
+    p.add_argument(
+        "--year", type=int, default=None, help="year the gaps are read (default: the goal year)"
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="TABLE.csv",
+        help="indices table, .csv or .xlsx (default out/sensitivity.csv)",
+    )
     p.add_argument("--chart", metavar="CHART.png", help="heat map of ST (sobol) or mu* (morris)")
     p.add_argument("--lang", choices=("zh", "en"), default="en", help="chart language")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
@@ -48,9 +73,9 @@ def register(sub) -> None:
 
 def cmd_sensitivity(args) -> int:
     from yaan_sim.analysis.ensemble import DEFAULT_OUTCOMES
+    from yaan_sim.analysis.sensitivity import run_sensitivity, write_outputs
     from yaan_sim.errors import YaanSimError
     from yaan_sim.outputs.results import check_writable
-    from yaan_sim.analysis.sensitivity import run_sensitivity, write_outputs
 
     table = Path(args.output) if args.output else DEFAULT_TABLE
     if not args.output:
@@ -66,21 +91,34 @@ def cmd_sensitivity(args) -> int:
 
     model = load_model(args.model)
     (scenario,) = load_scenarios([args.scenario], model)
-    levers = {"all": "all", "none": None}.get(args.levers, None)
+    levers = {"all": "all", "none": None}.get(args.levers)
     if args.levers not in ("all", "none"):
         levers = split_list(args.levers)
     outcomes = split_list(args.goals) or list(DEFAULT_OUTCOMES)
-    res = run_sensitivity(model, scenario, method=args.method, samples=args.samples,
-                          seed=args.seed, levers=levers, lever_spread=args.lever_spread,
-                          outcomes=outcomes, year=args.year,
-                          horizon=parse_horizon(args.horizon, model), engine=args.engine,
-                          chunk_size=args.chunk_size, scheduler=args.scheduler,
-                          workers=args.workers, progress=not args.no_progress,
-                          notify=lambda m: print(f"yaan-sim: notice: {m}", file=sys.stderr))
+    res = run_sensitivity(
+        model,
+        scenario,
+        method=args.method,
+        samples=args.samples,
+        seed=args.seed,
+        levers=levers,
+        lever_spread=args.lever_spread,
+        outcomes=outcomes,
+        year=args.year,
+        horizon=parse_horizon(args.horizon, model),
+        engine=args.engine,
+        chunk_size=args.chunk_size,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        progress=not args.no_progress,
+        notify=lambda m: print(f"yaan-sim: notice: {m}", file=sys.stderr),
+    )
     piv = res.pivot()
     order = piv.max(axis=1).sort_values(ascending=False).index
-    print(f"{res.main_index} ({args.method}, {res.info['runs']} runs, seed {args.seed}); "
-          "rows: factors, columns: goal gaps")
+    print(
+        f"{res.main_index} ({args.method}, {res.info['runs']} runs, seed {args.seed}); "
+        "rows: factors, columns: goal gaps"
+    )
     print(piv.loc[order].to_string(float_format=lambda v: f"{v:.3f}"))
     for path in write_outputs(res, table, args.chart, force=args.force, lang=args.lang):
         print(f"wrote {path}")

@@ -7,13 +7,23 @@ import sys
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "validate", help="check scenario files (every problem, with file, line and fix)",
+        "validate",
+        help="check scenario files (every problem, with file, line and fix)",
         description="Check scenario YAML files (and the files they extend) against the "
-        "model's levers. Prints every problem; exits 0 when all files are valid, 2 otherwise.")
-    p.add_argument("files", nargs="*", metavar="FILE",
-                   help="scenario files or names (default: every scenario in scenarios/)")
-    p.add_argument("--model", metavar="MDL", default=None,
-                   help="the Vensim model (default: models/yaan_parks.mdl)")
+        "model's levers. Prints every problem; exits 0 when all files are valid, 2 otherwise.",
+    )
+    p.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="scenario files or names (default: every scenario in scenarios/)",
+    )
+    p.add_argument(
+        "--model",
+        metavar="MDL",
+        default=None,
+        help="the Vensim model (default: models/yaan_parks.mdl)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="print only the problems")
     p.set_defaults(func=run)
 
@@ -25,8 +35,7 @@ def run(args) -> int:
     model = load_model(args.model)
     files = args.files or [display_path(p) for p in scenario_files()]
     if not files:
-        print("yaan-sim validate: no scenario files given and none in scenarios/",
-              file=sys.stderr)
+        print("yaan-sim validate: no scenario files given and none in scenarios/", file=sys.stderr)
         return 2
     bad = 0
     shown: set[str] = set()  # a parent's problems are reported once, not for every child
@@ -38,8 +47,11 @@ def run(args) -> int:
             continue
         bad += 1
         new = [p for p in problems if str(p) not in shown]
-        print(f"invalid {f}: {len(problems)} problem{'s' if len(problems) != 1 else ''}"
-              + ("" if new else " (in its parents, shown above)"), file=sys.stderr)
+        print(
+            f"invalid {f}: {len(problems)} problem{'s' if len(problems) != 1 else ''}"
+            + ("" if new else " (in its parents, shown above)"),
+            file=sys.stderr,
+        )
         for p in new:
             shown.add(str(p))
             print(f"  {p}", file=sys.stderr)

@@ -24,8 +24,10 @@ def output_names(model, return_vars=None) -> list[str]:
     for v in return_vars:
         meta = model.meta.get(v) or model.by_py_name.get(v)
         if meta is None:
-            raise YaanSimError(f"unknown variable {v!r} in return_vars; see `yaan-sim levers` "
-                               "or model.meta for the model's names")
+            raise YaanSimError(
+                f"unknown variable {v!r} in return_vars; see `yaan-sim levers` "
+                "or model.meta for the model's names"
+            )
         wanted.append(meta.name)
     return wanted
 
@@ -38,8 +40,10 @@ def _to_pysd_value(model, name: str, value):
         value = xr.DataArray(float(value))
     extra = set(value.dims) - set(dims) - {"time"}
     if extra:
-        raise YaanSimError(f"override of {name!r} has dims {sorted(extra)} the variable lacks "
-                           f"(its dims: {list(dims) or 'none'})")
+        raise YaanSimError(
+            f"override of {name!r} has dims {sorted(extra)} the variable lacks "
+            f"(its dims: {list(dims) or 'none'})"
+        )
     # Full, float arrays in PySD's own range names: PySD under numpy 2 mishandles scalars.
     template = model.default_value(name)
     value = value.astype(float).broadcast_like(template) if dims else value.astype(float)
@@ -49,7 +53,9 @@ def _to_pysd_value(model, name: str, value):
     value = value.transpose("time", *ranges)
     times = value["time"].values
     if dims:
-        return pd.Series([value.isel(time=i).drop_vars("time") for i in range(len(times))], index=times)
+        return pd.Series(
+            [value.isel(time=i).drop_vars("time") for i in range(len(times))], index=times
+        )
     return pd.Series(value.values, index=times)
 
 
@@ -66,13 +72,23 @@ def run(model, overrides=None, horizon=None, return_vars=None) -> xr.Dataset:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             # Expected: scenario levers arrive as time series on every run.
-            warnings.filterwarnings("ignore", message="Replacing a constant value with a time-dependent value")
-            out = pm.run(params=params, final_time=horizon.stop, time_step=horizon.step,
-                         saveper=horizon.saveper, return_columns=names, flatten_output=False)
+            warnings.filterwarnings(
+                "ignore", message="Replacing a constant value with a time-dependent value"
+            )
+            out = pm.run(
+                params=params,
+                final_time=horizon.stop,
+                time_step=horizon.step,
+                saveper=horizon.saveper,
+                return_columns=names,
+                flatten_output=False,
+            )
     except YaanSimError:
         raise
     except Exception as exc:
-        raise ModelError(f"PySD failed to run {model.mdl_path.name}: {type(exc).__name__}: {exc}") from None
+        raise ModelError(
+            f"PySD failed to run {model.mdl_path.name}: {type(exc).__name__}: {exc}"
+        ) from None
     finally:
         pm.reload()  # and leave it as the .mdl says: model.default_value() reads this object
     return frame_to_dataset(model, out)
@@ -86,11 +102,14 @@ def frame_to_dataset(model, frame: pd.DataFrame) -> xr.Dataset:
         cells = frame[name].tolist()
         if isinstance(cells[0], xr.DataArray):
             arr = xr.concat(cells, dim="time", coords="minimal", compat="override", join="outer")
-            arr = arr.rename({r: model.dim_of_range[r] for r in arr.dims if r in model.dim_of_range})
+            arr = arr.rename(
+                {r: model.dim_of_range[r] for r in arr.dims if r in model.dim_of_range}
+            )
         else:
             arr = xr.DataArray(np.asarray(cells, dtype=float), dims=("time",))
         data[meta.py_name] = arr.assign_coords(time=times).drop_vars(
-            [c for c in arr.coords if c not in arr.dims and c != "time"])
+            [c for c in arr.coords if c not in arr.dims and c != "time"]
+        )
     # Variables defined on sub-ranges cover part of a dim: put every dim in the .mdl's order.
     full = {dim: model.subscripts[rng] for dim, rng in model.full_range_of_dim.items()}
     ds = xr.Dataset(data)

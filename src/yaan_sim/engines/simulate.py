@@ -6,7 +6,6 @@ import os
 import sys
 
 import numpy as np
-
 import xarray as xr
 
 from yaan_sim.engines import pysd_engine as engine_pysd
@@ -24,6 +23,7 @@ def _vector_engine(model, notices):
         notices.append(f"vector engine unavailable ({exc}); using PySD")
         return None
     from yaan_sim.errors import UnsupportedConstructError
+
     try:
         return model.vector_model(VectorModel)
     except UnsupportedConstructError as exc:
@@ -40,14 +40,25 @@ def resolve_engine(model, engine: str):
         return "pysd", None, notices
     vm = _vector_engine(model, notices)
     if vm is None and engine == "vector":
-        raise YaanSimError("the vector engine cannot run this model: " + "; ".join(notices)
-                           + ". Use --engine pysd")
+        raise YaanSimError(
+            "the vector engine cannot run this model: " + "; ".join(notices) + ". Use --engine pysd"
+        )
     return ("vector" if vm is not None else "pysd"), vm, notices
 
 
-def simulate(model, scenarios=None, *, engine: str = "auto", horizon=None, samples=None,
-             seed=None, sample_overrides=None, return_vars=None, argv=None,
-             notify=None) -> xr.Dataset:
+def simulate(
+    model,
+    scenarios=None,
+    *,
+    engine: str = "auto",
+    horizon=None,
+    samples=None,
+    seed=None,
+    sample_overrides=None,
+    return_vars=None,
+    argv=None,
+    notify=None,
+) -> xr.Dataset:
     """Run the model once per scenario and return one xarray.Dataset.
 
     ``scenarios`` None runs the .mdl's defaults (dims ``time, park, ...``); a list of
@@ -65,19 +76,26 @@ def simulate(model, scenarios=None, *, engine: str = "auto", horizon=None, sampl
     single = scenarios is None
     scenario_list = [] if single else list(scenarios)
     if not single and not scenario_list:
-        raise YaanSimError("no scenarios given: pass at least one, or None for the model's defaults")
+        raise YaanSimError(
+            "no scenarios given: pass at least one, or None for the model's defaults"
+        )
     names = [sc.name for sc in scenario_list]
     if len(set(names)) != len(names):
         raise YaanSimError(f"scenario names repeat ({names}): each scenario needs its own name")
 
     samples = _check_samples(samples, sample_overrides)
     seed = check_seed(seed)
-    check_memory(model, samples, horizon or model.default_horizon, return_vars,
-                 max(1, len(scenario_list)))
+    check_memory(
+        model, samples, horizon or model.default_horizon, return_vars, max(1, len(scenario_list))
+    )
     runs = []
     horizons = []
     for sc in scenario_list or [None]:
-        h = horizon or (sc.horizon if sc is not None and sc.horizon else None) or model.default_horizon
+        h = (
+            horizon
+            or (sc.horizon if sc is not None and sc.horizon else None)
+            or model.default_horizon
+        )
         overrides = sc.overrides(model, h) if sc is not None else {}
         if samples is not None:
             overrides.update(_draws(sc, samples, seed))
@@ -86,17 +104,26 @@ def simulate(model, scenarios=None, *, engine: str = "auto", horizon=None, sampl
         if vm is not None:
             # init_at="start": a run starting elsewhere is initialised there, as the PySD
             # path does (a copy of the .mdl with that INITIAL TIME), e.g. the back-test.
-            ds = vm.run(overrides=overrides, start=h.start, stop=h.stop, step=h.step,
-                        saveper=h.saveper, samples=samples, return_vars=_py_names(model, return_vars),
-                        init_at="start")
+            ds = vm.run(
+                overrides=overrides,
+                start=h.start,
+                stop=h.stop,
+                step=h.step,
+                saveper=h.saveper,
+                samples=samples,
+                return_vars=_py_names(model, return_vars),
+                init_at="start",
+            )
         elif samples is not None:
             ds = _pysd_loop(model, overrides, h, return_vars, samples)
         else:
             ds = engine_pysd.run(model, overrides, h, return_vars)
         runs.append(ds)
     if len({(h.start, h.stop, h.saveper) for h in horizons}) > 1:
-        raise YaanSimError("the scenarios have different horizons, so they cannot be stacked: "
-                           "give them the same `horizon:` or pass one horizon for all")
+        raise YaanSimError(
+            "the scenarios have different horizons, so they cannot be stacked: "
+            "give them the same `horizon:` or pass one horizon for all"
+        )
     if single:
         ds = runs[0]
     else:
@@ -104,9 +131,20 @@ def simulate(model, scenarios=None, *, engine: str = "auto", horizon=None, sampl
         ds = ds.assign_coords(scenario=names)
         titles = [getattr(sc, "title_en", None) or sc.name for sc in scenario_list]
         ds = ds.assign_coords(scenario_title=("scenario", titles))
-    return finish(ds, model, scenario_list, horizons[0], engine=name, seed=seed, samples=samples,
-                  argv=argv, extra={"kind": "simulate" if not sample_overrides else "designed ensemble",
-                                    "return_vars": list(return_vars) if return_vars else None})
+    return finish(
+        ds,
+        model,
+        scenario_list,
+        horizons[0],
+        engine=name,
+        seed=seed,
+        samples=samples,
+        argv=argv,
+        extra={
+            "kind": "simulate" if not sample_overrides else "designed ensemble",
+            "return_vars": list(return_vars) if return_vars else None,
+        },
+    )
 
 
 def memory_budget() -> int:
@@ -122,7 +160,9 @@ def estimate_bytes(model, samples, horizon, return_vars=None, scenarios=1) -> in
     from yaan_sim.engines.pysd_engine import output_names
 
     sizes = {d: len(model.subscripts[r]) for d, r in model.full_range_of_dim.items()}
-    cells = sum(int(np.prod([sizes[d] for d in model.dims_of(n)])) for n in output_names(model, return_vars))
+    cells = sum(
+        int(np.prod([sizes[d] for d in model.dims_of(n)])) for n in output_names(model, return_vars)
+    )
     n_saved = int(round((horizon.stop - horizon.start) / horizon.saveper)) + 1
     # results, plus about the same again of working state while integrating
     return 2 * 8 * cells * n_saved * (samples or 1) * scenarios
@@ -135,14 +175,17 @@ def check_memory(model, samples, horizon, return_vars=None, scenarios=1) -> None
         raise YaanSimError(
             f"this run would need about {need / 2**30:.1f} GiB for its results, more than the "
             f"{memory_budget() / 2**30:.1f} GiB allowed (half this machine's memory): use fewer "
-            "samples, keep only the variables you need (return_vars, --vars), or split the work")
+            "samples, keep only the variables you need (return_vars, --vars), or split the work"
+        )
 
 
 def check_seed(seed):
     if seed is None:
         return None
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise YaanSimError(f"seed must be a whole number >= 0 (numpy's generators need one), got {seed!r}")
+        raise YaanSimError(
+            f"seed must be a whole number >= 0 (numpy's generators need one), got {seed!r}"
+        )
     return int(seed)
 
 
@@ -177,15 +220,20 @@ def _pysd_loop(model, overrides, horizon, return_vars, samples):
     """The reference path for ensembles: one PySD run per sample (slow; for checks)."""
     runs = []
     for i in range(samples):
-        one = {k: (v.isel(sample=i, drop=True) if "sample" in getattr(v, "dims", ()) else v)
-               for k, v in overrides.items()}
+        one = {
+            k: (v.isel(sample=i, drop=True) if "sample" in getattr(v, "dims", ()) else v)
+            for k, v in overrides.items()
+        }
         runs.append(engine_pysd.run(model, one, horizon, return_vars))
     return xr.concat(runs, dim="sample", coords="minimal", compat="override").assign_coords(
-        sample=range(samples))
+        sample=range(samples)
+    )
 
 
 def _py_names(model, return_vars):
     if return_vars is None:
         return None
-    return [model.by_py_name[v].py_name if v in model.by_py_name else model.meta[v].py_name
-            for v in return_vars]
+    return [
+        model.by_py_name[v].py_name if v in model.by_py_name else model.meta[v].py_name
+        for v in return_vars
+    ]

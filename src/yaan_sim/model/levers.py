@@ -114,8 +114,10 @@ class Lever:
         if len(self.dims) == 1:
             uniq, counts = np.unique(flat, return_counts=True)
             mode = uniq[np.argmax(counts)]
-            text = "; ".join([f"default {_fmt(mode)}"] + [
-                f"{el} {_fmt(v)}" for el, v in zip(self.coords[self.dims[0]], flat) if v != mode])
+            text = "; ".join(
+                [f"default {_fmt(mode)}"]
+                + [f"{el} {_fmt(v)}" for el, v in zip(self.coords[self.dims[0]], flat) if v != mode]
+            )
         else:
             text = ", ".join(_fmt(v) for v in flat)
         if limit is None or len(text) <= limit:
@@ -168,11 +170,22 @@ def _constant(model, meta) -> Lever:
             ranges[dim][rng] = tuple(elements)
     lo, hi = meta.limits
     return Lever(
-        name=meta.name, py_name=meta.py_name, units=meta.units, min=lo, max=hi,
-        default=default, subscripts=tuple(meta.subscripts), dims=dims, coords=coords,
-        ranges=ranges, en=meta.long_name_en, zh=meta.long_name_zh,
-        plan=meta.fields.get("plan", ""), source=meta.fields.get("source", ""),
-        is_lever=meta.is_lever)
+        name=meta.name,
+        py_name=meta.py_name,
+        units=meta.units,
+        min=lo,
+        max=hi,
+        default=default,
+        subscripts=tuple(meta.subscripts),
+        dims=dims,
+        coords=coords,
+        ranges=ranges,
+        en=meta.long_name_en,
+        zh=meta.long_name_zh,
+        plan=meta.fields.get("plan", ""),
+        source=meta.fields.get("source", ""),
+        is_lever=meta.is_lever,
+    )
 
 
 def constants(model) -> dict[str, Lever]:
@@ -238,21 +251,41 @@ def render_levers(levers, fmt: str = "table", lang: str = "en") -> str:
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(["name", "py_name", "units", "min", "max", "default", "dims",
-                         "en", "zh", "plan"])
+        writer.writerow(
+            ["name", "py_name", "units", "min", "max", "default", "dims", "en", "zh", "plan"]
+        )
         for lv in levers:
             d = lv.to_dict()
             default = d["default"] if not lv.dims else json.dumps(d["default"], ensure_ascii=False)
-            writer.writerow([lv.name, lv.py_name, lv.units, "" if d["min"] is None else d["min"],
-                             "" if d["max"] is None else d["max"], default,
-                             " ".join(lv.dims), lv.en, lv.zh, lv.plan])
+            writer.writerow(
+                [
+                    lv.name,
+                    lv.py_name,
+                    lv.units,
+                    "" if d["min"] is None else d["min"],
+                    "" if d["max"] is None else d["max"],
+                    default,
+                    " ".join(lv.dims),
+                    lv.en,
+                    lv.zh,
+                    lv.plan,
+                ]
+            )
         return buf.getvalue()
     if fmt != "table":
         raise YaanSimError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     header = ["name", "dims", "range", "default", "description", "plan"]
-    rows = [[lv.name, ",".join(lv.dims) or "-", lv.range_text, lv.default_text(40),
-             _clip((lv.zh or lv.en) if lang == "zh" else lv.en, 60), plan_sections(lv.plan)]
-            for lv in levers]
+    rows = [
+        [
+            lv.name,
+            ",".join(lv.dims) or "-",
+            lv.range_text,
+            lv.default_text(40),
+            _clip((lv.zh or lv.en) if lang == "zh" else lv.en, 60),
+            plan_sections(lv.plan),
+        ]
+        for lv in levers
+    ]
     return _text_table(header, rows)
 
 
@@ -276,8 +309,9 @@ def _text_table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(_width(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
 
     def line(cells):
-        return "  ".join(str(c) + " " * (w - _width(str(c)))
-                         for c, w in zip(cells, widths)).rstrip()
+        return "  ".join(
+            str(c) + " " * (w - _width(str(c))) for c, w in zip(cells, widths)
+        ).rstrip()
 
     out = [line(header), line(["-" * w for w in widths])]
     out += [line(r) for r in rows]

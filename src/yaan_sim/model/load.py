@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from yaan_sim.model.docmeta import VarMeta, metadata_from_doc
 from yaan_sim.errors import ModelError
+from yaan_sim.model.docmeta import VarMeta, metadata_from_doc
 from yaan_sim.paths import DEFAULT_MODEL, cache_dir
 
 
@@ -66,8 +66,10 @@ def translate_cached(mdl_path: Path, cache: Path | None = None) -> tuple[Path, b
         try:
             pysd.read_vensim(str(work / mdl_path.name), initialize=False)
         except Exception as exc:  # PySD's parser raises many kinds; one clear message
-            raise ModelError(f"{mdl_path}{_where(exc, data)}: PySD could not translate it: {str(exc).rstrip('.')}. "
-                             "Fix the equation there (Vensim syntax) and run again.") from None
+            raise ModelError(
+                f"{mdl_path}{_where(exc, data)}: PySD could not translate it: {str(exc).rstrip('.')}. "
+                "Fix the equation there (Vensim syntax) and run again."
+            ) from None
         if target.exists() and not py_file.is_file():
             _discard(target)  # a damaged entry (e.g. a deleted file): replace it
         try:
@@ -146,8 +148,11 @@ class YaanModel:
         """Map every range and sub-range to its dataset dim (``East`` -> ``park``)."""
         subs = self.subscripts
         # A full range is one not strictly contained in a larger one.
-        full = [r for r, el in subs.items() if not any(
-            set(el) < set(other) for o, other in subs.items() if o != r)]
+        full = [
+            r
+            for r, el in subs.items()
+            if not any(set(el) < set(other) for o, other in subs.items() if o != r)
+        ]
         out = {}
         for r, el in subs.items():
             parent = next((f for f in full if set(el) <= set(subs[f])), r)
@@ -175,8 +180,12 @@ class YaanModel:
         """The .mdl's own horizon (read from the translation, not the live model, whose
         control values PySD leaves at whatever the last run set)."""
         c = self.pysd_model.components._control_vars
-        return Horizon(float(c["initial_time"]()), float(c["final_time"]()),
-                       float(c["time_step"]()), float(c["saveper"]()))
+        return Horizon(
+            float(c["initial_time"]()),
+            float(c["final_time"]()),
+            float(c["time_step"]()),
+            float(c["saveper"]()),
+        )
 
     def vector_model(self, factory):
         """The vector engine's compiled form of this model, built once per loaded model."""
@@ -184,14 +193,16 @@ class YaanModel:
             self._vector = factory.from_mdl(self.mdl_path)
         return self._vector
 
-    def at_start(self, start: float) -> "YaanModel":
+    def at_start(self, start: float) -> YaanModel:
         """The same model starting at ``start`` (a back-test): a variant .mdl, translated once.
 
         PySD initialises stocks at the .mdl's INITIAL TIME even when asked to start
         elsewhere, so a different start needs its own translation.
         """
         text = self.mdl_path.read_text(encoding="utf-8")
-        new, n = re.subn(r"(?m)^(INITIAL TIME\s*=\s*)[^\n~]+", lambda m: f"{m.group(1)}{start:g}", text)
+        new, n = re.subn(
+            r"(?m)^(INITIAL TIME\s*=\s*)[^\n~]+", lambda m: f"{m.group(1)}{start:g}", text
+        )
         if n != 1:
             raise ModelError(f"cannot find INITIAL TIME in {self.mdl_path} to start at {start}")
         key = hashlib.sha256(new.encode()).hexdigest()[:16]
@@ -231,5 +242,10 @@ def load_model(path: str | Path | None = None, *, cache: str | Path | None = Non
             model = pysd.load(str(py_file))
     except Exception as exc:
         raise ModelError(f"PySD could not load the translation of {mdl}: {exc}") from None
-    return YaanModel(mdl_path=mdl.resolve(), mdl_sha256=file_sha256(mdl), py_path=py_file,
-                     from_cache=hit, pysd_model=model)
+    return YaanModel(
+        mdl_path=mdl.resolve(),
+        mdl_sha256=file_sha256(mdl),
+        py_path=py_file,
+        from_cache=hit,
+        pysd_model=model,
+    )

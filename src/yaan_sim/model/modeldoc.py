@@ -45,21 +45,48 @@ def render(model) -> str:
     metas = sorted(model.meta.values(), key=lambda m: m.name.lower())
     dims = lambda m: ", ".join(m.subscripts) if m.subscripts else "-"  # noqa: E731
     out = ["### Stocks", "", "| stock | 中文 | subscripts | units |", "|---|---|---|---|"]
-    out += [f"| {m.name} | {m.long_name_zh} | {dims(m)} | {m.units} |" for m in metas if m.role == "stock"]
-    out += ["", "### Levers (policy constants a scenario may set)", "",
-            "| lever | 中文 | subscripts | units | range | default | plan |", "|---|---|---|---|---|---|---|"]
-    out += [f"| {m.name} | {m.long_name_zh} | {dims(m)} | {m.units} | "
-            f"[{_fmt(m.limits[0])}, {_fmt(m.limits[1])}] | {_value(model, m)} | {_cell(m.fields.get('plan', ''))} |"
-            for m in metas if m.is_lever]
-    out += ["", "### Parameters (constants with their sources; \"assumed\" marks an assumption)", "",
-            "| parameter | subscripts | units | range | value | source |", "|---|---|---|---|---|---|"]
-    out += [f"| {m.name} | {dims(m)} | {m.units} | [{_fmt(m.limits[0])}, {_fmt(m.limits[1])}] | "
-            f"{_value(model, m)} | {_cell(m.fields.get('source', m.fields.get('plan', '')))} |"
-            for m in metas if m.role == "parameter"]
-    assumed = sum(1 for m in metas if m.role in {"parameter", "lever"}
-                  and m.fields.get("source", "").lower().startswith(("assumed", "calibrated")))
+    out += [
+        f"| {m.name} | {m.long_name_zh} | {dims(m)} | {m.units} |"
+        for m in metas
+        if m.role == "stock"
+    ]
+    out += [
+        "",
+        "### Levers (policy constants a scenario may set)",
+        "",
+        "| lever | 中文 | subscripts | units | range | default | plan |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    out += [
+        f"| {m.name} | {m.long_name_zh} | {dims(m)} | {m.units} | "
+        f"[{_fmt(m.limits[0])}, {_fmt(m.limits[1])}] | {_value(model, m)} | {_cell(m.fields.get('plan', ''))} |"
+        for m in metas
+        if m.is_lever
+    ]
+    out += [
+        "",
+        '### Parameters (constants with their sources; "assumed" marks an assumption)',
+        "",
+        "| parameter | subscripts | units | range | value | source |",
+        "|---|---|---|---|---|---|",
+    ]
+    out += [
+        f"| {m.name} | {dims(m)} | {m.units} | [{_fmt(m.limits[0])}, {_fmt(m.limits[1])}] | "
+        f"{_value(model, m)} | {_cell(m.fields.get('source', m.fields.get('plan', '')))} |"
+        for m in metas
+        if m.role == "parameter"
+    ]
+    assumed = sum(
+        1
+        for m in metas
+        if m.role in {"parameter", "lever"}
+        and m.fields.get("source", "").lower().startswith(("assumed", "calibrated"))
+    )
     sourced = sum(1 for m in metas if m.role in {"parameter", "lever"}) - assumed
-    out += ["", f"{sourced} constants carry a source or are derived; {assumed} are assumed or calibrated."]
+    out += [
+        "",
+        f"{sourced} constants carry a source or are derived; {assumed} are assumed or calibrated.",
+    ]
     return "\n".join(out)
 
 

@@ -21,13 +21,24 @@ from collections.abc import Sequence
 import numpy as np
 
 from yaan_sim.errors import YaanSimError
-from yaan_sim.outputs.evaluate import (STATUS_ZH, annual, check_results, metric_series, observed_metric,
-                       scope_members)
+from yaan_sim.outputs.evaluate import (
+    STATUS_ZH,
+    annual,
+    check_results,
+    metric_series,
+    observed_metric,
+    scope_members,
+)
 from yaan_sim.outputs.fonts import font_rc
 from yaan_sim.outputs.goals import CITY, Goal, GoalSet, load_goals, scope_label
 
-STATUS_COLORS = {"met": "#1b7837", "on track": "#7fbf7b", "at risk": "#f1a340",
-                 "missed": "#d73027", "no data": "#bdbdbd"}
+STATUS_COLORS = {
+    "met": "#1b7837",
+    "on track": "#7fbf7b",
+    "at risk": "#f1a340",
+    "missed": "#d73027",
+    "no data": "#bdbdbd",
+}
 _UNITS = {
     "yiyuan/year": ("100 million yuan", "亿元"),
     "%": ("%", "%"),
@@ -50,8 +61,10 @@ _TEXT = {
     "table_title": ("Goal status in {y}", "{y}年目标完成情况"),
     "goal": ("goal", "目标"),
     "scope": ("where", "范围"),
-    "parks_title": ("{goal}: trajectories against the 2020 targets",
-                    "{goal}:各园区走势与2020年目标"),
+    "parks_title": (
+        "{goal}: trajectories against the 2020 targets",
+        "{goal}:各园区走势与2020年目标",
+    ),
     "compare_title": ("{goal} in {y} by scenario", "{y}年{goal}(按情景)"),
     "falling": ("must fall every year", "须逐年下降"),
 }
@@ -132,8 +145,9 @@ def _scope_of(ds, goal: Goal, scope_name: str | None) -> tuple[str, str, list[st
             if scope_name is None or name == scope_name:
                 return scope, name, parks
     valid = [n for s in goal.scopes for n, _ in scope_members(ds, s)]
-    raise YaanSimError(f"goal {goal.id!r} is not evaluated for {scope_name!r}; "
-                       f"choose one of {', '.join(valid)}")
+    raise YaanSimError(
+        f"goal {goal.id!r} is not evaluated for {scope_name!r}; choose one of {', '.join(valid)}"
+    )
 
 
 def _scenarios(ds, scenarios: Sequence[str] | None) -> list[str | None]:
@@ -165,12 +179,34 @@ def _draw_series(ax, da, color, label, lang):
     if "sample" in da.dims:
         q = da.quantile([0.05, 0.25, 0.5, 0.75, 0.95], dim="sample").transpose("quantile", "time")
         v = q.values
-        ax.fill_between(t, v[0], v[4], color=color, alpha=0.15, lw=0, gid="band90",
-                        label=f"{label} {_t('band90', lang)}" if label else _t("band90", lang))
-        ax.fill_between(t, v[1], v[3], color=color, alpha=0.35, lw=0, gid="band50",
-                        label=f"{label} {_t('band50', lang)}" if label else _t("band50", lang))
-        ax.plot(t, v[2], color=color, lw=2, gid="median",
-                label=f"{label} {_t('median', lang)}" if label else _t("median", lang))
+        ax.fill_between(
+            t,
+            v[0],
+            v[4],
+            color=color,
+            alpha=0.15,
+            lw=0,
+            gid="band90",
+            label=f"{label} {_t('band90', lang)}" if label else _t("band90", lang),
+        )
+        ax.fill_between(
+            t,
+            v[1],
+            v[3],
+            color=color,
+            alpha=0.35,
+            lw=0,
+            gid="band50",
+            label=f"{label} {_t('band50', lang)}" if label else _t("band50", lang),
+        )
+        ax.plot(
+            t,
+            v[2],
+            color=color,
+            lw=2,
+            gid="median",
+            label=f"{label} {_t('median', lang)}" if label else _t("median", lang),
+        )
     else:
         ax.plot(t, da.values, color=color, lw=2, label=label, gid="trajectory")
 
@@ -184,29 +220,56 @@ def _plot_goal(ds, goal: Goal, scope_name, ax, lang, observed, scenarios, legend
         _draw_series(ax, s, _color(i), sc or "", lang)
     target = goal.fixed_target(scope, name, parks)
     if target is not None:
-        ax.axhline(target, color="k", ls="--", lw=1.2, gid="target",
-                   label=f"{_t('target', lang)} {goal.year}: {target:g}")
+        ax.axhline(
+            target,
+            color="k",
+            ls="--",
+            lw=1.2,
+            gid="target",
+            label=f"{_t('target', lang)} {goal.year}: {target:g}",
+        )
         ax.plot([goal.year], [target], marker="*", color="k", ms=10, ls="none", gid="target_point")
     elif goal.uses_baseline:
         base = annual(series).sel(year=goal.baseline_year)
         for d in ("scenario", "sample"):
             if d in base.dims:
                 base = base.median(d) if d == "sample" else base.isel({d: 0})
-        ax.axhline(float(base), color="k", ls="--", lw=1.2, gid="target",
-                   label=_t("baseline", lang, y=goal.baseline_year))
+        ax.axhline(
+            float(base),
+            color="k",
+            ls="--",
+            lw=1.2,
+            gid="target",
+            label=_t("baseline", lang, y=goal.baseline_year),
+        )
     if observed is not None and len(observed):
         years = sorted({int(y) for y in observed["year"]})
         pts = [(y, observed_metric(observed, goal, scope, name, parks, y)) for y in years]
         pts = [(y, v) for y, v in pts if np.isfinite(v)]
         if pts:
             ox, oy = zip(*pts)
-            ax.plot(ox, oy, "o", color="k", mfc="white", ms=6, gid="observed",
-                    label=_t("observed", lang))
+            ax.plot(
+                ox,
+                oy,
+                "o",
+                color="k",
+                mfc="white",
+                ms=6,
+                gid="observed",
+                label=_t("observed", lang),
+            )
             y0, v0 = pts[-1]
             if target is not None and y0 < goal.year and v0 > 0:
                 rate = ((target / v0) ** (1 / (goal.year - y0)) - 1) * 100
-                ax.plot([y0, goal.year], [v0, target], ":", color="0.3", lw=1.2, gid="required",
-                        label=_t("required", lang, r=rate))
+                ax.plot(
+                    [y0, goal.year],
+                    [v0, target],
+                    ":",
+                    color="0.3",
+                    lw=1.2,
+                    gid="required",
+                    label=_t("required", lang, r=rate),
+                )
     if title:
         ax.set_title(f"{scope_label(scope, name, lang)} · {goal.name(lang)}", fontsize=10)
     unit = unit_label(goal.unit, lang)
@@ -219,8 +282,17 @@ def _plot_goal(ds, goal: Goal, scope_name, ax, lang, observed, scenarios, legend
 
 
 @_with_fonts
-def plot_goal(ds, goal: Goal | str, scope_name: str | None = None, *, ax=None, lang="zh",
-              goals: GoalSet | None = None, observed=None, scenarios=None):
+def plot_goal(
+    ds,
+    goal: Goal | str,
+    scope_name: str | None = None,
+    *,
+    ax=None,
+    lang="zh",
+    goals: GoalSet | None = None,
+    observed=None,
+    scenarios=None,
+):
     """One goal's metric over time for one place, with its target (and observed points).
 
     ``goal`` is a :class:`Goal` or a goal id; ``scope_name`` a park, region or ``"Ya'an"``
@@ -231,21 +303,40 @@ def plot_goal(ds, goal: Goal | str, scope_name: str | None = None, *, ax=None, l
 
 
 @_with_fonts
-def plot_city_total(ds, *, ax=None, lang="zh", goals: GoalSet | None = None, observed=None,
-                    scenarios=None, goal_id: str = "revenue_city"):
+def plot_city_total(
+    ds,
+    *,
+    ax=None,
+    lang="zh",
+    goals: GoalSet | None = None,
+    observed=None,
+    scenarios=None,
+    goal_id: str = "revenue_city",
+):
     """The city's park revenue over time against the 2000亿 line."""
     check_results(ds)
     return _plot_goal(ds, _goal(goal_id, goals), CITY, _new_ax(ax), lang, observed, scenarios)
 
 
 @_with_fonts
-def plot_fan(ds, goal: Goal | str = "revenue_city", scope_name: str | None = None, *, ax=None,
-             lang="zh", goals: GoalSet | None = None, scenario: str | None = None, observed=None):
+def plot_fan(
+    ds,
+    goal: Goal | str = "revenue_city",
+    scope_name: str | None = None,
+    *,
+    ax=None,
+    lang="zh",
+    goals: GoalSet | None = None,
+    scenario: str | None = None,
+    observed=None,
+):
     """Fan chart of an ensemble: median, 50% and 90% bands, and the target."""
     check_results(ds)
     if "sample" not in ds.dims:
-        raise YaanSimError("a fan chart needs results with a 'sample' dim (an ensemble); "
-                           "use plot_goal for single runs.")
+        raise YaanSimError(
+            "a fan chart needs results with a 'sample' dim (an ensemble); "
+            "use plot_goal for single runs."
+        )
     scen = None if scenario is None else [scenario]
     if scen is None and "scenario" in ds.dims:
         scen = [str(ds["scenario"].values[0])]
@@ -253,8 +344,16 @@ def plot_fan(ds, goal: Goal | str = "revenue_city", scope_name: str | None = Non
 
 
 @_with_fonts
-def plot_park_trajectories(ds, *, fig=None, lang="zh", goals: GoalSet | None = None,
-                           observed=None, scenarios=None, goal_id: str = "revenue_park"):
+def plot_park_trajectories(
+    ds,
+    *,
+    fig=None,
+    lang="zh",
+    goals: GoalSet | None = None,
+    observed=None,
+    scenarios=None,
+    goal_id: str = "revenue_park",
+):
     """Small multiples: each park's trajectory against its 2020 target.
 
     Returns the 2-D array of axes (3 x 3 for the nine parks).
@@ -274,10 +373,10 @@ def plot_park_trajectories(ds, *, fig=None, lang="zh", goals: GoalSet | None = N
         ax.set_title(scope_label("park", park, lang), fontsize=10)
         ax.set_xlabel("")
         ax.set_ylabel(unit_label(goal.unit, lang), fontsize=8)
-    for ax in axes.flat[len(parks):]:
+    for ax in axes.flat[len(parks) :]:
         ax.set_visible(False)
     handles, labels = [], []
-    for ax in axes.flat[:len(parks)]:
+    for ax in axes.flat[: len(parks)]:
         for h, lab in zip(*ax.get_legend_handles_labels()):
             if h.get_gid() == "required":
                 continue  # differs per park; each panel's dotted line says it
@@ -286,16 +385,30 @@ def plot_park_trajectories(ds, *, fig=None, lang="zh", goals: GoalSet | None = N
             if lab not in labels:
                 handles.append(h)
                 labels.append(lab)
-    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 5),
-               fontsize=8, frameon=False)
+    fig.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        ncol=min(len(labels), 5),
+        fontsize=8,
+        frameon=False,
+    )
     fig.suptitle(_t("parks_title", lang, goal=goal.name(lang)))
     return axes
 
 
 @_with_fonts
-def plot_goal_panels(ds, goals_list: Sequence[Goal | str], *, fig=None, lang="zh",
-                     goals: GoalSet | None = None, observed=None, scenarios=None,
-                     ncols: int = 2):
+def plot_goal_panels(
+    ds,
+    goals_list: Sequence[Goal | str],
+    *,
+    fig=None,
+    lang="zh",
+    goals: GoalSet | None = None,
+    observed=None,
+    scenarios=None,
+    ncols: int = 2,
+):
     """Small multiples: each goal of ``goals_list`` at its own scope, with its target.
 
     Returns the 2-D array of axes (unused panels hidden).
@@ -313,7 +426,7 @@ def plot_goal_panels(ds, goals_list: Sequence[Goal | str], *, fig=None, lang="zh
     axes = np.array(fig.subplots(nrows, ncols, squeeze=False))
     for ax, g in zip(axes.flat, glist):
         _plot_goal(ds, g, None, ax, lang, observed, scenarios)
-    for ax in axes.flat[len(glist):]:
+    for ax in axes.flat[len(glist) :]:
         ax.set_visible(False)
     return axes
 
@@ -353,8 +466,9 @@ def _goal_name(rec, lang):
 
 
 @_with_fonts
-def plot_goal_gaps(table, *, ax=None, lang="zh", scenario: str | None = None,
-                   binding_only: bool = True):
+def plot_goal_gaps(
+    table, *, ax=None, lang="zh", scenario: str | None = None, binding_only: bool = True
+):
     """Each level goal's gap to its target (% of target).
 
     One scenario (or ``scenario=`` given): horizontal bars coloured by status. Several
@@ -378,21 +492,37 @@ def plot_goal_gaps(table, *, ax=None, lang="zh", scenario: str | None = None,
     ax.set_yticks(y, [_row_label(first[k], lang, False) for k in keys], fontsize=8)
     if len(scen) == 1:
         vals = [r["gap_pct"] if np.isfinite(r["gap_pct"]) else 0.0 for r in recs]
-        ax.barh([y[row_of[(r["goal_id"], r["scope"], r["scope_name"])]] for r in recs], vals,
-                color=[STATUS_COLORS.get(r["status"], "#bdbdbd") for r in recs], gid="gaps")
+        ax.barh(
+            [y[row_of[(r["goal_id"], r["scope"], r["scope_name"])]] for r in recs],
+            vals,
+            color=[STATUS_COLORS.get(r["status"], "#bdbdbd") for r in recs],
+            gid="gaps",
+        )
         from matplotlib.patches import Patch
 
         used = [s for s in STATUS_COLORS if s in {r["status"] for r in recs}]
-        ax.legend([Patch(color=STATUS_COLORS[s]) for s in used],
-                  [status_label(s, lang) for s in used], fontsize=8, frameon=False, loc="best")
+        ax.legend(
+            [Patch(color=STATUS_COLORS[s]) for s in used],
+            [status_label(s, lang) for s in used],
+            fontsize=8,
+            frameon=False,
+            loc="best",
+        )
     else:
         markers = "osD^v<>ph*"
         for i, sc in enumerate(scen):
             rs = [r for r in recs if r["scenario"] == sc]
-            ax.plot([r["gap_pct"] for r in rs],
-                    [y[row_of[(r["goal_id"], r["scope"], r["scope_name"])]] for r in rs],
-                    ls="none", marker=markers[i % len(markers)], color=_color(i), ms=6,
-                    alpha=0.85, label=sc, gid=f"gap:{sc}")
+            ax.plot(
+                [r["gap_pct"] for r in rs],
+                [y[row_of[(r["goal_id"], r["scope"], r["scope_name"])]] for r in rs],
+                ls="none",
+                marker=markers[i % len(markers)],
+                color=_color(i),
+                ms=6,
+                alpha=0.85,
+                label=sc,
+                gid=f"gap:{sc}",
+            )
         ax.legend(fontsize=8, frameon=False, loc="best")
         ax.set_ylim(-0.7, len(keys) - 0.3)
     ax.axvline(0, color="k", lw=1, gid="zero")
@@ -429,8 +559,14 @@ def plot_goal_table(table, *, ax=None, lang="zh", binding_only: bool = True):
     total = sum(widths)
     ax = _new_ax(ax, figsize=(min(max(total * 0.11, 5.0), 16.0), 0.25 * len(cells) + 0.8))
     ax.axis("off")
-    tab = ax.table(cellText=cells, cellColours=colors, colLabels=cols, bbox=[0, 0, 1, 1],
-                   cellLoc="center", colLoc="center")
+    tab = ax.table(
+        cellText=cells,
+        cellColours=colors,
+        colLabels=cols,
+        bbox=[0, 0, 1, 1],
+        cellLoc="center",
+        colLoc="center",
+    )
     tab.auto_set_font_size(False)
     tab.set_fontsize(8)
     for (r, c), cell in tab.get_celld().items():
@@ -445,8 +581,16 @@ def plot_goal_table(table, *, ax=None, lang="zh", binding_only: bool = True):
 
 
 @_with_fonts
-def plot_scenario_comparison(ds, *, ax=None, lang="zh", goals: GoalSet | None = None,
-                             year: int = 2020, goal_id: str = "revenue_park", scenarios=None):
+def plot_scenario_comparison(
+    ds,
+    *,
+    ax=None,
+    lang="zh",
+    goals: GoalSet | None = None,
+    year: int = 2020,
+    goal_id: str = "revenue_park",
+    scenarios=None,
+):
     """Grouped bars: each park's value in ``year`` for every scenario, with its target.
 
     With a ``sample`` dim the bars are medians and the whiskers span 5-95%.
@@ -475,15 +619,34 @@ def plot_scenario_comparison(ds, *, ax=None, lang="zh", goals: GoalSet | None = 
             else:
                 vals.append(float(s))
         kw = {"yerr": [lo, hi], "capsize": 2} if lo else {}
-        ax.bar(x - 0.4 + width * (i + 0.5), vals, width, color=_color(i), label=sc or "",
-               gid=f"bars:{sc}", **kw)
+        ax.bar(
+            x - 0.4 + width * (i + 0.5),
+            vals,
+            width,
+            color=_color(i),
+            label=sc or "",
+            gid=f"bars:{sc}",
+            **kw,
+        )
     for j, (name, parks) in enumerate(members):
         target = goal.fixed_target(goal.scope, name, parks)
         if target is not None:
-            ax.hlines(target, j - 0.45, j + 0.45, color="k", ls="--", lw=1.5, gid="target",
-                      label=_t("target", lang) if j == 0 else None)
-    ax.set_xticks(x, [scope_label(goal.scope, n, lang) for n, _ in members], fontsize=8,
-                  rotation=30 if lang == "en" else 0)
+            ax.hlines(
+                target,
+                j - 0.45,
+                j + 0.45,
+                color="k",
+                ls="--",
+                lw=1.5,
+                gid="target",
+                label=_t("target", lang) if j == 0 else None,
+            )
+    ax.set_xticks(
+        x,
+        [scope_label(goal.scope, n, lang) for n, _ in members],
+        fontsize=8,
+        rotation=30 if lang == "en" else 0,
+    )
     ax.set_ylabel(unit_label(goal.unit, lang))
     ax.set_title(_t("compare_title", lang, goal=goal.name(lang), y=year))
     ax.legend(fontsize=8, frameon=False)

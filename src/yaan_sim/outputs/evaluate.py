@@ -48,14 +48,27 @@ import pandas as pd
 import xarray as xr
 
 from yaan_sim.errors import ResultsError, YaanSimError
-from yaan_sim.outputs.goals import (CITY, PARKS, REGION_OF_PARK, REGIONS, Goal, GoalSet, load_goals,
-                    scope_label)
+from yaan_sim.outputs.goals import (
+    CITY,
+    PARKS,
+    REGION_OF_PARK,
+    REGIONS,
+    Goal,
+    GoalSet,
+    load_goals,
+    scope_label,
+)
 from yaan_sim.paths import MODELS_DIR
 
 AT_RISK_MARGIN = 0.05
 STATUSES = ("met", "on track", "at risk", "missed", "no data")
-STATUS_ZH = {"met": "已达标", "on track": "进展顺利", "at risk": "有风险", "missed": "未达标",
-             "no data": "无数据"}
+STATUS_ZH = {
+    "met": "已达标",
+    "on track": "进展顺利",
+    "at risk": "有风险",
+    "missed": "未达标",
+    "no data": "无数据",
+}
 DEFAULT_OBSERVED = MODELS_DIR / "data" / "observed.csv"
 OBSERVED_COLUMNS = ("variable", "park", "year", "value", "unit", "source", "confidence", "note")
 _OBSERVED_REQUIRED = ("variable", "park", "year", "value", "unit", "source", "confidence")
@@ -63,6 +76,7 @@ _SAMPLE_DIMS = ("scenario", "sample", "time")
 
 
 # ------------------------------------------------------------------ results files
+
 
 def open_results(path: str | Path) -> xr.Dataset:
     """Open a results file (:func:`yaan_sim.outputs.results.open_results`) and check that it holds
@@ -78,13 +92,18 @@ def check_results(ds: xr.Dataset, source: str = "the dataset") -> None:
     """Raise :class:`ResultsError` unless ``ds`` follows the results contract."""
     missing = [d for d in ("time", "park") if d not in ds.dims]
     if missing or "revenue" not in ds.data_vars:
-        what = ", ".join([f"dim {d!r}" for d in missing]
-                         + ([] if "revenue" in ds.data_vars else ["variable 'revenue'"]))
-        raise ResultsError(f"{source} does not look like yaan-sim results: it has no {what}. "
-                           "Give a results file written by 'yaan-sim run'.")
+        what = ", ".join(
+            [f"dim {d!r}" for d in missing]
+            + ([] if "revenue" in ds.data_vars else ["variable 'revenue'"])
+        )
+        raise ResultsError(
+            f"{source} does not look like yaan-sim results: it has no {what}. "
+            "Give a results file written by 'yaan-sim run'."
+        )
 
 
 # ------------------------------------------------------------------ observed data
+
 
 def load_observed(path: str | Path | None = None) -> pd.DataFrame:
     """Read observed figures (default ``models/data/observed.csv``).
@@ -98,17 +117,24 @@ def load_observed(path: str | Path | None = None) -> pd.DataFrame:
     """
     path = Path(path) if path is not None else DEFAULT_OBSERVED
     try:
-        df = pd.read_csv(path, comment="#", dtype={"park": str, "variable": str, "unit": str},
-                         skipinitialspace=True)
+        df = pd.read_csv(
+            path,
+            comment="#",
+            dtype={"park": str, "variable": str, "unit": str},
+            skipinitialspace=True,
+        )
     except FileNotFoundError:
-        raise YaanSimError(f"no observed-data file at {path}; the shipped one is "
-                           f"{DEFAULT_OBSERVED}.") from None
+        raise YaanSimError(
+            f"no observed-data file at {path}; the shipped one is {DEFAULT_OBSERVED}."
+        ) from None
     except Exception as exc:
         raise YaanSimError(f"{path}: cannot read the observed data as CSV ({exc}).") from None
     missing = [c for c in _OBSERVED_REQUIRED if c not in df.columns]
     if missing:
-        raise YaanSimError(f"{path}: missing column(s) {', '.join(missing)}; the columns are "
-                           f"{', '.join(OBSERVED_COLUMNS)} (note optional).")
+        raise YaanSimError(
+            f"{path}: missing column(s) {', '.join(missing)}; the columns are "
+            f"{', '.join(OBSERVED_COLUMNS)} (note optional)."
+        )
     if "note" not in df.columns:
         df["note"] = ""
     problems = []
@@ -143,8 +169,9 @@ def _norm_unit(u: str) -> str:
     return "".join(str(u).split()).lower()
 
 
-def _observed_total(observed: pd.DataFrame, variable: str, place: str, parks: Sequence[str],
-                    year: int) -> float:
+def _observed_total(
+    observed: pd.DataFrame, variable: str, place: str, parks: Sequence[str], year: int
+) -> float:
     rows = observed[(observed["variable"] == variable) & (observed["year"] == year)]
     hit = rows[rows["park"] == place]
     if len(hit):
@@ -155,8 +182,14 @@ def _observed_total(observed: pd.DataFrame, variable: str, place: str, parks: Se
     return math.nan
 
 
-def observed_metric(observed: pd.DataFrame | None, goal: Goal, scope: str, name: str,
-                    parks: Sequence[str], year: int) -> float:
+def observed_metric(
+    observed: pd.DataFrame | None,
+    goal: Goal,
+    scope: str,
+    name: str,
+    parks: Sequence[str],
+    year: int,
+) -> float:
     """The goal's metric computed from observed figures, or NaN when they do not cover it."""
     if observed is None or len(observed) == 0 or goal.metric.select:
         return math.nan
@@ -170,6 +203,7 @@ def observed_metric(observed: pd.DataFrame | None, goal: Goal, scope: str, name:
 
 
 # ------------------------------------------------------------------ metrics
+
 
 def scope_members(ds: xr.Dataset, scope: str) -> list[tuple[str, list[str]]]:
     """``[(name, [parks])]`` for a scope: the city, each region, or each park."""
@@ -192,26 +226,36 @@ def _variable(ds: xr.Dataset, goal: Goal, name: str, check_unit: bool) -> xr.Dat
         raise ResultsError(
             f"goal {goal.id!r} needs the variable {name!r}, which the results lack "
             f"(they have: {', '.join(sorted(map(str, ds.data_vars))[:30])}). Re-run with a "
-            "model that outputs it, or pass a goals file without this goal.")
+            "model that outputs it, or pass a goals file without this goal."
+        )
     da = ds[name]
     for dim, label in goal.metric.select.items():
         if dim not in da.dims:
-            raise ResultsError(f"goal {goal.id!r}: variable {name!r} has no dim {dim!r} "
-                               f"to select {label!r} from (dims: {', '.join(da.dims)}).")
+            raise ResultsError(
+                f"goal {goal.id!r}: variable {name!r} has no dim {dim!r} "
+                f"to select {label!r} from (dims: {', '.join(da.dims)})."
+            )
         labels = [str(v) for v in da[dim].values]
         if label not in labels:
-            raise ResultsError(f"goal {goal.id!r}: {dim} {label!r} is not in the results "
-                               f"(they have {', '.join(labels)}).")
+            raise ResultsError(
+                f"goal {goal.id!r}: {dim} {label!r} is not in the results "
+                f"(they have {', '.join(labels)})."
+            )
         da = da.sel({dim: label})
     extra = [d for d in da.dims if d not in (*_SAMPLE_DIMS, "park")]
     if extra or "time" not in da.dims or "park" not in da.dims:
-        raise ResultsError(f"goal {goal.id!r}: variable {name!r} has dims {da.dims}; it needs "
-                           f"(time, park) plus optional scenario/sample"
-                           + (f", after selecting one label of {extra}" if extra else "") + ".")
+        raise ResultsError(
+            f"goal {goal.id!r}: variable {name!r} has dims {da.dims}; it needs "
+            f"(time, park) plus optional scenario/sample"
+            + (f", after selecting one label of {extra}" if extra else "")
+            + "."
+        )
     units = da.attrs.get("units")
     if check_unit and units is not None and _norm_unit(units) != _norm_unit(goal.unit):
-        raise ResultsError(f"goal {goal.id!r}: variable {name!r} is in {units!r} but the goal "
-                           f"is in {goal.unit!r}; fix the goal's 'unit' or the model's units.")
+        raise ResultsError(
+            f"goal {goal.id!r}: variable {name!r} is in {units!r} but the goal "
+            f"is in {goal.unit!r}; fix the goal's 'unit' or the model's units."
+        )
     return da
 
 
@@ -232,11 +276,15 @@ def annual(da: xr.DataArray) -> xr.DataArray:
     t = np.asarray(da["time"].values, dtype=float)
     keep = np.abs(t - np.round(t)) < 1e-6
     out = da.isel(time=np.flatnonzero(keep))
-    return out.assign_coords(year=("time", np.round(t[keep]).astype(int))).swap_dims(
-        time="year").drop_vars("time")
+    return (
+        out.assign_coords(year=("time", np.round(t[keep]).astype(int)))
+        .swap_dims(time="year")
+        .drop_vars("time")
+    )
 
 
 # ------------------------------------------------------------------ the rules
+
 
 def _cagr(a, b, n):
     """Compound annual rate from a to b over n years; NaN unless both are positive."""
@@ -329,9 +377,16 @@ def _status_trend(past, future):
 
 # ------------------------------------------------------------------ evaluate
 
-def evaluate(ds: xr.Dataset, goals: GoalSet | Iterable[Goal] | None = None, year: int = 2020,
-             *, observed: pd.DataFrame | None = None, margin: float = AT_RISK_MARGIN,
-             lang: str = "en") -> pd.DataFrame:
+
+def evaluate(
+    ds: xr.Dataset,
+    goals: GoalSet | Iterable[Goal] | None = None,
+    year: int = 2020,
+    *,
+    observed: pd.DataFrame | None = None,
+    margin: float = AT_RISK_MARGIN,
+    lang: str = "en",
+) -> pd.DataFrame:
     """The goal table: one row per goal x scope element (x scenario).
 
     Parameters
@@ -370,29 +425,61 @@ def evaluate(ds: xr.Dataset, goals: GoalSet | Iterable[Goal] | None = None, year
         observed = load_observed(observed)
     year = int(year)
     rows = []
-    scenarios = ([str(s) for s in ds["scenario"].values] if "scenario" in ds.dims else [None])
+    scenarios = [str(s) for s in ds["scenario"].values] if "scenario" in ds.dims else [None]
     for goal in goals:
         for scope in goal.scopes:
             for name, parks in scope_members(ds, scope):
                 series = annual(metric_series(ds, goal, parks))
                 for sc in scenarios:
                     s = series.sel(scenario=sc) if sc is not None else series
-                    rows.append(_row(goal, scope, name, parks, s, year, observed, margin, lang)
-                                | ({"scenario": sc} if sc is not None else {}))
+                    rows.append(
+                        _row(goal, scope, name, parks, s, year, observed, margin, lang)
+                        | ({"scenario": sc} if sc is not None else {})
+                    )
     df = pd.DataFrame(rows)
     first = ["scenario"] if scenarios != [None] else []
     cols = first + [c for c in _COLUMNS if c in df.columns]
     return df.reindex(columns=cols)
 
 
-_COLUMNS = ["goal_id", "goal", "scope", "scope_name", "scope_label", "binding", "comparison",
-            "target", "value", "unit", "gap", "gap_pct", "status", "eval_year", "goal_year",
-            "year_first_met", "growth_needed_pct", "growth_simulated_pct", "projected", "level",
-            "level_unit", "value_source", "p_met"]
+_COLUMNS = [
+    "goal_id",
+    "goal",
+    "scope",
+    "scope_name",
+    "scope_label",
+    "binding",
+    "comparison",
+    "target",
+    "value",
+    "unit",
+    "gap",
+    "gap_pct",
+    "status",
+    "eval_year",
+    "goal_year",
+    "year_first_met",
+    "growth_needed_pct",
+    "growth_simulated_pct",
+    "projected",
+    "level",
+    "level_unit",
+    "value_source",
+    "p_met",
+]
 
 
-def _row(goal: Goal, scope: str, name: str, parks, s: xr.DataArray, year: int, observed,
-         margin: float, lang: str) -> dict:
+def _row(
+    goal: Goal,
+    scope: str,
+    name: str,
+    parks,
+    s: xr.DataArray,
+    year: int,
+    observed,
+    margin: float,
+    lang: str,
+) -> dict:
     years = [int(v) for v in s["year"].values]
     sampled = "sample" in s.dims
     V = (s.transpose("sample", "year").values if sampled else s.values[None, :]).astype(float)
@@ -401,14 +488,25 @@ def _row(goal: Goal, scope: str, name: str, parks, s: xr.DataArray, year: int, o
     y = min(year, g)
     if y not in years or (goal.baseline_year is not None and goal.baseline_year not in years):
         need = [v for v in (y, goal.baseline_year) if v is not None and v not in years]
-        raise ResultsError(f"goal {goal.id!r}: the results have no value for year "
-                           f"{need[0]} (they cover {years[0]}-{years[-1]}); choose --year "
-                           "within the simulated years.")
+        raise ResultsError(
+            f"goal {goal.id!r}: the results have no value for year "
+            f"{need[0]} (they cover {years[0]}-{years[-1]}); choose --year "
+            "within the simulated years."
+        )
     idx = {yr: i for i, yr in enumerate(years)}
-    row = {"goal_id": goal.id, "goal": goal.name(lang), "scope": scope, "scope_name": name,
-           "scope_label": scope_label(scope, name, lang), "binding": scope == goal.scope,
-           "comparison": goal.comparison, "eval_year": year, "goal_year": g,
-           "level": float(med[idx[y]]), "level_unit": goal.unit}
+    row = {
+        "goal_id": goal.id,
+        "goal": goal.name(lang),
+        "scope": scope,
+        "scope_name": name,
+        "scope_label": scope_label(scope, name, lang),
+        "binding": scope == goal.scope,
+        "comparison": goal.comparison,
+        "eval_year": year,
+        "goal_year": g,
+        "level": float(med[idx[y]]),
+        "level_unit": goal.unit,
+    }
     if goal.is_trend:
         past, future = _trend_rows(years, med, goal.baseline_year, y, g)
         value = max(past) * 100 if past and all(np.isfinite(past)) else math.nan
@@ -416,12 +514,19 @@ def _row(goal: Goal, scope: str, name: str, parks, s: xr.DataArray, year: int, o
         end = max(yr for yr in years if yr <= g)
         a, b = (y, end) if end > y else (goal.baseline_year, y)
         rate = _cagr(med[idx[a]], med[idx[b]], b - a)
-        row |= {"target": 0.0, "value": value, "unit": "%/yr",
-                "gap": value, "gap_pct": math.nan,
-                "status": _status_trend(past, future), "year_first_met": math.nan,
-                "growth_needed_pct": math.nan, "growth_simulated_pct": float(rate) * 100,
-                "projected": float(med[idx[g]]) if g in idx else math.nan,
-                "value_source": "simulated"}
+        row |= {
+            "target": 0.0,
+            "value": value,
+            "unit": "%/yr",
+            "gap": value,
+            "gap_pct": math.nan,
+            "status": _status_trend(past, future),
+            "year_first_met": math.nan,
+            "growth_needed_pct": math.nan,
+            "growth_simulated_pct": float(rate) * 100,
+            "projected": float(med[idx[g]]) if g in idx else math.nan,
+            "value_source": "simulated",
+        }
         if sampled:
             ok = []
             for v in V:
@@ -455,13 +560,19 @@ def _row(goal: Goal, scope: str, name: str, parks, s: xr.DataArray, year: int, o
                 first = yr
                 break
     gap = value - target
-    row |= {"target": target, "value": value, "unit": goal.unit, "gap": gap,
-            "gap_pct": 100 * gap / abs(target) if target else math.nan,
-            "status": _status_level(goal.comparison, value, target, projected, g_need, rate, n,
-                                    margin),
-            "year_first_met": first, "growth_needed_pct": g_need * 100,
-            "growth_simulated_pct": rate * 100, "projected": projected,
-            "value_source": "observed" if np.isfinite(obs) else "simulated"}
+    row |= {
+        "target": target,
+        "value": value,
+        "unit": goal.unit,
+        "gap": gap,
+        "gap_pct": 100 * gap / abs(target) if target else math.nan,
+        "status": _status_level(goal.comparison, value, target, projected, g_need, rate, n, margin),
+        "year_first_met": first,
+        "growth_needed_pct": g_need * 100,
+        "growth_simulated_pct": rate * 100,
+        "projected": projected,
+        "value_source": "observed" if np.isfinite(obs) else "simulated",
+    }
     if sampled:
         _, proj_paths = _project_level(V, years, y, g, obs)
         met = _holds(proj_paths, target_paths, goal.comparison) & np.isfinite(proj_paths)
@@ -471,9 +582,13 @@ def _row(goal: Goal, scope: str, name: str, parks, s: xr.DataArray, year: int, o
 
 # ------------------------------------------------------------------ mid-term: what it takes
 
-def what_it_takes(goals: GoalSet | Iterable[Goal] | None = None,
-                  observed: pd.DataFrame | None = None, year: int | None = None,
-                  lang: str = "en") -> pd.DataFrame:
+
+def what_it_takes(
+    goals: GoalSet | Iterable[Goal] | None = None,
+    observed: pd.DataFrame | None = None,
+    year: int | None = None,
+    lang: str = "en",
+) -> pd.DataFrame:
     """Growth now needed, from the latest observed figure, to reach each fixed goal.
 
     One row per goal and scope element that the observed data cover (up to ``year`` if
@@ -500,23 +615,50 @@ def what_it_takes(goals: GoalSet | Iterable[Goal] | None = None,
                 if target is None:
                     continue
                 limit = min(goal.year, year) if year is not None else goal.year
-                found = [(yr, observed_metric(observed, goal, scope, name, parks, yr))
-                         for yr in obs_years if yr <= limit]
+                found = [
+                    (yr, observed_metric(observed, goal, scope, name, parks, yr))
+                    for yr in obs_years
+                    if yr <= limit
+                ]
                 found = [(yr, v) for yr, v in found if np.isfinite(v)]
                 if not found:
                     continue
                 yr, v = found[-1]
                 n = goal.year - yr
                 need = float(_cagr(v, target, n)) * 100 if n > 0 else math.nan
-                rows.append({"goal_id": goal.id, "goal": goal.name(lang), "scope": scope,
-                             "scope_name": name, "scope_label": scope_label(scope, name, lang),
-                             "observed_year": yr, "observed": v, "target": target,
-                             "goal_year": goal.year, "unit": goal.unit,
-                             "growth_needed_pct": need,
-                             "met": bool(_holds(v, target, goal.comparison))})
-    return pd.DataFrame(rows, columns=["goal_id", "goal", "scope", "scope_name", "scope_label",
-                                       "observed_year", "observed", "target", "goal_year",
-                                       "unit", "growth_needed_pct", "met"])
+                rows.append(
+                    {
+                        "goal_id": goal.id,
+                        "goal": goal.name(lang),
+                        "scope": scope,
+                        "scope_name": name,
+                        "scope_label": scope_label(scope, name, lang),
+                        "observed_year": yr,
+                        "observed": v,
+                        "target": target,
+                        "goal_year": goal.year,
+                        "unit": goal.unit,
+                        "growth_needed_pct": need,
+                        "met": bool(_holds(v, target, goal.comparison)),
+                    }
+                )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "goal_id",
+            "goal",
+            "scope",
+            "scope_name",
+            "scope_label",
+            "observed_year",
+            "observed",
+            "target",
+            "goal_year",
+            "unit",
+            "growth_needed_pct",
+            "met",
+        ],
+    )
 
 
 # ------------------------------------------------------------------ output formats
@@ -561,15 +703,30 @@ def format_table(df: pd.DataFrame, fmt: str = "table") -> str:
         cols = list(df.columns)
         widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(cols)]
         line = lambda vals: "  ".join(v.ljust(w) for v, w in zip(vals, widths)).rstrip()  # noqa: E731
-        return "\n".join([line(cols), line(["-" * w for w in widths])]
-                         + [line(r) for r in cells]) + "\n"
+        return (
+            "\n".join([line(cols), line(["-" * w for w in widths])] + [line(r) for r in cells])
+            + "\n"
+        )
     raise YaanSimError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
 #: Columns shown by ``yaan-sim evaluate --format table`` and in the report.
-SUMMARY_COLUMNS = ["scenario", "goal_id", "scope_label", "binding", "target", "value", "unit",
-                   "gap", "gap_pct", "status", "year_first_met", "growth_needed_pct",
-                   "growth_simulated_pct", "p_met"]
+SUMMARY_COLUMNS = [
+    "scenario",
+    "goal_id",
+    "scope_label",
+    "binding",
+    "target",
+    "value",
+    "unit",
+    "gap",
+    "gap_pct",
+    "status",
+    "year_first_met",
+    "growth_needed_pct",
+    "growth_simulated_pct",
+    "p_met",
+]
 
 
 def summary(df: pd.DataFrame) -> pd.DataFrame:

@@ -23,12 +23,16 @@ def cjk_font_path() -> Path:
     try:
         import mplfonts
     except ImportError:
-        raise YaanSimError("the package 'mplfonts' (which ships the Chinese font) is not "
-                           "installed; run: pip install -e .") from None
+        raise YaanSimError(
+            "the package 'mplfonts' (which ships the Chinese font) is not "
+            "installed; run: pip install -e ."
+        ) from None
     path = Path(mplfonts.__file__).parent / "fonts" / _CJK_FILE
     if not path.is_file():
-        raise YaanSimError(f"mplfonts is installed but {path} is missing; reinstall it with "
-                           "pip install --force-reinstall mplfonts")
+        raise YaanSimError(
+            f"mplfonts is installed but {path} is missing; reinstall it with "
+            "pip install --force-reinstall mplfonts"
+        )
     return path
 
 

@@ -27,18 +27,39 @@ from yaan_sim.paths import SCENARIOS_DIR
 DEFAULT_GOALS = SCENARIOS_DIR / "plan-goals.yaml"
 
 #: The nine parks of the plan's "1+8" system, in the plan's order (一(三)).
-PARKS = ("ETDZ", "Hanyuan", "Shimian", "Lushan", "Tianquan", "Baoxing", "Yingjing",
-         "Yucheng", "Chengya")
+PARKS = (
+    "ETDZ",
+    "Hanyuan",
+    "Shimian",
+    "Lushan",
+    "Tianquan",
+    "Baoxing",
+    "Yingjing",
+    "Yucheng",
+    "Chengya",
+)
 #: Regions of plan 二(二); used when a dataset has no ``region`` coordinate on ``park``.
 REGION_OF_PARK = {
-    "ETDZ": "East", "Yucheng": "East", "Chengya": "East", "Yingjing": "East",
-    "Hanyuan": "South", "Shimian": "South",
-    "Tianquan": "Northwest", "Lushan": "Northwest", "Baoxing": "Northwest",
+    "ETDZ": "East",
+    "Yucheng": "East",
+    "Chengya": "East",
+    "Yingjing": "East",
+    "Hanyuan": "South",
+    "Shimian": "South",
+    "Tianquan": "Northwest",
+    "Lushan": "Northwest",
+    "Baoxing": "Northwest",
 }
 REGIONS = ("East", "South", "Northwest")
 PARK_NAMES_ZH = {
-    "ETDZ": "飞地园区(经开区)", "Hanyuan": "汉源", "Shimian": "石棉", "Lushan": "芦山",
-    "Tianquan": "天全", "Baoxing": "宝兴", "Yingjing": "荥经", "Yucheng": "雨城",
+    "ETDZ": "飞地园区(经开区)",
+    "Hanyuan": "汉源",
+    "Shimian": "石棉",
+    "Lushan": "芦山",
+    "Tianquan": "天全",
+    "Baoxing": "宝兴",
+    "Yingjing": "荥经",
+    "Yucheng": "雨城",
     "Chengya": "成雅",
 }
 REGION_NAMES_ZH = {"East": "东部", "South": "南部", "Northwest": "西北部"}
@@ -49,10 +70,35 @@ SCOPES = ("city", "region", "park")
 COMPARISONS = (">=", "<=", "falling_every_year")
 AGGREGATES = ("sum", "ratio_of_sums")
 
-_GOAL_KEYS = ("id", "name_en", "name_zh", "section", "note", "note_zh", "text_zh", "metric", "comparison",
-              "target", "baseline_year", "year", "unit", "scope", "also_scopes")
-_REQUIRED = ("id", "name_en", "name_zh", "section", "text_zh", "metric", "comparison", "year",
-             "unit", "scope")
+_GOAL_KEYS = (
+    "id",
+    "name_en",
+    "name_zh",
+    "section",
+    "note",
+    "note_zh",
+    "text_zh",
+    "metric",
+    "comparison",
+    "target",
+    "baseline_year",
+    "year",
+    "unit",
+    "scope",
+    "also_scopes",
+)
+_REQUIRED = (
+    "id",
+    "name_en",
+    "name_zh",
+    "section",
+    "text_zh",
+    "metric",
+    "comparison",
+    "year",
+    "unit",
+    "scope",
+)
 _METRIC_KEYS = ("variable", "numerator", "denominator", "aggregate", "scale", "select")
 _ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -194,6 +240,7 @@ class GoalSet(Sequence):
 
 # ---------------------------------------------------------------- loading and checks
 
+
 class _LineLoader(yaml.SafeLoader):
     """A SafeLoader that records the line of every mapping under the key ``__line__``."""
 
@@ -228,13 +275,16 @@ def load_goals(path: str | Path | None = None) -> GoalSet:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise GoalsError(f"cannot read the goals file {path}: {exc.strerror or exc}. "
-                         f"The plan's goals ship as {DEFAULT_GOALS}.") from None
+        raise GoalsError(
+            f"cannot read the goals file {path}: {exc.strerror or exc}. "
+            f"The plan's goals ship as {DEFAULT_GOALS}."
+        ) from None
     except UnicodeDecodeError as exc:
-        raise GoalsError(f"{path}: not UTF-8 text (byte {exc.start}): save the goals file as "
-                         "UTF-8") from None
+        raise GoalsError(
+            f"{path}: not UTF-8 text (byte {exc.start}): save the goals file as UTF-8"
+        ) from None
     try:
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 (a SafeLoader subclass)
+        data = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         raise GoalsError(f"{path}: not valid YAML: {exc}") from None
     return goals_from_dict(data, path)
@@ -257,18 +307,24 @@ def goals_from_dict(data, path: str | Path = "<goals>") -> GoalSet:
     if not goals and not problems:
         problems.append(f"{path}: the 'goals:' list is empty")
     if problems:
-        head = f"{len(problems)} problem(s) in the goals file {path}:\n  " if len(problems) > 1 else ""
+        head = (
+            f"{len(problems)} problem(s) in the goals file {path}:\n  " if len(problems) > 1 else ""
+        )
         raise GoalsError(head + "\n  ".join(problems), problems)
     return GoalSet(goals, Path(path), str(data.get("source", "")))
 
 
 def _check_goal(raw, index: int, path, seen: set[str], problems: list[str]) -> Goal | None:
     if not isinstance(raw, dict):
-        problems.append(f"{path}: goal #{index + 1} is not a mapping (write 'id: ...', 'metric: ...')")
+        problems.append(
+            f"{path}: goal #{index + 1} is not a mapping (write 'id: ...', 'metric: ...')"
+        )
         return None
     line = raw.get("__line__", "?")
     gid = raw.get("id")
-    where = f"{path}:{line}: goal {gid!r}" if gid is not None else f"{path}:{line}: goal #{index + 1}"
+    where = (
+        f"{path}:{line}: goal {gid!r}" if gid is not None else f"{path}:{line}: goal #{index + 1}"
+    )
     n0 = len(problems)
 
     def bad(key: str, msg: str) -> None:
@@ -293,12 +349,16 @@ def _check_goal(raw, index: int, path, seen: set[str], problems: list[str]) -> G
 
     comparison = raw.get("comparison")
     if "comparison" in raw and comparison not in COMPARISONS:
-        bad("comparison", f"{comparison!r} is not one of {', '.join(map(repr, COMPARISONS))}"
-            f"{_closest(comparison, COMPARISONS)}")
+        bad(
+            "comparison",
+            f"{comparison!r} is not one of {', '.join(map(repr, COMPARISONS))}"
+            f"{_closest(comparison, COMPARISONS)}",
+        )
 
     year = raw.get("year")
-    if "year" in raw and not (isinstance(year, int) and not isinstance(year, bool)
-                              and 2000 <= year <= 2100):
+    if "year" in raw and not (
+        isinstance(year, int) and not isinstance(year, bool) and 2000 <= year <= 2100
+    ):
         bad("year", f"{year!r} is not a year (an integer such as 2020)")
     baseline_year = raw.get("baseline_year")
     if baseline_year is not None:
@@ -322,8 +382,11 @@ def _check_goal(raw, index: int, path, seen: set[str], problems: list[str]) -> G
     target = raw.get("target")
     if comparison == "falling_every_year":
         if target is not None:
-            bad("target", "a 'falling_every_year' goal takes no target (it compares each year "
-                          "with the year before); remove the key")
+            bad(
+                "target",
+                "a 'falling_every_year' goal takes no target (it compares each year "
+                "with the year before); remove the key",
+            )
         if baseline_year is None:
             bad("baseline_year", "missing: the first year the fall is counted from (e.g. 2016)")
     elif comparison in (">=", "<="):
@@ -331,22 +394,29 @@ def _check_goal(raw, index: int, path, seen: set[str], problems: list[str]) -> G
             bad("target", "missing: give a number, a {park: number} map, or 'baseline'")
         elif target == "baseline":
             if baseline_year is None:
-                bad("baseline_year", "missing: 'target: baseline' needs the year whose value "
-                                     "is the target (e.g. 2016)")
+                bad(
+                    "baseline_year",
+                    "missing: 'target: baseline' needs the year whose value "
+                    "is the target (e.g. 2016)",
+                )
         elif isinstance(target, dict):
             target = {k: v for k, v in target.items() if k != "__line__"}
             for park, value in target.items():
                 if park not in PARKS:
-                    bad("target", f"unknown park {park!r}{_closest(park, PARKS)}; "
-                                  f"parks: {', '.join(PARKS)}")
+                    bad(
+                        "target",
+                        f"unknown park {park!r}{_closest(park, PARKS)}; parks: {', '.join(PARKS)}",
+                    )
                 elif not _is_number(value) or value <= 0:
                     bad("target", f"{park}: {value!r} must be a positive number")
             if "park" not in (scope, *also):
                 bad("target", "a {park: number} target needs scope 'park'")
-            if metric is not None and metric.aggregate != "sum" and (
-                    {scope, *also} - {"park"}):
-                bad("also_scopes", "a {park: number} target can be summed to regions or the "
-                                   "city only for 'aggregate: sum' metrics")
+            if metric is not None and metric.aggregate != "sum" and ({scope, *also} - {"park"}):
+                bad(
+                    "also_scopes",
+                    "a {park: number} target can be summed to regions or the "
+                    "city only for 'aggregate: sum' metrics",
+                )
             target = {str(k): float(v) for k, v in target.items() if _is_number(v)}
         elif _is_number(target):
             target = float(target)
@@ -356,10 +426,21 @@ def _check_goal(raw, index: int, path, seen: set[str], problems: list[str]) -> G
     if len(problems) > n0:
         return None
     return Goal(
-        id=gid, name_en=raw["name_en"], name_zh=raw["name_zh"], section=raw["section"],
-        text_zh=" ".join(raw["text_zh"].split()), metric=metric, comparison=comparison,
-        target=target, year=year, unit=raw["unit"], scope=scope, also_scopes=tuple(also),
-        baseline_year=baseline_year, note=raw.get("note", ""), note_zh=raw.get("note_zh", ""),
+        id=gid,
+        name_en=raw["name_en"],
+        name_zh=raw["name_zh"],
+        section=raw["section"],
+        text_zh=" ".join(raw["text_zh"].split()),
+        metric=metric,
+        comparison=comparison,
+        target=target,
+        year=year,
+        unit=raw["unit"],
+        scope=scope,
+        also_scopes=tuple(also),
+        baseline_year=baseline_year,
+        note=raw.get("note", ""),
+        note_zh=raw.get("note_zh", ""),
     )
 
 
@@ -376,8 +457,10 @@ def _check_metric(raw, bad) -> Metric | None:
 
     for key in raw:
         if key != "__line__" and key not in _METRIC_KEYS:
-            mbad(f"unknown key {key!r}{_closest(key, _METRIC_KEYS)}; allowed: "
-                 f"{', '.join(_METRIC_KEYS)}")
+            mbad(
+                f"unknown key {key!r}{_closest(key, _METRIC_KEYS)}; allowed: "
+                f"{', '.join(_METRIC_KEYS)}"
+            )
     agg = raw.get("aggregate")
     if agg not in AGGREGATES:
         mbad(f"aggregate {agg!r} is not one of {', '.join(AGGREGATES)}{_closest(agg, AGGREGATES)}")
@@ -394,11 +477,20 @@ def _check_metric(raw, bad) -> Metric | None:
     if not _is_number(scale) or scale <= 0:
         mbad(f"scale {scale!r} must be a positive number")
     select = raw.get("select", {}) or {}
-    select = {k: v for k, v in select.items() if k != "__line__"} if isinstance(select, dict) else select
-    if not isinstance(select, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                               for k, v in select.items()):
+    select = (
+        {k: v for k, v in select.items() if k != "__line__"} if isinstance(select, dict) else select
+    )
+    if not isinstance(select, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in select.items()
+    ):
         mbad(f"select {select!r} must map a dim to one label, e.g. {{pollutant: COD}}")
     if n_bad:
         return None
-    return Metric(aggregate=agg, variable=raw.get("variable"), numerator=raw.get("numerator"),
-                  denominator=raw.get("denominator"), scale=float(scale), select=dict(select))
+    return Metric(
+        aggregate=agg,
+        variable=raw.get("variable"),
+        numerator=raw.get("numerator"),
+        denominator=raw.get("denominator"),
+        scale=float(scale),
+        select=dict(select),
+    )

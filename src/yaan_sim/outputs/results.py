@@ -29,23 +29,31 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def make_manifest(model, *, engine: str, horizon, scenarios=(), seed=None,
-                  samples=None, argv=None, extra=None) -> dict:
+def make_manifest(
+    model, *, engine: str, horizon, scenarios=(), seed=None, samples=None, argv=None, extra=None
+) -> dict:
     """Everything needed to say what produced a result (and to run it again)."""
     manifest = {
         "tool": "yaan-sim",
-        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "model_file": model.mdl_path.name,
         "model_sha256": model.mdl_sha256,
         "engine": engine,
-        "horizon": {"start": horizon.start, "stop": horizon.stop,
-                    "step": horizon.step, "saveper": horizon.saveper},
+        "horizon": {
+            "start": horizon.start,
+            "stop": horizon.stop,
+            "step": horizon.step,
+            "saveper": horizon.saveper,
+        },
         "seed": seed,
         "samples": samples,
         "scenarios": [
-            {"name": sc.name, "sha256": getattr(sc, "sha256", None),
-             "sources": [str(p) for p in getattr(sc, "sources", [])],
-             "text": getattr(sc, "text", None)}
+            {
+                "name": sc.name,
+                "sha256": getattr(sc, "sha256", None),
+                "sources": [str(p) for p in getattr(sc, "sources", [])],
+                "text": getattr(sc, "text", None),
+            }
             for sc in scenarios
         ],
         "versions": package_versions(),
@@ -60,7 +68,9 @@ def make_manifest(model, *, engine: str, horizon, scenarios=(), seed=None,
 def read_manifest(ds: xr.Dataset) -> dict:
     raw = ds.attrs.get("manifest")
     if raw is None:
-        raise ResultsError("the dataset has no 'manifest' attribute: it was not written by yaan-sim")
+        raise ResultsError(
+            "the dataset has no 'manifest' attribute: it was not written by yaan-sim"
+        )
     try:
         return json.loads(raw)
     except (TypeError, ValueError) as exc:
@@ -73,16 +83,23 @@ def annotate(ds: xr.Dataset, model) -> xr.Dataset:
         meta = model.by_py_name.get(name)
         if meta is None:
             continue
-        var.attrs.update({
-            "units": meta.units,
-            "long_name": meta.long_name_en,
-            "long_name_en": meta.long_name_en,
-            "long_name_zh": meta.long_name_zh,
-            "vensim_name": meta.name,
-            "role": meta.role,
-        })
-    ds["time"].attrs.update({"units": "year", "long_name": "time (the value at Y.0 stands for year Y)",
-                             "long_name_zh": "年份"})
+        var.attrs.update(
+            {
+                "units": meta.units,
+                "long_name": meta.long_name_en,
+                "long_name_en": meta.long_name_en,
+                "long_name_zh": meta.long_name_zh,
+                "vensim_name": meta.name,
+                "role": meta.role,
+            }
+        )
+    ds["time"].attrs.update(
+        {
+            "units": "year",
+            "long_name": "time (the value at Y.0 stands for year Y)",
+            "long_name_zh": "年份",
+        }
+    )
     regions = model.regions()
     if regions and "park" in ds.dims:
         ds = ds.assign_coords(region=("park", [regions.get(p, "") for p in ds["park"].values]))
@@ -90,18 +107,38 @@ def annotate(ds: xr.Dataset, model) -> xr.Dataset:
     return ds
 
 
-def finish(ds: xr.Dataset, model, scenarios, horizon, *, engine: str, seed=None, samples=None,
-           argv=None, extra=None) -> xr.Dataset:
+def finish(
+    ds: xr.Dataset,
+    model,
+    scenarios,
+    horizon,
+    *,
+    engine: str,
+    seed=None,
+    samples=None,
+    argv=None,
+    extra=None,
+) -> xr.Dataset:
     """Annotate a results Dataset and give it its manifest (every runner ends here)."""
     ds = annotate(ds, model)
-    manifest = make_manifest(model, engine=engine, horizon=horizon, scenarios=scenarios,
-                             seed=seed, samples=samples, argv=argv, extra=extra)
-    ds.attrs.update({
-        "title": "yaan-sim results: Ya'an industrial parks, 2016-2020 plan",
-        "manifest": json.dumps(manifest, ensure_ascii=False),
-        "engine": engine,
-        "model_sha256": model.mdl_sha256,
-    })
+    manifest = make_manifest(
+        model,
+        engine=engine,
+        horizon=horizon,
+        scenarios=scenarios,
+        seed=seed,
+        samples=samples,
+        argv=argv,
+        extra=extra,
+    )
+    ds.attrs.update(
+        {
+            "title": "yaan-sim results: Ya'an industrial parks, 2016-2020 plan",
+            "manifest": json.dumps(manifest, ensure_ascii=False),
+            "engine": engine,
+            "model_sha256": model.mdl_sha256,
+        }
+    )
     return ds
 
 
@@ -110,12 +147,16 @@ def check_writable(path: str | Path, force: bool = False) -> Path:
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise YaanSimError(f"the output folder {folder} does not exist: create it first "
-                           f"(mkdir -p {folder}) or choose another -o path")
+        raise YaanSimError(
+            f"the output folder {folder} does not exist: create it first "
+            f"(mkdir -p {folder}) or choose another -o path"
+        )
     if not os.access(folder, os.W_OK):
         raise YaanSimError(f"the output folder {folder} is not writable: choose another -o path")
     if path.exists() and not force:
-        raise YaanSimError(f"{path} exists already: pass --force to overwrite it, or choose another -o path")
+        raise YaanSimError(
+            f"{path} exists already: pass --force to overwrite it, or choose another -o path"
+        )
     return path
 
 
@@ -125,8 +166,9 @@ def write_atomic(path: str | Path, write_to, force: bool = False) -> Path:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise YaanSimError(f"cannot write in {path.parent} ({exc.strerror or exc}): "
-                           "choose another -o path") from None
+        raise YaanSimError(
+            f"cannot write in {path.parent} ({exc.strerror or exc}): choose another -o path"
+        ) from None
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -154,7 +196,9 @@ def open_results(path: str | Path) -> xr.Dataset:
         ds = xr.load_dataset(path)
     except Exception as exc:  # netCDF4/h5 raise many kinds for corrupt files
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ResultsError(f"{path} is not a readable netCDF file ({first[:160]}); "
-                           "give a results file written by `yaan-sim run`") from None
+        raise ResultsError(
+            f"{path} is not a readable netCDF file ({first[:160]}); "
+            "give a results file written by `yaan-sim run`"
+        ) from None
     read_manifest(ds)
     return ds

@@ -60,8 +60,17 @@ DISTRIBUTIONS = {
     "triangular": ("low", "mode", "high"),
     "normal": ("mean", "sd"),
 }
-TOP_KEYS = ("name", "title", "description", "extends", "horizon", "levers", "uncertain", "plan",
-            "note")
+TOP_KEYS = (
+    "name",
+    "title",
+    "description",
+    "extends",
+    "horizon",
+    "levers",
+    "uncertain",
+    "plan",
+    "note",
+)
 META_KEYS = ("plan", "note")  # free text on a lever: the plan's section, a remark
 HORIZON_KEYS = ("start", "stop", "step", "saveper")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -112,7 +121,8 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"))
+    list("-+0123456789"),
+)
 
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
@@ -149,21 +159,34 @@ class _Reader:
             with open(path, "rb") as f:
                 data = f.read(MAX_BYTES + 1)
         except (OSError, ValueError) as exc:
-            self.problem(None, (), f"cannot read the file: {getattr(exc, 'strerror', None) or exc}",
-                         "a readable scenario file", "check the path and permissions")
+            self.problem(
+                None,
+                (),
+                f"cannot read the file: {getattr(exc, 'strerror', None) or exc}",
+                "a readable scenario file",
+                "check the path and permissions",
+            )
             return None
         if len(data) > MAX_BYTES:
-            self.problem(None, (), f"the file is over the limit of {MAX_BYTES:,} bytes",
-                         "a scenario file of a few KiB",
-                         "split it or remove what is not a scenario")
+            self.problem(
+                None,
+                (),
+                f"the file is over the limit of {MAX_BYTES:,} bytes",
+                "a scenario file of a few KiB",
+                "split it or remove what is not a scenario",
+            )
             return None
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             line = data[: exc.start].count(b"\n") + 1
-            self.problem(line, (), f"byte 0x{data[exc.start]:02x} at offset {exc.start} is "
-                         "not UTF-8",
-                         "a UTF-8 text file", "save the file as UTF-8 (e.g. iconv -f GBK -t UTF-8)")
+            self.problem(
+                line,
+                (),
+                f"byte 0x{data[exc.start]:02x} at offset {exc.start} is not UTF-8",
+                "a UTF-8 text file",
+                "save the file as UTF-8 (e.g. iconv -f GBK -t UTF-8)",
+            )
             return None
         self.text = text
         return self.parse(text)
@@ -175,18 +198,25 @@ class _Reader:
         if node is _FAILED:
             return None
         if node is None:
-            self.problem(1, (), "the file is empty (no YAML document)",
-                         "a mapping with at least `levers:` or `extends:`",
-                         "write e.g. `extends: baseline` and a `levers:` block")
+            self.problem(
+                1,
+                (),
+                "the file is empty (no YAML document)",
+                "a mapping with at least `levers:` or `extends:`",
+                "write e.g. `extends: baseline` and a `levers:` block",
+            )
             return None
         self.constructor = _Loader("")
         try:
             return self._convert(node, (), 0)
         except _TooBig:
-            self.problem(node.start_mark.line + 1, (),
-                         f"the document expands to more than {MAX_NODES:,} nodes "
-                         "(an alias-expansion bomb?)",
-                         "a small mapping", "write the values out instead of nesting aliases")
+            self.problem(
+                node.start_mark.line + 1,
+                (),
+                f"the document expands to more than {MAX_NODES:,} nodes (an alias-expansion bomb?)",
+                "a small mapping",
+                "write the values out instead of nesting aliases",
+            )
             return None
 
     def _read_yaml(self, text: str, read):
@@ -198,9 +228,14 @@ class _Reader:
             return read(loader)
         except yaml.YAMLError as exc:
             self._yaml_problem(exc)
-        except Exception as exc:  # noqa: BLE001
-            self.problem(None, (), f"the YAML cannot be read: {exc}", "valid YAML",
-                         "check the file with a YAML linter")
+        except Exception as exc:
+            self.problem(
+                None,
+                (),
+                f"the YAML cannot be read: {exc}",
+                "valid YAML",
+                "check the file with a YAML linter",
+            )
         finally:
             if loader is not None:
                 loader.dispose()
@@ -214,40 +249,56 @@ class _Reader:
             if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    self.problem(ev.start_mark.line + 1, (),
-                                 f"nesting deeper than {MAX_DEPTH} levels",
-                                 "a scenario nests at most 6 levels",
-                                 "flatten the structure; see scenarios/README.md")
+                    self.problem(
+                        ev.start_mark.line + 1,
+                        (),
+                        f"nesting deeper than {MAX_DEPTH} levels",
+                        "a scenario nests at most 6 levels",
+                        "flatten the structure; see scenarios/README.md",
+                    )
                     return False
             elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
             elif isinstance(ev, yaml.AliasEvent):
                 aliases += 1
                 if aliases > MAX_ALIASES:
-                    self.problem(ev.start_mark.line + 1, (),
-                                 f"more than {MAX_ALIASES} alias uses (*name)",
-                                 f"at most {MAX_ALIASES} aliases",
-                                 "write the values out instead of using aliases")
+                    self.problem(
+                        ev.start_mark.line + 1,
+                        (),
+                        f"more than {MAX_ALIASES} alias uses (*name)",
+                        f"at most {MAX_ALIASES} aliases",
+                        "write the values out instead of using aliases",
+                    )
                     return False
             elif isinstance(ev, yaml.DocumentStartEvent):
                 docs += 1
                 if docs > 1:
-                    self.problem(ev.start_mark.line + 1, (),
-                                 "more than one YAML document (a second `---`)",
-                                 "one document per file", "put each scenario in its own file")
+                    self.problem(
+                        ev.start_mark.line + 1,
+                        (),
+                        "more than one YAML document (a second `---`)",
+                        "one document per file",
+                        "put each scenario in its own file",
+                    )
                     return False
         return True
 
     def _yaml_problem(self, exc: yaml.YAMLError) -> None:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
-        what = " ".join(str(x) for x in (getattr(exc, "context", None),
-                                          getattr(exc, "problem", None)) if x) or str(exc)
+        what = " ".join(
+            str(x) for x in (getattr(exc, "context", None), getattr(exc, "problem", None)) if x
+        ) or str(exc)
         if isinstance(exc, yaml.reader.ReaderError):
             what = f"character {exc.character!r} is not allowed in YAML ({exc.reason})"
             line = None
-        self.problem(line, (), f"invalid YAML: {what}", "valid YAML (see scenarios/README.md)",
-                     "fix the syntax at that line (indentation, a missing ':' or quote)")
+        self.problem(
+            line,
+            (),
+            f"invalid YAML: {what}",
+            "valid YAML (see scenarios/README.md)",
+            "fix the syntax at that line (indentation, a missing ':' or quote)",
+        )
 
     def _convert(self, node, path, depth) -> Y:
         self.nodes += 1
@@ -256,26 +307,41 @@ class _Reader:
         line = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             if node.tag != _MAP_TAG:
-                self.problem(line, path, f"unsupported tag {node.tag}", "a plain mapping",
-                             "remove the tag")
+                self.problem(
+                    line, path, f"unsupported tag {node.tag}", "a plain mapping", "remove the tag"
+                )
             out: dict = {}
             for knode, vnode in node.value:
                 kline = knode.start_mark.line + 1
                 if knode.tag == _MERGE_TAG:
-                    self.problem(kline, path, "merge keys (<<) are not supported",
-                                 "keys written out", "write the keys out, or use `extends:`")
+                    self.problem(
+                        kline,
+                        path,
+                        "merge keys (<<) are not supported",
+                        "keys written out",
+                        "write the keys out, or use `extends:`",
+                    )
                     continue
                 if not isinstance(knode, yaml.ScalarNode):
-                    self.problem(kline, path, "a key that is a mapping or a list",
-                                 "a name or a year as key", "write the key as plain text")
+                    self.problem(
+                        kline,
+                        path,
+                        "a key that is a mapping or a list",
+                        "a name or a year as key",
+                        "write the key as plain text",
+                    )
                     continue
                 key = self._scalar(knode, path)
                 if key is _BAD:
                     continue
                 if key in out:
-                    self.problem(kline, (*path, key), f"duplicate key {key!r} "
-                                 f"(first at line {out[key].key_line})", "each key once",
-                                 "remove or merge one of the two")
+                    self.problem(
+                        kline,
+                        (*path, key),
+                        f"duplicate key {key!r} (first at line {out[key].key_line})",
+                        "each key once",
+                        "remove or merge one of the two",
+                    )
                     continue
                 child = self._convert(vnode, (*path, key), depth + 1)
                 child.key_line = kline
@@ -283,21 +349,26 @@ class _Reader:
             return Y(out, line)
         if isinstance(node, yaml.SequenceNode):
             if node.tag != _SEQ_TAG:
-                self.problem(line, path, f"unsupported tag {node.tag}", "a plain list",
-                             "remove the tag")
-            return Y([self._convert(n, (*path, i), depth + 1) for i, n in enumerate(node.value)],
-                     line)
+                self.problem(
+                    line, path, f"unsupported tag {node.tag}", "a plain list", "remove the tag"
+                )
+            return Y(
+                [self._convert(n, (*path, i), depth + 1) for i, n in enumerate(node.value)], line
+            )
         value = self._scalar(node, path)
         return Y(None if value is _BAD else value, line)
 
     def _scalar(self, node, path):
         try:
             return self.constructor.construct_object(node, deep=True)
-        except Exception as exc:  # noqa: BLE001 - unknown tags, bad timestamps, ...
-            self.problem(node.start_mark.line + 1, path,
-                         f"cannot read the value {node.value!r}: "
-                         f"{getattr(exc, 'problem', None) or exc}",
-                         "a number, a name or text", "remove the tag or quote the value")
+        except Exception as exc:
+            self.problem(
+                node.start_mark.line + 1,
+                path,
+                f"cannot read the value {node.value!r}: {getattr(exc, 'problem', None) or exc}",
+                "a number, a name or text",
+                "remove the tag or quote the value",
+            )
             return _BAD
 
 
@@ -412,12 +483,16 @@ class LeverSetting:
         else:
             data = np.empty(shape)
             data[...] = _value_at(self.base, times).reshape((-1,) + (1,) * len(lever.dims))
-        da = xr.DataArray(data, dims=("time", *lever.dims),
-                          coords={"time": times, **{d: lever.coords[d] for d in lever.dims}})
+        da = xr.DataArray(
+            data,
+            dims=("time", *lever.dims),
+            coords={"time": times, **{d: lever.coords[d] for d in lever.dims}},
+        )
         for _key, dim, elements, value in self.parts:
             series = _value_at(value, times).reshape((-1,) + (1,) * len(lever.dims))
             da.loc[{dim: list(elements)}] = np.broadcast_to(
-                series, da.loc[{dim: list(elements)}].shape)
+                series, da.loc[{dim: list(elements)}].shape
+            )
         da.attrs.update(units=lever.units, long_name=lever.en, long_name_zh=lever.zh)
         return da
 
@@ -474,9 +549,11 @@ class UncertainSetting:
     def sample(self, lever: Lever, rng: np.random.Generator, n: int) -> xr.DataArray:
         shape = (n, *lever.default.shape)
         data = np.broadcast_to(lever.default.values.astype(float), shape).copy()
-        da = xr.DataArray(data, dims=("sample", *lever.dims),
-                          coords={"sample": np.arange(n),
-                                  **{d: lever.coords[d] for d in lever.dims}})
+        da = xr.DataArray(
+            data,
+            dims=("sample", *lever.dims),
+            coords={"sample": np.arange(n), **{d: lever.coords[d] for d in lever.dims}},
+        )
         pieces = [] if self.base is None else [(None, None, (), self.base)]
         for _key, dim, elements, dist in [*pieces, *self.parts]:
             target = da if dim is None else da.loc[{dim: list(elements)}]
@@ -484,8 +561,9 @@ class UncertainSetting:
             if dist.independent:
                 draws = dist.draw(rng, tshape)
             else:
-                draws = np.broadcast_to(dist.draw(rng, n).reshape((n,) + (1,) * (len(tshape) - 1)),
-                                        tshape)
+                draws = np.broadcast_to(
+                    dist.draw(rng, n).reshape((n,) + (1,) * (len(tshape) - 1)), tshape
+                )
             if dim is None:
                 da.values[...] = draws
             else:
@@ -517,12 +595,15 @@ class Uncertainty:
         whatever the order of the file.
         """
         if not isinstance(rng, np.random.Generator):
-            raise ScenarioError("sample() needs a numpy.random.Generator, e.g. "
-                                "numpy.random.default_rng(0)")
+            raise ScenarioError(
+                "sample() needs a numpy.random.Generator, e.g. numpy.random.default_rng(0)"
+            )
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ScenarioError(f"sample() needs a whole number of samples >= 1, not {n!r}")
-        return {name: self.settings[name].sample(self.constants[name], rng, int(n))
-                for name in sorted(self.settings)}
+        return {
+            name: self.settings[name].sample(self.constants[name], rng, int(n))
+            for name in sorted(self.settings)
+        }
 
 
 # --- the scenario -----------------------------------------------------------------------
@@ -600,7 +681,8 @@ class Scenario:
             raise ScenarioError(
                 f"scenario {self.name!r} sets levers that {Path(model.mdl_path).name} does not "
                 f"have: {', '.join(missing)}. Validate it against this model "
-                f"(yaan-sim validate --model ...) or fix the names.")
+                f"(yaan-sim validate --model ...) or fix the names."
+            )
         return {name: s.resolve(registry[name], times) for name, s in self.levers.items()}
 
     def describe_levers(self) -> dict[str, str]:
@@ -623,17 +705,27 @@ class _FileCheck(_Reader):
     # -- top level
     def top(self, root: Y) -> dict | None:
         if not isinstance(root.value, dict):
-            self.problem(root.line, (), f"the top level is {_kind(root.value)}",
-                         "a mapping of keys such as name, title, extends, horizon, levers",
-                         "start the file with `name: ...` and `levers:`; see scenarios/README.md")
+            self.problem(
+                root.line,
+                (),
+                f"the top level is {_kind(root.value)}",
+                "a mapping of keys such as name, title, extends, horizon, levers",
+                "start the file with `name: ...` and `levers:`; see scenarios/README.md",
+            )
             return None
         top = root.value
         for key, y in top.items():
             if key not in TOP_KEYS:
                 hint = closest(str(key), TOP_KEYS)
-                self.problem(y.at, (key,), f"unknown key {key!r}", f"one of {', '.join(TOP_KEYS)}",
-                             f"did you mean {hint[0]!r}?" if hint else
-                             "remove it, or put a lever under `levers:`")
+                self.problem(
+                    y.at,
+                    (key,),
+                    f"unknown key {key!r}",
+                    f"one of {', '.join(TOP_KEYS)}",
+                    f"did you mean {hint[0]!r}?"
+                    if hint
+                    else "remove it, or put a lever under `levers:`",
+                )
         return top
 
     def text_field(self, top, key) -> str:
@@ -641,17 +733,22 @@ class _FileCheck(_Reader):
         if y is None or y.value is None:
             return ""
         if not isinstance(y.value, str):
-            self.problem(y.at, (key,), f"{key} is {_kind(y.value)}", "text",
-                         "quote it: " + key + ': "..."')
+            self.problem(
+                y.at, (key,), f"{key} is {_kind(y.value)}", "text", "quote it: " + key + ': "..."'
+            )
             return ""
         return y.value
 
     def name(self, top) -> str:
         name = self.text_field(top, "name")
         if name and not _NAME_RE.fullmatch(name):
-            self.problem(top["name"].at, ("name",), f"name {name!r} is not a simple name",
-                         "letters, digits, '-', '_' or '.' (e.g. green-low-carbon)",
-                         "use a short name like the file's stem: " + repr(self.path.stem))
+            self.problem(
+                top["name"].at,
+                ("name",),
+                f"name {name!r} is not a simple name",
+                "letters, digits, '-', '_' or '.' (e.g. green-low-carbon)",
+                "use a short name like the file's stem: " + repr(self.path.stem),
+            )
             return self.path.stem
         return name or self.path.stem
 
@@ -662,17 +759,24 @@ class _FileCheck(_Reader):
         if isinstance(y.value, str):
             return {"en": y.value, "zh": y.value}
         if not isinstance(y.value, dict):
-            self.problem(y.at, ("title",), f"title is {_kind(y.value)}", "{zh: ..., en: ...}",
-                         "write title: {zh: 规划情景, en: The plan}")
+            self.problem(
+                y.at,
+                ("title",),
+                f"title is {_kind(y.value)}",
+                "{zh: ..., en: ...}",
+                "write title: {zh: 规划情景, en: The plan}",
+            )
             return {}
         out = {}
         for k, v in y.value.items():
             if k not in ("zh", "en"):
-                self.problem(v.at, ("title", k), f"unknown language {k!r}", "zh or en",
-                             "use `zh:` and `en:`")
+                self.problem(
+                    v.at, ("title", k), f"unknown language {k!r}", "zh or en", "use `zh:` and `en:`"
+                )
             elif not isinstance(v.value, str):
-                self.problem(v.at, ("title", k), f"title is {_kind(v.value)}", "text",
-                             "quote the title")
+                self.problem(
+                    v.at, ("title", k), f"title is {_kind(v.value)}", "text", "quote the title"
+                )
             else:
                 out[k] = v.value
         return out
@@ -685,9 +789,13 @@ class _FileCheck(_Reader):
             return (y.value,)
         if isinstance(y.value, list) and all(isinstance(i.value, str) for i in y.value):
             return tuple(i.value for i in y.value)
-        self.problem(y.at, ("plan",), f"plan is {_kind(y.value)}",
-                     "a list of the plan's sections, e.g. [一(三), 三(一)3]",
-                     "write plan: [一(三), 三(一)3]")
+        self.problem(
+            y.at,
+            ("plan",),
+            f"plan is {_kind(y.value)}",
+            "a list of the plan's sections, e.g. [一(三), 三(一)3]",
+            "write plan: [一(三), 三(一)3]",
+        )
         return ()
 
     # -- horizon
@@ -698,25 +806,37 @@ class _FileCheck(_Reader):
         if y is None or y.value is None:
             return base, parent is not None
         if not isinstance(y.value, dict):
-            self.problem(y.at, ("horizon",), f"horizon is {_kind(y.value)}",
-                         "a mapping {start: 2016, stop: 2020, step: 0.25}",
-                         "write horizon: {start: 2016, stop: 2020, step: 0.25}")
+            self.problem(
+                y.at,
+                ("horizon",),
+                f"horizon is {_kind(y.value)}",
+                "a mapping {start: 2016, stop: 2020, step: 0.25}",
+                "write horizon: {start: 2016, stop: 2020, step: 0.25}",
+            )
             return base, parent is not None
         vals = {"start": base.start, "stop": base.stop, "step": base.step, "saveper": None}
         ok = True
         for k, v in y.value.items():
             if k not in HORIZON_KEYS:
                 hint = closest(str(k), HORIZON_KEYS)
-                self.problem(v.at, ("horizon", k), f"unknown key {k!r}",
-                             f"one of {', '.join(HORIZON_KEYS)}",
-                             f"did you mean {hint[0]!r}?" if hint else "remove it")
+                self.problem(
+                    v.at,
+                    ("horizon", k),
+                    f"unknown key {k!r}",
+                    f"one of {', '.join(HORIZON_KEYS)}",
+                    f"did you mean {hint[0]!r}?" if hint else "remove it",
+                )
                 ok = False
                 continue
             x = _as_float(v.value)
             if x is None or not math.isfinite(x):
-                self.problem(v.at, ("horizon", k), f"{k} is {_kind(v.value)}",
-                             "a finite number of years", f"write e.g. {k}: "
-                             + {"start": "2016", "stop": "2020"}.get(k, "0.25"))
+                self.problem(
+                    v.at,
+                    ("horizon", k),
+                    f"{k} is {_kind(v.value)}",
+                    "a finite number of years",
+                    f"write e.g. {k}: " + {"start": "2016", "stop": "2020"}.get(k, "0.25"),
+                )
                 ok = False
                 continue
             vals[k] = x
@@ -725,30 +845,54 @@ class _FileCheck(_Reader):
         start, stop, step = vals["start"], vals["stop"], vals["step"]
         line = y.at
         if step <= 0:
-            self.problem(line, ("horizon", "step"), f"step {_fmt(step)} is not positive",
-                         "a step > 0 (the model uses 0.25 or finer)", "write step: 0.25")
+            self.problem(
+                line,
+                ("horizon", "step"),
+                f"step {_fmt(step)} is not positive",
+                "a step > 0 (the model uses 0.25 or finer)",
+                "write step: 0.25",
+            )
             return base, True
         if stop <= start:
-            self.problem(line, ("horizon",), f"stop {_fmt(stop)} is not after start {_fmt(start)}",
-                         "start < stop", "e.g. start: 2016, stop: 2020")
+            self.problem(
+                line,
+                ("horizon",),
+                f"stop {_fmt(stop)} is not after start {_fmt(start)}",
+                "start < stop",
+                "e.g. start: 2016, stop: 2020",
+            )
             return base, True
         n = (stop - start) / step
         if n > 100_000:
-            self.problem(line, ("horizon",), f"{n:,.0f} steps", "at most 100,000 steps",
-                         "use a coarser step or a shorter horizon")
+            self.problem(
+                line,
+                ("horizon",),
+                f"{n:,.0f} steps",
+                "at most 100,000 steps",
+                "use a coarser step or a shorter horizon",
+            )
             return base, True
         if abs(n - round(n)) > 1e-6:
-            self.problem(line, ("horizon",), f"stop - start = {_fmt(stop - start)} is not a "
-                         f"whole number of steps of {_fmt(step)}", "a whole number of steps",
-                         "choose a step that divides the horizon (0.25, 0.125, ...)")
+            self.problem(
+                line,
+                ("horizon",),
+                f"stop - start = {_fmt(stop - start)} is not a "
+                f"whole number of steps of {_fmt(step)}",
+                "a whole number of steps",
+                "choose a step that divides the horizon (0.25, 0.125, ...)",
+            )
             return base, True
         saveper = vals["saveper"]
         if saveper is None:
             saveper = base.saveper if base.saveper >= step else step
         elif saveper < step:
-            self.problem(line, ("horizon", "saveper"), f"saveper {_fmt(saveper)} is below "
-                         f"the step {_fmt(step)}", "saveper >= step",
-                         f"write saveper: {_fmt(step)}")
+            self.problem(
+                line,
+                ("horizon", "saveper"),
+                f"saveper {_fmt(saveper)} is below the step {_fmt(step)}",
+                "saveper >= step",
+                f"write saveper: {_fmt(step)}",
+            )
             return base, True
         return Horizon(start, stop, step, saveper), True
 
@@ -763,28 +907,44 @@ class _FileCheck(_Reader):
                 pct = re.fullmatch(r"\s*([-+]?[0-9.]+)\s*%\s*", y.value)
                 try:
                     if pct:
-                        fix = (f"write the fraction {_fmt(float(pct.group(1)) / 100)} instead "
-                               f"of {y.value!r}")
+                        fix = (
+                            f"write the fraction {_fmt(float(pct.group(1)) / 100)} instead "
+                            f"of {y.value!r}"
+                        )
                 except ValueError:
                     pass
-            self.problem(y.at, path, f"{_kind(y.value)} is not a number",
-                         f"a number in {lever.range_text}", fix)
+            self.problem(
+                y.at,
+                path,
+                f"{_kind(y.value)} is not a number",
+                f"a number in {lever.range_text}",
+                fix,
+            )
             return None
         if not math.isfinite(x):
-            self.problem(y.at, path, f"{_fmt(x) if not math.isnan(x) else 'NaN'} is not a "
-                         "finite number", f"a number in {lever.range_text}",
-                         f"write a finite value within {lever.range_text}")
+            self.problem(
+                y.at,
+                path,
+                f"{_fmt(x) if not math.isnan(x) else 'NaN'} is not a finite number",
+                f"a number in {lever.range_text}",
+                f"write a finite value within {lever.range_text}",
+            )
             return None
         if not lever.in_range(x):
-            self.problem(y.at, path, f"{_fmt(x)} is outside the range of {lever.name!r}, "
-                         f"{lever.range_text}", f"a number in {lever.range_text}",
-                         f"use a value within {lever.range_text} (the range is the .mdl's "
-                         "[min,max]; change the model if the range is wrong)")
+            self.problem(
+                y.at,
+                path,
+                f"{_fmt(x)} is outside the range of {lever.name!r}, {lever.range_text}",
+                f"a number in {lever.range_text}",
+                f"use a value within {lever.range_text} (the range is the .mdl's "
+                "[min,max]; change the model if the range is wrong)",
+            )
             return None
         return x
 
-    def schedule(self, owner: Y, owner_path, items: dict, path, lever: Lever,
-                 horizon: Horizon) -> Schedule | None:
+    def schedule(
+        self, owner: Y, owner_path, items: dict, path, lever: Lever, horizon: Horizon
+    ) -> Schedule | None:
         """Read ``{year: value}`` (``items`` at ``path``); ``owner`` is the mapping that
         may hold ``interpolation:``."""
         interp = "step"
@@ -792,36 +952,57 @@ class _FileCheck(_Reader):
         y = owner
         if iy is not None:
             if iy.value not in INTERPOLATIONS:
-                self.problem(iy.at, (*owner_path, "interpolation"),
-                             f"interpolation is {_kind(iy.value)}",
-                             "step or linear", "write interpolation: step (or linear)")
+                self.problem(
+                    iy.at,
+                    (*owner_path, "interpolation"),
+                    f"interpolation is {_kind(iy.value)}",
+                    "step or linear",
+                    "write interpolation: step (or linear)",
+                )
                 return None
             interp = iy.value
         if not items:
-            self.problem(y.at, path, "an empty schedule",
-                         "{year: value, ...} with at least one year",
-                         "write e.g. schedule: {2016: 0.1, 2018: 0.2}")
+            self.problem(
+                y.at,
+                path,
+                "an empty schedule",
+                "{year: value, ...} with at least one year",
+                "write e.g. schedule: {2016: 0.1, 2018: 0.2}",
+            )
             return None
         years, values, ok = [], [], True
         for key, v in items.items():
             year = _as_float(key)
             if year is None or not math.isfinite(year):
-                self.problem(v.at, (*path, key), f"schedule key {key!r} is not a year",
-                             "years as numbers, e.g. 2018 or 2018.5",
-                             "remove the quotes around the year" if _isfloat(key)
-                             else "write the year as a number")
+                self.problem(
+                    v.at,
+                    (*path, key),
+                    f"schedule key {key!r} is not a year",
+                    "years as numbers, e.g. 2018 or 2018.5",
+                    "remove the quotes around the year"
+                    if _isfloat(key)
+                    else "write the year as a number",
+                )
                 ok = False
                 continue
             if year < horizon.start - _TOL or year > horizon.stop + _TOL:
-                self.problem(v.at, (*path, key), f"year {_fmt(year)} is outside the horizon "
-                             f"{_fmt(horizon.start)}-{_fmt(horizon.stop)}",
-                             f"years from {_fmt(horizon.start)} to {_fmt(horizon.stop)}",
-                             "remove the year or extend `horizon:`")
+                self.problem(
+                    v.at,
+                    (*path, key),
+                    f"year {_fmt(year)} is outside the horizon "
+                    f"{_fmt(horizon.start)}-{_fmt(horizon.stop)}",
+                    f"years from {_fmt(horizon.start)} to {_fmt(horizon.stop)}",
+                    "remove the year or extend `horizon:`",
+                )
                 ok = False
             if years and year <= years[-1]:
-                self.problem(v.at, (*path, key), f"year {_fmt(year)} comes after "
-                             f"{_fmt(years[-1])}", "years in increasing order",
-                             "sort the schedule by year")
+                self.problem(
+                    v.at,
+                    (*path, key),
+                    f"year {_fmt(year)} comes after {_fmt(years[-1])}",
+                    "years in increasing order",
+                    "sort the schedule by year",
+                )
                 ok = False
             x = self.number(v, (*path, key), lever)
             if x is None:
@@ -845,8 +1026,13 @@ class _FileCheck(_Reader):
             if k in items:
                 m = items.pop(k)
                 if not isinstance(m.value, str):
-                    self.problem(m.at, (*path, k), f"{k} is {_kind(m.value)}", "text",
-                                 f'quote it: {k}: "..."')
+                    self.problem(
+                        m.at,
+                        (*path, k),
+                        f"{k} is {_kind(m.value)}",
+                        "text",
+                        f'quote it: {k}: "..."',
+                    )
                 else:
                     meta[k] = m.value
         if "scale" in items:
@@ -855,68 +1041,114 @@ class _FileCheck(_Reader):
             form = "schedule" if "schedule" in items else "value"
             for k in items:
                 if k not in (form, "interpolation" if form == "schedule" else form):
-                    self.problem(items[k].at, (*path, k), f"unexpected key {k!r} beside `{form}:`",
-                                 f"`{form}:` with " + ("`interpolation:`, " if form == "schedule"
-                                                       else "") + "`plan:`, `note:`",
-                                 "put per-element values in a map with `default:` instead")
+                    self.problem(
+                        items[k].at,
+                        (*path, k),
+                        f"unexpected key {k!r} beside `{form}:`",
+                        f"`{form}:` with "
+                        + ("`interpolation:`, " if form == "schedule" else "")
+                        + "`plan:`, `note:`",
+                        "put per-element values in a map with `default:` instead",
+                    )
             if form == "schedule":
                 v = self.schedule_node(y, path, items["schedule"], lever, horizon)
             else:
                 v = self.scalar_or_schedule(items["value"], (*path, "value"), lever, horizon)
             if len(self.problems) > n0 or v is None:
                 return None
-            return LeverSetting(name, v, plan=meta.get("plan", ""), note=meta.get("note", ""),
-                                file=self.file, line=y.at)
+            return LeverSetting(
+                name,
+                v,
+                plan=meta.get("plan", ""),
+                note=meta.get("note", ""),
+                file=self.file,
+                line=y.at,
+            )
         keys = [k for k in items if k != "interpolation"]
         if keys and all(_as_float(k) is not None for k in keys):
             v = self.schedule(y, path, {k: items[k] for k in keys}, path, lever, horizon)
             if len(self.problems) > n0 or v is None:
                 return None
-            return LeverSetting(name, v, plan=meta.get("plan", ""), note=meta.get("note", ""),
-                                file=self.file, line=y.at)
+            return LeverSetting(
+                name,
+                v,
+                plan=meta.get("plan", ""),
+                note=meta.get("note", ""),
+                file=self.file,
+                line=y.at,
+            )
         if not items:
-            self.problem(y.at, path, "an empty mapping", f"a number in {lever.range_text}, a "
-                         "schedule or a per-element map",
-                         f"write e.g. {name}: {_fmt(_typical(lever))}")
+            self.problem(
+                y.at,
+                path,
+                "an empty mapping",
+                f"a number in {lever.range_text}, a schedule or a per-element map",
+                f"write e.g. {name}: {_fmt(_typical(lever))}",
+            )
             return None
         return self.element_map(name, y, items, meta, lever, horizon, path)
 
     def units(self, uy: Y, path, lever: Lever) -> None:
         """An optional ``units:`` must be the lever's units (case and spaces aside)."""
+
         def norm(u):
             return re.sub(r"\s+", "", str(u)).lower()
 
         if not isinstance(uy.value, str) or norm(uy.value) != norm(lever.units):
-            self.problem(uy.at, path, f"units {uy.value!r} are not the units of "
-                         f"{lever.name!r}, {lever.units!r}", f"units: {lever.units}",
-                         f"convert the values to {lever.units} and write units: {lever.units}"
-                         " (or leave units: out)")
+            self.problem(
+                uy.at,
+                path,
+                f"units {uy.value!r} are not the units of {lever.name!r}, {lever.units!r}",
+                f"units: {lever.units}",
+                f"convert the values to {lever.units} and write units: {lever.units}"
+                " (or leave units: out)",
+            )
 
     def scaled(self, name, y: Y, items: dict, meta: dict, lever: Lever, path):
         """The form ``{scale: k}``: k times the .mdl's value of every element."""
         for k in items:
             if k != "scale":
-                self.problem(items[k].at, (*path, k), f"unexpected key {k!r} beside `scale:`",
-                             "`scale:` with `plan:`, `note:`", "remove it")
+                self.problem(
+                    items[k].at,
+                    (*path, k),
+                    f"unexpected key {k!r} beside `scale:`",
+                    "`scale:` with `plan:`, `note:`",
+                    "remove it",
+                )
         sy = items["scale"]
         k = _as_float(sy.value)
         if k is None or not math.isfinite(k) or k < 0:
-            self.problem(sy.at, (*path, "scale"), f"scale is {_kind(sy.value)}",
-                         "a factor >= 0 on the .mdl's value", "write e.g. scale: 1.2")
+            self.problem(
+                sy.at,
+                (*path, "scale"),
+                f"scale is {_kind(sy.value)}",
+                "a factor >= 0 on the .mdl's value",
+                "write e.g. scale: 1.2",
+            )
             return None
         scaled = lever.default * k
         bad = [(el, float(v)) for el, v in _elements(scaled) if not lever.in_range(float(v))]
         if bad:
             cells = ", ".join(f"{el} {_fmt(v)}" if el else _fmt(v) for el, v in bad[:4])
             more = f" and {len(bad) - 4} more" if len(bad) > 4 else ""
-            self.problem(sy.at, (*path, "scale"), f"scale {_fmt(k)} puts values outside "
-                         f"{lever.range_text}: {cells}{more}",
-                         f"a factor that keeps every element in {lever.range_text}",
-                         "use a factor closer to 1, or give the values per element")
+            self.problem(
+                sy.at,
+                (*path, "scale"),
+                f"scale {_fmt(k)} puts values outside {lever.range_text}: {cells}{more}",
+                f"a factor that keeps every element in {lever.range_text}",
+                "use a factor closer to 1, or give the values per element",
+            )
         if bad or len(items) > 1:
             return None
-        return LeverSetting(name, None, plan=meta.get("plan", ""), note=meta.get("note", ""),
-                            file=self.file, line=y.at, scale=k)
+        return LeverSetting(
+            name,
+            None,
+            plan=meta.get("plan", ""),
+            note=meta.get("note", ""),
+            file=self.file,
+            line=y.at,
+            scale=k,
+        )
 
     def scalar_or_schedule(self, y: Y, path, lever, horizon):
         if isinstance(y.value, dict):
@@ -924,20 +1156,34 @@ class _FileCheck(_Reader):
             if "schedule" in items:
                 for k in items:
                     if k not in ("schedule", "interpolation"):
-                        self.problem(items[k].at, (*path, k), f"unexpected key {k!r} in a schedule",
-                                     "`schedule:` and `interpolation:`", "remove it")
+                        self.problem(
+                            items[k].at,
+                            (*path, k),
+                            f"unexpected key {k!r} in a schedule",
+                            "`schedule:` and `interpolation:`",
+                            "remove it",
+                        )
                 return self.schedule_node(y, path, items["schedule"], lever, horizon)
             keys = [k for k in items if k != "interpolation"]
             bad = [k for k in keys if _as_float(k) is None]
             if bad:
-                self.problem(items[bad[0]].at, (*path, bad[0]), f"{bad[0]!r} in a value that must "
-                             "be a number or a schedule", "a number, or a schedule {year: value}",
-                             "per-element maps cannot nest; give a number or {2016: a, 2018: b}")
+                self.problem(
+                    items[bad[0]].at,
+                    (*path, bad[0]),
+                    f"{bad[0]!r} in a value that must be a number or a schedule",
+                    "a number, or a schedule {year: value}",
+                    "per-element maps cannot nest; give a number or {2016: a, 2018: b}",
+                )
                 return None
             return self.schedule(y, path, {k: items[k] for k in keys}, path, lever, horizon)
         if isinstance(y.value, list):
-            self.problem(y.at, path, "a list", "a number or a schedule {year: value}",
-                         "write a mapping {2016: a, 2018: b} for a schedule")
+            self.problem(
+                y.at,
+                path,
+                "a list",
+                "a number or a schedule {year: value}",
+                "write a mapping {2016: a, 2018: b} for a schedule",
+            )
             return None
         return self.number(y, path, lever)
 
@@ -945,23 +1191,34 @@ class _FileCheck(_Reader):
         """The canonical form ``{schedule: {year: value}, interpolation: ...}``."""
         path = (*owner_path, "schedule")
         if not isinstance(sy.value, dict):
-            self.problem(sy.at, path, f"schedule is {_kind(sy.value)}", "a mapping {year: value}",
-                         "write schedule: {2016: 0.1, 2018: 0.2}")
+            self.problem(
+                sy.at,
+                path,
+                f"schedule is {_kind(sy.value)}",
+                "a mapping {year: value}",
+                "write schedule: {2016: 0.1, 2018: 0.2}",
+            )
             return None
         return self.schedule(owner, owner_path, sy.value, path, lever, horizon)
 
     def element_map(self, name, y, items, meta, lever: Lever, horizon, path):
         if "interpolation" in items:
-            self.problem(items["interpolation"].at, (*path, "interpolation"),
-                         "interpolation beside per-element values",
-                         "interpolation inside each schedule",
-                         "write ETDZ: {schedule: {...}, interpolation: linear}")
+            self.problem(
+                items["interpolation"].at,
+                (*path, "interpolation"),
+                "interpolation beside per-element values",
+                "interpolation inside each schedule",
+                "write ETDZ: {schedule: {...}, interpolation: linear}",
+            )
         if not lever.dims:
             k = next(iter(items))
-            self.problem(items[k].at, (*path, k), f"{name!r} has no subscripts, so it takes "
-                         "one value, not a per-element map",
-                         "a number or a schedule {year: value}",
-                         f"write {name}: {_fmt(_typical(lever))}")
+            self.problem(
+                items[k].at,
+                (*path, k),
+                f"{name!r} has no subscripts, so it takes one value, not a per-element map",
+                "a number or a schedule {year: value}",
+                f"write {name}: {_fmt(_typical(lever))}",
+            )
             return None
         names = lever.element_names()
         base, ranges, elements, ok = None, [], [], True
@@ -987,59 +1244,89 @@ class _FileCheck(_Reader):
         for key, dim, els, _v in ranges:
             for el in els:
                 if (dim, el) in covered:
-                    self.problem(items[key].at, (*path, key), f"{el} is in both {covered[dim, el]} "
-                                 f"and {key}", "sub-ranges that do not overlap",
-                                 f"set {el} on its own line instead")
+                    self.problem(
+                        items[key].at,
+                        (*path, key),
+                        f"{el} is in both {covered[dim, el]} and {key}",
+                        "sub-ranges that do not overlap",
+                        f"set {el} on its own line instead",
+                    )
                     ok = False
                 covered[dim, el] = key
         if not ok:
             return None
-        return LeverSetting(name, base, tuple(ranges + elements), plan=meta.get("plan", ""),
-                            note=meta.get("note", ""), file=self.file, line=y.at)
+        return LeverSetting(
+            name,
+            base,
+            tuple(ranges + elements),
+            plan=meta.get("plan", ""),
+            note=meta.get("note", ""),
+            file=self.file,
+            line=y.at,
+        )
 
     def unknown_element(self, key, v: Y, path, lever: Lever):
         valid = [e for d in lever.dims for e in lever.coords[d]]
         subs = [r for d in lever.dims for r in lever.ranges[d] if r not in lever.subscripts]
-        other = [d for d, cs in _all_coords(self.model).items() if d not in lever.dims
-                 and str(key) in cs]
+        other = [
+            d for d, cs in _all_coords(self.model).items() if d not in lever.dims and str(key) in cs
+        ]
         dimword = " and ".join(lever.dims)
         if _as_float(key) is not None:
             msg = f"year {key!r} among the {dimword} names"
             fix = f"a schedule per element goes under the element: ETDZ: {{{key}: ...}}"
         elif other:
-            msg = (f"{key!r} is a {other[0]} element, but {lever.name!r} is subscripted by "
-                   f"{', '.join(lever.subscripts)}")
+            msg = (
+                f"{key!r} is a {other[0]} element, but {lever.name!r} is subscripted by "
+                f"{', '.join(lever.subscripts)}"
+            )
             fix = f"use {dimword} names: {', '.join(valid)}"
         else:
             hint = closest(str(key), valid + subs + ["default"])
             msg = f"unknown {dimword} {key!r} for {lever.name!r}"
-            fix = (f"did you mean {hint[0]!r}? " if hint else "") + f"valid: {', '.join(valid)}" + (
-                f"; groups: {', '.join(subs)}" if subs else "") + "; and `default`"
-        self.problem(v.at, path, msg, f"`default` or one of the lever's {dimword} names "
-                     "or groups", fix)
+            fix = (
+                (f"did you mean {hint[0]!r}? " if hint else "")
+                + f"valid: {', '.join(valid)}"
+                + (f"; groups: {', '.join(subs)}" if subs else "")
+                + "; and `default`"
+            )
+        self.problem(
+            v.at, path, msg, f"`default` or one of the lever's {dimword} names or groups", fix
+        )
 
     # -- levers and uncertain blocks
     def lever_key(self, key, y: Y, block: str, pool: dict[str, Lever]) -> str | None:
         path = (block, key)
         if not isinstance(key, str):
-            self.problem(y.at, path, f"lever name {key!r} is not text", "a lever's Vensim name",
-                         "run `yaan-sim levers` for the names")
+            self.problem(
+                y.at,
+                path,
+                f"lever name {key!r} is not text",
+                "a lever's Vensim name",
+                "run `yaan-sim levers` for the names",
+            )
             return None
         name = resolve_name(key, pool)
         if name is not None:
             return name
         other = resolve_name(key, self.constants)
         if block == "levers" and other is not None:
-            self.problem(y.at, path, f"{other!r} is a constant of the model but not a policy "
-                         "lever", "a lever (`role: lever` in the .mdl)",
-                         "put it under `uncertain:` for ensembles, or mark it `role: lever` in "
-                         "the .mdl")
+            self.problem(
+                y.at,
+                path,
+                f"{other!r} is a constant of the model but not a policy lever",
+                "a lever (`role: lever` in the .mdl)",
+                "put it under `uncertain:` for ensembles, or mark it `role: lever` in the .mdl",
+            )
             return None
         hint = closest(key, pool)
-        self.problem(y.at, path, f"unknown {'lever' if block == 'levers' else 'constant'} {key!r}",
-                     "a name from `yaan-sim levers`",
-                     f"did you mean {hint[0]!r}?" if hint
-                     else "run `yaan-sim levers` for the names")
+        self.problem(
+            y.at,
+            path,
+            f"unknown {'lever' if block == 'levers' else 'constant'} {key!r}",
+            "a name from `yaan-sim levers`",
+            f"did you mean {hint[0]!r}?" if hint else "run `yaan-sim levers` for the names",
+        )
         return None
 
     def lever_block(self, top, horizon: Horizon) -> dict[str, LeverSetting]:
@@ -1048,8 +1335,13 @@ class _FileCheck(_Reader):
         if y is None or y.value is None:
             return out
         if not isinstance(y.value, dict):
-            self.problem(y.at, ("levers",), f"levers is {_kind(y.value)}",
-                         "a mapping {lever name: value}", "write levers: then one lever per line")
+            self.problem(
+                y.at,
+                ("levers",),
+                f"levers is {_kind(y.value)}",
+                "a mapping {lever name: value}",
+                "write levers: then one lever per line",
+            )
             return out
         seen: dict[str, str] = {}
         for key, v in y.value.items():
@@ -1057,8 +1349,13 @@ class _FileCheck(_Reader):
             if name is None:
                 continue
             if name in seen:
-                self.problem(v.at, ("levers", key), f"{key!r} and {seen[name]!r} both name "
-                             f"{name!r}", "each lever once", "keep one of the two")
+                self.problem(
+                    v.at,
+                    ("levers", key),
+                    f"{key!r} and {seen[name]!r} both name {name!r}",
+                    "each lever once",
+                    "keep one of the two",
+                )
                 continue
             seen[name] = key
             s = self.setting(name, v, self.levers[name], horizon)
@@ -1068,34 +1365,50 @@ class _FileCheck(_Reader):
 
     def distribution(self, y: Y, path, c: Lever) -> Distribution | None:
         if not isinstance(y.value, dict):
-            self.problem(y.at, path, f"{_kind(y.value)} is not a distribution",
-                         "{distribution: uniform|triangular|normal, ...}",
-                         "write {distribution: uniform, low: a, high: b}")
+            self.problem(
+                y.at,
+                path,
+                f"{_kind(y.value)} is not a distribution",
+                "{distribution: uniform|triangular|normal, ...}",
+                "write {distribution: uniform, low: a, high: b}",
+            )
             return None
         items = y.value
         d = items.get("distribution")
         if d is None or d.value not in DISTRIBUTIONS:
             got = "missing" if d is None else repr(d.value)
             hint = closest(str(d.value), DISTRIBUTIONS) if d is not None else []
-            self.problem((d or y).at, (*path, "distribution"), f"distribution {got}",
-                         f"one of {', '.join(DISTRIBUTIONS)}",
-                         f"did you mean {hint[0]!r}?" if hint else
-                         "write distribution: uniform (or triangular, normal)")
+            self.problem(
+                (d or y).at,
+                (*path, "distribution"),
+                f"distribution {got}",
+                f"one of {', '.join(DISTRIBUTIONS)}",
+                f"did you mean {hint[0]!r}?"
+                if hint
+                else "write distribution: uniform (or triangular, normal)",
+            )
             return None
         kind = d.value
         need = DISTRIBUTIONS[kind]
-        allowed = {"distribution", "independent", *need} | ({"low", "high"} if kind == "normal"
-                                                            else set())
+        allowed = {"distribution", "independent", *need} | (
+            {"low", "high"} if kind == "normal" else set()
+        )
         params, ok = {}, True
         for k, v in items.items():
             if k not in allowed:
-                self.problem(v.at, (*path, k), f"unknown parameter {k!r} for {kind}",
-                             f"{', '.join(sorted(allowed - {'distribution'}))}", "remove it")
+                self.problem(
+                    v.at,
+                    (*path, k),
+                    f"unknown parameter {k!r} for {kind}",
+                    f"{', '.join(sorted(allowed - {'distribution'}))}",
+                    "remove it",
+                )
                 ok = False
         for k in need:
             if k not in items:
-                self.problem(y.at, (*path, k), f"{kind} needs {k!r}", ", ".join(need),
-                             f"add {k}: ...")
+                self.problem(
+                    y.at, (*path, k), f"{kind} needs {k!r}", ", ".join(need), f"add {k}: ..."
+                )
                 ok = False
         if not ok:
             return None
@@ -1105,8 +1418,13 @@ class _FileCheck(_Reader):
             if k == "sd":
                 x = _as_float(items[k].value)
                 if x is None or not math.isfinite(x) or x <= 0:
-                    self.problem(items[k].at, (*path, k), f"sd is {_kind(items[k].value)}",
-                                 "a positive number", "write sd: 0.01 (in the constant's units)")
+                    self.problem(
+                        items[k].at,
+                        (*path, k),
+                        f"sd is {_kind(items[k].value)}",
+                        "a positive number",
+                        "write sd: 0.01 (in the constant's units)",
+                    )
                     ok = False
                     continue
                 params[k] = x
@@ -1120,33 +1438,50 @@ class _FileCheck(_Reader):
         if "independent" in items:
             iv = items["independent"].value
             if not isinstance(iv, bool):
-                self.problem(items["independent"].at, (*path, "independent"),
-                             f"independent is {_kind(iv)}", "true or false",
-                             "write independent: true")
+                self.problem(
+                    items["independent"].at,
+                    (*path, "independent"),
+                    f"independent is {_kind(iv)}",
+                    "true or false",
+                    "write independent: true",
+                )
                 ok = False
             else:
                 independent = iv
         if not ok:
             return None
-        lo, hi = c.min if not math.isnan(c.min) else -math.inf, c.max if not math.isnan(c.max) \
-            else math.inf
+        lo, hi = (
+            c.min if not math.isnan(c.min) else -math.inf,
+            c.max if not math.isnan(c.max) else math.inf,
+        )
         if kind in ("uniform", "triangular"):
             order = [params[k] for k in need]
             if any(a > b for a, b in zip(order, order[1:])) or params["low"] >= params["high"]:
-                self.problem(y.at, path, f"{kind} needs {' <= '.join(need)} with low < high, got "
-                             + ", ".join(f"{k}={_fmt(params[k])}" for k in need),
-                             " <= ".join(need), "swap or correct the bounds")
+                self.problem(
+                    y.at,
+                    path,
+                    f"{kind} needs {' <= '.join(need)} with low < high, got "
+                    + ", ".join(f"{k}={_fmt(params[k])}" for k in need),
+                    " <= ".join(need),
+                    "swap or correct the bounds",
+                )
                 return None
         else:
             lo = max(lo, params.get("low", -math.inf))
             hi = min(hi, params.get("high", math.inf))
             if lo >= hi or not lo <= params["mean"] <= hi:
-                self.problem(y.at, path, f"normal mean {_fmt(params['mean'])} is not inside the "
-                             f"truncation [{_fmt(lo)}, {_fmt(hi)}]", "low < mean < high",
-                             "correct low/high or the mean")
+                self.problem(
+                    y.at,
+                    path,
+                    f"normal mean {_fmt(params['mean'])} is not inside the "
+                    f"truncation [{_fmt(lo)}, {_fmt(hi)}]",
+                    "low < mean < high",
+                    "correct low/high or the mean",
+                )
                 return None
             params = {"mean": params["mean"], "sd": params["sd"]} | (
-                {k: params[k] for k in ("low", "high") if k in params})
+                {k: params[k] for k in ("low", "high") if k in params}
+            )
         return Distribution(kind, params, lo, hi, independent)
 
     def uncertain_block(self, top) -> dict[str, UncertainSetting]:
@@ -1155,9 +1490,13 @@ class _FileCheck(_Reader):
         if y is None or y.value is None:
             return out
         if not isinstance(y.value, dict):
-            self.problem(y.at, ("uncertain",), f"uncertain is {_kind(y.value)}",
-                         "a mapping {constant name: distribution}",
-                         "write uncertain: then one constant per line")
+            self.problem(
+                y.at,
+                ("uncertain",),
+                f"uncertain is {_kind(y.value)}",
+                "a mapping {constant name: distribution}",
+                "write uncertain: then one constant per line",
+            )
             return out
         for key, v in y.value.items():
             name = self.lever_key(key, v, "uncertain", self.constants)
@@ -1167,9 +1506,13 @@ class _FileCheck(_Reader):
             path = ("uncertain", key)
             if isinstance(v.value, dict) and "distribution" not in v.value:
                 if not c.dims:
-                    self.problem(v.at, path, f"{name!r} has no subscripts, so it takes one "
-                                 "distribution", "{distribution: ..., ...}",
-                                 "write {distribution: uniform, low: a, high: b}")
+                    self.problem(
+                        v.at,
+                        path,
+                        f"{name!r} has no subscripts, so it takes one distribution",
+                        "{distribution: ..., ...}",
+                        "write {distribution: uniform, low: a, high: b}",
+                    )
                     continue
                 names = c.element_names()
                 base, parts, ok = None, [], True
@@ -1201,8 +1544,10 @@ def _elements(da: xr.DataArray):
     if not da.dims:
         return [("", da.values)]
     stacked = da.stack(_cell=da.dims)
-    return [(",".join(map(str, np.atleast_1d(c))), v)
-            for c, v in zip(stacked["_cell"].values, stacked.values)]
+    return [
+        (",".join(map(str, np.atleast_1d(c))), v)
+        for c, v in zip(stacked["_cell"].values, stacked.values)
+    ]
 
 
 def _isfloat(x) -> bool:
@@ -1288,8 +1633,13 @@ def _available() -> str:
     return ", ".join(names) if names else "(none)"
 
 
-def _load_layer(path: Path, model, problems: list[Problem], stack: tuple[Path, ...],
-                entered: list[str] | None = None) -> _Layer | None:
+def _load_layer(
+    path: Path,
+    model,
+    problems: list[Problem],
+    stack: tuple[Path, ...],
+    entered: list[str] | None = None,
+) -> _Layer | None:
     """Read one file and, first, its parents; ``entered`` collects the files, child first."""
     check = _FileCheck(path, model, problems)
     if entered is not None:
@@ -1304,41 +1654,73 @@ def _load_layer(path: Path, model, problems: list[Problem], stack: tuple[Path, .
     ext = top.get("extends")
     if ext is not None:
         if not isinstance(ext.value, str) or not ext.value.strip():
-            check.problem(ext.at, ("extends",), f"extends is {_kind(ext.value)}",
-                          "a scenario name (baseline) or a path (../x.yaml)",
-                          "write extends: baseline")
+            check.problem(
+                ext.at,
+                ("extends",),
+                f"extends is {_kind(ext.value)}",
+                "a scenario name (baseline) or a path (../x.yaml)",
+                "write extends: baseline",
+            )
         else:
             ppath = find_scenario(ext.value.strip(), path.parent)
             if ppath is None:
-                check.problem(ext.at, ("extends",), f"parent scenario {ext.value!r} not found",
-                              f"a name in {display_path(SCENARIOS_DIR)} or a path",
-                              f"available: {_available()}")
+                check.problem(
+                    ext.at,
+                    ("extends",),
+                    f"parent scenario {ext.value!r} not found",
+                    f"a name in {display_path(SCENARIOS_DIR)} or a path",
+                    f"available: {_available()}",
+                )
             elif ppath.resolve() in (*stack, path.resolve()):
                 seen = (*stack, path.resolve())
-                loop = seen[seen.index(ppath.resolve()):] + (ppath.resolve(),)
+                loop = seen[seen.index(ppath.resolve()) :] + (ppath.resolve(),)
                 chain = " -> ".join(display_path(p) for p in loop)
-                check.problem(ext.at, ("extends",), f"extends cycle: {chain}",
-                              "a chain of parents that ends", "remove one `extends:` of the cycle")
+                check.problem(
+                    ext.at,
+                    ("extends",),
+                    f"extends cycle: {chain}",
+                    "a chain of parents that ends",
+                    "remove one `extends:` of the cycle",
+                )
             elif len(stack) >= MAX_CHAIN:
-                check.problem(ext.at, ("extends",), f"more than {MAX_CHAIN} files in the "
-                              "extends chain", f"at most {MAX_CHAIN}", "flatten the chain")
+                check.problem(
+                    ext.at,
+                    ("extends",),
+                    f"more than {MAX_CHAIN} files in the extends chain",
+                    f"at most {MAX_CHAIN}",
+                    "flatten the chain",
+                )
             else:
                 parent = _load_layer(ppath, model, problems, (*stack, path.resolve()), entered)
                 if parent is None:
-                    check.problem(ext.at, ("extends",), f"parent scenario {display_path(ppath)} "
-                                  "cannot be read (see its problems)", "a valid parent",
-                                  "fix the parent file first")
+                    check.problem(
+                        ext.at,
+                        ("extends",),
+                        f"parent scenario {display_path(ppath)} cannot be read (see its problems)",
+                        "a valid parent",
+                        "fix the parent file first",
+                    )
     model_h = model.default_horizon
-    horizon, horizon_set = check.horizon(top, parent.horizon if parent and parent.horizon_set
-                                         else None, model_h)
+    horizon, horizon_set = check.horizon(
+        top, parent.horizon if parent and parent.horizon_set else None, model_h
+    )
     levers = check.lever_block(top, horizon)
     uncertain = check.uncertain_block(top)
     name = check.name(top)
     levers = {k: replace(v, origin=name, origin_path=path.resolve()) for k, v in levers.items()}
-    return _Layer(path=path, text=check.text, name=name, title=check.title(top),
-                  description=check.text_field(top, "description"), plan=check.plan_refs(top),
-                  horizon=horizon, horizon_set=horizon_set, levers=levers,
-                  uncertain=uncertain, parent=parent)
+    return _Layer(
+        path=path,
+        text=check.text,
+        name=name,
+        title=check.title(top),
+        description=check.text_field(top, "description"),
+        plan=check.plan_refs(top),
+        horizon=horizon,
+        horizon_set=horizon_set,
+        levers=levers,
+        uncertain=uncertain,
+        parent=parent,
+    )
 
 
 def _chain(layer: _Layer) -> list[_Layer]:
@@ -1367,32 +1749,52 @@ def _build(path: Path, model) -> tuple[Scenario | None, list[Problem]]:
         uncertain.update(lay.uncertain)
     for name, u in uncertain.items():
         s = levers.get(name)
-        if s is not None and (isinstance(s.base, Schedule) or any(
-                isinstance(p[3], Schedule) for p in s.parts)):
-            problems.append(Problem(u.file or display_path(path), u.line, f"uncertain/{name}",
-                                    f"{name!r} follows a schedule in "
-                                    f"levers: ({s.file}:{s.line}) and is also drawn here",
-                                    "a lever either scheduled or uncertain",
-                                    "remove it from one of the two blocks"))
+        if s is not None and (
+            isinstance(s.base, Schedule) or any(isinstance(p[3], Schedule) for p in s.parts)
+        ):
+            problems.append(
+                Problem(
+                    u.file or display_path(path),
+                    u.line,
+                    f"uncertain/{name}",
+                    f"{name!r} follows a schedule in "
+                    f"levers: ({s.file}:{s.line}) and is also drawn here",
+                    "a lever either scheduled or uncertain",
+                    "remove it from one of the two blocks",
+                )
+            )
     if problems:
         return None, problems
-    text = "".join(f"# --- {lay.path.name}\n{lay.text}"
-                   + ("" if lay.text.endswith("\n") else "\n") for lay in chain)
+    text = "".join(
+        f"# --- {lay.path.name}\n{lay.text}" + ("" if lay.text.endswith("\n") else "\n")
+        for lay in chain
+    )
     plan = tuple(dict.fromkeys(ref for lay in reversed(chain) for ref in lay.plan))
     sc = Scenario(
-        name=layer.name, title=next((lay.title for lay in chain if lay.title), {}),
-        description=layer.description or next((lay.description for lay in chain
-                                               if lay.description), ""),
-        horizon=layer.horizon if layer.horizon_set else None, levers=levers,
+        name=layer.name,
+        title=next((lay.title for lay in chain if lay.title), {}),
+        description=layer.description
+        or next((lay.description for lay in chain if lay.description), ""),
+        horizon=layer.horizon if layer.horizon_set else None,
+        levers=levers,
         uncertain=Uncertainty(uncertain, {n: constants(model)[n] for n in uncertain}),
-        sources=tuple(lay.path for lay in chain), text=text,
-        sha256=hashlib.sha256(text.encode()).hexdigest(), plan=plan)
+        sources=tuple(lay.path for lay in chain),
+        text=text,
+        sha256=hashlib.sha256(text.encode()).hexdigest(),
+        plan=plan,
+    )
     return sc, problems
 
 
 def _not_found(ref) -> Problem:
-    return Problem(str(ref), None, "", "file not found", "an existing .yaml file",
-                   f"check the path; scenarios available by name: {_available()}")
+    return Problem(
+        str(ref),
+        None,
+        "",
+        "file not found",
+        "an existing .yaml file",
+        f"check the path; scenarios available by name: {_available()}",
+    )
 
 
 def validate_file(path, model=None) -> list[Problem]:
@@ -1430,7 +1832,8 @@ def load_scenario(path_or_name, model=None) -> Scenario:
         raise ScenarioError(
             f"no scenario file {str(path_or_name)!r}: give a path to a .yaml file or the name "
             f"of one in {display_path(SCENARIOS_DIR)} (available: {_available()})",
-            [_not_found(path_or_name)])
+            [_not_found(path_or_name)],
+        )
     sc, problems = _build(path, model)
     if problems or sc is None:
         _raise(problems, display_path(path))
@@ -1491,11 +1894,13 @@ def load_scenarios(refs, model=None) -> list[Scenario]:
         except ScenarioError as exc:
             problems.append(str(exc))
     if problems:
-        raise ScenarioError("invalid scenario file(s); nothing was run or written:\n"
-                            + "\n".join(problems))
+        raise ScenarioError(
+            "invalid scenario file(s); nothing was run or written:\n" + "\n".join(problems)
+        )
     names = [s.name for s in scenarios]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        raise ScenarioError(f"two files define the scenario name(s) {', '.join(dup)}: give each "
-                            "its own `name:`")
+        raise ScenarioError(
+            f"two files define the scenario name(s) {', '.join(dup)}: give each its own `name:`"
+        )
     return scenarios

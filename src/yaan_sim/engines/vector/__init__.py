@@ -36,7 +36,7 @@ construct; run those models with PySD)
     FIXED delay time, that differs between samples or elements.
 """
 
-from yaan_sim.errors import UnsupportedConstructError
 from yaan_sim.engines.vector.runtime import VectorModel
+from yaan_sim.errors import UnsupportedConstructError
 
-__all__ = ["VectorModel", "UnsupportedConstructError"]
+__all__ = ["UnsupportedConstructError", "VectorModel"]

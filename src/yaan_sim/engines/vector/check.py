@@ -89,8 +89,7 @@ def compare_frames(
             i = int(np.argmin(ok))
             rel = np.nanmax(np.abs(a - e) / np.maximum(np.abs(e), 1e-300))
             problems.append(
-                f"{col}: at t={common_t[i]} ours {a[i]!r} expected {e[i]!r} "
-                f"(max rel err {rel:.3g})"
+                f"{col}: at t={common_t[i]} ours {a[i]!r} expected {e[i]!r} (max rel err {rel:.3g})"
             )
     if matched == 0:
         problems.append("no column in common")

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from yaan_sim.errors import ModelError
 from yaan_sim.engines.vector import functions as _f
 from yaan_sim.engines.vector.compile import Plan, Variable
+from yaan_sim.errors import ModelError
 
 
 @dataclass

@@ -78,7 +78,7 @@ _REDUCTIONS = {"sum": "np.sum", "prod": "np.prod", "vmin": "np.min", "vmax": "np
 
 def unsupported(variable: str, construct: str) -> UnsupportedConstructError:
     return UnsupportedConstructError(
-        f"{variable}: {construct} is not supported by the vector engine; " "run with engine='pysd'"
+        f"{variable}: {construct} is not supported by the vector engine; run with engine='pysd'"
     )
 
 
@@ -208,7 +208,7 @@ class Expr:
     def init_deps(self) -> frozenset:
         return self.deps if self.ideps is None else self.ideps
 
-    def wrap(self, code: str, present=None, deps=None, scalar=None) -> "Expr":
+    def wrap(self, code: str, present=None, deps=None, scalar=None) -> Expr:
         """A new expression around this one, keeping its initialisation dependencies."""
         extra = (deps or frozenset()) - self.deps
         return Expr(

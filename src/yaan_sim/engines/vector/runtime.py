@@ -29,12 +29,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from yaan_sim.errors import ModelError, UnsupportedConstructError, YaanSimError
 from yaan_sim.engines.vector import functions as _f
 from yaan_sim.engines.vector.codegen import build_program
 from yaan_sim.engines.vector.compile import CONTROL_NAMES, Plan, compile_file
+from yaan_sim.errors import ModelError, UnsupportedConstructError, YaanSimError
 
-__all__ = ["VectorModel", "UnsupportedConstructError"]
+__all__ = ["UnsupportedConstructError", "VectorModel"]
 
 _RPREC = 1e-5  # PySD's Time.rprec
 
@@ -68,7 +68,7 @@ class VectorModel:
 
     # ---- construction ----------------------------------------------------------------
     @classmethod
-    def from_mdl(cls, path) -> "VectorModel":
+    def from_mdl(cls, path) -> VectorModel:
         """Parse and compile ``path``; raises UnsupportedConstructError naming the
         variable and the construct where the engine cannot run the model."""
         return cls(compile_file(Path(path)))
