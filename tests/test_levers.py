@@ -43,9 +43,25 @@ LEVER_NAMES = {
 }
 
 # Levers of models/yaan_parks.mdl that scenarios, notebooks and docs rely on.
-REAL_MODEL_LEVERS = (LEVER_NAMES - {"Energy efficiency policy rate", "Water efficiency rate"}) | {
+REAL_MODEL_LEVERS = {
+    "Park fund investment",
+    "Loan guarantee scale",
+    "PPP share",
+    "Investment incentive rate",
+    "Debt limit ratio",
+    "Enclave transfer share",
+    "Research subsidy rate",
     "Energy efficiency gap closure rate",
     "Water efficiency gap closure rate",
+    "Backward capacity exit rate",
+    "Power price discount",
+    "Energy increment allowance",
+    "Idle land disposal rate",
+    "Land quota release",
+    "Entry threshold",
+    "Standard factory share",
+    "Environmental infrastructure gap closure rate",
+    "Air pollutant removal",
 }
 
 

@@ -181,10 +181,10 @@ def test_a_factor_that_alone_sets_an_outcome_has_a_total_index_near_one(model):
         samples=256,
         seed=3,
         horizon=H,
-        levers=["Research intensity target", "Water efficiency gap closure rate"],
+        levers=["Research subsidy rate", "Water efficiency gap closure rate"],
         outcomes=["rd_share"],
     )
     t = res.table.set_index("factor")
-    st, conf = t.loc["Research intensity target", ["ST", "ST_conf"]]
+    st, conf = t.loc["Research subsidy rate", ["ST", "ST_conf"]]
     assert abs(st - 1) < max(conf, 0.15)
     assert abs(t.loc["Water efficiency gap closure rate", "ST"]) < 1e-9

@@ -2,8 +2,8 @@
 
 Example::
 
-    res = calibrate(model, params=["Investment attraction rate[ETDZ]",
-                                   "Reconstruction realisation share"])
+    res = calibrate(model, params=["Initial revenue[ETDZ]",
+                                   "Park attraction share[ETDZ]"])
     res.params          # fitted value, standard error, 95 % interval, range
     res.stats           # RMSE, MAPE, Theil's U and its bias / variance / covariance split
     res.write_scenario("out/calibrated.yaml")
@@ -45,7 +45,7 @@ import xarray as xr
 
 from yaan_sim.errors import YaanSimError
 
-DEFAULT_PARAMS = ("Investment attraction rate[ETDZ]", "Reconstruction realisation share")
+DEFAULT_PARAMS = ("Initial revenue[ETDZ]", "Park attraction share[ETDZ]")
 DEFAULT_OBS_ERROR = 0.05
 _PARAM_RE = re.compile(r"^\s*(?P<name>[^\[\]]+?)\s*(\[(?P<el>[^\[\]]*)\])?\s*$")
 
@@ -76,7 +76,7 @@ def parse_params(specs, model, scenario=None) -> list[Param]:
         if not m:
             raise YaanSimError(
                 f"parameter {spec!r}: write a constant's name, optionally with "
-                "elements in brackets, e.g. 'Investment attraction rate[ETDZ]'"
+                "elements in brackets, e.g. 'Park attraction share[ETDZ]'"
             )
         name = resolve_name(m["name"], pool)
         if name is None:

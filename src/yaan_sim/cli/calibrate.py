@@ -18,7 +18,7 @@ def register(sub) -> None:
             "constant's [min,max]): fitted values with standard errors, RMSE, MAPE and "
             "Theil's inequality split, and a scenario YAML holding the values. Example (the "
             "ETDZ 2013-2015 back-test): yaan-sim calibrate --params "
-            "'Investment attraction rate[ETDZ],Reconstruction realisation share'"
+            "'Initial revenue[ETDZ],Park attraction share[ETDZ]'"
         ),
     )
     p.add_argument(
@@ -31,9 +31,9 @@ def register(sub) -> None:
     p.add_argument(
         "--params",
         metavar="A,B[el],...",
-        default="Investment attraction rate[ETDZ],Reconstruction realisation share",
-        help="constants to fit; NAME[ELEMENT] fits one element (default: the ETDZ "
-        "investment attraction rate and the reconstruction realisation share)",
+        default="Initial revenue[ETDZ],Park attraction share[ETDZ]",
+        help="constants to fit; NAME[ELEMENT] fits one element (default: ETDZ's "
+        "2013 revenue and its share of the attracted funds)",
     )
     p.add_argument("--scenario", metavar="SCENARIO", help="levers in force during the fit")
     p.add_argument("--x0", metavar="V,V,...", help="start values (default: current values)")

@@ -10,6 +10,7 @@ import xarray as xr
 
 from yaan_sim.engines import pysd_engine as engine_pysd
 from yaan_sim.errors import YaanSimError
+from yaan_sim.model.load import Horizon
 from yaan_sim.outputs.results import finish
 
 ENGINES = ("auto", "vector", "pysd")
@@ -65,6 +66,12 @@ def simulate(
     Scenario objects adds a leading ``scenario`` dim. ``horizon`` overrides the
     scenarios' and the model's horizon.
 
+    History, then policy: when the horizon starts after the model's INITIAL TIME (2013,
+    the first year with park data), the run starts at the model's start and the results
+    keep those years as history; the scenarios' levers act from the horizon's start (the
+    plan start, ``ds.attrs["plan_start"]`` and the manifest), the .mdl's defaults (the
+    pre-plan policy) before it. See :func:`levers_from_plan_start`.
+
     ``samples`` N runs an ensemble (a ``sample`` dim): each scenario's ``uncertain:``
     block is drawn with ``numpy.random.default_rng(seed)`` (the same draws for every
     scenario: common random numbers), and ``sample_overrides`` ({Vensim name: DataArray
@@ -86,21 +93,29 @@ def simulate(
     samples = _check_samples(samples, sample_overrides)
     seed = check_seed(seed)
     check_memory(
-        model, samples, horizon or model.default_horizon, return_vars, max(1, len(scenario_list))
+        model,
+        samples,
+        history_horizon(model, horizon or model.default_horizon),
+        return_vars,
+        max(1, len(scenario_list)),
     )
     runs = []
     horizons = []
+    plan_horizons = []
     for sc in scenario_list or [None]:
-        h = (
+        plan_h = (
             horizon
             or (sc.horizon if sc is not None and sc.horizon else None)
             or model.default_horizon
         )
-        overrides = sc.overrides(model, h) if sc is not None else {}
+        overrides = sc.overrides(model, plan_h) if sc is not None else {}
         if samples is not None:
             overrides.update(_draws(sc, samples, seed))
             overrides.update(sample_overrides or {})
+        h = history_horizon(model, plan_h)
+        overrides = levers_from_plan_start(model, overrides, h, plan_h.start)
         horizons.append(h)
+        plan_horizons.append(plan_h)
         if vm is not None:
             # init_at="start": a run starting elsewhere is initialised there, as the PySD
             # path does (a copy of the .mdl with that INITIAL TIME), e.g. the back-test.
@@ -124,6 +139,8 @@ def simulate(
             "the scenarios have different horizons, so they cannot be stacked: "
             "give them the same `horizon:` or pass one horizon for all"
         )
+    # the plan start: where the scenarios' levers begin to act (None: the .mdl's defaults only)
+    plan_start = None if single and horizon is None else float(plan_horizons[0].start)
     if single:
         ds = runs[0]
     else:
@@ -131,11 +148,15 @@ def simulate(
         ds = ds.assign_coords(scenario=names)
         titles = [getattr(sc, "title_en", None) or sc.name for sc in scenario_list]
         ds = ds.assign_coords(scenario_title=("scenario", titles))
+    if plan_start is not None:
+        ds.attrs["plan_start"] = plan_start
+    # the manifest keeps the plan's horizon (what a re-run passes back in); the results
+    # start at history_start
     return finish(
         ds,
         model,
         scenario_list,
-        horizons[0],
+        plan_horizons[0],
         engine=name,
         seed=seed,
         samples=samples,
@@ -143,8 +164,51 @@ def simulate(
         extra={
             "kind": "simulate" if not sample_overrides else "designed ensemble",
             "return_vars": list(return_vars) if return_vars else None,
+            "plan_start": plan_start,
+            "history_start": horizons[0].start,
         },
     )
+
+
+# --- history, then policy -----------------------------------------------------------------
+def history_horizon(model, plan_horizon: Horizon) -> Horizon:
+    """The horizon actually integrated: from the model's start (its history) when the
+    plan's horizon starts later, so the plan-start state is what the history reaches."""
+    start = min(model.default_horizon.start, plan_horizon.start)
+    return Horizon(start, plan_horizon.stop, plan_horizon.step, plan_horizon.saveper)
+
+
+def levers_from_plan_start(model, overrides: dict, run_horizon: Horizon, plan_start: float):
+    """Each lever override holds the .mdl's default (the pre-plan policy) before the plan start.
+
+    A scenario's levers act from its horizon's start (the plan start, 2016); over the
+    history before it the model runs with the .mdl's lever defaults. Overrides of other
+    constants (uncertain parameters) apply over the whole run. Returns lever overrides
+    on the run's integration grid, dims ``(time, [sample,] *lever dims)``.
+    """
+    times = run_horizon.times()
+    before = times < plan_start - 1e-9
+    if not before.any():
+        return overrides
+    out = {}
+    for name, value in overrides.items():
+        meta = model.meta.get(name) or model.by_py_name.get(name)
+        if meta is None or not meta.is_lever:
+            out[name] = value
+            continue
+        value = value if isinstance(value, xr.DataArray) else xr.DataArray(float(value))
+        after_t = times[~before]
+        if "time" in value.dims:
+            after = value.astype(float).interp(time=after_t, kwargs={"fill_value": "extrapolate"})
+        else:
+            after = value.astype(float).expand_dims(time=after_t)
+        after = after.transpose("time", ...)
+        # the default on the override's other dims (a sample dim, say), then over the history
+        default, _ = xr.broadcast(model.default_value(meta.name), after.isel(time=0, drop=True))
+        history = default.expand_dims(time=times[before]).transpose(*after.dims)
+        merged = xr.concat([history, after], dim="time", coords="minimal", compat="override")
+        out[name] = merged.assign_attrs(value.attrs)
+    return out
 
 
 def memory_budget() -> int:

@@ -11,7 +11,9 @@ import math
 import re
 from dataclasses import dataclass, field
 
-FIELDS = ("en", "zh", "role", "plan", "source", "note")
+# observes: the ledger variable (models/data/ledger/README.md) an output measures;
+# calibrate: the ledger ids that inform a constant (for the calibration's priors and fit).
+FIELDS = ("en", "zh", "role", "plan", "source", "observes", "calibrate", "note")
 _FIELD_RE = re.compile(r"(?:^|\s)(" + "|".join(FIELDS) + r"):\s")
 
 
