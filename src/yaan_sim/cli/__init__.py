@@ -19,6 +19,7 @@ COMMANDS = (
     "run",
     "levers",
     "validate",
+    "units",
     "evaluate",
     "report",
     "rerun",

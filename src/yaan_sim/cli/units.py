@@ -1,0 +1,45 @@
+"""``yaan-sim units``: Vensim's Units Check on the model, without Vensim."""
+
+from __future__ import annotations
+
+import sys
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "units",
+        help="check that every equation's units agree (Vensim's Units Check)",
+        description="Give each equation's right side units from the declared units of the "
+        "variables it uses, and compare them with the units declared on its left side, as "
+        "Vensim's Model > Units Check does. Lists every mismatch with the variable, the "
+        "declared and the inferred units and the term that disagrees. Exits 0 when the units "
+        "are consistent, 2 when there is any mismatch (warnings alone do not fail).",
+    )
+    p.add_argument(
+        "--model",
+        metavar="MDL",
+        default=None,
+        help="the Vensim model (default: models/yaan_parks.mdl)",
+    )
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also list the equations checked only in part, and why",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from yaan_sim.model.units import check_units
+
+    report = check_units(args.model)
+    sys.stdout.write(report.render(verbose=args.verbose))
+    if report.clean:
+        return 0
+    n = len(report.errors)
+    print(
+        f"yaan-sim units: {n} units error{'s' if n != 1 else ''} in {report.path}",
+        file=sys.stderr,
+    )
+    return 2
