@@ -229,7 +229,9 @@ class _UnitsParser:
             try:
                 return Fraction(tok).limit_denominator(1000)
             except (ValueError, ZeroDivisionError):
-                raise UnitsSyntaxError(f"the power '{tok}' in '{self.text}' is not a number") from None
+                raise UnitsSyntaxError(
+                    f"the power '{tok}' in '{self.text}' is not a number"
+                ) from None
 
         if self.peek() == "(":
             self.take("(")
@@ -293,11 +295,7 @@ class UnitsReport:
         n, w = len(self.errors), len(self.warnings)
         head = (
             f"{self.path}: "
-            + (
-                "units are consistent"
-                if not n
-                else f"{n} units error{'s' if n != 1 else ''}"
-            )
+            + ("units are consistent" if not n else f"{n} units error{'s' if n != 1 else ''}")
             + (f", {w} warning{'s' if w != 1 else ''}" if w else "")
             + f" ({self.checked} equation{'s' if self.checked != 1 else ''} checked"
             + (f", {len(self.unchecked)} in part" if self.unchecked else "")
@@ -408,7 +406,7 @@ class _Checker:
                 Issue(
                     el.name,
                     "missing",
-                    "no units declared: its equation is not checked, nor the terms that use it",
+                    "no units declared (its equation, and the terms using it, are not checked)",
                     severity="warning",
                 )
             )
@@ -577,8 +575,6 @@ class _Checker:
         ae = self.ae
         if _is_number(node) or isinstance(node, np.ndarray):
             return _NUMBER
-        if isinstance(node, _Folded):
-            return node.value
         if isinstance(node, ae.ReferenceStructure):
             return self.reference(node)
         if isinstance(node, ae.ArithmeticStructure):
@@ -602,7 +598,9 @@ class _Checker:
             node,
             (ae.SmoothStructure, ae.SmoothNStructure, ae.DelayStructure, ae.DelayNStructure),
         ):
-            what = "SMOOTH" if isinstance(node, (ae.SmoothStructure, ae.SmoothNStructure)) else "DELAY"
+            what = (
+                "SMOOTH" if isinstance(node, (ae.SmoothStructure, ae.SmoothNStructure)) else "DELAY"
+            )
             time = node.smooth_time if what == "SMOOTH" else node.delay_time
             self.dimensionless_arg(node.order, f"the order of {what}")
             return self.delay_like(node.input, time, node.initial, what, expect)
@@ -628,12 +626,25 @@ class _Checker:
         if isinstance(node, ae.SampleIfTrueStructure):
             self.infer(node.condition)
             return self.same(
-                [node.input, node.initial], expect, "branches", "SAMPLE IF TRUE's input and initial value"
+                [node.input, node.initial],
+                expect,
+                "branches",
+                "SAMPLE IF TRUE's input and initial value",
             )
         if isinstance(node, ae.AllocateAvailableStructure):
-            return self.same([node.request, node.avail], expect, "branches", "ALLOCATE AVAILABLE's request and supply")
+            return self.same(
+                [node.request, node.avail],
+                expect,
+                "branches",
+                "ALLOCATE AVAILABLE's request and supply",
+            )
         if isinstance(node, ae.AllocateByPriorityStructure):
-            return self.same([node.request, node.supply], expect, "branches", "ALLOCATE BY PRIORITY's request and supply")
+            return self.same(
+                [node.request, node.supply],
+                expect,
+                "branches",
+                "ALLOCATE BY PRIORITY's request and supply",
+            )
         if isinstance(node, (str, bool)) or node is None:
             return _NUMBER
         what = type(node).__name__.replace("Structure", "")
@@ -662,14 +673,13 @@ class _Checker:
         if all(op in ("+", "-") for op in ops):
             return self.same(args, expect, "sum", None)
         if all(op == "^" for op in ops):
-            # right-associative, as PySD evaluates it
-            exponent_node = args[-1]
-            for base_node in reversed(args[:-1]):
-                result = self.power(base_node, exponent_node)
-                exponent_node = _Folded(result, base_node, exponent_node)
-            return result
+            # a^b^c is a^(b^c), as PySD evaluates it
+            exponent = args[-1]
+            for b in reversed(args[1:-1]):
+                exponent = self.ae.ArithmeticStructure(["^"], (b, exponent))
+            return self.power(args[0], exponent)
         out = self.infer(args[0])
-        for op, arg in zip(ops, args[1:]):
+        for op, arg in zip(ops, args[1:], strict=True):
             rhs = self.infer(arg)
             out = self.product(out, rhs, op)
         return out
@@ -704,7 +714,7 @@ class _Checker:
             self.mismatch(
                 "power",
                 f"a base with units ({base.units}) needs a numeric exponent",
-                _Pow(base_node, exponent_node),
+                self.ae.ArithmeticStructure(["^"], (base_node, exponent_node)),
                 found=base.units,
             )
             return self.unknown("a base with units raised to a variable")
@@ -725,7 +735,7 @@ class _Checker:
         Where they differ, the odd ones out are reported against the declared (expected)
         units when one of them has those, else against the most common units."""
         values = [self.infer(n, expect) for n in nodes]
-        known = [(v.units, n) for v, n in zip(values, nodes) if v.known]
+        known = [(v.units, n) for v, n in zip(values, nodes, strict=True) if v.known]
         if not known:
             unknown = [v for v in values if v.kind == "unknown"]
             return unknown[0] if unknown else _NUMBER
@@ -741,7 +751,9 @@ class _Checker:
                 if kind == "sum":
                     message = f"+ and - need equal units: this term has {units}, the sum {ref}"
                 elif kind == "comparison":
-                    message = f"a comparison needs equal units: this side has {units}, the other {ref}"
+                    message = (
+                        f"a comparison needs equal units: this side has {units}, the other {ref}"
+                    )
                 else:
                     message = f"{what} need equal units: this one has {units}, the rest {ref}"
                 self.mismatch(kind, message, n, expected=ref, found=units)
@@ -790,7 +802,9 @@ class _Checker:
         self.time_arg(time_node, f"the delay time of {what}")
         if initial_node is input_node:
             return self.infer(input_node, expect)
-        return self.same([input_node, initial_node], expect, "branches", f"{what}'s input and initial value")
+        return self.same(
+            [input_node, initial_node], expect, "branches", f"{what}'s input and initial value"
+        )
 
     def integ(self, node) -> _Val:
         stock = self._declared if node is self._top else None
@@ -817,7 +831,8 @@ class _Checker:
         if flow.known and flow.units != rate:
             self.mismatch(
                 "flow",
-                f"the net flow has units {flow.units}; the stock's units per {self.time} are {rate}",
+                f"the net flow has units {flow.units}; "
+                f"the stock's units per {self.time} are {rate}",
                 node.flow,
                 expected=rate,
                 found=flow.units,
@@ -949,29 +964,12 @@ class _Checker:
         return _Text(self.ae, self.real).render(node)
 
 
-class _Folded:
-    """The value of a right-hand part of a ``^`` chain, already inferred."""
-
-    def __init__(self, value, base, exponent):
-        self.value, self.base, self.exponent = value, base, exponent
-
-
-class _Pow:
-    """``base ^ exponent``, for the text of a term."""
-
-    def __init__(self, base, exponent):
-        self.base, self.exponent = base, exponent
-
-
 def _numeric(node) -> float | None:
     """The value of a term made of numbers only, else None."""
     from pysd.translators.structures import abstract_expressions as ae
 
     if _is_number(node):
         return float(node)
-    if isinstance(node, _Folded):
-        a, b = _numeric(node.base), _numeric(node.exponent)
-        return None if a is None or b is None else a**b
     if isinstance(node, ae.ArithmeticStructure):
         values = [_numeric(a) for a in node.arguments]
         if any(v is None for v in values):
@@ -985,7 +983,7 @@ def _numeric(node) -> float | None:
                 out = v**out
             return out
         out = values[0]
-        for op, v in zip(ops, values[1:]):
+        for op, v in zip(ops, values[1:], strict=True):
             if op == "+":
                 out += v
             elif op == "-":
@@ -1010,11 +1008,6 @@ class _Text:
         ae = self.ae
         if _is_number(node):
             return f"{float(node):g}"
-        if isinstance(node, _Folded):
-            return self.render(_Pow(node.base, node.exponent), parent)
-        if isinstance(node, _Pow):
-            text = f"{self.render(node.base, 8)}^{self.render(node.exponent, 8)}"
-            return f"({text})" if parent > 7 else text
         if isinstance(node, ae.ReferenceStructure):
             name = self.real.get(node.reference, node.reference.replace("_", " "))
             if node.subscripts is not None:
@@ -1029,7 +1022,7 @@ class _Text:
                 return ":NOT: " + self.render(args[0], 3)
             prec = _PRECEDENCE.get(ops[0], 4)
             parts = [self.render(args[0], prec)]
-            for op, a in zip(ops, args[1:]):
+            for op, a in zip(ops, args[1:], strict=True):
                 # the right operand of - and / binds tighter: a-(b-c), a/(b*c)
                 tight = prec + 1 if op in ("-", "/", "^") else prec
                 sep = f" {op} " if op.startswith(":") or prec <= 3 else op
