@@ -39,7 +39,8 @@ def run(args) -> int:
         return 0
     n = len(report.errors)
     print(
-        f"yaan-sim units: {n} units error{'s' if n != 1 else ''} in {report.path}",
+        f"yaan-sim units: {n} units error{'s' if n != 1 else ''}: fix the units in the .mdl "
+        "(or the equations) as listed above",
         file=sys.stderr,
     )
     return 2
