@@ -162,13 +162,16 @@ def test_power_chains_and_negative_exponents(tmp_path):
         "L = 2 ~ m ~|\n"
         "Fourth = L^2^2 ~ m*m*m*m ~|\n"  # L^(2^2), right-associative as in PySD
         "Inverse = L^-1 ~ 1/m ~|\n"
-        "Root = L^(1/2) ~ m ~|\n",  # wrong on purpose: m^(1/2)
+        "Root = L^(1/2) ~ m ~|\n"  # wrong on purpose: m^(1/2)
+        "Square = L^(3-1) ~ m*m ~|\n"  # a numeric exponent written as an expression
+        "Undefined = L^(1/0) ~ m ~|\n",  # no value: not checked, and said so
     )
     report = check_units(path)
     assert [(i.variable, i.kind, i.found) for i in report.errors] == [
         ("Root", "equation", "m^(1/2)")
     ]
-    assert report.checked == 3
+    assert report.checked == 4
+    assert [var for var, _ in report.unchecked] == ["Undefined"]
 
 
 # --------------------------------------------------------------------------------------

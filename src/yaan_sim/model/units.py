@@ -721,6 +721,8 @@ class _Checker:
         if base.kind != "units" or base.units.dimensionless:
             return base  # a number or Dmnl raised to a power stays one
         value = _numeric(exponent_node)
+        if value is not None and not np.isfinite(value):
+            return self.unknown(f"the exponent {self.text(exponent_node)} has no finite value")
         if value is None:
             self.mismatch(
                 "power",
@@ -976,37 +978,38 @@ class _Checker:
 
 
 def _numeric(node) -> float | None:
-    """The value of a term made of numbers only, else None."""
+    """The value of a term made of numbers only (nan where it has none), else None."""
     from pysd.translators.structures import abstract_expressions as ae
 
     if _is_number(node):
         return float(node)
-    if isinstance(node, ae.ArithmeticStructure):
-        values = [_numeric(a) for a in node.arguments]
-        if any(v is None for v in values):
-            return None
-        ops = list(node.operators)
+    if not isinstance(node, ae.ArithmeticStructure):
+        return None
+    values = [_numeric(a) for a in node.arguments]
+    if any(v is None for v in values):
+        return None
+    ops = list(node.operators)
+    try:
         if ops == ["negative"]:
             return -values[0]
         if all(op == "^" for op in ops):
             out = values[-1]
             for v in reversed(values[:-1]):
                 out = v**out
-            return out
-        out = values[0]
-        for op, v in zip(ops, values[1:], strict=True):
-            if op == "+":
-                out += v
-            elif op == "-":
-                out -= v
-            elif op == "*":
-                out *= v
-            elif v == 0:
-                return None
-            else:
-                out /= v
-        return out
-    return None
+        else:
+            out = values[0]
+            for op, v in zip(ops, values[1:], strict=True):
+                if op == "+":
+                    out += v
+                elif op == "-":
+                    out -= v
+                elif op == "*":
+                    out *= v
+                else:
+                    out /= v
+    except ArithmeticError:  # 0^-1, 1/0, an overflow
+        return float("nan")
+    return out if isinstance(out, float) else float("nan")  # (-8)^(1/3) is complex
 
 
 class _Text:
@@ -1018,7 +1021,8 @@ class _Text:
     def render(self, node, parent: int = 0) -> str:
         ae = self.ae
         if _is_number(node):
-            return f"{float(node):g}"
+            text = f"{float(node):g}"
+            return f"({text})" if node < 0 and parent > 4 else text
         if isinstance(node, ae.ReferenceStructure):
             name = self.real.get(node.reference, node.reference.replace("_", " "))
             if node.subscripts is not None:
