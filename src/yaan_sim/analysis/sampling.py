@@ -34,7 +34,6 @@ import xarray as xr
 from yaan_sim.errors import YaanSimError
 
 METHODS = ("mc", "lhs", "sobol")
-_EPS = 1e-12  # unit values are kept inside (0, 1) so inverse CDFs stay finite
 
 
 @dataclass(frozen=True)

@@ -107,20 +107,35 @@ def subscript_docs(mdl_path) -> dict[str, tuple[tuple[str, ...], dict]]:
         return {}
 
 
+def _listed(elements, zh: str) -> dict[str, str]:
+    """``{element: name}`` when ``zh`` lists one name per element, in order
+    (``园区：A、B、C``), else {}."""
+    items = [i.strip() for i in _LIST_SPLIT.split(re.sub(r"^[^：:]*[：:]", "", zh))]
+    if len(items) != len(elements) or not all(items):
+        return {}
+    return dict(zip(elements, items, strict=True))
+
+
+def element_names_zh(mdl_path) -> dict[str, str]:
+    """``{element: Chinese name}`` for every subscript range of a .mdl whose ``zh:``
+    lists its elements in order (parks, industries, pollutants)."""
+    out: dict[str, str] = {}
+    for elements, fields in subscript_docs(mdl_path).values():
+        for el, name in _listed(elements, fields.get("zh", "").strip()).items():
+            out.setdefault(el, name)
+    return out
+
+
 def _mdl_names(mdl_path, parks, regions) -> dict[str, str]:
-    """``{element or region: Chinese name}`` from the .mdl's comments."""
+    """``{park or region: Chinese name}`` from the .mdl's comments."""
     docs = subscript_docs(mdl_path) if mdl_path is not None else {}
     out: dict[str, str] = {}
     for rng, (elements, fields) in docs.items():
         zh = fields.get("zh", "").strip()
-        if not zh:
-            continue
-        if rng in regions:
+        if rng in regions and zh:
             out[rng] = zh
-        elif list(elements) == list(parks):
-            items = [i.strip() for i in _LIST_SPLIT.split(re.sub(r"^[^：:]*[：:]", "", zh))]
-            if len(items) == len(parks) and all(items):
-                out.update(zip(parks, items, strict=True))
+        elif zh and list(elements) == list(parks):
+            out.update(_listed(parks, zh))
     return out
 
 
@@ -155,6 +170,21 @@ class Places:
         return cache[0]
 
     @classmethod
+    def from_mdl(cls, mdl_path) -> Places:
+        """The places of a .mdl file, read from its text (no translation, so it is cheap):
+        the ``Park`` elements and the sub-ranges that partition them."""
+        docs = subscript_docs(mdl_path)
+        parks = docs.get("Park", ((), {}))[0]
+        region_of: dict[str, str] = {}
+        for rng, (elements, _fields) in docs.items():
+            if rng != "Park" and parks and set(elements) < set(parks):
+                region_of.update(dict.fromkeys(elements, rng))
+        covered = sum(len(els) for r, (els, _f) in docs.items() if r in region_of.values())
+        if sorted(region_of) != sorted(parks) or covered != len(parks):
+            region_of = {}  # sub-ranges that do not partition the parks are not regions
+        return cls(parks, region_of, _mdl_names(mdl_path, parks, set(region_of.values())))
+
+    @classmethod
     def from_dataset(cls, ds, mdl_path=None) -> Places:
         """The places of a results Dataset (its ``park`` and ``region`` coords), named from
         ``mdl_path`` (default: the shipped model, if its parks are the same)."""
@@ -167,6 +197,9 @@ class Places:
         if "region" in ds.coords and ds["region"].dims == ("park",):
             regions = dict(zip(parks, (str(r) for r in ds["region"].values), strict=True))
         path = mdl_path if mdl_path is not None else DEFAULT_MODEL
+        if not regions:  # older results: the regions of the .mdl, if its parks are these
+            shipped = cls.from_mdl(path)
+            regions = dict(shipped.region_of) if shipped.parks == parks else {}
         return cls(parks, regions, _mdl_names(path, parks, set(regions.values())))
 
     @property
