@@ -244,7 +244,7 @@ def load_goals(path: str | Path | None = None, *, places: Places | None = None) 
         if reader.failure == "yaml":
             raise GoalsError(f"{path}: not valid YAML: " + "; ".join(map(str, problems)), problems)
         raise GoalsError(f"{path}: {why}", problems)
-    return _goals_from_node(root, path, places)
+    return _goals_from_node(root, path, places, problems)
 
 
 def goals_from_dict(data, path: str | Path = "<goals>", places: Places | None = None) -> GoalSet:
@@ -252,10 +252,14 @@ def goals_from_dict(data, path: str | Path = "<goals>", places: Places | None = 
     return _goals_from_node(Node.wrap(data), path, places)
 
 
-def _goals_from_node(root: Node, path, places: Places | None) -> GoalSet:
+def _goals_from_node(
+    root: Node, path, places: Places | None, problems: list[Problem] | None = None
+) -> GoalSet:
+    """The goals of a tree; ``problems`` the reader already found (duplicate keys,
+    YAML 1.1 numbers) are reported with the rest."""
     places = places if places is not None else Places.from_mdl(DEFAULT_MODEL)
     file = str(path)
-    problems: list[Problem] = []
+    problems = problems if problems is not None else []
     top = root.value if isinstance(root.value, dict) else None
     if top is None or not isinstance(top.get("goals", Node(None, 0)).value, list):
         raise GoalsError(f"{path}: expected a mapping with a 'goals:' list at the top level.")

@@ -137,6 +137,8 @@ _NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 _OCTAL = re.compile(r"[-+]?0[0-9_]+")
 _SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
 _BINARY = re.compile(r"[-+]?0b[01_]+")
+_LEADING_ZERO = re.compile(r"[-+]?0[0-9]+")  # 1.1: text when it has an 8 or 9; 1.2: a number
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 def yaml11_only(node) -> tuple[str, str] | None:
@@ -145,6 +147,12 @@ def yaml11_only(node) -> tuple[str, str] | None:
     if not isinstance(node, yaml.ScalarNode) or node.style is not None:
         return None
     text = node.value
+    if node.tag == _STR_TAG and _LEADING_ZERO.fullmatch(text):
+        digits = text.lstrip("+-").lstrip("0") or "0"
+        return (
+            f"text in YAML 1.1 but the number {digits} in YAML 1.2",
+            f"write {digits} without the leading zero (or quote it for text)",
+        )
     if node.tag not in _NUMBER_TAGS:
         return None
     if _SEXAGESIMAL.fullmatch(text):
