@@ -515,7 +515,10 @@ def plot_goal_table(table, *, ax=None, lang="zh", binding_only: bool = True):
         crow = ["white", "white"]
         for sc in scen:
             r = sub[sub["scenario"] == sc].iloc[0] if sc is not None else sub.iloc[0]
-            row.append(status_label(r["status"], lang))
+            mark = (
+                f" ({_tr('source.observed', lang)})" if r.get("value_source") == "observed" else ""
+            )
+            row.append(status_label(r["status"], lang) + mark)
             crow.append(STATUS_COLORS.get(r["status"], "#bdbdbd"))
         cells.append(row)
         colors.append(crow)
