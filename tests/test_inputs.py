@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from support.fake_results import make_results
+
 from yaan_sim.errors import YaanSimError
 from yaan_sim.model.load import load_model
 from yaan_sim.outputs.evaluate import evaluate
@@ -67,7 +67,7 @@ def test_yaml11_forms_as_schedule_years_and_in_goals(tmp_path, fx_model):
     (p,) = validate_file(path, fx_model)
     assert "'02018' is text in YAML 1.1 but the number 2018 in YAML 1.2" in p.message
     goals = _write(tmp_path, "g.yaml", GOAL.replace("target: 2000", "target: 02000"))
-    with pytest.raises(GoalsError, match="'02000' is an octal number in YAML 1.1"):
+    with pytest.raises(GoalsError, match=r"'02000' is an octal number in YAML 1.1"):
         load_goals(goals)
 
 
@@ -101,12 +101,12 @@ def test_duplicate_goal_keys_are_refused(tmp_path):
 def test_goals_file_limits_apply(tmp_path):
     path = tmp_path / "g.yaml"
     path.write_bytes(b"goals:\n" + b"# padding\n" * 40_000)
-    with pytest.raises(GoalsError, match="cannot read the goals file .*over the limit"):
+    with pytest.raises(GoalsError, match=r"cannot read the goals file .*over the limit"):
         load_goals(path)
     bomb = "a: &a [x, x]\n" + "".join(
         f"b{i}: &b{i} [*{'a' if i == 0 else f'b{i - 1}'}]\n" for i in range(70)
     )
-    with pytest.raises(GoalsError, match="not valid YAML.*alias"):
+    with pytest.raises(GoalsError, match=r"not valid YAML.*alias"):
         load_goals(_write(tmp_path, "bomb.yaml", bomb + "goals: []\n"))
 
 

@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-
 from support.fake_results import make_results
+
 from yaan_sim.errors import YaanSimError
 from yaan_sim.outputs.evaluate import evaluate, format_table, summary
 from yaan_sim.outputs.i18n import (
@@ -27,8 +27,6 @@ from yaan_sim.scenario.places import Places
 from yaan_sim.tables import display_width, format_number, markdown_table, text_table
 
 PLAN = Path(__file__).resolve().parents[2] / "shared" / "seed" / "yaan-park-plan-2017.txt"
-if not PLAN.is_file():  # a worktree beside the main checkout
-    PLAN = Path("/work/shared/seed/yaan-park-plan-2017.txt")
 
 
 def test_every_key_has_english_and_chinese():
