@@ -19,7 +19,8 @@ from support.fake_results import TARGET, make_results
 from yaan_sim.errors import YaanSimError
 from yaan_sim.outputs import charts
 from yaan_sim.outputs.evaluate import evaluate, load_observed
-from yaan_sim.outputs.goals import PARK_NAMES_ZH, load_goals
+from yaan_sim.outputs.goals import load_goals
+from yaan_sim.outputs.i18n import place_label
 
 
 @pytest.fixture(autouse=True)
@@ -98,7 +99,7 @@ def test_park_small_multiples(ds):
     axes = charts.plot_park_trajectories(ds, lang="zh", observed=load_observed())
     assert axes.shape == (3, 3)
     titles = [a.get_title() for a in axes.flat]
-    assert titles == [PARK_NAMES_ZH[p] for p in TARGET]
+    assert titles == [place_label("park", p, "zh") for p in TARGET]
     for ax, park in zip(axes.flat, TARGET):
         (target,) = _gid(ax, "target")
         assert target.get_ydata()[0] == TARGET[park]
@@ -167,7 +168,7 @@ def test_scenario_comparison(ens):
     assert len(ax.patches) == 2 * 9
     targets = _gid(ax, "target")
     assert len(targets) == 9
-    assert [t.get_text() for t in ax.get_xticklabels()] == [PARK_NAMES_ZH[p] for p in TARGET]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [place_label("park", p, "zh") for p in TARGET]
     assert _render(ax.figure) == []
 
 

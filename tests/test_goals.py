@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from yaan_sim.outputs.goals import PARKS, REGION_OF_PARK, GoalsError, goals_from_dict, load_goals
+from yaan_sim.outputs.goals import GoalsError, goals_from_dict, load_goals
+from yaan_sim.paths import DEFAULT_MODEL
+from yaan_sim.scenario.places import Places
+
+# the parks and regions as the model defines them (not restated in the package)
+_PLACES = Places.from_mdl(DEFAULT_MODEL)
+PARKS = _PLACES.parks
+REGION_OF_PARK = _PLACES.region_of
 
 PLAN = Path(__file__).resolve().parents[2] / "shared" / "seed" / "yaan-park-plan-2017.txt"
 

@@ -34,7 +34,6 @@ import xarray as xr
 from yaan_sim.errors import YaanSimError
 
 METHODS = ("mc", "lhs", "sobol")
-_EPS = 1e-12  # unit values are kept inside (0, 1) so inverse CDFs stay finite
 
 
 @dataclass(frozen=True)
@@ -66,28 +65,7 @@ class Factor:
 
 def ppf(dist, u) -> np.ndarray:
     """Inverse CDF of a scenario ``Distribution`` (uniform, triangular, truncated normal)."""
-    u = np.clip(np.asarray(u, dtype=float), _EPS, 1 - _EPS)
-    p = dist.params
-    if dist.kind == "uniform":
-        out = p["low"] + u * (p["high"] - p["low"])
-    elif dist.kind == "triangular":
-        lo, mode, hi = p["low"], p["mode"], p["high"]
-        c = (mode - lo) / (hi - lo)
-        # closed form of the triangular inverse CDF (same as scipy.stats.triang.ppf)
-        out = np.where(
-            u < c,
-            lo + np.sqrt(u * (hi - lo) * (mode - lo)),
-            hi - np.sqrt((1 - u) * (hi - lo) * (hi - mode)),
-        )
-    elif dist.kind == "normal":
-        from scipy.stats import truncnorm
-
-        a = (dist.low - p["mean"]) / p["sd"]
-        b = (dist.high - p["mean"]) / p["sd"]
-        out = truncnorm.ppf(u, a, b, loc=p["mean"], scale=p["sd"])
-    else:
-        raise YaanSimError(f"unknown distribution {dist.kind!r}: use uniform, triangular or normal")
-    return np.clip(out, dist.low, dist.high)
+    return dist.ppf(u)
 
 
 def _cell_labels(lever) -> list[str]:

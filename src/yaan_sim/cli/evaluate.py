@@ -76,11 +76,13 @@ def run(args: argparse.Namespace) -> int:
 
     ds = open_results(args.results)
     goals = load_goals(args.goals)
-    observed = load_observed(args.observed) if args.observed is not None else None
+    observed = None
+    if args.observed is not None:
+        observed = load_observed(args.observed, source=ds, goals=goals)
     table = evaluate(ds, goals, year=args.year, observed=observed, lang=args.lang)
     if args.format in ("table", "md") and not args.all_columns:
         table = summary(table)
-    text = format_table(table, args.format)
+    text = format_table(table, args.format, lang=args.lang)
     if args.output is not None:
         write_text_atomic(args.output, text, force=args.force)
     else:

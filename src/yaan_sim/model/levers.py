@@ -23,6 +23,7 @@ import numpy as np
 import xarray as xr
 
 from yaan_sim.errors import YaanSimError
+from yaan_sim.tables import format_exact, text_table
 
 #: Formats of :func:`render_levers`.
 FORMATS = ("table", "json", "csv")
@@ -143,14 +144,7 @@ class Lever:
         }
 
 
-def _fmt(x: float) -> str:
-    """A number without noise: 150, 0.012, 1e-06."""
-    x = float(x)
-    if not math.isfinite(x):
-        return str(x)
-    if x == int(x) and abs(x) < 1e15:
-        return str(int(x))
-    return f"{x:.6g}"
+_fmt = format_exact  # a number without noise: 150, 0.012, 1e-06
 
 
 def _nested(values, dims, coords):
@@ -300,19 +294,5 @@ def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 3] + "..."
 
 
-def _width(text: str) -> int:
-    """Display width: CJK characters take two columns."""
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
-
-
 def _text_table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(_width(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(cells):
-        return "  ".join(
-            str(c) + " " * (w - _width(str(c))) for c, w in zip(cells, widths)
-        ).rstrip()
-
-    out = [line(header), line(["-" * w for w in widths])]
-    out += [line(r) for r in rows]
-    return "\n".join(out)
+    return text_table(header, rows, align=["left"] * len(header))

@@ -38,7 +38,6 @@ metric in the years it covers; ``value_source`` says which one a row used.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -47,31 +46,27 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from yaan_sim.errors import ResultsError, YaanSimError
-from yaan_sim.outputs.goals import (
-    CITY,
-    PARKS,
-    REGION_OF_PARK,
-    REGIONS,
-    Goal,
-    GoalSet,
-    load_goals,
-    scope_label,
+from yaan_sim.errors import ResultsError
+from yaan_sim.outputs.goal_table import (  # noqa: F401 (the goal table's formats, importable here)
+    FORMATS,
+    SUMMARY_COLUMNS,
+    format_table,
+    human_cells,
+    summary,
+    to_markdown,
 )
-from yaan_sim.paths import MODELS_DIR
+from yaan_sim.outputs.goals import CITY, Goal, GoalSet, load_goals, scope_label
+from yaan_sim.outputs.i18n import check_lang, scenario_titles
+from yaan_sim.outputs.observed import (  # noqa: F401 (re-exported: the one observed reader)
+    DEFAULT_OBSERVED,
+    OBSERVED_COLUMNS,
+    load_observed,
+)
+from yaan_sim.paths import DEFAULT_MODEL
+from yaan_sim.scenario.places import Places
 
 AT_RISK_MARGIN = 0.05
 STATUSES = ("met", "on track", "at risk", "missed", "no data")
-STATUS_ZH = {
-    "met": "已达标",
-    "on track": "进展顺利",
-    "at risk": "有风险",
-    "missed": "未达标",
-    "no data": "无数据",
-}
-DEFAULT_OBSERVED = MODELS_DIR / "data" / "observed.csv"
-OBSERVED_COLUMNS = ("variable", "park", "year", "value", "unit", "source", "confidence", "note")
-_OBSERVED_REQUIRED = ("variable", "park", "year", "value", "unit", "source", "confidence")
 _SAMPLE_DIMS = ("scenario", "sample", "time")
 
 
@@ -105,66 +100,6 @@ def check_results(ds: xr.Dataset, source: str = "the dataset") -> None:
 # ------------------------------------------------------------------ observed data
 
 
-def load_observed(path: str | Path | None = None) -> pd.DataFrame:
-    """Read observed figures (default ``models/data/observed.csv``).
-
-    Long format, one figure a row, UTF-8 CSV with a header; lines starting with ``#`` are
-    comments. Columns: ``variable`` (a results variable, e.g. ``revenue``), ``park`` (a
-    park, a region, or ``city``), ``year`` (the figure is year Y's annual value), ``value``,
-    ``unit`` (as in the results, e.g. ``yiyuan/Year``), ``source`` (URL or document),
-    ``confidence`` (H, M, L or a range such as M-H, as in ../shared/data/sources.md),
-    ``note`` (optional).
-    """
-    path = Path(path) if path is not None else DEFAULT_OBSERVED
-    try:
-        df = pd.read_csv(
-            path,
-            comment="#",
-            dtype={"park": str, "variable": str, "unit": str},
-            skipinitialspace=True,
-        )
-    except FileNotFoundError:
-        raise YaanSimError(
-            f"no observed-data file at {path}; the shipped one is {DEFAULT_OBSERVED}."
-        ) from None
-    except Exception as exc:
-        raise YaanSimError(f"{path}: cannot read the observed data as CSV ({exc}).") from None
-    missing = [c for c in _OBSERVED_REQUIRED if c not in df.columns]
-    if missing:
-        raise YaanSimError(
-            f"{path}: missing column(s) {', '.join(missing)}; the columns are "
-            f"{', '.join(OBSERVED_COLUMNS)} (note optional)."
-        )
-    if "note" not in df.columns:
-        df["note"] = ""
-    problems = []
-    places = set(PARKS) | set(REGIONS) | {"city"}
-    for i, row in df.iterrows():
-        line = i + 2
-        if not isinstance(row["variable"], str) or not row["variable"].isidentifier():
-            problems.append(f"row {line}: variable {row['variable']!r} is not a variable name")
-        if row["park"] not in places:
-            problems.append(f"row {line}: park {row['park']!r} is not a park, a region or 'city'")
-        try:
-            ok = float(row["year"]) == int(row["year"])
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            problems.append(f"row {line}: year {row['year']!r} is not a year")
-        try:
-            ok = math.isfinite(float(row["value"]))
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            problems.append(f"row {line}: value {row['value']!r} is not a number")
-    if problems:
-        raise YaanSimError(f"{path}: " + "; ".join(problems))
-    df["year"] = df["year"].astype(int)
-    df["value"] = df["value"].astype(float)
-    df["note"] = df["note"].fillna("")
-    return df[list(OBSERVED_COLUMNS)]
-
-
 def _norm_unit(u: str) -> str:
     return "".join(str(u).split()).lower()
 
@@ -190,15 +125,24 @@ def observed_metric(
     parks: Sequence[str],
     year: int,
 ) -> float:
-    """The goal's metric computed from observed figures, or NaN when they do not cover it."""
-    if observed is None or len(observed) == 0 or goal.metric.select:
+    """The goal's metric from observed figures, or NaN when they do not cover it.
+
+    A figure of the goal's own metric (``rd_share``) is taken as it is; otherwise the
+    metric is computed from the figures of its variables (summed over the scope's parks
+    where the scope itself has none), e.g. R&D share = 100 * R&D spending / revenue.
+    """
+    if observed is None or len(observed) == 0:
         return math.nan
     place = "city" if scope == "city" else name
+    direct = _observed_total(observed, goal.id, place, parks, year)
+    if np.isfinite(direct):
+        return direct
     m = goal.metric
+    sel = "".join(f"[{v}]" for v in m.select.values())
     if m.aggregate == "sum":
-        return m.scale * _observed_total(observed, m.variable, place, parks, year)
-    num = _observed_total(observed, m.numerator, place, parks, year)
-    den = _observed_total(observed, m.denominator, place, parks, year)
+        return m.scale * _observed_total(observed, m.variable + sel, place, parks, year)
+    num = _observed_total(observed, m.numerator + sel, place, parks, year)
+    den = _observed_total(observed, m.denominator + sel, place, parks, year)
     return m.scale * num / den if den else math.nan
 
 
@@ -212,11 +156,9 @@ def scope_members(ds: xr.Dataset, scope: str) -> list[tuple[str, list[str]]]:
         return [(CITY, parks)]
     if scope == "park":
         return [(p, [p]) for p in parks]
-    if "region" in ds.coords and ds["region"].dims == ("park",):
-        region = dict(zip(parks, (str(r) for r in ds["region"].values)))
-    else:
-        region = {p: REGION_OF_PARK.get(p, "other") for p in parks}
-    names = [r for r in REGIONS if r in region.values()]
+    places = Places.from_dataset(ds)
+    region = {p: places.region_of.get(p, "other") for p in parks}
+    names = [r for r in places.regions if r in region.values()]
     names += sorted(set(region.values()) - set(names))
     return [(r, [p for p in parks if region[p] == r]) for r in names]
 
@@ -417,12 +359,11 @@ def evaluate(
         % a year. For falling-every-year goals ``value`` is the largest year-on-year change
         (% a year) up to Y, the target 0, and ``level`` the metric itself.
     """
-    if lang not in ("en", "zh"):
-        raise YaanSimError(f"lang must be 'en' or 'zh', not {lang!r}")
+    check_lang(lang)
     check_results(ds)
     goals = load_goals() if goals is None else goals
     if isinstance(observed, (str, Path)):
-        observed = load_observed(observed)
+        observed = load_observed(observed, source=ds, goals=goals)
     year = int(year)
     rows = []
     scenarios = [str(s) for s in ds["scenario"].values] if "scenario" in ds.dims else [None]
@@ -439,34 +380,16 @@ def evaluate(
     df = pd.DataFrame(rows)
     first = ["scenario"] if scenarios != [None] else []
     cols = first + [c for c in _COLUMNS if c in df.columns]
-    return df.reindex(columns=cols)
+    df = df.reindex(columns=cols)
+    df.attrs["scenario_titles"] = scenario_titles(ds)  # for labels: the files' titles
+    return df
 
 
-_COLUMNS = [
-    "goal_id",
-    "goal",
-    "scope",
-    "scope_name",
-    "scope_label",
-    "binding",
-    "comparison",
-    "target",
-    "value",
-    "unit",
-    "gap",
-    "gap_pct",
-    "status",
-    "eval_year",
-    "goal_year",
-    "year_first_met",
-    "growth_needed_pct",
-    "growth_simulated_pct",
-    "projected",
-    "level",
-    "level_unit",
-    "value_source",
-    "p_met",
-]
+_COLUMNS = (  # noqa: SIM905 (names as one text read better than 23 lines)
+    "goal_id goal scope scope_name scope_label binding comparison target value unit gap "
+    "gap_pct status eval_year goal_year year_first_met growth_needed_pct growth_simulated_pct "
+    "projected level level_unit value_source p_met"
+).split()
 
 
 def _row(
@@ -604,12 +527,13 @@ def what_it_takes(
         if goal.is_trend or goal.uses_baseline:
             continue
         for scope in goal.scopes:
+            places = getattr(goals, "places", None) or Places.from_mdl(DEFAULT_MODEL)
             if scope == "city":
-                members = [(CITY, list(PARKS))]
+                members = [(CITY, list(places.parks))]
             elif scope == "region":
-                members = [(r, [p for p in PARKS if REGION_OF_PARK[p] == r]) for r in REGIONS]
+                members = [(r, places.members(r)) for r in places.regions]
             else:
-                members = [(p, [p]) for p in PARKS]
+                members = [(p, [p]) for p in places.parks]
             for name, parks in members:
                 target = goal.fixed_target(scope, name, parks)
                 if target is None:
@@ -659,76 +583,3 @@ def what_it_takes(
             "met",
         ],
     )
-
-
-# ------------------------------------------------------------------ output formats
-
-FORMATS = ("table", "csv", "json", "md")
-
-
-def _fmt(x) -> str:
-    if isinstance(x, (bool, np.bool_)):
-        return "yes" if x else "no"
-    if isinstance(x, (int, np.integer)):
-        return str(int(x))
-    if isinstance(x, (float, np.floating)):
-        if not np.isfinite(x):
-            return ""
-        if float(x).is_integer() and abs(x) < 1e6:
-            return f"{int(x)}"
-        return f"{x:.4g}" if abs(x) < 0.01 else f"{x:,.2f}"
-    return "" if x is None else str(x)
-
-
-def to_markdown(df: pd.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table (no extra dependency)."""
-    cols = list(df.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for rec in df.itertuples(index=False):
-        lines.append("| " + " | ".join(_fmt(v).replace("|", "\\|") for v in rec) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def format_table(df: pd.DataFrame, fmt: str = "table") -> str:
-    """Render the goal table as ``table`` (aligned text), ``csv``, ``json`` or ``md``."""
-    if fmt == "csv":
-        return df.to_csv(index=False)
-    if fmt == "json":
-        recs = json.loads(df.to_json(orient="records", force_ascii=False))
-        return json.dumps(recs, ensure_ascii=False, indent=1) + "\n"
-    if fmt == "md":
-        return to_markdown(df)
-    if fmt == "table":
-        cells = [[_fmt(v) for v in rec] for rec in df.itertuples(index=False)]
-        cols = list(df.columns)
-        widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(cols)]
-        line = lambda vals: "  ".join(v.ljust(w) for v, w in zip(vals, widths)).rstrip()  # noqa: E731
-        return (
-            "\n".join([line(cols), line(["-" * w for w in widths])] + [line(r) for r in cells])
-            + "\n"
-        )
-    raise YaanSimError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-
-
-#: Columns shown by ``yaan-sim evaluate --format table`` and in the report.
-SUMMARY_COLUMNS = [
-    "scenario",
-    "goal_id",
-    "scope_label",
-    "binding",
-    "target",
-    "value",
-    "unit",
-    "gap",
-    "gap_pct",
-    "status",
-    "year_first_met",
-    "growth_needed_pct",
-    "growth_simulated_pct",
-    "p_met",
-]
-
-
-def summary(df: pd.DataFrame) -> pd.DataFrame:
-    """The goal table's main columns, in reading order."""
-    return df[[c for c in SUMMARY_COLUMNS if c in df.columns]]
