@@ -662,8 +662,12 @@ def backtest_chart(table: pd.DataFrame, ax=None, lang: str = "zh", kind: str = "
                 ax.scatter(
                     use["ratio"].to_numpy()[sel], y[sel], marker=markers[role], label=L[role]
                 )
+        from matplotlib.ticker import FormatStrFormatter
+
         ax.axvline(1.0, color="0.5", lw=1)
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.xaxis.set_minor_formatter(FormatStrFormatter("%g"))
         ax.set_yticks(y, labels, fontsize=7)
         ax.invert_yaxis()
         ax.set_xlabel(f"{L['y']} / {L['x']}")

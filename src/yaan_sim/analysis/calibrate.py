@@ -558,8 +558,8 @@ class CalibrationResult:
             flag = "; AT BOUND" if r.at_bound else ""
             flag += "; NOT INFORMED by the data" if not r.informed else ""
             lines.append(
-                f"  {r.label:<44} {r.value:.6g}  (se {r.se:.3g}; [{r.ci_low:.4g}, {r.ci_high:.4g}]; "
-                f"start {r.start:.4g}; prior {r.prior}{flag})"
+                f"  {r.label:<44} {r.value:.6g}  (se {r.se:.3g}; "
+                f"[{r.ci_low:.4g}, {r.ci_high:.4g}]; start {r.start:.4g}; prior {r.prior}{flag})"
             )
         s = self.stats
         lines.append(
