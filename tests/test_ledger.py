@@ -112,7 +112,8 @@ def test_every_problem_is_reported_at_once_and_lines_count_comments_and_quotes(t
     path.write_text(
         ",".join(COLUMNS)
         + "\n# a comment line\n"
-        + 'r-1,revenue,营业收入,park,ETDZ,2015,level,1,亿元,M,read,http://x,"a title\nover two lines",q,n\n'
+        + "r-1,revenue,营业收入,park,ETDZ,2015,level,1,亿元,M,read,http://x,"
+        + '"a title\nover two lines",q,n\n'
         + "r-2,revenue,营业收入,park,ETDZ,2015,level,1,亿元,Q,read,http://x,t,q,n\n"
         + "r-3,revenue,营业收入,park,ETDZ,2015,level,1,亿元,M,read,http://x,t,q\n",
         encoding="utf-8",
@@ -150,7 +151,7 @@ def test_a_wrong_header_and_a_derived_row_without_address(tmp_path):
     )
     rows[0]["id"] = "other"
     write_ledger(tmp_path, rows)
-    with pytest.raises(LedgerError, match="test.csv:3: column 'source_url' is empty"):
+    with pytest.raises(LedgerError, match=r"test\.csv:3: column 'source_url' is empty"):
         read_ledger(tmp_path, files=[tmp_path / "test.csv"])
 
 

@@ -71,7 +71,7 @@ def euler_revenue(park: str, growth: float | None = None, initial: float | None 
     """(times, revenue) of the test model's Euler integration, 2013-2020, every step."""
     g = GROWTH[park] if growth is None else growth
     r0 = INITIAL[park] if initial is None else initial
-    k = np.arange(int(round(7 / DT)) + 1)
+    k = np.arange(round(7 / DT) + 1)
     return START + k * DT, r0 * (1 + g * DT) ** k
 
 
