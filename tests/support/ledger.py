@@ -35,6 +35,7 @@ COLUMNS = [
     "note",
 ]
 DEFAULTS = {
+    "variable": "revenue",
     "measure_zh": "营业收入",
     "scope_kind": "park",
     "scope": "ETDZ",
