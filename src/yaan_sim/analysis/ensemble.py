@@ -246,6 +246,7 @@ def run_ensemble(
     workers: int | None = None,
     progress: bool = False,
     argv=None,
+    posterior=None,
 ) -> xr.Dataset:
     """Sample each scenario's ``uncertain:`` block and run the samples.
 
@@ -270,6 +271,11 @@ def run_ensemble(
         Where chunks run: see :func:`yaan_sim.analysis.distributed.run_chunks`.
     progress : bool
         A progress bar (tqdm, on stderr) over the chunks.
+    posterior : path, optional
+        A posterior file (``yaan-sim calibrate --posterior``): its draws, resampled with
+        ``seed``, set the calibrated constants of every sample
+        (:func:`yaan_sim.analysis.posterior.posterior_design`); the scenario then needs
+        no ``uncertain:`` block.
 
     Returns
     -------
@@ -302,7 +308,15 @@ def run_ensemble(
         )
     payloads, designs, owner = [], [], []
     for k, (sc, h) in enumerate(zip(scenarios, horizons)):
-        design = sample_design(sc.uncertain, samples, method, seed)
+        design = (
+            sample_design(sc.uncertain, samples, method, seed)
+            if posterior is None or sc.uncertain
+            else None
+        )
+        if posterior is not None:
+            from yaan_sim.analysis.posterior import combine, posterior_design
+
+            design = combine(design, posterior_design(posterior, samples, seed, model), sc)
         designs.append(design)
         ps = make_payloads(
             model, sc, design, h, return_vars=rv, engine=engine, chunk_size=chunk_size
@@ -341,6 +355,13 @@ def run_ensemble(
         extra={
             "kind": "ensemble",
             "return_vars": list(return_vars) if return_vars else None,
+            "posterior": (
+                None
+                if posterior is None
+                else str(posterior)
+                if isinstance(posterior, (str, Path))
+                else "in memory"
+            ),
             "ensemble": {
                 "method": method,
                 "chunk_size": chunk_size or DEFAULT_CHUNK,

@@ -28,6 +28,7 @@ COMMANDS = (
     "calibrate",
     "seek",
     "batch",
+    "backtest",
 )
 
 

@@ -164,6 +164,12 @@ def register(sub) -> None:
     )
     p.add_argument("--year", type=int, default=2020, help="evaluation year (default 2020)")
     p.add_argument(
+        "--posterior",
+        metavar="POSTERIOR.nc",
+        help="draw the calibrated constants from this posterior (yaan-sim calibrate "
+        "--posterior); the scenario then needs no `uncertain:` block",
+    )
+    p.add_argument(
         "--chart", metavar="FAN.png", help="also draw a fan chart of city revenue against its goal"
     )
     p.add_argument("--lang", choices=("zh", "en"), default="en", help="chart language")
@@ -200,6 +206,7 @@ def cmd_ensemble(args) -> int:
         workers=args.workers,
         progress=not args.no_progress,
         argv=sys.argv,
+        posterior=args.posterior,
     )
     export(ds, out, force=args.force)
     print_goal_probabilities(ds, args.year)

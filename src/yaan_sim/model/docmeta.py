@@ -11,7 +11,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-FIELDS = ("en", "zh", "role", "plan", "source", "note")
+FIELDS = ("en", "zh", "role", "plan", "source", "note", "observes", "calibrate")
 _FIELD_RE = re.compile(r"(?:^|\s)(" + "|".join(FIELDS) + r"):\s")
 
 
