@@ -27,6 +27,7 @@ COMMANDS = (
     "calibrate",
     "seek",
     "batch",
+    "loops",
 )
 
 
