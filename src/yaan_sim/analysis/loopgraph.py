@@ -41,6 +41,15 @@ from yaan_sim.errors import ModelError
 # A change smaller than this, relative to the value, is rounding, not change.
 REL_ZERO = 1e-12
 _STATEFUL_KINDS = {"integ", "initial", "smooth", "delay"}
+_UNFOLLOWED = {
+    "delayn": "DELAY N",
+    "fixed": "DELAY FIXED",
+    "trend": "TREND",
+    "forecast": "FORECAST",
+    "sampleiftrue": "SAMPLE IF TRUE",
+}
+# NaN probes of which element feeds which: at most this many times of the run
+_PROBE_TIMES = 64
 _PROBE = "_ltm_state_{id}_{stage}"
 
 
@@ -148,9 +157,9 @@ def check_supported(plan: Plan) -> None:
     for st in plan.statefuls:
         if st.kind not in _STATEFUL_KINDS:
             raise ModelError(
-                f"{st.owner}: the loop analysis follows INTEG, SMOOTH, DELAY1/3/N-less delays "
-                f"and INITIAL; this variable uses a {st.kind.upper()} structure, which it "
-                "cannot break into links"
+                f"{st.owner}: uses {_UNFOLLOWED.get(st.kind, st.kind.upper())}, which the loop "
+                "analysis cannot break into links (it follows INTEG, SMOOTH, SMOOTH3, DELAY1, "
+                "DELAY3 and INITIAL); write it with those, or analyse a model without it"
             )
         _, comp = _owner_component(plan, st)
         if comp.keep is not None:
@@ -237,11 +246,12 @@ def _smooth_rate(st, stage: int, n: int) -> str:
     return f"(({src} - S{st.id}[{stage}]) * {n} / ({st.time.code}))"
 
 
-def _delay_rate(st, stage: int) -> str:
-    """A material DELAY's stage rate (stages hold material; outflow = stage / T * n)."""
+def _delay_rate(st, stage: int, n: int) -> str:
+    """A material DELAY's stage rate (stages hold material; a stage's outflow is
+    stage / T, times n), as the vector engine (and PySD) integrate it."""
     t = f"({st.time.code})"
     src = f"({st.input.code})" if stage == 0 else f"(S{st.id}[{stage - 1}] / {t})"
-    return f"(({src} - S{st.id}[{stage}] / {t}) * _n{st.id})"
+    return f"(({src} - S{st.id}[{stage}] / {t}) * {n})"
 
 
 def build_blocks(plan: Plan, ds, probes: dict, exogenous: set) -> dict:
@@ -375,7 +385,7 @@ def build_blocks(plan: Plan, ds, probes: dict, exogenous: set) -> dict:
             elif st.kind == "smooth":
                 source, parts = _smooth_rate(st, stage, n), (st.input, st.time)
             else:
-                source = _delay_rate(st, stage).replace(f"_n{st.id}", str(n))
+                source = _delay_rate(st, stage, n)
                 parts = (st.input, st.time)
             deps = set()
             timed = False
@@ -600,16 +610,21 @@ def link_scores(plan: Plan, blocks: dict, controls: dict, times: np.ndarray) -> 
 
 def _element_map(ev: Evaluator, z: Block, x: Block, needed, every: dict, times) -> np.ndarray:
     """(x elements, z elements): which element of x feeds which element of z."""
+    at = np.unique(np.linspace(0, len(times) - 1, min(len(times), _PROBE_TIMES)).round())
+    at = at.astype(int)
+    times = times[at]
+    every = {k: every[k][at] for k in needed}
+    x_values = x.values[at]
     n_x, n_t = x.size, len(times)
-    vals = {k: np.repeat(every[k], n_x, axis=0) for k in needed}
-    xs = np.repeat(x.values.reshape(n_t, 1, -1), n_x, axis=1)
+    plain = ev.evaluate(z, every, times)  # where the equation is NaN already, NaN tells nothing
+    vals = {k: np.repeat(v, n_x, axis=0) for k, v in every.items()}
+    xs = np.repeat(x_values.reshape(n_t, 1, -1), n_x, axis=1)
     idx = np.arange(n_x)
     xs[:, idx, idx] = np.nan
     vals[x.key] = xs.reshape((n_t * n_x, *x.shape))
     probe = ev.evaluate(z, vals, np.repeat(times, n_x)).reshape(n_t, n_x, -1)
     base = (
-        np.isfinite(z.values.reshape(n_t, 1, -1))
-        & np.isfinite(x.values.reshape(n_t, -1))[:, :, None]
+        np.isfinite(plain.reshape(n_t, 1, -1)) & np.isfinite(x_values.reshape(n_t, -1))[:, :, None]
     )
     found = (np.isnan(probe) & base).any(axis=0)
     if not found.any():

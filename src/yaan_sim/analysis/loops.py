@@ -72,7 +72,8 @@ class _Loop:
     path: str  # variable-level path
     stocks: str
     parks: frozenset
-    partition: int
+    partition: int  # cycle partition, numbered alike in every park
+    scc: int  # cycle partition of this very loop (element level)
 
 
 # --------------------------------------------------------------------------------------
@@ -348,8 +349,8 @@ def _analyse(model, scenario, horizon, by, max_loops, max_length, method, throug
     blocks = build_blocks(plan, run, probes, exogenous)
     controls = {"_ti": h.start, "_tf": h.stop, "_dt": h.step, "_sp": h.step}
     ls = link_scores(plan, blocks, controls, times)
-    partition_of, partitions = _partitions(ls)
-    loops, finding = _enumerate(ls, method, max_loops, max_length, partition_of)
+    partitions = _partitions(ls)
+    loops, finding = _enumerate(ls, method, max_loops, max_length, partitions)
     if not ls.edges:
         where = Path(model.mdl_path).name
         raise YaanSimError(
@@ -357,7 +358,7 @@ def _analyse(model, scenario, horizon, by, max_loops, max_length, method, throug
             "so there is no loop dominance to show"
         )
     group = by if by and any(by in b.dims for b in blocks.values()) else None
-    structure = _structure(ls, max_loops, max_length, partition_of) if group else None
+    structure = _structure(ls, max_loops, max_length, partitions["label"]) if group else None
     if through is not None:
         key = _block_key(plan, through, ls)
         loops = [lp for lp in loops if key in lp.key.split(">")]
@@ -377,10 +378,11 @@ def _analyse(model, scenario, horizon, by, max_loops, max_length, method, throug
     }
 
 
-def _partitions(ls) -> tuple[dict, dict]:
+def _partitions(ls) -> dict:
     """Cycle partitions: the strongly connected parts of the element-level graph (every
-    link, active or not), numbered by size; parts made of the same variables (one per
-    park) share a number. Returns {node: number} and {number: its stocks}."""
+    link, active or not). ``scc``: {node: number} of each part, numbered by size, with
+    ``scc_stocks`` its stocks; ``label``: {node: number} where parts made of the same
+    variables (the same loops in each park) share a number, with ``label_stocks``."""
     import networkx as nx
 
     g = nx.DiGraph()
@@ -388,21 +390,33 @@ def _partitions(ls) -> tuple[dict, dict]:
     comps = [
         c
         for c in nx.strongly_connected_components(g)
-        if len(c) > 1 or g.has_edge(*2 * [next(iter(c))])
+        if len(c) > 1 or g.has_edge(next(iter(c)), next(iter(c)))
     ]
-    kinds: dict = {}
-    for comp in comps:
-        kinds.setdefault(frozenset(ls.nodes[n][0] for n in comp), []).append(comp)
-    ranked = sorted(kinds, key=lambda k: (-max(len(c) for c in kinds[k]), min(k)))
+    comps.sort(key=lambda c: (-len(c), min(c)))
     order = {k: i for i, k in enumerate(ls.blocks)}
-    partition_of, stocks = {}, {}
-    for number, k in enumerate(ranked, start=1):
+    out = {"scc": {}, "scc_stocks": {}, "label": {}, "label_stocks": {}}
+    kinds: dict = {}
+    for number, comp in enumerate(comps, start=1):
+        stocks = sorted(
+            (n for n in comp if ls.block_of(n).stock), key=lambda n: (order[ls.nodes[n][0]], n)
+        )
+        out["scc_stocks"][number] = ", ".join(_node_name(ls, n) for n in stocks)
+        for n in comp:
+            out["scc"][n] = number
+        kinds.setdefault(frozenset(ls.nodes[n][0] for n in comp), []).append(comp)
+    for number, k in enumerate(kinds, start=1):  # comps are sorted: the largest kind first
         for comp in kinds[k]:
             for n in comp:
-                partition_of[n] = number
+                out["label"][n] = number
         names = [ls.blocks[b].owner for b in sorted(k, key=order.get) if ls.blocks[b].stock]
-        stocks[number] = ", ".join(dict.fromkeys(names))
-    return partition_of, stocks
+        out["label_stocks"][number] = ", ".join(dict.fromkeys(names))
+    return out
+
+
+def _node_name(ls, node: int) -> str:
+    b = ls.block_of(node)
+    label = b.node_label(ls.nodes[node][1])
+    return label.replace(b.label, b.owner) if b.hidden else label
 
 
 def _block_key(plan, name: str, ls) -> str:
@@ -459,7 +473,7 @@ def _structure(ls, max_loops, max_length, partition_of) -> dict | None:
     return out
 
 
-def _enumerate(ls, method, max_loops, max_length, partition_of) -> tuple[list, str]:
+def _enumerate(ls, method, max_loops, max_length, partitions) -> tuple[list, str]:
     """The element-level loops that are active at some interval, and how they were found.
 
     A loop with a link that never scores is inactive throughout: it is left out here (its
@@ -502,7 +516,7 @@ def _enumerate(ls, method, max_loops, max_length, partition_of) -> tuple[list, s
         score = np.ones(ls.scores.shape[1])
         for a, b in zip(cycle, cycle[1:] + cycle[:1], strict=True):
             score = score * ls.scores[ls.edges[(a, b)]]
-        loops.append(_describe(cycle, score, ls, order, partition_of[cycle[0]]))
+        loops.append(_describe(cycle, score, ls, order, partitions))
     return loops, finding
 
 
@@ -570,20 +584,13 @@ def _rotate(cycle, ls, order) -> list:
     return cycle[i:] + cycle[:i]
 
 
-def _describe(cycle, score, ls, order, partition) -> _Loop:
+def _describe(cycle, score, ls, order, partitions) -> _Loop:
     blocks = [ls.block_of(n) for n in cycle]
     keys = [b.key for b in blocks]
     rotations = [keys[i:] + keys[:i] for i in range(len(keys))]
     pattern = min(rotations, key=lambda r: [order[k] for k in r])
     names = _collapse([b.owner for b in blocks])
-    labels = _collapse(
-        [
-            b.node_label(ls.nodes[n][1]).replace(b.label, b.owner)
-            if b.hidden
-            else b.node_label(ls.nodes[n][1])
-            for n, b in zip(cycle, blocks, strict=True)
-        ]
-    )
+    labels = _collapse([_node_name(ls, n) for n in cycle])
     stocks = list(dict.fromkeys(b.owner for b in blocks if b.stock))
     parks = set()
     for n, b in zip(cycle, blocks, strict=True):
@@ -597,7 +604,8 @@ def _describe(cycle, score, ls, order, partition) -> _Loop:
         path=_ARROW.join([*names, names[0]]),
         stocks=", ".join(stocks),
         parks=frozenset(parks),
-        partition=partition,
+        partition=partitions["label"][cycle[0]],
+        scc=partitions["scc"][cycle[0]],
     )
 
 
@@ -658,7 +666,7 @@ def _patterns(run: dict) -> dict:
     if by is None:  # every element-level loop, normalised within its cycle partition
         parts: dict = {}
         for i, lp in enumerate(loops):
-            parts.setdefault(lp.partition, []).append(i)
+            parts.setdefault(lp.scc, []).append(i)
         rel = _relative(scores, [np.asarray(v) for v in parts.values()])
         for i, lp in enumerate(loops):
             out[f"{lp.key}@{lp.label}"] = {
@@ -666,7 +674,7 @@ def _patterns(run: dict) -> dict:
                 "polarity": _polarity([lp], ls),
                 "length": len(lp.nodes),
                 "stocks": lp.stocks,
-                "partition": lp.partition,
+                "partition": lp.scc,
                 "active": True,
                 "relative": rel[i][:, None],
                 "raw": scores[i][:, None],
@@ -679,7 +687,7 @@ def _patterns(run: dict) -> dict:
     for i, lp in enumerate(loops):
         for gi, g in enumerate(groups):
             if g in lp.parks:
-                members.setdefault((gi, lp.partition), []).append(i)
+                members.setdefault((gi, lp.scc), []).append(i)
     for (gi, _), idx in members.items():
         idx = np.asarray(idx)
         rel[gi, idx] = _relative(scores[idx], [np.arange(len(idx))])
@@ -830,7 +838,10 @@ def _dataset(runs: list, names) -> xr.Dataset:
                 else "over the loops of the same cycle partition"
             ),
             "partitions": "; ".join(
-                f"{i}: {stocks}" for i, stocks in runs[0]["partitions"].items()
+                f"{i}: {stocks}"
+                for i, stocks in runs[0]["partitions"][
+                    "label_stocks" if by else "scc_stocks"
+                ].items()
             ),
             "dt": float(h.step),
             "start": float(h.start),

@@ -36,6 +36,12 @@ def register(sub) -> None:
         "what drives revenue); default: every loop of the park",
     )
     p.add_argument(
+        "--by-element",
+        action="store_true",
+        help="every loop per element (Revenue[ETDZ] ...), compared within its cycle "
+        "partition as in LTM, instead of loop patterns per park",
+    )
+    p.add_argument(
         "--period",
         type=float,
         default=1.0,
@@ -99,6 +105,7 @@ def cmd_loops(args) -> int:
         model_path=args.model,
         scenarios=args.scenario,
         through=args.through,
+        by=None if args.by_element else "park",
         method=args.method,
         max_loops=args.max_loops,
         max_length=args.max_length,
