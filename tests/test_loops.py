@@ -159,6 +159,17 @@ def test_parks_sharing_a_capacity_per_park_and_per_element(parks):
     assert "Capital[West] → Total capital → Crowding → Growth[West]" in " ".join(el["path"].values)
 
 
+def test_through_keeps_the_loops_of_one_variable(parks):
+    ds = loop_dominance(parks, through="Total capital")
+    assert list(ds["path"].values) == ["Capital → Total capital → Crowding → Growth → Capital"]
+    # alone among the loops compared, the balancing loop explains all the change
+    active = ds["relative_score"].values != 0
+    assert active.mean() > 0.9
+    np.testing.assert_allclose(ds["relative_score"].values[active], -1.0)
+    with pytest.raises(YaanSimError, match="Did you mean 'Total capital'"):
+        loop_dominance(parks, through="Total capitl")
+
+
 def test_strongest_path_search_finds_the_same_loops_here(parks):
     exhaustive = loop_dominance(parks, method="exhaustive")
     strongest = loop_dominance(parks, method="strongest")

@@ -233,7 +233,7 @@ def build_blocks(plan: Plan, ds, probes: dict, exogenous: set) -> dict:
     owner_pure: dict = {}  # owner py -> stateful
     for st in plan.statefuls:
         var = plan.lookup(st.owner)
-        if _pure_owner(var, st):
+        if _pure_owner(var, st) and var.py_name not in exogenous:
             owner_pure[var.py_name] = st
 
     # variables
