@@ -81,8 +81,20 @@ def register(sub) -> None:
         help="loop finding: every loop (Johnson's algorithm), the strongest-path search "
         "(Eberlein & Schoenberg 2020), or auto: every loop up to --max-loops, else strongest",
     )
-    p.add_argument("--max-loops", type=int, default=5000, metavar="N")
-    p.add_argument("--max-length", type=int, default=None, metavar="N", help="links per loop")
+    p.add_argument(
+        "--max-loops",
+        type=int,
+        default=5000,
+        metavar="N",
+        help="enumerate at most N element-level loops (default 5000)",
+    )
+    p.add_argument(
+        "--max-length",
+        type=int,
+        default=None,
+        metavar="N",
+        help="ignore loops of more than N links (default: no bound)",
+    )
     p.set_defaults(func=cmd_loops)
 
 
@@ -97,6 +109,8 @@ def cmd_loops(args) -> int:
         raise YaanSimError(f"--period must be a positive number of years, got {args.period:g}")
     if not 0 < args.share <= 1:
         raise YaanSimError(f"--share must be in (0, 1], got {args.share:g}")
+    if args.by_element and args.park:
+        raise YaanSimError("--by-element lists loops per element, not per park: drop --park")
     results = open_results(args.results)  # a bad file or park fails before the work
     if args.park and "park" in results.dims:
         check_park(results, args.park)
