@@ -29,6 +29,7 @@ COMMANDS = (
     "seek",
     "batch",
     "backtest",
+    "loops",
 )
 
 
