@@ -121,7 +121,7 @@ def test_cli_calibrate(tmp_path, capsys):
 def test_a_series_inside_the_plan_period_is_fitted_without_a_backtest(model):
     """City revenue 2017-2019 made with another output-capital ratio is fitted back to it."""
     import yaan_sim as ys
-    from yaan_sim.analysis.ensemble import FixedScenario
+    from yaan_sim.scenario.fixed import FixedScenario
 
     truth = 1.62
     ds = ys.simulate(

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import xarray as xr
 
 from yaan_sim.cli import main
@@ -52,8 +53,10 @@ def test_run_refuses_to_overwrite_and_bad_input_exits_2(tmp_path, capsys):
         main(["run", str(REPO / "scenarios/plan.yaml"), "-o", str(tmp_path / "no/dir/r.nc")]) == 2
     )
     assert "does not exist" in capsys.readouterr().err
-    assert main(["run", "--engine", "warp", "-o", str(tmp_path / "x.nc")]) == 2
-    assert "unknown engine" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # --engine has choices: argparse's check, exit 2
+        main(["run", "--engine", "warp", "-o", str(tmp_path / "x.nc")])
+    assert exc.value.code == 2
+    assert "invalid choice: 'warp'" in capsys.readouterr().err
 
 
 def test_an_invalid_scenario_writes_nothing(tmp_path, capsys):
@@ -87,8 +90,12 @@ def test_rerun_reproduces_a_result_bit_for_bit(tmp_path):
         assert a[name].equals(b[name]), name
         assert a[name].attrs == b[name].attrs
     ma, mb = json.loads(a.attrs["manifest"]), json.loads(b.attrs["manifest"])
-    same = lambda m: [(s["name"], s["sha256"], s["text"]) for s in m["scenarios"]]  # noqa: E731
+    same = lambda m: [(s["name"], s["sha256"], s["files"]) for s in m["scenarios"]]  # noqa: E731
     assert same(ma) == same(mb) and ma["model_sha256"] == mb["model_sha256"]
+    # each file of the chain (plan extends baseline) recorded by its plain name, with its text
+    files = ma["scenarios"][0]["files"]
+    assert [f["name"] for f in files] == ["plan.yaml", "baseline.yaml"]
+    assert files[0]["text"] == (REPO / "scenarios/plan.yaml").read_text(encoding="utf-8")
 
 
 def test_rerun_refuses_a_foreign_file(tmp_path, capsys):

@@ -262,7 +262,7 @@ class _Evaluator:
     """Simulated values at the observations for a batch of candidate parameter vectors."""
 
     def __init__(self, model, params, horizon, overrides, obs, engine):
-        from yaan_sim.analysis.ensemble import FixedScenario
+        from yaan_sim.scenario.fixed import FixedScenario
         from yaan_sim.model.levers import constants
 
         self.model, self.params, self.h, self.obs, self.engine = model, params, horizon, obs, engine

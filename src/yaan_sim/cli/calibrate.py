@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
+from typing import Any
 
-from yaan_sim.cli.ensemble import split_list
+from yaan_sim.cli._common import engine_option, force_option, model_option, split_list
 
 DEFAULT_YAML = Path("out") / "calibrated.yaml"
 
 
-def register(sub) -> None:
+def register(sub: Any) -> None:
     p = sub.add_parser(
         "calibrate",
+        parents=[engine_option(), model_option(), force_option()],
         help="fit constants to observed data (least squares within ranges)",
         description=(
             "Fit chosen constants to observed series (scipy least squares, bounded by each "
@@ -53,13 +56,10 @@ def register(sub) -> None:
     )
     p.add_argument("--name", help="the written scenario's name (default: the file's stem)")
     p.add_argument("--table", metavar="FIT.csv", help="also write the parameter table (.csv/.xlsx)")
-    p.add_argument("--engine", default="auto", help="auto (default), vector or pysd")
-    p.add_argument("--model", metavar="MODEL.mdl", help="another Vensim model")
-    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.set_defaults(func=cmd_calibrate)
 
 
-def cmd_calibrate(args) -> int:
+def cmd_calibrate(args: argparse.Namespace) -> int:
     from yaan_sim.analysis.calibrate import calibrate
     from yaan_sim.errors import YaanSimError
     from yaan_sim.outputs.evaluate import load_observed
@@ -98,7 +98,7 @@ def cmd_calibrate(args) -> int:
     res.write_scenario(out, name=args.name, force=args.force, base_scenario=scenario)
     print(f"\nwrote {out}")
     if args.table:
-        from yaan_sim.analysis.ensemble import write_table
+        from yaan_sim.outputs.export import write_table
 
         write_table(res.params, args.table, force=args.force)
         print(f"wrote {args.table}")

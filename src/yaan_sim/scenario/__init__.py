@@ -631,6 +631,9 @@ class Scenario:
     sha256 : str
         SHA-256 of ``text``: changes when the file or any parent changes, not with the
         folder the files are read from.
+    texts : tuple of str
+        The raw YAML of each file of ``sources``, in the same order (what a run's
+        manifest records).
     """
 
     name: str
@@ -643,6 +646,7 @@ class Scenario:
     text: str
     sha256: str
     plan: tuple[str, ...] = ()
+    texts: tuple[str, ...] = ()
 
     @property
     def title_zh(self) -> str:
@@ -1782,6 +1786,7 @@ def _build(path: Path, model) -> tuple[Scenario | None, list[Problem]]:
         text=text,
         sha256=hashlib.sha256(text.encode()).hexdigest(),
         plan=plan,
+        texts=tuple(lay.text for lay in chain),
     )
     return sc, problems
 
