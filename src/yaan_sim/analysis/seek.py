@@ -28,7 +28,6 @@ meets the goals. Every candidate is a sample of one batched run; nothing loops o
 from __future__ import annotations
 
 import math
-import os
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +45,12 @@ from yaan_sim.model.load import Horizon
 from yaan_sim.outputs.gaps import goal_gaps, goal_variables
 from yaan_sim.outputs.goals import GoalSet, load_goals
 from yaan_sim.outputs.results import write_atomic
+from yaan_sim.outputs.scenario_file import (
+    dump_scenario,
+    extends_path,
+    lever_setting,
+    scenario_document,
+)
 from yaan_sim.protocols import ModelLike, ScenarioLike
 from yaan_sim.scenario.fixed import FixedScenario
 
@@ -181,38 +186,14 @@ class SeekResult:
         every time its value changes on the integration grid, which reproduces the run
         exactly.
         """
-        lines = [
-            f"# Written by `yaan-sim seek`: {self.message}",
-            f"name: {name}",
-            "title:",
-            f"  en: What it takes ({name})",
-            f"  zh: 达标所需({name})",
-        ]
-        if extends:
-            lines.append(f"extends: {extends}")
-        lines.append("levers:")
-        for lever, da in self.values.items():
-            lines.append(f"  {lever}:")
-            other = [d for d in da.dims if d != "time"]
-            cells = (
-                [(None, da)]
-                if not other
-                else [(str(el), da.sel({other[0]: el})) for el in da[other[0]].values]
-            )
-            for el, cell in cells:
-                number, sched = _yaml_value(cell)
-                if el is None:
-                    lines.append(
-                        f"    value: {number}" if sched is None else f"    schedule: {sched}"
-                    )
-                else:
-                    lines.append(
-                        f"    {el}: {number}"
-                        if sched is None
-                        else f"    {el}: {{schedule: {sched}}}"
-                    )
-            lines.append("    note: found by yaan-sim seek")
-        return "\n".join(lines) + "\n"
+        doc = scenario_document(
+            name, f"What it takes ({name})", f"达标所需({name})", extends=extends
+        )
+        doc["levers"] = {
+            lever: lever_setting(da, note="found by yaan-sim seek")
+            for lever, da in self.values.items()
+        }
+        return dump_scenario(doc, [f"Written by `yaan-sim seek`: {self.message}"])
 
     def write_scenario(
         self,
@@ -223,11 +204,7 @@ class SeekResult:
     ) -> Path:
         """Write :meth:`scenario_yaml` atomically (``extends`` the starting scenario)."""
         path = Path(path)
-        extends = None
-        sources = getattr(base_scenario, "sources", None)
-        if sources:  # the starting scenario's own file
-            extends = os.path.relpath(Path(sources[0]).resolve(), path.resolve().parent)
-        text = self.scenario_yaml(name or path.stem, extends)
+        text = self.scenario_yaml(name or path.stem, extends_path(base_scenario, path))
         return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=force)
 
     def summary(self) -> str:
@@ -257,13 +234,8 @@ class _Problem:
         engine: str,
     ):
         self.model, self.vars, self.bases = model, variables, bases
-        self.outcomes, self.goals, self.year, self.h, self.engine = (
-            outcomes,
-            goals,
-            year,
-            horizon,
-            engine,
-        )
+        self.outcomes, self.goals, self.year = outcomes, goals, year
+        self.h, self.engine = horizon, engine
         self.fixed = FixedScenario.of(scenario, model, horizon)
         self.runs = 0
         self.calls = 0
@@ -583,17 +555,6 @@ def _result(
         dict(zip([v.label for v in variables], d, strict=True)),
         values,
     )
-
-
-def _yaml_value(cell: xr.DataArray) -> tuple[str | None, str | None]:
-    """(the number, None) or (None, a step schedule at the times the value changes)."""
-    v = np.asarray(cell.values, dtype=float)
-    if "time" not in cell.dims or np.all(v == v[0]):
-        return f"{float(v.ravel()[0]):.10g}", None
-    t = np.asarray(cell["time"].values, dtype=float)
-    keep = np.concatenate([[True], v[1:] != v[:-1]])
-    pts = ", ".join(f"{ti:g}: {vi:.10g}" for ti, vi in zip(t[keep], v[keep], strict=True))
-    return None, f"{{{pts}}}"
 
 
 def _describe_goals(gl: pd.DataFrame, col: str) -> str:

@@ -122,11 +122,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     to_netcdf(ds, output, force=args.force)
     try:
         check_results(ds)
-    except YaanSimError as exc:  # a model without the Ya'an parks' revenue
+    except YaanSimError:  # a model without the Ya'an parks' revenue
         print(final_values(ds))
         print(f"\nwrote {output} (engine: {ds.attrs['engine']})")
         if main_job:
-            print(f"yaan-sim run: notice: no goal table, charts or report: {exc}", file=sys.stderr)
+            print(
+                f"yaan-sim run: notice: no goal table, charts or report: the results of "
+                f"{model.mdl_path.name} have no `revenue` by `park`, which the plan's goals "
+                "are judged on",
+                file=sys.stderr,
+            )
         return 0
     print(revenue_table(ds))
     print(f"\nwrote {output} (engine: {ds.attrs['engine']})")

@@ -48,9 +48,6 @@ def simulate(
     or a name of :func:`yaan_sim.engines.base.engine_names`. Notices (such as a fallback
     to PySD) go to ``notify``, by default stderr.
     """
-    runner, notices = resolve_engine(model, engine)
-    for msg in notices:
-        (notify or notice_printer)(msg)
     plan = prepare_runs(
         model,
         scenarios,
@@ -60,6 +57,9 @@ def simulate(
         return_vars=return_vars,
         sample_overrides=sample_overrides,
     )
+    runner, notices = resolve_engine(model, engine)
+    for msg in notices:
+        (notify or notice_printer)(msg)
     runs = []
     each: list[ScenarioLike | None] = list(plan.scenarios) or [None]
     for sc, h in zip(each, plan.horizons, strict=True):

@@ -92,8 +92,14 @@ class ScenarioRecord:
         for place, f in zip(places, self.files, strict=True):
             if not place.resolve().is_relative_to(root):  # the names are checked; be sure
                 raise ResultsError(f"the manifest's file {f.name!r} lies outside {root}")
+            try:
+                data = f.text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ResultsError(
+                    f"the manifest's text of {f.name!r} is not valid Unicode text"
+                ) from None
             place.parent.mkdir(parents=True, exist_ok=True)
-            place.write_text(f.text, encoding="utf-8")
+            place.write_bytes(data)
         return places[0]
 
 
@@ -295,7 +301,8 @@ class _Fields:
 
     def __init__(self, raw: Any, source: str, where: str):
         if not isinstance(raw, dict):
-            raise ResultsError(f"{source}: {where} is {_kind(raw)}, not an object")
+            what = where if where == "the manifest" else f"the manifest's {where}"
+            raise ResultsError(f"{source}: {what} is {_kind(raw)}, not an object")
         self.raw, self.source, self.where = raw, source, where
 
     def fail(self, key: str, problem: str) -> ResultsError:
@@ -429,6 +436,8 @@ def _check_name(name: str, r: _Fields, key: str) -> str:
         and not PureWindowsPath(name).drive
         and name == name.strip()
         and len(name.encode("utf-8", "surrogatepass")) <= _MAX_NAME_BYTES
+        and name.isprintable()
+        and name.encode("utf-8", "replace") == name.encode("utf-8", "surrogatepass")
     )
     if not plain:
         raise r.fail(key, f"names {name[:80]!r}, which is a path, not a plain file name")
