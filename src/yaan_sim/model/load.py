@@ -68,8 +68,8 @@ def translate_cached(mdl_path: Path, cache: Path | None = None) -> tuple[Path, b
             pysd.read_vensim(str(work / mdl_path.name), initialize=False)
         except Exception as exc:  # PySD's parser raises many kinds; one clear message
             raise ModelError(
-                f"{mdl_path}{_where(exc, data)}: PySD could not translate it: {str(exc).rstrip('.')}. "
-                "Fix the equation there (Vensim syntax) and run again."
+                f"{mdl_path}{_where(exc, data)}: PySD could not translate it: "
+                f"{str(exc).rstrip('.')}. Fix the equation there (Vensim syntax) and run again."
             ) from None
         if target.exists() and not py_file.is_file():
             _discard(target)  # a damaged entry (e.g. a deleted file): replace it
@@ -120,7 +120,7 @@ class Horizon:
 
     def times(self) -> np.ndarray:
         """The integration step times from start to stop inclusive."""
-        n = int(round((self.stop - self.start) / self.step))
+        n = round((self.stop - self.start) / self.step)
         return self.start + self.step * np.arange(n + 1)
 
     def problems(self) -> list[str]:
