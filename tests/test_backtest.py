@@ -220,7 +220,7 @@ def test_observation_errors_follow_confidence(calib, ledger):
 
 def test_an_ensemble_gives_the_median_and_a_90_percent_interval(calib, ledger):
     import yaan_sim as ys
-    from yaan_sim.analysis.ensemble import FixedScenario
+    from yaan_sim.scenario.fixed import FixedScenario
 
     rates = np.linspace(0.05, 0.15, 21)
     design = {

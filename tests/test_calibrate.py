@@ -327,7 +327,8 @@ def test_the_posterior_of_a_linear_gaussian_case_is_the_analytic_one(linear_gaus
 
 
 def test_the_posterior_file_round_trips_into_an_ensemble(linear_gaussian, calib, tmp_path):
-    from yaan_sim.analysis.ensemble import FixedScenario, run_ensemble
+    from yaan_sim.analysis.ensemble import run_ensemble
+    from yaan_sim.scenario.fixed import FixedScenario
     from yaan_sim.analysis.posterior import posterior_design, read_posterior
 
     post, _ = linear_gaussian
@@ -358,6 +359,16 @@ def test_the_posterior_file_round_trips_into_an_ensemble(linear_gaussian, calib,
         drawn.sel(park="ETDZ").values,
     )
     assert '"posterior"' in ens.attrs["manifest"]
+    from yaan_sim.analysis.rerun import rerun
+    from yaan_sim.errors import ResultsError
+    from yaan_sim.outputs.manifest import Manifest
+    from yaan_sim.outputs.results import to_netcdf
+
+    assert Manifest.from_json(ens.attrs["manifest"]).ensemble.posterior == str(path)
+    # the draws are not in the manifest: a rerun says so instead of running without them
+    to_netcdf(ens, tmp_path / "ens.nc")
+    with pytest.raises(ResultsError, match="posterior"):
+        rerun(tmp_path / "ens.nc", calib)
     with pytest.raises(YaanSimError, match="--force"):
         post.write(path)
 

@@ -8,9 +8,11 @@ import pytest
 import xarray as xr
 
 import yaan_sim as ys
-from yaan_sim.analysis.ensemble import export, goal_gaps, run_ensemble, to_tidy
+from yaan_sim.analysis.ensemble import run_ensemble
 from yaan_sim.analysis.sampling import factors, ppf, sample_design, unit_matrix
 from yaan_sim.errors import YaanSimError
+from yaan_sim.outputs.export import export, to_tidy
+from yaan_sim.outputs.gaps import goal_gaps
 from yaan_sim.scenario import load_scenario
 
 H = ys.Horizon(2016, 2018, 0.125, 0.25)

@@ -247,6 +247,9 @@ def test_cli_table_csv_json_and_netcdf(logistic_nc, tmp_path, capsys):
     again = xr.load_dataset(nc)
     assert list(again["polarity"].values) == ["R", "B"]
     assert json.loads(again.attrs["manifest"])["kind"] == "loops"
+    from yaan_sim.outputs.manifest import Manifest
+
+    assert Manifest.from_json(again.attrs["manifest"]).loops.max_loops == 5000
 
 
 def test_cli_bad_input_exits_2(logistic_nc, parks, tmp_path, capsys):

@@ -66,7 +66,7 @@ def test_two_levers_together_reach_etdz_1000(model, plan, tmp_path):
     assert (res.levers["value"] <= res.levers["max"]).all()
     # the written scenario (a schedule lever among them) reproduces the answer
     import yaan_sim as ys
-    from yaan_sim.analysis.ensemble import goal_gaps
+    from yaan_sim.outputs.gaps import goal_gaps
 
     path = res.write_scenario(tmp_path / "wit.yaml", base_scenario=plan)
     sc = load_scenario(path, model)

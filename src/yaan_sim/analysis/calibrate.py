@@ -377,12 +377,13 @@ class Problem:
     """
 
     def __init__(self, model, params, obs, scenario=None, engine="auto", model_error=0.0):
-        from yaan_sim.engines.simulate import resolve_engine
+        from yaan_sim.engines.base import resolve_engine
         from yaan_sim.model.levers import constants
 
         self.model, self.params, self.obs, self.scenario = model, list(params), obs, scenario
         self.h = obs.horizon
-        self.engine, self.vm, _ = resolve_engine(model, engine)
+        self._engine, _ = resolve_engine(model, engine)
+        self.engine = self._engine.name
         over = scenario.overrides(model, self.h) if scenario is not None else {}
         self.overrides = over
         pool = constants(model)
@@ -448,31 +449,8 @@ class Problem:
         rv = self.obs.return_vars
         self.calls += 1
         self.runs += n
-        if self.vm is not None:
-            return self.vm.run(
-                overrides=over,
-                start=self.h.start,
-                stop=self.h.stop,
-                step=self.h.step,
-                saveper=self.h.saveper,
-                samples=n,
-                return_vars=rv,
-                init_at="start",
-            )
-        from yaan_sim.analysis.ensemble import FixedScenario
-        from yaan_sim.engines.simulate import simulate
-
-        ds = simulate(
-            self.model,
-            [FixedScenario("calibration", self.overrides)],
-            engine="pysd",
-            horizon=self.h,
-            samples=n,
-            sample_overrides=design,
-            return_vars=[self.model.by_py_name[v].name for v in rv],
-            notify=lambda msg: None,
-        )
-        return ds.isel(scenario=0, drop=True)
+        # every engine initialises a run at the horizon's start (the back-test years)
+        return self._engine.run(over, self.h, samples=n, return_vars=rv)
 
     def seasonal(self, X: np.ndarray) -> dict | None:
         out = {}
@@ -866,9 +844,9 @@ def _best_start(pb: Problem, defaults: np.ndarray, starts: int, seed: int) -> np
         return defaults
     from scipy.stats import qmc
 
-    from yaan_sim.analysis.sampling import _qmc
+    from yaan_sim.analysis.sampling import qmc_engine
 
-    u = _qmc(qmc.LatinHypercube, len(pb.params), np.random.default_rng(seed)).random(int(starts))
+    u = qmc_engine(qmc.LatinHypercube, len(pb.params), np.random.default_rng(seed)).random(int(starts))
     X = np.column_stack([p.prior.ppf(u[:, j]) for j, p in enumerate(pb.params)])
     X = np.vstack([defaults, X])
     cost = np.sum(pb.residuals(pb.simulate(X)) ** 2, axis=1)

@@ -39,7 +39,6 @@ ELSE) are linked by element labels, since NaN does not cross a comparison.
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -121,20 +120,18 @@ def loop_dominance(
     names = None if single else [sc.name for sc in scenario_list]
     ds = dataset(runs, names)
     h = runs[0]["horizon"]
-    from yaan_sim.outputs.results import make_manifest
+    from yaan_sim.outputs.manifest import LoopsRecord, Manifest
 
-    manifest = make_manifest(
+    manifest = Manifest.create(
         model,
         engine="vector",
         horizon=h,
         scenarios=[sc for sc in scenario_list if sc is not None],
         argv=argv,
-        extra={
-            "kind": "loops",
-            "loops": {"by": ds.attrs["by"], "max_loops": max_loops, "max_length": max_length},
-        },
+        kind="loops",
+        loops=LoopsRecord(ds.attrs["by"], max_loops, max_length),
     )
-    ds.attrs["manifest"] = json.dumps(manifest, ensure_ascii=False)
+    ds.attrs["manifest"] = manifest.to_json()
     ds.attrs["model_sha256"] = model.mdl_sha256
     return ds
 
@@ -154,32 +151,32 @@ def loops_of_results(
     scenarios' own lever settings, without the sampled draws.
     """
     from yaan_sim.analysis.rerun import rebuild_scenarios
-    from yaan_sim.model.load import Horizon, load_model
-    from yaan_sim.outputs.results import open_results, read_manifest
+    from yaan_sim.model.load import load_model
+    from yaan_sim.outputs.manifest import Manifest
+    from yaan_sim.outputs.results import open_results
 
     say = notify or (lambda msg: print(f"yaan-sim: notice: {msg}", file=sys.stderr))
-    manifest = read_manifest(open_results(path))
-    kind = manifest.get("kind", "simulate")
+    manifest = Manifest.from_json(open_results(path).attrs.get("manifest"), str(path))
+    kind = manifest.kind
     if kind not in ("simulate", "ensemble", "designed ensemble"):
         raise ResultsError(
             f"{path} was made by `{kind}`, not by a simulation: give a results file written "
             "by `yaan-sim run` or `yaan-sim ensemble`"
         )
     model = model or (load_model(model_path) if model_path else load_model())
-    if model.mdl_sha256 != manifest.get("model_sha256"):
+    if model.mdl_sha256 != manifest.model_sha256:
         raise ResultsError(
             f"{path} was made with another version of the model (sha256 "
-            f"{str(manifest.get('model_sha256', '?'))[:12]}, this one "
+            f"{manifest.model_sha256[:12]}, this one "
             f"{model.mdl_sha256[:12]}): pass the .mdl that produced it with --model, or "
             "run the scenarios again"
         )
-    if manifest.get("samples"):
+    if manifest.samples:
         say(
-            f"{path} is an ensemble of {manifest['samples']} samples: the loops are those of "
+            f"{path} is an ensemble of {manifest.samples} samples: the loops are those of "
             "each scenario at its own lever settings, without the sampled draws"
         )
-    h = manifest["horizon"]
-    horizon = Horizon(h["start"], h["stop"], h["step"], h["saveper"])
+    horizon = manifest.horizon
     with tempfile.TemporaryDirectory(prefix="yaan-sim-loops-") as tmp:
         found = rebuild_scenarios(manifest, model, Path(tmp))
     if scenarios:

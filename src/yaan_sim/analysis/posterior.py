@@ -111,7 +111,7 @@ class PosteriorResult:
 
     def to_dataset(self) -> xr.Dataset:
         """The posterior file's content (see :func:`read_posterior`)."""
-        from yaan_sim.outputs.results import package_versions
+        from yaan_sim.outputs.manifest import package_versions
 
         labels = list(self.draws.columns)
         ps = self.params
@@ -228,7 +228,7 @@ def sample_posterior(
     import emcee
 
     from yaan_sim.analysis.calibrate import calibrate, setup
-    from yaan_sim.engines.simulate import check_seed
+    from yaan_sim.engines.prerun import check_seed
 
     seed = check_seed(seed) or 0
     if steps < 10:
@@ -379,7 +379,7 @@ def posterior_design(file, n: int, seed: int | None = 0, model=None):
     longer exists or a draw falls outside its range.
     """
     from yaan_sim.analysis.sampling import Design
-    from yaan_sim.engines.simulate import check_seed
+    from yaan_sim.engines.prerun import check_seed
     from yaan_sim.model.levers import constants
 
     if model is None:

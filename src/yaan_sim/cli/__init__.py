@@ -11,6 +11,7 @@ import argparse
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 from yaan_sim.errors import YaanSimError
 
@@ -34,7 +35,7 @@ COMMANDS = (
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # argparse's own usage errors also exit 2, without a traceback
+    def error(self, message: str) -> NoReturn:  # usage errors also exit 2, no traceback
         self.print_usage(sys.stderr)
         self.exit(2, f"yaan-sim: error: {message}\n")
 

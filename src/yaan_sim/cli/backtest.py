@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from yaan_sim.cli._common import engine_option, force_option, lang_option, model_option
 from yaan_sim.errors import YaanSimError
 
 
 def register(sub) -> None:
     p = sub.add_parser(
         "backtest",
+        parents=[
+            engine_option(),
+            model_option(),
+            lang_option("en", "chart language"),
+            force_option(),
+        ],
         help="compare the model with every published figure of the data ledger",
         description=(
             "One row per ledger figure: variable, scope, period, measure, observed, "
@@ -45,10 +52,6 @@ def register(sub) -> None:
     p.add_argument("--ledger", metavar="DIR", help="the data ledger (default models/data/ledger)")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of the screen")
     p.add_argument("--chart", metavar="CHART.png", help="also draw simulated/observed by figure")
-    p.add_argument("--lang", choices=("zh", "en"), default="en", help="chart language")
-    p.add_argument("--engine", default="auto", help="auto (default), vector or pysd")
-    p.add_argument("--model", metavar="MODEL.mdl", help="another Vensim model")
-    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.set_defaults(func=cmd_backtest)
 
 

@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
-from yaan_sim.cli.ensemble import positive_int, split_list
+from yaan_sim.cli._common import (
+    engine_option,
+    force_option,
+    model_option,
+    output_option,
+    positive_int,
+    prepare_table,
+    progress_option,
+    seed_option,
+    split_list,
+)
 from yaan_sim.errors import YaanSimError
 
 DEFAULT_YAML = Path("out") / "calibrated.yaml"
 DEFAULT_POSTERIOR = Path("out") / "posterior.nc"
 
 
-def register(sub) -> None:
+def register(sub: Any) -> None:
     p = sub.add_parser(
         "calibrate",
+        parents=[
+            engine_option(),
+            model_option(),
+            seed_option(),
+            output_option("FITTED.yaml", "the fitted values (default out/calibrated.yaml)"),
+            progress_option(),
+            force_option(),
+        ],
         help="fit constants to the data ledger; --posterior: a Bayesian posterior ensemble",
         description=(
             "Fit the constants the .mdl marks with `calibrate:` (or --params) to every "
@@ -77,13 +97,6 @@ def register(sub) -> None:
         metavar="N",
         help="prior draws tried (in one run) to choose the start of the fit (default 64)",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument(
-        "-o",
-        "--output",
-        metavar="FITTED.yaml",
-        help="the fitted values (default out/calibrated.yaml)",
-    )
     p.add_argument(
         "--table",
         metavar="FIT.csv",
@@ -108,10 +121,6 @@ def register(sub) -> None:
     p.add_argument(
         "--thin", type=int, default=None, metavar="N", help="keep every Nth step (default tau/2)"
     )
-    p.add_argument("--engine", default="auto", help="auto (default), vector or pysd")
-    p.add_argument("--model", metavar="MODEL.mdl", help="another Vensim model")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.set_defaults(func=cmd_calibrate)
 
 
@@ -134,7 +143,7 @@ def parse_errors(text: str | None, option: str) -> dict:
     return out
 
 
-def cmd_calibrate(args) -> int:
+def cmd_calibrate(args: argparse.Namespace) -> int:
     from yaan_sim.outputs.results import check_writable
 
     out = Path(args.output) if args.output else DEFAULT_YAML
@@ -150,9 +159,7 @@ def cmd_calibrate(args) -> int:
     if post is not None:
         check_writable(post, args.force)
     if args.table:
-        if Path(args.table).suffix.lower() not in (".csv", ".xlsx"):
-            raise YaanSimError(f"{args.table}: the table is written as .csv or .xlsx")
-        check_writable(args.table, args.force)
+        prepare_table(args.table, args.force)
     if args.model_error < 0:
         raise YaanSimError(f"--model-error must be 0 or more, got {args.model_error}")
     errors = {}
@@ -201,7 +208,7 @@ def cmd_calibrate(args) -> int:
     res.write_yaml(out, force=args.force)
     print(f"\nwrote {out}")
     if args.table:
-        from yaan_sim.analysis.ensemble import write_table
+        from yaan_sim.outputs.export import write_table
 
         write_table(res.table, args.table, force=args.force)
         print(f"wrote {args.table}")

@@ -6,12 +6,17 @@ import json
 import sys
 from pathlib import Path
 
+from yaan_sim.cli._common import force_option, model_option
 from yaan_sim.errors import YaanSimError
 
 
 def register(sub) -> None:
     p = sub.add_parser(
         "loops",
+        parents=[
+            model_option("the .mdl that produced RESULTS.nc (default: models/yaan_parks.mdl)"),
+            force_option(),
+        ],
         help="loop dominance: which feedback loops drive each park (Loops that Matter)",
         description=(
             "Run the scenario(s) of RESULTS.nc again at every computation interval and "
@@ -67,12 +72,6 @@ def register(sub) -> None:
         type=Path,
         metavar="LOOPS.nc",
         help="also write every loop's relative score over time (xarray Dataset)",
-    )
-    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
-    p.add_argument(
-        "--model",
-        metavar="MODEL.mdl",
-        help="the .mdl that produced RESULTS.nc (default: models/yaan_parks.mdl)",
     )
     p.add_argument(
         "--method",

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import sys
 
+from yaan_sim.cli._common import model_option
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "units",
+        parents=[model_option("the Vensim model (default: models/yaan_parks.mdl)")],
         help="check that every equation's units agree (Vensim's Units Check)",
         description="Give each equation's right side units from the declared units of the "
         "variables it uses, and compare them with the units declared on its left side, as "
         "Vensim's Model > Units Check does. Lists every mismatch with the variable, the "
         "declared and the inferred units and the term that disagrees. Exits 0 when the units "
         "are consistent, 2 when there is any mismatch (warnings alone do not fail).",
-    )
-    p.add_argument(
-        "--model",
-        metavar="MDL",
-        default=None,
-        help="the Vensim model (default: models/yaan_parks.mdl)",
     )
     p.add_argument(
         "-v",

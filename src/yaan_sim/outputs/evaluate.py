@@ -62,10 +62,19 @@ from yaan_sim.outputs.observed import (  # noqa: F401 (re-exported: the one obse
     OBSERVED_COLUMNS,
     load_observed,
 )
+from yaan_sim.outputs.rules import (
+    AT_RISK_MARGIN,
+    cagr,
+    holds,
+    level_targets,
+    project_level,
+    status_level,
+    status_trend,
+    trend_rows,
+)
 from yaan_sim.paths import DEFAULT_MODEL
 from yaan_sim.scenario.places import Places
 
-AT_RISK_MARGIN = 0.05
 STATUSES = ("met", "on track", "at risk", "missed", "no data")
 _SAMPLE_DIMS = ("scenario", "sample", "time")
 
@@ -225,98 +234,6 @@ def annual(da: xr.DataArray) -> xr.DataArray:
     )
 
 
-# ------------------------------------------------------------------ the rules
-
-
-def _cagr(a, b, n):
-    """Compound annual rate from a to b over n years; NaN unless both are positive."""
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
-    if n <= 0:
-        return np.full(np.broadcast(a, b).shape, np.nan)
-    with np.errstate(all="ignore"):
-        r = (b / a) ** (1.0 / n) - 1
-    return np.where((a > 0) & (b > 0), r, np.nan)
-
-
-def _holds(x, target, comparison):
-    x = np.asarray(x, dtype=float)
-    target = np.asarray(target, dtype=float)
-    with np.errstate(invalid="ignore"):
-        return x >= target if comparison == ">=" else x <= target
-
-
-def _project(V: np.ndarray, years: list[int], y: int, g: int, start: np.ndarray):
-    """Simulated rate from y towards g (per path) and ``start`` projected to g."""
-    idx = {yr: i for i, yr in enumerate(years)}
-    end = max((yr for yr in years if yr <= g), default=y)
-    if end > y:
-        rate = _cagr(V[:, idx[y]], V[:, idx[end]], end - y)
-    elif y - 1 in idx:  # no simulated years after y: carry on the last year's rate
-        rate = _cagr(V[:, idx[y - 1]], V[:, idx[y]], 1)
-    else:
-        rate = np.full(V.shape[0], np.nan)
-    if g in idx and y in idx and g > y:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            projected = start * V[:, idx[g]] / V[:, idx[y]]
-    else:
-        projected = start * (1 + rate) ** (g - y)
-    return rate, projected
-
-
-def _project_level(V: np.ndarray, years: list[int], y: int, g: int, obs: float):
-    """Per path (rows of V): the simulated rate from y and the value in y projected to g.
-
-    The value in y is the observed one when ``obs`` is finite, else the path's own.
-    """
-    idx = {yr: i for i, yr in enumerate(years)}
-    start = np.full(V.shape[0], obs) if np.isfinite(obs) else V[:, idx[y]]
-    if g - y > 0:
-        return _project(V, years, y, g, start)
-    return np.full(V.shape[0], np.nan), start
-
-
-def _status_level(comparison, value, target, projected, g_need, g_sim, n, margin):
-    if not (np.isfinite(value) and np.isfinite(target)):
-        return "no data"
-    holds_now = bool(_holds(value, target, comparison))
-    if n <= 0:
-        return "met" if holds_now else "missed"
-    if not np.isfinite(projected):
-        return "no data"
-    if _holds(projected, target, comparison):
-        return "met" if holds_now else "on track"
-    if np.isfinite(g_need) and np.isfinite(g_sim):
-        short = g_need - g_sim if comparison == ">=" else g_sim - g_need
-        if short <= margin + 1e-12:
-            return "at risk"
-    return "missed"
-
-
-def _trend_rows(years, v, base, y, g):
-    """Year-on-year changes of one path: (past changes, future changes)."""
-    idx = {yr: i for i, yr in enumerate(years)}
-    ch = {}
-    for yr in range(base + 1, g + 1):
-        if yr in idx and yr - 1 in idx and v[idx[yr - 1]] > 0:
-            ch[yr] = v[idx[yr]] / v[idx[yr - 1]] - 1
-        else:
-            ch[yr] = np.nan
-    past = [ch[yr] for yr in range(base + 1, y + 1)]
-    future = [ch[yr] for yr in range(y + 1, g + 1)]
-    return past, future
-
-
-def _status_trend(past, future):
-    if any(not np.isfinite(c) for c in past + future):
-        return "no data"
-    if any(c >= 0 for c in past):
-        return "missed"
-    if not future:
-        return "met"
-    return "at risk" if any(c >= 0 for c in future) else "on track"
-
-
 # ------------------------------------------------------------------ evaluate
 
 
@@ -431,19 +348,19 @@ def _row(
         "level_unit": goal.unit,
     }
     if goal.is_trend:
-        past, future = _trend_rows(years, med, goal.baseline_year, y, g)
+        past, future = trend_rows(years, med, goal.baseline_year, y, g)
         value = max(past) * 100 if past and all(np.isfinite(past)) else math.nan
         # simulated mean rate of change: from Y to G, or over the whole period at G
         end = max(yr for yr in years if yr <= g)
         a, b = (y, end) if end > y else (goal.baseline_year, y)
-        rate = _cagr(med[idx[a]], med[idx[b]], b - a)
+        rate = cagr(med[idx[a]], med[idx[b]], b - a)
         row |= {
             "target": 0.0,
             "value": value,
             "unit": "%/yr",
             "gap": value,
             "gap_pct": math.nan,
-            "status": _status_trend(past, future),
+            "status": status_trend(past, future),
             "year_first_met": math.nan,
             "growth_needed_pct": math.nan,
             "growth_simulated_pct": float(rate) * 100,
@@ -453,24 +370,20 @@ def _row(
         if sampled:
             ok = []
             for v in V:
-                p, f = _trend_rows(years, v, goal.baseline_year, y, g)
+                p, f = trend_rows(years, v, goal.baseline_year, y, g)
                 ok.append(all(np.isfinite(p + f)) and all(c < 0 for c in p + f))
             row["p_met"] = float(np.mean(ok))
         return row
 
     obs = observed_metric(observed, goal, scope, name, parks, y)
-    if goal.uses_baseline:
-        target_paths = V[:, idx[goal.baseline_year]]
-        target = float(med[idx[goal.baseline_year]])
-    else:
-        target = goal.fixed_target(scope, name, parks)
-        target = math.nan if target is None else float(target)
-        target_paths = np.full(V.shape[0], target)
+    base = idx.get(goal.baseline_year)  # present: checked above
+    target_paths = level_targets(goal, scope, name, parks, V, base)
+    target = float(level_targets(goal, scope, name, parks, med[None, :], base)[0])
     value = float(obs) if np.isfinite(obs) else float(med[idx[y]])
     n = g - y
-    rate, projected = _project_level(med[None, :], years, y, g, obs)
+    rate, projected = project_level(med[None, :], years, y, g, obs)
     rate, projected = float(rate[0]), float(projected[0])
-    g_need = float(_cagr(value, target, n)) if n > 0 else math.nan
+    g_need = float(cagr(value, target, n)) if n > 0 else math.nan
     # The first year the target is satisfied, on the path with observed figures put in.
     first = math.nan
     if not goal.uses_baseline and np.isfinite(target):
@@ -479,7 +392,7 @@ def _row(
                 break
             o = observed_metric(observed, goal, scope, name, parks, yr)
             v = o if np.isfinite(o) else med[idx[yr]]
-            if _holds(v, target, goal.comparison):
+            if holds(v, target, goal.comparison):
                 first = yr
                 break
     gap = value - target
@@ -489,7 +402,7 @@ def _row(
         "unit": goal.unit,
         "gap": gap,
         "gap_pct": 100 * gap / abs(target) if target else math.nan,
-        "status": _status_level(goal.comparison, value, target, projected, g_need, rate, n, margin),
+        "status": status_level(goal.comparison, value, target, projected, g_need, rate, n, margin),
         "year_first_met": first,
         "growth_needed_pct": g_need * 100,
         "growth_simulated_pct": rate * 100,
@@ -497,8 +410,8 @@ def _row(
         "value_source": "observed" if np.isfinite(obs) else "simulated",
     }
     if sampled:
-        _, proj_paths = _project_level(V, years, y, g, obs)
-        met = _holds(proj_paths, target_paths, goal.comparison) & np.isfinite(proj_paths)
+        _, proj_paths = project_level(V, years, y, g, obs)
+        met = holds(proj_paths, target_paths, goal.comparison) & np.isfinite(proj_paths)
         row["p_met"] = float(np.mean(met))
     return row
 
@@ -549,7 +462,7 @@ def what_it_takes(
                     continue
                 yr, v = found[-1]
                 n = goal.year - yr
-                need = float(_cagr(v, target, n)) * 100 if n > 0 else math.nan
+                need = float(cagr(v, target, n)) * 100 if n > 0 else math.nan
                 rows.append(
                     {
                         "goal_id": goal.id,
@@ -563,7 +476,7 @@ def what_it_takes(
                         "goal_year": goal.year,
                         "unit": goal.unit,
                         "growth_needed_pct": need,
-                        "met": bool(_holds(v, target, goal.comparison)),
+                        "met": bool(holds(v, target, goal.comparison)),
                     }
                 )
     return pd.DataFrame(

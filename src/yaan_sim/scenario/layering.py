@@ -232,6 +232,7 @@ def _build(path: Path, model) -> tuple[Scenario | None, list[Problem]]:
         text=text,
         sha256=hashlib.sha256(text.encode()).hexdigest(),
         plan=plan,
+        texts=tuple(lay.text for lay in chain),
     )
     return sc, problems
 

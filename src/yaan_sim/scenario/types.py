@@ -259,6 +259,9 @@ class Scenario:
     sha256 : str
         SHA-256 of ``text``: changes when the file or any parent changes, not with the
         folder the files are read from.
+    texts : tuple of str
+        The raw YAML of each file of ``sources``, in the same order (what a run's
+        manifest records).
     """
 
     name: str
@@ -271,6 +274,7 @@ class Scenario:
     text: str
     sha256: str
     plan: tuple[str, ...] = ()
+    texts: tuple[str, ...] = ()
 
     @property
     def title_zh(self) -> str:
