@@ -113,6 +113,18 @@ def test_bad_parameters_say_what_to_do(calib, spec, message):
         parse_params([spec], calib)
 
 
+def test_parameter_specs_are_lever_specs_with_plus(calib):
+    """The shared lever-spec reading (any case, ranges, did you mean) plus `+`."""
+    labels = [p.label for p in parse_params(["growth RATE[Park]"], calib)]
+    assert labels == ["Growth rate[ETDZ]", "Growth rate[Hanyuan]"]  # a range: one each
+    shared = parse_params(["Growth rate[Park+ETDZ]"], calib)  # joined: one value
+    assert [(p.label, p.elements) for p in shared] == [
+        ("Growth rate[ETDZ+Hanyuan]", ("ETDZ", "Hanyuan"))
+    ]
+    with pytest.raises(YaanSimError, match="'ETZD' is not an element.*did you mean 'ETDZ'"):
+        parse_params(["Growth rate[ETZD+Hanyuan]"], calib)
+
+
 def test_an_element_cannot_be_fitted_twice_and_priors_are_checked(calib):
     with pytest.raises(YaanSimError, match="both set Growth rate"):
         parse_params(["Growth rate[ETDZ]", "Growth rate[ETDZ+Hanyuan]"], calib)
@@ -254,6 +266,8 @@ def test_a_parameter_the_data_do_not_move_is_flagged(calib, tmp_path):
     assert not p.loc["Growth rate[Hanyuan]", "informed"]
     assert math.isinf(p.loc["Growth rate[Hanyuan]", "se"])
     assert "NOT INFORMED" in res.summary()
+    written = yaml.safe_load(res.to_yaml())["parameters"]["Growth rate[Hanyuan]"]
+    assert written["se"] == math.inf  # YAML's .inf, a number, not the text '.inf'
 
 
 def test_fits_that_cannot_run_say_why(calib, tmp_path):

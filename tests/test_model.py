@@ -22,9 +22,11 @@ SHORT = ys.Horizon(2016, 2018, 0.125, 0.125)
 
 
 def run(model, overrides=None, horizon=None, engine="pysd"):
-    from yaan_sim.analysis.backtest import _Fixed
+    from yaan_sim.scenario.fixed import FixedScenario
 
-    ds = ys.simulate(model, [_Fixed("case", overrides or {})], engine=engine, horizon=horizon)
+    ds = ys.simulate(
+        model, [FixedScenario("case", overrides or {})], engine=engine, horizon=horizon
+    )
     return ds.sel(scenario="case")
 
 

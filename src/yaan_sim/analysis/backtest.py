@@ -722,11 +722,12 @@ def backtest_setup(model, observed: pd.DataFrame | None = None, park: str = "ETD
 def run_backtest(model, engine: str = "auto", park: str = "ETDZ") -> pd.DataFrame:
     """Simulated against observed revenue per year, with the relative error."""
     from yaan_sim.engines.simulate import simulate
+    from yaan_sim.scenario.fixed import FixedScenario
 
     overrides, horizon, series = backtest_setup(model, park=park)
     ds = simulate(
         model,
-        [_Fixed("backtest", overrides)],
+        [FixedScenario("backtest", overrides)],
         engine=engine,
         horizon=horizon,
         return_vars=["Revenue"],
@@ -737,20 +738,3 @@ def run_backtest(model, engine: str = "auto", park: str = "ETDZ") -> pd.DataFram
     out["error_pct"] = 100 * (out.simulated / out.observed - 1)
     out.attrs["simulated_end"] = float(rev.isel(time=-1))
     return out
-
-
-class _Fixed:
-    """A scenario made in code: fixed overrides, no file."""
-
-    horizon = None
-    title_en = title_zh = None
-
-    def __init__(self, name: str, overrides: dict):
-        self.name = name
-        self._overrides = overrides
-
-    def overrides(self, model, horizon):
-        return {
-            k: (v if isinstance(v, xr.DataArray) else xr.DataArray(v))
-            for k, v in self._overrides.items()
-        }

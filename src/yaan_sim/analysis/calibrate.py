@@ -17,7 +17,11 @@ elements are fitted::
     calibrate: normal(0.1, 0.03) [ETDZ, Hanyuan]   two parameters, normal truncated to [min,max]
     calibrate: triangular(0.1) [ETDZ+Hanyuan]      one value shared by both parks
 
-The same ``Name[ETDZ, Hanyuan+Shimian]`` syntax names parameters on the command line.
+The same ``Name[ETDZ, Hanyuan+Shimian]`` syntax names parameters on the command line. It
+is the lever-spec syntax of :func:`yaan_sim.model.levers.parse_lever_spec` (any case,
+"did you mean", range names such as ``East``) with one extension, ``+``: elements (or
+ranges) joined by ``+`` share one value; those separated by commas, and the elements of a
+range given alone, are fitted separately.
 
 To what. Every ledger row matched to a model variable (:mod:`yaan_sim.analysis.backtest`)
 whose role is ``fit``: its period ends by the cut-off year (default 2017); later figures
@@ -54,11 +58,16 @@ import xarray as xr
 
 from yaan_sim.errors import YaanSimError
 
-_PARAM_RE = re.compile(r"^\s*(?P<name>[^\[\]]+?)\s*(\[(?P<el>[^\[\]]*)\])?\s*$")
 _PRIOR_RE = re.compile(
     r"^\s*(?P<kind>[a-z]+)\s*(\((?P<args>[^()]*)\))?\s*(\[(?P<el>[^\[\]]*)\])?\s*$"
 )
 PRIORS = ("uniform", "loguniform", "normal", "triangular")
+#: The comment lines at the top of the YAML of a fit.
+YAML_HEADER = (
+    "Written by `yaan-sim calibrate`: constants fitted to the data ledger.",
+    "Copy a value into the .mdl (with its interval in the source field) to adopt it;",
+    "`yaan-sim calibrate --posterior` gives the full posterior ensemble.",
+)
 #: Seasonal factors (a sub-year total over its share of time) fitted with ``seasonal=True``.
 SEASONAL_RANGE = (0.5, 1.5)  # assumed: no Ya'an quarterly pattern was found
 
@@ -175,56 +184,47 @@ def _split_elements(text: str | None) -> list[tuple[str, ...]] | None:
     return [tuple(e.strip() for e in g.split("+") if e.strip()) for g in text.split(",")]
 
 
-def _params_of(c, groups, prior_spec, where, base) -> list[Param]:
-    """Parameters of constant ``c`` for element groups (None: each element)."""
-    kind, args = prior_spec
-    prior = make_prior(kind, args, c.min, c.max, where)
+def _element_groups(
+    c, groups: list[tuple[str, ...]] | None, pool: dict
+) -> list[tuple[str | None, tuple[str, ...]]]:
+    """``(dim, elements)`` of each parameter of constant ``c``: the ``groups`` checked by
+    :func:`~yaan_sim.model.levers.parse_lever_spec` (names, ranges, "did you mean"); a
+    group of one range gives one parameter per element, names joined by ``+`` one shared
+    parameter. ``groups`` None: one parameter per element (the whole constant if it has
+    no subscripts)."""
+    from yaan_sim.model.levers import parse_lever_spec
+
     if not c.dims:
         if groups:
-            raise YaanSimError(f"{where}: {c.name!r} has no subscripts; drop the [elements]")
-        return [
-            Param(
-                c.name,
-                c.name,
-                None,
-                (),
-                c.min,
-                c.max,
-                _clip(float(base), prior),
-                prior,
-                c.units,
-                c.is_lever,
-            )
-        ]
-    if len(c.dims) > 1 and groups is None:
-        raise YaanSimError(
-            f"{where}: {c.name!r} has {len(c.dims)} subscripts; name the elements to fit"
-        )
-    dim = c.dims[0] if groups is None else None
+            raise YaanSimError(f"{c.name!r} has no subscripts; drop the [elements]")
+        return [(None, ())]
     if groups is None:
-        groups = [(el,) for el in c.coords[dim]]
-    out = []
+        if len(c.dims) > 1:
+            raise YaanSimError(f"{c.name!r} has {len(c.dims)} subscripts; name the elements to fit")
+        return [(c.dims[0], (el,)) for el in c.coords[c.dims[0]]]
+    out: list[tuple[str | None, tuple[str, ...]]] = []
     for g in groups:
-        dims = [d for d in c.dims if all(e in c.coords[d] for e in g)]
-        if not dims:
-            valid = ", ".join(e for d in c.dims for e in c.coords[d])
-            raise YaanSimError(
-                f"{where}: {c.name!r} has no element(s) {', '.join(g)}; its elements: {valid}"
-            )
-        d = dims[0]
-        x0 = float(np.mean(base.sel({d: list(g)}).values))
+        sel = parse_lever_spec(f"{c.name}[{', '.join(g)}]", pool, noun="constant")
+        if len(g) == 1:  # an element, or a range's elements each on its own
+            out += [(sel.dim, (el,)) for el in sel.elements]
+        else:
+            out.append((sel.dim, sel.elements))
+    return out
+
+
+def _params_of(c, cells, prior_spec, where, base) -> list[Param]:
+    """Parameters of constant ``c``, one per ``(dim, elements)`` of ``cells``."""
+    kind, args = prior_spec
+    prior = make_prior(kind, args, c.min, c.max, where)
+    out = []
+    for dim, els in cells:
+        if dim is None:
+            label, x0 = c.name, float(base)
+        else:
+            label, x0 = f"{c.name}[{'+'.join(els)}]", float(np.mean(base.sel({dim: list(els)})))
         out.append(
             Param(
-                f"{c.name}[{'+'.join(g)}]",
-                c.name,
-                d,
-                tuple(g),
-                c.min,
-                c.max,
-                _clip(x0, prior),
-                prior,
-                c.units,
-                c.is_lever,
+                label, c.name, dim, els, c.min, c.max, _clip(x0, prior), prior, c.units, c.is_lever
             )
         )
     return out
@@ -261,10 +261,12 @@ def parse_params(specs=None, model=None, scenario=None) -> list[Param]:
     """The parameters to fit: ``specs`` (``"Name"``, ``"Name[ETDZ, A+B]"``) or, when
     None, every constant with a ``calibrate:`` field in the .mdl.
 
-    A name given in ``specs`` takes its prior from its ``calibrate:`` field when it has
-    one, else uniform on its range.
+    A spec is a lever spec (:func:`~yaan_sim.model.levers.parse_lever_spec`) over every
+    constant, extended by ``+`` for a value shared by several elements. A name given in
+    ``specs`` takes its prior from its ``calibrate:`` field when it has one, else uniform
+    on its range.
     """
-    from yaan_sim.model.levers import closest, constants, resolve_name
+    from yaan_sim.model.levers import SPEC_RE, constants, parse_lever_spec
 
     pool = constants(model)
     out: list[Param] = []
@@ -275,7 +277,11 @@ def parse_params(specs=None, model=None, scenario=None) -> list[Param]:
                 continue
             where = f"{model.mdl_path.name}: {name}"
             kind, args, groups = parse_calibrate_field(text, where)
-            out += _params_of(c, groups, (kind, args), where, _base_value(c, scenario, model))
+            try:
+                cells = _element_groups(c, groups, pool)
+            except YaanSimError as exc:
+                raise YaanSimError(f"{where}: {exc}") from None
+            out += _params_of(c, cells, (kind, args), where, _base_value(c, scenario, model))
         if not out:
             raise YaanSimError(
                 f"{model.mdl_path.name} marks no constant with a `calibrate:` field: add one "
@@ -283,34 +289,18 @@ def parse_params(specs=None, model=None, scenario=None) -> list[Param]:
             )
     else:
         for spec in specs:
-            m = _PARAM_RE.match(str(spec))
-            if not m:
-                raise YaanSimError(
-                    f"parameter {spec!r}: write a constant's name, optionally with elements "
-                    "in brackets, e.g. 'Investment attraction rate[ETDZ]'"
-                )
-            name = resolve_name(m["name"], pool)
-            if name is None:
-                hint = closest(m["name"], pool)
-                raise YaanSimError(
-                    f"unknown constant {m['name']!r}"
-                    + (
-                        f": did you mean {hint[0]!r}?"
-                        if hint
-                        else "; see `yaan-sim levers` and the tables of models/README.md"
-                    )
-                )
-            c = pool[name]
-            field_text = model.meta[name].fields.get("calibrate")
+            # the name through the shared parser (its messages); the brackets' groups below
+            m = SPEC_RE.match(str(spec))
+            c = parse_lever_spec(m["name"] if m else str(spec), pool, noun="constant").lever
+            field_text = model.meta[c.name].fields.get("calibrate")
             kind, args = ("uniform", ())
             if field_text is not None:
-                kind, args, _ = parse_calibrate_field(field_text, f"{model.mdl_path.name}: {name}")
+                kind, args, _ = parse_calibrate_field(
+                    field_text, f"{model.mdl_path.name}: {c.name}"
+                )
+            cells = _element_groups(c, _split_elements(m["el"]), pool)
             out += _params_of(
-                c,
-                _split_elements(m["el"]),
-                (kind, args),
-                f"parameter {spec!r}",
-                _base_value(c, scenario, model),
+                c, cells, (kind, args), f"parameter {spec!r}", _base_value(c, scenario, model)
             )
     labels = [p.label for p in out]
     if len(set(labels)) != len(labels):
@@ -419,24 +409,14 @@ class Problem:
 
     def design(self, X: np.ndarray) -> dict[str, xr.DataArray]:
         """``{Vensim name: DataArray (sample, *dims)}`` for the parameter rows ``X``."""
-        n = X.shape[0]
+        from yaan_sim.analysis.sampling import place_candidates, repeat_on_samples
+
         out = {}
         for name, base in self.base.items():
-            data = np.broadcast_to(base.values, (n, *base.shape)).copy()
-            da = xr.DataArray(
-                data,
-                dims=("sample", *base.dims),
-                coords={"sample": np.arange(n), **{d: base[d].values for d in base.dims}},
-            )
+            da = repeat_on_samples(base, X.shape[0])
             for j, p in enumerate(self.params):
-                if p.name != name or p.kind != "constant":
-                    continue
-                col = X[:, j].reshape((n,) + (1,) * base.ndim)
-                if p.dim is None:
-                    da.values[...] = col
-                else:
-                    sel = {p.dim: list(p.elements)}
-                    da.loc[sel] = np.broadcast_to(col, da.loc[sel].shape)
+                if p.name == name and p.kind == "constant":
+                    da = place_candidates(da, X[:, j], mode="set", dim=p.dim, elements=p.elements)
             out[name] = da
         return out
 
@@ -555,8 +535,17 @@ class CalibrationResult:
 
     def to_yaml(self) -> str:
         """The fitted values and their uncertainty as YAML (see :meth:`write_yaml`)."""
-        import yaml
+        from yaan_sim.outputs.scenario_file import dump_yaml
 
+        return dump_yaml(self._document(), YAML_HEADER)
+
+    def write_yaml(self, path, force: bool = False) -> Path:
+        """Write :meth:`to_yaml` atomically (never over a file without ``force``)."""
+        from yaan_sim.outputs.scenario_file import write_yaml
+
+        return write_yaml(path, self._document(), YAML_HEADER, force=force)
+
+    def _document(self) -> dict:
         doc = {
             "kind": "yaan-sim calibration",
             "created_utc": self.info["created_utc"],
@@ -590,29 +579,17 @@ class CalibrationResult:
                 for row in self.series.to_dict("records")
             ],
         }
-        head = (
-            "# Written by `yaan-sim calibrate`: constants fitted to the data ledger.\n"
-            "# Copy a value into the .mdl (with its interval in the source field) to adopt it;\n"
-            "# `yaan-sim calibrate --posterior` gives the full posterior ensemble.\n"
-        )
-        return head + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100)
-
-    def write_yaml(self, path, force: bool = False) -> Path:
-        """Write :meth:`to_yaml` atomically (never over a file without ``force``)."""
-        from yaan_sim.outputs.results import write_atomic
-
-        text = self.to_yaml()
-        return write_atomic(
-            Path(path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), force=force
-        )
+        return doc
 
 
 def _num(x):
+    """A number as the YAML shows it: 6 significant digits; NaN as empty; infinity as
+    YAML's own ``.inf`` (a number when read back, not the text '.inf')."""
     x = float(x)
     if math.isnan(x):
         return None
     if math.isinf(x):
-        return ".inf" if x > 0 else "-.inf"
+        return x
     return float(f"{x:.6g}")
 
 
@@ -846,7 +823,9 @@ def _best_start(pb: Problem, defaults: np.ndarray, starts: int, seed: int) -> np
 
     from yaan_sim.analysis.sampling import qmc_engine
 
-    u = qmc_engine(qmc.LatinHypercube, len(pb.params), np.random.default_rng(seed)).random(int(starts))
+    u = qmc_engine(qmc.LatinHypercube, len(pb.params), np.random.default_rng(seed)).random(
+        int(starts)
+    )
     X = np.column_stack([p.prior.ppf(u[:, j]) for j, p in enumerate(pb.params)])
     X = np.vstack([defaults, X])
     cost = np.sum(pb.residuals(pb.simulate(X)) ** 2, axis=1)

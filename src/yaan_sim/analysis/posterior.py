@@ -378,7 +378,7 @@ def posterior_design(file, n: int, seed: int | None = 0, model=None):
     project's model; a model other than the posterior's is refused where a parameter no
     longer exists or a draw falls outside its range.
     """
-    from yaan_sim.analysis.sampling import Design
+    from yaan_sim.analysis.sampling import Design, place_candidates, repeat_on_samples
     from yaan_sim.engines.prerun import check_seed
     from yaan_sim.model.levers import constants
 
@@ -415,29 +415,21 @@ def posterior_design(file, n: int, seed: int | None = 0, model=None):
                 f"in {model.mdl_path.name}: sample a new posterior for this model"
             )
         if name not in values:
-            base = c.default.astype(float)
-            data = np.broadcast_to(base.values, (n, *base.shape)).copy()
-            values[name] = xr.DataArray(
-                data,
-                dims=("sample", *base.dims),
-                coords={"sample": np.arange(n), **{d: base[d].values for d in base.dims}},
-                attrs={"units": c.units, "long_name": c.en, "long_name_zh": c.zh},
+            base = c.default.astype(float).assign_attrs(
+                units=c.units, long_name=c.en, long_name_zh=c.zh
             )
-        da = values[name]
-        dim = str(ds["dim"].values[j])
-        shape = (n,) + (1,) * (da.ndim - 1)
-        if not dim:
-            da.values[...] = col.reshape(shape)
-        else:
-            els = str(ds["elements"].values[j]).split("+")
-            missing = [e for e in els if e not in da[dim].values]
+            values[name] = repeat_on_samples(base, n)
+        dim = str(ds["dim"].values[j]) or None
+        els = str(ds["elements"].values[j]).split("+") if dim else []
+        if dim is not None:
+            known = values[name][dim].values if dim in values[name].dims else ()
+            missing = [e for e in els if e not in known]
             if missing:
                 raise YaanSimError(
                     f"the posterior's parameter {label!r} names {', '.join(missing)}, not "
                     f"an element of {name!r} in {model.mdl_path.name}"
                 )
-            sel = {dim: els}
-            da.loc[sel] = np.broadcast_to(col.reshape(shape), da.loc[sel].shape)
+        values[name] = place_candidates(values[name], col, mode="set", dim=dim, elements=els)
     if not values:
         raise YaanSimError("the posterior holds no model constant to sample")
     design = Design("posterior", seed, [], None, values)

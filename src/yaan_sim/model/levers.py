@@ -307,10 +307,13 @@ def parse_lever_spec(spec: str, pool: dict[str, Lever], *, noun: str = "lever") 
             continue
         if e not in known:
             hint = closest(e, known)
+            ranges = [r for d in lever.dims for r in lever.ranges[d]]
             raise YaanSimError(
                 f"{spec!r}: {e!r} is not an element of {name!r}"
                 + (f" (did you mean {hint[0]!r}?)" if hint else "")
-                + f"; its elements: {', '.join(el for d in lever.dims for el in lever.coords[d])}"
+                + f": {'/'.join(lever.dims)} has no element or range of that name (elements: "
+                + ", ".join(el for d in lever.dims for el in lever.coords[d])
+                + (f"; ranges: {', '.join(ranges)})" if ranges else ")")
             )
         dim, members = known[e]
         chosen.setdefault(dim, []).extend(members)

@@ -1,8 +1,9 @@
-"""Scenario files written by the analyses (what goal-seeking found, what a fit gave).
+"""YAML files written by the analyses: scenarios (what goal-seeking found) and other
+documents (what a fit gave, :meth:`yaan_sim.analysis.calibrate.CalibrationResult.to_yaml`).
 
-A scenario is built as a dict and written with ``yaml.safe_dump``, so any lever name or
+A document is built as a dict and written with ``yaml.safe_dump``, so any lever name or
 text is quoted as YAML needs; a comment header says what wrote it. The file is written
-atomically and reads back with :func:`yaan_sim.scenario.load_scenario`::
+atomically; a scenario reads back with :func:`yaan_sim.scenario.load_scenario`::
 
     doc = scenario_document("what-it-takes", "What it takes", "达标所需", extends="plan.yaml")
     doc["levers"] = {"PPP share": lever_setting(values, note="found by yaan-sim seek")}
@@ -77,8 +78,9 @@ def lever_setting(da: xr.DataArray, note: str | None = None) -> dict[str, Any]:
     return out
 
 
-def dump_scenario(doc: dict[str, Any], header: Sequence[str] = ()) -> str:
-    """The YAML text: ``header`` as comment lines (wrapped), then the document."""
+def dump_yaml(doc: dict[str, Any], header: Sequence[str] = ()) -> str:
+    """The YAML text: ``header`` as comment lines (wrapped), then the document (keys in
+    the dict's order, Chinese text as it is)."""
     lines = [
         "# " + piece
         for line in header
@@ -86,6 +88,19 @@ def dump_scenario(doc: dict[str, Any], header: Sequence[str] = ()) -> str:
     ]
     body = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=88)
     return "".join(line + "\n" for line in lines) + body
+
+
+def write_yaml(
+    path: str | Path, doc: dict[str, Any], header: Sequence[str] = (), force: bool = False
+) -> Path:
+    """Write :func:`dump_yaml` atomically; never over an existing file without ``force``."""
+    text = dump_yaml(doc, header)
+    return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=force)
+
+
+def dump_scenario(doc: dict[str, Any], header: Sequence[str] = ()) -> str:
+    """A scenario's YAML text (see :func:`scenario_document`)."""
+    return dump_yaml(doc, header)
 
 
 def extends_path(base_scenario: ScenarioLike | None, path: str | Path) -> str | None:
@@ -99,6 +114,5 @@ def extends_path(base_scenario: ScenarioLike | None, path: str | Path) -> str | 
 def write_scenario_file(
     path: str | Path, doc: dict[str, Any], header: Sequence[str] = (), force: bool = False
 ) -> Path:
-    """Write the scenario atomically; never over an existing file without ``force``."""
-    text = dump_scenario(doc, header)
-    return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=force)
+    """Write a scenario atomically; never over an existing file without ``force``."""
+    return write_yaml(path, doc, header, force)
