@@ -121,8 +121,10 @@ def test_parameter_specs_are_lever_specs_with_plus(calib):
     assert [(p.label, p.elements) for p in shared] == [
         ("Growth rate[ETDZ+Hanyuan]", ("ETDZ", "Hanyuan"))
     ]
-    with pytest.raises(YaanSimError, match="'ETZD' is not an element.*did you mean 'ETDZ'"):
+    with pytest.raises(YaanSimError, match=r"'ETZD' is not an element.*did you mean 'ETDZ'"):
         parse_params(["Growth rate[ETZD+Hanyuan]"], calib)
+    chinese = parse_params(["Growth rate[经开区+汉源县]"], calib)  # as the plan names them
+    assert [p.label for p in chinese] == ["Growth rate[ETDZ+Hanyuan]"]
 
 
 def test_an_element_cannot_be_fitted_twice_and_priors_are_checked(calib):
@@ -342,8 +344,8 @@ def test_the_posterior_of_a_linear_gaussian_case_is_the_analytic_one(linear_gaus
 
 def test_the_posterior_file_round_trips_into_an_ensemble(linear_gaussian, calib, tmp_path):
     from yaan_sim.analysis.ensemble import run_ensemble
-    from yaan_sim.scenario.fixed import FixedScenario
     from yaan_sim.analysis.posterior import posterior_design, read_posterior
+    from yaan_sim.scenario.fixed import FixedScenario
 
     post, _ = linear_gaussian
     path = post.write(tmp_path / "post.nc")

@@ -41,6 +41,41 @@ def test_a_spec_names_a_lever_and_its_elements(model):
     assert sorted(both.elements) == sorted(EAST)  # no element twice
 
 
+def test_parks_and_regions_may_be_named_in_chinese(model):
+    """经开区, 汉源, 东部 and the plan's 飞地园区（经开区） through the model's Places; the
+    selection is labelled with the model's own names."""
+    from yaan_sim.scenario.places import Places
+
+    reg = lever_registry(model)
+    resolve = Places.from_model(model).resolve
+    one = parse_lever_spec("Investment attraction rate[经开区]", reg, resolve_place=resolve)
+    assert one.elements == ("ETDZ",) and one.label == "Investment attraction rate[ETDZ]"
+    plan_name = "Investment attraction rate[飞地园区（经开区）]"
+    assert parse_lever_spec(plan_name, reg, resolve_place=resolve).elements == ("ETDZ",)
+    both = parse_lever_spec("Investment attraction rate[东部、汉源]", reg, resolve_place=resolve)
+    assert sorted(both.elements) == sorted([*EAST, "Hanyuan"])
+    with pytest.raises(YaanSimError, match="'经开区' is not an element"):
+        parse_lever_spec("Investment attraction rate[经开区]", reg)  # no places: ids only
+    with pytest.raises(YaanSimError, match="'巴黎' is not an element"):
+        parse_lever_spec("Investment attraction rate[巴黎]", reg, resolve_place=resolve)
+
+
+def test_goal_specs_name_parks_and_regions_in_chinese(model):
+    from yaan_sim.outputs.gaps import parse_outcomes
+    from yaan_sim.outputs.goals import load_goals
+
+    ds = ys.simulate(model, horizon=H, return_vars=["Revenue"])
+    goals = load_goals()
+    found = parse_outcomes(["revenue_park:汉源", "revenue_park:东部", "rd_share:全市"], goals, ds)
+    assert [(o.label, sorted(o.parks)) for o in found] == [
+        ("revenue_park:Hanyuan", ["Hanyuan"]),
+        ("revenue_park:East", sorted(EAST)),
+        ("rd_share", sorted(str(p) for p in ds["park"].values)),
+    ]
+    with pytest.raises(YaanSimError, match="has no scope '巴黎'"):
+        parse_outcomes(["revenue_park:巴黎"], goals, ds)
+
+
 @pytest.mark.parametrize(
     "spec, message",
     [

@@ -90,6 +90,17 @@ def test_bad_input(model, plan):
         seek(model, plan, ["rd_share"], ["Research intensity target[Paris]"])
 
 
+def test_cli_seek_takes_chinese_park_names(capsys):
+    """The lever and the goal named as the plan does: 经开区 is ETDZ in both."""
+    from yaan_sim.cli import main
+
+    args = ["seek", "plan", "--goals", "revenue_park:经开区"]
+    assert main([*args, "--levers", "Investment attraction rate[经开区]"]) == 0
+    out = capsys.readouterr().out
+    assert "No values of Investment attraction rate[ETDZ] in [0, 0.8]" in out
+    assert "revenue_park ETDZ" in out and "revenue_park:ETDZ" in out  # message and table
+
+
 def test_cli_seek(capsys, tmp_path):
     from yaan_sim.cli import main
 

@@ -181,14 +181,17 @@ def _split_elements(text: str | None) -> list[tuple[str, ...]] | None:
     """``"ETDZ, Hanyuan+Shimian"`` -> [("ETDZ",), ("Hanyuan", "Shimian")]; None: all."""
     if text is None or not text.strip() or text.strip() == "*":
         return None
-    return [tuple(e.strip() for e in g.split("+") if e.strip()) for g in text.split(",")]
+    from yaan_sim.model.levers import ELEMENT_SEP
+
+    return [tuple(e.strip() for e in g.split("+") if e.strip()) for g in ELEMENT_SEP.split(text)]
 
 
 def _element_groups(
-    c, groups: list[tuple[str, ...]] | None, pool: dict
+    c, groups: list[tuple[str, ...]] | None, pool: dict, resolve_place=None
 ) -> list[tuple[str | None, tuple[str, ...]]]:
     """``(dim, elements)`` of each parameter of constant ``c``: the ``groups`` checked by
-    :func:`~yaan_sim.model.levers.parse_lever_spec` (names, ranges, "did you mean"); a
+    :func:`~yaan_sim.model.levers.parse_lever_spec` (names, ranges, "did you mean", parks
+    and regions by their Chinese names through ``resolve_place``); a
     group of one range gives one parameter per element, names joined by ``+`` one shared
     parameter. ``groups`` None: one parameter per element (the whole constant if it has
     no subscripts)."""
@@ -204,7 +207,9 @@ def _element_groups(
         return [(c.dims[0], (el,)) for el in c.coords[c.dims[0]]]
     out: list[tuple[str | None, tuple[str, ...]]] = []
     for g in groups:
-        sel = parse_lever_spec(f"{c.name}[{', '.join(g)}]", pool, noun="constant")
+        sel = parse_lever_spec(
+            f"{c.name}[{', '.join(g)}]", pool, noun="constant", resolve_place=resolve_place
+        )
         if len(g) == 1:  # an element, or a range's elements each on its own
             out += [(sel.dim, (el,)) for el in sel.elements]
         else:
@@ -267,8 +272,10 @@ def parse_params(specs=None, model=None, scenario=None) -> list[Param]:
     on its range.
     """
     from yaan_sim.model.levers import SPEC_RE, constants, parse_lever_spec
+    from yaan_sim.scenario.places import Places
 
     pool = constants(model)
+    resolve_place = Places.from_model(model).resolve  # Name[经开区]
     out: list[Param] = []
     if specs is None:
         for name, c in pool.items():
@@ -278,7 +285,7 @@ def parse_params(specs=None, model=None, scenario=None) -> list[Param]:
             where = f"{model.mdl_path.name}: {name}"
             kind, args, groups = parse_calibrate_field(text, where)
             try:
-                cells = _element_groups(c, groups, pool)
+                cells = _element_groups(c, groups, pool, resolve_place)
             except YaanSimError as exc:
                 raise YaanSimError(f"{where}: {exc}") from None
             out += _params_of(c, cells, (kind, args), where, _base_value(c, scenario, model))
@@ -298,7 +305,7 @@ def parse_params(specs=None, model=None, scenario=None) -> list[Param]:
                 kind, args, _ = parse_calibrate_field(
                     field_text, f"{model.mdl_path.name}: {c.name}"
                 )
-            cells = _element_groups(c, _split_elements(m["el"]), pool)
+            cells = _element_groups(c, _split_elements(m["el"]), pool, resolve_place)
             out += _params_of(
                 c, cells, (kind, args), f"parameter {spec!r}", _base_value(c, scenario, model)
             )

@@ -53,6 +53,7 @@ from yaan_sim.outputs.scenario_file import (
 )
 from yaan_sim.protocols import ModelLike, ScenarioLike
 from yaan_sim.scenario.fixed import FixedScenario
+from yaan_sim.scenario.places import Places
 
 GRID_1D = 65
 GRID_2D = 25
@@ -87,11 +88,12 @@ def parse_levers(
 ) -> tuple[list[LeverVar], dict[str, xr.DataArray]]:
     """Decision variables for ``specs`` and the scenario's lever values (dims time, ...)."""
     reg = lever_registry(model)
+    resolve_place = Places.from_model(model).resolve  # Name[经开区]
     over = scenario.overrides(model, horizon) if scenario is not None else {}
     bases: dict[str, xr.DataArray] = {}
     out: list[LeverVar] = []
     for spec in specs:
-        sel = parse_lever_spec(spec, reg)
+        sel = parse_lever_spec(spec, reg, resolve_place=resolve_place)
         lv = sel.lever
         if len(lv.dims) > 1:
             raise YaanSimError(

@@ -67,6 +67,7 @@ from yaan_sim.outputs.goals import GoalSet, load_goals
 from yaan_sim.outputs.results import annotate, write_atomic
 from yaan_sim.protocols import ModelLike, ScenarioLike
 from yaan_sim.scenario.fixed import FixedScenario
+from yaan_sim.scenario.places import Places
 
 METHODS = ("sobol", "morris")
 DEFAULT_SPREAD = 0.1
@@ -112,7 +113,8 @@ def lever_factors(
         raise YaanSimError(f"lever spread must be in (0, 1], got {spread}")
     reg = lever_registry(model)
     specs = list(reg) if levers == "all" else list(levers)
-    selections = [parse_lever_spec(key, reg) for key in specs]
+    resolve_place = Places.from_model(model).resolve  # Name[经开区]
+    selections = [parse_lever_spec(key, reg, resolve_place=resolve_place) for key in specs]
     over = scenario.overrides(model, horizon) if scenario is not None else {}
     out: list[LeverFactor] = []
     for sel in selections:

@@ -41,14 +41,15 @@ def register(sub: Any) -> None:
         "--goals",
         required=True,
         metavar="IDS",
-        help="goal ids or goal_id:scope, comma-separated (e.g. revenue_park:ETDZ)",
+        help="goal ids or goal_id:scope, comma-separated (e.g. revenue_park:ETDZ or "
+        "revenue_park:经开区)",
     )
     p.add_argument(
         "--levers",
         required=True,
         metavar="NAMES",
-        help="levers to move, comma-separated; NAME[ETDZ] moves one park, NAME "
-        "every element (each its own value)",
+        help="levers to move, comma-separated; NAME[ETDZ] (or NAME[经开区]) moves one park, "
+        "NAME[East] or NAME every element of the region or lever (each its own value)",
     )
     p.add_argument(
         "--write-scenario",

@@ -17,7 +17,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -241,6 +241,8 @@ def closest(key: str, options: Iterable[str], n: int = 1) -> list[str]:
 
 #: A lever spec: ``Name``, or ``Name[element, range, ...]``.
 SPEC_RE = re.compile(r"^\s*(?P<name>[^\[\]]+?)\s*(\[(?P<el>[^\[\]]*)\])?\s*$")
+#: What separates the elements in the brackets: a comma, or the Chinese ， and 、.
+ELEMENT_SEP = re.compile(r"[,，、]")
 
 
 @dataclass(frozen=True, eq=False)
@@ -274,13 +276,21 @@ class LeverSelection:
         return f"{self.name}[{','.join(self.elements)}]" if self.elements else self.name
 
 
-def parse_lever_spec(spec: str, pool: dict[str, Lever], *, noun: str = "lever") -> LeverSelection:
+def parse_lever_spec(
+    spec: str,
+    pool: dict[str, Lever],
+    *,
+    noun: str = "lever",
+    resolve_place: Callable[[str], str | None] | None = None,
+) -> LeverSelection:
     """The lever (from ``pool``, e.g. :func:`lever_registry` or :func:`constants`) and the
     elements that ``spec`` names, with "did you mean" for a name or element not found.
 
     ``Name`` selects the whole lever (any case, or its Python name); ``Name[ETDZ,Hanyuan]``
     those elements, and a range or sub-range name (``Name[East]``) its elements; all must
-    belong to one dim of the lever.
+    belong to one dim of the lever. ``resolve_place`` (the model's
+    :meth:`yaan_sim.scenario.places.Places.resolve`) lets parks and regions be named as
+    people call them: ``Name[经开区]``, ``Name[东部, 汉源]``.
     """
     m = SPEC_RE.match(str(spec))
     if not m:
@@ -302,9 +312,12 @@ def parse_lever_spec(spec: str, pool: dict[str, Lever], *, noun: str = "lever") 
         raise YaanSimError(f"{spec!r}: {name!r} has no subscripts: write it without [..]")
     known = lever.element_names()
     chosen: dict[str, list[str]] = {}
-    for e in (x.strip() for x in m["el"].split(",")):
+    for e in (x.strip() for x in ELEMENT_SEP.split(m["el"])):
         if not e:
             continue
+        place = resolve_place(e) if e not in known and resolve_place is not None else None
+        if place is not None and place in known:  # 经开区 -> ETDZ, 东部 -> East
+            e = place
         if e not in known:
             hint = closest(e, known)
             ranges = [r for d in lever.dims for r in lever.ranges[d]]

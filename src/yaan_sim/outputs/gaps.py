@@ -19,6 +19,7 @@ from yaan_sim.errors import YaanSimError
 from yaan_sim.outputs.evaluate import annual, metric_series, scope_members
 from yaan_sim.outputs.goals import CITY, Goal, GoalSet, load_goals
 from yaan_sim.outputs.rules import goal_sign, level_targets, yoy_changes
+from yaan_sim.scenario.places import Places
 
 #: The outcomes of sensitivity analysis and the default of goal_gaps: city 2020 revenue,
 #: ETDZ 2020 revenue, the city's R&D share and the change of energy use per unit output.
@@ -54,11 +55,16 @@ def parse_outcomes(specs: Iterable[str], goals: GoalSet, ds: xr.Dataset) -> list
     """``"goal_id"`` or ``"goal_id:scope_name"`` -> the outcomes they name.
 
     A goal id alone means its binding scope: one outcome where that scope is the city,
-    one per member otherwise (``revenue_park`` gives the nine parks).
+    one per member otherwise (``revenue_park`` gives the nine parks). The scope name may
+    be a park or region as people call it (``revenue_park:汉源``, ``revenue_region:东部``,
+    :meth:`~yaan_sim.scenario.places.Places.resolve`); the label uses the model's name.
     """
     out = []
+    places = Places.from_dataset(ds)
     for spec in specs:
         gid, _, want = str(spec).partition(":")
+        if want:  # 汉源 -> Hanyuan, 东部 -> East, 全市 -> city
+            want = places.resolve(want.strip()) or want
         try:
             goal = goals[gid]
         except (KeyError, IndexError, TypeError):
