@@ -137,7 +137,8 @@ def test_a_minimal_file_loads(tmp_path):
         (
             "target: 2000",
             "target: {ETDZ: 1000, Hanyun: 200}",
-            r"key 'target': unknown park 'Hanyuan'|key 'target': unknown park 'Hanyun' \(did you mean 'Hanyuan'\?\)",
+            r"key 'target': unknown park 'Hanyuan'"
+            r"|key 'target': unknown park 'Hanyun' \(did you mean 'Hanyuan'\?\)",
         ),
         ("target: 2000", "target: lots", r"key 'target': 'lots' must be a number"),
         (
@@ -186,7 +187,7 @@ def test_park_map_target_needs_park_scope_and_a_sum(tmp_path):
 
 
 def test_missing_and_malformed_files(tmp_path):
-    with pytest.raises(GoalsError, match="cannot read the goals file .*nothing.yaml"):
+    with pytest.raises(GoalsError, match=r"cannot read the goals file .*nothing.yaml"):
         load_goals(tmp_path / "nothing.yaml")
     with pytest.raises(GoalsError, match="not valid YAML"):
         load_goals(_write(tmp_path, "goals: [\n"))

@@ -54,7 +54,7 @@ def test_the_scenario_gives_the_manifest_each_files_text(model, tmp_path):
     sc = load_scenario(tmp_path / "tricky.yaml", model)
     assert sc.texts == tuple(p.read_text(encoding="utf-8") for p in sc.sources)
     files = Manifest.create(model, engine="pysd", horizon=H, scenarios=[sc]).scenarios[0].files
-    assert [(f.name, f.text) for f in files][0] == ("tricky.yaml", text)
+    assert (files[0].name, files[0].text) == ("tricky.yaml", text)
     assert [f.name for f in files] == [p.name for p in sc.sources]
 
 

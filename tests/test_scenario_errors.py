@@ -516,7 +516,7 @@ def test_sample_needs_a_generator(tmp_path, fx_model):
         "uncertain:\n  PPP share: {distribution: uniform, low: 0, high: 0.1}\n", encoding="utf-8"
     )
     uncertain = load_scenario(path, fx_model).uncertain
-    with pytest.raises(ScenarioError, match="numpy.random.Generator"):
+    with pytest.raises(ScenarioError, match=r"numpy.random.Generator"):
         uncertain.sample(0, 3)
     with pytest.raises(ScenarioError, match="whole number of samples"):
         uncertain.sample(np.random.default_rng(0), 0)

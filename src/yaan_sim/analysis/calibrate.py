@@ -285,10 +285,10 @@ def parse_params(specs=None, model=None, scenario=None) -> list[Param]:
             where = f"{model.mdl_path.name}: {name}"
             kind, args, groups = parse_calibrate_field(text, where)
             try:
-                cells = _element_groups(c, groups, pool, resolve_place)
+                groups_of = _element_groups(c, groups, pool, resolve_place)
             except YaanSimError as exc:
                 raise YaanSimError(f"{where}: {exc}") from None
-            out += _params_of(c, cells, (kind, args), where, _base_value(c, scenario, model))
+            out += _params_of(c, groups_of, (kind, args), where, _base_value(c, scenario, model))
         if not out:
             raise YaanSimError(
                 f"{model.mdl_path.name} marks no constant with a `calibrate:` field: add one "
@@ -299,15 +299,16 @@ def parse_params(specs=None, model=None, scenario=None) -> list[Param]:
             # the name through the shared parser (its messages); the brackets' groups below
             m = SPEC_RE.match(str(spec))
             c = parse_lever_spec(m["name"] if m else str(spec), pool, noun="constant").lever
+            assert m is not None  # parse_lever_spec refused a spec of another form
             field_text = model.meta[c.name].fields.get("calibrate")
             kind, args = ("uniform", ())
             if field_text is not None:
                 kind, args, _ = parse_calibrate_field(
                     field_text, f"{model.mdl_path.name}: {c.name}"
                 )
-            cells = _element_groups(c, _split_elements(m["el"]), pool, resolve_place)
+            groups_of = _element_groups(c, _split_elements(m["el"]), pool, resolve_place)
             out += _params_of(
-                c, cells, (kind, args), f"parameter {spec!r}", _base_value(c, scenario, model)
+                c, groups_of, (kind, args), f"parameter {spec!r}", _base_value(c, scenario, model)
             )
     labels = [p.label for p in out]
     if len(set(labels)) != len(labels):
@@ -384,7 +385,7 @@ class Problem:
         over = scenario.overrides(model, self.h) if scenario is not None else {}
         self.overrides = over
         pool = constants(model)
-        self.base = {}
+        self.base: dict[str, xr.DataArray] = {}
         for p in self.params:
             if p.kind == "constant" and p.name not in self.base:
                 self.base[p.name] = _base_value(pool[p.name], scenario, model)

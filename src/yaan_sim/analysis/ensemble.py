@@ -159,9 +159,7 @@ def _design(
     scenario then needs no ``uncertain:`` block)."""
     uncertain = getattr(sc, "uncertain", None)
     design = (
-        sample_design(uncertain, samples, method, seed)
-        if posterior is None or uncertain
-        else None
+        sample_design(uncertain, samples, method, seed) if posterior is None or uncertain else None
     )
     if posterior is None:
         assert design is not None

@@ -50,7 +50,7 @@ def partitions(ls) -> dict:
     ]
     comps.sort(key=lambda c: (-len(c), min(c)))
     order = {k: i for i, k in enumerate(ls.blocks)}
-    out = {"scc": {}, "scc_stocks": {}, "label": {}, "label_stocks": {}}
+    out: dict[str, dict] = {"scc": {}, "scc_stocks": {}, "label": {}, "label_stocks": {}}
     kinds: dict = {}
     for number, comp in enumerate(comps, start=1):
         stocks = sorted(
@@ -64,7 +64,7 @@ def partitions(ls) -> dict:
         for comp in kinds[k]:
             for n in comp:
                 out["label"][n] = number
-        names = [ls.blocks[b].owner for b in sorted(k, key=order.get) if ls.blocks[b].stock]
+        names = [ls.blocks[b].owner for b in sorted(k, key=order.__getitem__) if ls.blocks[b].stock]
         out["label_stocks"][number] = ", ".join(dict.fromkeys(names))
     return out
 
@@ -84,7 +84,7 @@ def structure(ls, max_loops, max_length, partition_of) -> dict | None:
     g = nx.DiGraph()
     for a, b in ls.edges:
         g.add_edge(ls.nodes[a][0], ls.nodes[b][0])
-    out = {}
+    out: dict = {}
     for cycle in nx.simple_cycles(g, length_bound=max_length):
         if len(out) >= max_loops:
             return None
@@ -128,7 +128,7 @@ def find_loops(ls, method, max_loops, max_length, parts) -> tuple[list, str]:
     g = nx.DiGraph()
     g.add_edges_from(active)
     order = {k: i for i, k in enumerate(ls.blocks)}
-    cycles = None
+    cycles: list | None = None
     finding = "exhaustive (Johnson's algorithm)"
     if method in ("auto", "exhaustive"):
         cycles = []

@@ -339,10 +339,11 @@ def build_blocks(plan: Plan, ds, probes: dict, exogenous: set) -> dict:
         names = stages_of.get(st.id, [])
         n = len(names) if st.kind in ("smooth", "delay") else 1
         for stage in range(n):
-            key = state_key.get((st.id, stage))
-            if key is None:
+            if (st.id, stage) not in state_key:
                 continue
-            block = blocks[key]
+            block = blocks[state_key[(st.id, stage)]]
+            parts: tuple  # the expressions the rate reads
+            source: str
             if st.kind == "integ":
                 source, parts = st.input.code, (st.input,)
             elif st.kind == "smooth":
@@ -350,7 +351,7 @@ def build_blocks(plan: Plan, ds, probes: dict, exogenous: set) -> dict:
             else:
                 source = _delay_rate(st, stage, n)
                 parts = (st.input, st.time)
-            deps = set()
+            deps: set = set()
             timed = False
             for e in parts:
                 deps |= dep_keys(e.deps)

@@ -38,12 +38,16 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from yaan_sim.errors import ResultsError, YaanSimError
+
+if TYPE_CHECKING:
+    from yaan_sim.analysis.calibrate import CalibrationResult
 
 POSTERIOR_KIND = "yaan-sim posterior"
 
@@ -72,7 +76,7 @@ class PosteriorResult:
     log_prob: np.ndarray
     params: list
     diagnostics: dict
-    fit: object
+    fit: CalibrationResult
     info: dict = field(default_factory=dict)
     walker: np.ndarray | None = None
     step: np.ndarray | None = None
@@ -432,9 +436,7 @@ def posterior_design(file, n: int, seed: int | None = 0, model=None):
         values[name] = place_candidates(values[name], col, mode="set", dim=dim, elements=els)
     if not values:
         raise YaanSimError("the posterior holds no model constant to sample")
-    design = Design("posterior", seed, [], None, values)
-    design.posterior_model_sha256 = ds.attrs.get("model_sha256")
-    return design
+    return Design("posterior", seed, [], None, values)
 
 
 def combine(design, posterior, scenario=None):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
+from typing import Any
 
 from yaan_sim.cli._common import engine_option, force_option, lang_option, model_option
 from yaan_sim.errors import YaanSimError
 
 
-def register(sub) -> None:
+def register(sub: Any) -> None:
     p = sub.add_parser(
         "backtest",
         parents=[
@@ -55,7 +57,7 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_backtest)
 
 
-def cmd_backtest(args) -> int:
+def cmd_backtest(args: argparse.Namespace) -> int:
     from yaan_sim.outputs.results import check_writable, write_atomic
 
     if args.output:

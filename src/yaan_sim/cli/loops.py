@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from yaan_sim.cli._common import force_option, model_option
 from yaan_sim.errors import YaanSimError
 
+if TYPE_CHECKING:
+    import pandas as pd
+    import xarray as xr
 
-def register(sub) -> None:
+
+def register(sub: Any) -> None:
     p = sub.add_parser(
         "loops",
         parents=[
@@ -97,7 +103,7 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_loops)
 
 
-def cmd_loops(args) -> int:
+def cmd_loops(args: argparse.Namespace) -> int:
     from yaan_sim.analysis.loops import check_park, dominant_loops, loops_of_results
     from yaan_sim.outputs.results import check_writable, open_results, to_netcdf, write_atomic
 
@@ -154,7 +160,7 @@ def cmd_loops(args) -> int:
     return 0
 
 
-def _legend(ds, every: bool = False) -> list[dict]:
+def _legend(ds: xr.Dataset, every: bool = False) -> list[dict]:
     return [
         {
             "loop": str(ds["loop"].values[i]),
@@ -173,7 +179,9 @@ def _period(start: float, length: float) -> str:
     return f"{start:g}-{end:g}"
 
 
-def format_table(ds, table, period: float, through: str | None = None) -> str:
+def format_table(
+    ds: xr.Dataset, table: pd.DataFrame, period: float, through: str | None = None
+) -> str:
     """The dominant loops as text: per scenario and park, one line per period."""
     lines = [
         "Dominant feedback loops (Loops that Matter: Schoenberg, Davidsen & Eberlein 2020).",
@@ -230,7 +238,7 @@ def format_table(ds, table, period: float, through: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _partition_stocks(ds, part: int) -> str:
+def _partition_stocks(ds: xr.Dataset, part: int) -> str:
     for entry in ds.attrs.get("partitions", "").split("; "):
         number, _, stocks = entry.partition(": ")
         if number.strip() == str(part):

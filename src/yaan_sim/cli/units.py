@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
+from typing import Any
 
 from yaan_sim.cli._common import model_option
 
 
-def register(subparsers) -> None:
+def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "units",
         parents=[model_option("the Vensim model (default: models/yaan_parks.mdl)")],
@@ -27,7 +29,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from yaan_sim.model.units import check_units
 
     report = check_units(args.model)

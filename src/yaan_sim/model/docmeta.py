@@ -25,7 +25,7 @@ def parse_comment(comment: str | None) -> dict[str, str]:
     head = parts[0].strip()
     if head:
         out["description"] = head
-    for key, value in zip(parts[1::2], parts[2::2]):
+    for key, value in zip(parts[1::2], parts[2::2], strict=True):  # one group: pairs
         out[key] = value.strip()
     return out
 

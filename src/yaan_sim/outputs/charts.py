@@ -216,7 +216,7 @@ def _plot_goal(ds, goal: Goal, scope_name, ax, lang, observed, scenarios, legend
         pts = [(y, observed_metric(observed, goal, scope, name, parks, y)) for y in years]
         pts = [(y, v) for y, v in pts if np.isfinite(v)]
         if pts:
-            ox, oy = zip(*pts)
+            ox, oy = zip(*pts, strict=True)
             ax.plot(
                 ox,
                 oy,
@@ -337,7 +337,7 @@ def plot_park_trajectories(
     if fig is None:
         fig = plt.figure(figsize=(10, 2.6 * nrow + 0.6), layout="constrained")
     axes = np.array(fig.subplots(nrow, ncol, squeeze=False))
-    for ax, park in zip(axes.flat, parks):
+    for ax, park in zip(axes.flat, parks, strict=False):  # the grid may have spare cells
         _plot_goal(ds, goal, park, ax, lang, observed, scenarios, legend=False, title=False)
         ax.set_title(scope_label("park", park, lang), fontsize=10)
         ax.set_xlabel("")
@@ -346,7 +346,7 @@ def plot_park_trajectories(
         ax.set_visible(False)
     handles, labels = [], []
     for ax in axes.flat[: len(parks)]:
-        for h, lab in zip(*ax.get_legend_handles_labels()):
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             if h.get_gid() == "required":
                 continue  # differs per park; each panel's dotted line says it
             if h.get_gid() == "target":
@@ -393,7 +393,7 @@ def plot_goal_panels(
     if fig is None:
         fig = plt.figure(figsize=(4.6 * ncols, 3.2 * nrows), layout="constrained")
     axes = np.array(fig.subplots(nrows, ncols, squeeze=False))
-    for ax, g in zip(axes.flat, glist):
+    for ax, g in zip(axes.flat, glist, strict=False):  # the grid may have spare cells
         _plot_goal(ds, g, None, ax, lang, observed, scenarios)
     for ax in axes.flat[len(glist) :]:
         ax.set_visible(False)
@@ -450,7 +450,7 @@ def plot_goal_gaps(
     if len(df) == 0:
         raise YaanSimError("the goal table has no level goals (>= or <=) to draw gaps for")
     scen = list(dict.fromkeys(df["scenario"])) if "scenario" in df.columns else [None]
-    keys = list(dict.fromkeys(zip(df["goal_id"], df["scope"], df["scope_name"])))
+    keys = list(dict.fromkeys(zip(df["goal_id"], df["scope"], df["scope_name"], strict=True)))
     ax = _new_ax(ax, figsize=(7.5, 0.3 * len(keys) + 1.4))
     y = np.arange(len(keys))[::-1]
     recs = df.to_dict("records")
@@ -506,7 +506,7 @@ def plot_goal_table(table, *, ax=None, lang="zh", binding_only: bool = True):
     """Traffic-light table: one row per goal and place, one column per scenario."""
     df = _rows_for_chart(table, None, binding_only)
     scen = list(dict.fromkeys(df["scenario"])) if "scenario" in df.columns else [None]
-    keys = list(dict.fromkeys(zip(df["goal_id"], df["scope"], df["scope_name"])))
+    keys = list(dict.fromkeys(zip(df["goal_id"], df["scope"], df["scope_name"], strict=True)))
     cells, colors = [], []
     for gid, scope, name in keys:
         sub = df[(df["goal_id"] == gid) & (df["scope_name"] == name) & (df["scope"] == scope)]
@@ -528,7 +528,7 @@ def plot_goal_table(table, *, ax=None, lang="zh", binding_only: bool = True):
     def width(text: str) -> float:  # in em: CJK characters are twice as wide as Latin ones
         return sum(1.0 if ord(ch) > 0x2E80 else 0.55 for ch in str(text)) + 1.0
 
-    widths = [max(width(r[c]) for r in [cols] + cells) for c in range(len(cols))]
+    widths = [max(width(r[c]) for r in [cols, *cells]) for c in range(len(cols))]
     total = sum(widths)
     ax = _new_ax(ax, figsize=(min(max(total * 0.11, 5.0), 16.0), 0.25 * len(cells) + 0.8))
     ax.axis("off")
@@ -542,7 +542,7 @@ def plot_goal_table(table, *, ax=None, lang="zh", binding_only: bool = True):
     )
     tab.auto_set_font_size(False)
     tab.set_fontsize(8)
-    for (r, c), cell in tab.get_celld().items():
+    for (_, c), cell in tab.get_celld().items():
         cell.set_width(widths[c] / total)
     for (r, c), cell in tab.get_celld().items():
         if r > 0 and colors[r - 1][c] in (STATUS_COLORS["met"], STATUS_COLORS["missed"]):

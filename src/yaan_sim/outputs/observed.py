@@ -200,7 +200,7 @@ _PER_YEAR = re.compile(r"(?:/|每)(?:年|a|yr|year)$", re.IGNORECASE)
 def _registry():
     import pint
 
-    ureg = pint.UnitRegistry(None, autoconvert_offset_to_baseunit=False)
+    ureg: pint.UnitRegistry = pint.UnitRegistry(None, autoconvert_offset_to_baseunit=False)
     for line in _UNIT_DEFS.strip().splitlines():
         ureg.define(line)
     return ureg
@@ -390,6 +390,7 @@ class _RowCheck:
                 )
         if len(self.problems) > n0:
             return None
+        assert measure is not None  # else self.measure recorded a problem
         key = (measure.key, place, year)
         if key in self.seen:
             self.bad(

@@ -188,7 +188,8 @@ def _levers_section(ds: xr.Dataset, lang: str, model, titles: dict) -> dict:
             )
         units = da.attrs.get("units", getattr(meta, "units", ""))
         cells = []
-        for sc in scen or [None]:
+        each: list[str | None] = list(scen) if scen else [None]
+        for sc in each:
             d = da.sel(scenario=sc) if sc is not None and "scenario" in da.dims else da
             cells.append(_describe_lever(d, lang))
         row = [Cell(label, attrs=(("data-lever", py),), code=py), Cell(unit_label(units, lang))]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from yaan_sim.model.levers import Lever, closest, constants, lever_registry, resolve_name
 from yaan_sim.model.load import Horizon
+from yaan_sim.protocols import ModelLike
 from yaan_sim.scenario.places import Places
 from yaan_sim.scenario.reader import (
     Node,
@@ -61,7 +62,7 @@ class Ctx:
     """What the checks of one file share: the file, the model's names, the problems."""
 
     path: Path
-    model: object
+    model: ModelLike
     problems: list[Problem]
     file: str = ""
     levers: dict[str, Lever] = field(default_factory=dict)
@@ -201,7 +202,7 @@ def read_plan(ctx, top) -> tuple[str, ...]:
     return ()
 
 
-def read_horizon(ctx, top, parent: Horizon | None, model_h: Horizon) -> tuple[Horizon | None, bool]:
+def read_horizon(ctx, top, parent: Horizon | None, model_h: Horizon) -> tuple[Horizon, bool]:
     """The effective horizon after this file, and whether any file set one."""
     y = top.get("horizon")
     base = parent or model_h
@@ -216,7 +217,8 @@ def read_horizon(ctx, top, parent: Horizon | None, model_h: Horizon) -> tuple[Ho
             fix="write horizon: {start: 2016, stop: 2020, step: 0.25}",
         )
         return (base, parent is not None)
-    vals = {"start": base.start, "stop": base.stop, "step": base.step, "saveper": None}
+    vals = {"start": base.start, "stop": base.stop, "step": base.step}
+    saveper: float | None = None
     ok = True
     for k, v in y.value.items():
         if k not in HORIZON_KEYS:
@@ -241,7 +243,10 @@ def read_horizon(ctx, top, parent: Horizon | None, model_h: Horizon) -> tuple[Ho
             )
             ok = False
             continue
-        vals[k] = x
+        if k == "saveper":
+            saveper = x
+        else:
+            vals[k] = x
     if not ok:
         return (base, True)
     start, stop, step = (vals["start"], vals["stop"], vals["step"])
@@ -283,7 +288,6 @@ def read_horizon(ctx, top, parent: Horizon | None, model_h: Horizon) -> tuple[Ho
             fix="choose a step that divides the horizon (0.25, 0.125, ...)",
         )
         return (base, True)
-    saveper = vals["saveper"]
     if saveper is None:
         saveper = base.saveper if base.saveper >= step else step
     elif saveper < step:

@@ -175,9 +175,10 @@ def _parent(ctx: Ctx, ext, path: Path, stack, entered) -> _Layer | None:
 
 def _chain(layer: _Layer) -> list[_Layer]:
     out = []
-    while layer is not None:
-        out.append(layer)
-        layer = layer.parent
+    node: _Layer | None = layer
+    while node is not None:
+        out.append(node)
+        node = node.parent
     return out
 
 

@@ -21,6 +21,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import yaml
 
@@ -59,7 +60,7 @@ class Problem:
         return text
 
 
-def raise_problems(problems: list[Problem], what: str, error=ScenarioError) -> None:
+def raise_problems(problems: list[Problem], what: str, error=ScenarioError) -> NoReturn:
     """Raise ``error`` listing ``problems`` (at most :data:`MAX_LISTED` in the text)."""
     n = len(problems)
     lines = "\n".join(f"  {p}" for p in problems[:MAX_LISTED])

@@ -99,7 +99,9 @@ def read_schedule(
             fix="write e.g. schedule: {2016: 0.1, 2018: 0.2}",
         )
         return None
-    years, values, ok = ([], [], True)
+    years: list[float] = []
+    values: list[float | None] = []
+    ok = True
     for key, v in items.items():
         year = as_float(key)
         if year is None or not math.isfinite(year):
@@ -136,9 +138,11 @@ def read_schedule(
         x = read_number(ctx, v, (*path, key), lever)
         if x is None:
             ok = False
-        years.append(year)
+        years.append(year)  # kept even when the value is bad: the order check needs it
         values.append(x)
-    return Schedule(tuple(years), tuple(values), interp) if ok else None
+    if not ok:
+        return None
+    return Schedule(tuple(years), tuple(x for x in values if x is not None), interp)
 
 
 def read_setting(ctx, name: str, y: Node, lever: Lever, horizon: Horizon):
@@ -358,7 +362,10 @@ def read_element_map(ctx, name, y, items, meta, lever: Lever, horizon, path):
         )
         return None
     names = lever.element_names()
-    base, ranges, elements, ok = (None, [], [], True)
+    base = None
+    ranges: list[tuple] = []
+    elements: list[tuple] = []
+    ok = True
     covered: dict[tuple[str, str], str] = {}
     given: dict[str, str] = {}  # canonical name -> the key the file used
     for written, v in items.items():
