@@ -117,6 +117,11 @@ def test_a_scenario_without_an_uncertain_block_is_refused(model):
         run_ensemble(model, [load_scenario("plan", model)], 10, horizon=H)
 
 
+def test_an_ensemble_without_samples_is_refused(model, unc):
+    with pytest.raises(YaanSimError, match="an ensemble needs samples"):
+        run_ensemble(model, [unc], None, horizon=H)
+
+
 def test_exports_by_suffix(model, unc, tmp_path):
     ens = run_ensemble(
         model, [unc], 3, seed=0, horizon=ys.Horizon(2016, 2017, 0.25, 0.5), return_vars=["revenue"]

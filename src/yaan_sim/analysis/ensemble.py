@@ -105,7 +105,8 @@ def run_ensemble(
         )
     rv = resolve_return_vars(return_vars)
     plan = prepare_runs(model, listed, horizon=horizon, samples=samples, seed=seed, return_vars=rv)
-    assert plan.samples is not None  # samples=None is refused above
+    if plan.samples is None:
+        raise YaanSimError(f"an ensemble needs samples: a whole number >= 1, not {samples!r}")
     jobs = [
         Job(
             FixedScenario.of(sc, model, h),
