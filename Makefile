@@ -1,6 +1,7 @@
 # yaan-sim: the two commands of README.md.
 #   make run    set up .venv, run the default scenarios, write results, charts, goal table and report to out/
 #   make test   set up .venv with the test extras and run the test suite
+#   make lint   ruff (lint and format check) and mypy on src/ (not yet part of make test)
 # Everything is installed into .venv by these targets; nothing is needed by hand but
 # Python 3.11+ with venv and pip, and make.
 
@@ -12,7 +13,7 @@ CONSTRAINTS ?= requirements/constraints.txt
 PIP_C := $(if $(CONSTRAINTS),-c $(CONSTRAINTS),)
 PYTEST_ARGS ?=
 
-.PHONY: help run test venv venv-test clean
+.PHONY: help run test lint venv venv-test venv-lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -32,15 +33,26 @@ $(VENV)/.test-installed: $(VENV)/.run-installed
 	$(BIN)/python -m pip install -q $(PIP_C) -e '.[test]'
 	@touch $@
 
+$(VENV)/.lint-installed: $(VENV)/.test-installed
+	$(BIN)/python -m pip install -q $(PIP_C) -e '.[test,lint]'
+	@touch $@
+
 venv: $(VENV)/.run-installed  ## create .venv with the package
 
 venv-test: $(VENV)/.test-installed  ## create .venv with the test extras
+
+venv-lint: $(VENV)/.lint-installed  ## create .venv with the test and lint extras
 
 run: venv  ## run the default scenarios; write results, charts, goal table and report to out/
 	$(BIN)/yaan-sim run --out-dir out --force
 
 test: venv-test  ## run the tests
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv-lint  ## ruff check, ruff format --check and mypy (configured in pyproject.toml)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy src
 
 clean:  ## remove out/ and caches (not .venv)
 	rm -rf out .pytest_cache .hypothesis

@@ -83,7 +83,7 @@ def test_an_interrupted_ensemble_batch_resumes_chunk_by_chunk(model, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         run_batch(model, d, out, on_part=interrupt_after(4), **kw)
     assert len(list(parts_dir(out).glob("*.chunk-*.nc"))) == 4
-    with pytest.raises(YaanSimError, match="different batch.*seed"):
+    with pytest.raises(YaanSimError, match=r"different batch.*seed"):
         run_batch(model, d, out, resume=True, **(kw | {"seed": 4}))
     res = run_batch(model, d, out, resume=True, **kw)
     assert len(res.ran) == 9 - 4 and len(res.reused) == 4

@@ -19,7 +19,8 @@ from support.fake_results import TARGET, make_results
 from yaan_sim.errors import YaanSimError
 from yaan_sim.outputs import charts
 from yaan_sim.outputs.evaluate import evaluate, load_observed
-from yaan_sim.outputs.goals import PARK_NAMES_ZH, load_goals
+from yaan_sim.outputs.goals import load_goals
+from yaan_sim.outputs.i18n import place_label
 
 
 @pytest.fixture(autouse=True)
@@ -82,7 +83,7 @@ def test_charts_module_has_no_import_side_effects():
 
 
 def test_city_total_has_the_2000_line_and_a_line_per_scenario(ds):
-    fig, ax0 = plt.subplots()
+    _, ax0 = plt.subplots()
     ax = charts.plot_city_total(ds, ax=ax0, lang="en")
     assert ax is ax0
     (target,) = _gid(ax, "target")
@@ -98,8 +99,8 @@ def test_park_small_multiples(ds):
     axes = charts.plot_park_trajectories(ds, lang="zh", observed=load_observed())
     assert axes.shape == (3, 3)
     titles = [a.get_title() for a in axes.flat]
-    assert titles == [PARK_NAMES_ZH[p] for p in TARGET]
-    for ax, park in zip(axes.flat, TARGET):
+    assert titles == [place_label("park", p, "zh") for p in TARGET]
+    for ax, park in zip(axes.flat, TARGET, strict=True):
         (target,) = _gid(ax, "target")
         assert target.get_ydata()[0] == TARGET[park]
         assert len(_gid(ax, "trajectory")) == 2
@@ -167,7 +168,8 @@ def test_scenario_comparison(ens):
     assert len(ax.patches) == 2 * 9
     targets = _gid(ax, "target")
     assert len(targets) == 9
-    assert [t.get_text() for t in ax.get_xticklabels()] == [PARK_NAMES_ZH[p] for p in TARGET]
+    labels = [place_label("park", p, "zh") for p in TARGET]
+    assert [t.get_text() for t in ax.get_xticklabels()] == labels
     assert _render(ax.figure) == []
 
 

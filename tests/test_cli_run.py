@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import xarray as xr
 
 from yaan_sim.cli import main
@@ -52,8 +54,10 @@ def test_run_refuses_to_overwrite_and_bad_input_exits_2(tmp_path, capsys):
         main(["run", str(REPO / "scenarios/plan.yaml"), "-o", str(tmp_path / "no/dir/r.nc")]) == 2
     )
     assert "does not exist" in capsys.readouterr().err
-    assert main(["run", "--engine", "warp", "-o", str(tmp_path / "x.nc")]) == 2
-    assert "unknown engine" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # --engine has choices: argparse's check, exit 2
+        main(["run", "--engine", "warp", "-o", str(tmp_path / "x.nc")])
+    assert exc.value.code == 2
+    assert "invalid choice: 'warp'" in capsys.readouterr().err
 
 
 def test_an_invalid_scenario_writes_nothing(tmp_path, capsys):
@@ -87,8 +91,12 @@ def test_rerun_reproduces_a_result_bit_for_bit(tmp_path):
         assert a[name].equals(b[name]), name
         assert a[name].attrs == b[name].attrs
     ma, mb = json.loads(a.attrs["manifest"]), json.loads(b.attrs["manifest"])
-    same = lambda m: [(s["name"], s["sha256"], s["text"]) for s in m["scenarios"]]  # noqa: E731
+    same = lambda m: [(s["name"], s["sha256"], s["files"]) for s in m["scenarios"]]  # noqa: E731
     assert same(ma) == same(mb) and ma["model_sha256"] == mb["model_sha256"]
+    # each file of the chain (plan extends baseline) recorded by its plain name, with its text
+    files = ma["scenarios"][0]["files"]
+    assert [f["name"] for f in files] == ["plan.yaml", "baseline.yaml"]
+    assert files[0]["text"] == (REPO / "scenarios/plan.yaml").read_text(encoding="utf-8")
 
 
 def test_rerun_refuses_a_foreign_file(tmp_path, capsys):
@@ -147,3 +155,65 @@ def test_rerun_reproduces_a_latin_hypercube_ensemble(tmp_path):
     again = rerun(tmp_path / "ens.nc", model)
     for name in first.data_vars:
         assert first[name].equals(again[name]), name
+
+
+SDX = Path(os.environ.get("YAAN_SIM_TEST_MODELS", REPO.parent / "shared" / "test-models"))
+# SDXorg models with their canonical output (Vensim's, 6 significant digits). Roessler_Chaos
+# is left out: it is chaotic, so Vensim's and numpy's rounding part ways by 1% at t = 75.
+CANONICAL = [
+    ("samples/teacup/teacup.mdl", "samples/teacup/output.csv"),
+    ("samples/SIR/SIR.mdl", "samples/SIR/output.csv"),
+    (
+        "samples/simple_harmonic_oscillator/simple_harmonic_oscillator.mdl",
+        "samples/simple_harmonic_oscillator/output.tab",
+    ),
+    ("tests/delays/test_delays.mdl", "tests/delays/output.tab"),
+    ("tests/smooth_and_stock/test_smooth_and_stock.mdl", "tests/smooth_and_stock/output.tab"),
+]
+
+
+@pytest.mark.skipif(not SDX.is_dir(), reason=f"the SDXorg test models are not at {SDX}")
+@pytest.mark.parametrize("mdl, canonical", CANONICAL, ids=[c[0].split("/")[1] for c in CANONICAL])
+def test_another_vensim_model_runs_its_own_defaults(tmp_path, monkeypatch, capsys, mdl, canonical):
+    import numpy as np
+    import pandas as pd
+
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "r.nc"
+    assert main(["run", "--model", str(SDX / mdl), "-o", str(out), "--out-dir", "o"]) == 0
+    captured = capsys.readouterr()
+    assert "no goal table, charts or report" in captured.err and "Traceback" not in captured.err
+    ds = xr.load_dataset(out)
+    assert ds.attrs["title"] == f"yaan-sim results: {Path(mdl).name}"
+    by_name = {ds[v].attrs.get("vensim_name"): v for v in ds.data_vars}
+    sep = "\t" if canonical.endswith(".tab") else ","
+    ref = pd.read_csv(SDX / canonical, sep=sep).ffill().set_index("Time")
+    compared = 0
+    for col in ref.columns:
+        if col not in by_name:  # control variables are not results
+            continue
+        sim = ds[by_name[col]].sel(time=ref.index.to_numpy(float), method="nearest")
+        want = ref[col].to_numpy(float)
+        np.testing.assert_allclose(
+            sim.values, want, rtol=1e-4, atol=1e-5 * np.abs(want).max(), err_msg=col
+        )
+        compared += 1
+    assert compared >= 3
+
+
+@pytest.mark.parametrize(
+    "horizon, message",
+    [
+        ("2016:inf", "not a finite number"),
+        ("2016:2020:1e-300", "at most 100,000"),
+        ("2016:2020:0.3", "not a whole number of steps"),
+        ("2020:2016", "stop 2016 is not after start 2020"),
+        ("2016", "write START:STOP"),
+    ],
+)
+def test_a_horizon_option_that_is_not_a_horizon_exits_2(tmp_path, capsys, horizon, message):
+    out = tmp_path / "s.csv"
+    argv = ["seek", "plan", "--goals", "rd_share", "--levers", "PPP share", "-o", str(out)]
+    assert main([*argv, "--horizon", horizon]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "--horizon" in err and not out.exists()

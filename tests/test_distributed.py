@@ -49,7 +49,7 @@ def cluster(tmp_path_factory):
     procs = []
 
     def start(args, name):
-        log = open(logs / f"{name}.log", "wb")
+        log = open(logs / f"{name}.log", "wb")  # noqa: SIM115 (open while the process runs)
         procs.append(
             (
                 subprocess.Popen(
@@ -118,7 +118,7 @@ def cluster(tmp_path_factory):
         assert n == 2
         yield address
     finally:
-        for p, log in reversed(procs):
+        for p, _log in reversed(procs):
             p.terminate()
         for p, log in reversed(procs):
             try:

@@ -8,9 +8,11 @@ import pytest
 import xarray as xr
 
 import yaan_sim as ys
-from yaan_sim.analysis.ensemble import export, goal_gaps, run_ensemble, to_tidy
+from yaan_sim.analysis.ensemble import run_ensemble
 from yaan_sim.analysis.sampling import factors, ppf, sample_design, unit_matrix
 from yaan_sim.errors import YaanSimError
+from yaan_sim.outputs.export import export, to_tidy
+from yaan_sim.outputs.gaps import goal_gaps
 from yaan_sim.scenario import load_scenario
 
 H = ys.Horizon(2016, 2018, 0.125, 0.25)
@@ -112,6 +114,11 @@ def test_the_goal_table_gives_probabilities_and_the_gaps_agree_with_it(model, un
 def test_a_scenario_without_an_uncertain_block_is_refused(model):
     with pytest.raises(YaanSimError, match="no `uncertain:` block"):
         run_ensemble(model, [load_scenario("plan", model)], 10, horizon=H)
+
+
+def test_an_ensemble_without_samples_is_refused(model, unc):
+    with pytest.raises(YaanSimError, match="an ensemble needs samples"):
+        run_ensemble(model, [unc], None, horizon=H)
 
 
 def test_exports_by_suffix(model, unc, tmp_path):

@@ -212,7 +212,7 @@ def test_observed_figures_replace_the_simulated_value(mixed, goals):
 def test_shipped_observed_data_and_what_it_takes(goals):
     obs = load_observed()
     etdz = obs[(obs["park"] == "ETDZ") & (obs["variable"] == "revenue")]
-    assert dict(zip(etdz["year"], etdz["value"])) == {2013: 112, 2014: 128, 2015: 167}
+    assert dict(zip(etdz["year"], etdz["value"], strict=True)) == {2013: 112, 2014: 128, 2015: 167}
     assert set(obs["confidence"]) <= {"H", "M", "L", "M-H", "L-M"}
     need = what_it_takes(goals, obs)
     row = need[need["scope_name"] == "ETDZ"].iloc[0]
@@ -283,11 +283,11 @@ def test_open_results_round_trip(results_nc):
 
 
 def test_open_results_errors(tmp_path):
-    with pytest.raises(ResultsError, match="results file .*missing.nc not found"):
+    with pytest.raises(ResultsError, match=r"results file .*missing.nc not found"):
         open_results(tmp_path / "missing.nc")
     bad = tmp_path / "corrupt.nc"
     bad.write_bytes(b"\x89HDF\r\n\x1a\n this is not really netCDF")
-    with pytest.raises(ResultsError, match="corrupt.nc is not a readable netCDF file"):
+    with pytest.raises(ResultsError, match=r"corrupt.nc is not a readable netCDF file"):
         open_results(bad)
     foreign = tmp_path / "foreign.nc"
     xr.Dataset({"t2m": (("lat", "lon"), np.zeros((2, 2)))}).to_netcdf(foreign)
@@ -299,8 +299,8 @@ def test_open_results_errors(tmp_path):
     )
     with pytest.raises(
         ResultsError,
-        match="other.nc does not look like yaan-sim results: it "
-        "has no dim 'time', dim 'park', variable 'revenue'",
+        match=r"other.nc does not look like yaan-sim results: it "
+        r"has no dim 'time', dim 'park', variable 'revenue'",
     ):
         open_results(other)
 

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from yaan_sim.outputs.goals import PARKS, REGION_OF_PARK, GoalsError, goals_from_dict, load_goals
+from yaan_sim.outputs.goals import GoalsError, goals_from_dict, load_goals
+from yaan_sim.paths import DEFAULT_MODEL
+from yaan_sim.scenario.places import Places
+
+# the parks and regions as the model defines them (not restated in the package)
+_PLACES = Places.from_mdl(DEFAULT_MODEL)
+PARKS = _PLACES.parks
+REGION_OF_PARK = _PLACES.region_of
 
 PLAN = Path(__file__).resolve().parents[2] / "shared" / "seed" / "yaan-park-plan-2017.txt"
 
@@ -130,7 +137,8 @@ def test_a_minimal_file_loads(tmp_path):
         (
             "target: 2000",
             "target: {ETDZ: 1000, Hanyun: 200}",
-            r"key 'target': unknown park 'Hanyuan'|key 'target': unknown park 'Hanyun' \(did you mean 'Hanyuan'\?\)",
+            r"key 'target': unknown park 'Hanyuan'"
+            r"|key 'target': unknown park 'Hanyun' \(did you mean 'Hanyuan'\?\)",
         ),
         ("target: 2000", "target: lots", r"key 'target': 'lots' must be a number"),
         (
@@ -179,7 +187,7 @@ def test_park_map_target_needs_park_scope_and_a_sum(tmp_path):
 
 
 def test_missing_and_malformed_files(tmp_path):
-    with pytest.raises(GoalsError, match="cannot read the goals file .*nothing.yaml"):
+    with pytest.raises(GoalsError, match=r"cannot read the goals file .*nothing.yaml"):
         load_goals(tmp_path / "nothing.yaml")
     with pytest.raises(GoalsError, match="not valid YAML"):
         load_goals(_write(tmp_path, "goals: [\n"))

@@ -69,7 +69,7 @@ def test_simulate_refuses_bad_arguments_before_any_work(model, kwargs, message):
 
 
 def test_the_memory_estimate_counts_what_is_asked(model):
-    from yaan_sim.engines.simulate import estimate_bytes
+    from yaan_sim.engines.prerun import estimate_bytes
 
     h = model.default_horizon
     full = estimate_bytes(model, 1000, h)

@@ -14,8 +14,8 @@ import pytest
 import xarray as xr
 
 import yaan_sim as ys
-from yaan_sim.analysis.backtest import _Fixed
 from yaan_sim.scenario import load_scenario
+from yaan_sim.scenario.fixed import FixedScenario
 
 PARKS = [
     "ETDZ",
@@ -31,7 +31,9 @@ PARKS = [
 
 
 def run(model, overrides=None, horizon=None):
-    ds = ys.simulate(model, [_Fixed("case", overrides or {})], engine="vector", horizon=horizon)
+    ds = ys.simulate(
+        model, [FixedScenario("case", overrides or {})], engine="vector", horizon=horizon
+    )
     return ds.sel(scenario="case")
 
 

@@ -14,13 +14,15 @@ import pytest
 import xarray as xr
 
 import yaan_sim as ys
-from yaan_sim.analysis.backtest import _Fixed
+from yaan_sim.scenario.fixed import FixedScenario
 
 SHORT = ys.Horizon(2013, 2015, 0.125, 0.125)
 
 
 def run(model, overrides=None, horizon=SHORT):
-    ds = ys.simulate(model, [_Fixed("case", overrides or {})], engine="vector", horizon=horizon)
+    ds = ys.simulate(
+        model, [FixedScenario("case", overrides or {})], engine="vector", horizon=horizon
+    )
     return ds.sel(scenario="case")
 
 

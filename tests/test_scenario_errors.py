@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import yaan_sim.scenario as scenario_mod
+import yaan_sim.scenario.checks as scenario_checks
 from yaan_sim.errors import ScenarioError, YaanSimError
 from yaan_sim.model.load import load_model
 from yaan_sim.scenario import load_scenario, validate_file
@@ -485,7 +485,7 @@ def test_overlapping_groups(tmp_path, fx_model, monkeypatch):
         **levers_mod.lever_registry(fx_model),
         "Entry threshold": levers_mod.Lever(**{**lever.__dict__, "ranges": ranges}),
     }
-    monkeypatch.setattr(scenario_mod, "lever_registry", lambda m: patched)
+    monkeypatch.setattr(scenario_checks, "lever_registry", lambda m: patched)
     path = tmp_path / "o.yaml"
     path.write_text("levers:\n  Entry threshold: {East: 200, Coast: 300}\n", encoding="utf-8")
     (p,) = validate_file(path, fx_model)
@@ -516,7 +516,7 @@ def test_sample_needs_a_generator(tmp_path, fx_model):
         "uncertain:\n  PPP share: {distribution: uniform, low: 0, high: 0.1}\n", encoding="utf-8"
     )
     uncertain = load_scenario(path, fx_model).uncertain
-    with pytest.raises(ScenarioError, match="numpy.random.Generator"):
+    with pytest.raises(ScenarioError, match=r"numpy.random.Generator"):
         uncertain.sample(0, 3)
     with pytest.raises(ScenarioError, match="whole number of samples"):
         uncertain.sample(np.random.default_rng(0), 0)

@@ -183,7 +183,7 @@ def valid_scenarios(draw):
             )
             vals = [draw(in_range(lever)) for _ in years]
             levers[name] = {
-                "schedule": dict(zip(years, vals)),
+                "schedule": dict(zip(years, vals, strict=True)),
                 "interpolation": draw(st.sampled_from(["step", "linear"])),
             }
             expected[name] = None

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-import yaan_sim.scenario as scenario_mod
+import yaan_sim.scenario.layering as scenario_layering
 from yaan_sim.cli import main
 from yaan_sim.errors import ScenarioError
 from yaan_sim.model.levers import lever_registry
@@ -295,7 +295,7 @@ def test_sha256_changes_with_a_parent(tmp_path, fx_model):
 
 
 def test_load_by_name_from_the_scenarios_folder(tmp_path, fx_model, monkeypatch):
-    monkeypatch.setattr(scenario_mod, "SCENARIOS_DIR", tmp_path)
+    monkeypatch.setattr(scenario_layering, "SCENARIOS_DIR", tmp_path)
     write(tmp_path, "mine.yaml", "levers: {PPP share: 0.1}\n")
     write(tmp_path, "plan-goals.yaml", "goals: []\n")
     assert load_scenario("mine", fx_model).name == "mine"

@@ -76,7 +76,7 @@ def test_two_levers_together_control_so2(model, plan, tmp_path):
     )
     # the written scenario (a schedule lever among them) reproduces the answer
     import yaan_sim as ys
-    from yaan_sim.analysis.ensemble import goal_gaps
+    from yaan_sim.outputs.gaps import goal_gaps
 
     path = res.write_scenario(tmp_path / "wit.yaml", base_scenario=plan)
     sc = load_scenario(path, model)
@@ -100,6 +100,17 @@ def test_bad_input(model, plan):
         seek(model, plan, ["rd_share"], ["PPP shares of the moon"])
     with pytest.raises(YaanSimError, match="not an element"):
         seek(model, plan, ["rd_share"], ["Research subsidy rate[Paris]"])
+
+
+def test_cli_seek_takes_chinese_park_names(capsys):
+    """The lever and the goal named as the plan does: 经开区 is ETDZ in both."""
+    from yaan_sim.cli import main
+
+    args = ["seek", "plan", "--goals", "revenue_park:经开区"]
+    assert main([*args, "--levers", "Investment incentive rate[经开区]"]) == 0
+    out = capsys.readouterr().out
+    assert "No values of Investment incentive rate[ETDZ] in [0, 0.2]" in out
+    assert "revenue_park ETDZ" in out and "revenue_park:ETDZ" in out  # message and table
 
 
 def test_cli_seek(capsys, tmp_path):

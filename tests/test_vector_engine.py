@@ -49,7 +49,7 @@ def _to_pysd_value(model, name, value):
     """Our override value -> PySD's params value (dims renamed to PySD's range names)."""
     if not isinstance(value, xr.DataArray):
         return value
-    coords, dims = model.get_coords(name) or ({}, [])
+    _, dims = model.get_coords(name) or ({}, [])
     rename = {d.lower(): d for d in dims}
     da = value.rename({k: v for k, v in rename.items() if k in value.dims})
     if "time" in da.dims:
@@ -507,7 +507,7 @@ def test_pickles_for_process_pools(vm):
     )
 )
 def test_each_sample_equals_its_own_run(vm, values):
-    elasticity, effect, scale = (np.asarray(v) for v in zip(*values))
+    elasticity, effect, scale = (np.asarray(v) for v in zip(*values, strict=True))
     n = len(values)
     ds = vm.run(
         overrides={

@@ -23,17 +23,34 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from yaan_sim.analysis.runner import DEFAULT_CHUNK, Job, PartStore, resolve_return_vars, run_jobs
+from yaan_sim.analysis.sampling import sample_design
+from yaan_sim.engines.prerun import prepare_runs
 from yaan_sim.errors import YaanSimError
+from yaan_sim.model.load import Horizon
+from yaan_sim.outputs.export import check_suffix, export
+from yaan_sim.outputs.manifest import EnsembleRecord
+from yaan_sim.outputs.results import check_writable, finish, stack_scenarios
+from yaan_sim.protocols import ModelLike
+from yaan_sim.scenario.fixed import FixedScenario
+
+if TYPE_CHECKING:
+    from yaan_sim.scenario import Scenario
 
 PARTS_SUFFIX = ".parts"
 STATE_FILE = "batch.json"
+# Version 2: a part holds one run (or chunk) without a scenario dim, as the run layer makes it.
+PARTS_FORMAT = 2
 
 
 @dataclass
@@ -62,7 +79,9 @@ def parts_dir(output: str | Path) -> Path:
     return output.with_name(output.name + PARTS_SUFFIX)
 
 
-def collect_scenarios(sources, model):
+def collect_scenarios(
+    sources: str | Path | Sequence[str | Path], model: ModelLike
+) -> list[Scenario]:
     """Scenario objects from folders and files; every file validated first, all problems
     reported at once."""
     from yaan_sim.paths import SCENARIOS_DIR
@@ -83,8 +102,18 @@ def collect_scenarios(sources, model):
     return load_scenarios(files, model)
 
 
-def _fingerprint(model, scenarios, samples, seed, method, horizon, return_vars, chunk_size):
+def _fingerprint(
+    model: ModelLike,
+    scenarios: Sequence[Scenario],
+    samples: int | None,
+    seed: int | None,
+    method: str,
+    horizon: Horizon,
+    return_vars: Sequence[str] | None,
+    chunk_size: int,
+) -> dict:
     return {
+        "parts_format": PARTS_FORMAT,
         "model_sha256": model.mdl_sha256,
         "scenarios": [{"name": s.name, "sha256": s.sha256} for s in scenarios],
         "samples": samples,
@@ -130,15 +159,15 @@ def _prepare_parts(folder: Path, fingerprint: dict, resume: bool, force: bool) -
 
 
 def run_batch(
-    model,
-    sources,
-    output,
+    model: ModelLike,
+    sources: str | Path | Sequence[str | Path],
+    output: str | Path,
     *,
     samples: int | None = None,
-    seed: int = 0,
+    seed: int | None = 0,
     method: str = "mc",
-    horizon=None,
-    return_vars=None,
+    horizon: Horizon | None = None,
+    return_vars: Any = None,
     engine: str = "auto",
     chunk_size: int | None = None,
     scheduler: str | None = None,
@@ -148,8 +177,8 @@ def run_batch(
     progress: bool = True,
     year: int = 2020,
     keep_parts: bool = False,
-    on_part=None,
-    argv=None,
+    on_part: Callable[[str], None] | None = None,
+    argv: Sequence[str] | None = None,
 ) -> BatchResult:
     """Run every scenario of ``sources`` (folders and/or files) and write ``output``.
 
@@ -165,43 +194,21 @@ def run_batch(
     on_part : callable, optional
         ``on_part(name)`` after each part is saved (tests use it to interrupt).
     """
-    from yaan_sim.analysis.ensemble import (
-        DEFAULT_CHUNK,
-        _progress,
-        _return_vars,
-        assemble,
-        chunk_bounds,
-        export,
-        make_payloads,
-        run_chunk,
-    )
-    from yaan_sim.engines.simulate import resolve_engine
-    from yaan_sim.outputs.results import check_writable, finish, to_netcdf
-
     output = Path(output)
+    check_suffix(output)
     check_writable(output, force)
     scenarios = collect_scenarios(sources, model)
-    hs = {
-        (h.start, h.stop, h.saveper)
-        for h in [horizon or s.horizon or model.default_horizon for s in scenarios]
-    }
-    if len(hs) > 1:
-        raise YaanSimError(
-            "the scenarios have different horizons, so they cannot be stacked: "
-            "give them the same `horizon:` or pass --horizon"
-        )
-    h = horizon or scenarios[0].horizon or model.default_horizon
-    rv = (
-        _return_vars(return_vars)
-        if samples
-        else (None if return_vars in (None, "all") else list(return_vars))
-    )
-    chunk = int(chunk_size or DEFAULT_CHUNK)
     if samples:
-        from yaan_sim.engines.simulate import check_memory, check_seed
-
-        seed = check_seed(seed)
-        check_memory(model, samples, h, rv, len(scenarios))  # before any part is written
+        rv = resolve_return_vars(return_vars)
+    else:
+        rv = None if return_vars in (None, "all") else list(return_vars)
+        seed = None
+    plan = prepare_runs(
+        model, scenarios, horizon=horizon, samples=samples, seed=seed, return_vars=rv
+    )
+    h = plan.horizon
+    chunk = int(chunk_size or DEFAULT_CHUNK)
+    if plan.samples:
         missing = [s.name for s in scenarios if not s.uncertain]
         if missing:
             raise YaanSimError(
@@ -211,126 +218,63 @@ def run_batch(
             )
     folder = parts_dir(output)
     _prepare_parts(
-        folder, _fingerprint(model, scenarios, samples, seed, method, h, rv, chunk), resume, force
+        folder,
+        _fingerprint(model, scenarios, plan.samples, plan.seed, method, h, rv, chunk),
+        resume,
+        force,
     )
-
-    ran, reused = [], []
-    if not samples and (scheduler or workers):
-        import sys
-
+    if not plan.samples and (scheduler or workers):
         print(
             "yaan-sim: notice: single runs take tens of milliseconds, so a batch without "
             "--samples runs in this process; --scheduler/--workers apply to ensembles",
             file=sys.stderr,
         )
-    if not samples:
-        todo = [s for s in scenarios if not (folder / f"{s.name}.nc").is_file()]
-        reused = [s.name for s in scenarios if (folder / f"{s.name}.nc").is_file()]
-        bar = _progress(len(scenarios), "scenario", progress, desc="batch")
-        bar.update(len(reused))
-        from yaan_sim.engines.simulate import simulate
-
-        try:
-            for s in todo:
-                ds = simulate(
-                    model, [s], engine=engine, horizon=h, return_vars=rv, notify=lambda msg: None
-                )
-                to_netcdf(ds, folder / f"{s.name}.nc", force=True)
-                ran.append(s.name)
-                bar.update(1)
-                if on_part is not None:
-                    on_part(s.name)
-        finally:
-            bar.close()
-        parts = [xr.load_dataset(folder / f"{s.name}.nc") for s in scenarios]
-        ds = xr.concat(parts, dim="scenario", coords="minimal", compat="override", join="outer")
-        engine_used = parts[0].attrs.get("engine")
-        ds = finish(
-            ds,
-            model,
-            scenarios,
+        scheduler = workers = None
+    jobs = [
+        Job(
+            FixedScenario.of(s, model, h),
             h,
-            seed=None,
-            samples=None,
-            argv=argv,
-            engine=engine_used,
-            extra={
-                "kind": "batch",
-                "batch": {
-                    "sources": [
-                        str(x) for x in ([sources] if isinstance(sources, (str, Path)) else sources)
-                    ]
-                },
-            },
+            sample_design(s.uncertain, plan.samples, method, plan.seed) if plan.samples else None,
         )
-    else:
-        from yaan_sim.analysis.distributed import run_chunks
-        from yaan_sim.analysis.sampling import sample_design
-
-        designs, payloads = {}, []
-        for s in scenarios:
-            designs[s.name] = sample_design(s.uncertain, samples, method, seed)
-            for i, p in enumerate(
-                make_payloads(
-                    model, s, designs[s.name], h, return_vars=rv, engine=engine, chunk_size=chunk
-                )
-            ):
-                p["part"] = f"{s.name}.chunk-{i:05d}.nc"
-                payloads.append(p)
-        todo = [p for p in payloads if not (folder / p["part"]).is_file()]
-        reused = [p["part"] for p in payloads if (folder / p["part"]).is_file()]
-        bar = _progress(len(payloads), "chunk", progress, desc="batch")
-        bar.update(len(reused))
-
-        def save(i, res):
-            to_netcdf(res, folder / todo[i]["part"], force=True)
-            ran.append(todo[i]["part"])
-            bar.update(1)
-            if on_part is not None:
-                on_part(todo[i]["part"])
-
-        try:
-            run_chunks(
-                run_chunk, todo, scheduler=scheduler, workers=workers, model=model, on_result=save
-            )
-        finally:
-            bar.close()
-        per = []
-        for s in scenarios:
-            n_chunks = len(chunk_bounds(samples, chunk))
-            chunks = [
-                xr.load_dataset(folder / f"{s.name}.chunk-{i:05d}.nc") for i in range(n_chunks)
-            ]
-            per.append(assemble(chunks, designs[s.name]))
-        ds = xr.concat(per, dim="scenario", coords="minimal", compat="override", join="outer")
-        ds = ds.assign_coords(
-            scenario=[s.name for s in scenarios],
-            scenario_title=("scenario", [s.title_en for s in scenarios]),
-        )
-        engine_used = per[0].attrs.get("engine") or resolve_engine(model, "auto")[0]
-        ds = finish(
-            ds,
-            model,
-            scenarios,
-            h,
-            seed=seed,
-            samples=samples,
-            argv=argv,
-            engine=engine_used,
-            extra={
-                "kind": "batch",
-                "ensemble": {
-                    "method": method,
-                    "chunk_size": chunk,
-                    "scheduler": scheduler,
-                    "workers": workers,
-                },
-            },
-        )
+        for s in scenarios
+    ]
+    label = (lambda key: key) if plan.samples else (lambda key: key.removesuffix(".nc"))
+    out = run_jobs(
+        model,
+        jobs,
+        return_vars=rv,
+        engine=engine,
+        chunk_size=chunk,
+        scheduler=scheduler,
+        workers=workers,
+        progress=progress,
+        desc="batch",
+        unit="chunk" if plan.samples else "scenario",
+        store=PartStore(folder),
+        on_saved=None if on_part is None else (lambda key: on_part(label(key))),
+    )
+    ds = finish(
+        stack_scenarios(out.datasets, scenarios),
+        model,
+        scenarios,
+        h,
+        seed=plan.seed,
+        samples=plan.samples,
+        argv=argv,
+        engine=out.engine,
+        kind="batch",
+        return_vars=rv,
+        ensemble=EnsembleRecord(method, chunk, scheduler, workers) if plan.samples else None,
+        batch_sources=[
+            str(x) for x in ([sources] if isinstance(sources, (str, Path)) else sources)
+        ],
+    )
     export(ds, output, force=force)
     if not keep_parts:
         shutil.rmtree(folder, ignore_errors=True)
-    return BatchResult(output, ds, summarise(ds, year), ran, reused)
+    return BatchResult(
+        output, ds, summarise(ds, year), [label(k) for k in out.ran], [label(k) for k in out.reused]
+    )
 
 
 def summarise(ds: xr.Dataset, year: int = 2020) -> pd.DataFrame:
@@ -346,6 +290,7 @@ def summarise(ds: xr.Dataset, year: int = 2020) -> pd.DataFrame:
         for c in (
             "scenario",
             "goal_id",
+            "scope",
             "scope_label",
             "target",
             "value",
@@ -363,7 +308,7 @@ def status_matrix(summary: pd.DataFrame) -> pd.DataFrame:
     """Scenario x goal: the status (or P(met) in % for ensembles), for printing."""
     df = summary.copy()
     df["goal"] = np.where(
-        df["scope_label"].isin(["Ya'an", "雅安"]),
+        df["scope"] == "city",
         df["goal_id"],
         df["goal_id"] + ":" + df["scope_label"].astype(str),
     )

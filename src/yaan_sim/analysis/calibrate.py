@@ -1,40 +1,53 @@
-"""Calibration: fit chosen constants to observed series within the model's ranges.
+"""Calibration: fit the constants the data can inform to every matched ledger figure at once.
 
 Example::
 
-    res = calibrate(model, params=["Initial revenue[ETDZ]",
-                                   "Park attraction share[ETDZ]"])
-    res.params          # fitted value, standard error, 95 % interval, range
-    res.stats           # RMSE, MAPE, Theil's U and its bias / variance / covariance split
-    res.write_scenario("out/calibrated.yaml")
+    from yaan_sim.analysis.calibrate import calibrate
+    res = calibrate(model)          # the .mdl's `calibrate:` constants, the whole ledger
+    res.params                      # value, standard error, 95 % interval, prior, range
+    res.series                      # per series: RMSE, MAPE, Theil split, in-sample and held out
+    res.write_yaml("out/calibrated.yaml")
 
-The observed figures (default ``models/data/observed.csv``: ETDZ revenue 2013-2015) are
-compared with the simulated values at ``t = year.0``. Where they start before the model's
-``INITIAL TIME`` the run is the back-test of :mod:`yaan_sim.analysis.backtest`: the model started
-in the first observed year, the observed park at its observed value and the other parks
-discounted; that first point is then the initial condition, not a data point.
+What is fitted. The constants whose .mdl comment has a ``calibrate:`` field (or those
+named in ``params``). The field gives the prior and, for a subscripted constant, which
+elements are fitted::
 
-The fit is ``scipy.optimize.least_squares`` (trust-region reflective, bounded by each
-constant's ``[min,max]``) on relative errors ``simulated / observed - 1``; its Jacobian
-is a forward difference whose runs go to the vector engine in one call.
+    calibrate: uniform                  every element its own parameter, uniform on [min,max]
+    calibrate: loguniform [ETDZ]        only ETDZ; uniform in log (needs min > 0)
+    calibrate: normal(0.1, 0.03) [ETDZ, Hanyuan]   two parameters, normal truncated to [min,max]
+    calibrate: triangular(0.1) [ETDZ+Hanyuan]      one value shared by both parks
 
-Parameter uncertainty is linearised: ``cov = s2 (J'J)^-1`` with ``J`` the Jacobian of the
-relative errors. With more data points than parameters ``s2`` is the residual variance;
-with as many (the ETDZ case: two points, two parameters, an exact fit) there is no
-residual information, and ``s2`` is the square of an assumed relative observation error
-(``obs_error``, default 5 %, the "M-H" confidence of the source); ``info["sigma_from"]``
-says which.
+The same ``Name[ETDZ, Hanyuan+Shimian]`` syntax names parameters on the command line. It
+is the lever-spec syntax of :func:`yaan_sim.model.levers.parse_lever_spec` (any case,
+"did you mean", range names such as ``East``) with one extension, ``+``: elements (or
+ranges) joined by ``+`` share one value; those separated by commas, and the elements of a
+range given alone, are fitted separately.
+
+To what. Every ledger row matched to a model variable (:mod:`yaan_sim.analysis.backtest`)
+whose role is ``fit``: its period ends by the cut-off year (default 2017); later figures
+are held out and their error is reported beside the in-sample one. Each residual is
+scaled by the figure's observation error (``OBS_ERRORS`` of the back-test module, by
+confidence H/M/L): levels and shares on the log scale, growth rates in points, so a
+high-confidence figure weighs more and a 10 % miss counts the same on 100亿 and 1000亿.
+
+How. ``scipy.optimize.least_squares`` (trust-region reflective, bounded by each
+constant's range) on the scaled residuals, from the best of ``starts`` prior draws
+(all run in one vector-engine call) and the .mdl's values. The Jacobian's runs go to
+the vector engine in one call. Standard errors come from ``(J'J)^-1`` of the scaled
+residuals (the stated observation errors), inflated by ``sqrt(chi2 / dof)`` where the
+misfit is larger than those errors allow (the Birge ratio): the data are then less
+precise than claimed, or the model misses something. A parameter the data do not move
+(a zero column of J) is reported as ``informed: False`` with an infinite error.
 
 Theil's inequality statistics (Sterman 1984): MSE = (mean_s - mean_a)^2 + (sd_s - sd_a)^2
 + 2 (1 - r) sd_s sd_a, split into ``U_M`` (bias), ``U_S`` (unequal variation) and ``U_C``
-(unequal covariation), which sum to 1; ``theil_U`` = RMSE / (rms(s) + rms(a)).
+(unequal covariation), which sum to 1.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import math
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,356 +58,670 @@ import xarray as xr
 
 from yaan_sim.errors import YaanSimError
 
-DEFAULT_PARAMS = ("Initial revenue[ETDZ]", "Park attraction share[ETDZ]")
-DEFAULT_OBS_ERROR = 0.05
-_PARAM_RE = re.compile(r"^\s*(?P<name>[^\[\]]+?)\s*(\[(?P<el>[^\[\]]*)\])?\s*$")
+_PRIOR_RE = re.compile(
+    r"^\s*(?P<kind>[a-z]+)\s*(\((?P<args>[^()]*)\))?\s*(\[(?P<el>[^\[\]]*)\])?\s*$"
+)
+PRIORS = ("uniform", "loguniform", "normal", "triangular")
+#: The comment lines at the top of the YAML of a fit.
+YAML_HEADER = (
+    "Written by `yaan-sim calibrate`: constants fitted to the data ledger.",
+    "Copy a value into the .mdl (with its interval in the source field) to adopt it;",
+    "`yaan-sim calibrate --posterior` gives the full posterior ensemble.",
+)
+#: Seasonal factors (a sub-year total over its share of time) fitted with ``seasonal=True``.
+SEASONAL_RANGE = (0.5, 1.5)  # assumed: no Ya'an quarterly pattern was found
+
+
+# ------------------------------------------------------------------ priors and parameters
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A prior on ``[lo, hi]``: uniform, loguniform, normal(mean, sd) or triangular(mode)."""
+
+    kind: str
+    lo: float
+    hi: float
+    args: tuple = ()
+
+    def logpdf(self, x) -> np.ndarray:
+        """Log density (up to a constant) at ``x``; -inf outside ``[lo, hi]``."""
+        x = np.asarray(x, dtype=float)
+        inside = (x >= self.lo) & (x <= self.hi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.kind == "uniform":
+                out = np.zeros_like(x)
+            elif self.kind == "loguniform":
+                out = -np.log(x)
+            elif self.kind == "normal":
+                m, s = self.args
+                out = -0.5 * ((x - m) / s) ** 2
+            else:
+                (mode,) = self.args
+                out = np.where(
+                    x < mode,
+                    np.log(np.maximum(x - self.lo, 0) / max(mode - self.lo, 1e-300)),
+                    np.log(np.maximum(self.hi - x, 0) / max(self.hi - mode, 1e-300)),
+                )
+        return np.where(inside, out, -np.inf)
+
+    def ppf(self, u) -> np.ndarray:
+        """Inverse CDF at unit values ``u`` (for starting points and tests)."""
+        u = np.clip(np.asarray(u, dtype=float), 1e-12, 1 - 1e-12)
+        lo, hi = self.lo, self.hi
+        if self.kind == "uniform":
+            return lo + u * (hi - lo)
+        if self.kind == "loguniform":
+            return np.exp(np.log(lo) + u * (np.log(hi) - np.log(lo)))
+        if self.kind == "normal":
+            from scipy.stats import truncnorm
+
+            m, s = self.args
+            return truncnorm.ppf(u, (lo - m) / s, (hi - m) / s, loc=m, scale=s)
+        (mode,) = self.args
+        c = (mode - lo) / (hi - lo)
+        return np.where(
+            u < c,
+            lo + np.sqrt(u * (hi - lo) * (mode - lo)),
+            hi - np.sqrt((1 - u) * (hi - lo) * (hi - mode)),
+        )
+
+    def text(self) -> str:
+        args = f"({', '.join(f'{a:g}' for a in self.args)})" if self.args else ""
+        return f"{self.kind}{args} on [{self.lo:g}, {self.hi:g}]"
+
+
+def make_prior(kind: str, args: tuple, lo: float, hi: float, where: str) -> Prior:
+    """A checked Prior; ``where`` names the constant in messages."""
+    if kind not in PRIORS:
+        raise YaanSimError(f"{where}: unknown prior {kind!r}; use one of {', '.join(PRIORS)}")
+    need = {"uniform": 0, "loguniform": 0, "normal": 2, "triangular": 1}[kind]
+    if len(args) != need:
+        raise YaanSimError(
+            f"{where}: {kind} takes {need} number(s) in brackets, e.g. "
+            + {0: kind, 1: "triangular(0.1)", 2: "normal(0.1, 0.03)"}[need]
+        )
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise YaanSimError(
+            f"{where}: needs a finite [min,max] range in the .mdl to be calibrated "
+            "(its prior lives on that range)"
+        )
+    if kind == "loguniform" and lo <= 0:
+        raise YaanSimError(f"{where}: loguniform needs min > 0 (the range is [{lo:g}, {hi:g}])")
+    if kind == "normal" and args[1] <= 0:
+        raise YaanSimError(f"{where}: normal(mean, sd) needs sd > 0")
+    if kind == "triangular" and not lo <= args[0] <= hi:
+        raise YaanSimError(
+            f"{where}: the triangular mode {args[0]:g} lies outside [{lo:g}, {hi:g}]"
+        )
+    return Prior(kind, float(lo), float(hi), tuple(float(a) for a in args))
 
 
 @dataclass(frozen=True)
 class Param:
-    """A fitted quantity: one constant, all its elements or some (one value for them)."""
+    """A fitted quantity: one value for one element, a group of elements, or a constant.
+
+    ``kind`` is ``constant`` (a model constant) or ``seasonal`` (a measurement factor).
+    """
 
     label: str
     name: str
     dim: str | None
-    elements: tuple[str, ...]  # empty: every element
+    elements: tuple[str, ...]  # the cells this value sets (empty: the whole constant)
     lo: float
     hi: float
     x0: float
-    is_lever: bool
+    prior: Prior
     units: str
+    is_lever: bool
+    kind: str = "constant"
 
 
-def parse_params(specs, model, scenario=None) -> list[Param]:
-    """``"Name"`` or ``"Name[ETDZ]"`` (or ``"Name[ETDZ,Hanyuan]"``, one shared value)."""
-    from yaan_sim.model.levers import closest, constants, resolve_name
+def _split_elements(text: str | None) -> list[tuple[str, ...]] | None:
+    """``"ETDZ, Hanyuan+Shimian"`` -> [("ETDZ",), ("Hanyuan", "Shimian")]; None: all."""
+    if text is None or not text.strip() or text.strip() == "*":
+        return None
+    from yaan_sim.model.levers import ELEMENT_SEP
+
+    return [tuple(e.strip() for e in g.split("+") if e.strip()) for g in ELEMENT_SEP.split(text)]
+
+
+def _element_groups(
+    c, groups: list[tuple[str, ...]] | None, pool: dict, resolve_place=None
+) -> list[tuple[str | None, tuple[str, ...]]]:
+    """``(dim, elements)`` of each parameter of constant ``c``: the ``groups`` checked by
+    :func:`~yaan_sim.model.levers.parse_lever_spec` (names, ranges, "did you mean", parks
+    and regions by their Chinese names through ``resolve_place``); a
+    group of one range gives one parameter per element, names joined by ``+`` one shared
+    parameter. ``groups`` None: one parameter per element (the whole constant if it has
+    no subscripts)."""
+    from yaan_sim.model.levers import parse_lever_spec
+
+    if not c.dims:
+        if groups:
+            raise YaanSimError(f"{c.name!r} has no subscripts; drop the [elements]")
+        return [(None, ())]
+    if groups is None:
+        if len(c.dims) > 1:
+            raise YaanSimError(f"{c.name!r} has {len(c.dims)} subscripts; name the elements to fit")
+        return [(c.dims[0], (el,)) for el in c.coords[c.dims[0]]]
+    out: list[tuple[str | None, tuple[str, ...]]] = []
+    for g in groups:
+        sel = parse_lever_spec(
+            f"{c.name}[{', '.join(g)}]", pool, noun="constant", resolve_place=resolve_place
+        )
+        if len(g) == 1:  # an element, or a range's elements each on its own
+            out += [(sel.dim, (el,)) for el in sel.elements]
+        else:
+            out.append((sel.dim, sel.elements))
+    return out
+
+
+def _params_of(c, cells, prior_spec, where, base) -> list[Param]:
+    """Parameters of constant ``c``, one per ``(dim, elements)`` of ``cells``."""
+    kind, args = prior_spec
+    prior = make_prior(kind, args, c.min, c.max, where)
+    out = []
+    for dim, els in cells:
+        if dim is None:
+            label, x0 = c.name, float(base)
+        else:
+            label, x0 = f"{c.name}[{'+'.join(els)}]", float(np.mean(base.sel({dim: list(els)})))
+        out.append(
+            Param(
+                label, c.name, dim, els, c.min, c.max, _clip(x0, prior), prior, c.units, c.is_lever
+            )
+        )
+    return out
+
+
+def _clip(x0: float, prior: Prior) -> float:
+    return float(min(max(x0, prior.lo), prior.hi))
+
+
+def _prior_args(text: str | None, where: str) -> tuple:
+    if not text or not text.strip():
+        return ()
+    try:
+        return tuple(float(a) for a in text.split(","))
+    except ValueError:
+        raise YaanSimError(f"{where}: prior arguments {text!r} must be numbers") from None
+
+
+def parse_calibrate_field(text: str, where: str) -> tuple[str, tuple, list | None]:
+    """``calibrate: normal(0.1, 0.03) [ETDZ]`` -> ("normal", (0.1, 0.03), [("ETDZ",)])."""
+    t = text.strip()
+    if t.lower() in ("", "yes", "true"):
+        return "uniform", (), None
+    m = _PRIOR_RE.match(t)
+    if not m:
+        raise YaanSimError(
+            f"{where}: cannot read `calibrate: {t}`; write e.g. `calibrate: uniform`, "
+            "`calibrate: loguniform [ETDZ]` or `calibrate: normal(0.1, 0.03) [ETDZ+Hanyuan]`"
+        )
+    return m["kind"], _prior_args(m["args"], where), _split_elements(m["el"])
+
+
+def parse_params(specs=None, model=None, scenario=None) -> list[Param]:
+    """The parameters to fit: ``specs`` (``"Name"``, ``"Name[ETDZ, A+B]"``) or, when
+    None, every constant with a ``calibrate:`` field in the .mdl.
+
+    A spec is a lever spec (:func:`~yaan_sim.model.levers.parse_lever_spec`) over every
+    constant, extended by ``+`` for a value shared by several elements. A name given in
+    ``specs`` takes its prior from its ``calibrate:`` field when it has one, else uniform
+    on its range.
+    """
+    from yaan_sim.model.levers import SPEC_RE, constants, parse_lever_spec
+    from yaan_sim.scenario.places import Places
 
     pool = constants(model)
-    out = []
-    for spec in specs:
-        m = _PARAM_RE.match(str(spec))
-        if not m:
+    resolve_place = Places.from_model(model).resolve  # Name[经开区]
+    out: list[Param] = []
+    if specs is None:
+        for name, c in pool.items():
+            text = model.meta[name].fields.get("calibrate")
+            if text is None:
+                continue
+            where = f"{model.mdl_path.name}: {name}"
+            kind, args, groups = parse_calibrate_field(text, where)
+            try:
+                groups_of = _element_groups(c, groups, pool, resolve_place)
+            except YaanSimError as exc:
+                raise YaanSimError(f"{where}: {exc}") from None
+            out += _params_of(c, groups_of, (kind, args), where, _base_value(c, scenario, model))
+        if not out:
             raise YaanSimError(
-                f"parameter {spec!r}: write a constant's name, optionally with "
-                "elements in brackets, e.g. 'Park attraction share[ETDZ]'"
+                f"{model.mdl_path.name} marks no constant with a `calibrate:` field: add one "
+                "(docs/analysis.md, 'Calibration') or name the constants with --params"
             )
-        name = resolve_name(m["name"], pool)
-        if name is None:
-            hint = closest(m["name"], pool)
-            raise YaanSimError(
-                f"unknown constant {m['name']!r}"
-                + (
-                    f": did you mean {hint[0]!r}?"
-                    if hint
-                    else "; see `yaan-sim levers` and the tables of models/README.md"
+    else:
+        for spec in specs:
+            # the name through the shared parser (its messages); the brackets' groups below
+            m = SPEC_RE.match(str(spec))
+            c = parse_lever_spec(m["name"] if m else str(spec), pool, noun="constant").lever
+            assert m is not None  # parse_lever_spec refused a spec of another form
+            field_text = model.meta[c.name].fields.get("calibrate")
+            kind, args = ("uniform", ())
+            if field_text is not None:
+                kind, args, _ = parse_calibrate_field(
+                    field_text, f"{model.mdl_path.name}: {c.name}"
                 )
+            groups_of = _element_groups(c, _split_elements(m["el"]), pool, resolve_place)
+            out += _params_of(
+                c, groups_of, (kind, args), f"parameter {spec!r}", _base_value(c, scenario, model)
             )
-        c = pool[name]
-        elements: tuple[str, ...] = ()
-        dim = None
-        if m["el"] is not None:
-            elements = tuple(e.strip() for e in m["el"].split(",") if e.strip())
-            dims = [d for d in c.dims if all(e in c.coords[d] for e in elements)]
-            if not c.dims or not dims:
-                valid = ", ".join(e for d in c.dims for e in c.coords[d]) or "(none: no subscripts)"
+    labels = [p.label for p in out]
+    if len(set(labels)) != len(labels):
+        raise YaanSimError(f"a parameter is named twice: {', '.join(labels)}")
+    cells: dict = {}
+    for p in out:
+        for el in p.elements or ("*",):
+            if (p.name, el) in cells:
                 raise YaanSimError(
-                    f"parameter {spec!r}: {name!r} has no element(s) "
-                    f"{', '.join(elements)}; its elements: {valid}"
+                    f"{p.label} and {cells[(p.name, el)]} both set {p.name}[{el}]: "
+                    "give each element to one parameter"
                 )
-            dim = dims[0]
-        if math.isnan(c.min) or math.isnan(c.max):
-            raise YaanSimError(
-                f"{name!r} has no [min,max] range in the .mdl, so it cannot be "
-                "fitted within its range: give it one first"
-            )
-        base = _base_value(c, scenario, model)
-        sel = base.sel({dim: list(elements)}) if dim else base
-        x0 = float(np.mean(sel.values))
-        label = f"{name}[{','.join(elements)}]" if elements else name
-        out.append(
-            Param(label, name, dim, elements, float(c.min), float(c.max), x0, c.is_lever, c.units)
-        )
-    if len({p.label for p in out}) != len(out):
-        raise YaanSimError("a parameter is named twice")
+            cells[(p.name, el)] = p.label
     return out
 
 
 def _base_value(c, scenario, model) -> xr.DataArray:
-    """The scenario's value of a constant (its first time) or the .mdl's."""
+    """The scenario's value of a constant or the .mdl's; a time schedule cannot be fitted."""
     if scenario is not None and c.name in getattr(scenario, "levers", {}):
         da = scenario.overrides(model)[c.name]
-        return da.isel(time=0, drop=True) if "time" in da.dims else da
-    return c.default
+        if "time" in da.dims:
+            if np.ptp(da.values, axis=da.dims.index("time")).max() > 0:
+                raise YaanSimError(
+                    f"scenario {scenario.name!r} sets {c.name!r} as a time schedule, so it "
+                    "cannot be calibrated: remove it from the scenario or from the parameters"
+                )
+            da = da.isel(time=0, drop=True)
+        return da.astype(float)
+    return c.default.astype(float)
+
+
+def seasonal_params(obs) -> list[Param]:
+    """One seasonal factor per sub-year period form among the fitted figures (Q1, H1...)."""
+    keys = sorted({o.seasonal_key for o in obs.of_role("fit") if o.seasonal_key})
+    lo, hi = SEASONAL_RANGE
+    prior = Prior("uniform", lo, hi)
+    return [
+        Param(
+            f"seasonal[{k}]", "seasonal", None, (k,), lo, hi, 1.0, prior, "Dmnl", False, "seasonal"
+        )
+        for k in keys
+    ]
+
+
+# ------------------------------------------------------------------ the problem
+
+
+class Problem:
+    """Parameters, the matched ledger and a vectorised run: simulated figures for a batch
+    of parameter vectors, residuals and the log-likelihood.
+
+    Parameters
+    ----------
+    model : YaanModel
+    params : list of Param
+    obs : ObservationSet
+        From :func:`yaan_sim.analysis.backtest.observations` on ``horizon``.
+    scenario : Scenario, optional
+        Levers in force (default: the .mdl's values).
+    engine : str
+    model_error : float
+        A model discrepancy (log scale) added in quadrature to the errors of levels and
+        shares (default 0: only the stated observation errors).
+    """
+
+    def __init__(self, model, params, obs, scenario=None, engine="auto", model_error=0.0):
+        from yaan_sim.engines.base import resolve_engine
+        from yaan_sim.model.levers import constants
+
+        self.model, self.params, self.obs, self.scenario = model, list(params), obs, scenario
+        self.h = obs.horizon
+        self._engine, _ = resolve_engine(model, engine)
+        self.engine = self._engine.name
+        over = scenario.overrides(model, self.h) if scenario is not None else {}
+        self.overrides = over
+        pool = constants(model)
+        self.base: dict[str, xr.DataArray] = {}
+        for p in self.params:
+            if p.kind == "constant" and p.name not in self.base:
+                self.base[p.name] = _base_value(pool[p.name], scenario, model)
+        self.items = obs.items
+        self.fit_idx = np.array([i for i, o in enumerate(self.items) if o.role == "fit"], dtype=int)
+        if model_error < 0:
+            raise YaanSimError(f"model_error must be 0 or more, got {model_error}")
+        self.model_error = float(model_error)
+        self.sigma = np.array(
+            [
+                math.hypot(o.sigma, self.model_error) if o.scale == "log" else o.sigma
+                for o in self.items
+            ]
+        )
+        self.calls = 0
+        self.runs = 0
+
+    @property
+    def labels(self) -> list[str]:
+        return [p.label for p in self.params]
+
+    @property
+    def lo(self) -> np.ndarray:
+        return np.array([p.lo for p in self.params])
+
+    @property
+    def hi(self) -> np.ndarray:
+        return np.array([p.hi for p in self.params])
+
+    def design(self, X: np.ndarray) -> dict[str, xr.DataArray]:
+        """``{Vensim name: DataArray (sample, *dims)}`` for the parameter rows ``X``."""
+        from yaan_sim.analysis.sampling import place_candidates, repeat_on_samples
+
+        out = {}
+        for name, base in self.base.items():
+            da = repeat_on_samples(base, X.shape[0])
+            for j, p in enumerate(self.params):
+                if p.name == name and p.kind == "constant":
+                    da = place_candidates(da, X[:, j], mode="set", dim=p.dim, elements=p.elements)
+            out[name] = da
+        return out
+
+    def run(self, X: np.ndarray) -> xr.Dataset:
+        """One engine call for every row of ``X``."""
+        X = np.atleast_2d(np.asarray(X, dtype=float))
+        n = X.shape[0]
+        design = self.design(X)
+        over = {**self.overrides, **design}
+        rv = self.obs.return_vars
+        self.calls += 1
+        self.runs += n
+        # every engine initialises a run at the horizon's start (the back-test years)
+        return self._engine.run(over, self.h, samples=n, return_vars=rv)
+
+    def seasonal(self, X: np.ndarray) -> dict | None:
+        out = {}
+        for j, p in enumerate(self.params):
+            if p.kind == "seasonal":
+                out[p.elements[0]] = X[:, j]
+        return out or None
+
+    def simulate(self, X) -> np.ndarray:
+        """Simulated figures ``(len(X), len(items))`` for every matched figure."""
+        from yaan_sim.analysis.backtest import evaluate
+
+        X = np.atleast_2d(np.asarray(X, dtype=float))
+        return evaluate(self.run(X), self.items, self.seasonal(X))
+
+    def residuals(self, sim: np.ndarray, idx=None) -> np.ndarray:
+        """Scaled residuals ``(samples, len(idx))`` (default: the fitted figures)."""
+        idx = self.fit_idx if idx is None else idx
+        out = np.empty((sim.shape[0], len(idx)))
+        for k, i in enumerate(idx):
+            o = self.items[i]
+            out[:, k] = o.residual(sim[:, i]) * (o.sigma / self.sigma[i])
+        return out
+
+    def loglike(self, X) -> np.ndarray:
+        """Gaussian log-likelihood of the fitted figures (up to a constant), per row."""
+        r = self.residuals(self.simulate(X))
+        ll = -0.5 * np.sum(r**2, axis=1)
+        return np.where(np.isfinite(ll), ll, -np.inf)
+
+    def logprior(self, X) -> np.ndarray:
+        X = np.atleast_2d(X)
+        return np.sum([p.prior.logpdf(X[:, j]) for j, p in enumerate(self.params)], axis=0)
+
+
+# ------------------------------------------------------------------ the result
 
 
 @dataclass
 class CalibrationResult:
-    """A fit: parameters with uncertainty, fit statistics, the data and the simulation.
+    """A fit: parameters with uncertainty, per-series statistics, every figure compared.
 
     Attributes
     ----------
     params : pandas.DataFrame
-        One row per parameter: label, name, elements, units, start, value, se, ci_low,
-        ci_high (95 %, within the range), min, max, at_bound.
+        label, name, elements, units, prior, start, value, se, ci_low, ci_high (95 %,
+        within the range), min, max, at_bound, informed.
     stats : dict
-        n_obs, n_params, dof, RMSE, MAPE (%), theil_U, U_M, U_S, U_C, cost, success, message.
-    fit : pandas.DataFrame
-        variable, park, year, observed, simulated (at the start values and fitted),
-        error_pct.
+        n_fit, n_held_out, n_params, dof, chi2, chi2_dof, birge, cost, success, message,
+        engine calls and runs, seconds.
+    series : pandas.DataFrame
+        Per series (variable, scope, kind) and role: n, RMSE, MAPE, log_rmse, bias,
+        theil_U, U_M, U_S, U_C.
+    table : pandas.DataFrame
+        The back-test table at the fitted values (every ledger row), with
+        ``simulated_start`` (at the start values).
     correlation : pandas.DataFrame
-        Correlation of the parameter estimates.
     info : dict
-        Horizon, scenario, model hash, sigma_from, obs_error.
     """
 
     params: pd.DataFrame
     stats: dict
-    fit: pd.DataFrame
+    series: pd.DataFrame
+    table: pd.DataFrame
     correlation: pd.DataFrame
     info: dict = field(default_factory=dict)
-    _params: list = field(default_factory=list, repr=False)
 
     def values(self) -> dict[str, float]:
-        return dict(zip(self.params["label"], self.params["value"]))
+        return dict(zip(self.params["label"], self.params["value"], strict=True))
 
     def summary(self) -> str:
-        """A text report: parameters, fit statistics, the fitted series."""
-        p = self.params
-        lines = ["Fitted parameters (95% interval from the linearised covariance):"]
-        for r in p.itertuples():
+        """A text report: parameters, fit statistics, per-series errors."""
+        lines = [
+            "Fitted parameters (95% interval from the linearised covariance"
+            + (
+                f", inflated by the Birge ratio {self.stats['birge']:.3g}"
+                if self.stats["birge"] > 1
+                else ""
+            )
+            + "):"
+        ]
+        for r in self.params.itertuples():
+            flag = "; AT BOUND" if r.at_bound else ""
+            flag += "; NOT INFORMED by the data" if not r.informed else ""
             lines.append(
                 f"  {r.label:<44} {r.value:.6g}  (se {r.se:.3g}; "
-                f"[{r.ci_low:.4g}, {r.ci_high:.4g}]; start {r.start:.4g}; "
-                f"range [{r.min:g}, {r.max:g}]{'; AT BOUND' if r.at_bound else ''})"
+                f"[{r.ci_low:.4g}, {r.ci_high:.4g}]; start {r.start:.4g}; prior {r.prior}{flag})"
             )
         s = self.stats
         lines.append(
-            f"Fit: n={s['n_obs']} points, {s['n_params']} parameters, dof={s['dof']}; "
-            f"RMSE {s['RMSE']:.4g}, MAPE {s['MAPE']:.3g}%, Theil U {s['theil_U']:.3g} "
-            f"(U_M bias {s['U_M']:.3f}, U_S variance {s['U_S']:.3f}, "
-            f"U_C covariance {s['U_C']:.3f})"
+            f"Fit: {s['n_fit']} figures fitted, {s['n_held_out']} held out (periods after "
+            f"{self.info['cutoff']}), {s['n_params']} parameters, dof {s['dof']}; "
+            f"chi2 {s['chi2']:.4g} (chi2/dof {s['chi2_dof']:.3g})"
         )
-        lines.append(f"Uncertainty: sigma from {self.info['sigma_from']}")
-        lines.append(self.fit.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        lines.append("Per series (fit = in sample, held-out = out of sample):")
+        lines.append(
+            self.series.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-")
+            if len(self.series)
+            else "  (no series)"
+        )
         return "\n".join(lines)
 
-    def scenario_yaml(self, name: str = "calibrated", extends: str | None = None) -> str:
-        """A scenario file holding the fitted values (see :meth:`write_scenario`)."""
-        return _scenario_yaml(self, name, extends)
+    def to_yaml(self) -> str:
+        """The fitted values and their uncertainty as YAML (see :meth:`write_yaml`)."""
+        from yaan_sim.outputs.scenario_file import dump_yaml
 
-    def write_scenario(
-        self, path, name: str | None = None, force: bool = False, base_scenario=None
-    ) -> Path:
-        """Write the scenario YAML atomically; ``extends`` the calibrated scenario if any."""
-        from yaan_sim.outputs.results import write_atomic
+        return dump_yaml(self._document(), YAML_HEADER)
 
-        path = Path(path)
-        extends = None
-        if base_scenario is not None:
-            extends = os.path.relpath(Path(base_scenario.path).resolve(), path.resolve().parent)
-        text = self.scenario_yaml(name or path.stem, extends)
-        return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=force)
+    def write_yaml(self, path, force: bool = False) -> Path:
+        """Write :meth:`to_yaml` atomically (never over a file without ``force``)."""
+        from yaan_sim.outputs.scenario_file import write_yaml
+
+        return write_yaml(path, self._document(), YAML_HEADER, force=force)
+
+    def _document(self) -> dict:
+        doc = {
+            "kind": "yaan-sim calibration",
+            "created_utc": self.info["created_utc"],
+            "model": {"file": self.info["model_file"], "sha256": self.info["model_sha256"]},
+            "ledger_sha256": self.info["ledger_sha256"],
+            "cutoff": self.info["cutoff"],
+            "scenario": self.info["scenario"],
+            "observation_errors": self.info["obs_errors"],
+            "model_error": self.info["model_error"],
+            "parameters": {
+                r.label: {
+                    "value": _num(r.value),
+                    "se": _num(r.se),
+                    "ci95": [_num(r.ci_low), _num(r.ci_high)],
+                    "start": _num(r.start),
+                    "range": [_num(r.min), _num(r.max)],
+                    "prior": r.prior,
+                    "units": r.units,
+                    "informed": bool(r.informed),
+                    "at_bound": bool(r.at_bound),
+                }
+                for r in self.params.itertuples()
+            },
+            "fit": {
+                k: (_num(v) if isinstance(v, float) else v)
+                for k, v in self.stats.items()
+                if k in ("n_fit", "n_held_out", "n_params", "dof", "chi2", "chi2_dof", "birge")
+            },
+            "series": [
+                {k: (_num(v) if isinstance(v, float) else v) for k, v in row.items()}
+                for row in self.series.to_dict("records")
+            ],
+        }
+        return doc
+
+
+def _num(x):
+    """A number as the YAML shows it: 6 significant digits; NaN as empty; infinity as
+    YAML's own ``.inf`` (a number when read back, not the text '.inf')."""
+    x = float(x)
+    if math.isnan(x):
+        return None
+    if math.isinf(x):
+        return x
+    return float(f"{x:.6g}")
 
 
 # ------------------------------------------------------------------ the fit
 
 
-def _observations(observed: pd.DataFrame):
-    need = {"variable", "park", "year", "value"}
-    if not need <= set(observed.columns):
-        raise YaanSimError(f"observed data need columns {', '.join(sorted(need))}")
-    obs = observed[list(need)].copy()
-    obs["year"] = obs["year"].astype(int)
-    obs["value"] = obs["value"].astype(float)
-    if (obs["value"] == 0).any():
-        raise YaanSimError("observed values of 0 cannot be fitted on relative errors")
-    return obs.sort_values(["variable", "park", "year"]).reset_index(drop=True)
-
-
-def setup(model, observed: pd.DataFrame, scenario=None):
-    """(run model, horizon, fixed overrides, observations used, the back-test park or None)."""
-    from yaan_sim.analysis.backtest import backtest_setup
+def setup(
+    model,
+    ledger=None,
+    params=None,
+    *,
+    scenario=None,
+    cutoff=None,
+    engine="auto",
+    obs_errors=None,
+    model_error=0.0,
+    seasonal=False,
+) -> Problem:
+    """The calibration problem: parameters, matched figures on the model's finest grid."""
+    from yaan_sim.analysis.backtest import DEFAULT_CUTOFF, observations
     from yaan_sim.model.load import Horizon
 
-    obs = _observations(observed)
-    base = model.default_horizon
-    first = int(obs["year"].min())
-    last = int(obs["year"].max())
-    if first < base.start:
-        rev = obs[obs["variable"] == "revenue"]
-        if rev.empty:
-            raise YaanSimError(
-                "observed data before the model's start need a revenue series "
-                "to start the back-test from"
-            )
-        park = str(rev.sort_values("year")["park"].iloc[0])
-        overrides, h, _series = backtest_setup(model, observed, park=park)
-        h = Horizon(h.start, max(h.stop, float(last)), h.step, h.saveper)
-        run_model = model.at_start(h.start)
-        used = obs[
-            ~(
-                (obs["park"] == park)
-                & (obs["year"] == int(h.start))
-                & (obs["variable"] == "revenue")
-            )
-        ]
-    else:
-        park = None
-        overrides = {}
-        h = Horizon(base.start, max(base.stop, float(last)), base.step, base.saveper)
-        run_model = model
-        used = obs
-    if scenario is not None:
-        over = scenario.overrides(run_model, h)
-        over.update(overrides)
-        overrides = over
-    bad = [
-        p for p in used["park"].unique() if p != "city" and p not in run_model.subscripts["Park"]
-    ]
-    if bad:
-        raise YaanSimError(f"observed data name unknown parks: {', '.join(bad)}")
-    if used.empty:
-        raise YaanSimError("no observed point left to fit (the first one is the initial value)")
-    return run_model, h, overrides, used.reset_index(drop=True), park
-
-
-class _Evaluator:
-    """Simulated values at the observations for a batch of candidate parameter vectors."""
-
-    def __init__(self, model, params, horizon, overrides, obs, engine):
-        from yaan_sim.analysis.ensemble import FixedScenario
-        from yaan_sim.model.levers import constants
-
-        self.model, self.params, self.h, self.obs, self.engine = model, params, horizon, obs, engine
-        self.scenario = FixedScenario("calibration", overrides)
-        pool = constants(model)
-        self.base = {}
-        for p in params:
-            if p.name not in self.base:
-                over = overrides.get(p.name)
-                b = (
-                    pool[p.name].default
-                    if over is None
-                    else (over.isel(time=0, drop=True) if "time" in over.dims else over)
-                )
-                self.base[p.name] = b.astype(float)
-        self.vars = sorted(set(obs["variable"]))
-        self.calls = 0
-        self.runs = 0
-
-    def simulate(self, X: np.ndarray) -> np.ndarray:
-        """(candidates, observations) of simulated values."""
-        from yaan_sim.engines.simulate import simulate
-
-        X = np.atleast_2d(X)
-        n = X.shape[0]
-        design = {}
-        for name, base in self.base.items():
-            data = np.broadcast_to(base.values, (n, *base.shape)).copy()
-            da = xr.DataArray(
-                data,
-                dims=("sample", *base.dims),
-                coords={"sample": np.arange(n), **{d: base[d].values for d in base.dims}},
-            )
-            for j, p in enumerate(self.params):
-                if p.name != name:
-                    continue
-                if p.dim is None:
-                    da.values[...] = X[:, j].reshape((n,) + (1,) * base.ndim)
-                else:
-                    da.loc[{p.dim: list(p.elements)}] = np.broadcast_to(
-                        X[:, j].reshape((n,) + (1,) * base.ndim),
-                        da.loc[{p.dim: list(p.elements)}].shape,
-                    )
-            design[name] = da
-        ds = simulate(
-            self.model,
-            [self.scenario],
-            engine=self.engine,
-            horizon=self.h,
-            samples=n,
-            sample_overrides=design,
-            return_vars=self.vars,
-            notify=lambda msg: None,
+    h = model.default_horizon
+    run_h = Horizon(h.start, h.stop, h.step, h.step)  # the measures integrate every step
+    obs = observations(
+        model,
+        ledger,
+        cutoff=DEFAULT_CUTOFF if cutoff is None else int(cutoff),
+        horizon=run_h,
+        obs_errors=obs_errors,
+    )
+    ps = parse_params(params, model, scenario)
+    if seasonal:
+        ps += seasonal_params(obs)
+    if not obs.of_role("fit"):
+        raise YaanSimError(
+            f"no ledger figure can be fitted: none is matched to a model variable with a "
+            f"period ending by {obs.cutoff} (run `yaan-sim backtest --all` to see why each "
+            "row is not comparable)"
         )
-        self.calls += 1
-        self.runs += n
-        out = np.empty((n, len(self.obs)))
-        for i, r in enumerate(self.obs.itertuples()):
-            if r.variable not in ds.data_vars:
-                raise YaanSimError(
-                    f"observed variable {r.variable!r} is not a model variable "
-                    "(use the results' names, e.g. revenue)"
-                )
-            da = ds[r.variable].isel(scenario=0)
-            da = da.sum("park") if r.park == "city" else da.sel(park=r.park)
-            try:
-                out[:, i] = da.sel(time=float(r.year)).values.reshape(n, -1)[:, 0]
-            except KeyError:
-                raise YaanSimError(
-                    f"no simulated value at {r.year}: the run covers "
-                    f"{self.h.start:g}-{self.h.stop:g}"
-                ) from None
-        return out
+    return Problem(model, ps, obs, scenario, engine, model_error)
 
 
 def calibrate(
     model,
-    observed: pd.DataFrame | None = None,
-    params=DEFAULT_PARAMS,
+    ledger=None,
+    params=None,
     *,
     scenario=None,
+    cutoff=None,
     x0=None,
     engine: str = "auto",
-    obs_error: float = DEFAULT_OBS_ERROR,
+    obs_errors=None,
+    model_error: float = 0.0,
+    seasonal: bool = False,
+    starts: int = 64,
+    seed: int = 0,
 ) -> CalibrationResult:
-    """Fit ``params`` to ``observed`` (default: models/data/observed.csv) within ranges.
+    """Fit parameters to every matched ledger figure whose period ends by ``cutoff``.
 
     Parameters
     ----------
     model : YaanModel
-    observed : DataFrame, optional
-        Long format: variable, park (or ``city``), year, value.
-    params : sequence of str
-        Constants to fit: ``"Name"`` or ``"Name[element,...]"``.
+    ledger : Ledger, optional
+        Default: models/data/ledger.
+    params : sequence of str, optional
+        ``"Name"`` or ``"Name[ETDZ, A+B]"``; default: the .mdl's ``calibrate:`` constants.
     scenario : Scenario, optional
-        Levers set during the fit (default: the .mdl's values).
+        Levers in force during the fit (default: the .mdl's values).
+    cutoff : int, optional
+        Last year of the fit (default 2017); later figures are held out.
     x0 : sequence of float, optional
-        Start values (default: the current values, from the scenario or the .mdl).
-    obs_error : float
-        Relative observation error assumed when the fit has no degrees of freedom.
+        Start values (default: the best of ``starts`` prior draws and the .mdl's values).
+    obs_errors : dict, optional
+        Replace entries of the observation errors by confidence.
+    model_error : float
+        Model discrepancy on the log scale, added in quadrature (default 0).
+    seasonal : bool
+        Also fit a seasonal factor per sub-year period form (Q1, H1, ...).
+    starts : int
+        Prior draws (Latin hypercube, seeded) run in one call to choose the start.
     """
+    import time
+
     from scipy.optimize import least_squares
 
-    from yaan_sim.analysis.backtest import read_observed
-
-    observed = read_observed() if observed is None else observed
-    ps = parse_params(list(params), model, scenario)
-    if not ps:
-        raise YaanSimError("no parameter to fit: give --params NAME[,NAME...]")
-    run_model, h, overrides, obs, park = setup(model, observed, scenario)
-    ev = _Evaluator(run_model, ps, h, overrides, obs, engine)
-    lo = np.array([p.lo for p in ps])
-    hi = np.array([p.hi for p in ps])
-    start = np.array([p.x0 for p in ps]) if x0 is None else np.asarray(x0, dtype=float)
-    if start.shape != lo.shape:
-        raise YaanSimError(f"x0 needs {len(ps)} values, one per parameter")
-    if np.any(start < lo) or np.any(start > hi):
-        raise YaanSimError(
-            "x0 must lie inside the parameters' ranges: "
-            + ", ".join(f"{p.label} [{p.lo:g}, {p.hi:g}]" for p in ps)
-        )
-    y = obs["value"].to_numpy(float)
-    steps = 1e-6 * np.maximum(hi - lo, 1e-12)
+    t0 = time.perf_counter()
+    pb = setup(
+        model,
+        ledger,
+        params,
+        scenario=scenario,
+        cutoff=cutoff,
+        engine=engine,
+        obs_errors=obs_errors,
+        model_error=model_error,
+        seasonal=seasonal,
+    )
+    lo, hi = pb.lo, pb.hi
+    k = len(pb.params)
+    defaults = np.array([p.x0 for p in pb.params])
+    if x0 is not None:
+        start = np.asarray(x0, dtype=float)
+        if start.shape != (k,):
+            raise YaanSimError(f"x0 needs {k} values, one per parameter ({', '.join(pb.labels)})")
+        if np.any(start < lo) or np.any(start > hi):
+            raise YaanSimError(
+                "x0 must lie inside the parameters' ranges: "
+                + ", ".join(f"{p.label} [{p.lo:g}, {p.hi:g}]" for p in pb.params)
+            )
+    else:
+        start = _best_start(pb, defaults, starts, seed)
 
     def fun(x):
-        return ev.simulate(x)[0] / y - 1
+        r = pb.residuals(pb.simulate(x))[0]
+        return np.where(np.isfinite(r), r, 1e6)
+
+    steps = 1e-6 * np.maximum(hi - lo, 1e-12)
 
     def jac(x):
         sgn = np.where(x + steps <= hi, 1.0, -1.0)
-        X = np.vstack([x] + [x + sgn[j] * steps[j] * np.eye(len(x))[j] for j in range(len(x))])
-        S = ev.simulate(X) / y - 1
-        return ((S[1:] - S[0]) / (sgn * steps)[:, None]).T
+        X = np.vstack([x] + [x + sgn[j] * steps[j] * np.eye(k)[j] for j in range(k)])
+        R = pb.residuals(pb.simulate(X))
+        return ((R[1:] - R[0]) / (sgn * steps)[:, None]).T
 
     sol = least_squares(
         fun,
@@ -403,44 +730,44 @@ def calibrate(
         bounds=(lo, hi),
         method="trf",
         x_scale="jac",
-        xtol=1e-12,
+        xtol=1e-10,
         ftol=1e-12,
-        gtol=1e-12,
+        gtol=1e-10,
         max_nfev=200,
     )
     x = sol.x
-    sim0, sim = ev.simulate(np.vstack([start, x]))
+    sims = pb.simulate(np.vstack([start, x]))
+    r = pb.residuals(sims[1:])[0]
     J = jac(x)
-    m, k = len(y), len(x)
+    m = len(pb.fit_idx)
     dof = m - k
-    resid = sim / y - 1
-    if dof > 0:
-        s2 = float(resid @ resid) / dof
-        sigma_from = f"the residual variance ({dof} degrees of freedom)"
-    else:
-        s2 = obs_error**2
-        sigma_from = (
-            f"an assumed relative observation error of {obs_error:g} (the fit has "
-            f"{m} points for {k} parameters: no residual degrees of freedom)"
-        )
-    JTJ = J.T @ J
-    try:
-        cov = s2 * np.linalg.inv(JTJ)
-    except np.linalg.LinAlgError:
-        cov = np.full((k, k), np.nan)
-    se = np.sqrt(np.clip(np.diag(cov), 0, None))
+    chi2 = float(r @ r)
+    chi2_dof = chi2 / dof if dof > 0 else math.nan
+    birge = math.sqrt(chi2_dof) if dof > 0 and chi2_dof > 1 else 1.0
+    informed = np.linalg.norm(J, axis=0) > 1e-8
+    cov = np.full((k, k), np.nan)
+    if informed.any():
+        Ji = J[:, informed]
+        try:
+            ci = np.linalg.inv(Ji.T @ Ji) * birge**2
+            idx = np.flatnonzero(informed)
+            cov[np.ix_(idx, idx)] = ci
+        except np.linalg.LinAlgError:
+            pass
+    se = np.where(informed, np.sqrt(np.clip(np.diag(cov), 0, None)), np.inf)
+    se = np.where(np.isnan(se), np.inf, se)
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = cov / np.outer(se, se)
-    at_bound = np.isclose(x, lo, rtol=0, atol=1e-9 * (hi - lo)) | np.isclose(
-        x, hi, rtol=0, atol=1e-9 * (hi - lo)
-    )
-    table = pd.DataFrame(
+    tol = 1e-7 * (hi - lo)
+    at_bound = (np.abs(x - lo) <= tol) | (np.abs(hi - x) <= tol)
+    params_table = pd.DataFrame(
         {
-            "label": [p.label for p in ps],
-            "name": [p.name for p in ps],
-            "elements": [",".join(p.elements) for p in ps],
-            "units": [p.units for p in ps],
-            "lever": [p.is_lever for p in ps],
+            "label": pb.labels,
+            "name": [p.name for p in pb.params],
+            "elements": ["+".join(p.elements) for p in pb.params],
+            "units": [p.units for p in pb.params],
+            "prior": [p.prior.text() for p in pb.params],
+            "lever": [p.is_lever for p in pb.params],
             "start": start,
             "value": x,
             "se": se,
@@ -449,38 +776,109 @@ def calibrate(
             "min": lo,
             "max": hi,
             "at_bound": at_bound,
+            "informed": informed,
         }
     )
-    fit = obs[["variable", "park", "year"]].copy()
-    fit["observed"] = y
-    fit["simulated_start"] = sim0
-    fit["simulated"] = sim
-    fit["error_pct"] = 100 * resid
-    stats = fit_statistics(sim, y) | {
-        "n_obs": m,
+    table = _compared_table(pb, sims[1], sims[0])
+    series = series_statistics(table)
+    stats = {
+        "n_fit": m,
+        "n_held_out": int(sum(o.role == "held-out" for o in pb.items)),
         "n_params": k,
         "dof": dof,
+        "chi2": chi2,
+        "chi2_dof": chi2_dof,
+        "birge": birge,
         "cost": float(sol.cost),
         "success": bool(sol.success),
         "message": str(sol.message),
         "nfev": int(sol.nfev),
-        "engine_calls": ev.calls,
-        "runs": ev.runs,
-    }
-    labels = [p.label for p in ps]
-    info = {
-        "horizon": [h.start, h.stop, h.step, h.saveper],
-        "backtest_park": park,
-        "scenario": getattr(scenario, "name", None),
-        "scenario_sha256": getattr(scenario, "sha256", None),
-        "model_sha256": model.mdl_sha256,
-        "sigma_from": sigma_from,
-        "obs_error": obs_error,
-        "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "engine_calls": pb.calls,
+        "runs": pb.runs,
+        "seconds": time.perf_counter() - t0,
     }
     return CalibrationResult(
-        table, stats, fit, pd.DataFrame(corr, index=labels, columns=labels), info, ps
+        params_table,
+        stats,
+        series,
+        table,
+        pd.DataFrame(corr, index=pb.labels, columns=pb.labels),
+        _info(pb, model, scenario),
     )
+
+
+def _info(pb: Problem, model, scenario) -> dict:
+    return {
+        "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "model_file": model.mdl_path.name,
+        "model_sha256": model.mdl_sha256,
+        "ledger_sha256": pb.obs.ledger_sha256,
+        "cutoff": pb.obs.cutoff,
+        "horizon": [pb.h.start, pb.h.stop, pb.h.step, pb.h.saveper],
+        "scenario": getattr(scenario, "name", None),
+        "scenario_sha256": getattr(scenario, "sha256", None),
+        "obs_errors": pb.obs.obs_errors,
+        "model_error": pb.model_error,
+        "engine": pb.engine,
+    }
+
+
+def _best_start(pb: Problem, defaults: np.ndarray, starts: int, seed: int) -> np.ndarray:
+    """The lowest-cost of the .mdl's values and ``starts`` Latin-hypercube prior draws."""
+    if starts <= 0:
+        return defaults
+    from scipy.stats import qmc
+
+    from yaan_sim.analysis.sampling import qmc_engine
+
+    u = qmc_engine(qmc.LatinHypercube, len(pb.params), np.random.default_rng(seed)).random(
+        int(starts)
+    )
+    X = np.column_stack([p.prior.ppf(u[:, j]) for j, p in enumerate(pb.params)])
+    X = np.vstack([defaults, X])
+    cost = np.sum(pb.residuals(pb.simulate(X)) ** 2, axis=1)
+    cost = np.where(np.isfinite(cost), cost, np.inf)
+    return X[int(np.argmin(cost))] if np.isfinite(cost).any() else defaults
+
+
+def _compared_table(pb: Problem, sim: np.ndarray, sim_start: np.ndarray | None = None):
+    """The back-test table (every ledger row) with the simulated values of ``sim``."""
+    from yaan_sim.analysis.backtest import GROWTH_KINDS, TABLE_COLUMNS
+
+    table = pb.obs.table.copy()
+    table["simulated"] = math.nan
+    table["simulated_start"] = math.nan
+    pos = {rid: i for i, rid in enumerate(table["id"])}
+    for j, o in enumerate(pb.items):
+        table.iat[pos[o.id], table.columns.get_loc("simulated")] = float(sim[j])
+        if sim_start is not None:
+            table.iat[pos[o.id], table.columns.get_loc("simulated_start")] = float(sim_start[j])
+    growth = table["kind"].isin(GROWTH_KINDS)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = table["simulated"] / table["observed"]
+    table["ratio"] = np.where(growth, math.nan, ratio)
+    table["error"] = np.where(growth, table["simulated"] - table["observed"], 100 * (ratio - 1))
+    return table[[*TABLE_COLUMNS, "simulated_start", "sigma"]].reset_index(drop=True)
+
+
+def series_statistics(table: pd.DataFrame) -> pd.DataFrame:
+    """Per series and role: n, RMSE, MAPE, log RMSE, bias, Theil's U and its split."""
+    from yaan_sim.analysis.backtest import error_summary
+
+    summary = error_summary(table)
+    extra = []
+    use = table[table["role"].isin(["fit", "held-out"]) & table["simulated"].notna()]
+    for r in summary.itertuples():
+        g = use[
+            (use["variable"] == r.variable)
+            & (use["scope"] == r.scope)
+            & (use["kind"] == r.kind)
+            & (use["unit"] == r.unit)
+            & (use["role"] == r.role)
+        ]
+        st = fit_statistics(g["simulated"], g["observed"])
+        extra.append({k: st[k] for k in ("theil_U", "U_M", "U_S", "U_C")})
+    return pd.concat([summary, pd.DataFrame(extra, index=summary.index)], axis=1)
 
 
 def fit_statistics(sim, obs) -> dict:
@@ -490,7 +888,8 @@ def fit_statistics(sim, obs) -> dict:
     err = s - a
     mse = float(np.mean(err**2))
     rmse = math.sqrt(mse)
-    mape = float(np.mean(np.abs(err / a))) * 100
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mape = float(np.mean(np.abs(err / a))) * 100
     denom = math.sqrt(float(np.mean(s**2))) + math.sqrt(float(np.mean(a**2)))
     theil = rmse / denom if denom else math.nan
     sd_s, sd_a = float(np.std(s)), float(np.std(a))
@@ -503,82 +902,3 @@ def fit_statistics(sim, obs) -> dict:
     else:
         um = us = uc = math.nan
     return {"RMSE": rmse, "MAPE": mape, "theil_U": theil, "U_M": um, "U_S": us, "U_C": uc, "r": r}
-
-
-# ------------------------------------------------------------------ the scenario file
-
-
-def _num(x: float) -> str:
-    return f"{float(x):.6g}"
-
-
-def _scenario_yaml(res: CalibrationResult, name: str, extends: str | None) -> str:
-    s = res.stats
-    when = res.info["created_utc"]
-    head = [
-        f"# Written by `yaan-sim calibrate` on {when}: constants fitted to observed data",
-        f"# (model sha256 {res.info['model_sha256'][:16]}...; back-test from "
-        f"{res.info['horizon'][0]:g}). Fit: RMSE {s['RMSE']:.4g}, MAPE {s['MAPE']:.3g}%, "
-        f"Theil U {s['theil_U']:.3g}.",
-        "# Fitted levers are set in `levers:`. The scenario format has no block for fixed",
-        "# values of non-lever constants, so those are given in `uncertain:` only (normal,",
-        "# the fitted value with its standard error): ensembles draw them around the fit,",
-        "# while single runs keep the .mdl's value. Copy a fitted non-lever value into the",
-        "# .mdl to make it the default.",
-    ]
-    for r in res.params.itertuples():
-        head.append(f"#   {r.label} = {_num(r.value)} (se {_num(r.se)}; {r.units})")
-    lines = head + [
-        f"name: {name}",
-        "title:",
-        f"  en: Calibrated ({name})",
-        f"  zh: 校准情景({name})",
-        "description: >",
-        "  Constants fitted by yaan-sim calibrate (least squares within the .mdl's",
-        "  ranges); see the comments above for the fit.",
-    ]
-    if extends:
-        lines.append(f"extends: {extends}")
-    params = res._params
-    rows = {r.label: r for r in res.params.itertuples()}
-    levers = [p for p in params if p.is_lever]
-    if levers:
-        lines.append("levers:")
-        for name_, group in _by_name(levers).items():
-            lines.append(f"  {name_}:")
-            if len(group) == 1 and not group[0].elements:
-                lines.append(f"    value: {_num(rows[group[0].label].value)}")
-            else:
-                for p in group:
-                    for el in p.elements:
-                        lines.append(f"    {el}: {_num(rows[p.label].value)}")
-            lines.append(
-                f"    note: calibrated, se {', '.join(_num(rows[p.label].se) for p in group)}"
-            )
-    unc = [p for p in params if math.isfinite(rows[p.label].se) and rows[p.label].se > 0]
-    if unc:
-        lines.append("uncertain:")
-        for name_, group in _by_name(unc).items():
-
-            def dist(p):
-                r = rows[p.label]
-                return (
-                    f"{{distribution: normal, mean: {_num(r.value)}, sd: {_num(r.se)}, "
-                    f"low: {_num(p.lo)}, high: {_num(p.hi)}}}"
-                )
-
-            if len(group) == 1 and not group[0].elements:
-                lines.append(f"  {name_}: {dist(group[0])}")
-            else:
-                lines.append(f"  {name_}:")
-                for p in group:
-                    for el in p.elements:
-                        lines.append(f"    {el}: {dist(p)}")
-    return "\n".join(lines) + "\n"
-
-
-def _by_name(params) -> dict[str, list]:
-    out: dict[str, list] = {}
-    for p in params:
-        out.setdefault(p.name, []).append(p)
-    return out

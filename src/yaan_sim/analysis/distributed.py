@@ -33,21 +33,23 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from yaan_sim.errors import YaanSimError
+from yaan_sim.protocols import ModelLike
 
 CONNECT_TIMEOUT_S = 30
-_WORKER_MODELS: dict[str, object] = {}
+_WORKER_MODELS: dict[str, ModelLike] = {}
 _LOCK = threading.Lock()
 
 
-def model_spec(model) -> dict:
+def model_spec(model: ModelLike) -> dict:
     """What a worker needs to rebuild the model: the .mdl's name, text and hash."""
     text = Path(model.mdl_path).read_text(encoding="utf-8")
     return {"name": Path(model.mdl_path).name, "text": text, "sha256": model.mdl_sha256}
 
 
-def worker_model(spec: dict):
+def worker_model(spec: dict) -> ModelLike:
     """The model of ``spec``, loaded once per process (translated once per machine)."""
     with _LOCK:
         model = _WORKER_MODELS.get(spec["sha256"])
@@ -71,7 +73,7 @@ def worker_model(spec: dict):
         return model
 
 
-def connect(scheduler: str | None = None, workers: int | None = None):
+def connect(scheduler: str | None = None, workers: int | None = None) -> tuple[Any, Any]:
     """A ``distributed.Client`` (and the LocalCluster it owns, or None), or (None, None).
 
     ``scheduler`` wins over ``workers``; ``workers`` of 0 or 1 means in-process.
@@ -94,7 +96,7 @@ def connect(scheduler: str | None = None, workers: int | None = None):
                 "and that this machine can reach it"
             ) from None
     cluster = LocalCluster(
-        n_workers=int(workers),
+        n_workers=int(workers or 2),
         threads_per_worker=1,
         processes=True,
         dashboard_address="127.0.0.1:0",
@@ -106,7 +108,7 @@ def connect(scheduler: str | None = None, workers: int | None = None):
 SHARED_KEYS = ("spec", "overrides")
 
 
-def _share(client, payloads):
+def _share(client: Any, payloads: Sequence[dict]) -> list[dict]:
     """Send the parts that chunks have in common (the model, a scenario's levers) to the
     cluster once, and let each payload refer to them, instead of one copy per chunk."""
     sent: dict[int, object] = {}
@@ -129,8 +131,8 @@ def run_chunks(
     *,
     scheduler: str | None = None,
     workers: int | None = None,
-    model=None,
-    on_result: Callable[[int, object], None] | None = None,
+    model: ModelLike | None = None,
+    on_result: Callable[[int, Any], None] | None = None,
 ) -> list:
     """Run ``func(payload, model=None)`` for every payload; results in payload order.
 

@@ -1,106 +1,112 @@
-"""Re-run a result from its manifest: same model, scenario texts, engine, horizon and seed."""
+"""Re-run a result from its manifest: same model, scenario texts, engine, horizon and seed.
+
+The manifest is read as untrusted input (:class:`yaan_sim.outputs.manifest.Manifest`):
+its scenario files are written only inside a fresh temporary folder, and loaded from
+there, and the model must be the one it names (same SHA-256).
+"""
 
 from __future__ import annotations
 
-import os
-import re
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import xarray as xr
+
+from yaan_sim.engines.base import engine_names
 from yaan_sim.errors import ResultsError
-from yaan_sim.model.load import Horizon, load_model
-from yaan_sim.outputs.results import open_results, read_manifest
+from yaan_sim.model.load import load_model
+from yaan_sim.outputs.manifest import Manifest
+from yaan_sim.outputs.results import open_results
+from yaan_sim.protocols import ModelLike
 
-_HEADER = re.compile(r"^# --- (.+)$", re.M)
+if TYPE_CHECKING:
+    from yaan_sim.scenario import Scenario
 
-
-def split_chain(text: str) -> list[tuple[str, str]]:
-    """Split a scenario's recorded text into (file name, file text), the scenario first."""
-    parts = _HEADER.split(text)
-    files = [
-        (Path(name.strip()).name, body.lstrip("\n")) for name, body in zip(parts[1::2], parts[2::2])
-    ]
-    if not files:
-        raise ResultsError("a scenario in the manifest has no recorded file text")
-    return files
+REPLAYED = ("simulate", "ensemble")
 
 
-def rebuild_scenarios(manifest: dict, model, folder: Path):
-    """Write every recorded scenario chain into ``folder`` and load them again."""
+def rebuild_scenarios(manifest: Manifest, model: ModelLike, folder: Path) -> list[Scenario]:
+    """Write every recorded scenario chain into its own sub-folder of ``folder`` and load
+    them again; each must hash as it did."""
     from yaan_sim.scenario import load_scenario
 
     scenarios = []
-    for i, entry in enumerate(manifest.get("scenarios", [])):
-        text = entry.get("text")
-        if not text:
-            raise ResultsError(
-                f"scenario {entry.get('name')!r} has no recorded text: it cannot be re-run"
-            )
-        sub = folder / f"s{i}"
-        files = split_chain(text)
-        # Lay the files out as they were (relative to their common folder): `extends:` may
-        # name a parent by a relative path.
-        sources = [Path(p) for p in entry.get("sources", [])]
-        if len(sources) == len(files):
-            root = Path(os.path.commonpath([p.parent for p in sources]))
-            places = [sub / p.relative_to(root) for p in sources]
-        else:
-            places = [sub / name for name, _ in files]
-        for place, (_, body) in zip(places, files):
-            place.parent.mkdir(parents=True, exist_ok=True)
-            place.write_text(body, encoding="utf-8")
-        sc = load_scenario(places[0], model)
-        if entry.get("sha256") and sc.sha256 != entry["sha256"]:
+    for i, record in enumerate(manifest.scenarios):
+        own = record.write_into(Path(folder) / f"s{i}")
+        sc = load_scenario(own, model)
+        if record.sha256 and sc.sha256 != record.sha256:
             raise ResultsError(
                 f"scenario {sc.name!r} rebuilt from the manifest hashes differently "
-                f"({sc.sha256[:12]} vs {entry['sha256'][:12]})"
+                f"({sc.sha256[:12]} vs {record.sha256[:12]})"
             )
         scenarios.append(sc)
     return scenarios
 
 
-def rerun(path, model=None, *, model_path=None):
+def rerun(
+    path: str | Path, model: ModelLike | None = None, *, model_path: str | Path | None = None
+) -> xr.Dataset:
     """The Dataset ``path`` holds, produced again from its manifest."""
     from yaan_sim.engines.simulate import simulate
 
-    manifest = read_manifest(open_results(path))
-    if manifest.get("kind", "simulate") not in ("simulate", "ensemble"):
+    ds = open_results(path)
+    manifest = Manifest.from_json(ds.attrs.get("manifest"), str(path))
+    if manifest.kind not in REPLAYED:
         raise ResultsError(
-            f"{path} was made by `{manifest.get('kind')}`, which rerun does not replay; "
-            f"run its command again: {' '.join(manifest.get('command', []))}"
+            f"{path} was made by `{manifest.kind}`, which rerun does not replay; "
+            f"run its command again: {' '.join(manifest.command)}"
+        )
+    posterior = manifest.ensemble.posterior if manifest.ensemble is not None else None
+    if posterior is not None:  # its draws are not in the manifest
+        raise ResultsError(
+            f"{path} drew its calibrated constants from the posterior {posterior!r}, which "
+            f"rerun does not replay: run its command again: {' '.join(manifest.command)}"
+        )
+    if manifest.engine not in engine_names():
+        raise ResultsError(
+            f"{path} was made with the engine {manifest.engine!r}, which this yaan-sim does "
+            f"not have (it has {', '.join(engine_names())})"
         )
     model = model or (load_model(model_path) if model_path else load_model())
-    if model.mdl_sha256 != manifest.get("model_sha256"):
+    if model.mdl_sha256 != manifest.model_sha256:
         raise ResultsError(
-            f"the model has changed since {path} was made (model sha256 {manifest.get('model_sha256', '?')[:12]}, "
-            f"now {model.mdl_sha256[:12]}): check out the version of {manifest.get('model_file')} "
-            "that produced it, or pass it with --model"
+            f"the model has changed since {path} was made (model sha256 "
+            f"{manifest.model_sha256[:12]}, now {model.mdl_sha256[:12]}): check out the "
+            f"version of {manifest.model_file or 'the model'} that produced it, or pass it "
+            "with --model"
         )
-    h = manifest["horizon"]
-    horizon = Horizon(h["start"], h["stop"], h["step"], h["saveper"])
     with tempfile.TemporaryDirectory(prefix="yaan-sim-rerun-") as tmp:
         scenarios = rebuild_scenarios(manifest, model, Path(tmp))
-        if manifest.get("kind") == "ensemble":  # same design, chunks and engine: same numbers
+        if manifest.kind == "ensemble":  # same design, chunks and engine: same numbers
             from yaan_sim.analysis.ensemble import run_ensemble
 
-            ens = manifest["ensemble"]
+            ens = manifest.ensemble
+            if ens is None or manifest.samples is None:
+                raise ResultsError(
+                    f"{path}: the manifest of an ensemble lacks its `ensemble` or `samples`"
+                )
+            kept = manifest.return_vars
             return run_ensemble(
                 model,
                 scenarios,
-                manifest["samples"],
-                seed=manifest.get("seed"),
-                method=ens["method"],
-                horizon=horizon,
-                engine=manifest["engine"],
-                return_vars=manifest.get("return_vars"),
-                chunk_size=ens["chunk_size"],
+                manifest.samples,
+                seed=manifest.seed,
+                method=ens.method,
+                horizon=manifest.horizon,
+                engine=manifest.engine,
+                # version 2 records the variables kept (None: all); version 1 what was asked
+                return_vars=list(kept)
+                if kept is not None
+                else ("all" if manifest.manifest_version >= 2 else None),
+                chunk_size=ens.chunk_size,
             )
         return simulate(
             model,
             scenarios or None,
-            engine=manifest["engine"],
-            horizon=horizon,
-            samples=manifest.get("samples"),
-            seed=manifest.get("seed"),
-            return_vars=manifest.get("return_vars"),
+            engine=manifest.engine,
+            horizon=manifest.horizon,
+            samples=manifest.samples,
+            seed=manifest.seed,
+            return_vars=list(manifest.return_vars) if manifest.return_vars else None,
         )

@@ -25,16 +25,25 @@ Example::
 
 from __future__ import annotations
 
+import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
+from numpy.typing import ArrayLike
 
+from yaan_sim.engines.prerun import check_seed
 from yaan_sim.errors import YaanSimError
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from yaan_sim.model.levers import Lever
+
 METHODS = ("mc", "lhs", "sobol")
-_EPS = 1e-12  # unit values are kept inside (0, 1) so inverse CDFs stay finite
 
 
 @dataclass(frozen=True)
@@ -64,40 +73,19 @@ class Factor:
         return ppf(self.dist, u)
 
 
-def ppf(dist, u) -> np.ndarray:
+def ppf(dist: Any, unit: ArrayLike) -> np.ndarray:
     """Inverse CDF of a scenario ``Distribution`` (uniform, triangular, truncated normal)."""
-    u = np.clip(np.asarray(u, dtype=float), _EPS, 1 - _EPS)
-    p = dist.params
-    if dist.kind == "uniform":
-        out = p["low"] + u * (p["high"] - p["low"])
-    elif dist.kind == "triangular":
-        lo, mode, hi = p["low"], p["mode"], p["high"]
-        c = (mode - lo) / (hi - lo)
-        # closed form of the triangular inverse CDF (same as scipy.stats.triang.ppf)
-        out = np.where(
-            u < c,
-            lo + np.sqrt(u * (hi - lo) * (mode - lo)),
-            hi - np.sqrt((1 - u) * (hi - lo) * (hi - mode)),
-        )
-    elif dist.kind == "normal":
-        from scipy.stats import truncnorm
-
-        a = (dist.low - p["mean"]) / p["sd"]
-        b = (dist.high - p["mean"]) / p["sd"]
-        out = truncnorm.ppf(u, a, b, loc=p["mean"], scale=p["sd"])
-    else:
-        raise YaanSimError(f"unknown distribution {dist.kind!r}: use uniform, triangular or normal")
-    return np.clip(out, dist.low, dist.high)
+    return np.asarray(dist.ppf(unit), dtype=float)
 
 
-def _cell_labels(lever) -> list[str]:
+def _cell_labels(lever: Lever) -> list[str]:
     if not lever.dims:
         return [""]
     grids = np.meshgrid(*[lever.coords[d] for d in lever.dims], indexing="ij")
     return [",".join(str(g.flat[i]) for g in grids) for i in range(grids[0].size)]
 
 
-def _cells_of(lever, dim, elements) -> np.ndarray:
+def _cells_of(lever: Lever, dim: str | None, elements: Sequence[str]) -> np.ndarray:
     """Boolean mask (flat) of the cells a piece covers (all cells when dim is None)."""
     shape = lever.default.shape
     mask = np.zeros(shape, dtype=bool)
@@ -106,13 +94,13 @@ def _cells_of(lever, dim, elements) -> np.ndarray:
     else:
         axis = lever.dims.index(dim)
         idx = [i for i, el in enumerate(lever.coords[dim]) if el in set(elements)]
-        sl = [slice(None)] * len(shape)
+        sl: list[slice | list[int]] = [slice(None)] * len(shape)
         sl[axis] = idx
         mask[tuple(sl)] = True
     return mask.ravel()
 
 
-def factors(uncertainty) -> list[Factor]:
+def factors(uncertainty: Any) -> list[Factor]:
     """The independent factors of an ``uncertain:`` block, in a fixed order.
 
     Constants in sorted-name order; within a constant the ``default`` entry, then the
@@ -180,7 +168,7 @@ class Design:
             for k, v in self.values.items()
         }
 
-    def table(self):
+    def table(self) -> pd.DataFrame:
         """The factor values as a DataFrame: one row per sample, one column per factor."""
         import pandas as pd
 
@@ -193,7 +181,7 @@ class Design:
 
 
 def design_from_unit(
-    uncertainty, unit: np.ndarray, method: str = "unit", seed: int | None = None
+    uncertainty: Any, unit: np.ndarray, method: str = "unit", seed: int | None = None
 ) -> Design:
     """Map a unit matrix ``(samples, factors)`` onto the block's constants via inverse CDFs."""
     facs = factors(uncertainty)
@@ -216,7 +204,7 @@ def design_from_unit(
     return Design(method, seed, facs, unit, values)
 
 
-def _as_da(data: np.ndarray, lever) -> xr.DataArray:
+def _as_da(data: np.ndarray, lever: Lever) -> xr.DataArray:
     da = xr.DataArray(
         data,
         dims=("sample", *lever.dims),
@@ -228,10 +216,9 @@ def _as_da(data: np.ndarray, lever) -> xr.DataArray:
 
 def unit_matrix(n: int, k: int, method: str, seed: int | None) -> np.ndarray:
     """``(n, k)`` points in the unit cube: ``mc`` (uniform), ``lhs`` or ``sobol``, seeded."""
-    from yaan_sim.engines.simulate import check_seed
+    from scipy.stats import qmc
 
     seed = check_seed(seed)
-    from scipy.stats import qmc
 
     rng = np.random.default_rng(seed)
     if k == 0:
@@ -239,17 +226,17 @@ def unit_matrix(n: int, k: int, method: str, seed: int | None) -> np.ndarray:
     if method == "mc":
         return rng.random((n, k))
     if method == "lhs":
-        return _qmc(qmc.LatinHypercube, k, rng).random(n)
+        return qmc_engine(qmc.LatinHypercube, k, rng).random(n)
     if method == "sobol":
         with warnings.catch_warnings():
             # scipy warns that the balance of a Sobol sequence needs n = 2**m; any n is
             # still a valid (if slightly less balanced) low-discrepancy design.
             warnings.filterwarnings("ignore", message=".*balance properties of Sobol.*")
-            return _qmc(qmc.Sobol, k, rng, scramble=True).random(n)
+            return qmc_engine(qmc.Sobol, k, rng, scramble=True).random(n)
     raise YaanSimError(f"unknown sampling method {method!r}: choose one of {', '.join(METHODS)}")
 
 
-def _qmc(cls, k, rng, **kw):
+def qmc_engine(cls: Any, k: int, rng: np.random.Generator, **kw: Any) -> Any:
     """A scipy.stats.qmc engine seeded by ``rng`` (``rng=`` since scipy 1.15, ``seed=`` before)."""
     try:
         return cls(d=k, rng=rng, **kw)
@@ -257,7 +244,7 @@ def _qmc(cls, k, rng, **kw):
         return cls(d=k, seed=rng, **kw)
 
 
-def sample_design(uncertainty, n: int, method: str = "mc", seed: int | None = 0) -> Design:
+def sample_design(uncertainty: Any, n: int, method: str = "mc", seed: int | None = 0) -> Design:
     """A seeded design of ``n`` samples over an ``uncertain:`` block.
 
     Parameters
@@ -290,3 +277,46 @@ def sample_design(uncertainty, n: int, method: str = "mc", seed: int | None = 0)
         return Design("mc", seed, factors(uncertainty), None, values)
     facs = factors(uncertainty)
     return design_from_unit(uncertainty, unit_matrix(n, len(facs), method, seed), method, seed)
+
+
+# ------------------------------------------------------------------ candidate values
+
+
+def repeat_on_samples(base: xr.DataArray, n: int) -> xr.DataArray:
+    """``base`` (a constant's value, any dims) repeated on a new leading ``sample`` dim."""
+    return base.expand_dims(sample=np.arange(n)).copy()
+
+
+def place_candidates(
+    da: xr.DataArray,
+    values: ArrayLike,
+    *,
+    mode: str = "shift",
+    dim: str | None = None,
+    elements: Sequence[str] = (),
+    lo: float = math.nan,
+    hi: float = math.nan,
+) -> xr.DataArray:
+    """One candidate value per sample put onto ``da`` (dims ``sample, ...``).
+
+    ``mode="shift"`` adds each sample's value to ``da`` (a schedule moves as a whole),
+    ``"set"`` replaces ``da`` by it; only the ``elements`` of ``dim`` when given, every
+    cell otherwise. The result is clipped to ``[lo, hi]`` where those are finite. This
+    is how goal-seeking, calibration and lever factors of sensitivity analysis turn a
+    matrix of candidates (samples x decision variables) into ``sample_overrides``.
+    """
+    if mode not in ("shift", "set"):
+        raise YaanSimError(f"mode must be 'shift' or 'set', not {mode!r}")
+    v = xr.DataArray(
+        np.asarray(values, dtype=float), dims=("sample",), coords={"sample": da["sample"]}
+    )
+    new = da + v if mode == "shift" else v.broadcast_like(da)
+    if dim is not None and elements:
+        labels = np.asarray(da[dim].values)
+        mask = xr.DataArray(np.isin(labels, list(elements)), dims=(dim,), coords={dim: labels})
+        new = xr.where(mask, new, da)
+    low = float(lo) if math.isfinite(lo) else None
+    high = float(hi) if math.isfinite(hi) else None
+    if low is not None or high is not None:
+        new = new.clip(low, high)
+    return new.transpose(*da.dims).assign_attrs(da.attrs)

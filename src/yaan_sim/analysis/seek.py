@@ -13,7 +13,7 @@ park its own shift, "per park where per park"); ``"Name[ETDZ]"`` or
 ``"Name[ETDZ,Hanyuan]"`` only those.
 
 "Smallest" is the sum of the squared shifts, each as a share of its lever's range. A
-goal is met when its gap (:func:`yaan_sim.analysis.ensemble.goal_gaps`, the gap of the goal table)
+goal is met when its gap (:func:`yaan_sim.outputs.gaps.goal_gaps`, the gap of the goal table)
 has the right sign in the goal year.
 
 The search: (1) one vectorised engine call over a screening design (a grid for one or two
@@ -28,17 +28,33 @@ meets the goals. Every candidate is a sample of one batched run; nothing loops o
 from __future__ import annotations
 
 import math
-import re
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from yaan_sim.analysis.runner import run_design
+from yaan_sim.analysis.sampling import place_candidates, repeat_on_samples, unit_matrix
 from yaan_sim.errors import YaanSimError
+from yaan_sim.model.levers import lever_registry, parse_lever_spec
+from yaan_sim.model.load import Horizon
+from yaan_sim.outputs.gaps import goal_gaps, goal_variables
+from yaan_sim.outputs.goals import GoalSet, load_goals
+from yaan_sim.outputs.results import write_atomic
+from yaan_sim.outputs.scenario_file import (
+    dump_scenario,
+    extends_path,
+    lever_setting,
+    scenario_document,
+)
+from yaan_sim.protocols import ModelLike, ScenarioLike
+from yaan_sim.scenario.fixed import FixedScenario
+from yaan_sim.scenario.places import Places
 
-_SPEC_RE = re.compile(r"^\s*(?P<name>[^\[\]]+?)\s*(\[(?P<el>[^\[\]]*)\])?\s*$")
 GRID_1D = 65
 GRID_2D = 25
 SCREEN_N = 512
@@ -67,61 +83,37 @@ class LeverVar:
         return self.lo - self.base_min, self.hi - self.base_max
 
 
-def parse_levers(specs, model, scenario, horizon) -> tuple[list[LeverVar], dict]:
+def parse_levers(
+    specs: Iterable[str], model: ModelLike, scenario: ScenarioLike | None, horizon: Horizon
+) -> tuple[list[LeverVar], dict[str, xr.DataArray]]:
     """Decision variables for ``specs`` and the scenario's lever values (dims time, ...)."""
-    from yaan_sim.model.levers import closest, lever_registry, resolve_name
-
     reg = lever_registry(model)
+    resolve_place = Places.from_model(model).resolve  # Name[经开区]
     over = scenario.overrides(model, horizon) if scenario is not None else {}
-    bases, out = {}, []
+    bases: dict[str, xr.DataArray] = {}
+    out: list[LeverVar] = []
     for spec in specs:
-        m = _SPEC_RE.match(str(spec))
-        name = resolve_name(m["name"], reg) if m else None
-        if name is None:
-            hint = closest(m["name"] if m else str(spec), reg)
-            raise YaanSimError(
-                f"unknown lever {spec!r}"
-                + (f": did you mean {hint[0]!r}?" if hint else "; see `yaan-sim levers`")
-            )
-        lv = reg[name]
-        base = over.get(name, lv.default).astype(float)
-        base = base.drop_vars([c for c in base.coords if c not in base.dims])
-        bases[name] = base
+        sel = parse_lever_spec(spec, reg, resolve_place=resolve_place)
+        lv = sel.lever
         if len(lv.dims) > 1:
-            raise YaanSimError(f"{name!r} has two subscripts; seek moves levers with at most one")
-        if not lv.dims:
-            if m["el"]:
-                raise YaanSimError(f"{name!r} has no subscripts: write it without [..]")
-            elements = [None]
-        else:
-            dim = lv.dims[0]
-            valid = lv.coords[dim]
-            if m["el"]:
-                elements = [e.strip() for e in m["el"].split(",") if e.strip()]
-                groups = lv.ranges.get(dim, {})
-                expanded = []
-                for e in elements:
-                    if e in valid:
-                        expanded.append(e)
-                    elif e in groups:
-                        expanded += list(groups[e])
-                    else:
-                        raise YaanSimError(
-                            f"{spec!r}: {e!r} is not an element of {name!r} "
-                            f"(elements: {', '.join(valid)})"
-                        )
-                elements = list(dict.fromkeys(expanded))
-            else:
-                elements = list(valid)
+            raise YaanSimError(
+                f"{lv.name!r} has two subscripts; seek moves levers with at most one"
+            )
+        base = over.get(lv.name, lv.default).astype(float)
+        base = base.drop_vars([c for c in base.coords if c not in base.dims])
+        bases[lv.name] = base
+        elements: list[str | None] = (
+            [None] if not lv.dims else list(sel.elements or lv.coords[lv.dims[0]])
+        )
         for el in elements:
             b = base if el is None else base.sel({lv.dims[0]: el})
-            label = name if el is None else f"{name}[{el}]"
+            label = lv.name if el is None else f"{lv.name}[{el}]"
             if any(v.label == label for v in out):
                 continue
             out.append(
                 LeverVar(
                     label,
-                    name,
+                    lv.name,
                     lv.dims[0] if el is not None else None,
                     el,
                     float(lv.min),
@@ -134,6 +126,30 @@ def parse_levers(specs, model, scenario, horizon) -> tuple[list[LeverVar], dict]
     if not out:
         raise YaanSimError("no lever to move: give --levers NAME[,NAME...]")
     return out, bases
+
+
+def lever_values(
+    bases: dict[str, xr.DataArray], variables: Sequence[LeverVar], D: np.ndarray
+) -> dict[str, xr.DataArray]:
+    """Each moved lever's values (dims ``sample, ...``) for shifts ``D`` (candidates x
+    variables): every element shifted by its variable, clipped to the lever's range."""
+    D = np.atleast_2d(D)
+    out = {}
+    for name, base in bases.items():
+        da = repeat_on_samples(base, D.shape[0])
+        for j, v in enumerate(variables):
+            if v.name == name:
+                da = place_candidates(
+                    da,
+                    D[:, j],
+                    mode="shift",
+                    dim=v.dim,
+                    elements=() if v.element is None else (v.element,),
+                    lo=v.lo,
+                    hi=v.hi,
+                )
+        out[name] = da
+    return out
 
 
 @dataclass
@@ -172,53 +188,25 @@ class SeekResult:
         every time its value changes on the integration grid, which reproduces the run
         exactly.
         """
-        lines = [
-            f"# Written by `yaan-sim seek`: {self.message}",
-            f"name: {name}",
-            "title:",
-            f"  en: What it takes ({name})",
-            f"  zh: 达标所需({name})",
-        ]
-        if extends:
-            lines.append(f"extends: {extends}")
-        lines.append("levers:")
-        for lever, da in self.values.items():
-            lines.append(f"  {lever}:")
-            other = [d for d in da.dims if d != "time"]
-            cells = (
-                [(None, da)]
-                if not other
-                else [(str(el), da.sel({other[0]: el})) for el in da[other[0]].values]
-            )
-            for el, cell in cells:
-                number, sched = _yaml_value(cell)
-                if el is None:
-                    lines.append(
-                        f"    value: {number}" if sched is None else f"    schedule: {sched}"
-                    )
-                else:
-                    lines.append(
-                        f"    {el}: {number}"
-                        if sched is None
-                        else f"    {el}: {{schedule: {sched}}}"
-                    )
-            lines.append("    note: found by yaan-sim seek")
-        return "\n".join(lines) + "\n"
+        doc = scenario_document(
+            name, f"What it takes ({name})", f"达标所需({name})", extends=extends
+        )
+        doc["levers"] = {
+            lever: lever_setting(da, note="found by yaan-sim seek")
+            for lever, da in self.values.items()
+        }
+        return dump_scenario(doc, [f"Written by `yaan-sim seek`: {self.message}"])
 
     def write_scenario(
-        self, path, name: str | None = None, force: bool = False, base_scenario=None
-    ):
+        self,
+        path: str | Path,
+        name: str | None = None,
+        force: bool = False,
+        base_scenario: ScenarioLike | None = None,
+    ) -> Path:
         """Write :meth:`scenario_yaml` atomically (``extends`` the starting scenario)."""
-        import os
-        from pathlib import Path
-
-        from yaan_sim.outputs.results import write_atomic
-
         path = Path(path)
-        extends = None
-        if base_scenario is not None and getattr(base_scenario, "sources", None):
-            extends = os.path.relpath(Path(base_scenario.path).resolve(), path.resolve().parent)
-        text = self.scenario_yaml(name or path.stem, extends)
+        text = self.scenario_yaml(name or path.stem, extends_path(base_scenario, path))
         return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=force)
 
     def summary(self) -> str:
@@ -235,108 +223,81 @@ class SeekResult:
 
 
 class _Problem:
-    def __init__(self, model, scenario, variables, bases, outcomes, goals, year, horizon, engine):
-        from yaan_sim.analysis.ensemble import FixedScenario
-
+    def __init__(
+        self,
+        model: ModelLike,
+        scenario: ScenarioLike | None,
+        variables: list[LeverVar],
+        bases: dict[str, xr.DataArray],
+        outcomes: list[str],
+        goals: GoalSet,
+        year: int | None,
+        horizon: Horizon,
+        engine: str,
+    ):
         self.model, self.vars, self.bases = model, variables, bases
-        self.outcomes, self.goals, self.year, self.h, self.engine = (
-            outcomes,
-            goals,
-            year,
-            horizon,
-            engine,
-        )
+        self.outcomes, self.goals, self.year = outcomes, goals, year
+        self.h, self.engine = horizon, engine
         self.fixed = FixedScenario.of(scenario, model, horizon)
         self.runs = 0
         self.calls = 0
         self.cache: dict[tuple, np.ndarray] = {}
-        self.meta = None
+        self.meta: xr.DataArray | None = None
 
     def gaps(self, D: np.ndarray) -> np.ndarray:
         """(candidates, goals) gaps for shifts D (candidates, variables)."""
-        from yaan_sim.analysis.ensemble import goal_gaps
-        from yaan_sim.engines.simulate import simulate
-
         D = np.atleast_2d(D)
         keys = [tuple(np.round(d, 15)) for d in D]
         todo = [i for i, k in enumerate(keys) if k not in self.cache]
         if todo:
-            n = len(todo)
-            design = {}
-            for name, base in self.bases.items():
-                da = xr.concat([base] * n, dim="sample").assign_coords(sample=np.arange(n))
-                da = da.transpose("sample", ...).copy()
-                for j, v in enumerate(self.vars):
-                    if v.name != name:
-                        continue
-                    shift = xr.DataArray(
-                        D[todo, j], dims=("sample",), coords={"sample": np.arange(n)}
-                    )
-                    if v.element is None:
-                        da = da + shift
-                    else:
-                        mask = xr.DataArray(
-                            np.asarray(da[v.dim].values) == v.element,
-                            dims=(v.dim,),
-                            coords={v.dim: da[v.dim].values},
-                        )
-                        da = da + shift * mask
-                    da = da.clip(v.lo, v.hi)
-                design[name] = da.transpose("sample", ...)
-            ds = simulate(
+            ds = run_design(
                 self.model,
-                [self.fixed],
+                self.fixed,
+                lever_values(self.bases, self.vars, D[todo]),
+                self.h,
                 engine=self.engine,
-                horizon=self.h,
-                samples=n,
-                sample_overrides=design,
                 return_vars=self.return_vars(),
-                notify=lambda msg: None,
             )
-            g = goal_gaps(ds.isel(scenario=0), self.outcomes, self.goals, self.year)
+            g = goal_gaps(ds, self.outcomes, self.goals, self.year)
             if self.meta is None:
                 self.meta = g
             years = set(int(y) for y in np.atleast_1d(g["year"].values))
             if self.year is not None and years != {self.year}:
                 raise YaanSimError(f"the run does not reach {self.year}: extend the horizon")
             vals = np.asarray(g.transpose("sample", "outcome").values, dtype=float)
-            for i, row in zip(todo, vals):
+            for i, row in zip(todo, vals, strict=True):
                 self.cache[keys[i]] = row
-            self.runs += n
+            self.runs += len(todo)
             self.calls += 1
         return np.vstack([self.cache[k] for k in keys])
 
-    def return_vars(self):
-        out = []
-        for o in self.outcomes:
-            for v in self.goals[str(o).partition(":")[0]].metric.variables:
-                if v not in out:
-                    out.append(v)
-        return out
+    def return_vars(self) -> list[str]:
+        return goal_variables(self.goals, self.outcomes)
 
-    def margins(self, D) -> np.ndarray:
+    def margins(self, D: np.ndarray) -> np.ndarray:
         """Sign-corrected gaps scaled by the target: >= 0 where the goal is met."""
         G = self.gaps(D)
         return G * self.sign / self.scale
 
-    def setup_scale(self):
+    def setup_scale(self) -> None:
         self.gaps(np.zeros((1, len(self.vars))))
         m = self.meta
+        assert m is not None  # set by the first gaps()
         self.sign = np.asarray(m["sign"].values, dtype=float)
         t = np.asarray(m["target"].values, dtype=float)
         self.scale = np.where(np.isfinite(t) & (np.abs(t) > 0), np.abs(t), 1.0)
 
 
 def seek(
-    model,
-    scenario,
-    goals=("revenue_park:ETDZ",),
-    levers=("Investment attraction rate[ETDZ]",),
+    model: ModelLike,
+    scenario: ScenarioLike | None,
+    goals: Sequence[str] = ("revenue_park:ETDZ",),
+    levers: Sequence[str] = ("Investment attraction rate[ETDZ]",),
     *,
     year: int | None = None,
-    horizon=None,
+    horizon: Horizon | None = None,
     engine: str = "auto",
-    goal_set=None,
+    goal_set: GoalSet | None = None,
     tol: float = 1e-4,
 ) -> SeekResult:
     """The smallest change of ``levers`` that meets ``goals``, or the best reachable.
@@ -356,8 +317,6 @@ def seek(
         Goals count as met when their scaled margin is above ``-tol`` (relative to the
         target) at the refined point.
     """
-    from yaan_sim.outputs.goals import load_goals
-
     goal_set = load_goals() if goal_set is None else goal_set
     h = horizon or getattr(scenario, "horizon", None) or model.default_horizon
     for gid in goals:
@@ -377,7 +336,7 @@ def seek(
     lo = np.array([v.bounds[0] for v in variables])
     hi = np.array([v.bounds[1] for v in variables])
     if np.any(lo > hi):
-        bad = [v.label for v, a, b in zip(variables, lo, hi) if a > b]
+        bad = [v.label for v, a, b in zip(variables, lo, hi, strict=True) if a > b]
         raise YaanSimError(
             f"{', '.join(bad)}: the scenario's schedule spans more than the "
             "lever's range, so no single shift keeps it inside"
@@ -386,7 +345,7 @@ def seek(
     zero = np.zeros(k)
     m0 = pr.margins(zero)[0]
 
-    def cost(d):
+    def cost(d: np.ndarray) -> float:
         return float(np.sum((np.asarray(d) / span) ** 2))
 
     if np.all(m0 >= 0):
@@ -411,18 +370,16 @@ def seek(
             if feasible:
                 best = _polish_min_change(pr, best, lo, hi, span, tol)
                 best = _strictly_inside(pr, best, lo, hi)
-    return _result(pr, variables, bases, best, feasible, how, m0, span, h, scenario)
+    return _result(pr, variables, bases, best, feasible, how, h, scenario)
 
 
-def _screen(lo, hi, k) -> np.ndarray:
+def _screen(lo: np.ndarray, hi: np.ndarray, k: int) -> np.ndarray:
     if k == 1:
         pts = np.linspace(lo[0], hi[0], GRID_1D)[:, None]
     elif k == 2:
         a, b = np.meshgrid(np.linspace(lo[0], hi[0], GRID_2D), np.linspace(lo[1], hi[1], GRID_2D))
         pts = np.column_stack([a.ravel(), b.ravel()])
     else:
-        from yaan_sim.analysis.sampling import unit_matrix
-
         U = unit_matrix(SCREEN_N, k, "sobol", 0)
         axes = []
         for j in range(k):
@@ -434,7 +391,7 @@ def _screen(lo, hi, k) -> np.ndarray:
     return np.vstack([np.zeros((1, k)), pts])
 
 
-def _bisect_towards_zero(pr, d, steps: int = 30) -> np.ndarray:
+def _bisect_towards_zero(pr: _Problem, d: np.ndarray) -> np.ndarray:
     """The point nearest 0 on the segment [0, d] that still meets every goal (batched)."""
     a, b = 0.0, 1.0
     for _ in range(3):  # 3 rounds of 17 points: 1/16^3 of the segment
@@ -448,7 +405,9 @@ def _bisect_towards_zero(pr, d, steps: int = 30) -> np.ndarray:
     return d * b
 
 
-def _fd_jac(pr, d, lo, hi) -> tuple[np.ndarray, np.ndarray]:
+def _fd_jac(
+    pr: _Problem, d: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Margins at d and their forward-difference Jacobian, in one engine call."""
     k = len(d)
     h = 1e-6 * np.maximum(hi - lo, 1e-12)
@@ -458,7 +417,9 @@ def _fd_jac(pr, d, lo, hi) -> tuple[np.ndarray, np.ndarray]:
     return M[0], ((M[1:] - M[0]) / (sgn * h)[:, None]).T
 
 
-def _polish_min_change(pr, d0, lo, hi, span, tol) -> np.ndarray:
+def _polish_min_change(
+    pr: _Problem, d0: np.ndarray, lo: np.ndarray, hi: np.ndarray, span: np.ndarray, tol: float
+) -> np.ndarray:
     from scipy.optimize import minimize
 
     cons = {
@@ -473,7 +434,7 @@ def _polish_min_change(pr, d0, lo, hi, span, tol) -> np.ndarray:
             d0,
             jac=lambda d: 2 * d / span**2,
             method="SLSQP",
-            bounds=list(zip(lo, hi)),
+            bounds=list(zip(lo, hi, strict=True)),
             constraints=[cons],
             options={"maxiter": 40, "ftol": 1e-10},
         )
@@ -483,7 +444,7 @@ def _polish_min_change(pr, d0, lo, hi, span, tol) -> np.ndarray:
     return d0
 
 
-def _strictly_inside(pr, d, lo, hi) -> np.ndarray:
+def _strictly_inside(pr: _Problem, d: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """``d`` pushed out by the least factor (1 + e, e up to 1e-3) that meets every goal
     with a margin (1e-9 of the target), so the rounded values written out still meet
     them; one batched call. ``d`` itself where none does."""
@@ -493,17 +454,19 @@ def _strictly_inside(pr, d, lo, hi) -> np.ndarray:
     return C[ok[0]] if ok.size else d
 
 
-def _polish_best_reachable(pr, d0, lo, hi) -> np.ndarray:
+def _polish_best_reachable(
+    pr: _Problem, d0: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> np.ndarray:
     """Maximise the worst margin t: max t s.t. margin_i(d) >= t (SLSQP on (d, t))."""
     from scipy.optimize import minimize
 
     k = len(d0)
     t0 = float(pr.margins(d0)[0].min())
 
-    def cons_f(z):
+    def cons_f(z: np.ndarray) -> np.ndarray:
         return pr.margins(z[:k])[0] - z[k]
 
-    def cons_j(z):
+    def cons_j(z: np.ndarray) -> np.ndarray:
         J = _fd_jac(pr, z[:k], lo, hi)[1]
         return np.hstack([J, -np.ones((J.shape[0], 1))])
 
@@ -514,7 +477,7 @@ def _polish_best_reachable(pr, d0, lo, hi) -> np.ndarray:
             np.append(d0, t0),
             jac=lambda z: np.append(np.zeros(k), -1.0),
             method="SLSQP",
-            bounds=list(zip(lo, hi)) + [(None, None)],
+            bounds=[*zip(lo, hi, strict=True), (None, None)],
             constraints=[{"type": "ineq", "fun": cons_f, "jac": cons_j}],
             options={"maxiter": 40, "ftol": 1e-10},
         )
@@ -522,12 +485,21 @@ def _polish_best_reachable(pr, d0, lo, hi) -> np.ndarray:
     return d if pr.margins(d)[0].min() >= t0 else d0
 
 
-def _result(pr, variables, bases, d, feasible, how, m0, span, h, scenario) -> SeekResult:
+def _result(
+    pr: _Problem,
+    variables: list[LeverVar],
+    bases: dict[str, xr.DataArray],
+    d: np.ndarray,
+    feasible: bool,
+    how: str,
+    h: Horizon,
+    scenario: ScenarioLike | None,
+) -> SeekResult:
     G0 = pr.gaps(np.zeros(len(variables)))[0]
     G1 = pr.gaps(d)[0]
     meta = pr.meta
     rows = []
-    for v, dv in zip(variables, d):
+    for v, dv in zip(variables, d, strict=True):
         base = bases[v.name] if v.element is None else bases[v.name].sel({v.dim: v.element})
         bmean = float(base.mean())
         sched = "time" in base.dims and float(base.max()) != float(base.min())
@@ -545,6 +517,7 @@ def _result(pr, variables, bases, d, feasible, how, m0, span, h, scenario) -> Se
             }
         )
     lev = pd.DataFrame(rows)
+    assert meta is not None  # set by the first gaps()
     targets = np.asarray(meta["target"].values, dtype=float)
     sign = np.asarray(meta["sign"].values, dtype=float)
     gl = pd.DataFrame(
@@ -564,23 +537,10 @@ def _result(pr, variables, bases, d, feasible, how, m0, span, h, scenario) -> Se
         }
     )
     msg = _message(feasible, how, lev, gl)
-    values = {}
-    for name, base in bases.items():
-        da = base.copy()
-        for v, dv in zip(variables, d):
-            if v.name != name:
-                continue
-            if v.element is None:
-                da = da + dv
-            else:
-                mask = xr.DataArray(
-                    np.asarray(da[v.dim].values) == v.element,
-                    dims=(v.dim,),
-                    coords={v.dim: da[v.dim].values},
-                )
-                da = da + dv * mask
-            da = da.clip(v.lo, v.hi)
-        values[name] = da
+    values = {
+        name: da.isel(sample=0, drop=True)
+        for name, da in lever_values(bases, variables, np.asarray(d)[None, :]).items()
+    }
     info = {
         "runs": pr.runs,
         "engine_calls": pr.calls,
@@ -589,22 +549,17 @@ def _result(pr, variables, bases, d, feasible, how, m0, span, h, scenario) -> Se
         "variables": [v.label for v in variables],
     }
     return SeekResult(
-        feasible, lev, gl, msg, info, dict(zip([v.label for v in variables], d)), values
+        feasible,
+        lev,
+        gl,
+        msg,
+        info,
+        dict(zip([v.label for v in variables], d, strict=True)),
+        values,
     )
 
 
-def _yaml_value(cell: xr.DataArray) -> tuple[str, str | None]:
-    """(the number, None) or (None, a step schedule at the times the value changes)."""
-    v = np.asarray(cell.values, dtype=float)
-    if "time" not in cell.dims or np.all(v == v[0]):
-        return f"{float(v.ravel()[0]):.10g}", None
-    t = np.asarray(cell["time"].values, dtype=float)
-    keep = np.concatenate([[True], v[1:] != v[:-1]])
-    pts = ", ".join(f"{ti:g}: {vi:.10g}" for ti, vi in zip(t[keep], v[keep]))
-    return None, f"{{{pts}}}"
-
-
-def _describe_goals(gl, col) -> str:
+def _describe_goals(gl: pd.DataFrame, col: str) -> str:
     parts = []
     for r in gl.itertuples():
         what = r.outcome.replace(":", " ")
@@ -617,9 +572,10 @@ def _describe_goals(gl, col) -> str:
     return "; ".join(parts)
 
 
-def _message(feasible, how, lev, gl) -> str:
+def _message(feasible: bool, how: str, lev: pd.DataFrame, gl: pd.DataFrame) -> str:
     moves = "; ".join(
-        f"{r.lever} {r.value:.4g} (from {r.base:.4g}, {r.change:+.4g}, {r.change_pct_of_range:+.1f}% "
+        f"{r.lever} {r.value:.4g} (from {r.base:.4g}, {r.change:+.4g}, "
+        f"{r.change_pct_of_range:+.1f}% "
         f"of its range [{r.min:g}, {r.max:g}]{', whole schedule shifted' if r.schedule else ''})"
         for r in lev.itertuples()
         if abs(r.change) > 0

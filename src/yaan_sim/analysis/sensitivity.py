@@ -18,13 +18,14 @@ Factors are
 
 The unit cube is sampled by Saltelli's scheme on two independently scrambled Sobol'
 sequences (:func:`saltelli_matrix`) for ``sobol`` and by SALib's Morris trajectories for
-``morris``; SALib computes the indices. Each column goes through its factor's inverse CDF, so the indices are
-those of the factors' own distributions. All samples run in vectorised chunks (as
-ensembles: in-process, local processes or a dask cluster).
+``morris``; SALib computes the indices. Each column goes through its factor's inverse
+CDF, so the indices are those of the factors' own distributions. All samples run in
+vectorised chunks (the run layer, :mod:`yaan_sim.analysis.runner`: in-process, local
+processes or a dask cluster).
 
-Outcomes are goal gaps (:func:`yaan_sim.analysis.ensemble.goal_gaps`): by default city revenue and
-ETDZ revenue in 2020 against 2000亿 and 1000亿, the city's R&D share against 1.2 %, and the
-largest year-on-year change of energy use per unit output (the goal needs it below 0).
+Outcomes are goal gaps (:func:`yaan_sim.outputs.gaps.goal_gaps`): by default city revenue
+and ETDZ revenue in 2020 against 2000亿 and 1000亿, the city's R&D share against 1.2 %, and
+the largest year-on-year change of energy use per unit output (the goal needs it below 0).
 
 ``sobol`` gives first-order (S1) and total (ST) indices with bootstrap confidence
 intervals (95 %); ``samples`` N is the base sample (N (k+2) runs for k factors; a power
@@ -38,15 +39,35 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from yaan_sim.analysis.ensemble import DEFAULT_OUTCOMES, assemble, goal_gaps, make_payloads
-from yaan_sim.analysis.sampling import Design, design_from_unit, factors
+from yaan_sim.analysis.runner import Job, run_jobs
+from yaan_sim.analysis.sampling import (
+    Design,
+    design_from_unit,
+    factors,
+    place_candidates,
+    qmc_engine,
+    repeat_on_samples,
+)
+from yaan_sim.engines.prerun import check_memory, check_seed
 from yaan_sim.errors import YaanSimError
+from yaan_sim.model.levers import constants, lever_registry, parse_lever_spec
+from yaan_sim.model.load import Horizon
+from yaan_sim.outputs.export import write_table
+from yaan_sim.outputs.gaps import DEFAULT_OUTCOMES, goal_gaps, goal_variables
+from yaan_sim.outputs.goals import GoalSet, load_goals
+from yaan_sim.outputs.results import annotate, write_atomic
+from yaan_sim.protocols import ModelLike, ScenarioLike
+from yaan_sim.scenario.fixed import FixedScenario
+from yaan_sim.scenario.places import Places
 
 METHODS = ("sobol", "morris")
 DEFAULT_SPREAD = 0.1
@@ -54,7 +75,8 @@ DEFAULT_SPREAD = 0.1
 
 @dataclass(frozen=True)
 class LeverFactor:
-    """A lever moved around the scenario's setting: ``value + (2u - 1) * spread * range``."""
+    """A lever (or some of its elements) moved around the scenario's setting:
+    ``value + (2u - 1) * spread * range``, clipped to the range."""
 
     label: str
     name: str
@@ -62,51 +84,59 @@ class LeverFactor:
     lo: float
     hi: float
     spread: float
+    dim: str | None = None
+    elements: tuple[str, ...] = ()
 
-    def values(self, u: np.ndarray) -> xr.DataArray:
+    def values(self, u: np.ndarray, onto: xr.DataArray | None = None) -> xr.DataArray:
+        """The lever's values (dims ``sample, ...``) for unit values ``u``, moved from
+        ``onto`` (another factor's values of the same lever) or from the base."""
         shift = (2 * np.asarray(u, dtype=float) - 1) * self.spread * (self.hi - self.lo)
-        s = xr.DataArray(shift, dims=("sample",), coords={"sample": np.arange(len(shift))})
-        out = (self.base + s).clip(self.lo, self.hi)
-        return out.transpose("sample", ...)
+        da = onto if onto is not None else repeat_on_samples(self.base, len(shift))
+        return place_candidates(
+            da, shift, mode="shift", dim=self.dim, elements=self.elements, lo=self.lo, hi=self.hi
+        )
 
 
 def lever_factors(
-    model, scenario, horizon, levers="all", spread: float = DEFAULT_SPREAD, skip=()
+    model: ModelLike,
+    scenario: ScenarioLike | None,
+    horizon: Horizon,
+    levers: Any = "all",
+    spread: float = DEFAULT_SPREAD,
+    skip: Iterable[str] = (),
 ) -> list[LeverFactor]:
-    """Lever factors for ``levers`` ("all", None or a list of names), minus ``skip``."""
-    from yaan_sim.model.levers import lever_registry, resolve_name
-
+    """Lever factors for ``levers`` ("all", None, or specs such as ``Name`` or
+    ``Name[ETDZ]``), minus the levers named in ``skip``."""
     if not levers:
         return []
     if not 0 < spread <= 1:
         raise YaanSimError(f"lever spread must be in (0, 1], got {spread}")
     reg = lever_registry(model)
-    if levers == "all":
-        names = list(reg)
-    else:
-        names = []
-        for key in levers:
-            name = resolve_name(key, reg)
-            if name is None:
-                from yaan_sim.model.levers import closest
-
-                hint = closest(key, reg)
-                raise YaanSimError(
-                    f"unknown lever {key!r}"
-                    + (f": did you mean {hint[0]!r}?" if hint else "; see `yaan-sim levers`")
-                )
-            names.append(name)
+    specs = list(reg) if levers == "all" else list(levers)
+    resolve_place = Places.from_model(model).resolve  # Name[经开区]
+    selections = [parse_lever_spec(key, reg, resolve_place=resolve_place) for key in specs]
     over = scenario.overrides(model, horizon) if scenario is not None else {}
-    out = []
-    for name in names:
-        if name in skip:
+    out: list[LeverFactor] = []
+    for sel in selections:
+        lv = sel.lever
+        if sel.name in skip or math.isnan(lv.min) or math.isnan(lv.max):
             continue
-        lv = reg[name]
-        if math.isnan(lv.min) or math.isnan(lv.max):
+        if any(f.label == sel.label for f in out):
             continue
-        base = over.get(name, lv.default)
+        base = over.get(sel.name, lv.default)
         base = base.drop_vars([c for c in base.coords if c not in base.dims])
-        out.append(LeverFactor(name, name, base.astype(float), lv.min, lv.max, spread))
+        out.append(
+            LeverFactor(
+                sel.label,
+                sel.name,
+                base.astype(float),
+                lv.min,
+                lv.max,
+                spread,
+                sel.dim,
+                sel.elements,
+            )
+        )
     return out
 
 
@@ -149,7 +179,9 @@ class SensitivityResult:
             columns=list(dict.fromkeys(self.table["outcome"])),
         )
 
-    def plot(self, ax=None, *, index: str | None = None, lang: str = "en", top: int | None = None):
+    def plot(
+        self, ax: Any = None, *, index: str | None = None, lang: str = "en", top: int | None = None
+    ) -> Any:
         """Heat map of one index, factors (rows) by outcomes (columns); returns the axes.
 
         For morris, mu* is divided by its largest value in each outcome (0-1), since
@@ -159,26 +191,26 @@ class SensitivityResult:
 
 
 def run_sensitivity(
-    model,
-    scenario,
+    model: ModelLike,
+    scenario: ScenarioLike | None,
     *,
     method: str = "sobol",
     samples: int = 256,
-    seed: int = 0,
-    levers="all",
+    seed: int | None = 0,
+    levers: Any = "all",
     lever_spread: float = DEFAULT_SPREAD,
-    outcomes=DEFAULT_OUTCOMES,
-    goals=None,
+    outcomes: Sequence[str] = DEFAULT_OUTCOMES,
+    goals: GoalSet | None = None,
     year: int | None = None,
-    horizon=None,
+    horizon: Horizon | None = None,
     engine: str = "auto",
-    chunk_size=None,
-    scheduler=None,
-    workers=None,
+    chunk_size: int | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
     second_order: bool = False,
     num_levels: int = 4,
     progress: bool = False,
-    notify=None,
+    notify: Callable[[str], None] | None = None,
 ) -> SensitivityResult:
     """Sobol or Morris indices of every uncertain parameter and lever on each goal's gap.
 
@@ -189,11 +221,6 @@ def run_sensitivity(
     from SALib.analyze import morris as morris_analyze
     from SALib.analyze import sobol as sobol_analyze
     from SALib.sample import morris as morris_sample
-
-    from yaan_sim.analysis.distributed import run_chunks
-    from yaan_sim.analysis.ensemble import _progress, default_return_vars, run_chunk
-    from yaan_sim.model.levers import constants
-    from yaan_sim.outputs.goals import load_goals
 
     if method not in METHODS:
         raise YaanSimError(f"unknown method {method!r}: choose sobol or morris")
@@ -220,15 +247,11 @@ def run_sensitivity(
             "levers were chosen (use --levers all or give an uncertain block)"
         )
     problem = {"num_vars": k, "names": labels, "bounds": [[0.0, 1.0]] * k}
-    from yaan_sim.engines.simulate import check_memory, check_seed
-
     seed = check_seed(seed)
     runs = (
         (1 << (samples - 1).bit_length()) * (2 * k + 2) if method == "sobol" else samples * (k + 1)
     )
-    check_memory(
-        model, runs, h, default_return_vars(goals), 1
-    )  # before the design or any run exists
+    check_memory(model, runs, h, goal_variables(goals), 1)  # before the design or any run
     if method == "sobol":
         n = 1 << (samples - 1).bit_length()
         if n != samples and notify is not None:
@@ -240,36 +263,27 @@ def run_sensitivity(
     runs = X.shape[0]
     values = dict(design_from_unit(uncertainty, X[:, : len(ufac)]).values) if ufac else {}
     for j, f in enumerate(lfac):
-        values[f.name] = f.values(X[:, len(ufac) + j])
+        values[f.name] = f.values(X[:, len(ufac) + j], values.get(f.name))
     design = Design(method, seed, ufac, X, values)
 
-    needed = set()
     for o in outcomes:
         gid = str(o).partition(":")[0]
         if gid not in goals.ids:
             raise YaanSimError(f"unknown goal {gid!r}: choose from {', '.join(goals.ids)}")
-        needed |= set(goals[gid].metric.variables)
-    rv = [v for v in default_return_vars(goals) if v in needed]
-    payloads = make_payloads(
-        model, scenario, design, h, return_vars=rv, engine=engine, chunk_size=chunk_size
+    rv = goal_variables(goals, outcomes)
+    out = run_jobs(
+        model,
+        [Job(FixedScenario.of(scenario, model, h), h, design, record_inputs=False)],
+        return_vars=rv,
+        engine=engine,
+        chunk_size=chunk_size,
+        scheduler=scheduler,
+        workers=workers,
+        progress=progress,
+        desc="sensitivity",
+        unit="chunks",
     )
-    bar = _progress(len(payloads), "chunks", progress, desc="sensitivity")
-    try:
-        chunks = run_chunks(
-            run_chunk,
-            payloads,
-            scheduler=scheduler,
-            workers=workers,
-            model=model,
-            on_result=lambda i, r: bar.update(1),
-        )
-    finally:
-        bar.close()
-    ds = assemble(chunks, Design(method, seed, [], None, {}))
-    from yaan_sim.outputs.results import annotate
-
-    ds = annotate(ds, model)
-    gaps = goal_gaps(ds, outcomes, goals, year)
+    gaps = goal_gaps(annotate(out.datasets[0], model), outcomes, goals, year)
 
     zh = {n: c.zh for n, c in constants(model).items()}
     rows = []
@@ -318,25 +332,23 @@ def run_sensitivity(
     return SensitivityResult(method, table, gaps, X, info)
 
 
-def saltelli_matrix(n: int, k: int, seed, second_order: bool = False) -> np.ndarray:
+def saltelli_matrix(n: int, k: int, seed: int | None, second_order: bool = False) -> np.ndarray:
     """Saltelli's sample for Sobol' indices, in SALib's row layout, from independent A and B.
 
     A and B are two independently scrambled Sobol' sequences of ``k`` dims, paired at
     random (not the two halves of one ``2k``-dim sequence, as ``SALib.sample.sobol`` takes
     them: for small N some of its A and B columns are strongly correlated, e.g. r = 0.74
-    at N = 64 with 27 factors, which biases ST and S1 towards 0). Rows, for each base sample i: A_i, then
-    AB_j,i for every j (A_i with column j from B_i), [then BA_j,i with second order], then
-    B_i.
+    at N = 64 with 27 factors, which biases ST and S1 towards 0). Rows, for each base
+    sample i: A_i, then AB_j,i for every j (A_i with column j from B_i), [then BA_j,i
+    with second order], then B_i.
     """
     from scipy.stats import qmc
-
-    from yaan_sim.analysis.sampling import _qmc
 
     ra, rb, rp = np.random.default_rng(seed).spawn(3)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*balance properties of Sobol.*")
-        A = _qmc(qmc.Sobol, k, ra, scramble=True).random(n)
-        B = _qmc(qmc.Sobol, k, rb, scramble=True).random(n)
+        A = qmc_engine(qmc.Sobol, k, ra, scramble=True).random(n)
+        B = qmc_engine(qmc.Sobol, k, rb, scramble=True).random(n)
     # The i-th points of two Sobol' sequences fall in related elementary intervals, so
     # pairing them by index correlates A and B (|r| up to 0.95): pair them at random.
     B = B[rp.permutation(n)]
@@ -355,7 +367,15 @@ def saltelli_matrix(n: int, k: int, seed, second_order: bool = False) -> np.ndar
 
 
 def _analyze(
-    method, problem, X, Y, seed, num_levels, second_order, sobol_analyze, morris_analyze
+    method: str,
+    problem: dict,
+    X: np.ndarray,
+    Y: np.ndarray,
+    seed: int | None,
+    num_levels: int,
+    second_order: bool,
+    sobol_analyze: Any,
+    morris_analyze: Any,
 ) -> dict[str, np.ndarray]:
     k = problem["num_vars"]
     if np.ptp(Y) == 0:  # the outcome does not move: every index is 0
@@ -386,18 +406,17 @@ def _analyze(
 
 def plot_sensitivity(
     result: SensitivityResult,
-    ax=None,
+    ax: Any = None,
     *,
     index: str | None = None,
     lang: str = "en",
     top: int | None = None,
-):
+) -> Any:
     """Heat map of a sensitivity index: factors (rows) by goal outcomes (columns)."""
     import matplotlib
     import matplotlib.pyplot as plt
 
     from yaan_sim.outputs.fonts import font_rc
-    from yaan_sim.outputs.goals import load_goals
 
     if lang not in ("en", "zh"):
         raise YaanSimError(f"lang must be 'en' or 'zh', not {lang!r}")
@@ -413,7 +432,7 @@ def plot_sensitivity(
         gid, _, scope = o.partition(":")
         name = goals[gid].name(lang) if gid in goals.ids else gid
         col_labels.append(f"{name}\n{scope}" if scope else name)
-    zh = dict(zip(result.table["factor"], result.table["factor_zh"]))
+    zh = dict(zip(result.table["factor"], result.table["factor_zh"], strict=True))
     row_labels = [zh.get(f, f) if lang == "zh" else f for f in piv.index]
     rc = font_rc(lang)
     with matplotlib.rc_context(rc):
@@ -458,16 +477,13 @@ def plot_sensitivity(
 
 def write_outputs(
     result: SensitivityResult,
-    table_path=None,
-    chart_path=None,
+    table_path: str | Path | None = None,
+    chart_path: str | Path | None = None,
     *,
     force: bool = False,
     lang: str = "en",
-) -> list:
+) -> list[Path]:
     """Write the table (.csv or .xlsx; with the run info) and the chart (.png/.svg/.pdf)."""
-    from yaan_sim.analysis.ensemble import write_table
-    from yaan_sim.outputs.results import write_atomic
-
     written = []
     if table_path is not None:
         df = result.table.copy()
@@ -487,8 +503,6 @@ def write_outputs(
         import matplotlib
 
         matplotlib.use("Agg")
-        from pathlib import Path
-
         import matplotlib.pyplot as plt
 
         ax = result.plot(lang=lang)

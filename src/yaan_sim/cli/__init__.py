@@ -11,6 +11,7 @@ import argparse
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 from yaan_sim.errors import YaanSimError
 
@@ -19,6 +20,7 @@ COMMANDS = (
     "run",
     "levers",
     "validate",
+    "units",
     "evaluate",
     "report",
     "rerun",
@@ -27,11 +29,13 @@ COMMANDS = (
     "calibrate",
     "seek",
     "batch",
+    "backtest",
+    "loops",
 )
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # argparse's own usage errors also exit 2, without a traceback
+    def error(self, message: str) -> NoReturn:  # usage errors also exit 2, no traceback
         self.print_usage(sys.stderr)
         self.exit(2, f"yaan-sim: error: {message}\n")
 

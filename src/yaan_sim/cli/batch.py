@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
-from yaan_sim.cli.ensemble import (
-    add_run_options,
+from yaan_sim.cli._common import (
+    force_option,
+    output_option,
     parse_horizon,
     positive_int,
     prepare_output,
-    split_list,
+    run_options,
+    seed_option,
+    variables_arg,
+    year_option,
 )
 
 DEFAULT_OUT = Path("out") / "batch.nc"
 
 
-def register(sub) -> None:
+def register(sub: Any) -> None:
     p = sub.add_parser(
         "batch",
+        parents=[
+            output_option("OUT", "results: .nc (default out/batch.nc), .csv or .xlsx"),
+            seed_option(),
+            year_option(2020, "evaluation year of the summary"),
+            force_option("overwrite OUT, and discard saved parts of another batch"),
+            *run_options(),
+        ],
         help="run every scenario of a folder (resumable) and summarise",
         description=(
             "Run every scenario file of the folders and files given (default scenarios/), "
@@ -37,9 +50,6 @@ def register(sub) -> None:
         help="folders of scenario files and/or files (default: scenarios/)",
     )
     p.add_argument(
-        "-o", "--output", metavar="OUT", help="results: .nc (default out/batch.nc), .csv or .xlsx"
-    )
-    p.add_argument(
         "--samples",
         "-n",
         type=positive_int,
@@ -47,30 +57,22 @@ def register(sub) -> None:
         metavar="N",
         help="run each scenario as an ensemble of N samples of its uncertain block",
     )
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--method", choices=("mc", "lhs", "sobol"), default="mc")
     p.add_argument(
         "--vars",
         metavar="NAMES",
         help="variables to keep (default: all; for ensembles: those the goals need)",
     )
-    p.add_argument("--year", type=int, default=2020, help="evaluation year of the summary")
     p.add_argument(
         "--resume",
         action="store_true",
         help="continue an interrupted batch, reusing its saved parts",
     )
     p.add_argument("--keep-parts", action="store_true", help="keep OUT.parts/ when done")
-    p.add_argument(
-        "--force",
-        action="store_true",
-        help="overwrite OUT, and discard saved parts of another batch",
-    )
-    add_run_options(p)
     p.set_defaults(func=cmd_batch)
 
 
-def cmd_batch(args) -> int:
+def cmd_batch(args: argparse.Namespace) -> int:
     from yaan_sim.analysis.batch import parts_dir, run_batch, status_matrix
     from yaan_sim.paths import SCENARIOS_DIR
 
@@ -79,7 +81,7 @@ def cmd_batch(args) -> int:
 
     model = load_model(args.model)
     sources = args.sources or [str(SCENARIOS_DIR)]
-    rv = None if not args.vars else ("all" if args.vars == "all" else split_list(args.vars))
+    rv = variables_arg(args.vars)
     try:
         res = run_batch(
             model,

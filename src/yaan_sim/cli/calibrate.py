@@ -1,105 +1,223 @@
-"""``yaan-sim calibrate``: fit constants to observed series within the model's ranges."""
+"""``yaan-sim calibrate``: fit constants to the data ledger; ``--posterior`` samples them."""
 
 from __future__ import annotations
 
+import argparse
+import sys
 from pathlib import Path
+from typing import Any
 
-from yaan_sim.cli.ensemble import split_list
+from yaan_sim.cli._common import (
+    engine_option,
+    force_option,
+    model_option,
+    output_option,
+    positive_int,
+    prepare_table,
+    progress_option,
+    seed_option,
+    split_list,
+)
+from yaan_sim.errors import YaanSimError
 
 DEFAULT_YAML = Path("out") / "calibrated.yaml"
+DEFAULT_POSTERIOR = Path("out") / "posterior.nc"
 
 
-def register(sub) -> None:
+def register(sub: Any) -> None:
     p = sub.add_parser(
         "calibrate",
-        help="fit constants to observed data (least squares within ranges)",
+        parents=[
+            engine_option(),
+            model_option(),
+            seed_option(),
+            output_option("FITTED.yaml", "the fitted values (default out/calibrated.yaml)"),
+            progress_option(),
+            force_option(),
+        ],
+        help="fit constants to the data ledger; --posterior: a Bayesian posterior ensemble",
         description=(
-            "Fit chosen constants to observed series (scipy least squares, bounded by each "
-            "constant's [min,max]): fitted values with standard errors, RMSE, MAPE and "
-            "Theil's inequality split, and a scenario YAML holding the values. Example (the "
-            "ETDZ 2013-2015 back-test): yaan-sim calibrate --params "
-            "'Initial revenue[ETDZ],Park attraction share[ETDZ]'"
+            "Fit the constants the .mdl marks with `calibrate:` (or --params) to every "
+            "ledger figure a model variable observes, at once, weighted by confidence "
+            "(levels on the log scale, growth rates in points). Figures whose period ends "
+            "after --cutoff (default 2017) are held out: their error is reported beside the "
+            "in-sample one. Prints the fitted values with standard errors and, per series, "
+            "RMSE, MAPE and Theil's bias/variance/covariance split; writes a YAML of the "
+            "values. --posterior also samples the posterior (emcee) and writes it as netCDF "
+            "for `yaan-sim ensemble SCENARIO --posterior FILE`. Example: yaan-sim calibrate "
+            "--posterior out/posterior.nc --steps 3000"
         ),
     )
     p.add_argument(
-        "--observed",
-        metavar="FILE.csv",
-        default=None,
-        help="observed figures, long format variable,park,year,value "
-        "(default models/data/observed.csv)",
+        "--params",
+        metavar="A,B[el],C[x+y]",
+        help="constants to fit instead of the .mdl's `calibrate:` ones; NAME[A, B] fits "
+        "elements A and B separately, NAME[A+B] one value for both",
     )
     p.add_argument(
-        "--params",
-        metavar="A,B[el],...",
-        default="Initial revenue[ETDZ],Park attraction share[ETDZ]",
-        help="constants to fit; NAME[ELEMENT] fits one element (default: ETDZ's "
-        "2013 revenue and its share of the attracted funds)",
+        "--ledger",
+        metavar="DIR",
+        help="the data ledger folder (README.md and *.csv; default models/data/ledger)",
+    )
+    p.add_argument(
+        "--cutoff",
+        type=int,
+        default=None,
+        metavar="YEAR",
+        help="last year fitted; figures for later periods are held out (default 2017)",
     )
     p.add_argument("--scenario", metavar="SCENARIO", help="levers in force during the fit")
-    p.add_argument("--x0", metavar="V,V,...", help="start values (default: current values)")
     p.add_argument(
-        "--obs-error",
+        "--level-error",
+        metavar="H=0.05,M=0.1,L=0.25",
+        help="observation error (log scale) of levels and shares by confidence",
+    )
+    p.add_argument(
+        "--growth-error",
+        metavar="H=1,M=2,L=5",
+        help="observation error (points) of growth rates by confidence",
+    )
+    p.add_argument(
+        "--model-error",
         type=float,
-        default=0.05,
+        default=0.0,
         metavar="F",
-        help="relative observation error assumed when the fit has no degrees of "
-        "freedom (default 0.05)",
+        help="model discrepancy (log scale) added in quadrature to the errors of levels "
+        "(default 0)",
     )
     p.add_argument(
-        "-o",
-        "--output",
-        metavar="FITTED.yaml",
-        help="scenario file with the fitted values (default out/calibrated.yaml)",
+        "--seasonal",
+        action="store_true",
+        help="also fit a seasonal factor per sub-year period (Q1, H1, ...)",
     )
-    p.add_argument("--name", help="the written scenario's name (default: the file's stem)")
-    p.add_argument("--table", metavar="FIT.csv", help="also write the parameter table (.csv/.xlsx)")
-    p.add_argument("--engine", default="auto", help="auto (default), vector or pysd")
-    p.add_argument("--model", metavar="MODEL.mdl", help="another Vensim model")
-    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    p.add_argument(
+        "--starts",
+        type=int,
+        default=64,
+        metavar="N",
+        help="prior draws tried (in one run) to choose the start of the fit (default 64)",
+    )
+    p.add_argument(
+        "--table",
+        metavar="FIT.csv",
+        help="also write every ledger figure at the fit (.csv/.xlsx)",
+    )
+    p.add_argument(
+        "--posterior",
+        nargs="?",
+        const=str(DEFAULT_POSTERIOR),
+        metavar="POSTERIOR.nc",
+        help="sample the posterior and write it (default out/posterior.nc)",
+    )
+    p.add_argument(
+        "--walkers", type=int, default=None, metavar="N", help="emcee walkers (default 4/param)"
+    )
+    p.add_argument(
+        "--steps", type=positive_int, default=2000, metavar="N", help="steps (default 2000)"
+    )
+    p.add_argument(
+        "--burn", type=int, default=None, metavar="N", help="steps dropped (default half)"
+    )
+    p.add_argument(
+        "--thin", type=int, default=None, metavar="N", help="keep every Nth step (default tau/2)"
+    )
     p.set_defaults(func=cmd_calibrate)
 
 
-def cmd_calibrate(args) -> int:
-    from yaan_sim.analysis.calibrate import calibrate
-    from yaan_sim.errors import YaanSimError
-    from yaan_sim.outputs.evaluate import load_observed
+def parse_errors(text: str | None, option: str) -> dict:
+    """``H=0.05,M=0.1`` -> {"H": 0.05, "M": 0.1}."""
+    out = {}
+    for part in split_list(text):
+        key, eq, value = part.partition("=")
+        key = key.strip()
+        try:
+            v = float(value)
+        except ValueError:
+            v = -1.0
+        if not eq or key not in ("H", "M", "L") or not v > 0:
+            raise YaanSimError(
+                f"{option} {text!r}: write CONFIDENCE=ERROR pairs with H, M or L and a "
+                "positive number, e.g. H=0.05,M=0.1,L=0.25"
+            )
+        out[key] = v
+    return out
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
     from yaan_sim.outputs.results import check_writable
 
     out = Path(args.output) if args.output else DEFAULT_YAML
-    if not args.output:
-        out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() not in (".yaml", ".yml"):
-        raise YaanSimError(f"{out}: the fitted scenario is written as .yaml")
+        raise YaanSimError(f"{out}: the fitted values are written as .yaml")
+    post = Path(args.posterior) if args.posterior else None
+    if post is not None and post.suffix.lower() != ".nc":
+        raise YaanSimError(f"{post}: the posterior is written as netCDF (.nc)")
+    for path, default in ((out, not args.output), (post, args.posterior == str(DEFAULT_POSTERIOR))):
+        if path is not None and default:
+            path.parent.mkdir(parents=True, exist_ok=True)
     check_writable(out, args.force)
+    if post is not None:
+        check_writable(post, args.force)
     if args.table:
-        check_writable(args.table, args.force)
+        prepare_table(args.table, args.force)
+    if args.model_error < 0:
+        raise YaanSimError(f"--model-error must be 0 or more, got {args.model_error}")
+    errors = {}
+    if args.level_error:
+        errors["level"] = parse_errors(args.level_error, "--level-error")
+    if args.growth_error:
+        errors["growth"] = parse_errors(args.growth_error, "--growth-error")
+
+    from yaan_sim.model.ledger import read_ledger
     from yaan_sim.model.load import load_model
     from yaan_sim.scenario import load_scenarios
 
+    ledger = read_ledger(args.ledger) if args.ledger else read_ledger()
     model = load_model(args.model)
     scenario = load_scenarios([args.scenario], model)[0] if args.scenario else None
-    observed = load_observed(args.observed)
-    x0 = None
-    if args.x0:
-        try:
-            x0 = [float(v) for v in split_list(args.x0)]
-        except ValueError:
-            raise YaanSimError(f"--x0 {args.x0!r}: give numbers separated by commas") from None
-    res = calibrate(
-        model,
-        observed,
-        split_list(args.params),
+    kw = dict(
         scenario=scenario,
-        x0=x0,
+        cutoff=args.cutoff,
         engine=args.engine,
-        obs_error=args.obs_error,
+        obs_errors=errors or None,
+        model_error=args.model_error,
+        seasonal=args.seasonal,
     )
+    params = split_list(args.params) if args.params else None
+    if post is None:
+        from yaan_sim.analysis.calibrate import calibrate
+
+        res = calibrate(model, ledger, params, starts=args.starts, seed=args.seed, **kw)
+    else:
+        from yaan_sim.analysis.posterior import sample_posterior
+
+        posterior = sample_posterior(
+            model,
+            ledger,
+            params,
+            walkers=args.walkers,
+            steps=args.steps,
+            burn=args.burn,
+            thin=args.thin,
+            seed=args.seed,
+            progress=not args.no_progress and sys.stderr.isatty(),
+            **kw,
+        )
+        res = posterior.fit
     print(res.summary())
-    res.write_scenario(out, name=args.name, force=args.force, base_scenario=scenario)
+    res.write_yaml(out, force=args.force)
     print(f"\nwrote {out}")
     if args.table:
-        from yaan_sim.analysis.ensemble import write_table
+        from yaan_sim.outputs.export import write_table
 
-        write_table(res.params, args.table, force=args.force)
+        write_table(res.table, args.table, force=args.force)
         print(f"wrote {args.table}")
+    if post is not None:
+        print()
+        print(posterior.summary())
+        posterior.write(post, force=args.force)
+        print(
+            f"\nwrote {post} ({len(posterior.draws)} draws; use it with "
+            f"`yaan-sim ensemble SCENARIO --posterior {post}`)"
+        )
     return 0

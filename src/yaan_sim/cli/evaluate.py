@@ -5,11 +5,20 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
+
+from yaan_sim.cli._common import force_option, lang_option, output_option, year_option
 
 
-def register(subparsers) -> None:
+def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "evaluate",
+        parents=[
+            year_option(2020, "evaluation year (default 2020; e.g. 2018 for the mid-term review)"),
+            lang_option("en", "language of goal and place names (default: en)"),
+            output_option("FILE", "write to this file instead of standard output", type=Path),
+            force_option("overwrite --output if it exists"),
+        ],
         help="compare results with the plan's goals (goal table)",
         description="Compare simulation results with the plan's goals: one row per goal and "
         "scope (and scenario), with target, value, gap, status (met / on track / "
@@ -17,12 +26,6 @@ def register(subparsers) -> None:
         "the growth simulated.",
     )
     p.add_argument("results", type=Path, help="results netCDF file written by 'yaan-sim run'")
-    p.add_argument(
-        "--year",
-        type=int,
-        default=2020,
-        help="evaluation year (default 2020; e.g. 2018 for the mid-term review)",
-    )
     p.add_argument(
         "--format",
         choices=("table", "csv", "json", "md"),
@@ -46,20 +49,6 @@ def register(subparsers) -> None:
         help="every column of the goal table, not only the main ones "
         "(csv and json always have all)",
     )
-    p.add_argument(
-        "--lang",
-        choices=("zh", "en"),
-        default="en",
-        help="language of goal and place names (default: en)",
-    )
-    p.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        default=None,
-        help="write to this file instead of standard output",
-    )
-    p.add_argument("--force", action="store_true", help="overwrite --output if it exists")
     p.set_defaults(func=run)
 
 
@@ -76,11 +65,13 @@ def run(args: argparse.Namespace) -> int:
 
     ds = open_results(args.results)
     goals = load_goals(args.goals)
-    observed = load_observed(args.observed) if args.observed is not None else None
+    observed = None
+    if args.observed is not None:
+        observed = load_observed(args.observed, source=ds, goals=goals)
     table = evaluate(ds, goals, year=args.year, observed=observed, lang=args.lang)
     if args.format in ("table", "md") and not args.all_columns:
         table = summary(table)
-    text = format_table(table, args.format)
+    text = format_table(table, args.format, lang=args.lang)
     if args.output is not None:
         write_text_atomic(args.output, text, force=args.force)
     else:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
+from typing import Any
 
+from yaan_sim.cli._common import lang_option, model_option
 from yaan_sim.errors import YaanSimError
 
 
-def register(subparsers) -> None:
+def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "levers",
+        parents=[
+            lang_option("en", "language of the description column (table format)"),
+            model_option("the Vensim model (default: models/yaan_parks.mdl)"),
+        ],
         help="list the policy levers of the model (names, units, ranges, defaults)",
         description="List the policy levers the .mdl declares (role: lever): name, units, "
         "[min,max] range, default, description and the plan's section. With --compare, "
@@ -22,18 +29,6 @@ def register(subparsers) -> None:
         help="output format (default: table; markdown only with --compare)",
     )
     p.add_argument(
-        "--lang",
-        choices=("en", "zh"),
-        default="en",
-        help="language of the description column (table format)",
-    )
-    p.add_argument(
-        "--model",
-        metavar="MDL",
-        default=None,
-        help="the Vensim model (default: models/yaan_parks.mdl)",
-    )
-    p.add_argument(
         "--compare",
         nargs="+",
         metavar="SCENARIO",
@@ -44,7 +39,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from yaan_sim.model.levers import lever_registry, render_levers
     from yaan_sim.model.load import load_model
     from yaan_sim.scenario import lever_table, load_scenario

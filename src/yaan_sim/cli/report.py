@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
+
+from yaan_sim.cli._common import force_option, lang_option, year_option
 
 
-def register(subparsers) -> None:
+def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "report",
+        parents=[
+            lang_option("zh", "report language (default: zh)"),
+            year_option(2020, "evaluation year (default 2020)"),
+            force_option("overwrite the output if it exists"),
+        ],
         help="write the evaluation report (one self-contained HTML file)",
         description="Write one self-contained HTML file (charts embedded) for the mid-term "
         "review: scenarios and their levers, goal tables, charts, the model's "
@@ -23,10 +31,6 @@ def register(subparsers) -> None:
         help="HTML file to write (default: report.html)",
     )
     p.add_argument(
-        "--lang", choices=("zh", "en"), default="zh", help="report language (default: zh)"
-    )
-    p.add_argument("--year", type=int, default=2020, help="evaluation year (default 2020)")
-    p.add_argument(
         "--goals", type=Path, default=None, help="goals file (default: scenarios/plan-goals.yaml)"
     )
     p.add_argument(
@@ -37,7 +41,6 @@ def register(subparsers) -> None:
         help="observed figures (default: models/data/observed.csv)",
     )
     p.add_argument("--no-observed", action="store_true", help="use no observed figures")
-    p.add_argument("--force", action="store_true", help="overwrite the output if it exists")
     p.set_defaults(func=run)
 
 

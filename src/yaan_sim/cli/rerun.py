@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
+import argparse
+from typing import Any
 
-def register(sub) -> None:
+from yaan_sim.cli._common import force_option, model_option, output_option
+
+
+def register(sub: Any) -> None:
     p = sub.add_parser(
         "rerun",
+        parents=[
+            output_option("AGAIN.nc", "the results file to write", required=True),
+            model_option("the .mdl that produced it (default: models/yaan_parks.mdl)"),
+            force_option("overwrite an existing output"),
+        ],
         help="re-run a results file from its manifest",
         description="Run again what produced RESULTS.nc (model, scenario texts, engine, "
         "horizon, samples, seed, all read from its manifest) and write -o.",
     )
     p.add_argument("results", metavar="RESULTS.nc")
-    p.add_argument("-o", "--output", required=True, metavar="AGAIN.nc")
-    p.add_argument(
-        "--model",
-        metavar="MODEL.mdl",
-        help="the .mdl that produced it (default: models/yaan_parks.mdl)",
-    )
-    p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.set_defaults(func=cmd_rerun)
 
 
-def cmd_rerun(args) -> int:
+def cmd_rerun(args: argparse.Namespace) -> int:
     from yaan_sim.analysis.rerun import rerun
     from yaan_sim.outputs.results import check_writable, to_netcdf
 

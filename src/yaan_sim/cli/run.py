@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+import xarray as xr
+
+from yaan_sim.cli._common import engine_option, force_option, model_option
 from yaan_sim.errors import YaanSimError
+from yaan_sim.paths import DEFAULT_MODEL
 
 DEFAULT_OUT_DIR = Path("out")
 
 
-def register(sub) -> None:
+def register(sub: Any) -> None:
     p = sub.add_parser(
         "run",
+        parents=[engine_option(), model_option(), force_option()],
         help="run scenarios and write results (netCDF)",
         description=(
             "Run the model. With scenario files: run each, stack them on a "
             "`scenario` dim and write -o OUT.nc. With none: run the default "
             "scenario set of scenarios/ and write results, goal table, charts "
-            "and report to --out-dir (the main job of `make run`)."
+            "and report to --out-dir (the main job of `make run`); with none and "
+            "another --model, run that model's own defaults."
         ),
     )
     p.add_argument(
@@ -36,11 +45,6 @@ def register(sub) -> None:
         metavar="DIR",
         help="folder for the main job's outputs (default: out/)",
     )
-    p.add_argument("--engine", default="auto", help="auto (default), vector or pysd")
-    p.add_argument(
-        "--model", metavar="MODEL.mdl", help="another Vensim model (default: models/yaan_parks.mdl)"
-    )
-    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.set_defaults(func=cmd_run)
 
 
@@ -48,7 +52,11 @@ def _is_goals_file(ref: str) -> bool:
     return Path(ref).name.endswith(("-goals.yaml", "-goals.yml"))
 
 
-def revenue_table(ds, year=None) -> str:
+def _is_default_model(path: str | None) -> bool:
+    return path is None or Path(path).resolve() == DEFAULT_MODEL.resolve()
+
+
+def revenue_table(ds: xr.Dataset, year: float | None = None) -> str:
     """2020 (or the last saved year) revenue per park and the city total, as text."""
     times = ds["time"].values
     year = year if year is not None else (2020.0 if 2020.0 in times else float(times[-1]))
@@ -59,25 +67,38 @@ def revenue_table(ds, year=None) -> str:
         f"Revenue in {year:g} (yiyuan = 亿元 per year)",
         f"{'park':<12}" + "".join(f"{c:>{width}}" for c in cols),
     ]
+
+    def cells(da: xr.DataArray) -> str:
+        vals = [float(da.sel(scenario=c)) for c in cols] if "scenario" in da.dims else [float(da)]
+        return "".join(f"{v:>{width}.1f}" for v in vals)
+
     for park in ds["park"].values:
-        vals = rev.sel(park=park)
-        vals = (
-            [float(vals.sel(scenario=c)) for c in cols] if "scenario" in rev.dims else [float(vals)]
-        )
-        lines.append(f"{park:<12}" + "".join(f"{v:>{width}.1f}" for v in vals))
-    city = rev.sum("park")
-    vals = [float(city.sel(scenario=c)) for c in cols] if "scenario" in rev.dims else [float(city)]
-    lines.append(f"{'City total':<12}" + "".join(f"{v:>{width}.1f}" for v in vals))
+        lines.append(f"{park:<12}" + cells(rev.sel(park=park)))
+    lines.append(f"{'City total':<12}" + cells(rev.sum("park")))
     return "\n".join(lines)
 
 
-def cmd_run(args) -> int:
-    from yaan_sim.engines.simulate import ENGINES, simulate
-    from yaan_sim.model.load import load_model
-    from yaan_sim.outputs.results import check_writable, to_netcdf
+def final_values(ds: xr.Dataset, limit: int = 12) -> str:
+    """The last saved value of the model's scalar variables (a model without parks)."""
+    t = float(ds["time"].values[-1])
+    names = [n for n in ds.data_vars if set(ds[n].dims) <= {"time", "scenario"}][:limit]
+    if not names:
+        return f"{len(ds.data_vars)} variables to {t:g}"
+    last = ds[names].sel(time=t)
+    lines = [f"Values at {t:g} (the first {len(names)} variables without subscripts)"]
+    for n in names:
+        v = np.atleast_1d(last[n].values).astype(float)
+        lines.append(f"  {n:<40}" + "".join(f"{x:>14.6g}" for x in v))
+    return "\n".join(lines)
 
-    if args.engine not in ENGINES:
-        raise YaanSimError(f"unknown engine {args.engine!r}: choose one of {', '.join(ENGINES)}")
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from yaan_sim.engines.simulate import simulate
+    from yaan_sim.model.load import load_model
+    from yaan_sim.outputs.evaluate import check_results
+    from yaan_sim.outputs.results import check_writable, to_netcdf
+    from yaan_sim.scenario import load_scenarios, scenario_files
+
     main_job = not args.scenarios
     out_dir = Path(args.out_dir)
     if main_job:
@@ -86,8 +107,6 @@ def cmd_run(args) -> int:
     check_writable(output, args.force)  # before the work, not after
 
     model = load_model(args.model)
-    from yaan_sim.scenario import load_scenarios, scenario_files
-
     refs = [r for r in args.scenarios if not _is_goals_file(r)]
     if len(refs) < len(args.scenarios):
         print(
@@ -96,10 +115,24 @@ def cmd_run(args) -> int:
         )
         if not refs:
             raise YaanSimError("no scenario files given, only goals files")
-    refs = refs or [str(p) for p in scenario_files()]
-    scenarios = load_scenarios(refs, model)
+    if not refs and _is_default_model(args.model):
+        refs = [str(p) for p in scenario_files()]
+    scenarios = load_scenarios(refs, model) if refs else []
     ds = simulate(model, scenarios or None, engine=args.engine, argv=sys.argv)
     to_netcdf(ds, output, force=args.force)
+    try:
+        check_results(ds)
+    except YaanSimError:  # a model without the Ya'an parks' revenue
+        print(final_values(ds))
+        print(f"\nwrote {output} (engine: {ds.attrs['engine']})")
+        if main_job:
+            print(
+                f"yaan-sim run: notice: no goal table, charts or report: the results of "
+                f"{model.mdl_path.name} have no `revenue` by `park`, which the plan's goals "
+                "are judged on",
+                file=sys.stderr,
+            )
+        return 0
     print(revenue_table(ds))
     print(f"\nwrote {output} (engine: {ds.attrs['engine']})")
     if main_job:

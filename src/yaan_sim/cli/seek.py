@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
-from yaan_sim.cli.ensemble import parse_horizon, split_list
+import argparse
+from typing import Any
+
+from yaan_sim.cli._common import (
+    engine_option,
+    force_option,
+    horizon_option,
+    model_option,
+    output_option,
+    parse_horizon,
+    split_list,
+    year_option,
+)
 
 
-def register(sub) -> None:
+def register(sub: Any) -> None:
     p = sub.add_parser(
         "seek",
+        parents=[
+            year_option(None, "year judged (default: the goal year)"),
+            horizon_option("years to simulate, e.g. 2016:2020"),
+            engine_option(),
+            model_option(),
+            output_option("RESULT.csv", "also write the lever table (.csv or .xlsx)"),
+            force_option(),
+        ],
         help="what it would take: the smallest lever change that meets goals",
         description=(
             "Goal-seeking: the smallest change of the chosen levers (within their ranges, per "
@@ -21,32 +41,25 @@ def register(sub) -> None:
         "--goals",
         required=True,
         metavar="IDS",
-        help="goal ids or goal_id:scope, comma-separated (e.g. revenue_park:ETDZ)",
+        help="goal ids or goal_id:scope, comma-separated (e.g. revenue_park:ETDZ or "
+        "revenue_park:经开区)",
     )
     p.add_argument(
         "--levers",
         required=True,
         metavar="NAMES",
-        help="levers to move, comma-separated; NAME[ETDZ] moves one park, NAME "
-        "every element (each its own value)",
-    )
-    p.add_argument("--year", type=int, default=None, help="year judged (default: the goal year)")
-    p.add_argument("--horizon", metavar="START:STOP", help="years to simulate")
-    p.add_argument("--engine", default="auto", help="auto (default), vector or pysd")
-    p.add_argument("--model", metavar="MODEL.mdl", help="another Vensim model")
-    p.add_argument(
-        "-o", "--output", metavar="RESULT.csv", help="also write the lever table (.csv or .xlsx)"
+        help="levers to move, comma-separated; NAME[ETDZ] (or NAME[经开区]) moves one park, "
+        "NAME[East] or NAME every element of the region or lever (each its own value)",
     )
     p.add_argument(
         "--write-scenario",
         metavar="FILE.yaml",
         help="write a scenario (extending SCENARIO) with the levers found",
     )
-    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.set_defaults(func=cmd_seek)
 
 
-def cmd_seek(args) -> int:
+def cmd_seek(args: argparse.Namespace) -> int:
     from yaan_sim.analysis.seek import seek
     from yaan_sim.outputs.results import check_writable
 
@@ -70,7 +83,7 @@ def cmd_seek(args) -> int:
     )
     print(res.summary())
     if args.output:
-        from yaan_sim.analysis.ensemble import write_table
+        from yaan_sim.outputs.export import write_table
 
         write_table(res.levers, args.output, force=args.force)
         print(f"\nwrote {args.output}")

@@ -2,17 +2,40 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
-from yaan_sim.cli.ensemble import add_run_options, parse_horizon, positive_int, split_list
+from yaan_sim.cli._common import (
+    force_option,
+    lang_option,
+    output_option,
+    parse_horizon,
+    positive_int,
+    prepare_table,
+    run_options,
+    seed_option,
+    split_list,
+    year_option,
+)
 
 DEFAULT_TABLE = Path("out") / "sensitivity.csv"
 
 
-def register(sub) -> None:
+def register(sub: Any) -> None:
     p = sub.add_parser(
         "sensitivity",
+        parents=[
+            seed_option(),
+            year_option(None, "year the gaps are read (default: the goal year)"),
+            output_option(
+                "TABLE.csv", "indices table, .csv or .xlsx (default out/sensitivity.csv)"
+            ),
+            lang_option("en", "chart language"),
+            force_option(),
+            *run_options(),
+        ],
         help="Sobol/Morris indices of parameters and levers on the goals' gaps",
         description=(
             "Global sensitivity analysis with SALib: the indices of every parameter of the "
@@ -35,7 +58,6 @@ def register(sub) -> None:
         help="sobol: base sample N (runs: N x (factors + 2), a power of two); "
         "morris: trajectories (runs: N x (factors + 1)). Default 256",
     )
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--levers",
         default="all",
@@ -55,34 +77,16 @@ def register(sub) -> None:
         help="outcomes: goal ids or goal_id:scope, comma-separated (default "
         "revenue_city,revenue_park:ETDZ,rd_share,energy_per_output)",
     )
-    p.add_argument(
-        "--year", type=int, default=None, help="year the gaps are read (default: the goal year)"
-    )
-    p.add_argument(
-        "-o",
-        "--output",
-        metavar="TABLE.csv",
-        help="indices table, .csv or .xlsx (default out/sensitivity.csv)",
-    )
     p.add_argument("--chart", metavar="CHART.png", help="heat map of ST (sobol) or mu* (morris)")
-    p.add_argument("--lang", choices=("zh", "en"), default="en", help="chart language")
-    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
-    add_run_options(p)
     p.set_defaults(func=cmd_sensitivity)
 
 
-def cmd_sensitivity(args) -> int:
-    from yaan_sim.analysis.ensemble import DEFAULT_OUTCOMES
+def cmd_sensitivity(args: argparse.Namespace) -> int:
     from yaan_sim.analysis.sensitivity import run_sensitivity, write_outputs
-    from yaan_sim.errors import YaanSimError
+    from yaan_sim.outputs.gaps import DEFAULT_OUTCOMES
     from yaan_sim.outputs.results import check_writable
 
-    table = Path(args.output) if args.output else DEFAULT_TABLE
-    if not args.output:
-        table.parent.mkdir(parents=True, exist_ok=True)
-    if table.suffix.lower() not in (".csv", ".xlsx"):
-        raise YaanSimError(f"{table}: the table is written as .csv or .xlsx")
-    check_writable(table, args.force)
+    table = prepare_table(args.output, args.force, DEFAULT_TABLE)
     check_writable(str(table) + ".json", args.force)
     if args.chart:
         check_writable(args.chart, args.force)
@@ -91,7 +95,7 @@ def cmd_sensitivity(args) -> int:
 
     model = load_model(args.model)
     (scenario,) = load_scenarios([args.scenario], model)
-    levers = {"all": "all", "none": None}.get(args.levers)
+    levers: str | list[str] | None = {"all": "all", "none": None}.get(args.levers)
     if args.levers not in ("all", "none"):
         levers = split_list(args.levers)
     outcomes = split_list(args.goals) or list(DEFAULT_OUTCOMES)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
+from typing import Any
+
+from yaan_sim.cli._common import model_option
 
 
-def register(subparsers) -> None:
+def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "validate",
+        parents=[model_option("the Vensim model (default: models/yaan_parks.mdl)")],
         help="check scenario files (every problem, with file, line and fix)",
         description="Check scenario YAML files (and the files they extend) against the "
         "model's levers. Prints every problem; exits 0 when all files are valid, 2 otherwise.",
@@ -18,17 +23,11 @@ def register(subparsers) -> None:
         metavar="FILE",
         help="scenario files or names (default: every scenario in scenarios/)",
     )
-    p.add_argument(
-        "--model",
-        metavar="MDL",
-        default=None,
-        help="the Vensim model (default: models/yaan_parks.mdl)",
-    )
     p.add_argument("-q", "--quiet", action="store_true", help="print only the problems")
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from yaan_sim.model.load import load_model
     from yaan_sim.scenario import display_path, scenario_files, validate_file
 

@@ -3,36 +3,51 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from yaan_sim.engines.base import output_names
 from yaan_sim.errors import ModelError, YaanSimError
-
-ENGINE_NAME = "pysd"
-
-
-def output_names(model, return_vars=None) -> list[str]:
-    """Vensim names of the variables a run returns: all but lookups and control variables."""
-    skip_kinds = {"Lookup", "None"}
-    control = {"INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER", "Time"}
-    names = [n for n, m in model.meta.items() if m.kind not in skip_kinds and n not in control]
-    if return_vars is None:
-        return names
-    wanted = []
-    for v in return_vars:
-        meta = model.meta.get(v) or model.by_py_name.get(v)
-        if meta is None:
-            raise YaanSimError(
-                f"unknown variable {v!r} in return_vars; see `yaan-sim levers` "
-                "or model.meta for the model's names"
-            )
-        wanted.append(meta.name)
-    return wanted
+from yaan_sim.model.load import Horizon
+from yaan_sim.protocols import ModelLike
 
 
-def _to_pysd_value(model, name: str, value):
+class PySDEngine:
+    """PySD as an :class:`~yaan_sim.engines.base.Engine`: one PySD run per sample."""
+
+    name = "pysd"
+
+    def __init__(self, model: ModelLike):
+        self.model = model
+
+    def run(
+        self,
+        overrides: Mapping[str, Any],
+        horizon: Horizon,
+        *,
+        samples: int | None = None,
+        return_vars: Sequence[str] | None = None,
+    ) -> xr.Dataset:
+        if samples is None:
+            return run(self.model, overrides, horizon, return_vars)
+        # The reference path for ensembles: slow, for checks.
+        runs = []
+        for i in range(samples):
+            one = {
+                k: (v.isel(sample=i, drop=True) if "sample" in getattr(v, "dims", ()) else v)
+                for k, v in overrides.items()
+            }
+            runs.append(run(self.model, one, horizon, return_vars))
+        return xr.concat(runs, dim="sample", coords="minimal", compat="override").assign_coords(
+            sample=range(samples)
+        )
+
+
+def _to_pysd_value(model: ModelLike, name: str, value: Any) -> Any:
     """An override in dataset dims -> what PySD's run(params=...) accepts."""
     dims = model.dims_of(name)
     ranges = model.meta[name].subscripts
@@ -47,7 +62,7 @@ def _to_pysd_value(model, name: str, value):
     # Full, float arrays in PySD's own range names: PySD under numpy 2 mishandles scalars.
     template = model.default_value(name)
     value = value.astype(float).broadcast_like(template) if dims else value.astype(float)
-    value = value.rename({d: r for d, r in zip(dims, ranges)})
+    value = value.rename({d: r for d, r in zip(dims, ranges, strict=True)})
     if "time" not in value.dims:
         return value if dims else float(value)
     value = value.transpose("time", *ranges)
@@ -59,7 +74,12 @@ def _to_pysd_value(model, name: str, value):
     return pd.Series(value.values, index=times)
 
 
-def run(model, overrides=None, horizon=None, return_vars=None) -> xr.Dataset:
+def run(
+    model: ModelLike,
+    overrides: Mapping[str, Any] | None = None,
+    horizon: Horizon | None = None,
+    return_vars: Sequence[str] | None = None,
+) -> xr.Dataset:
     """One PySD run with ``overrides`` ({Vensim name: value}); dims (time, park, ...)."""
     horizon = horizon or model.default_horizon
     if horizon.start != model.default_horizon.start:
@@ -94,7 +114,8 @@ def run(model, overrides=None, horizon=None, return_vars=None) -> xr.Dataset:
     return frame_to_dataset(model, out)
 
 
-def frame_to_dataset(model, frame: pd.DataFrame) -> xr.Dataset:
+def frame_to_dataset(model: ModelLike, frame: pd.DataFrame) -> xr.Dataset:
+    """PySD's output (one column per variable, DataArray cells) as a Dataset in dataset dims."""
     times = np.asarray(frame.index, dtype=float)
     data = {}
     for name in frame.columns:

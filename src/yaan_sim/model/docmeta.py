@@ -11,9 +11,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-# observes: the ledger variable (models/data/ledger/README.md) an output measures;
-# calibrate: the ledger ids that inform a constant (for the calibration's priors and fit).
-FIELDS = ("en", "zh", "role", "plan", "source", "observes", "calibrate", "note")
+FIELDS = ("en", "zh", "role", "plan", "source", "note", "observes", "calibrate")
 _FIELD_RE = re.compile(r"(?:^|\s)(" + "|".join(FIELDS) + r"):\s")
 
 
@@ -27,7 +25,7 @@ def parse_comment(comment: str | None) -> dict[str, str]:
     head = parts[0].strip()
     if head:
         out["description"] = head
-    for key, value in zip(parts[1::2], parts[2::2]):
+    for key, value in zip(parts[1::2], parts[2::2], strict=True):  # one group: pairs
         out[key] = value.strip()
     return out
 

@@ -17,12 +17,19 @@ import io
 import json
 import math
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
 from yaan_sim.errors import YaanSimError
+from yaan_sim.tables import format_exact, text_table
+
+if TYPE_CHECKING:
+    from yaan_sim.model.docmeta import VarMeta
+    from yaan_sim.protocols import ModelLike
 
 #: Formats of :func:`render_levers`.
 FORMATS = ("table", "json", "csv")
@@ -98,7 +105,7 @@ class Lever:
                 out[el] = (dim, (el,))
         return out
 
-    def default_json(self):
+    def default_json(self) -> Any:
         """The default as JSON: a number, or ``{element: number}`` (nested for 2-D)."""
         return _nested(self.default.values, self.dims, self.coords)
 
@@ -116,7 +123,11 @@ class Lever:
             mode = uniq[np.argmax(counts)]
             text = "; ".join(
                 [f"default {_fmt(mode)}"]
-                + [f"{el} {_fmt(v)}" for el, v in zip(self.coords[self.dims[0]], flat) if v != mode]
+                + [
+                    f"{el} {_fmt(v)}"
+                    for el, v in zip(self.coords[self.dims[0]], flat, strict=True)
+                    if v != mode
+                ]
             )
         else:
             text = ", ".join(_fmt(v) for v in flat)
@@ -143,25 +154,18 @@ class Lever:
         }
 
 
-def _fmt(x: float) -> str:
-    """A number without noise: 150, 0.012, 1e-06."""
-    x = float(x)
-    if not math.isfinite(x):
-        return str(x)
-    if x == int(x) and abs(x) < 1e15:
-        return str(int(x))
-    return f"{x:.6g}"
+_fmt = format_exact  # a number without noise: 150, 0.012, 1e-06
 
 
-def _nested(values, dims, coords):
+def _nested(values: Any, dims: Sequence[str], coords: Mapping[str, Sequence[str]]) -> Any:
     if not dims:
         return float(values)
     return {el: _nested(values[i], dims[1:], coords) for i, el in enumerate(coords[dims[0]])}
 
 
-def _constant(model, meta) -> Lever:
+def _constant(model: ModelLike, meta: VarMeta) -> Lever:
     default = model.default_value(meta.name).astype(float)
-    dims = tuple(default.dims)
+    dims = tuple(str(d) for d in default.dims)
     coords = {d: [str(v) for v in default.coords[d].values] for d in dims}
     ranges: dict[str, dict[str, tuple[str, ...]]] = {d: {} for d in dims}
     for rng, elements in model.subscripts.items():
@@ -188,7 +192,7 @@ def _constant(model, meta) -> Lever:
     )
 
 
-def constants(model) -> dict[str, Lever]:
+def constants(model: ModelLike) -> dict[str, Lever]:
     """Every constant of the model (levers and others), by Vensim name, in .mdl order.
 
     These are what an ``uncertain:`` block may draw; the control constants (INITIAL TIME,
@@ -202,7 +206,7 @@ def constants(model) -> dict[str, Lever]:
     return cache
 
 
-def lever_registry(model) -> dict[str, Lever]:
+def lever_registry(model: ModelLike) -> dict[str, Lever]:
     """The policy levers (``role: lever`` in the .mdl), by Vensim name, sorted by name."""
     levers = {n: c for n, c in constants(model).items() if c.is_lever}
     return dict(sorted(levers.items(), key=lambda kv: kv[0].lower()))
@@ -227,7 +231,7 @@ def resolve_name(key: str, candidates: dict[str, Lever]) -> str | None:
     return None
 
 
-def closest(key: str, options, n: int = 1) -> list[str]:
+def closest(key: str, options: Iterable[str], n: int = 1) -> list[str]:
     """The closest valid names to ``key`` (case-insensitive), best first."""
     options = list(options)
     lowered = {o.lower(): o for o in options}
@@ -235,7 +239,107 @@ def closest(key: str, options, n: int = 1) -> list[str]:
     return [lowered[h] for h in hits]
 
 
-def render_levers(levers, fmt: str = "table", lang: str = "en") -> str:
+#: A lever spec: ``Name``, or ``Name[element, range, ...]``.
+SPEC_RE = re.compile(r"^\s*(?P<name>[^\[\]]+?)\s*(\[(?P<el>[^\[\]]*)\])?\s*$")
+#: What separates the elements in the brackets: a comma, or the Chinese ， and 、.
+ELEMENT_SEP = re.compile(r"[,，、]")
+
+
+@dataclass(frozen=True, eq=False)
+class LeverSelection:
+    """A lever, or some elements of it, as a spec such as ``Name[ETDZ,East]`` names them.
+
+    Attributes
+    ----------
+    spec : str
+        The text as given.
+    lever : Lever
+    dim : str or None
+        The dim the elements are of; None when the spec has no brackets.
+    elements : tuple of str
+        The elements chosen, in the order given, ranges expanded; empty when the spec has
+        no brackets (the whole lever).
+    """
+
+    spec: str
+    lever: Lever
+    dim: str | None = None
+    elements: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.lever.name
+
+    @property
+    def label(self) -> str:
+        """``Name`` or ``Name[el,el]``."""
+        return f"{self.name}[{','.join(self.elements)}]" if self.elements else self.name
+
+
+def parse_lever_spec(
+    spec: str,
+    pool: dict[str, Lever],
+    *,
+    noun: str = "lever",
+    resolve_place: Callable[[str], str | None] | None = None,
+) -> LeverSelection:
+    """The lever (from ``pool``, e.g. :func:`lever_registry` or :func:`constants`) and the
+    elements that ``spec`` names, with "did you mean" for a name or element not found.
+
+    ``Name`` selects the whole lever (any case, or its Python name); ``Name[ETDZ,Hanyuan]``
+    those elements, and a range or sub-range name (``Name[East]``) its elements; all must
+    belong to one dim of the lever. ``resolve_place`` (the model's
+    :meth:`yaan_sim.scenario.places.Places.resolve`) lets parks and regions be named as
+    people call them: ``Name[经开区]``, ``Name[东部, 汉源]``.
+    """
+    m = SPEC_RE.match(str(spec))
+    if not m:
+        raise YaanSimError(
+            f"{noun} {spec!r}: write a {noun}'s name, optionally with elements in brackets, "
+            "e.g. 'Investment attraction rate[ETDZ]'"
+        )
+    name = resolve_name(m["name"], pool)
+    if name is None:
+        hint = closest(m["name"], pool)
+        raise YaanSimError(
+            f"unknown {noun} {m['name']!r}"
+            + (f": did you mean {hint[0]!r}?" if hint else "; see `yaan-sim levers`")
+        )
+    lever = pool[name]
+    if m["el"] is None:
+        return LeverSelection(str(spec), lever)
+    if not lever.dims:
+        raise YaanSimError(f"{spec!r}: {name!r} has no subscripts: write it without [..]")
+    known = lever.element_names()
+    chosen: dict[str, list[str]] = {}
+    for e in (x.strip() for x in ELEMENT_SEP.split(m["el"])):
+        if not e:
+            continue
+        place = resolve_place(e) if e not in known and resolve_place is not None else None
+        if place is not None and place in known:  # 经开区 -> ETDZ, 东部 -> East
+            e = place
+        if e not in known:
+            hint = closest(e, known)
+            ranges = [r for d in lever.dims for r in lever.ranges[d]]
+            raise YaanSimError(
+                f"{spec!r}: {e!r} is not an element of {name!r}"
+                + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                + f": {'/'.join(lever.dims)} has no element or range of that name (elements: "
+                + ", ".join(el for d in lever.dims for el in lever.coords[d])
+                + (f"; ranges: {', '.join(ranges)})" if ranges else ")")
+            )
+        dim, members = known[e]
+        chosen.setdefault(dim, []).extend(members)
+    if len(chosen) != 1:
+        raise YaanSimError(
+            f"{spec!r}: give elements of one subscript of {name!r}"
+            + (f" ({', '.join(lever.dims)})" if chosen else ", or none")
+        )
+    ((dim, picked),) = chosen.items()
+    return LeverSelection(str(spec), lever, dim, tuple(dict.fromkeys(picked)))
+
+
+def render_levers(levers: Iterable[Lever], fmt: str = "table", lang: str = "en") -> str:
     """Render levers as a text table, JSON (a list of objects) or CSV.
 
     Parameters
@@ -300,19 +404,5 @@ def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 3] + "..."
 
 
-def _width(text: str) -> int:
-    """Display width: CJK characters take two columns."""
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
-
-
 def _text_table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(_width(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(cells):
-        return "  ".join(
-            str(c) + " " * (w - _width(str(c))) for c, w in zip(cells, widths)
-        ).rstrip()
-
-    out = [line(header), line(["-" * w for w in widths])]
-    out += [line(r) for r in rows]
-    return "\n".join(out)
+    return text_table(header, rows, align=["left"] * len(header))

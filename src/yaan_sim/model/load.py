@@ -17,6 +17,7 @@ import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -26,7 +27,7 @@ from yaan_sim.model.docmeta import VarMeta, metadata_from_doc
 from yaan_sim.paths import DEFAULT_MODEL, cache_dir
 
 
-def _pysd():
+def _pysd() -> Any:
     import pysd
 
     return pysd
@@ -67,8 +68,8 @@ def translate_cached(mdl_path: Path, cache: Path | None = None) -> tuple[Path, b
             pysd.read_vensim(str(work / mdl_path.name), initialize=False)
         except Exception as exc:  # PySD's parser raises many kinds; one clear message
             raise ModelError(
-                f"{mdl_path}{_where(exc, data)}: PySD could not translate it: {str(exc).rstrip('.')}. "
-                "Fix the equation there (Vensim syntax) and run again."
+                f"{mdl_path}{_where(exc, data)}: PySD could not translate it: "
+                f"{str(exc).rstrip('.')}. Fix the equation there (Vensim syntax) and run again."
             ) from None
         if target.exists() and not py_file.is_file():
             _discard(target)  # a damaged entry (e.g. a deleted file): replace it
@@ -104,6 +105,10 @@ def _discard(folder: Path) -> None:
     shutil.rmtree(trash, ignore_errors=True)
 
 
+#: The most integration steps a horizon may have (as a scenario file's ``horizon:``).
+MAX_STEPS = 100_000
+
+
 @dataclass
 class Horizon:
     """Integration horizon in years: start, stop, integration step and saving period."""
@@ -115,8 +120,40 @@ class Horizon:
 
     def times(self) -> np.ndarray:
         """The integration step times from start to stop inclusive."""
-        n = int(round((self.stop - self.start) / self.step))
+        n = round((self.stop - self.start) / self.step)
         return self.start + self.step * np.arange(n + 1)
+
+    def problems(self) -> list[str]:
+        """What makes this not a horizon the engines can run; empty when it is one.
+
+        The rules of a scenario file's ``horizon:``: finite numbers, start < stop, a step
+        > 0 that divides stop - start into at most 100,000 steps, saveper >= step.
+        """
+        fields = {"start": self.start, "stop": self.stop, "step": self.step}
+        fields["saveper"] = self.saveper
+        bad = []
+        for key, value in fields.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+                bad.append(f"{key} is {value!r}, not a number")
+            elif not np.isfinite(value):
+                bad.append(f"{key} is {value!r}, not a finite number of years")
+        if bad:
+            return bad
+        if self.stop <= self.start:
+            return [f"stop {self.stop:g} is not after start {self.start:g}"]
+        if self.step <= 0:
+            return [f"step {self.step:g} is not positive"]
+        n = (self.stop - self.start) / self.step
+        if n > MAX_STEPS:
+            return [f"{n:,.0f} steps of {self.step:g}: at most {MAX_STEPS:,} are allowed"]
+        if abs(n - round(n)) > 1e-6:
+            return [
+                f"stop - start = {self.stop - self.start:g} is not a whole number of steps "
+                f"of {self.step:g}"
+            ]
+        if self.saveper < self.step:
+            return [f"saveper {self.saveper:g} is below the step {self.step:g}"]
+        return []
 
 
 @dataclass
@@ -127,7 +164,7 @@ class YaanModel:
     mdl_sha256: str
     py_path: Path
     from_cache: bool
-    pysd_model: object = field(repr=False)
+    pysd_model: Any = field(repr=False)  # pysd's Model (PySD has no type information)
 
     @cached_property
     def meta(self) -> dict[str, VarMeta]:
@@ -187,7 +224,7 @@ class YaanModel:
             float(c["saveper"]()),
         )
 
-    def vector_model(self, factory):
+    def vector_model(self, factory: Any) -> Any:
         """The vector engine's compiled form of this model, built once per loaded model."""
         if getattr(self, "_vector", None) is None:
             self._vector = factory.from_mdl(self.mdl_path)
@@ -226,7 +263,9 @@ class YaanModel:
             raise ModelError(f"no variable named {name!r} in {self.mdl_path.name}")
         value = getattr(self.pysd_model.components, meta.py_name)()
         if isinstance(value, xr.DataArray):
-            value = value.rename({d: self.dim_of_range.get(d, d.lower()) for d in value.dims})
+            value = value.rename(
+                {d: self.dim_of_range.get(str(d), str(d).lower()) for d in value.dims}
+            )
             return value.copy()
         return xr.DataArray(float(value))
 
@@ -234,7 +273,7 @@ class YaanModel:
 def load_model(path: str | Path | None = None, *, cache: str | Path | None = None) -> YaanModel:
     """Load a Vensim model (default: models/yaan_parks.mdl), translating it only if needed."""
     mdl = Path(path) if path is not None else DEFAULT_MODEL
-    py_file, hit = translate_cached(mdl, cache)
+    py_file, hit = translate_cached(mdl, Path(cache) if cache is not None else None)
     pysd = _pysd()
     try:
         with warnings.catch_warnings():

@@ -59,7 +59,8 @@ def render(model) -> str:
     ]
     out += [
         f"| {m.name} | {m.long_name_zh} | {dims(m)} | {m.units} | "
-        f"[{_fmt(m.limits[0])}, {_fmt(m.limits[1])}] | {_value(model, m)} | {_cell(m.fields.get('plan', ''))} |"
+        f"[{_fmt(m.limits[0])}, {_fmt(m.limits[1])}] | {_value(model, m)} | "
+        f"{_cell(m.fields.get('plan', ''))} |"
         for m in metas
         if m.is_lever
     ]

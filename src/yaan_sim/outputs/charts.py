@@ -22,7 +22,6 @@ import numpy as np
 
 from yaan_sim.errors import YaanSimError
 from yaan_sim.outputs.evaluate import (
-    STATUS_ZH,
     annual,
     check_results,
     metric_series,
@@ -31,6 +30,9 @@ from yaan_sim.outputs.evaluate import (
 )
 from yaan_sim.outputs.fonts import font_rc
 from yaan_sim.outputs.goals import CITY, Goal, GoalSet, load_goals, scope_label
+from yaan_sim.outputs.i18n import check_lang, scenario_label, scenario_titles, status_label
+from yaan_sim.outputs.i18n import t as _tr
+from yaan_sim.outputs.i18n import unit_label as _unit_label
 
 STATUS_COLORS = {
     "met": "#1b7837",
@@ -39,56 +41,17 @@ STATUS_COLORS = {
     "missed": "#d73027",
     "no data": "#bdbdbd",
 }
-_UNITS = {
-    "yiyuan/year": ("100 million yuan", "亿元"),
-    "%": ("%", "%"),
-    "tce/wanyuan": ("tce per 10,000 yuan", "吨标煤/万元"),
-    "m3/wanyuan": ("m³ per 10,000 yuan", "立方米/万元"),
-    "t/year": ("t a year", "吨/年"),
-    "%/yr": ("% a year", "%/年"),
-}
-_TEXT = {
-    "target": ("target", "目标"),
-    "baseline": ("{y} level", "{y}年水平"),
-    "observed": ("observed", "实际值"),
-    "required": ("growth needed: {r:.1f}%/yr", "所需增速:{r:.1f}%/年"),
-    "year": ("year", "年份"),
-    "median": ("median", "中位数"),
-    "band50": ("50% band", "50%区间"),
-    "band90": ("90% band", "90%区间"),
-    "gap_title": ("Gap to target in {y} (% of target)", "{y}年与目标的差距(占目标%)"),
-    "gap_axis": ("gap (% of target)", "差距(占目标%)"),
-    "table_title": ("Goal status in {y}", "{y}年目标完成情况"),
-    "goal": ("goal", "目标"),
-    "scope": ("where", "范围"),
-    "parks_title": (
-        "{goal}: trajectories against the 2020 targets",
-        "{goal}:各园区走势与2020年目标",
-    ),
-    "compare_title": ("{goal} in {y} by scenario", "{y}年{goal}(按情景)"),
-    "falling": ("must fall every year", "须逐年下降"),
-}
-_STATUS_EN = {s: s for s in STATUS_COLORS}
+
+__all__ = ["STATUS_COLORS", "status_label", "unit_label"]
 
 
 def _t(key: str, lang: str, **kw) -> str:
-    en, zh = _TEXT[key]
-    return (zh if lang == "zh" else en).format(**kw)
+    return _tr(f"chart.{key}", lang, **kw)
 
 
 def unit_label(unit: str, lang: str = "zh") -> str:
-    """Display form of a model unit (``yiyuan/Year`` -> ``亿元`` or ``100 million yuan``)."""
-    en, zh = _UNITS.get("".join(unit.split()).lower(), (unit, unit))
-    return zh if lang == "zh" else en
-
-
-def status_label(status: str, lang: str = "zh") -> str:
-    return STATUS_ZH.get(status, status) if lang == "zh" else _STATUS_EN.get(status, status)
-
-
-def _check_lang(lang: str) -> None:
-    if lang not in ("zh", "en"):
-        raise YaanSimError(f"lang must be 'zh' or 'en', not {lang!r}")
+    """A goal's unit as an axis shows it (a year's figure: 亿元, not 亿元/年)."""
+    return _unit_label(unit, lang, annual=True)
 
 
 def _with_fonts(func):
@@ -100,7 +63,7 @@ def _with_fonts(func):
 
     @functools.wraps(func)
     def wrapper(*args, lang: str = "zh", **kwargs):
-        _check_lang(lang)
+        check_lang(lang)
         import matplotlib
         from matplotlib.text import Text
 
@@ -162,6 +125,11 @@ def _scenarios(ds, scenarios: Sequence[str] | None) -> list[str | None]:
     return list(scenarios)
 
 
+def _scenario_name(sc, lang: str, titles: dict | None) -> str:
+    """A scenario as a legend shows it: its file's title in ``lang`` where known."""
+    return scenario_label(sc, lang, titles) if sc is not None else ""
+
+
 def _color(i: int) -> str:
     return f"C{i % 10}"
 
@@ -215,9 +183,10 @@ def _plot_goal(ds, goal: Goal, scope_name, ax, lang, observed, scenarios, legend
     scope, name, parks = _scope_of(ds, goal, scope_name)
     series = metric_series(ds, goal, parks)
     scen = _scenarios(ds, scenarios)
+    titles = scenario_titles(ds)
     for i, sc in enumerate(scen):
         s = series.sel(scenario=sc) if sc is not None else series
-        _draw_series(ax, s, _color(i), sc or "", lang)
+        _draw_series(ax, s, _color(i), _scenario_name(sc, lang, titles), lang)
     target = goal.fixed_target(scope, name, parks)
     if target is not None:
         ax.axhline(
@@ -247,7 +216,7 @@ def _plot_goal(ds, goal: Goal, scope_name, ax, lang, observed, scenarios, legend
         pts = [(y, observed_metric(observed, goal, scope, name, parks, y)) for y in years]
         pts = [(y, v) for y, v in pts if np.isfinite(v)]
         if pts:
-            ox, oy = zip(*pts)
+            ox, oy = zip(*pts, strict=True)
             ax.plot(
                 ox,
                 oy,
@@ -368,7 +337,7 @@ def plot_park_trajectories(
     if fig is None:
         fig = plt.figure(figsize=(10, 2.6 * nrow + 0.6), layout="constrained")
     axes = np.array(fig.subplots(nrow, ncol, squeeze=False))
-    for ax, park in zip(axes.flat, parks):
+    for ax, park in zip(axes.flat, parks, strict=False):  # the grid may have spare cells
         _plot_goal(ds, goal, park, ax, lang, observed, scenarios, legend=False, title=False)
         ax.set_title(scope_label("park", park, lang), fontsize=10)
         ax.set_xlabel("")
@@ -377,7 +346,7 @@ def plot_park_trajectories(
         ax.set_visible(False)
     handles, labels = [], []
     for ax in axes.flat[: len(parks)]:
-        for h, lab in zip(*ax.get_legend_handles_labels()):
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             if h.get_gid() == "required":
                 continue  # differs per park; each panel's dotted line says it
             if h.get_gid() == "target":
@@ -424,7 +393,7 @@ def plot_goal_panels(
     if fig is None:
         fig = plt.figure(figsize=(4.6 * ncols, 3.2 * nrows), layout="constrained")
     axes = np.array(fig.subplots(nrows, ncols, squeeze=False))
-    for ax, g in zip(axes.flat, glist):
+    for ax, g in zip(axes.flat, glist, strict=False):  # the grid may have spare cells
         _plot_goal(ds, g, None, ax, lang, observed, scenarios)
     for ax in axes.flat[len(glist) :]:
         ax.set_visible(False)
@@ -481,7 +450,7 @@ def plot_goal_gaps(
     if len(df) == 0:
         raise YaanSimError("the goal table has no level goals (>= or <=) to draw gaps for")
     scen = list(dict.fromkeys(df["scenario"])) if "scenario" in df.columns else [None]
-    keys = list(dict.fromkeys(zip(df["goal_id"], df["scope"], df["scope_name"])))
+    keys = list(dict.fromkeys(zip(df["goal_id"], df["scope"], df["scope_name"], strict=True)))
     ax = _new_ax(ax, figsize=(7.5, 0.3 * len(keys) + 1.4))
     y = np.arange(len(keys))[::-1]
     recs = df.to_dict("records")
@@ -520,7 +489,7 @@ def plot_goal_gaps(
                 color=_color(i),
                 ms=6,
                 alpha=0.85,
-                label=sc,
+                label=_scenario_name(sc, lang, table.attrs.get("scenario_titles")),
                 gid=f"gap:{sc}",
             )
         ax.legend(fontsize=8, frameon=False, loc="best")
@@ -537,7 +506,7 @@ def plot_goal_table(table, *, ax=None, lang="zh", binding_only: bool = True):
     """Traffic-light table: one row per goal and place, one column per scenario."""
     df = _rows_for_chart(table, None, binding_only)
     scen = list(dict.fromkeys(df["scenario"])) if "scenario" in df.columns else [None]
-    keys = list(dict.fromkeys(zip(df["goal_id"], df["scope"], df["scope_name"])))
+    keys = list(dict.fromkeys(zip(df["goal_id"], df["scope"], df["scope_name"], strict=True)))
     cells, colors = [], []
     for gid, scope, name in keys:
         sub = df[(df["goal_id"] == gid) & (df["scope_name"] == name) & (df["scope"] == scope)]
@@ -546,16 +515,20 @@ def plot_goal_table(table, *, ax=None, lang="zh", binding_only: bool = True):
         crow = ["white", "white"]
         for sc in scen:
             r = sub[sub["scenario"] == sc].iloc[0] if sc is not None else sub.iloc[0]
-            row.append(status_label(r["status"], lang))
+            mark = (
+                f" ({_tr('source.observed', lang)})" if r.get("value_source") == "observed" else ""
+            )
+            row.append(status_label(r["status"], lang) + mark)
             crow.append(STATUS_COLORS.get(r["status"], "#bdbdbd"))
         cells.append(row)
         colors.append(crow)
-    cols = [_t("goal", lang), _t("scope", lang)] + [s or "" for s in scen]
+    titles = table.attrs.get("scenario_titles")
+    cols = [_t("goal", lang), _t("scope", lang)] + [_scenario_name(s, lang, titles) for s in scen]
 
     def width(text: str) -> float:  # in em: CJK characters are twice as wide as Latin ones
         return sum(1.0 if ord(ch) > 0x2E80 else 0.55 for ch in str(text)) + 1.0
 
-    widths = [max(width(r[c]) for r in [cols] + cells) for c in range(len(cols))]
+    widths = [max(width(r[c]) for r in [cols, *cells]) for c in range(len(cols))]
     total = sum(widths)
     ax = _new_ax(ax, figsize=(min(max(total * 0.11, 5.0), 16.0), 0.25 * len(cells) + 0.8))
     ax.axis("off")
@@ -569,7 +542,7 @@ def plot_goal_table(table, *, ax=None, lang="zh", binding_only: bool = True):
     )
     tab.auto_set_font_size(False)
     tab.set_fontsize(8)
-    for (r, c), cell in tab.get_celld().items():
+    for (_, c), cell in tab.get_celld().items():
         cell.set_width(widths[c] / total)
     for (r, c), cell in tab.get_celld().items():
         if r > 0 and colors[r - 1][c] in (STATUS_COLORS["met"], STATUS_COLORS["missed"]):
@@ -600,6 +573,7 @@ def plot_scenario_comparison(
     scen = _scenarios(ds, scenarios)
     members = scope_members(ds, goal.scope)
     ax = _new_ax(ax, figsize=(max(6.4, 0.8 * len(members) + 2), 4.2))
+    titles = scenario_titles(ds)
     width = 0.8 / len(scen)
     x = np.arange(len(members))
     for i, sc in enumerate(scen):
@@ -624,7 +598,7 @@ def plot_scenario_comparison(
             vals,
             width,
             color=_color(i),
-            label=sc or "",
+            label=_scenario_name(sc, lang, titles),
             gid=f"bars:{sc}",
             **kw,
         )

@@ -38,7 +38,6 @@ metric in the years it covers; ``value_source`` says which one a row used.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -47,31 +46,36 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from yaan_sim.errors import ResultsError, YaanSimError
-from yaan_sim.outputs.goals import (
-    CITY,
-    PARKS,
-    REGION_OF_PARK,
-    REGIONS,
-    Goal,
-    GoalSet,
-    load_goals,
-    scope_label,
+from yaan_sim.errors import ResultsError
+from yaan_sim.outputs.goal_table import (  # noqa: F401 (the goal table's formats, importable here)
+    FORMATS,
+    SUMMARY_COLUMNS,
+    format_table,
+    human_cells,
+    summary,
+    to_markdown,
 )
-from yaan_sim.paths import MODELS_DIR
+from yaan_sim.outputs.goals import CITY, Goal, GoalSet, load_goals, scope_label
+from yaan_sim.outputs.i18n import check_lang, scenario_titles
+from yaan_sim.outputs.observed import (  # noqa: F401 (re-exported: the one observed reader)
+    DEFAULT_OBSERVED,
+    OBSERVED_COLUMNS,
+    load_observed,
+)
+from yaan_sim.outputs.rules import (
+    AT_RISK_MARGIN,
+    cagr,
+    holds,
+    level_targets,
+    project_level,
+    status_level,
+    status_trend,
+    trend_rows,
+)
+from yaan_sim.paths import DEFAULT_MODEL
+from yaan_sim.scenario.places import Places
 
-AT_RISK_MARGIN = 0.05
 STATUSES = ("met", "on track", "at risk", "missed", "no data")
-STATUS_ZH = {
-    "met": "已达标",
-    "on track": "进展顺利",
-    "at risk": "有风险",
-    "missed": "未达标",
-    "no data": "无数据",
-}
-DEFAULT_OBSERVED = MODELS_DIR / "data" / "observed.csv"
-OBSERVED_COLUMNS = ("variable", "park", "year", "value", "unit", "source", "confidence", "note")
-_OBSERVED_REQUIRED = ("variable", "park", "year", "value", "unit", "source", "confidence")
 _SAMPLE_DIMS = ("scenario", "sample", "time")
 
 
@@ -105,66 +109,6 @@ def check_results(ds: xr.Dataset, source: str = "the dataset") -> None:
 # ------------------------------------------------------------------ observed data
 
 
-def load_observed(path: str | Path | None = None) -> pd.DataFrame:
-    """Read observed figures (default ``models/data/observed.csv``).
-
-    Long format, one figure a row, UTF-8 CSV with a header; lines starting with ``#`` are
-    comments. Columns: ``variable`` (a results variable, e.g. ``revenue``), ``park`` (a
-    park, a region, or ``city``), ``year`` (the figure is year Y's annual value), ``value``,
-    ``unit`` (as in the results, e.g. ``yiyuan/Year``), ``source`` (URL or document),
-    ``confidence`` (H, M, L or a range such as M-H, as in ../shared/data/sources.md),
-    ``note`` (optional).
-    """
-    path = Path(path) if path is not None else DEFAULT_OBSERVED
-    try:
-        df = pd.read_csv(
-            path,
-            comment="#",
-            dtype={"park": str, "variable": str, "unit": str},
-            skipinitialspace=True,
-        )
-    except FileNotFoundError:
-        raise YaanSimError(
-            f"no observed-data file at {path}; the shipped one is {DEFAULT_OBSERVED}."
-        ) from None
-    except Exception as exc:
-        raise YaanSimError(f"{path}: cannot read the observed data as CSV ({exc}).") from None
-    missing = [c for c in _OBSERVED_REQUIRED if c not in df.columns]
-    if missing:
-        raise YaanSimError(
-            f"{path}: missing column(s) {', '.join(missing)}; the columns are "
-            f"{', '.join(OBSERVED_COLUMNS)} (note optional)."
-        )
-    if "note" not in df.columns:
-        df["note"] = ""
-    problems = []
-    places = set(PARKS) | set(REGIONS) | {"city"}
-    for i, row in df.iterrows():
-        line = i + 2
-        if not isinstance(row["variable"], str) or not row["variable"].isidentifier():
-            problems.append(f"row {line}: variable {row['variable']!r} is not a variable name")
-        if row["park"] not in places:
-            problems.append(f"row {line}: park {row['park']!r} is not a park, a region or 'city'")
-        try:
-            ok = float(row["year"]) == int(row["year"])
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            problems.append(f"row {line}: year {row['year']!r} is not a year")
-        try:
-            ok = math.isfinite(float(row["value"]))
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            problems.append(f"row {line}: value {row['value']!r} is not a number")
-    if problems:
-        raise YaanSimError(f"{path}: " + "; ".join(problems))
-    df["year"] = df["year"].astype(int)
-    df["value"] = df["value"].astype(float)
-    df["note"] = df["note"].fillna("")
-    return df[list(OBSERVED_COLUMNS)]
-
-
 def _norm_unit(u: str) -> str:
     return "".join(str(u).split()).lower()
 
@@ -190,15 +134,24 @@ def observed_metric(
     parks: Sequence[str],
     year: int,
 ) -> float:
-    """The goal's metric computed from observed figures, or NaN when they do not cover it."""
-    if observed is None or len(observed) == 0 or goal.metric.select:
+    """The goal's metric from observed figures, or NaN when they do not cover it.
+
+    A figure of the goal's own metric (``rd_share``) is taken as it is; otherwise the
+    metric is computed from the figures of its variables (summed over the scope's parks
+    where the scope itself has none), e.g. R&D share = 100 * R&D spending / revenue.
+    """
+    if observed is None or len(observed) == 0:
         return math.nan
     place = "city" if scope == "city" else name
+    direct = _observed_total(observed, goal.id, place, parks, year)
+    if np.isfinite(direct):
+        return direct
     m = goal.metric
+    sel = "".join(f"[{v}]" for v in m.select.values())
     if m.aggregate == "sum":
-        return m.scale * _observed_total(observed, m.variable, place, parks, year)
-    num = _observed_total(observed, m.numerator, place, parks, year)
-    den = _observed_total(observed, m.denominator, place, parks, year)
+        return m.scale * _observed_total(observed, m.variable + sel, place, parks, year)
+    num = _observed_total(observed, m.numerator + sel, place, parks, year)
+    den = _observed_total(observed, m.denominator + sel, place, parks, year)
     return m.scale * num / den if den else math.nan
 
 
@@ -212,11 +165,9 @@ def scope_members(ds: xr.Dataset, scope: str) -> list[tuple[str, list[str]]]:
         return [(CITY, parks)]
     if scope == "park":
         return [(p, [p]) for p in parks]
-    if "region" in ds.coords and ds["region"].dims == ("park",):
-        region = dict(zip(parks, (str(r) for r in ds["region"].values)))
-    else:
-        region = {p: REGION_OF_PARK.get(p, "other") for p in parks}
-    names = [r for r in REGIONS if r in region.values()]
+    places = Places.from_dataset(ds)
+    region = {p: places.region_of.get(p, "other") for p in parks}
+    names = [r for r in places.regions if r in region.values()]
     names += sorted(set(region.values()) - set(names))
     return [(r, [p for p in parks if region[p] == r]) for r in names]
 
@@ -283,98 +234,6 @@ def annual(da: xr.DataArray) -> xr.DataArray:
     )
 
 
-# ------------------------------------------------------------------ the rules
-
-
-def _cagr(a, b, n):
-    """Compound annual rate from a to b over n years; NaN unless both are positive."""
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
-    if n <= 0:
-        return np.full(np.broadcast(a, b).shape, np.nan)
-    with np.errstate(all="ignore"):
-        r = (b / a) ** (1.0 / n) - 1
-    return np.where((a > 0) & (b > 0), r, np.nan)
-
-
-def _holds(x, target, comparison):
-    x = np.asarray(x, dtype=float)
-    target = np.asarray(target, dtype=float)
-    with np.errstate(invalid="ignore"):
-        return x >= target if comparison == ">=" else x <= target
-
-
-def _project(V: np.ndarray, years: list[int], y: int, g: int, start: np.ndarray):
-    """Simulated rate from y towards g (per path) and ``start`` projected to g."""
-    idx = {yr: i for i, yr in enumerate(years)}
-    end = max((yr for yr in years if yr <= g), default=y)
-    if end > y:
-        rate = _cagr(V[:, idx[y]], V[:, idx[end]], end - y)
-    elif y - 1 in idx:  # no simulated years after y: carry on the last year's rate
-        rate = _cagr(V[:, idx[y - 1]], V[:, idx[y]], 1)
-    else:
-        rate = np.full(V.shape[0], np.nan)
-    if g in idx and y in idx and g > y:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            projected = start * V[:, idx[g]] / V[:, idx[y]]
-    else:
-        projected = start * (1 + rate) ** (g - y)
-    return rate, projected
-
-
-def _project_level(V: np.ndarray, years: list[int], y: int, g: int, obs: float):
-    """Per path (rows of V): the simulated rate from y and the value in y projected to g.
-
-    The value in y is the observed one when ``obs`` is finite, else the path's own.
-    """
-    idx = {yr: i for i, yr in enumerate(years)}
-    start = np.full(V.shape[0], obs) if np.isfinite(obs) else V[:, idx[y]]
-    if g - y > 0:
-        return _project(V, years, y, g, start)
-    return np.full(V.shape[0], np.nan), start
-
-
-def _status_level(comparison, value, target, projected, g_need, g_sim, n, margin):
-    if not (np.isfinite(value) and np.isfinite(target)):
-        return "no data"
-    holds_now = bool(_holds(value, target, comparison))
-    if n <= 0:
-        return "met" if holds_now else "missed"
-    if not np.isfinite(projected):
-        return "no data"
-    if _holds(projected, target, comparison):
-        return "met" if holds_now else "on track"
-    if np.isfinite(g_need) and np.isfinite(g_sim):
-        short = g_need - g_sim if comparison == ">=" else g_sim - g_need
-        if short <= margin + 1e-12:
-            return "at risk"
-    return "missed"
-
-
-def _trend_rows(years, v, base, y, g):
-    """Year-on-year changes of one path: (past changes, future changes)."""
-    idx = {yr: i for i, yr in enumerate(years)}
-    ch = {}
-    for yr in range(base + 1, g + 1):
-        if yr in idx and yr - 1 in idx and v[idx[yr - 1]] > 0:
-            ch[yr] = v[idx[yr]] / v[idx[yr - 1]] - 1
-        else:
-            ch[yr] = np.nan
-    past = [ch[yr] for yr in range(base + 1, y + 1)]
-    future = [ch[yr] for yr in range(y + 1, g + 1)]
-    return past, future
-
-
-def _status_trend(past, future):
-    if any(not np.isfinite(c) for c in past + future):
-        return "no data"
-    if any(c >= 0 for c in past):
-        return "missed"
-    if not future:
-        return "met"
-    return "at risk" if any(c >= 0 for c in future) else "on track"
-
-
 # ------------------------------------------------------------------ evaluate
 
 
@@ -417,12 +276,11 @@ def evaluate(
         % a year. For falling-every-year goals ``value`` is the largest year-on-year change
         (% a year) up to Y, the target 0, and ``level`` the metric itself.
     """
-    if lang not in ("en", "zh"):
-        raise YaanSimError(f"lang must be 'en' or 'zh', not {lang!r}")
+    check_lang(lang)
     check_results(ds)
     goals = load_goals() if goals is None else goals
     if isinstance(observed, (str, Path)):
-        observed = load_observed(observed)
+        observed = load_observed(observed, source=ds, goals=goals)
     year = int(year)
     rows = []
     scenarios = [str(s) for s in ds["scenario"].values] if "scenario" in ds.dims else [None]
@@ -439,34 +297,16 @@ def evaluate(
     df = pd.DataFrame(rows)
     first = ["scenario"] if scenarios != [None] else []
     cols = first + [c for c in _COLUMNS if c in df.columns]
-    return df.reindex(columns=cols)
+    df = df.reindex(columns=cols)
+    df.attrs["scenario_titles"] = scenario_titles(ds)  # for labels: the files' titles
+    return df
 
 
-_COLUMNS = [
-    "goal_id",
-    "goal",
-    "scope",
-    "scope_name",
-    "scope_label",
-    "binding",
-    "comparison",
-    "target",
-    "value",
-    "unit",
-    "gap",
-    "gap_pct",
-    "status",
-    "eval_year",
-    "goal_year",
-    "year_first_met",
-    "growth_needed_pct",
-    "growth_simulated_pct",
-    "projected",
-    "level",
-    "level_unit",
-    "value_source",
-    "p_met",
-]
+_COLUMNS = (  # noqa: SIM905 (names as one text read better than 23 lines)
+    "goal_id goal scope scope_name scope_label binding comparison target value unit gap "
+    "gap_pct status eval_year goal_year year_first_met growth_needed_pct growth_simulated_pct "
+    "projected level level_unit value_source p_met"
+).split()
 
 
 def _row(
@@ -508,19 +348,19 @@ def _row(
         "level_unit": goal.unit,
     }
     if goal.is_trend:
-        past, future = _trend_rows(years, med, goal.baseline_year, y, g)
+        past, future = trend_rows(years, med, goal.baseline_year, y, g)
         value = max(past) * 100 if past and all(np.isfinite(past)) else math.nan
         # simulated mean rate of change: from Y to G, or over the whole period at G
         end = max(yr for yr in years if yr <= g)
         a, b = (y, end) if end > y else (goal.baseline_year, y)
-        rate = _cagr(med[idx[a]], med[idx[b]], b - a)
+        rate = cagr(med[idx[a]], med[idx[b]], b - a)
         row |= {
             "target": 0.0,
             "value": value,
             "unit": "%/yr",
             "gap": value,
             "gap_pct": math.nan,
-            "status": _status_trend(past, future),
+            "status": status_trend(past, future),
             "year_first_met": math.nan,
             "growth_needed_pct": math.nan,
             "growth_simulated_pct": float(rate) * 100,
@@ -530,24 +370,20 @@ def _row(
         if sampled:
             ok = []
             for v in V:
-                p, f = _trend_rows(years, v, goal.baseline_year, y, g)
+                p, f = trend_rows(years, v, goal.baseline_year, y, g)
                 ok.append(all(np.isfinite(p + f)) and all(c < 0 for c in p + f))
             row["p_met"] = float(np.mean(ok))
         return row
 
     obs = observed_metric(observed, goal, scope, name, parks, y)
-    if goal.uses_baseline:
-        target_paths = V[:, idx[goal.baseline_year]]
-        target = float(med[idx[goal.baseline_year]])
-    else:
-        target = goal.fixed_target(scope, name, parks)
-        target = math.nan if target is None else float(target)
-        target_paths = np.full(V.shape[0], target)
+    base = idx.get(goal.baseline_year)  # present: checked above
+    target_paths = level_targets(goal, scope, name, parks, V, base)
+    target = float(level_targets(goal, scope, name, parks, med[None, :], base)[0])
     value = float(obs) if np.isfinite(obs) else float(med[idx[y]])
     n = g - y
-    rate, projected = _project_level(med[None, :], years, y, g, obs)
+    rate, projected = project_level(med[None, :], years, y, g, obs)
     rate, projected = float(rate[0]), float(projected[0])
-    g_need = float(_cagr(value, target, n)) if n > 0 else math.nan
+    g_need = float(cagr(value, target, n)) if n > 0 else math.nan
     # The first year the target is satisfied, on the path with observed figures put in.
     first = math.nan
     if not goal.uses_baseline and np.isfinite(target):
@@ -556,7 +392,7 @@ def _row(
                 break
             o = observed_metric(observed, goal, scope, name, parks, yr)
             v = o if np.isfinite(o) else med[idx[yr]]
-            if _holds(v, target, goal.comparison):
+            if holds(v, target, goal.comparison):
                 first = yr
                 break
     gap = value - target
@@ -566,7 +402,7 @@ def _row(
         "unit": goal.unit,
         "gap": gap,
         "gap_pct": 100 * gap / abs(target) if target else math.nan,
-        "status": _status_level(goal.comparison, value, target, projected, g_need, rate, n, margin),
+        "status": status_level(goal.comparison, value, target, projected, g_need, rate, n, margin),
         "year_first_met": first,
         "growth_needed_pct": g_need * 100,
         "growth_simulated_pct": rate * 100,
@@ -574,8 +410,8 @@ def _row(
         "value_source": "observed" if np.isfinite(obs) else "simulated",
     }
     if sampled:
-        _, proj_paths = _project_level(V, years, y, g, obs)
-        met = _holds(proj_paths, target_paths, goal.comparison) & np.isfinite(proj_paths)
+        _, proj_paths = project_level(V, years, y, g, obs)
+        met = holds(proj_paths, target_paths, goal.comparison) & np.isfinite(proj_paths)
         row["p_met"] = float(np.mean(met))
     return row
 
@@ -604,12 +440,13 @@ def what_it_takes(
         if goal.is_trend or goal.uses_baseline:
             continue
         for scope in goal.scopes:
+            places = getattr(goals, "places", None) or Places.from_mdl(DEFAULT_MODEL)
             if scope == "city":
-                members = [(CITY, list(PARKS))]
+                members = [(CITY, list(places.parks))]
             elif scope == "region":
-                members = [(r, [p for p in PARKS if REGION_OF_PARK[p] == r]) for r in REGIONS]
+                members = [(r, places.members(r)) for r in places.regions]
             else:
-                members = [(p, [p]) for p in PARKS]
+                members = [(p, [p]) for p in places.parks]
             for name, parks in members:
                 target = goal.fixed_target(scope, name, parks)
                 if target is None:
@@ -625,7 +462,7 @@ def what_it_takes(
                     continue
                 yr, v = found[-1]
                 n = goal.year - yr
-                need = float(_cagr(v, target, n)) * 100 if n > 0 else math.nan
+                need = float(cagr(v, target, n)) * 100 if n > 0 else math.nan
                 rows.append(
                     {
                         "goal_id": goal.id,
@@ -639,7 +476,7 @@ def what_it_takes(
                         "goal_year": goal.year,
                         "unit": goal.unit,
                         "growth_needed_pct": need,
-                        "met": bool(_holds(v, target, goal.comparison)),
+                        "met": bool(holds(v, target, goal.comparison)),
                     }
                 )
     return pd.DataFrame(
@@ -659,76 +496,3 @@ def what_it_takes(
             "met",
         ],
     )
-
-
-# ------------------------------------------------------------------ output formats
-
-FORMATS = ("table", "csv", "json", "md")
-
-
-def _fmt(x) -> str:
-    if isinstance(x, (bool, np.bool_)):
-        return "yes" if x else "no"
-    if isinstance(x, (int, np.integer)):
-        return str(int(x))
-    if isinstance(x, (float, np.floating)):
-        if not np.isfinite(x):
-            return ""
-        if float(x).is_integer() and abs(x) < 1e6:
-            return f"{int(x)}"
-        return f"{x:.4g}" if abs(x) < 0.01 else f"{x:,.2f}"
-    return "" if x is None else str(x)
-
-
-def to_markdown(df: pd.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table (no extra dependency)."""
-    cols = list(df.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for rec in df.itertuples(index=False):
-        lines.append("| " + " | ".join(_fmt(v).replace("|", "\\|") for v in rec) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def format_table(df: pd.DataFrame, fmt: str = "table") -> str:
-    """Render the goal table as ``table`` (aligned text), ``csv``, ``json`` or ``md``."""
-    if fmt == "csv":
-        return df.to_csv(index=False)
-    if fmt == "json":
-        recs = json.loads(df.to_json(orient="records", force_ascii=False))
-        return json.dumps(recs, ensure_ascii=False, indent=1) + "\n"
-    if fmt == "md":
-        return to_markdown(df)
-    if fmt == "table":
-        cells = [[_fmt(v) for v in rec] for rec in df.itertuples(index=False)]
-        cols = list(df.columns)
-        widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(cols)]
-        line = lambda vals: "  ".join(v.ljust(w) for v, w in zip(vals, widths)).rstrip()  # noqa: E731
-        return (
-            "\n".join([line(cols), line(["-" * w for w in widths])] + [line(r) for r in cells])
-            + "\n"
-        )
-    raise YaanSimError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-
-
-#: Columns shown by ``yaan-sim evaluate --format table`` and in the report.
-SUMMARY_COLUMNS = [
-    "scenario",
-    "goal_id",
-    "scope_label",
-    "binding",
-    "target",
-    "value",
-    "unit",
-    "gap",
-    "gap_pct",
-    "status",
-    "year_first_met",
-    "growth_needed_pct",
-    "growth_simulated_pct",
-    "p_met",
-]
-
-
-def summary(df: pd.DataFrame) -> pd.DataFrame:
-    """The goal table's main columns, in reading order."""
-    return df[[c for c in SUMMARY_COLUMNS if c in df.columns]]

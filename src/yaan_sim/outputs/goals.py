@@ -12,59 +12,23 @@ every problem at once, naming the file, the line, the goal and the key.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from yaan_sim.errors import YaanSimError
-from yaan_sim.paths import SCENARIOS_DIR
+from yaan_sim.model.levers import closest
+from yaan_sim.outputs.i18n import place_label
+from yaan_sim.paths import DEFAULT_MODEL, SCENARIOS_DIR
+from yaan_sim.scenario.places import Places
+from yaan_sim.scenario.reader import Node, Problem, Reader
 
 DEFAULT_GOALS = SCENARIOS_DIR / "plan-goals.yaml"
 
-#: The nine parks of the plan's "1+8" system, in the plan's order (一(三)).
-PARKS = (
-    "ETDZ",
-    "Hanyuan",
-    "Shimian",
-    "Lushan",
-    "Tianquan",
-    "Baoxing",
-    "Yingjing",
-    "Yucheng",
-    "Chengya",
-)
-#: Regions of plan 二(二); used when a dataset has no ``region`` coordinate on ``park``.
-REGION_OF_PARK = {
-    "ETDZ": "East",
-    "Yucheng": "East",
-    "Chengya": "East",
-    "Yingjing": "East",
-    "Hanyuan": "South",
-    "Shimian": "South",
-    "Tianquan": "Northwest",
-    "Lushan": "Northwest",
-    "Baoxing": "Northwest",
-}
-REGIONS = ("East", "South", "Northwest")
-PARK_NAMES_ZH = {
-    "ETDZ": "飞地园区(经开区)",
-    "Hanyuan": "汉源",
-    "Shimian": "石棉",
-    "Lushan": "芦山",
-    "Tianquan": "天全",
-    "Baoxing": "宝兴",
-    "Yingjing": "荥经",
-    "Yucheng": "雨城",
-    "Chengya": "成雅",
-}
-REGION_NAMES_ZH = {"East": "东部", "South": "南部", "Northwest": "西北部"}
+#: The city's scope name in goal tables (``scope_name`` of the city rows).
 CITY = "Ya'an"
-CITY_ZH = "全市"
 
 SCOPES = ("city", "region", "park")
 COMPARISONS = (">=", "<=", "falling_every_year")
@@ -104,22 +68,18 @@ _ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
 class GoalsError(YaanSimError):
-    """A goals file is invalid. ``problems`` holds every problem found."""
+    """A goals file is invalid. ``problems`` holds every problem found (as text);
+    ``details`` the same as :class:`~yaan_sim.scenario.reader.Problem` objects."""
 
-    def __init__(self, message: str, problems: list[str] | None = None):
+    def __init__(self, message: str, problems: list | None = None):
         super().__init__(message)
-        self.problems = list(problems or [])
+        self.details = list(problems or [])
+        self.problems = [str(p) for p in self.details]
 
 
 def scope_label(scope: str, name: str, lang: str = "en") -> str:
     """Display name of a scope element: a park, a region or the city."""
-    if lang == "zh":
-        if scope == "city":
-            return CITY_ZH
-        if scope == "region":
-            return REGION_NAMES_ZH.get(name, name)
-        return PARK_NAMES_ZH.get(name, name)
-    return CITY if scope == "city" else name
+    return place_label(scope, name, lang)
 
 
 @dataclass(frozen=True)
@@ -210,10 +170,17 @@ class Goal:
 class GoalSet(Sequence):
     """The goals of one file, in file order; index by position or by id."""
 
-    def __init__(self, goals: Sequence[Goal], path: Path | None = None, source: str = ""):
+    def __init__(
+        self,
+        goals: Sequence[Goal],
+        path: Path | None = None,
+        source: str = "",
+        places: Places | None = None,
+    ):
         self._goals = tuple(goals)
         self.path = path
         self.source = source
+        self.places = places if places is not None else Places.from_mdl(DEFAULT_MODEL)
 
     def __len__(self) -> int:
         return len(self._goals)
@@ -226,8 +193,7 @@ class GoalSet(Sequence):
             for g in self._goals:
                 if g.id == key:
                     return g
-            hint = _closest(key, [g.id for g in self._goals])
-            raise KeyError(f"no goal {key!r}{hint}")
+            raise KeyError(f"no goal {key!r}{_did_you_mean(key, [g.id for g in self._goals])}")
         return self._goals[key]
 
     @property
@@ -241,21 +207,8 @@ class GoalSet(Sequence):
 # ---------------------------------------------------------------- loading and checks
 
 
-class _LineLoader(yaml.SafeLoader):
-    """A SafeLoader that records the line of every mapping under the key ``__line__``."""
-
-
-def _construct_mapping(loader, node, deep=False):
-    mapping = yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
-    mapping["__line__"] = node.start_mark.line + 1
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _closest(word: str, options) -> str:
-    match = difflib.get_close_matches(str(word), [str(o) for o in options], n=1)
+def _did_you_mean(word, options) -> str:
+    match = closest(str(word), [str(o) for o in options])
     return f" (did you mean {match[0]!r}?)" if match else ""
 
 
@@ -263,8 +216,13 @@ def _is_number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
-def load_goals(path: str | Path | None = None) -> GoalSet:
+def load_goals(path: str | Path | None = None, *, places: Places | None = None) -> GoalSet:
     """Read and validate a goals file (default ``scenarios/plan-goals.yaml``).
+
+    The file is read by the same hardened reader as scenario files (size, depth and alias
+    limits, no duplicate keys, YAML 1.2 numbers). Parks may be named as the model names
+    them or in Chinese (经开区, 汉源); ``places`` are the model's parks and regions
+    (default: those of models/yaan_parks.mdl).
 
     Raises
     ------
@@ -272,67 +230,88 @@ def load_goals(path: str | Path | None = None) -> GoalSet:
         listing every problem, each naming the file, line, goal id and key.
     """
     path = Path(path) if path is not None else DEFAULT_GOALS
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise GoalsError(
-            f"cannot read the goals file {path}: {exc.strerror or exc}. "
-            f"The plan's goals ship as {DEFAULT_GOALS}."
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise GoalsError(
-            f"{path}: not UTF-8 text (byte {exc.start}): save the goals file as UTF-8"
-        ) from None
-    try:
-        data = yaml.load(text, Loader=_LineLoader)
-    except yaml.YAMLError as exc:
-        raise GoalsError(f"{path}: not valid YAML: {exc}") from None
-    return goals_from_dict(data, path)
+    problems: list[Problem] = []
+    reader = Reader(
+        str(path), problems, what="goals file", start="write `goals:` and a list of goals"
+    )
+    root = reader.read(path)
+    if root is None:
+        first = problems[0] if problems else None
+        why = f"{first.message}" if first is not None else "nothing to read"
+        if reader.failure == "read":
+            head = f"cannot read the goals file {path}: {why}. "
+            raise GoalsError(head + f"The plan's goals ship as {DEFAULT_GOALS}.", problems)
+        if reader.failure == "yaml":
+            raise GoalsError(f"{path}: not valid YAML: " + "; ".join(map(str, problems)), problems)
+        raise GoalsError(f"{path}: {why}", problems)
+    return _goals_from_node(root, path, places, problems)
 
 
-def goals_from_dict(data, path: str | Path = "<goals>") -> GoalSet:
+def goals_from_dict(data, path: str | Path = "<goals>", places: Places | None = None) -> GoalSet:
     """Validate already-parsed goals data (a dict with a ``goals`` list)."""
-    problems: list[str] = []
-    if not isinstance(data, dict) or not isinstance(data.get("goals"), list):
+    return _goals_from_node(Node.wrap(data), path, places)
+
+
+def _goals_from_node(
+    root: Node, path, places: Places | None, problems: list[Problem] | None = None
+) -> GoalSet:
+    """The goals of a tree; ``problems`` the reader already found (duplicate keys,
+    YAML 1.1 numbers) are reported with the rest."""
+    places = places if places is not None else Places.from_mdl(DEFAULT_MODEL)
+    file = str(path)
+    problems = problems if problems is not None else []
+    top = root.value if isinstance(root.value, dict) else None
+    if top is None or not isinstance(top.get("goals", Node(None, 0)).value, list):
         raise GoalsError(f"{path}: expected a mapping with a 'goals:' list at the top level.")
-    unknown_top = [k for k in data if k not in ("goals", "source", "__line__")]
-    for k in unknown_top:
-        problems.append(f"{path}: unknown top-level key {k!r}; allowed: goals, source")
+    for k, v in top.items():
+        if k not in ("goals", "source"):
+            problems.append(
+                Problem(
+                    file, v.at or None, "", f"unknown top-level key {k!r}; allowed: goals, source"
+                )
+            )
     goals: list[Goal] = []
     seen: set[str] = set()
-    for i, raw in enumerate(data["goals"]):
-        goal = _check_goal(raw, i, path, seen, problems)
+    for i, node in enumerate(top["goals"].value):
+        goal = _check_goal(node, i, file, seen, problems, places)
         if goal is not None:
             goals.append(goal)
     if not goals and not problems:
-        problems.append(f"{path}: the 'goals:' list is empty")
+        problems.append(Problem(file, None, "", "the 'goals:' list is empty"))
     if problems:
         head = (
             f"{len(problems)} problem(s) in the goals file {path}:\n  " if len(problems) > 1 else ""
         )
-        raise GoalsError(head + "\n  ".join(problems), problems)
-    return GoalSet(goals, Path(path), str(data.get("source", "")))
+        raise GoalsError(head + "\n  ".join(map(str, problems)), problems)
+    source = top.get("source")
+    return GoalSet(goals, Path(path), str(source.value if source else ""), places)
 
 
-def _check_goal(raw, index: int, path, seen: set[str], problems: list[str]) -> Goal | None:
-    if not isinstance(raw, dict):
+def _check_goal(
+    node: Node, index: int, file: str, seen: set[str], problems: list[Problem], places: Places
+) -> Goal | None:
+    if not isinstance(node.value, dict):
         problems.append(
-            f"{path}: goal #{index + 1} is not a mapping (write 'id: ...', 'metric: ...')"
+            Problem(
+                file,
+                node.line or None,
+                f"goal #{index + 1}",
+                "is not a mapping (write 'id: ...', 'metric: ...')",
+            )
         )
         return None
-    line = raw.get("__line__", "?")
+    raw = {k: v.plain() for k, v in node.value.items()}
     gid = raw.get("id")
-    where = (
-        f"{path}:{line}: goal {gid!r}" if gid is not None else f"{path}:{line}: goal #{index + 1}"
-    )
+    where = f"goal {gid!r}" if gid is not None else f"goal #{index + 1}"
     n0 = len(problems)
 
     def bad(key: str, msg: str) -> None:
-        problems.append(f"{where}: key {key!r}: {msg}")
+        problems.append(Problem(file, node.line or None, where, f"key {key!r}: {msg}"))
 
     for key in raw:
-        if key != "__line__" and key not in _GOAL_KEYS:
-            bad(key, f"unknown key{_closest(key, _GOAL_KEYS)}; allowed: {', '.join(_GOAL_KEYS)}")
+        if key not in _GOAL_KEYS:
+            hint = _did_you_mean(key, _GOAL_KEYS)
+            bad(key, f"unknown key{hint}; allowed: {', '.join(_GOAL_KEYS)}")
     for key in _REQUIRED:
         if key not in raw:
             bad(key, "missing")
@@ -352,7 +331,7 @@ def _check_goal(raw, index: int, path, seen: set[str], problems: list[str]) -> G
         bad(
             "comparison",
             f"{comparison!r} is not one of {', '.join(map(repr, COMPARISONS))}"
-            f"{_closest(comparison, COMPARISONS)}",
+            f"{_did_you_mean(comparison, COMPARISONS)}",
         )
 
     year = raw.get("year")
@@ -369,7 +348,7 @@ def _check_goal(raw, index: int, path, seen: set[str], problems: list[str]) -> G
 
     scope = raw.get("scope")
     if "scope" in raw and scope not in SCOPES:
-        bad("scope", f"{scope!r} is not one of {', '.join(SCOPES)}{_closest(scope, SCOPES)}")
+        bad("scope", f"{scope!r} is not one of {', '.join(SCOPES)}{_did_you_mean(scope, SCOPES)}")
     also = raw.get("also_scopes", [])
     if not isinstance(also, list) or any(s not in SCOPES for s in also):
         bad("also_scopes", f"{also!r} must be a list drawn from {', '.join(SCOPES)}")
@@ -400,15 +379,7 @@ def _check_goal(raw, index: int, path, seen: set[str], problems: list[str]) -> G
                     "is the target (e.g. 2016)",
                 )
         elif isinstance(target, dict):
-            target = {k: v for k, v in target.items() if k != "__line__"}
-            for park, value in target.items():
-                if park not in PARKS:
-                    bad(
-                        "target",
-                        f"unknown park {park!r}{_closest(park, PARKS)}; parks: {', '.join(PARKS)}",
-                    )
-                elif not _is_number(value) or value <= 0:
-                    bad("target", f"{park}: {value!r} must be a positive number")
+            target = _park_targets(target, places, bad)
             if "park" not in (scope, *also):
                 bad("target", "a {park: number} target needs scope 'park'")
             if metric is not None and metric.aggregate != "sum" and ({scope, *also} - {"park"}):
@@ -417,7 +388,6 @@ def _check_goal(raw, index: int, path, seen: set[str], problems: list[str]) -> G
                     "a {park: number} target can be summed to regions or the "
                     "city only for 'aggregate: sum' metrics",
                 )
-            target = {str(k): float(v) for k, v in target.items() if _is_number(v)}
         elif _is_number(target):
             target = float(target)
         else:
@@ -456,14 +426,15 @@ def _check_metric(raw, bad) -> Metric | None:
         bad("metric", msg)
 
     for key in raw:
-        if key != "__line__" and key not in _METRIC_KEYS:
+        if key not in _METRIC_KEYS:
             mbad(
-                f"unknown key {key!r}{_closest(key, _METRIC_KEYS)}; allowed: "
+                f"unknown key {key!r}{_did_you_mean(key, _METRIC_KEYS)}; allowed: "
                 f"{', '.join(_METRIC_KEYS)}"
             )
     agg = raw.get("aggregate")
     if agg not in AGGREGATES:
-        mbad(f"aggregate {agg!r} is not one of {', '.join(AGGREGATES)}{_closest(agg, AGGREGATES)}")
+        hint = _did_you_mean(agg, AGGREGATES)
+        mbad(f"aggregate {agg!r} is not one of {', '.join(AGGREGATES)}{hint}")
     names = {"sum": ("variable",), "ratio_of_sums": ("numerator", "denominator")}.get(agg, ())
     for key in names:
         v = raw.get(key)
@@ -477,9 +448,6 @@ def _check_metric(raw, bad) -> Metric | None:
     if not _is_number(scale) or scale <= 0:
         mbad(f"scale {scale!r} must be a positive number")
     select = raw.get("select", {}) or {}
-    select = (
-        {k: v for k, v in select.items() if k != "__line__"} if isinstance(select, dict) else select
-    )
     if not isinstance(select, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in select.items()
     ):
@@ -494,3 +462,24 @@ def _check_metric(raw, bad) -> Metric | None:
         scale=float(scale),
         select=dict(select),
     )
+
+
+def _park_targets(target: dict, places: Places, bad) -> dict[str, float]:
+    """``{park: target}`` with parks named as the model names them (Chinese names and
+    aliases resolved), each park once, every value a positive number."""
+    out: dict[str, float] = {}
+    written: dict[str, str] = {}
+    for key, value in target.items():
+        park = places.resolve(key, kinds=("park",)) if isinstance(key, str) else None
+        if park is None:
+            near = places.suggest(key, kinds=("park",))
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            bad("target", f"unknown park {key!r}{hint}; parks: {', '.join(places.parks)}")
+        elif park in written:
+            bad("target", f"{key!r} and {written[park]!r} both name the park {park}")
+        elif not _is_number(value) or value <= 0:
+            bad("target", f"{key}: {value!r} must be a positive number")
+        else:
+            written[park] = key
+            out[park] = float(value)
+    return out

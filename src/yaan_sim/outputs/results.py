@@ -2,85 +2,44 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
-import platform
-import sys
 import tempfile
-from importlib import metadata
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import xarray as xr
 
 from yaan_sim.errors import ResultsError, YaanSimError
-
-# Packages whose versions decide the numbers: recorded in every manifest.
-_VERSIONED = ("yaan-sim", "pysd", "numpy", "xarray", "pandas", "scipy", "netCDF4")
-
-
-def package_versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for name in _VERSIONED:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
-def make_manifest(
-    model, *, engine: str, horizon, scenarios=(), seed=None, samples=None, argv=None, extra=None
-) -> dict:
-    """Everything needed to say what produced a result (and to run it again)."""
-    manifest = {
-        "tool": "yaan-sim",
-        "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "model_file": model.mdl_path.name,
-        "model_sha256": model.mdl_sha256,
-        "engine": engine,
-        "horizon": {
-            "start": horizon.start,
-            "stop": horizon.stop,
-            "step": horizon.step,
-            "saveper": horizon.saveper,
-        },
-        "seed": seed,
-        "samples": samples,
-        "scenarios": [
-            {
-                "name": sc.name,
-                "sha256": getattr(sc, "sha256", None),
-                "sources": [str(p) for p in getattr(sc, "sources", [])],
-                "text": getattr(sc, "text", None),
-            }
-            for sc in scenarios
-        ],
-        "versions": package_versions(),
-        "platform": platform.platform(),
-        "command": list(argv) if argv is not None else list(sys.argv),
-    }
-    if extra:
-        manifest.update(extra)
-    return manifest
+from yaan_sim.model.load import Horizon
+from yaan_sim.outputs.manifest import EnsembleRecord, Manifest
+from yaan_sim.paths import DEFAULT_MODEL
+from yaan_sim.protocols import ModelLike, ScenarioLike
 
 
 def read_manifest(ds: xr.Dataset) -> dict:
+    """The manifest as a JSON object, unchecked (to show it); see :class:`Manifest` to use it."""
     raw = ds.attrs.get("manifest")
     if raw is None:
         raise ResultsError(
             "the dataset has no 'manifest' attribute: it was not written by yaan-sim"
         )
     try:
-        return json.loads(raw)
+        out = json.loads(raw)
     except (TypeError, ValueError) as exc:
         raise ResultsError(f"the dataset's manifest is not valid JSON ({exc})") from None
+    if not isinstance(out, dict):
+        raise ResultsError(
+            "the dataset's manifest is not a JSON object: it was not written by yaan-sim"
+        )
+    return out
 
 
-def annotate(ds: xr.Dataset, model) -> xr.Dataset:
+def annotate(ds: xr.Dataset, model: ModelLike) -> xr.Dataset:
     """Give every variable its units, long names (en, zh), Vensim name and role."""
     for name, var in ds.data_vars.items():
-        meta = model.by_py_name.get(name)
+        meta = model.by_py_name.get(str(name))
         if meta is None:
             continue
         var.attrs.update(
@@ -107,21 +66,40 @@ def annotate(ds: xr.Dataset, model) -> xr.Dataset:
     return ds
 
 
+def stack_scenarios(runs: Sequence[xr.Dataset], scenarios: Sequence[ScenarioLike]) -> xr.Dataset:
+    """One Dataset per scenario (same horizon) stacked on a ``scenario`` dim, with titles."""
+    ds = xr.concat(list(runs), dim="scenario", coords="minimal", compat="override", join="outer")
+    return ds.assign_coords(
+        scenario=[sc.name for sc in scenarios],
+        scenario_title=("scenario", [sc.title_en or sc.name for sc in scenarios]),
+    )
+
+
+def results_title(model: ModelLike) -> str:
+    """The results' title: the Ya'an plan's for its model, else the model file's name."""
+    if Path(model.mdl_path).name == DEFAULT_MODEL.name:
+        return "yaan-sim results: Ya'an industrial parks, 2016-2020 plan"
+    return f"yaan-sim results: {Path(model.mdl_path).name}"
+
+
 def finish(
     ds: xr.Dataset,
-    model,
-    scenarios,
-    horizon,
+    model: ModelLike,
+    scenarios: Sequence[ScenarioLike],
+    horizon: Horizon,
     *,
     engine: str,
-    seed=None,
-    samples=None,
-    argv=None,
-    extra=None,
+    seed: int | None = None,
+    samples: int | None = None,
+    argv: Sequence[str] | None = None,
+    kind: str = "simulate",
+    return_vars: Sequence[str] | None = None,
+    ensemble: EnsembleRecord | None = None,
+    batch_sources: Sequence[str] | None = None,
 ) -> xr.Dataset:
     """Annotate a results Dataset and give it its manifest (every runner ends here)."""
     ds = annotate(ds, model)
-    manifest = make_manifest(
+    manifest = Manifest.create(
         model,
         engine=engine,
         horizon=horizon,
@@ -129,16 +107,24 @@ def finish(
         seed=seed,
         samples=samples,
         argv=argv,
-        extra=extra,
+        kind=kind,
+        return_vars=return_vars,
+        ensemble=ensemble,
+        batch_sources=batch_sources,
     )
     ds.attrs.update(
         {
-            "title": "yaan-sim results: Ya'an industrial parks, 2016-2020 plan",
-            "manifest": json.dumps(manifest, ensure_ascii=False),
+            "title": results_title(model),
+            "manifest": manifest.to_json(),
             "engine": engine,
             "model_sha256": model.mdl_sha256,
         }
     )
+    if scenarios and horizon.start > model.default_horizon.start:
+        # history, then policy (engines.simulate.history_then_policy): the levers act from
+        # the horizon's start; the results begin at the model's start
+        ds.attrs["plan_start"] = float(horizon.start)
+        ds.attrs["history_start"] = float(model.default_horizon.start)
     return ds
 
 
@@ -160,7 +146,7 @@ def check_writable(path: str | Path, force: bool = False) -> Path:
     return path
 
 
-def write_atomic(path: str | Path, write_to, force: bool = False) -> Path:
+def write_atomic(path: str | Path, write_to: Callable[[Path], Any], force: bool = False) -> Path:
     """Call ``write_to(tmp_path)`` then rename onto ``path``: never a half-written file."""
     path = check_writable(path, force)
     try:

@@ -1,0 +1,186 @@
+"""The checks made before any run, by every way of running: one place for each rule.
+
+:func:`prepare_runs` checks the scenarios (objects with distinct names), their horizons
+(each a horizon, all stackable on one time axis), the number of samples, the seed and the
+memory the results will take, and returns what the run will use. ``simulate`` and the
+run layer (:mod:`yaan_sim.analysis.runner`) both start here, so a bad argument is refused
+the same way, before any work, whichever command was used.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from yaan_sim.engines.base import output_names
+from yaan_sim.errors import YaanSimError
+from yaan_sim.model.load import Horizon
+from yaan_sim.protocols import ModelLike, ScenarioLike
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What was checked: the scenarios ([] for the model's defaults), each one's horizon
+    (one horizon for the defaults), the samples and the seed."""
+
+    scenarios: list[ScenarioLike]
+    horizons: list[Horizon]
+    samples: int | None
+    seed: int | None
+
+    @property
+    def horizon(self) -> Horizon:
+        """The horizon the results are recorded with (the first scenario's)."""
+        return self.horizons[0]
+
+
+def prepare_runs(
+    model: ModelLike,
+    scenarios: Sequence[ScenarioLike] | None,
+    *,
+    horizon: Horizon | None = None,
+    samples: Any = None,
+    seed: Any = None,
+    return_vars: Sequence[str] | None = None,
+    sample_overrides: Mapping[str, Any] | None = None,
+) -> RunPlan:
+    """Check everything about a run that can be checked before it starts.
+
+    ``scenarios`` None means the model's defaults. Each scenario runs on ``horizon``,
+    else its own, else the model's; those must share start, stop and saving period.
+    """
+    scenario_list = check_scenarios(scenarios)
+    if horizon is not None:
+        check_horizon(horizon, "horizon")
+    horizons = [horizon or sc.horizon or model.default_horizon for sc in scenario_list]
+    if not scenario_list:  # the model's defaults
+        horizons = [horizon or model.default_horizon]
+    if len({(h.start, h.stop, h.saveper) for h in horizons}) > 1:
+        raise YaanSimError(
+            "the scenarios have different horizons, so they cannot be stacked: "
+            "give them the same `horizon:` or pass one horizon for all (--horizon)"
+        )
+    n = check_samples(samples, sample_overrides)
+    checked_seed = check_seed(seed)
+    # the run integrates from the model's start when the plan starts later (its history)
+    h0 = horizons[0]
+    history = Horizon(min(model.default_horizon.start, h0.start), h0.stop, h0.step, h0.saveper)
+    check_memory(model, n, history, return_vars, max(1, len(scenario_list)))
+    return RunPlan(scenario_list, horizons, n, checked_seed)
+
+
+def check_scenarios(scenarios: Sequence[ScenarioLike] | None) -> list[ScenarioLike]:
+    """The scenarios as a list ([] for None), with distinct names."""
+    if scenarios is None:
+        return []
+    if isinstance(scenarios, (str, Path)) or not isinstance(scenarios, Sequence):
+        raise YaanSimError(
+            f"scenarios must be a list of scenario objects, not {scenarios!r}: load them "
+            "first, e.g. [load_scenario('plan')], or pass None for the model's defaults"
+        )
+    out = list(scenarios)
+    if not out:
+        raise YaanSimError(
+            "no scenarios given: pass at least one, or None for the model's defaults"
+        )
+    bad = [sc for sc in out if not (hasattr(sc, "name") and hasattr(sc, "overrides"))]
+    if bad:
+        raise YaanSimError(
+            f"{bad[0]!r} is not a scenario: load scenario files with load_scenario(...)"
+        )
+    names = [sc.name for sc in out]
+    if len(set(names)) != len(names):
+        raise YaanSimError(f"scenario names repeat ({names}): each scenario needs its own name")
+    return out
+
+
+def check_horizon(horizon: Any, what: str = "horizon") -> Horizon:
+    """``horizon`` if it is a :class:`Horizon` the engines can run, else a clear error."""
+    if not isinstance(horizon, Horizon):
+        raise YaanSimError(f"{what} must be a Horizon(start, stop, step, saveper), not {horizon!r}")
+    problems = horizon.problems()
+    if problems:
+        raise YaanSimError(f"{what} {_horizon_text(horizon)}: {'; '.join(problems)}")
+    return horizon
+
+
+def _horizon_text(h: Horizon) -> str:
+    return f"{h.start}:{h.stop}:{h.step}:{h.saveper}"
+
+
+def check_samples(samples: Any, sample_overrides: Mapping[str, Any] | None = None) -> int | None:
+    """``samples`` as a whole number >= 1 (or None), matching ``sample_overrides``."""
+    if samples is None:
+        if sample_overrides:
+            raise YaanSimError("sample_overrides need samples=N (the length of their `sample` dim)")
+        return None
+    if isinstance(samples, bool):
+        raise YaanSimError(f"samples must be a whole number, got {samples!r}")
+    try:
+        n = int(samples)
+    except (TypeError, ValueError, OverflowError):
+        raise YaanSimError(f"samples must be a whole number, got {samples!r}") from None
+    if n != samples or n < 1:
+        raise YaanSimError(f"samples must be a whole number of at least 1, got {samples!r}")
+    for name, da in (sample_overrides or {}).items():
+        if "sample" not in getattr(da, "dims", ()) or da.sizes["sample"] != n:
+            raise YaanSimError(f"sample_overrides[{name!r}] needs a `sample` dim of length {n}")
+    return n
+
+
+def check_seed(seed: Any) -> int | None:
+    """``seed`` as a whole number >= 0 (or None)."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise YaanSimError(
+            f"seed must be a whole number >= 0 (numpy's generators need one), got {seed!r}"
+        )
+    return int(seed)
+
+
+def memory_budget() -> int:
+    """Bytes a run may take: half the machine's physical memory."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (ValueError, OSError, AttributeError):  # not POSIX
+        return 8 * 2**30
+
+
+def estimate_bytes(
+    model: ModelLike,
+    samples: int | None,
+    horizon: Horizon,
+    return_vars: Sequence[str] | None = None,
+    scenarios: int = 1,
+) -> int:
+    """Bytes of the results (float64) of ``samples`` x ``scenarios`` runs, before any is made."""
+    sizes = {d: len(model.subscripts[r]) for d, r in model.full_range_of_dim.items()}
+    cells = sum(
+        int(np.prod([sizes[d] for d in model.dims_of(n)])) for n in output_names(model, return_vars)
+    )
+    n_saved = round((horizon.stop - horizon.start) / horizon.saveper) + 1
+    # results, plus about the same again of working state while integrating
+    return 2 * 8 * cells * n_saved * (samples or 1) * scenarios
+
+
+def check_memory(
+    model: ModelLike,
+    samples: int | None,
+    horizon: Horizon,
+    return_vars: Sequence[str] | None = None,
+    scenarios: int = 1,
+) -> None:
+    """Refuse, with the numbers, a run whose results would not fit in memory."""
+    need = estimate_bytes(model, samples, horizon, return_vars, scenarios)
+    if need > memory_budget():
+        raise YaanSimError(
+            f"this run would need about {need / 2**30:.1f} GiB for its results, more than the "
+            f"{memory_budget() / 2**30:.1f} GiB allowed (half this machine's memory): use fewer "
+            "samples, keep only the variables you need (return_vars, --vars), or split the work"
+        )

@@ -1,0 +1,402 @@
+"""The zh/en message catalogue: every word the tables, charts, report and CLI show people.
+
+``t(key, lang, **kw)`` looks a key up and fills its ``{fields}``; :func:`check_lang` is the
+one check of a ``lang`` argument. Beside the fixed texts of :data:`CATALOGUE`:
+
+- :func:`status_label`: goal status words (达标, 有望达标, 有风险, 未达标);
+- :func:`unit_label`: units as people read them (``yiyuan/Year`` -> 亿元/年, ``Dmnl`` ->
+  无量纲), never a Vensim unit name in Chinese output;
+- :func:`place_label`: parks, regions and the city (飞地园区(经开区), 东部, 全市): the
+  plan's own short names, checked against the plan's wording by the tests;
+- :func:`element_label`: other subscript elements (industries, pollutants) in Chinese,
+  from the .mdl's comments;
+- :func:`scenario_title`: a scenario's ``title.zh`` / ``title.en`` from its file, as
+  recorded in the results' manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+
+from yaan_sim.errors import YaanSimError
+
+LANGS = ("zh", "en")
+
+
+def check_lang(lang: str) -> str:
+    """``lang`` if it is ``"zh"`` or ``"en"``, else a clear error."""
+    if lang not in LANGS:
+        raise YaanSimError(f"lang must be 'zh' or 'en', not {lang!r}")
+    return lang
+
+
+#: key -> (English, Chinese). Chinese is written as a Chinese economist would write it.
+CATALOGUE: dict[str, tuple[str, str]] = {
+    # goal status
+    "status.met": ("met", "达标"),
+    "status.on track": ("on track", "有望达标"),
+    "status.at risk": ("at risk", "有风险"),
+    "status.missed": ("missed", "未达标"),
+    "status.no data": ("no data", "无数据"),
+    # places
+    "place.city": ("Ya'an", "全市"),
+    "park.ETDZ": ("ETDZ", "飞地园区(经开区)"),
+    "park.Hanyuan": ("Hanyuan", "汉源"),
+    "park.Shimian": ("Shimian", "石棉"),
+    "park.Lushan": ("Lushan", "芦山"),
+    "park.Tianquan": ("Tianquan", "天全"),
+    "park.Baoxing": ("Baoxing", "宝兴"),
+    "park.Yingjing": ("Yingjing", "荥经"),
+    "park.Yucheng": ("Yucheng", "雨城"),
+    "park.Chengya": ("Chengya", "成雅"),
+    "region.East": ("East", "东部"),
+    "region.South": ("South", "南部"),
+    "region.Northwest": ("Northwest", "西北部"),
+    "scope.city": ("city", "全市"),
+    "scope.region": ("region", "片区"),
+    "scope.park": ("park", "园区"),
+    # value sources (observed cells are marked in every table)
+    "source.observed": ("obs", "实"),
+    "source.observed_long": ("observed", "实际值"),
+    "source.simulated": ("sim", "模"),
+    # table headers and words
+    "col.scenario": ("scenario", "情景"),
+    "col.goal": ("goal", "目标"),
+    "col.goal_id": ("goal id", "目标编号"),
+    "col.place": ("place", "范围"),
+    "col.binding": ("binding", "考核口径"),
+    "col.target": ("target", "目标值"),
+    "col.value": ("value", "数值"),
+    "col.unit": ("unit", "单位"),
+    "col.gap": ("gap", "差距"),
+    "col.gap_pct": ("gap %", "差距(%)"),
+    "col.status": ("status", "状态"),
+    "col.first": ("first met", "首次达标"),
+    "col.need": ("growth needed %/yr", "所需增速(%/年)"),
+    "col.sim": ("growth simulated %/yr", "模拟增速(%/年)"),
+    "col.p_met": ("P(met)", "达标概率"),
+    "col.source": ("source", "来源"),
+    "col.lever": ("lever", "杠杆"),
+    "col.units": ("units", "单位"),
+    "col.values": ("values", "取值"),
+    "col.id": ("id", "编号"),
+    "col.section": ("section", "条款"),
+    "col.text": ("plan text", "规划原文"),
+    "col.metric": ("metric", "指标算法"),
+    "col.scope": ("scope", "范围"),
+    "col.note": ("reading", "解读"),
+    "col.name": ("name", "名称"),
+    "col.range": ("range", "取值范围"),
+    "col.obs_year": ("latest observed year", "最新实际年份"),
+    "col.observed": ("observed", "实际值"),
+    "col.year": ("year", "年份"),
+    "col.confidence": ("confidence", "可信度"),
+    "col.variable": ("variable", "变量"),
+    "col.as_given": ("as given", "原始填报"),
+    "yes": ("yes", "是"),
+    "no": ("no", "否"),
+    "others": ("others", "其他"),
+    # charts
+    "chart.target": ("target", "目标"),
+    "chart.baseline": ("{y} level", "{y}年水平"),
+    "chart.observed": ("observed", "实际值"),
+    "chart.required": ("growth needed: {r:.1f}%/yr", "所需增速:{r:.1f}%/年"),
+    "chart.year": ("year", "年份"),
+    "chart.median": ("median", "中位数"),
+    "chart.band50": ("50% band", "50%区间"),
+    "chart.band90": ("90% band", "90%区间"),
+    "chart.gap_title": ("Gap to target in {y} (% of target)", "{y}年与目标的差距(占目标%)"),
+    "chart.gap_axis": ("gap (% of target)", "差距(占目标%)"),
+    "chart.table_title": ("Goal status in {y}", "{y}年目标完成情况"),
+    "chart.goal": ("goal", "目标"),
+    "chart.scope": ("where", "范围"),
+    "chart.parks_title": (
+        "{goal}: trajectories against the 2020 targets",
+        "{goal}:各园区走势与2020年目标",
+    ),
+    "chart.compare_title": ("{goal} in {y} by scenario", "{y}年{goal}(按情景)"),
+    "chart.falling": ("must fall every year", "须逐年下降"),
+    # report
+    "report.title": (
+        "Ya'an industrial parks: evaluation against the 2016-2020 plan",
+        "雅安市产业园区发展规划(2016-2020年)评估报告",
+    ),
+    "report.subtitle": (
+        "Evaluation year {y}; simulated with yaan-sim.",
+        "评估年份:{y}年;由 yaan-sim 模拟。",
+    ),
+    "report.summary": ("Summary", "概要"),
+    "report.summary_text": (
+        "Binding goals (the plan's own scope) by status, per scenario.",
+        "各情景下规划目标(按规划所定范围)的完成状态统计。",
+    ),
+    "report.scenarios": ("Scenarios and their levers", "情景与政策杠杆"),
+    "report.no_levers": (
+        "The results hold no lever variables (variables with the attribute role = lever, "
+        "which the scenario runner writes), so the levers cannot be listed here; the "
+        "scenario files in the run manifest below say what each scenario sets.",
+        "本结果未记录各情景的政策杠杆取值,因此无法在此列出;各情景的设定见文末运行清单中的情景文件。",
+    ),
+    "report.levers_text": (
+        "Values per scenario (time: value where they change; per park where "
+        "parks differ); bold: different from the first scenario.",
+        "各情景取值(随时间变化时列出变化时点,各园区不同时分园区列出);粗体表示与第一个情景不同。",
+    ),
+    "report.scenario_list": ("Scenarios in the results: {s}.", "结果中的情景:{s}。"),
+    "report.goals": ("The plan's goals (section 一(三))", "规划目标(一(三))"),
+    "report.goals_text": (
+        "Every quantitative goal of the plan, as encoded in {f}. Places other than "
+        "the goal's own scope are evaluated for information only.",
+        "规划中的全部量化目标,编码于 {f}。目标所定范围以外的园区或片区仅作参考。",
+    ),
+    "report.table": ("Goal table", "目标完成情况表"),
+    "report.binding_rows": ("Binding goals", "规划目标"),
+    "report.detail_rows": (
+        "Details: gap, year first met, growth needed and simulated",
+        "明细:差距、首次达标年份、所需增速与模拟增速",
+    ),
+    "report.info_rows": ("Other places (information only)", "其他范围(仅供参考)"),
+    "report.obs_mark": (
+        "Cells marked “obs” use an observed figure instead of the simulated value.",
+        "标有“实”的数值为实际统计数据,其余为模拟值。",
+    ),
+    "report.midterm": (
+        "Mid-term view: observed figures and what it would take",
+        "中期评估:实际数据与达标所需增速",
+    ),
+    "report.midterm_text": (
+        "Observed figures ({f}) replace simulated values where they exist. "
+        "Growth needed: the compound annual growth from the latest observed "
+        "figure to the 2020 target.",
+        "有实际数据处以实际数据替代模拟值({f})。所需增速:从最新实际值到2020年目标"
+        "所需的年均复合增速。",
+    ),
+    "report.no_observed": ("No observed figures were given.", "未提供实际数据。"),
+    "report.observed_data": ("Observed figures and sources", "实际数据及来源"),
+    "report.charts": ("Charts", "图表"),
+    "report.assumptions": ("Assumptions of the model", "模型假设"),
+    "report.assumptions_text": (
+        'Constants of {m} whose documented source starts with "assumed" '
+        "({n}). No public figure supports them; results depend on them.",
+        "{m} 中来源注明为“假设”(assumed)的常数共 {n} 个。它们没有公开数据支撑,结果依赖于这些假设。",
+    ),
+    "report.no_model": (
+        "The model's documentation could not be read, so its assumptions are not listed: {e}",
+        "无法读取模型文档,因此未列出模型假设:{e}",
+    ),
+    "report.rule": ("How status is judged", "完成状态判定规则"),
+    "report.manifest": ("Run manifest", "运行清单"),
+    "report.no_manifest": (
+        "The results carry no run manifest (attribute 'manifest').",
+        "结果中没有运行清单(manifest 属性)。",
+    ),
+    "report.c_city": (
+        "City park revenue against the 2000亿 goal",
+        "全市园区营业收入与2000亿元目标",
+    ),
+    "report.c_parks": ("Each park's revenue against its 2020 target", "各园区营业收入与2020年目标"),
+    "report.c_table": ("Traffic-light goal table", "目标完成情况(红绿灯)"),
+    "report.c_gaps": ("Gap to target (% of target), level goals", "与目标的差距(占目标%)"),
+    "report.c_compare": (
+        "Scenario comparison: park revenue in 2020",
+        "情景比较:2020年各园区营业收入",
+    ),
+    "report.c_fan": (
+        "Ensemble fan charts (median, 50% and 90% bands): {g}, {p}",
+        "集合模拟扇形图(中位数、50%和90%区间):{p}{g}",
+    ),
+    "report.target_trend": ("falls every year from {y}", "逐年下降(自{y}年起)"),
+    "report.target_baseline": ("{c} the {y} level", "{c} {y}年水平"),
+}
+
+#: The status rule as the report states it (HTML; ``{m}`` is the at-risk margin in points).
+RULES: dict[str, list[str]] = {
+    "en": [
+        "The value of a year Y is the model's value at t = Y.0.",
+        "Goals with a target (>= or <=): in the goal year a goal is <b>met</b> or "
+        "<b>missed</b>. Before it, the value in the evaluation year (observed if given) is "
+        "projected to the goal year at the growth rate simulated from the evaluation year: "
+        "<b>met</b> if the target holds now and on the projection, <b>on track</b> if only on "
+        "the projection (simulated growth at least the growth needed), <b>at risk</b> if the "
+        "growth needed exceeds the simulated growth by at most {m:g} percentage points a "
+        "year, <b>missed</b> otherwise.",
+        "Falling every year (energy and water per unit output): the value is the largest "
+        "year-on-year change up to the evaluation year and must be below 0. <b>missed</b> if "
+        "the metric failed to fall in some year already; <b>at risk</b> if the simulated path "
+        "fails to fall in a later year; <b>on track</b> if it falls every year to the goal "
+        "year; <b>met</b> when the goal year is reached with a fall in every year.",
+        'Pollutants "controlled": the city\'s total in the goal year is not above its 2016 '
+        "level (the plan's total-amount control, 二(五)3; no figure is set for Ya'an).",
+        "With an ensemble (sample dim), the columns describe the median path and P(met) is "
+        "the share of samples that meet the goal.",
+    ],
+    "zh": [
+        "某年Y的数值取模型在 t = Y.0 时的值。",
+        "有目标值的目标(≥ 或 ≤):到目标年份时为<b>达标</b>或<b>未达标</b>。"
+        "目标年份之前,以评估年的数值"
+        "(有实际数据时用实际值)按评估年起的模拟增速外推到目标年份:当前和外推均满足目标为<b>达标</b>;"
+        "仅外推满足(模拟增速不低于所需增速)为<b>有望达标</b>;所需增速超出模拟增速不多于每年 {m:g} "
+        "个百分点为<b>有风险</b>;否则为<b>未达标</b>。",
+        "逐年下降(单位产值能耗、用水量):数值为截至评估年的最大同比变化,须小于0。已有某年未下降为"
+        "<b>未达标</b>;模拟路径此后某年未下降为<b>有风险</b>;此后逐年下降为<b>有望达标</b>;"
+        "到目标年份逐年下降为<b>达标</b>。",
+        "主要污染物“得到有效控制”:全市排放总量在目标年份不高于2016年水平(规划二(五)3 污染物排放"
+        "总量控制制度;雅安未公布具体数值)。",
+        "集合模拟(sample 维)时,各列描述中位数路径,达标概率为达标样本的比例。",
+    ],
+}
+
+
+def t(key: str, lang: str, **kw) -> str:
+    """The text of ``key`` in ``lang``, its ``{fields}`` filled from ``kw``."""
+    check_lang(lang)
+    try:
+        en, zh = CATALOGUE[key]
+    except KeyError:
+        raise YaanSimError(f"no text {key!r} in the message catalogue") from None
+    return (zh if lang == "zh" else en).format(**kw)
+
+
+def status_label(status: str, lang: str = "zh") -> str:
+    """A goal status (``met``, ``on track``, ...) as shown to people."""
+    key = f"status.{status}"
+    return t(key, lang) if key in CATALOGUE else str(status)
+
+
+# --- units ---------------------------------------------------------------------------------
+#: Vensim unit atoms -> (English, Chinese) as people read them.
+UNIT_ATOMS: dict[str, tuple[str, str]] = {
+    "yiyuan": ("100 million yuan", "亿元"),
+    "wanyuan": ("10,000 yuan", "万元"),
+    "yuan": ("yuan", "元"),
+    "wantce": ("10,000 tce", "万吨标煤"),
+    "tce": ("tce", "吨标煤"),
+    "wanm3": ("10,000 m³", "万立方米"),
+    "m3": ("m³", "立方米"),
+    "t": ("t", "吨"),
+    "mu": ("mu", "亩"),
+    "year": ("year", "年"),
+    "yr": ("year", "年"),
+    "dmnl": ("dimensionless", "无量纲"),
+    "%": ("%", "%"),
+    "1": ("1", "1"),
+}
+
+
+def unit_label(unit: str, lang: str = "zh", *, annual: bool = False) -> str:
+    """A model unit as people read it: ``yiyuan/Year`` -> 亿元/年 (100 million yuan a
+    year), ``tce/wanyuan`` -> 吨标煤/万元, ``Dmnl`` -> 无量纲.
+
+    ``annual=True`` is for a flow's figure of one year (a goal's value): the amount is
+    shown without "per year" (2000 亿元, not 亿元/年). Unknown atoms are kept as written.
+    """
+    check_lang(lang)
+    text = "".join(str(unit or "").split())
+    if not text:
+        return ""
+    if annual and not re.match(r"(?:1|%)/", text):
+        text = re.sub(r"/year$", "", text, flags=re.IGNORECASE)
+    i = 0 if lang == "en" else 1
+
+    def words(part: str) -> str:
+        return _ATOM.sub(lambda m: UNIT_ATOMS.get(m.group(0).lower(), (m.group(0),) * 2)[i], part)
+
+    if lang == "zh":
+        out = words(text).replace("*", "·")
+        return "每年" if out == "1/年" else out
+    if text.lower() in ("1/year", "1/yr"):
+        return "per year"
+    m = re.fullmatch(r"([^/]+)/(?:year|yr)", text, flags=re.IGNORECASE)
+    if m:
+        return f"{words(m.group(1))} a year"
+    return " per ".join(words(p) for p in text.split("/", 1)).replace("*", "·")
+
+
+_ATOM = re.compile(r"[A-Za-z][A-Za-z0-9]*|%|\b1\b")
+
+
+# --- places and elements -------------------------------------------------------------------
+def place_label(scope: str, name: str, lang: str = "en", places=None) -> str:
+    """A park, region or the city as shown in tables (``scope``: city, region or park).
+
+    From the catalogue (the plan's short names); for a place the catalogue does not know
+    (another model), the Chinese name of the .mdl (``places.zh``), else ``name``.
+    """
+    check_lang(lang)
+    if scope == "city" or name == "city":
+        return t("place.city", lang)
+    key = f"{'region' if scope == 'region' else 'park'}.{name}"
+    if key in CATALOGUE:
+        return t(key, lang)
+    if lang == "zh" and places is not None and name in places.zh:
+        return places.zh[name]
+    return str(name)
+
+
+def element_label(name: str, lang: str = "zh", mdl_path=None) -> str:
+    """A subscript element (an industry, a pollutant) in ``lang``: the Chinese name from
+    the .mdl's comment of its range, else the element's own name."""
+    check_lang(lang)
+    if lang == "en":
+        return str(name)
+    return _element_names(str(mdl_path) if mdl_path else "").get(str(name), str(name))
+
+
+@lru_cache(maxsize=4)
+def _element_names(mdl_path: str) -> dict[str, str]:
+    from yaan_sim.paths import DEFAULT_MODEL
+    from yaan_sim.scenario.places import element_names_zh
+
+    return element_names_zh(mdl_path or DEFAULT_MODEL)
+
+
+# --- scenario titles -----------------------------------------------------------------------
+def scenario_titles(ds) -> dict[str, dict[str, str]]:
+    """``{scenario name: {"zh": ..., "en": ...}}`` from the scenario files recorded in the
+    results' manifest (the file's ``title:``, else its parents'); {} when none are."""
+    try:
+        manifest = json.loads(ds.attrs.get("manifest") or "{}")
+    except (TypeError, ValueError):
+        return {}
+    out = {}
+    entries = manifest.get("scenarios") if isinstance(manifest, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            continue
+        title = _title_of(entry.get("text"))
+        if title:
+            out[entry["name"]] = title
+    return out
+
+
+def _title_of(text) -> dict[str, str]:
+    """The first ``title:`` in the files of a recorded chain (child first)."""
+    from yaan_sim.scenario.reader import Reader
+
+    if not isinstance(text, str):
+        return {}
+    for part in re.split(r"(?m)^# --- .*\n", text):
+        if "title" not in part:
+            continue
+        root = Reader("manifest", []).parse(part)
+        node = (
+            root.value.get("title") if root is not None and isinstance(root.value, dict) else None
+        )
+        if node is None:
+            continue
+        if isinstance(node.value, str):
+            return {"zh": node.value, "en": node.value}
+        if isinstance(node.value, dict):
+            title = {k: v.value for k, v in node.value.items() if isinstance(v.value, str)}
+            if title:
+                return title
+    return {}
+
+
+def scenario_label(name: str, lang: str, titles: dict | None = None) -> str:
+    """A scenario as shown to people: its title in ``lang`` where the file gives one."""
+    check_lang(lang)
+    title = (titles or {}).get(str(name)) or {}
+    return title.get(lang) or title.get("en" if lang == "zh" else "zh") or str(name)

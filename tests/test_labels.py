@@ -1,0 +1,189 @@
+"""The zh/en catalogue and the table renderer: every key in both languages, the Chinese
+labels against the plan's own wording, width-aware columns, numbers people can read."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from support.fake_results import make_results
+
+from yaan_sim.errors import YaanSimError
+from yaan_sim.outputs.evaluate import evaluate, format_table, summary
+from yaan_sim.outputs.i18n import (
+    CATALOGUE,
+    RULES,
+    check_lang,
+    element_label,
+    place_label,
+    scenario_label,
+    status_label,
+    t,
+    unit_label,
+)
+from yaan_sim.paths import DEFAULT_MODEL
+from yaan_sim.scenario.places import Places
+from yaan_sim.tables import display_width, format_number, markdown_table, text_table
+
+PLAN = Path(__file__).resolve().parents[2] / "shared" / "seed" / "yaan-park-plan-2017.txt"
+
+
+def test_every_key_has_english_and_chinese():
+    for key, texts in CATALOGUE.items():
+        assert len(texts) == 2 and all(isinstance(x, str) and x.strip() for x in texts), key
+        en, zh = texts
+        assert sorted(re.findall(r"{(\w+)", en)) == sorted(re.findall(r"{(\w+)", zh)), key
+        assert (
+            re.search(r"[\u4e00-\u9fff]", zh)
+            or zh in ("%", "P(met)")
+            or key.startswith(("park.", "col.p_met", "source."))
+        ), f"{key}: no Chinese in {zh!r}"
+    assert len(RULES["zh"]) == len(RULES["en"])
+    with pytest.raises(YaanSimError, match="lang must be 'zh' or 'en'"):
+        check_lang("fr")
+    with pytest.raises(YaanSimError, match="no text 'nope'"):
+        t("nope", "zh")
+
+
+# The words a Chinese reader expects, written out: a change must be made here on purpose.
+ZH_LABELS = {
+    ("status", "met"): "达标",
+    ("status", "on track"): "有望达标",
+    ("status", "at risk"): "有风险",
+    ("status", "missed"): "未达标",
+    ("park", "ETDZ"): "飞地园区(经开区)",
+    ("park", "Hanyuan"): "汉源",
+    ("park", "Shimian"): "石棉",
+    ("park", "Lushan"): "芦山",
+    ("park", "Tianquan"): "天全",
+    ("park", "Baoxing"): "宝兴",
+    ("park", "Yingjing"): "荥经",
+    ("park", "Yucheng"): "雨城",
+    ("park", "Chengya"): "成雅",
+    ("region", "East"): "东部",
+    ("city", "city"): "全市",
+    ("unit", "yiyuan/Year"): "亿元/年",
+    ("unit-annual", "yiyuan/Year"): "亿元",
+    ("unit", "wantce/Year"): "万吨标煤/年",
+    ("unit", "wanm3/Year"): "万立方米/年",
+    ("unit-annual", "t/Year"): "吨",
+    ("unit", "wanyuan/mu"): "万元/亩",
+    ("unit", "tce/wanyuan"): "吨标煤/万元",
+    ("unit", "%"): "%",
+    ("unit", "Dmnl"): "无量纲",
+    ("unit", "1/Year"): "每年",
+    ("industry", "TeBi"): "碲铋",
+    ("industry", "PhosChem"): "磷化工",
+    ("pollutant", "NH3N"): "氨氮",
+}
+
+
+def _zh(kind, name):
+    if kind == "status":
+        return status_label(name, "zh")
+    if kind in ("park", "region", "city"):
+        return place_label(kind, name, "zh")
+    if kind.startswith("unit"):
+        return unit_label(name, "zh", annual=kind == "unit-annual")
+    return element_label(name, "zh")
+
+
+def test_key_chinese_labels():
+    assert {k: _zh(*k) for k in ZH_LABELS} == ZH_LABELS
+    for kind, name in ZH_LABELS:
+        if kind.startswith("unit"):
+            assert not re.search(r"[A-Za-z]", _zh(kind, name)), name  # no Vensim units
+
+
+@pytest.mark.skipif(not PLAN.is_file(), reason="the plan's text is not available")
+def test_park_labels_are_the_plans_wording():
+    plan = PLAN.read_text(encoding="utf-8")
+    for kind, name in ZH_LABELS:
+        if kind == "park":
+            assert _zh(kind, name) in plan, name  # 飞地园区(经开区) is the plan's own short form
+    assert "亿元" in plan  # the plan's money unit, as the tables show it
+
+
+def test_labels_read_back_as_the_place():
+    places = Places.from_mdl(DEFAULT_MODEL)
+    for p in places.parks:
+        assert places.resolve(place_label("park", p, "zh")) == p
+    for r in places.regions:
+        assert places.resolve(place_label("region", r, "zh")) == r
+
+
+def test_scenario_titles_from_the_manifest():
+    titles = {"plan": {"zh": "规划情景", "en": "The plan as written"}}
+    assert scenario_label("plan", "zh", titles) == "规划情景"
+    assert scenario_label("plan", "en", titles) == "The plan as written"
+    assert scenario_label("mine", "zh", titles) == "mine"
+
+
+# --- numbers and tables -----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "x, digits, expected",
+    [
+        (2000.0, 2, "2,000"),
+        (1234567.891, 2, "1,234,567.89"),
+        (-1332.54, 2, "-1,332.54"),
+        (-1480, 2, "-1,480"),
+        (-1.11e-14, 2, "0"),
+        (5.661e-06, 2, "0.000006"),
+        (1e-9, 2, "0"),
+        (0.0123, 2, "0.012"),
+        (0.5, 2, "0.50"),
+        (2e3, 1, "2,000"),
+        (5.28e3, 2, "5,280"),
+        (float("nan"), 2, ""),
+        (float("inf"), 2, ""),
+        (None, 2, ""),
+        (True, 2, "yes"),
+        ("text", 2, "text"),
+    ],
+)
+def test_format_number(x, digits, expected):
+    out = format_number(x, digits)
+    assert out == expected
+    if isinstance(x, float):
+        assert "e" not in out  # never scientific notation
+
+
+def test_format_number_of_numpy_values():
+    np = pytest.importorskip("numpy")
+    assert format_number(np.float64(-0.004), 2) == "-0.0040"
+    assert format_number(np.float64(-0.00004), 2) == "-0.000040"  # two significant digits
+    assert format_number(np.int64(12345)) == "12,345"
+
+
+def test_text_table_aligns_chinese_by_display_width():
+    out = text_table(
+        ["目标", "范围", "value"],
+        [["全市园区营业收入", "全市", "624.5"], ["R&D", "飞地园区(经开区)", "1,000"]],
+    )
+    lines = out.splitlines()
+    assert display_width("全市") == 4 and display_width("R&D") == 3
+    # every column starts at the same display column on every line
+    starts = []
+    for line in (lines[0], lines[2], lines[3]):
+        cells = [m.start() for m in re.finditer(r"\S+", line)]
+        widths = [display_width(line[:i]) for i in cells]
+        starts.append(widths)
+    assert starts[0][:2] == starts[1][:2] == starts[2][:2]
+    # numbers are right-aligned: their right edges line up
+    assert display_width(lines[2]) == display_width(lines[3])
+
+
+def test_markdown_table_escapes_bars():
+    md = markdown_table(["a", "b"], [["x|y", "1"]])
+    assert md.splitlines()[2] == "| x\\|y | 1 |"
+
+
+def test_goal_table_in_chinese_is_for_people():
+    t = summary(evaluate(make_results(), lang="zh"))
+    text = format_table(t, "table", lang="zh")
+    assert "状态" in text.splitlines()[0] and "目标值" in text.splitlines()[0]
+    assert "达标" in text or "未达标" in text or "有风险" in text
+    assert "yiyuan" not in text and "e-" not in text and "e+" not in text
+    md = format_table(t, "md", lang="zh")
+    assert md.startswith("| 目标编号 |") and "亿元" in md
