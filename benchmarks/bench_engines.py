@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from machine_info import describe  # noqa: E402  (benchmarks/, beside this script)
 
 from yaan_sim.engines.vector import VectorModel  # noqa: E402
+from yaan_sim.engines.vector.statefuls import Integ  # noqa: E402
 
 PROJECT = ROOT / "models" / "yaan_parks.mdl"
 FALLBACK = ROOT / "tests" / "data" / "vector_parks.mdl"
@@ -86,7 +87,7 @@ def key_outputs(vm: VectorModel) -> list[str]:
     wanted = ["Revenue", "City revenue", "Productive capital"]
     names = [w for w in wanted if w in vm.plan.by_name]
     if len(names) < 3:
-        stocks = sorted({st.owner for st in vm.plan.statefuls if st.kind == "integ"})
+        stocks = sorted({st.owner for st in vm.plan.statefuls if isinstance(st, Integ)})
         names = stocks[:3]
     return names
 

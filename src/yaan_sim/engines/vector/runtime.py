@@ -31,7 +31,9 @@ import xarray as xr
 
 from yaan_sim.engines.vector import functions as _f
 from yaan_sim.engines.vector.codegen import build_program
-from yaan_sim.engines.vector.compile import CONTROL_NAMES, Plan, compile_file
+from yaan_sim.engines.vector.compiler import compile_file
+from yaan_sim.engines.vector.plan import CONTROL_NAMES, Plan
+from yaan_sim.engines.vector.statefuls import Integ
 from yaan_sim.errors import ModelError, UnsupportedConstructError, YaanSimError
 
 __all__ = ["UnsupportedConstructError", "VectorModel"]
@@ -350,7 +352,7 @@ class VectorModel:
                 raise YaanSimError(
                     f"'{var.name}' is a control variable: use start/stop/step/saveper"
                 )
-            if any(st.owner == var.name and st.kind == "integ" for st in plan.statefuls):
+            if any(st.owner == var.name and isinstance(st, Integ) for st in plan.statefuls):
                 raise YaanSimError(f"'{var.name}' is a stock: its value cannot be overridden")
             kind, arr = self._override_array(var, value, samples)
             kinds[var.py_name] = kind
