@@ -13,6 +13,7 @@ lookup of Time times a subscripted constant.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -49,7 +50,7 @@ def _to_pysd_value(model, name, value):
     """Our override value -> PySD's params value (dims renamed to PySD's range names)."""
     if not isinstance(value, xr.DataArray):
         return value
-    coords, dims = model.get_coords(name) or ({}, [])
+    _coords, dims = model.get_coords(name) or ({}, [])
     rename = {d.lower(): d for d in dims}
     da = value.rename({k: v for k, v in rename.items() if k in value.dims})
     if "time" in da.dims:
@@ -336,7 +337,7 @@ TIME STEP = 1 ~~|
     cycle = re.search(r"'(\w+)' -> '(\w+)' -> '(\w+)' -> '(\w+)'", str(err.value)).groups()
     assert cycle[0] == cycle[-1]
     used_by = {"Alpha": "Gamma", "Gamma": "Beta", "Beta": "Alpha"}
-    assert all(used_by[a] == b for a, b in zip(cycle, cycle[1:]))
+    assert all(used_by[a] == b for a, b in itertools.pairwise(cycle))
 
 
 def test_stateful_classes_read_the_fields_pysd_parses():
@@ -535,7 +536,7 @@ def test_pickles_for_process_pools(vm):
     )
 )
 def test_each_sample_equals_its_own_run(vm, values):
-    elasticity, effect, scale = (np.asarray(v) for v in zip(*values))
+    elasticity, effect, scale = (np.asarray(v) for v in zip(*values, strict=False))
     n = len(values)
     ds = vm.run(
         overrides={

@@ -21,6 +21,7 @@ Order of work, as in PySD's Euler integration:
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 
@@ -218,7 +219,7 @@ def var_code(var: Variable, overrides: dict, phase: str, inplace: bool = True) -
             ctx_shape = tuple(len(x) for x in idx)
             target = f"(slice(None),) + IX[{py!r}][{i}][0]"
             value = f"_f.bc(_c{i}, {ctx_shape!r})[(slice(None),) + IX[{py!r}][{i}][1]]"
-        elif all(all(b - a == 1 for a, b in zip(x, x[1:])) for x in idx):
+        elif all(all(b - a == 1 for a, b in itertools.pairwise(x)) for x in idx):
             target = ":, " + ", ".join(f"{x[0]}:{x[-1] + 1}" for x in idx)
             value = f"_c{i}"
         else:

@@ -140,7 +140,7 @@ class Compiler(Declarations, References):
                 self._compile_variable(el, var)
         dims = {}
         for var in self.variables.values():
-            for i, (name, elems) in enumerate(zip(var.dims, var.full)):
+            for i, (name, elems) in enumerate(zip(var.dims, var.full, strict=False)):
                 base, k = name, 2
                 while name in dims and dims[name] != elems:  # one coord index per dim
                     name, k = f"{base}_{k}", k + 1
@@ -160,7 +160,7 @@ class Compiler(Declarations, References):
     # ---- equations -------------------------------------------------------------------
     def _compile_variable(self, el, var):
         self._current = el.name
-        for comp, (ctx, idx, keep) in zip(el.components, var.indexes):
+        for comp, (ctx, idx, keep) in zip(el.components, var.indexes, strict=False):
             c = Component(ctx=ctx, index=idx, keep=keep)
             ast = comp.ast
             shape = tuple(len(a.elements) for a in ctx)
@@ -233,7 +233,7 @@ class Compiler(Declarations, References):
         if all(o == "^" for o in ops):  # Python's ** is right-associative, as in PySD
             code = " ** ".join(a.code for a in args)
         else:
-            for op, a in zip(ops, args[1:]):
+            for op, a in zip(ops, args[1:], strict=False):
                 code = f"{code} {_ARITH_OPS[op]} {a.code}"
         return self._combine(args, f"({code})")
 
@@ -245,7 +245,7 @@ class Compiler(Declarations, References):
         if len(ops) != len(args) - 1:
             raise self.fail(f"the operators {ops}")
         code = args[0].code
-        for op, a in zip(ops, args[1:]):
+        for op, a in zip(ops, args[1:], strict=False):
             if op in _COMP_OPS:
                 code = f"({code} {_COMP_OPS[op]} {a.code})"
             elif op == ":AND:":

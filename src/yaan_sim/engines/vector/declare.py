@@ -107,7 +107,7 @@ class Declarations:
             coords.append(self.subs.order(roots[i], elems))
         indexes = []
         seen = set()
-        for c, row in zip(comps, resolved):
+        for c, row in zip(comps, resolved, strict=False):
             ctx = [Axis(r[0], tuple(r[1]), r[2]) for r in row]
             idx = tuple([coords[i].index(e) for e in r[1]] for i, r in enumerate(row))
             cells = set(np.ndindex(*[len(x) for x in idx])) if idx else {()}
@@ -131,7 +131,7 @@ class Declarations:
                 raise unsupported(el.name, "overlapping definitions of the same element")
             seen |= flat
             if keep is not None:
-                ctx_cells = tuple(np.asarray(a) for a in zip(*keep))
+                ctx_cells = tuple(np.asarray(a) for a in zip(*keep, strict=False))
                 var_cells = tuple(
                     np.asarray([idx[i][j] for j in ctx_cells[i]]) for i in range(len(idx))
                 )
@@ -174,7 +174,7 @@ class Declarations:
 
     def _build_lookup(self, el, var):
         xs, ys = [], []
-        for comp, (ctx, idx, keep) in zip(el.components, var.indexes):
+        for comp in el.components:
             ast = comp.ast
             if not isinstance(ast, self.ae.LookupsStructure):
                 raise unsupported(el.name, "a lookup read from a file (GET ... LOOKUPS)")
@@ -183,12 +183,12 @@ class Declarations:
             xs.append(np.asarray(ast.x, dtype=float))
             ys.append(np.asarray(ast.y, dtype=float))
         xp = np.unique(np.concatenate(xs))
-        table = np.full((len(xp), 1) + var.shape, np.nan)
-        for (ctx, idx, keep), x, y in zip(var.indexes, xs, ys):
+        table = np.full((len(xp), 1, *var.shape), np.nan)
+        for (_ctx, idx, _keep), x, y in zip(var.indexes, xs, ys, strict=False):
             if len(x) != len(set(x)):
                 raise ModelError(f"{el.name}: the lookup has repeated x values")
             col = np.interp(xp, x, y)  # PySD fills a common x the same way
-            sl = (slice(None), slice(None)) + tuple(np.ix_(*idx)) if idx else (slice(None), 0)
+            sl = (slice(None), slice(None), *tuple(np.ix_(*idx))) if idx else (slice(None), 0)
             if idx:
                 table[sl] = col.reshape((len(xp), 1) + (1,) * len(idx))
             else:

@@ -9,6 +9,8 @@ axes so that it broadcasts onto the context.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from yaan_sim.engines.vector.plan import CONTROL_NAMES, Expr, Variable
@@ -16,7 +18,7 @@ from yaan_sim.errors import ModelError, UnsupportedConstructError
 
 
 def _contiguous(idx: list) -> bool:
-    return all(b - a == 1 for a, b in zip(idx, idx[1:]))
+    return all(b - a == 1 for a, b in itertools.pairwise(idx))
 
 
 class References:

@@ -81,12 +81,12 @@ class VectorModel:
         return [py for py, v in self.plan.variables.items() if v.kind == "aux"]
 
     def _literal_array(self, var) -> np.ndarray:
-        arr = np.empty((1,) + var.shape)
+        arr = np.empty((1, *var.shape))
         for c in var.components:
             if c.keep is not None:
                 arr[(slice(None),) + c.keep[0]] = c.literal[c.keep[1]]
             else:
-                arr[(slice(None),) + np.ix_(*[np.asarray(x) for x in c.index])] = c.literal
+                arr[(slice(None), *np.ix_(*[np.asarray(x) for x in c.index]))] = c.literal
         arr.setflags(write=False)
         return arr
 
@@ -121,7 +121,7 @@ class VectorModel:
                     "/": float.__truediv__,
                     "^": float.__pow__,
                 }
-                for op, a in zip(node.operators, args[1:]):
+                for op, a in zip(node.operators, args[1:], strict=False):
                     out = ops[op](out, a)
                 return out
             raise UnsupportedConstructError(
@@ -139,7 +139,7 @@ class VectorModel:
                 raise ModelError(f"control variables depend on each other in a circle: {stack}")
             if py not in asts:
                 raise ModelError(f"the model does not define {py.upper().replace('_', ' ')}")
-            values[py] = ev(asts[py], stack + (py,))
+            values[py] = ev(asts[py], (*stack, py))
             return values[py]
 
         return {py: value_of(py) for py in CONTROL_NAMES}
@@ -162,7 +162,7 @@ class VectorModel:
             delay = t - start
             flags.append(delay % saveper < prec or -delay % saveper < prec)
         digits = -int(np.log10(dt * _RPREC))
-        saved = [round(t, digits) for t, f in zip(times, flags) if f]
+        saved = [round(t, digits) for t, f in zip(times, flags, strict=False) if f]
         return [np.float64(t) for t in times], flags, np.asarray(saved, dtype=float)
 
     # ---- overrides -------------------------------------------------------------------
@@ -190,11 +190,11 @@ class VectorModel:
             if extra:
                 raise YaanSimError(
                     f"override of '{var.name}': dims {sorted(extra)} are not among "
-                    f"{['sample', 'time'] + dims}"
+                    f"{['sample', 'time', *dims]}"
                 )
             da_dims = list(value.dims)
             arr = np.asarray(value.values, dtype=float)  # numpy from here: much faster
-            for d, coords in zip(dims, var.coords):
+            for d, coords in zip(dims, var.coords, strict=False):
                 if d not in da_dims:
                     continue
                 axis = da_dims.index(d)
@@ -212,13 +212,11 @@ class VectorModel:
                 idx = [have[c] for c in coords]
                 if idx != list(range(arr.shape[axis])):
                     arr = np.take(arr, idx, axis=axis)
-            sizes = dict(zip(da_dims, arr.shape))
-            if "sample" in sizes:
-                if samples is None or sizes["sample"] != samples:
-                    raise YaanSimError(
-                        f"override of '{var.name}' has {sizes['sample']} samples but "
-                        f"samples={samples}"
-                    )
+            sizes = dict(zip(da_dims, arr.shape, strict=False))
+            if "sample" in sizes and (samples is None or sizes["sample"] != samples):
+                raise YaanSimError(
+                    f"override of '{var.name}' has {sizes['sample']} samples but samples={samples}"
+                )
             order = [d for d in ("time", "sample") if d in sizes] + [d for d in dims if d in sizes]
             arr = arr.transpose([da_dims.index(d) for d in order])
             # expand to (time?, sample, *dims)
@@ -226,7 +224,7 @@ class VectorModel:
             if "time" in sizes:
                 shape.append(sizes["time"])
             shape.append(sizes.get("sample", 1))
-            for d, coords in zip(dims, var.coords):
+            for d, coords in zip(dims, var.coords, strict=False):
                 shape.append(len(coords) if d in sizes else 1)
             arr = arr.reshape(shape)
             lead_shape = tuple(shape[: -len(dims)] if dims else shape)
@@ -246,13 +244,13 @@ class VectorModel:
         if isinstance(value, (np.ndarray, list, tuple)) and np.ndim(value) > 0:
             raise YaanSimError(
                 f"override of '{var.name}': give a scalar or an xarray.DataArray with dims "
-                f"among {['sample', 'time'] + dims}, not a {type(value).__name__}"
+                f"among {['sample', 'time', *dims]}, not a {type(value).__name__}"
             )
         try:
             v = float(value)
         except (TypeError, ValueError):
             raise YaanSimError(f"override of '{var.name}': {value!r} is not a number") from None
-        return "const", np.broadcast_to(np.float64(v), (1,) + var.shape)
+        return "const", np.broadcast_to(np.float64(v), (1, *var.shape))
 
     def _lookup_table(self, var, value, samples):
         """A new table for a lookup: DataArray with dims ("lookup_x", [sample,] *dims),
@@ -279,7 +277,7 @@ class VectorModel:
         if len(np.unique(xp)) != len(xp):
             raise YaanSimError(f"override of '{var.name}': repeated lookup_x values")
         da = da.drop_vars("lookup_x").assign_coords(lookup_x=np.arange(len(xp)))
-        kind, arr = self._override_array(
+        _kind, arr = self._override_array(
             var,
             da.rename(lookup_x="time").assign_coords(time=np.arange(len(xp), dtype=float)),
             samples,
@@ -362,7 +360,7 @@ class VectorModel:
                 tvals, vals = arr
                 flat = vals.reshape(vals.shape[0], -1)
                 pts = np.asarray([float(t) for t in times] + [t_model])
-                out = _f.interp_columns(pts, tvals, flat).reshape((len(pts),) + vals.shape[1:])
+                out = _f.interp_columns(pts, tvals, flat).reshape((len(pts), *vals.shape[1:]))
                 SC[var.py_name] = out[:-1]
                 SCI[var.py_name] = out[-1]
 
@@ -465,7 +463,7 @@ class VectorModel:
             full = var.full
             shape = var.shape
             if py in parts[0][3]:
-                buf = np.empty((n_t, s_out) + shape)  # contiguous writes, one per time
+                buf = np.empty((n_t, s_out, *shape))  # contiguous writes, one per time
                 for lo, hi, _, dyn_out in parts:
                     for i, a in enumerate(dyn_out[py]):
                         buf[i, lo:hi] = a
@@ -477,21 +475,24 @@ class VectorModel:
                 else:
                     v = np.concatenate(
                         [
-                            np.broadcast_to(v, (hi - lo,) + shape)
-                            for v, (lo, hi, _, _) in zip(leads, parts)
+                            np.broadcast_to(v, (hi - lo, *shape))
+                            for v, (lo, hi, _, _) in zip(leads, parts, strict=False)
                         ]
                     )
-                out = np.broadcast_to(v[:, None], (s_out, n_t) + shape)
-            if any(len(c) != len(f) for c, f in zip(var.coords, full)):
-                padded = np.full((s_out, n_t) + tuple(len(f) for f in full), np.nan)
-                pos = [np.asarray([f.index(e) for e in c]) for c, f in zip(var.coords, full)]
-                padded[(slice(None), slice(None)) + np.ix_(*pos)] = out
+                out = np.broadcast_to(v[:, None], (s_out, n_t, *shape))
+            if any(len(c) != len(f) for c, f in zip(var.coords, full, strict=False)):
+                padded = np.full((s_out, n_t, *tuple(len(f) for f in full)), np.nan)
+                pos = [
+                    np.asarray([f.index(e) for e in c])
+                    for c, f in zip(var.coords, full, strict=False)
+                ]
+                padded[(slice(None), slice(None), *np.ix_(*pos))] = out
                 out = padded
             if samples is None:
                 out = out[0]
-                vdims = ["time"] + dims
+                vdims = ["time", *dims]
             else:
-                vdims = ["sample", "time"] + dims
+                vdims = ["sample", "time", *dims]
             data_vars[py] = (vdims, out, {"units": var.units, "vensim_name": var.name})
         coords = {"time": saved}
         if samples is not None:

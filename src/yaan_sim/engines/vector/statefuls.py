@@ -187,9 +187,10 @@ class Smooth(Stateful):
 
     def ddt_code(self) -> list[str]:
         i, S = self.id, self.stages
+        targets = f"[{self.input.code}] + {S}[:-1]"  # each stage moves toward the one before
         return [
             f"_T{i} = {self.time.code}",
-            f"D{i} = [(a - b) * _n{i} / _T{i} for a, b in zip([{self.input.code}] + {S}[:-1], {S})]",
+            f"D{i} = [(a - b) * _n{i} / _T{i} for a, b in zip({targets}, {S})]",
         ]
 
     def update_code(self) -> list[str]:
