@@ -12,7 +12,7 @@ from yaan_sim.engines import pysd_engine as engine_pysd
 from yaan_sim.errors import YaanSimError
 from yaan_sim.outputs.results import finish
 
-ENGINES = ("auto", "vector", "pysd")
+ENGINES = ("auto", "vector", "jax", "pysd")
 
 
 def _vector_engine(model, notices):
@@ -39,6 +39,10 @@ def resolve_engine(model, engine: str):
     if engine == "pysd":
         return "pysd", None, notices
     vm = _vector_engine(model, notices)
+    if engine == "jax":  # optional extra: the vector engine's plan run by XLA
+        from yaan_sim.engines.jax import engine_for
+
+        return "jax", engine_for(vm, notices), notices
     if vm is None and engine == "vector":
         raise YaanSimError(
             "the vector engine cannot run this model: " + "; ".join(notices) + ". Use --engine pysd"

@@ -22,7 +22,7 @@ Order of work, as in PySD's Euler integration:
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 
 import numpy as np
@@ -50,17 +50,6 @@ def _var_deps(var: Variable, overrides: dict, init: bool = False) -> frozenset:
     if var.py_name in overrides or var.literal:
         return frozenset()
     return _live(var.init_deps() if init else var.deps())
-
-
-def _closure(starts, deps_of) -> set:
-    seen, stack = set(), list(starts)
-    while stack:
-        n = stack.pop()
-        if n in seen:
-            continue
-        seen.add(n)
-        stack.extend(deps_of(n))
-    return seen
 
 
 def toposort(nodes, deps_of, what: str, label=str) -> list:
@@ -96,6 +85,10 @@ class Schedule:
     live_states: list  # stateful objects integrated
     dyn_out: list  # py names returned at each saved time
     const_out: list  # py names returned once
+    _dynamic: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        self._statefuls = {st.key: st for st in self.plan.statefuls}
 
     def variable(self, key: str) -> Variable:
         return self.plan.variables[key[2:]]
@@ -103,19 +96,65 @@ class Schedule:
     def stateful(self, key: str) -> Stateful:
         return self._statefuls[key]
 
-    def __post_init__(self):
-        self._statefuls = {st.key: st for st in self.plan.statefuls}
+    # ---- dependencies ----------------------------------------------------------------
+    def run_deps(self, key: str) -> frozenset:
+        """The nodes ``key`` needs at each step."""
+        if key.startswith("v:"):
+            return _var_deps(self.variable(key), self.overrides)
+        return _live(self.stateful(key).step_deps())
 
+    def init_deps(self, key: str) -> frozenset:
+        """The nodes ``key`` needs at initialisation."""
+        if key.startswith("v:"):
+            return _var_deps(self.variable(key), self.overrides, init=True)
+        return _live(self.stateful(key).init_deps())
+
+    @staticmethod
+    def closure(starts, deps_of) -> set:
+        """``starts`` and everything they need through ``deps_of``."""
+        seen, stack = set(), list(starts)
+        while stack:
+            n = stack.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            stack.extend(deps_of(n))
+        return seen
+
+    def dynamic(self, key: str) -> bool:
+        """Whether the node changes with time."""
+        memo = self._dynamic
+        if key in memo:
+            return memo[key]
+        memo[key] = False
+        if key.startswith("s:"):
+            out = self.stateful(key).dynamic
+        else:
+            var = self.variable(key)
+            kind = self.overrides.get(var.py_name)
+            if kind == "sched":
+                out = True
+            elif kind == "const" or var.literal:
+                out = False
+            else:
+                out = "time" in var.deps() or any(
+                    self.dynamic(d) for d in _var_deps(var, self.overrides)
+                )
+        memo[key] = out
+        return out
+
+    # ---- source ----------------------------------------------------------------------
     def var_lines(self, key: str, phase: str, inplace: bool = True) -> list[str]:
         return var_code(self.variable(key), self.overrides, phase, inplace)
 
-    def init_lines(self, key: str, inplace: bool = True) -> list[str]:
-        """Source of one node at initialisation (a stateful object counts its stages)."""
+    def init_lines(self, key: str, inplace: bool = True, count: bool = True) -> list[str]:
+        """Source of one node at initialisation; a stateful object with stages counts them
+        (``count=False``: ``_n{id}`` is assigned by the caller)."""
         if key.startswith("v:"):
             return self.var_lines(key, "init", inplace)
         st = self.stateful(key)
-        count = st.count_code()
-        return ([f"_n{st.id} = {count}"] if count else []) + st.init_code()
+        code = st.count_code() if count else None
+        return ([f"_n{st.id} = {code}"] if code else []) + st.init_code()
 
     def label(self, key: str) -> str:
         if key.startswith("v:"):
@@ -126,64 +165,31 @@ class Schedule:
 
 def schedule(plan: Plan, overrides: dict, returns: list) -> Schedule:
     """``overrides``: py_name -> 'const' | 'sched' | 'table'; ``returns``: py names to save."""
-    variables = plan.variables
-    statefuls = {st.key: st for st in plan.statefuls}
-
-    def run_deps(node):
-        if node.startswith("v:"):
-            return _var_deps(variables[node[2:]], overrides)
-        return _live(statefuls[node].step_deps())
-
-    def init_deps(node):
-        if node.startswith("v:"):
-            return _var_deps(variables[node[2:]], overrides, init=True)
-        return _live(statefuls[node].init_deps())
-
-    dyn_memo: dict = {}
-
-    def dynamic(node) -> bool:
-        """Whether the node changes with time."""
-        if node in dyn_memo:
-            return dyn_memo[node]
-        dyn_memo[node] = False
-        if node.startswith("s:"):
-            out = statefuls[node].dynamic
-        else:
-            var = variables[node[2:]]
-            kind = overrides.get(var.py_name)
-            if kind == "sched":
-                out = True
-            elif kind == "const" or var.literal:
-                out = False
-            else:
-                out = "time" in var.deps() or any(dynamic(d) for d in _var_deps(var, overrides))
-        dyn_memo[node] = out
-        return out
-
-    need = _closure([f"v:{py}" for py in returns], run_deps)
-    live = [k for k in statefuls if k in need and statefuls[k].dynamic]
+    sc = Schedule(plan, dict(overrides), [], [], False, [], [], [], [], [])
+    statefuls = [st.key for st in plan.statefuls]
+    need = sc.closure([f"v:{py}" for py in returns], sc.run_deps)
+    live = [k for k in statefuls if k in need and sc.stateful(k).dynamic]
     # the whole chain: every stateful reached also needs what its derivative needs
-    ddt_need = _closure([d for s in live for d in run_deps(s)], run_deps)
+    ddt_need = sc.closure([d for s in live for d in sc.run_deps(s)], sc.run_deps)
     save_need = need | ddt_need
-    need_init = _closure(save_need, init_deps)
-    live = [k for k in statefuls if k in save_need and statefuls[k].dynamic]
+    need_init = sc.closure(save_need, sc.init_deps)
+    sc.live_states = [k for k in statefuls if k in save_need and sc.stateful(k).dynamic]
 
-    sched = Schedule(plan, dict(overrides), [], [], False, [], [], live, [], [])
-    sched.init_order = toposort(sorted(need_init), init_deps, "initialisation", sched.label)
+    sc.init_order = toposort(sorted(need_init), sc.init_deps, "initialisation", sc.label)
     var_nodes = sorted(n for n in save_need if n.startswith("v:"))
-    run_order = toposort(var_nodes, run_deps, "equations", sched.label)
-    const_order = [n for n in run_order if not dynamic(n)]
-    sched.dyn_order = [n for n in run_order if dynamic(n)]
-    sched.ddt_order = [n for n in sched.dyn_order if n in ddt_need]
+    run_order = toposort(var_nodes, sc.run_deps, "equations", sc.label)
+    const_order = [n for n in run_order if not sc.dynamic(n)]
+    sc.dyn_order = [n for n in run_order if sc.dynamic(n)]
+    sc.ddt_order = [n for n in sc.dyn_order if n in ddt_need]
     # after initialisation a constant may differ: INITIAL TIME is the start, and ACTIVE
     # INITIAL switches to its first argument
-    sched.redo = [
-        n for n in const_order if not (overrides.get(n[2:]) == "const" or variables[n[2:]].literal)
+    sc.redo = [
+        n for n in const_order if not (overrides.get(n[2:]) == "const" or sc.variable(n).literal)
     ]
-    sched.redo_always = any(variables[n[2:]].phased for n in const_order)
-    sched.dyn_out = [py for py in returns if dynamic(f"v:{py}")]
-    sched.const_out = [py for py in returns if not dynamic(f"v:{py}")]
-    return sched
+    sc.redo_always = any(sc.variable(n).phased for n in const_order)
+    sc.dyn_out = [py for py in returns if sc.dynamic(f"v:{py}")]
+    sc.const_out = [py for py in returns if not sc.dynamic(f"v:{py}")]
+    return sc
 
 
 def var_code(var: Variable, overrides: dict, phase: str, inplace: bool = True) -> list[str]:

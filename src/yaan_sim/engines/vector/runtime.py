@@ -66,6 +66,7 @@ class VectorModel:
     def __getstate__(self):  # picklable (for process pools): programs are rebuilt
         state = self.__dict__.copy()
         state["_programs"] = {}
+        state.pop("_jax_model", None)  # JaxModel.for_vector's, rebuilt where needed
         return state
 
     # ---- construction ----------------------------------------------------------------
@@ -378,12 +379,7 @@ class VectorModel:
                 if var.py_name not in returns:
                     returns.append(var.py_name)
 
-        key = (tuple(sorted(kinds.items())), tuple(returns))
-        prog = self._programs.get(key)
-        if prog is None:
-            prog = build_program(plan, kinds, returns)
-            self._programs[key] = prog
-
+        prog = self._program(kinds, returns)
         args = (
             times,
             flags,
@@ -395,9 +391,29 @@ class VectorModel:
             np.float64(sp),
             t0 != t_model,
         )
-        n = samples or 1
-        size = max(1, self.chunk_size if chunk_size is None else int(chunk_size))
         workers = self.threads if threads is None else int(threads)
+        parts = self._integrate(
+            prog, P, SC, SCI, args, samples or 1, self._chunk(chunk_size), workers
+        )
+        return self._dataset(returns, parts, saved, samples)
+
+    def _chunk(self, chunk_size: int | None) -> int:
+        """Samples integrated together."""
+        return max(1, self.chunk_size if chunk_size is None else int(chunk_size))
+
+    def _program(self, kinds: dict, returns: list):
+        """The simulation program for this kind of run (built once, then reused)."""
+        key = (tuple(sorted(kinds.items())), tuple(returns))
+        prog = self._programs.get(key)
+        if prog is None:
+            prog = self._programs[key] = self._build(kinds, returns)
+        return prog
+
+    def _build(self, kinds: dict, returns: list):
+        return build_program(self.plan, kinds, returns)
+
+    def _integrate(self, prog, P, SC, SCI, args, n: int, size: int, workers: int) -> list:
+        """Run ``prog`` for ``n`` samples -> [(lo, hi, constants, per-time outputs)]."""
         # equal chunks of at most `size` samples; one per thread at least when each
         # would still be large enough to be worth a thread
         n_chunks = -(-n // size)
@@ -406,20 +422,17 @@ class VectorModel:
         step_ = -(-n // n_chunks)
         bounds = [(lo, min(lo + step_, n)) for lo in range(0, n, step_)]
         if len(bounds) == 1:
-            parts = [(0, n, *self._call(prog, P, SC, SCI, args))]
-        else:
+            return [(0, n, *self._call(prog, P, SC, SCI, args))]
 
-            def work(b):
-                lo, hi = b
-                sub = [self._slice(x, lo, hi, n, axis) for x, axis in ((P, 0), (SC, 1), (SCI, 0))]
-                return (lo, hi, *self._call(prog, *sub, args))
+        def work(b):
+            lo, hi = b
+            sub = [self._slice(x, lo, hi, n, axis) for x, axis in ((P, 0), (SC, 1), (SCI, 0))]
+            return (lo, hi, *self._call(prog, *sub, args))
 
-            if workers > 1:
-                with ThreadPoolExecutor(max_workers=workers) as pool:
-                    parts = list(pool.map(work, bounds))
-            else:
-                parts = [work(b) for b in bounds]
-        return self._dataset(returns, parts, saved, samples)
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                return list(pool.map(work, bounds))
+        return [work(b) for b in bounds]
 
     @staticmethod
     def _call(prog, P, SC, SCI, args):
@@ -448,11 +461,12 @@ class VectorModel:
             else [self._resolve(n).py_name for n in return_vars]
         )
         kinds = {self._resolve(n).py_name: k for n, k in dict(overrides).items()}
-        return build_program(self.plan, kinds, returns).source
+        return self._build(kinds, returns).source
 
     # ---- output ----------------------------------------------------------------------
     def _dataset(self, returns, parts, saved, samples) -> xr.Dataset:
-        """``parts``: (lo, hi, constants, per-time lists) for each chunk of samples."""
+        """``parts``: (lo, hi, constants, outputs) for each chunk of samples; the outputs
+        are per-time lists of arrays, or one (time, sample, ...) array."""
         plan = self.plan
         n_t = len(saved)
         s_out = samples if samples is not None else 1
@@ -465,6 +479,9 @@ class VectorModel:
             if py in parts[0][3]:
                 buf = np.empty((n_t, s_out, *shape))  # contiguous writes, one per time
                 for lo, hi, _, dyn_out in parts:
+                    if isinstance(dyn_out[py], np.ndarray):  # (time, sample, ...) at once
+                        buf[:, lo:hi] = dyn_out[py]
+                        continue
                     for i, a in enumerate(dyn_out[py]):
                         buf[i, lo:hi] = a
                 out = np.moveaxis(buf, 0, 1)
