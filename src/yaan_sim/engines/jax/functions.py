@@ -15,11 +15,31 @@ import numpy as np
 from yaan_sim.engines.vector.functions import SMALL_VENSIM
 
 
+def _segment(xp, x):
+    """Index j of the segment xp[j] <= x < xp[j + 1], clipped to 0..K-2. Lookup tables
+    are short: comparing with every point vectorises and compiles far better than
+    jnp.searchsorted's default binary search (a loop in the program)."""
+    j = jnp.searchsorted(xp, x, side="right", method="compare_all") - 1
+    return jnp.clip(j, 0, xp.shape[0] - 2)
+
+
+def interp(x, xp, fp):
+    """numpy.interp, with its formula (slope * (x - xp[j]) + fp[j]), ends held."""
+    x, xp, fp = (jnp.asarray(a, dtype=float) for a in (x, xp, fp))
+    if xp.shape[0] == 1:
+        return jnp.broadcast_to(fp[0], x.shape)
+    j = _segment(xp, x)
+    slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j])
+    inside = slope * (x - xp[j]) + fp[j]
+    return jnp.where(x < xp[0], fp[0], jnp.where(x >= xp[-1], fp[-1], inside))
+
+
 class _Numpy:
     """``np`` in the generated source: jax.numpy, with numpy's scalar constructors (the
-    compiler writes ``np.float64('inf')`` for non-finite literals)."""
+    compiler writes ``np.float64('inf')`` for non-finite literals) and numpy's interp."""
 
     float64 = np.float64
+    interp = staticmethod(interp)
 
     def __getattr__(self, name):
         return getattr(jnp, name)
@@ -95,12 +115,12 @@ def interp_table(x, xp, fp):
 
     ``xp``: (K,) increasing; ``fp``: (K, *shape) where ``shape`` broadcasts with ``x``.
     """
-    x = jnp.asarray(x, dtype=float)
+    x, xp, fp = (jnp.asarray(a, dtype=float) for a in (x, xp, fp))
     k = xp.shape[0]
     if k == 1:
         return jnp.broadcast_to(fp[0], jnp.broadcast_shapes(x.shape, fp.shape[1:])) + 0.0
     xc = jnp.clip(x, xp[0], xp[-1])
-    i = jnp.clip(jnp.searchsorted(xp, xc, side="right") - 1, 0, k - 2)
+    i = _segment(xp, xc)
     x0 = xp[i]
     w = (xc - x0) / (xp[i + 1] - x0)
     shape = jnp.broadcast_shapes(x.shape, fp.shape[1:])
@@ -114,7 +134,7 @@ def interp_table(x, xp, fp):
 def interp1(x, xp, fp, nctx: int):
     """A lookup without subscripts: ``fp`` is (K, sample); ``nctx`` context axes."""
     if fp.shape[1] == 1:
-        return jnp.interp(x, xp, fp[:, 0])
+        return interp(x, xp, fp[:, 0])
     return interp_table(x, xp, fp.reshape(fp.shape + (1,) * nctx))
 
 

@@ -97,18 +97,23 @@ class JaxModel(VectorModel):
         bounds = [(lo, min(lo + length, n)) for lo in range(0, n, length)]
         static = (stages, bool(recompute), length, int(flags.sum()), bool(flags.all()))
         scalars = (t_init, ti_init, ti_run, tf, dt, sp)
-        pending = []
+        parts: list = []
+
+        def fetch(lo, hi, result):
+            consts, outs = jax.device_get(result)
+            m = hi - lo
+            consts = {k: v[:m] if v.shape[0] == length > 1 else v for k, v in consts.items()}
+            parts.append((lo, hi, consts, {k: v[:, :m] for k, v in outs.items()}))
+
         with jax.enable_x64(True):
             fn = prog.jitted(*static)
             grid = (np.asarray(times, dtype=float), flags, slots)
-            for lo, hi in bounds:  # dispatched at once; XLA runs them in turn
+            pending = None
+            for lo, hi in bounds:
                 sub = [_take(x, lo, hi, n, length, ax) for x, ax in ((P, 0), (SC, 1), (SCI, 0))]
-                pending.append((lo, hi, fn(*sub, *grid, *scalars)))
-            parts = []
-            for lo, hi, result in pending:
-                consts, outs = jax.device_get(result)
-                m = hi - lo
-                consts = {k: v[:m] if v.shape[0] == length > 1 else v for k, v in consts.items()}
-                outs = {k: v[:, :m] for k, v in outs.items()}
-                parts.append((lo, hi, consts, outs))
+                result = fn(*sub, *grid, *scalars)  # returns at once: XLA runs it meanwhile
+                if pending is not None:  # one chunk in flight while the last comes back
+                    fetch(*pending)
+                pending = (lo, hi, result)
+            fetch(*pending)
         return parts
