@@ -20,6 +20,7 @@ import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 import jax
 import numpy as np
@@ -41,8 +42,8 @@ class JaxProgram:
     dynamic_outputs: list
     constant_outputs: list
     shapes: dict  # py name -> shape of a returned variable (without the sample axis)
-    counts: object = None  # (P, SCI, t_init, ti_init, _tf, _dt, _sp) -> {id: stages}
-    _sim: object = None
+    counts: Any = None  # (P, SCI, t_init, ti_init, _tf, _dt, _sp) -> {id: stages}
+    _sim: Any = None
     _jitted: dict = field(default_factory=dict)
 
     def jitted(self, stages: dict, recompute: bool, samples: int, saved: int, every: bool):

@@ -56,8 +56,7 @@ class JaxModel(VectorModel):
     :meth:`VectorModel.run`; ``threads`` is ignored (XLA uses its own threads).
     """
 
-    #: samples per compiled call; None: 16,384 on a CPU (measured: 2,048-32,768 ran at
-    #: the same speed), 262,144 on an accelerator, whose many cores want large arrays
+    #: samples per compiled call; None: :meth:`default_chunk_size`
     chunk_size: int | None = None
 
     @classmethod
@@ -73,10 +72,10 @@ class JaxModel(VectorModel):
             jm = vm.__dict__["_jax_model"] = cls.from_vector(vm)
         return jm
 
-    def _chunk(self, chunk_size: int | None) -> int:
-        if chunk_size is None and self.chunk_size is None:
-            return 16384 if jax.default_backend() == "cpu" else 262144
-        return super()._chunk(chunk_size)
+    def default_chunk_size(self) -> int:
+        """16,384 on a CPU (2,048-32,768 ran at the same speed), 262,144 on an accelerator,
+        whose many cores want large arrays."""
+        return 16384 if jax.default_backend() == "cpu" else 262144
 
     @property
     def device(self) -> str:
@@ -108,12 +107,12 @@ class JaxModel(VectorModel):
         with jax.enable_x64(True):
             fn = prog.jitted(*static)
             grid = (np.asarray(times, dtype=float), flags, slots)
-            pending = None
+            pending: list = []
             for lo, hi in bounds:
                 sub = [_take(x, lo, hi, n, length, ax) for x, ax in ((P, 0), (SC, 1), (SCI, 0))]
-                result = fn(*sub, *grid, *scalars)  # returns at once: XLA runs it meanwhile
-                if pending is not None:  # one chunk in flight while the last comes back
-                    fetch(*pending)
-                pending = (lo, hi, result)
-            fetch(*pending)
+                pending.append((lo, hi, fn(*sub, *grid, *scalars)))  # returns at once
+                if len(pending) == 2:  # one chunk in flight while the last comes back
+                    fetch(*pending.pop(0))
+            for item in pending:
+                fetch(*item)
         return parts

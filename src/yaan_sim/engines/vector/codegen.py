@@ -58,7 +58,7 @@ def toposort(nodes, deps_of, what: str, label=str) -> list:
     A cycle is a ModelError naming it, each node used by the next (``label`` names them).
     """
     members = set(nodes)
-    graph = TopologicalSorter()
+    graph: TopologicalSorter[str] = TopologicalSorter()
     for node in nodes:
         graph.add(node, *sorted(d for d in deps_of(node) if d in members))
     try:
@@ -262,7 +262,7 @@ def program_globals(plan: Plan) -> dict:
 def build_program(plan: Plan, overrides: dict, returns: list) -> Program:
     """The numpy simulation function for ``overrides`` (py name -> kind) and ``returns``."""
     sc = schedule(plan, overrides, returns)
-    L = []
+    L: list[str] = []
     w = L.append
     w("def _sim(P, SC, SCI, times, flags, t_init, ti_init, ti_run, _tf, _dt, _sp, recompute):")
     for v in plan.variables.values():

@@ -138,7 +138,7 @@ class Compiler(Declarations, References):
             var = self.variables[self.namespace.namespace[el.name]]
             if var.kind == "aux":
                 self._compile_variable(el, var)
-        dims = {}
+        dims: dict[str, list] = {}
         for var in self.variables.values():
             for i, (name, elems) in enumerate(zip(var.dims, var.full, strict=False)):
                 base, k = name, 2
@@ -285,10 +285,10 @@ class Compiler(Declarations, References):
             parts = [self.expr(a, ctx) for a in args]
             return self._combine(parts, template.format(*[p.code for p in parts]))
         if fname in _TIME_FUNCS:
-            template, nargs = _TIME_FUNCS[fname]
+            template, counts = _TIME_FUNCS[fname]
             if fname == "ramp" and len(args) == 3:
                 template = "_f.ramp(t, {0}, {1}, {2})"
-            elif len(args) not in nargs:
+            elif len(args) not in counts:
                 raise self.fail(f"{fname.upper()} with {len(args)} arguments")
             parts = [self.expr(a, ctx) for a in args]
             out = self._combine(parts, template.format(*[p.code for p in parts]))
@@ -318,7 +318,7 @@ class Compiler(Declarations, References):
     def reduction(self, fname, args, ctx) -> Expr:
         if len(args) != 1:
             raise self.fail(f"{fname.upper()} with {len(args)} arguments")
-        bangs = []
+        bangs: list[str] = []
         self._find_bangs(args[0], bangs)
         if not bangs:
             raise self.fail(f"{fname.upper()} without a 'range!' subscript")

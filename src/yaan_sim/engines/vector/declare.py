@@ -10,10 +10,12 @@ component (one definition, e.g. ``x[East]= ...``) covers a block of cells, less 
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 
 from yaan_sim.engines.vector.plan import CONTROL_NAMES, Axis, Variable, clean_name, unsupported
+from yaan_sim.engines.vector.subscripts import Subscripts
 from yaan_sim.errors import ModelError
 
 
@@ -23,6 +25,16 @@ class Declarations:
     Uses the compiler's ``am``/``ae`` (PySD's abstract model and expression modules),
     ``subs``, ``namespace``, ``variables``, ``controls``, ``by_name`` and ``_current``.
     """
+
+    am: Any  # pysd.translators.structures.abstract_model
+    ae: Any  # pysd.translators.structures.abstract_expressions
+    namespace: Any  # PySD's NamespaceManager
+    subs: Subscripts
+    variables: dict[str, Variable]
+    controls: dict[str, Any]
+    by_name: dict[str, str]
+    _current: str
+    _dims_of: dict[str, tuple[list, list]]
 
     def _declare(self, el):
         py = self.namespace.namespace[el.name]
@@ -61,14 +73,14 @@ class Declarations:
 
     def _variable_dims(self, el):
         comps = el.components
-        nd = {len(c.subscripts[0]) for c in comps}
-        if len(nd) != 1:
+        ranks = {len(c.subscripts[0]) for c in comps}
+        if len(ranks) != 1:
             raise unsupported(el.name, "definitions with different numbers of subscripts")
-        nd = nd.pop()
+        nd = ranks.pop()
         # resolve each written subscript to (root, elements, written name)
         resolved = []
         for c in comps:
-            row = []
+            row: list[tuple[str | None, list[str], str]] = []
             for s in c.subscripts[0]:
                 rng = self.subs.range_name(s)
                 if rng is not None:
@@ -79,9 +91,9 @@ class Declarations:
                     raise ModelError(f"{el.name}: unknown subscript '{s}'")
                 row.append((None, [elem], elem))
             resolved.append(row)
-        roots = []
+        roots: list[str] = []
         for i in range(nd):
-            cands = {r[i][0] for r in resolved if r[i][0] is not None}
+            cands = {r0 for r in resolved if (r0 := r[i][0]) is not None}
             if len(cands) > 1:
                 raise unsupported(
                     el.name, "definitions over different subscript ranges in one position"
@@ -101,17 +113,17 @@ class Declarations:
                     row[i] = (root, row[i][1], row[i][2])
         coords = []
         for i in range(nd):
-            elems = set()
+            members: set[str] = set()
             for row in resolved:
-                elems.update(row[i][1])
-            coords.append(self.subs.order(roots[i], elems))
+                members.update(row[i][1])
+            coords.append(self.subs.order(roots[i], members))
         indexes = []
-        seen = set()
+        seen: set[tuple] = set()
         for c, row in zip(comps, resolved, strict=False):
-            ctx = [Axis(r[0], tuple(r[1]), r[2]) for r in row]
+            ctx = [Axis(str(r[0]), tuple(r[1]), r[2]) for r in row]  # every root now known
             idx = tuple([coords[i].index(e) for e in r[1]] for i, r in enumerate(row))
             cells = set(np.ndindex(*[len(x) for x in idx])) if idx else {()}
-            keep = None
+            keep: tuple | None = None
             if c.subscripts[1]:  # :EXCEPT: cells left out of this definition
                 if isinstance(c, self.am.AbstractLookup):
                     raise unsupported(el.name, ":EXCEPT: on a lookup")
@@ -124,7 +136,7 @@ class Declarations:
                     dropped |= set(itertools.product(*pos))
                 kept = sorted(cells - dropped)
                 if len(kept) != len(cells):
-                    keep = kept
+                    keep = tuple(kept)
                     cells = set(kept)
             flat = {tuple(idx[i][j] for i, j in enumerate(cell)) for cell in cells}
             if flat & seen:

@@ -10,10 +10,13 @@ axes so that it broadcasts onto the context.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from yaan_sim.engines.vector.plan import CONTROL_NAMES, Expr, Variable
+from yaan_sim.engines.vector.subscripts import Subscripts
 from yaan_sim.errors import ModelError, UnsupportedConstructError
 
 
@@ -27,6 +30,13 @@ class References:
     Uses the compiler's ``subs``, ``clean_to_py``, ``variables``, ``const``, ``fail`` and
     ``_current``.
     """
+
+    subs: Subscripts
+    clean_to_py: dict[str, str]
+    variables: dict[str, Variable]
+    _current: str
+    const: Callable[[Any], str]
+    fail: Callable[[str], UnsupportedConstructError]
 
     def _time_like(self, code) -> Expr:
         return Expr(code, frozenset(), frozenset({"time"}), scalar=True)
@@ -65,7 +75,7 @@ class References:
             )
         index = [":"] * lead
         takes = []  # (axis position in the indexed array, index constant)
-        bound = []  # context axis for each kept axis, in order
+        bound: list[int] = []  # context axis for each kept axis, in order
         for i, s in enumerate(subs):
             text = s.strip()
             bang = text.endswith("!")
@@ -108,8 +118,8 @@ class References:
         code = base
         if any(x != ":" for x in index):
             code = f"{code}[{', '.join(index)}]"
-        for pos, idx in takes:
-            code = f"{code}.take({self.const(idx)}, axis={pos})"
+        for pos, positions in takes:
+            code = f"{code}.take({self.const(positions)}, axis={pos})"
         if len(set(bound)) != len(bound):
             raise self.fail(f"the same dimension twice in a reference to '{var.name}'")
         order = sorted(range(len(bound)), key=lambda k: bound[k])
@@ -142,17 +152,13 @@ class References:
         DimA``) maps elements by position; otherwise the same range family binds by
         element; then a left-hand range with the same elements (a copy, or an equal
         range)."""
-        named = [
-            (j, ax)
+        named = [  # (axis, name written, range) of the left-hand side's ranges
+            (j, ax.name, name)
             for j, ax in enumerate(ctx)
-            if not ax.reduction and self.subs.range_name(ax.name) is not None
+            if not ax.reduction and (name := self.subs.range_name(ax.name)) is not None
         ]
-        if not bang and not any(ax.name == rng for _, ax in named):
-            mapped = [
-                (j, self.subs.range_name(ax.name))
-                for j, ax in named
-                if self.subs.mapped(self.subs.range_name(ax.name), rng)
-            ]
+        if not bang and not any(written == rng for _, written, _ in named):
+            mapped = [(j, name) for j, _, name in named if self.subs.mapped(name, rng)]
             if len(mapped) == 1:
                 return mapped[0]
         try:
@@ -162,9 +168,7 @@ class References:
                 raise
             error = first
         elems = set(self.subs.ranges[rng])
-        same = [
-            j for j, ax in named if set(self.subs.ranges[self.subs.range_name(ax.name)]) == elems
-        ]
+        same = [j for j, _, name in named if set(self.subs.ranges[name]) == elems]
         if len(same) == 1:
             return same[0], None
         raise error

@@ -22,8 +22,11 @@ Semantics follow PySD 3.14.3's ``Model.run`` on a freshly loaded model:
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,8 +47,9 @@ _RPREC = 1e-5  # PySD's Time.rprec
 class VectorModel:
     """A .mdl compiled to numpy, run for many samples at once."""
 
-    #: samples integrated together; larger chunks are split (results are the same)
-    chunk_size: int = 8192
+    #: samples integrated together; larger chunks are split (results are the same);
+    #: None: the engine's own default (:meth:`default_chunk_size`)
+    chunk_size: int | None = 8192
     #: threads for the chunks of one run (numpy releases the GIL in its loops; 2 helps
     #: on an idle 2-core machine, not on a busy one or under a process pool)
     threads: int = 1
@@ -54,7 +58,7 @@ class VectorModel:
         self.plan = plan
         self._programs: dict = {}
         self._controls = self._eval_controls({})
-        self._base = {
+        self._base: dict[str, Any] = {
             py: self._literal_array(v)
             for py, v in plan.variables.items()
             if v.kind == "aux" and v.literal
@@ -85,9 +89,11 @@ class VectorModel:
         arr = np.empty((1, *var.shape))
         for c in var.components:
             if c.keep is not None:
-                arr[(slice(None),) + c.keep[0]] = c.literal[c.keep[1]]
+                cells: tuple = (slice(None), *c.keep[0])
+                arr[cells] = c.literal[c.keep[1]]
             else:
-                arr[(slice(None), *np.ix_(*[np.asarray(x) for x in c.index]))] = c.literal
+                cells = (slice(None), *np.ix_(*[np.asarray(x) for x in c.index]))
+                arr[cells] = c.literal
         arr.setflags(write=False)
         return arr
 
@@ -115,12 +121,12 @@ class VectorModel:
                 if node.operators == ["negative"]:
                     return -args[0]
                 out = args[0]
-                ops = {
-                    "+": float.__add__,
-                    "-": float.__sub__,
-                    "*": float.__mul__,
-                    "/": float.__truediv__,
-                    "^": float.__pow__,
+                ops: dict[str, Callable[[float, float], float]] = {
+                    "+": operator.add,
+                    "-": operator.sub,
+                    "*": operator.mul,
+                    "/": operator.truediv,
+                    "^": operator.pow,
                 }
                 for op, a in zip(node.operators, args[1:], strict=False):
                     out = ops[op](out, a)
@@ -190,7 +196,7 @@ class VectorModel:
             extra = set(value.dims) - {"sample", "time"} - set(dims)
             if extra:
                 raise YaanSimError(
-                    f"override of '{var.name}': dims {sorted(extra)} are not among "
+                    f"override of '{var.name}': dims {sorted(map(str, extra))} are not among "
                     f"{['sample', 'time', *dims]}"
                 )
             da_dims = list(value.dims)
@@ -270,7 +276,9 @@ class VectorModel:
             )
         extra = set(value.dims) - {"lookup_x", "sample"} - set(dims)
         if extra:
-            raise YaanSimError(f"override of '{var.name}': unexpected dims {sorted(extra)}")
+            raise YaanSimError(
+                f"override of '{var.name}': unexpected dims {sorted(map(str, extra))}"
+            )
         if "lookup_x" not in value.coords:
             raise YaanSimError(f"override of '{var.name}': the lookup_x dim needs coords")
         da = value.sortby("lookup_x")
@@ -398,8 +406,14 @@ class VectorModel:
         return self._dataset(returns, parts, saved, samples)
 
     def _chunk(self, chunk_size: int | None) -> int:
-        """Samples integrated together."""
-        return max(1, self.chunk_size if chunk_size is None else int(chunk_size))
+        """Samples integrated together: the run's ``chunk_size``, the model's, the engine's."""
+        for size in (chunk_size, self.chunk_size):
+            if size is not None:
+                return max(1, int(size))
+        return self.default_chunk_size()
+
+    def default_chunk_size(self) -> int:
+        return 8192
 
     def _program(self, kinds: dict, returns: list):
         """The simulation program for this kind of run (built once, then reused)."""
@@ -427,7 +441,7 @@ class VectorModel:
         def work(b):
             lo, hi = b
             sub = [self._slice(x, lo, hi, n, axis) for x, axis in ((P, 0), (SC, 1), (SCI, 0))]
-            return (lo, hi, *self._call(prog, *sub, args))
+            return (lo, hi, *self._call(prog, sub[0], sub[1], sub[2], args))
 
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -503,7 +517,8 @@ class VectorModel:
                     np.asarray([f.index(e) for e in c])
                     for c, f in zip(var.coords, full, strict=False)
                 ]
-                padded[(slice(None), slice(None), *np.ix_(*pos))] = out
+                cells: tuple = (slice(None), slice(None), *np.ix_(*pos))
+                padded[cells] = out
                 out = padded
             if samples is None:
                 out = out[0]

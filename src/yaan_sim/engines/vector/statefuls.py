@@ -18,10 +18,13 @@ Update rule: every kind but DELAY FIXED and SAMPLE IF TRUE is integrated by Eule
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from yaan_sim.engines.vector.plan import Expr
+
+Arguments = tuple[tuple[str, str], ...]
+Fields = tuple[str, ...]
 
 
 def _union(exprs, init: bool) -> frozenset:
@@ -43,29 +46,26 @@ class Stateful:
     id: int
     owner: str  # Vensim name of the variable, for messages
     shape: tuple  # the context's shape (without the sample axis)
-    init: Expr | None = None
-    input: Expr | None = None
+    init: Expr = field(kw_only=True)
 
     #: Vensim functions this class implements, for messages
     functions: ClassVar[str] = ""
     #: field -> attribute of the abstract syntax structure, in compile order
-    arguments: ClassVar[tuple[tuple[str, str], ...]] = ()
+    arguments: ClassVar[Arguments] = ()
     #: fields whose values the derivative and the update read
-    step_fields: ClassVar[tuple[str, ...]] = ("input",)
+    step_fields: ClassVar[Fields] = ()
     #: fields whose values initialisation reads (besides what the stage count reads)
-    init_fields: ClassVar[tuple[str, ...]] = ("init",)
+    init_fields: ClassVar[Fields] = ("init",)
     #: fields whose values the object's output reads at each step
-    output_fields: ClassVar[tuple[str, ...]] = ()
+    output_fields: ClassVar[Fields] = ()
     #: changes with time (INITIAL does not)
     dynamic: ClassVar[bool] = True
 
     @classmethod
     def build(cls, sid: int, owner: str, shape: tuple, node, compile_expr) -> Stateful:
         """The object for ``node``; ``compile_expr`` compiles one argument."""
-        st = cls(sid, owner, shape)
-        for name, attr in cls.arguments:
-            setattr(st, name, compile_expr(getattr(node, attr)))
-        return st
+        args = {name: compile_expr(getattr(node, attr)) for name, attr in cls.arguments}
+        return cls(sid, owner, shape, **args)
 
     @classmethod
     def refusal(cls, node) -> str | None:
@@ -88,10 +88,6 @@ class Stateful:
     def carried(self) -> list[str]:
         """Names of the state kept from one time step to the next."""
         return [self.state] if self.dynamic else []
-
-    def _field(self, name: str) -> str | None:
-        value = getattr(self, name)
-        return None if value is None else value.code
 
     # ---- dependencies ----------------------------------------------------------------
     def init_deps(self) -> frozenset:
@@ -120,31 +116,35 @@ class Stateful:
         return self.state
 
     def ddt_code(self) -> list[str]:
-        return [f"{self.ddt} = {self.input.code}"]
+        """Source of the derivative (or the next value) ``d{id}_0``."""
+        return []
 
     def update_code(self) -> list[str]:
+        """Source of the state after one step: Euler unless the kind says otherwise."""
         return [f"{self.state} = {self.state} + {self.ddt} * _dt"]
 
 
 @dataclass
 class Integ(Stateful):
+    input: Expr = field(kw_only=True)
+
     functions: ClassVar[str] = "INTEG"
-    arguments: ClassVar = (("input", "flow"), ("init", "initial"))
+    arguments: ClassVar[Arguments] = (("input", "flow"), ("init", "initial"))
+    step_fields: ClassVar[Fields] = ("input",)
 
     @classmethod
     def refusal(cls, node) -> str | None:
         return "a non-negative stock" if node.non_negative else None
 
+    def ddt_code(self) -> list[str]:
+        return [f"{self.ddt} = {self.input.code}"]
+
 
 @dataclass
 class Initial(Stateful):
     functions: ClassVar[str] = "INITIAL"
-    arguments: ClassVar = (("init", "initial"),)
-    step_fields: ClassVar = ()
+    arguments: ClassVar[Arguments] = (("init", "initial"),)
     dynamic: ClassVar[bool] = False
-
-    def ddt_code(self) -> list[str]:
-        return []
 
     def update_code(self) -> list[str]:
         return []
@@ -154,17 +154,18 @@ class Initial(Stateful):
 class Smooth(Stateful):
     """A chain of ``order`` first-order smooths (SMOOTH, SMOOTHI, SMOOTH3[I], SMOOTH N)."""
 
-    order: Expr | None = None
-    time: Expr | None = None
+    order: Expr = field(kw_only=True)
+    input: Expr = field(kw_only=True)
+    time: Expr = field(kw_only=True)
 
     functions: ClassVar[str] = "SMOOTH, SMOOTHI, SMOOTH3, SMOOTH3I, SMOOTH N"
-    arguments: ClassVar = (
+    arguments: ClassVar[Arguments] = (
         ("order", "order"),
         ("input", "input"),
         ("time", "smooth_time"),
         ("init", "initial"),
     )
-    step_fields: ClassVar = ("input", "time")
+    step_fields: ClassVar[Fields] = ("input", "time")
 
     @property
     def stages(self) -> str:
@@ -204,13 +205,13 @@ class Delay(Smooth):
     TIME STEP exceeds the smallest delay time."""
 
     functions: ClassVar[str] = "DELAY1, DELAY1I, DELAY3, DELAY3I"
-    arguments: ClassVar = (
+    arguments: ClassVar[Arguments] = (
         ("order", "order"),
         ("input", "input"),
         ("time", "delay_time"),
         ("init", "initial"),
     )
-    output_fields: ClassVar = ("time",)
+    output_fields: ClassVar[Fields] = ("time",)
 
     def count_deps(self) -> frozenset:
         return _union([self.order, self.time], True)
@@ -247,7 +248,7 @@ class DelayN(Delay):
     """DELAY N: as DELAY, and each stage keeps the delay time it entered with (PySD)."""
 
     functions: ClassVar[str] = "DELAY N"
-    output_fields: ClassVar = ()
+    output_fields: ClassVar[Fields] = ()
 
     @property
     def times(self) -> str:
@@ -279,11 +280,16 @@ class DelayFixed(Stateful):
     integrated. The queue is a list, oldest value first: each step drops the oldest and
     appends the input (PySD's ring buffer with a pointer, in the same order)."""
 
-    time: Expr | None = None
+    input: Expr = field(kw_only=True)
+    time: Expr = field(kw_only=True)
 
     functions: ClassVar[str] = "DELAY FIXED"
-    arguments: ClassVar = (("input", "input"), ("time", "delay_time"), ("init", "initial"))
-    step_fields: ClassVar = ("input", "time")
+    arguments: ClassVar[Arguments] = (
+        ("input", "input"),
+        ("time", "delay_time"),
+        ("init", "initial"),
+    )
+    step_fields: ClassVar[Fields] = ("input", "time")
 
     @property
     def pipe(self) -> str:
@@ -301,6 +307,9 @@ class DelayFixed(Stateful):
     def init_code(self) -> list[str]:
         return [*super().init_code(), f"{self.pipe} = [{self.state}] * _n{self.id}"]
 
+    def ddt_code(self) -> list[str]:
+        return [f"{self.ddt} = {self.input.code}"]
+
     def update_code(self) -> list[str]:
         return [
             f"{self.pipe} = {self.pipe}[1:] + [{self.ddt}]",
@@ -310,13 +319,18 @@ class DelayFixed(Stateful):
 
 @dataclass
 class Trend(Stateful):
-    time: Expr | None = None
+    input: Expr = field(kw_only=True)
+    time: Expr = field(kw_only=True)
 
     functions: ClassVar[str] = "TREND"
-    arguments: ClassVar = (("input", "input"), ("time", "average_time"), ("init", "initial_trend"))
-    step_fields: ClassVar = ("input", "time")
-    init_fields: ClassVar = ("init", "time", "input")
-    output_fields: ClassVar = ("input", "time")
+    arguments: ClassVar[Arguments] = (
+        ("input", "input"),
+        ("time", "average_time"),
+        ("init", "initial_trend"),
+    )
+    step_fields: ClassVar[Fields] = ("input", "time")
+    init_fields: ClassVar[Fields] = ("init", "time", "input")
+    output_fields: ClassVar[Fields] = ("input", "time")
 
     def init_code(self) -> list[str]:
         x, i, T = self.input.code, self.init.code, self.time.code
@@ -332,18 +346,18 @@ class Trend(Stateful):
 
 @dataclass
 class Forecast(Trend):
-    horizon: Expr | None = None
+    horizon: Expr = field(kw_only=True)
 
     functions: ClassVar[str] = "FORECAST"
-    arguments: ClassVar = (
+    arguments: ClassVar[Arguments] = (
         ("input", "input"),
         ("time", "average_time"),
         ("horizon", "horizon"),
         ("init", "initial_trend"),
     )
-    step_fields: ClassVar = ("input", "time", "horizon")
-    init_fields: ClassVar = ("init", "input")
-    output_fields: ClassVar = ("input", "time", "horizon")
+    step_fields: ClassVar[Fields] = ("input", "time", "horizon")
+    init_fields: ClassVar[Fields] = ("init", "input")
+    output_fields: ClassVar[Fields] = ("input", "time", "horizon")
 
     def init_code(self) -> list[str]:
         x, i = self.input.code, self.init.code
@@ -356,12 +370,17 @@ class Forecast(Trend):
 
 @dataclass
 class SampleIfTrue(Stateful):
-    condition: Expr | None = None
+    condition: Expr = field(kw_only=True)
+    input: Expr = field(kw_only=True)
 
     functions: ClassVar[str] = "SAMPLE IF TRUE"
-    arguments: ClassVar = (("condition", "condition"), ("input", "input"), ("init", "initial"))
-    step_fields: ClassVar = ("input", "condition")
-    output_fields: ClassVar = ("input", "condition")
+    arguments: ClassVar[Arguments] = (
+        ("condition", "condition"),
+        ("input", "input"),
+        ("init", "initial"),
+    )
+    step_fields: ClassVar[Fields] = ("input", "condition")
+    output_fields: ClassVar[Fields] = ("input", "condition")
 
     def _sampled(self) -> str:
         return f"_f.if_then_else({self.condition.code}, {self.input.code}, {self.state})"

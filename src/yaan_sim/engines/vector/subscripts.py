@@ -70,8 +70,8 @@ class Subscripts:
             for el in self.ranges[root]:
                 self._elem_roots.setdefault(el.lower(), []).append(root)
         self._elem_case: dict[str, str] = {}
-        for elems in self.ranges.values():
-            for el in elems:
+        for members in self.ranges.values():
+            for el in members:
                 self._elem_case.setdefault(el.lower(), el)
 
     def mapped(self, a: str, b: str) -> bool:
