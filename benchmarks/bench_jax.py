@@ -206,7 +206,6 @@ def readme_text(mdl, outs, one_numpy, one_jax, first, agree_one, agree_ens, rows
         "| N | numpy | JAX | JAX chunk; compile (once per chunk size) | JAX / numpy |",
         "|---|---|---|---|---|",
     ]
-    beats = None
     for n, t_np, t_jax, chunk, results, need in rows:
         if t_jax is None:
             lines.append(
@@ -221,26 +220,29 @@ def readme_text(mdl, outs, one_numpy, one_jax, first, agree_one, agree_ens, rows
             lines.append(f"| {n:,} | not run | {jax_cell} | {chunk_cell} | - |")
             continue
         ratio = t_np / t_jax
-        if ratio > 1 and beats is None:
-            beats = n
         lines.append(
             f"| {n:,} | {t_np:.2f} s = **{n / t_np:,.0f}** | {jax_cell} | {chunk_cell} "
             f"| {ratio:.2f}x |"
         )
     lines.append("")
     where = "this CPU" if platform == "cpu" else f"this {platform.upper()}"
-    timed = [r for r in rows if r[1] is not None and r[2] is not None]
-    ratios = [t_np / t_jax for _, t_np, t_jax, *_ in timed]
+    ratios = {r[0]: r[1] / r[2] for r in rows if r[1] is not None and r[2] is not None}
     compiles = [r[3][1] for r in rows if r[3] and r[3][1] is not None] + [first]
-    if ratios and all(r > 1 for r in ratios):
+    # a gain under 10% is within what other jobs on a shared machine do to one timing
+    faster = [n for n, q in ratios.items() if q >= 1.1]
+    level = [n for n, q in ratios.items() if 1 / 1.1 < q < 1.1]
+    if not ratios:
+        verdict = "numpy was not run: no comparison."
+    elif faster:
         verdict = (
-            f"On {where} JAX was faster than numpy at every N measured "
-            f"({min(ratios):.2f}-{max(ratios):.2f}x)."
+            f"On {where} JAX was faster than numpy from N = {min(faster):,} "
+            f"({min(ratios[n] for n in faster):.2f}-{max(ratios[n] for n in faster):.2f}x)"
         )
-    elif beats is not None:
-        verdict = f"On {where} JAX was faster than numpy from N = {beats:,} in these runs."
+        verdict += (
+            f"; level (within 10%) at N = {', '.join(f'{n:,}' for n in level)}." if level else "."
+        )
     else:
-        verdict = f"On {where} JAX was not faster than numpy at any N measured."
+        verdict = f"On {where} JAX was not faster than numpy by 10% or more at any N measured."
     lines += [
         verdict,
         "",
