@@ -28,7 +28,13 @@ import numpy as np
 from yaan_sim.engines.jax import functions as _jf
 from yaan_sim.engines.vector import functions as _f
 from yaan_sim.engines.vector.codegen import Schedule, program_globals, schedule
-from yaan_sim.engines.vector.plan import Plan
+from yaan_sim.engines.vector.plan import (
+    INITIALISING_NAME,
+    TIME_NAME,
+    Plan,
+    lookup_names,
+    value_name,
+)
 
 _SIGNATURE = "P, SC, SCI, times, flags, slots, t_init, ti_init, ti_run, _tf, _dt, _sp"
 
@@ -66,7 +72,12 @@ def _counts_source(sc: Schedule, counted: list) -> str:
     starts = [d for key in counted for d in sc.stateful(key).count_deps()]
     needed = sc.closure([d for d in starts if d.startswith(("v:", "s:"))], sc.init_deps)
     lines = ["def _counts(P, SCI, t_init, ti_init, _tf, _dt, _sp):"]
-    body = [*_lookups(sc.plan), "_ip = True", "_ti = ti_init", "t = t_init"]
+    body = [
+        *_lookups(sc.plan),
+        f"{INITIALISING_NAME} = True",
+        "_ti = ti_init",
+        f"{TIME_NAME} = t_init",
+    ]
     for key in sc.init_order:
         if key in needed:
             body += sc.init_lines(key)
@@ -81,7 +92,7 @@ def _counts_source(sc: Schedule, counted: list) -> str:
 
 def _lookups(plan: Plan) -> list[str]:
     return [
-        f"X_{v.py_name}, T_{v.py_name} = P[{v.py_name!r}]"
+        "{}, {} = P[{!r}]".format(*lookup_names(v.py_name), v.py_name)
         for v in plan.variables.values()
         if v.kind == "lookup"
     ]
@@ -93,17 +104,21 @@ def _sim_source(sc: Schedule, counted: list) -> str:
     saved_only = [n for n in sc.dyn_order if n not in sc.ddt_order]
 
     body = _lookups(sc.plan)
-    body += ["_ip = True  # initialising (ACTIVE INITIAL)", "_ti = ti_init", "t = t_init"]
+    body += [
+        f"{INITIALISING_NAME} = True  # initialising (ACTIVE INITIAL)",
+        "_ti = ti_init",
+        f"{TIME_NAME} = t_init",
+    ]
     for key in sc.init_order:
         if key in counted:
             body.append(f"_n{sc.stateful(key).id} = NS[{sc.stateful(key).id}]")
         body += sc.init_lines(key, inplace=False, count=False)
-    body += ["_ip = False", "_ti = ti_run", "t = times[0]"]
+    body += [f"{INITIALISING_NAME} = False", "_ti = ti_run", f"{TIME_NAME} = times[0]"]
     if sc.redo:
         body.append("if True:" if sc.redo_always else "if RECOMPUTE:")
         for key in sc.redo:
             body += _indent(sc.var_lines(key, "run", inplace=False), 1)
-    body.append("O = {" + ", ".join(f"{py!r}: v_{py}" for py in sc.const_out) + "}")
+    body.append("O = {" + ", ".join(f"{py!r}: {value_name(py)}" for py in sc.const_out) + "}")
     body.append(
         "B = {"
         + ", ".join(
@@ -113,7 +128,7 @@ def _sim_source(sc: Schedule, counted: list) -> str:
     )
     body.append(f"{carry} = _f.widen({carry}, C)")
 
-    step = [f"{carry}, B = carry", "k, t = x"]
+    step = [f"{carry}, B = carry", f"k, {TIME_NAME} = x"]
     for key in sc.ddt_order:
         step += sc.var_lines(key, "run", inplace=False)
     save = ["def _save(B):"]
@@ -121,7 +136,7 @@ def _sim_source(sc: Schedule, counted: list) -> str:
         save += _indent(sc.var_lines(key, "run", inplace=False), 1)
     save.append(
         "    return {"
-        + ", ".join(f"{py!r}: _f.put(B[{py!r}], slots[k], v_{py})" for py in sc.dyn_out)
+        + ", ".join(f"{py!r}: _f.put(B[{py!r}], slots[k], {value_name(py)})" for py in sc.dyn_out)
         + "}"
     )
     step += save

@@ -28,7 +28,15 @@ from graphlib import CycleError, TopologicalSorter
 import numpy as np
 
 from yaan_sim.engines.vector import functions as _f
-from yaan_sim.engines.vector.plan import Plan, Variable
+from yaan_sim.engines.vector.plan import (
+    INITIALISING_NAME,
+    TIME_NAME,
+    Plan,
+    Variable,
+    constant_name,
+    lookup_names,
+    value_name,
+)
 from yaan_sim.engines.vector.statefuls import Stateful
 from yaan_sim.errors import ModelError
 
@@ -196,19 +204,20 @@ def var_code(var: Variable, overrides: dict, phase: str, inplace: bool = True) -
     """Source that computes ``v_<py>``; ``inplace=False`` assembles a variable defined
     piecewise without writing into an array (``x.at[idx].set(y)``, for JAX)."""
     py = var.py_name
+    v = value_name(py)
     kind = overrides.get(py)
     if kind == "const" or (kind is None and var.literal):
-        return [f"v_{py} = P[{py!r}]"]
+        return [f"{v} = P[{py!r}]"]
     if kind == "sched":
-        return [f"v_{py} = SCI[{py!r}]" if phase == "init" else f"v_{py} = SC[{py!r}][k]"]
+        return [f"{v} = SCI[{py!r}]" if phase == "init" else f"{v} = SC[{py!r}][k]"]
     shape = var.shape
     comps = var.components
     full = [list(range(n)) for n in shape]
     if len(comps) == 1 and comps[0].keep is None and [list(i) for i in comps[0].index] == full:
         e = comps[0].expr
         if e.scalar or e.present != frozenset(range(len(shape))):
-            return [f"v_{py} = _f.bc({e.code}, {shape!r})"]
-        return [f"v_{py} = {e.code}"]
+            return [f"{v} = _f.bc({e.code}, {shape!r})"]
+        return [f"{v} = {e.code}"]
     lines, names = [], []
     for i, c in enumerate(comps):
         name = f"_c{i}"
@@ -218,7 +227,7 @@ def var_code(var: Variable, overrides: dict, phase: str, inplace: bool = True) -
         else:
             lines.append(f"{name} = L[{py!r}][{i}]")
     lead = "max(" + ", ".join(f"_f.lead({n})" for n in names) + ", 1)"
-    lines.append(f"v_{py} = np.{'empty' if inplace else 'zeros'}(({lead},) + {shape!r})")
+    lines.append(f"{v} = np.{'empty' if inplace else 'zeros'}(({lead},) + {shape!r})")
     for i, c in enumerate(comps):
         idx = [list(x) for x in c.index]
         if c.keep is not None:
@@ -232,9 +241,9 @@ def var_code(var: Variable, overrides: dict, phase: str, inplace: bool = True) -
             target = f"(slice(None),) + IX[{py!r}][{i}]"
             value = f"_c{i}"
         if inplace:
-            lines.append(f"v_{py}[{target}] = {value}")
+            lines.append(f"{v}[{target}] = {value}")
         else:
-            lines.append(f"v_{py} = v_{py}.at[{target}].set({value})")
+            lines.append(f"{v} = {v}.at[{target}].set({value})")
     return lines
 
 
@@ -242,7 +251,7 @@ def program_globals(plan: Plan) -> dict:
     """The module-level names the generated source reads: constants ``K<i>``, literal
     components ``L`` and index tuples ``IX`` of variables defined piecewise."""
     variables = plan.variables
-    glb = {f"K{i}": c for i, c in enumerate(plan.constants)}
+    glb = {constant_name(i): c for i, c in enumerate(plan.constants)}
     glb["L"] = {
         v.py_name: [None if c.literal is None else c.literal[None, ...] for c in v.components]
         for v in variables.values()
@@ -267,16 +276,17 @@ def build_program(plan: Plan, overrides: dict, returns: list) -> Program:
     w("def _sim(P, SC, SCI, times, flags, t_init, ti_init, ti_run, _tf, _dt, _sp, recompute):")
     for v in plan.variables.values():
         if v.kind == "lookup":
-            w(f"    X_{v.py_name}, T_{v.py_name} = P[{v.py_name!r}]")
-    w("    _ip = True  # initialising (ACTIVE INITIAL)")
+            xp, tab = lookup_names(v.py_name)
+            w(f"    {xp}, {tab} = P[{v.py_name!r}]")
+    w(f"    {INITIALISING_NAME} = True  # initialising (ACTIVE INITIAL)")
     w("    _ti = ti_init")
-    w("    t = t_init")
+    w(f"    {TIME_NAME} = t_init")
     for node in sc.init_order:
         for line in sc.init_lines(node):
             w("    " + line)
-    w("    _ip = False")
+    w(f"    {INITIALISING_NAME} = False")
     w("    _ti = ti_run")
-    w("    t = times[0]")
+    w(f"    {TIME_NAME} = times[0]")
     if sc.redo:
         w("    if True:" if sc.redo_always else "    if recompute:")
         for node in sc.redo:
@@ -284,7 +294,7 @@ def build_program(plan: Plan, overrides: dict, returns: list) -> Program:
                 w("        " + line)
     w("    O = {}")
     for py in sc.const_out:
-        w(f"    O[{py!r}] = v_{py}")
+        w(f"    O[{py!r}] = {value_name(py)}")
     for py in sc.dyn_out:
         w(f"    o_{py} = []")
     w("    K = len(times) - 1")
@@ -296,7 +306,7 @@ def build_program(plan: Plan, overrides: dict, returns: list) -> Program:
             for line in sc.var_lines(node, "run"):
                 w(indent + "    " + line)
         for py in sc.dyn_out:
-            w(indent + f"    o_{py}.append(v_{py})")
+            w(indent + f"    o_{py}.append({value_name(py)})")
         if with_ddt:
             w(indent + "else:")
             w(indent + "    pass")
@@ -305,7 +315,7 @@ def build_program(plan: Plan, overrides: dict, returns: list) -> Program:
                     w(indent + "    " + line)
 
     w("    for k in range(K):")
-    w("        t = times[k]")
+    w(f"        {TIME_NAME} = times[k]")
     step_body("        ", True)
     for key in sc.live_states:
         for line in sc.stateful(key).ddt_code():
@@ -314,7 +324,7 @@ def build_program(plan: Plan, overrides: dict, returns: list) -> Program:
         for line in sc.stateful(key).update_code():
             w("        " + line)
     w("    k = K")
-    w("    t = times[K]")
+    w(f"    {TIME_NAME} = times[K]")
     step_body("    ", False)
     outs = ", ".join(f"{py!r}: o_{py}" for py in sc.dyn_out)
     w(f"    return O, {{{outs}}}")

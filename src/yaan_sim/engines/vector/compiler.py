@@ -19,12 +19,16 @@ import numpy as np
 
 from yaan_sim.engines.vector.declare import Declarations
 from yaan_sim.engines.vector.plan import (
+    INITIALISING_NAME,
+    TIME_NAME,
     Axis,
     Component,
     Expr,
     Plan,
     Variable,
     clean_name,
+    constant_name,
+    lookup_names,
     unsupported,
 )
 from yaan_sim.engines.vector.references import References
@@ -61,11 +65,11 @@ _SIMPLE_FUNCS = {
     "xidz": ("_f.xidz({0}, {1}, {2})", 3),
     "if_then_else": ("_f.if_then_else({0}, {1}, {2})", 3),
 }
-_TIME_FUNCS = {
-    "step": ("_f.step(t, _dt, {0}, {1})", (2,)),
-    "ramp": ("_f.ramp(t, {0}, {1})", (2,)),
-    "pulse": ("_f.pulse(t, {0}, {1})", (2,)),
-    "pulse_train": ("_f.pulse_train(t, {0}, {1}, {2}, {3})", (4,)),
+_TIME_FUNCS = {  # {t}: the time's name (TIME_NAME)
+    "step": ("_f.step({t}, _dt, {0}, {1})", (2,)),
+    "ramp": ("_f.ramp({t}, {0}, {1})", (2,)),
+    "pulse": ("_f.pulse({t}, {0}, {1})", (2,)),
+    "pulse_train": ("_f.pulse_train({t}, {0}, {1}, {2}, {3})", (4,)),
 }
 _REDUCTIONS = {"sum": "np.sum", "prod": "np.prod", "vmin": "np.min", "vmax": "np.max"}
 
@@ -183,7 +187,7 @@ class Compiler(Declarations, References):
 
     def const(self, value) -> str:
         self.constants.append(value)
-        return f"K{len(self.constants) - 1}"
+        return constant_name(len(self.constants) - 1)
 
     def expr(self, node, ctx, top=False) -> Expr:
         if _is_number(node):
@@ -267,7 +271,7 @@ class Compiler(Declarations, References):
             x = self.expr(args[0], ctx)
             # the table is a run parameter (X_<py>: x values, T_<py>: (K, sample, *dims))
             # so that a run can override it, per sample too
-            xp, tab = f"X_{py}", f"T_{py}"
+            xp, tab = lookup_names(py)
             if not var.roots:
                 return x.wrap(f"_f.interp1({x.code}, {xp}, {tab}, {len(ctx)})")
             code, present = self._align(tab, var, node.function.subscripts, ctx, lead=2)
@@ -287,16 +291,19 @@ class Compiler(Declarations, References):
         if fname in _TIME_FUNCS:
             template, counts = _TIME_FUNCS[fname]
             if fname == "ramp" and len(args) == 3:
-                template = "_f.ramp(t, {0}, {1}, {2})"
+                template = "_f.ramp({t}, {0}, {1}, {2})"
             elif len(args) not in counts:
                 raise self.fail(f"{fname.upper()} with {len(args)} arguments")
             parts = [self.expr(a, ctx) for a in args]
-            out = self._combine(parts, template.format(*[p.code for p in parts]))
+            code = template.format(*[p.code for p in parts], t=TIME_NAME)
+            out = self._combine(parts, code)
             return out.wrap(out.code, deps=frozenset({"time"}))
         if fname == "active_initial" and len(args) == 2:
             # PySD: the second argument while initialising, the first afterwards
             expr, init = (self.expr(a, ctx) for a in args)
-            out = self._combine([expr, init], f"(({init.code}) if _ip else ({expr.code}))")
+            out = self._combine(
+                [expr, init], f"(({init.code}) if {INITIALISING_NAME} else ({expr.code}))"
+            )
             out.deps = expr.deps
             out.ideps = init.init_deps
             out.phased = True

@@ -35,6 +35,27 @@ CONTROL_NAMES = {
     "saveper": "_sp",
 }
 
+#: the names equation code reads besides the nodes' values: the time, and the flag that is
+#: true while initialising (ACTIVE INITIAL). The compiler writes them and the code
+#: generators and the loop analysis bind them, all from here.
+TIME_NAME = "t"
+INITIALISING_NAME = "_ip"
+
+
+def value_name(py_name: str) -> str:
+    """The name equation code gives a variable's value."""
+    return f"v_{py_name}"
+
+
+def lookup_names(py_name: str) -> tuple[str, str]:
+    """The names equation code gives a lookup's x values and its table."""
+    return f"X_{py_name}", f"T_{py_name}"
+
+
+def constant_name(index: int) -> str:
+    """The name equation code gives the plan's constant array ``constants[index]``."""
+    return f"K{index}"
+
 
 def unsupported(variable: str, construct: str) -> UnsupportedConstructError:
     return UnsupportedConstructError(

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from yaan_sim.engines.vector.plan import CONTROL_NAMES, Expr, Variable
+from yaan_sim.engines.vector.plan import CONTROL_NAMES, TIME_NAME, Expr, Variable, value_name
 from yaan_sim.engines.vector.subscripts import Subscripts
 from yaan_sim.errors import ModelError, UnsupportedConstructError
 
@@ -44,7 +44,7 @@ class References:
     def reference(self, node, ctx) -> Expr:
         ref = node.reference
         if ref == "time":
-            return self._time_like("t")
+            return self._time_like(TIME_NAME)
         py = self.clean_to_py.get(ref)
         if py is None:
             rng = self.subs.range_name(ref.replace("_", " ")) or self.subs.range_name(ref)
@@ -60,7 +60,7 @@ class References:
         var = self.variables[py]
         if var.kind == "lookup":
             raise self.fail(f"the lookup '{var.name}' used without an argument")
-        code, present = self._align(f"v_{py}", var, node.subscripts, ctx, lead=1)
+        code, present = self._align(value_name(py), var, node.subscripts, ctx, lead=1)
         return Expr(code, present, frozenset({var.key}))
 
     def _align(self, base: str, var: Variable, subscripts, ctx, lead: int):
