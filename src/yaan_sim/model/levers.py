@@ -207,9 +207,19 @@ def constants(model: ModelLike) -> dict[str, Lever]:
 
 
 def lever_registry(model: ModelLike) -> dict[str, Lever]:
-    """The policy levers (``role: lever`` in the .mdl), by Vensim name, sorted by name."""
-    levers = {n: c for n, c in constants(model).items() if c.is_lever}
+    """The policy levers (``role: lever`` in the .mdl), by Vensim name, sorted by name.
+
+    A model that marks no constant ``role: lever`` (any Vensim model not written for
+    yaan-sim) has every constant settable: they are its levers.
+    """
+    pool = constants(model)
+    levers = {n: c for n, c in pool.items() if c.is_lever} or pool
     return dict(sorted(levers.items(), key=lambda kv: kv[0].lower()))
+
+
+def marks_levers(model: ModelLike) -> bool:
+    """Whether the model marks its levers (``role: lever``); if not, every constant is one."""
+    return any(c.is_lever for c in constants(model).values())
 
 
 def _norm(name: str) -> str:
