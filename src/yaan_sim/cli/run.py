@@ -134,7 +134,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         if not profile.is_yaan and not goals:
             print(
-                f"yaan-sim run: notice: {profile.model_name} has no goals file "
+                f"yaan-sim run: notice: no goals file for {profile.model_name} "
                 f"({profile.goals_hint()}): no goal table; the charts show its stocks",
                 file=sys.stderr,
             )

@@ -24,7 +24,7 @@ PosixPath('teacup/teacup.goals.yaml')                       # when that file exi
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -113,14 +113,22 @@ class ModelProfile:
         candidate = self.scenarios_dir / f"{ref}.yaml"
         return str(candidate) if candidate.is_file() else ref
 
+    def goals_candidates(self) -> list[Path]:
+        """The files this profile takes as its goals file, first found wins; none where
+        its .mdl is not known."""
+        if self.is_yaan:
+            return [self.goals_path] if self.goals_path is not None else []
+        if self.mdl_path is None:
+            return []
+        folder = self.mdl_path.parent
+        return [folder / f"{self.stem}.goals.yaml", folder / "goals.yaml"]
+
     def goals_hint(self) -> str:
         """Where this profile looks for a goals file, in words (for notices)."""
-        if self.is_yaan:
-            return str(self.goals_path)
-        if self.mdl_path is None:
-            return f"the folder of {self.model_name} (pass --model to find it)"
-        folder = self.mdl_path.parent
-        return f"{folder / (self.stem + '.goals.yaml')} or {folder / 'goals.yaml'}"
+        found = self.goals_candidates()
+        if not found:
+            return f"the results do not say where {self.model_name} is: pass --model"
+        return "looked for " + " or ".join(map(str, found))
 
     def time_unit(self, model: ModelLike | None = None) -> str:
         """The unit of the model's time axis: ``year`` for Ya'an, else the units the .mdl
@@ -186,19 +194,12 @@ def profile_for(mdl: str | Path | ModelLike | None = None) -> ModelProfile:
     if is_yaan_model(mdl):
         return yaan_profile()
     path = Path(str(mdl))
-    folder = path.parent
-    goals = next(
-        (p for p in (folder / f"{path.stem}.goals.yaml", folder / "goals.yaml") if p.is_file()),
-        None,
+    scenarios = path.parent / "scenarios"
+    profile = ModelProfile(
+        GENERIC, path.name, path, scenarios if scenarios.is_dir() else None, None
     )
-    scenarios = folder / "scenarios"
-    return ModelProfile(
-        kind=GENERIC,
-        model_name=path.name,
-        mdl_path=path,
-        scenarios_dir=scenarios if scenarios.is_dir() else None,
-        goals_path=goals,
-    )
+    goals = next((p for p in profile.goals_candidates() if p.is_file()), None)
+    return replace(profile, goals_path=goals)
 
 
 def profile_for_results(ds: Any, mdl: str | Path | None = None) -> ModelProfile:

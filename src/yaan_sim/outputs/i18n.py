@@ -234,10 +234,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "report.goals_model_text": ("The goals as written in {f}.", "目标定义见 {f}。"),
     "report.goal_rows": ("Goals", "目标"),
     "report.no_goals": (
-        "{m} has no goals file (looked for {f}), so there is no goal table; the charts "
+        "No goals file for {m} (looked for {f}), so there is no goal table; the charts "
         "show the model's stocks.",
         "{m} 没有目标文件(查找位置:{f}),因此没有目标完成情况表;图表显示模型的存量变量。",
     ),
+    "report.no_goals_unknown": (
+        "The results do not say where {m} is, so its goals file was not looked for (give "
+        "the model with --model); there is no goal table and the charts show its stocks.",
+        "结果中未记录 {m} 的位置,因此未查找其目标文件(可用 --model 指定模型);"
+        "没有目标完成情况表,图表显示模型的存量变量。",
+    ),
+    "or": ("or", "或"),
     "report.levers_model_text": (
         "Values per scenario (time: value where they change; per element where elements "
         "differ); bold: different from the first scenario.",

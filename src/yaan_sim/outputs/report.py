@@ -54,6 +54,7 @@ from yaan_sim.outputs.i18n import (
 from yaan_sim.outputs.i18n import t as _tr
 from yaan_sim.outputs.report_sections import (  # noqa: F401 (assumptions: public here too)
     _assumptions,
+    _display_path,
     _goal_rows,
     _goals_section,
     _levers_section,
@@ -298,9 +299,7 @@ def build_report(
         "subtitle": subtitle,
         "h": h,
         "levers": _levers_section(ds, lang, model, titles, generic=not yaan),
-        "no_goals": ""
-        if goals
-        else _t("no_goals", lang, m=profile.model_name, f=profile.goals_hint()),
+        "no_goals": "" if goals else _no_goals(profile, lang),
         "midterm": _midterm(goals, observed, year, lang) if yaan else None,
         "charts": [
             {"key": c.key, "caption": c.caption, "b64": base64.b64encode(c.png).decode("ascii")}
@@ -317,6 +316,15 @@ def build_report(
     if embed_font:
         context["font_css"] = embedded_font_css(template.render(context))
     return template.render(context)
+
+
+def _no_goals(profile: ModelProfile, lang: str) -> str:
+    """Why another model's report has no goal table."""
+    where = profile.goals_candidates()
+    if not where:
+        return _t("no_goals_unknown", lang, m=profile.model_name)
+    f = f" {_tr('or', lang)} ".join(_display_path(p) for p in where)
+    return _t("no_goals", lang, m=profile.model_name, f=f)
 
 
 def _goal_context(ds, goals, table, lang, titles, yaan: bool) -> dict:
