@@ -134,7 +134,7 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_goal_probabilities(ds: xr.Dataset, year: int, goals=None) -> None:
+def print_goal_probabilities(ds: xr.Dataset, year: int, goals: Any = None) -> None:
     """The binding rows of the goal table with P(met), median value and gap."""
     from yaan_sim.outputs.evaluate import evaluate
 
@@ -170,9 +170,9 @@ def write_fan(
     lang: str,
     force: bool,
     *,
-    profile=None,
-    goals=None,
-    model=None,
+    profile: Any = None,
+    goals: Any = None,
+    model: Any = None,
 ) -> None:
     """The fan chart of city revenue; for another model, fans of its goals' variables
     (or of its stocks when it has no goals file)."""

@@ -59,7 +59,7 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_seek)
 
 
-def _goals_of(profile, command: str):
+def _goals_of(profile: Any, command: str) -> Any:
     """Another model's goals, which ``command`` needs: a clear error where it has none."""
     from yaan_sim.errors import YaanSimError
     from yaan_sim.outputs.goals import profile_goals

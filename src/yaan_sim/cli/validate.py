@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from yaan_sim.cli._common import model_option
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     files = [profile.scenario_ref(f) for f in args.files]
     files = files or [display_path(p) for p in profile.scenario_files()]
     if not files:
-        where = display_path(profile.scenarios_dir or profile.mdl_path.parent / "scenarios")
+        where = display_path(profile.scenarios_dir or Path(model.mdl_path).parent / "scenarios")
         print(f"yaan-sim validate: no scenario files given and none in {where}", file=sys.stderr)
         return 2
     bad = 0

@@ -167,7 +167,7 @@ def read_generic_goal(raw: dict, bad: Callable[[str, str], None]) -> dict[str, A
             )
         elif _is_int(year) and baseline_year >= year:
             bad("baseline_year", f"{baseline_year} must be before the goal year {year}")
-    target = raw.get("target")
+    target: Any = raw.get("target")
     if comparison == "falling_every_year":
         if target is not None:
             bad("target", "a 'falling every year' goal takes no target; remove the key")
