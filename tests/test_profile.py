@@ -432,3 +432,14 @@ def test_levers_validate_and_run_take_the_model_own_constants(tmp_path, monkeypa
     assert ds["time"].attrs["units"] == "Minute"
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "冷房间" in html and not yaan_words(_texts(tmp_path / "out"))
+    # seek needs goals, and levers with both bounds (teacup gives Room Temperature none above)
+    argv = ["seek", "--model", str(mdl), "cold-room", "--goals", "warm", "--levers"]
+    assert main([*argv, "Room Temperature"]) == 2
+    assert "no goals file for teacup.mdl" in capsys.readouterr().err
+    (tmp_path / "goals.yaml").write_text(
+        "goals:\n  - {id: warm, variable: Teacup Temperature, comparison: at least, target: 100,"
+        " year: 30}\n",
+        encoding="utf-8",
+    )
+    assert main([*argv, "Room Temperature"]) == 2
+    assert "has [-459.67, ?] Degrees Fahrenheit in the .mdl" in capsys.readouterr().err

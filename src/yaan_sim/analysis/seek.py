@@ -95,12 +95,7 @@ def parse_levers(
     for spec in specs:
         sel = parse_lever_spec(spec, reg, resolve_place=resolve_place)
         lv = sel.lever
-        if np.isnan(lv.min) or np.isnan(lv.max):  # another model's constant may give none
-            raise YaanSimError(
-                f"seek searches a lever's [min,max] range, and {lv.name!r} has no "
-                f"{'lower' if np.isnan(lv.min) else 'upper'} bound in the .mdl "
-                f"({lv.range_text}): give both in its units field, e.g. ~ {lv.units} [0,100] ~"
-            )
+        lv.check_bounded("seek searches")
         if len(lv.dims) > 1:
             raise YaanSimError(
                 f"{lv.name!r} has two subscripts; seek moves levers with at most one"

@@ -91,6 +91,15 @@ class Lever:
         unit = f" {self.units}" if self.units else ""
         return f"[{lo}, {hi}]{unit}"
 
+    def check_bounded(self, who: str) -> None:
+        """Raise unless the .mdl gives both bounds (another model's constant may give none);
+        ``who`` is what needs them, e.g. "seek searches"."""
+        if math.isnan(self.min) or math.isnan(self.max):
+            raise YaanSimError(
+                f"{who} a lever's [min,max] range, and {self.name!r} has {self.range_text} "
+                f"in the .mdl: give both bounds in its units field, e.g. ~ {self.units} [0,100] ~"
+            )
+
     def in_range(self, value: float) -> bool:
         """Whether ``value`` lies in the lever's ``[min, max]`` (open where not given)."""
         return not (value < self.min or value > self.max)  # nan bounds compare False
