@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 YAAN = "yaan"
 GENERIC = "generic"
 
-#: The charts each kind of profile draws (keys of :func:`yaan_sim.outputs.report.render_charts`).
+#: The charts that make sense for each kind of profile (the generic ones are the keys of
+#: the charts :func:`yaan_sim.outputs.report.render_charts` draws for another model).
 CHARTS = {
     YAAN: (
         "city_total",

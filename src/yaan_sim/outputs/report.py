@@ -201,20 +201,24 @@ def _model_charts(ds, table, goals, *, lang, dpi, profile: ModelProfile, model) 
     from yaan_sim.outputs import charts
     from yaan_sim.outputs.variable_charts import plot_variables
 
+    wanted = profile.charts
+    out: list[Chart] = []
     if not goals:
-        names = profile.stocks(model, ds.data_vars)
-        axes = plot_variables(ds, names, lang=lang)
-        caption = _t("c_stocks", lang, m=profile.model_name)
-        return [Chart("stocks", caption, _fig_png(axes.flat[0].figure, dpi))]
-    axes = charts.plot_goal_panels(ds, list(goals), lang=lang, ncols=3)
-    out = [Chart("goal_trajectories", _t("c_goals", lang), _fig_png(axes.flat[0].figure, dpi))]
-    ax = charts.plot_goal_table(table, lang=lang)
-    out.append(Chart("goal_table", _t("c_table", lang), _fig_png(ax.figure, dpi)))
-    try:
+        if "stocks" in wanted:
+            axes = plot_variables(ds, profile.stocks(model, ds.data_vars), lang=lang)
+            caption = _t("c_stocks", lang, m=profile.model_name)
+            out.append(Chart("stocks", caption, _fig_png(axes.flat[0].figure, dpi)))
+        return out
+    if "goal_trajectories" in wanted:
+        axes = charts.plot_goal_panels(ds, list(goals), lang=lang, ncols=3)
+        fig = axes.flat[0].figure
+        out.append(Chart("goal_trajectories", _t("c_goals", lang), _fig_png(fig, dpi)))
+    if "goal_table" in wanted:
+        ax = charts.plot_goal_table(table, lang=lang)
+        out.append(Chart("goal_table", _t("c_table", lang), _fig_png(ax.figure, dpi)))
+    if "goal_gaps" in wanted and (table["comparison"] != "falling_every_year").any():
         ax = charts.plot_goal_gaps(table, lang=lang)
         out.append(Chart("goal_gaps", _t("c_gaps", lang), _fig_png(ax.figure, dpi)))
-    except YaanSimError:
-        pass  # no level goals
     return out
 
 
