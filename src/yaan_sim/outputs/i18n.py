@@ -233,6 +233,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "report.goals_model": ("Goals", "目标"),
     "report.goals_model_text": ("The goals as written in {f}.", "目标定义见 {f}。"),
     "report.goal_rows": ("Goals", "目标"),
+    "report.detail_rows_at": (
+        "Details: gap, first time met, growth needed and simulated",
+        "明细:差距、首次达标时点、所需增速与模拟增速",
+    ),
+    "col.first_at": ("first met (t)", "首次达标时点"),
+    "col.need_at": ("growth needed % per time unit", "所需增速(%/单位时间)"),
+    "col.sim_at": ("growth simulated % per time unit", "模拟增速(%/单位时间)"),
     "report.no_goals": (
         "No goals file for {m} (looked for {f}), so there is no goal table; the charts "
         "show the model's stocks.",

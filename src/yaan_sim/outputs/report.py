@@ -53,6 +53,7 @@ from yaan_sim.outputs.i18n import (
 )
 from yaan_sim.outputs.i18n import t as _tr
 from yaan_sim.outputs.report_sections import (  # noqa: F401 (assumptions: public here too)
+    Table,
     _assumptions,
     _display_path,
     _goal_rows,
@@ -63,6 +64,7 @@ from yaan_sim.outputs.report_sections import (  # noqa: F401 (assumptions: publi
     _summary,
     _wide_status,
     assumptions,
+    without_empty_places,
 )
 from yaan_sim.outputs.results import check_writable, write_atomic
 
@@ -292,7 +294,7 @@ def build_report(
     heads += ("info_rows", "midterm", "observed_data", "charts", "assumptions", "rule")
     h = {k: _t(k, lang) for k in (*heads, "manifest")}
     if not yaan:
-        h |= {"goals": _t("goals_model", lang), "binding_rows": _t("goal_rows", lang)}
+        h |= {k: _t(v, lang) for k, v in _MODEL_HEADS.items()}
     subtitle = _t("subtitle", lang, y=year)
     if not yaan:
         own = "subtitle_model_own" if goals else "subtitle_model_plain"
@@ -322,6 +324,14 @@ def build_report(
     return template.render(context)
 
 
+#: Another model's section headings (no "plan", no "year").
+_MODEL_HEADS = {
+    "goals": "goals_model",
+    "binding_rows": "goal_rows",
+    "detail_rows": "detail_rows_at",
+}
+
+
 def _no_goals(profile: ModelProfile, lang: str) -> str:
     """Why another model's report has no goal table."""
     where = profile.goals_candidates()
@@ -337,12 +347,16 @@ def _goal_context(ds, goals, table, lang, titles, yaan: bool) -> dict:
     if "value_source" in table.columns and (table["value_source"] == "observed").any():
         obs_note = _t("obs_mark", lang)
     units = {} if yaan else {g.id: goal_unit(ds, g) for g in goals}
+
+    def tidy(t: Table) -> Table:
+        return t if yaan else without_empty_places(t, lang)
+
     return {
         "summary": _summary(table, lang, titles, generic=not yaan),
         "goals": _goals_section(goals, lang, units=None if yaan else units),
         "goal_tables": {
-            "wide": _wide_status(table[table["binding"]], lang, titles),
-            "binding": _goal_rows(table[table["binding"]], lang, titles),
+            "wide": tidy(_wide_status(table[table["binding"]], lang, titles)),
+            "binding": tidy(_goal_rows(table[table["binding"]], lang, titles, generic=not yaan)),
             "info": _goal_rows(table[~table["binding"]], lang, titles),
             "obs_note": obs_note,
         },

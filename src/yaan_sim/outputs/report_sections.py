@@ -273,10 +273,12 @@ def _value_cell(rec, lang: str) -> Cell:
     return cell
 
 
-def _goal_rows(df: pd.DataFrame, lang: str, titles: dict) -> Table:
+def _goal_rows(df: pd.DataFrame, lang: str, titles: dict, *, generic: bool = False) -> Table:
+    """Every column of the goal table; ``generic``: another model's, whose years are times."""
     cols = ["scenario"] if "scenario" in df.columns else []
-    keys = ["goal", "place", "target", "value", "unit", "gap", "gap_pct", "status", "first"]
-    keys += ["need", "sim"] + (["p_met"] if "p_met" in df.columns else [])
+    at = "_at" if generic else ""
+    keys = ["goal", "place", "target", "value", "unit", "gap", "gap_pct", "status", f"first{at}"]
+    keys += [f"need{at}", f"sim{at}"] + (["p_met"] if "p_met" in df.columns else [])
     table = Table([_col(k, lang) for k in cols + keys])
     names: dict = {}
     for rec in df.to_dict("records"):
@@ -299,6 +301,18 @@ def _goal_rows(df: pd.DataFrame, lang: str, titles: dict) -> Table:
             row.append(_n(rec["p_met"]))
         table.rows.append(row)
     return table
+
+
+def without_empty_places(table: Table, lang: str) -> Table:
+    """``table`` without its place column where every place is empty (another model's
+    goals on variables without subscripts)."""
+    head = _col("place", lang)
+    if head not in table.header:
+        return table
+    i = table.header.index(head)
+    if any(row[i].text for row in table.rows):
+        return table
+    return Table(table.header[:i] + table.header[i + 1 :], [r[:i] + r[i + 1 :] for r in table.rows])
 
 
 def _wide_status(df: pd.DataFrame, lang: str, titles: dict) -> Table:
