@@ -199,7 +199,7 @@ def run_batch(
     check_writable(output, force)
     scenarios = collect_scenarios(sources, model)
     if samples:
-        rv = resolve_return_vars(return_vars)
+        rv = resolve_return_vars(return_vars, model=model)
     else:
         rv = None if return_vars in (None, "all") else list(return_vars)
         seed = None
@@ -272,18 +272,31 @@ def run_batch(
     export(ds, output, force=force)
     if not keep_parts:
         shutil.rmtree(folder, ignore_errors=True)
+    summary = summarise(ds, year, goals=_profile_goals(model))
     return BatchResult(
-        output, ds, summarise(ds, year), [label(k) for k in out.ran], [label(k) for k in out.reused]
+        output, ds, summary, [label(k) for k in out.ran], [label(k) for k in out.reused]
     )
 
 
-def summarise(ds: xr.Dataset, year: int = 2020) -> pd.DataFrame:
-    """The binding goal rows of every scenario: status, value, target, gap (and p_met)."""
+def _profile_goals(model: ModelLike) -> Any:
+    """The goals of the model's profile: the plan's, another model's goals file, or None."""
+    from yaan_sim.model.profile import profile_for
+    from yaan_sim.outputs.goals import load_goals, profile_goals
+
+    profile = profile_for(model)
+    return load_goals() if profile.is_yaan else profile_goals(profile)
+
+
+def summarise(ds: xr.Dataset, year: int = 2020, goals: Any = None) -> pd.DataFrame:
+    """The binding goal rows of every scenario: status, value, target, gap (and p_met);
+    no rows for another model without goals (``goals`` None and no ``park`` dim)."""
     from yaan_sim.outputs.evaluate import evaluate
 
+    if goals is None and "park" not in ds.dims:
+        return pd.DataFrame(columns=["scenario", "goal_id", "scope", "scope_label", "status"])
     years = [float(t) for t in ds["time"].values]
     year = int(min(year, np.floor(max(years))))
-    table = evaluate(ds, year=year)
+    table = evaluate(ds, goals, year=year)
     table = table[table["binding"]]
     cols = [
         c
@@ -308,7 +321,7 @@ def status_matrix(summary: pd.DataFrame) -> pd.DataFrame:
     """Scenario x goal: the status (or P(met) in % for ensembles), for printing."""
     df = summary.copy()
     df["goal"] = np.where(
-        df["scope"] == "city",
+        (df["scope"] == "city") | (df["scope_label"].astype(str) == ""),
         df["goal_id"],
         df["goal_id"] + ":" + df["scope_label"].astype(str),
     )

@@ -67,6 +67,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from yaan_sim.analysis.backtest import DEFAULT_CUTOFF, backtest, format_backtest
     from yaan_sim.model.ledger import read_ledger
     from yaan_sim.model.load import load_model
+    from yaan_sim.model.profile import profile_for
 
     results = None
     if args.results:
@@ -75,6 +76,12 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         results = open_results(args.results)
     ledger = read_ledger(args.ledger) if args.ledger else read_ledger()
     model = load_model(args.model)
+    if not profile_for(model).is_yaan and not args.ledger:
+        raise YaanSimError(
+            f"backtest compares the model with the Ya'an data ledger (models/data/ledger), "
+            f"whose figures {model.mdl_path.name} does not model: give its own ledger with "
+            "--ledger DIR"
+        )
     if results is not None:
         want = model.mdl_sha256
         got = results.attrs.get("model_sha256")

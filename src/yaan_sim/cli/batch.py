@@ -47,7 +47,8 @@ def register(sub: Any) -> None:
         nargs="*",
         metavar="FOLDER|FILE",
         default=None,
-        help="folders of scenario files and/or files (default: scenarios/)",
+        help="folders of scenario files and/or files (default: scenarios/, or the "
+        "scenarios/ folder beside another --model)",
     )
     p.add_argument(
         "--samples",
@@ -74,13 +75,20 @@ def register(sub: Any) -> None:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     from yaan_sim.analysis.batch import parts_dir, run_batch, status_matrix
-    from yaan_sim.paths import SCENARIOS_DIR
+    from yaan_sim.errors import YaanSimError
+    from yaan_sim.model.profile import profile_for
 
     out = prepare_output(args.output, args.force, DEFAULT_OUT)
     from yaan_sim.model.load import load_model
 
     model = load_model(args.model)
-    sources = args.sources or [str(SCENARIOS_DIR)]
+    profile = profile_for(model)
+    if not args.sources and profile.scenarios_dir is None:
+        raise YaanSimError(
+            f"{profile.model_name} has no scenarios/ folder beside it: give scenario files "
+            "or folders to run"
+        )
+    sources = args.sources or [str(profile.scenarios_dir)]
     rv = variables_arg(args.vars)
     try:
         res = run_batch(
@@ -110,8 +118,15 @@ def cmd_batch(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
-    print(f"Summary ({'P(met)' if args.samples else 'status'} per goal and scenario):")
-    print(status_matrix(res.summary).to_string())
+    if len(res.summary):
+        print(f"Summary ({'P(met)' if args.samples else 'status'} per goal and scenario):")
+        print(status_matrix(res.summary).to_string())
+    else:
+        print(
+            f"yaan-sim batch: notice: no goals file for {profile.model_name} "
+            f"({profile.goals_hint()}): no summary against goals",
+            file=sys.stderr,
+        )
     print(f"\nran {len(res.ran)} part(s), reused {len(res.reused)} saved part(s)")
     print(f"wrote {out}")
     return 0

@@ -89,10 +89,14 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
     if args.chart:
         check_writable(args.chart, args.force)
     from yaan_sim.model.load import load_model
+    from yaan_sim.model.profile import profile_for
+    from yaan_sim.outputs.goals import profile_goals
     from yaan_sim.scenario import load_scenarios
 
     model = load_model(args.model)
-    scenarios = load_scenarios(args.scenarios, model)
+    profile = profile_for(model)
+    goals = None if profile.is_yaan else profile_goals(profile)
+    scenarios = load_scenarios([profile.scenario_ref(s) for s in args.scenarios], model)
     horizon = parse_horizon(args.horizon, model)
     rv = variables_arg(args.vars)
     ds = run_ensemble(
@@ -112,25 +116,32 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
         posterior=args.posterior,
     )
     export(ds, out, force=args.force)
-    print_goal_probabilities(ds, args.year)
+    if profile.is_yaan or goals:
+        print_goal_probabilities(ds, args.year, goals)
+    else:
+        print(
+            f"yaan-sim ensemble: notice: no goals file for {profile.model_name} "
+            f"({profile.goals_hint()}): no goal probabilities",
+            file=sys.stderr,
+        )
     print(
         f"\nwrote {out} ({args.samples} samples x {ds.sizes['scenario']} scenario(s), "
         f"method {args.method}, seed {args.seed})"
     )
     if args.chart:
-        write_fan(ds, args.chart, args.lang, args.force)
+        write_fan(ds, args.chart, args.lang, args.force, profile=profile, goals=goals, model=model)
         print(f"wrote {args.chart}")
     return 0
 
 
-def print_goal_probabilities(ds: xr.Dataset, year: int) -> None:
+def print_goal_probabilities(ds: xr.Dataset, year: int, goals: Any = None) -> None:
     """The binding rows of the goal table with P(met), median value and gap."""
     from yaan_sim.outputs.evaluate import evaluate
 
     years = [float(t) for t in ds["time"].values]
     year = int(min(year, max(years)))
     try:
-        table = evaluate(ds, year=year)
+        table = evaluate(ds, goals, year=year)
     except YaanSimError as exc:
         print(f"(no goal table: {exc})")
         return
@@ -153,17 +164,33 @@ def print_goal_probabilities(ds: xr.Dataset, year: int) -> None:
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
 
 
-def write_fan(ds: xr.Dataset, path: str | Path, lang: str, force: bool) -> None:
+def write_fan(
+    ds: xr.Dataset,
+    path: str | Path,
+    lang: str,
+    force: bool,
+    *,
+    profile: Any = None,
+    goals: Any = None,
+    model: Any = None,
+) -> None:
+    """The fan chart of city revenue; for another model, fans of its goals' variables
+    (or of its stocks when it has no goals file)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from yaan_sim.outputs.charts import plot_fan
+    from yaan_sim.outputs.charts import plot_fan, plot_goal_panels
     from yaan_sim.outputs.results import write_atomic
+    from yaan_sim.outputs.variable_charts import plot_variables
 
-    ax = plot_fan(ds, "revenue_city", lang=lang)
-    fig = ax.figure
+    if profile is None or profile.is_yaan:
+        fig = plot_fan(ds, "revenue_city", lang=lang).figure
+    elif goals:
+        fig = plot_goal_panels(ds, list(goals), lang=lang, ncols=3).flat[0].figure
+    else:
+        fig = plot_variables(ds, profile.stocks(model, ds.data_vars), lang=lang).flat[0].figure
     fmt = Path(path).suffix.lstrip(".") or "png"
     write_atomic(
         path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=120, bbox_inches="tight"), force=force

@@ -12,7 +12,6 @@ import xarray as xr
 
 from yaan_sim.cli._common import engine_option, force_option, model_option
 from yaan_sim.errors import YaanSimError
-from yaan_sim.paths import DEFAULT_MODEL
 
 DEFAULT_OUT_DIR = Path("out")
 
@@ -26,8 +25,10 @@ def register(sub: Any) -> None:
             "Run the model. With scenario files: run each, stack them on a "
             "`scenario` dim and write -o OUT.nc. With none: run the default "
             "scenario set of scenarios/ and write results, goal table, charts "
-            "and report to --out-dir (the main job of `make run`); with none and "
-            "another --model, run that model's own defaults."
+            "and report to --out-dir (the main job of `make run`). With another "
+            "--model, the same from that model's profile: the scenarios of a "
+            "scenarios/ folder beside its .mdl (else its own defaults), its goals "
+            "file <model>.goals.yaml or goals.yaml beside it (else charts of its stocks)."
         ),
     )
     p.add_argument(
@@ -49,11 +50,8 @@ def register(sub: Any) -> None:
 
 
 def _is_goals_file(ref: str) -> bool:
-    return Path(ref).name.endswith(("-goals.yaml", "-goals.yml"))
-
-
-def _is_default_model(path: str | None) -> bool:
-    return path is None or Path(path).resolve() == DEFAULT_MODEL.resolve()
+    name = Path(ref).name
+    return name.endswith(("-goals.yaml", "-goals.yml", ".goals.yaml")) or name == "goals.yaml"
 
 
 def revenue_table(ds: xr.Dataset, year: float | None = None) -> str:
@@ -95,9 +93,10 @@ def final_values(ds: xr.Dataset, limit: int = 12) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     from yaan_sim.engines.simulate import simulate
     from yaan_sim.model.load import load_model
-    from yaan_sim.outputs.evaluate import check_results
+    from yaan_sim.model.profile import profile_for
+    from yaan_sim.outputs.goals import profile_goals
     from yaan_sim.outputs.results import check_writable, to_netcdf
-    from yaan_sim.scenario import load_scenarios, scenario_files
+    from yaan_sim.scenario import load_scenarios
 
     main_job = not args.scenarios
     out_dir = Path(args.out_dir)
@@ -107,6 +106,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_writable(output, args.force)  # before the work, not after
 
     model = load_model(args.model)
+    profile = profile_for(model)
     refs = [r for r in args.scenarios if not _is_goals_file(r)]
     if len(refs) < len(args.scenarios):
         print(
@@ -115,29 +115,30 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         if not refs:
             raise YaanSimError("no scenario files given, only goals files")
-    if not refs and _is_default_model(args.model):
-        refs = [str(p) for p in scenario_files()]
-    scenarios = load_scenarios(refs, model) if refs else []
+    if not refs:
+        refs = [str(p) for p in profile.scenario_files()]
+    scenarios = load_scenarios([profile.scenario_ref(r) for r in refs], model) if refs else []
+    goals = profile_goals(profile) if main_job and not profile.is_yaan else None
     ds = simulate(model, scenarios or None, engine=args.engine, argv=sys.argv)
+    if goals:  # the goals' variables and elements, checked before anything is written
+        from yaan_sim.outputs.evaluate import evaluate, format_table, summary
+
+        table = evaluate(ds, goals, year=None)
     to_netcdf(ds, output, force=args.force)
-    try:
-        check_results(ds)
-    except YaanSimError:  # a model without the Ya'an parks' revenue
-        print(final_values(ds))
-        print(f"\nwrote {output} (engine: {ds.attrs['engine']})")
-        if main_job:
-            print(
-                f"yaan-sim run: notice: no goal table, charts or report: the results of "
-                f"{model.mdl_path.name} have no `revenue` by `park`, which the plan's goals "
-                "are judged on",
-                file=sys.stderr,
-            )
-        return 0
-    print(revenue_table(ds))
+    print(revenue_table(ds) if profile.is_yaan else final_values(ds))
+    if goals:
+        print("\n" + format_table(summary(table), "table").rstrip())
     print(f"\nwrote {output} (engine: {ds.attrs['engine']})")
     if main_job:
         from yaan_sim.outputs.report import write_main_job_outputs
 
-        for path in write_main_job_outputs(ds, out_dir, force=args.force):
+        if not profile.is_yaan and not goals:
+            print(
+                f"yaan-sim run: notice: no goals file for {profile.model_name} "
+                f"({profile.goals_hint()}): no goal table; the charts show its stocks",
+                file=sys.stderr,
+            )
+        paths = write_main_job_outputs(ds, out_dir, force=args.force, profile=profile, model=model)
+        for path in paths:
             print(f"wrote {path}")
     return 0

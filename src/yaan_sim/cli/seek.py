@@ -59,6 +59,20 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_seek)
 
 
+def _goals_of(profile: Any, command: str) -> Any:
+    """Another model's goals, which ``command`` needs: a clear error where it has none."""
+    from yaan_sim.errors import YaanSimError
+    from yaan_sim.outputs.goals import profile_goals
+
+    goals = profile_goals(profile)
+    if goals is None:
+        raise YaanSimError(
+            f"{command} works on goals, and there is no goals file for {profile.model_name} "
+            f"({profile.goals_hint()}): write one (see models/README.md, 'Goals for any model')"
+        )
+    return goals
+
+
 def cmd_seek(args: argparse.Namespace) -> int:
     from yaan_sim.analysis.seek import seek
     from yaan_sim.outputs.results import check_writable
@@ -68,15 +82,18 @@ def cmd_seek(args: argparse.Namespace) -> int:
     if args.write_scenario:
         check_writable(args.write_scenario, args.force)
     from yaan_sim.model.load import load_model
+    from yaan_sim.model.profile import profile_for
     from yaan_sim.scenario import load_scenarios
 
     model = load_model(args.model)
-    (scenario,) = load_scenarios([args.scenario], model)
+    profile = profile_for(model)
+    (scenario,) = load_scenarios([profile.scenario_ref(args.scenario)], model)
     res = seek(
         model,
         scenario,
         split_list(args.goals),
         split_list(args.levers),
+        goal_set=None if profile.is_yaan else _goals_of(profile, "seek"),
         year=args.year,
         horizon=parse_horizon(args.horizon, model),
         engine=args.engine,

@@ -90,18 +90,23 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     check_writable(str(table) + ".json", args.force)
     if args.chart:
         check_writable(args.chart, args.force)
+    from yaan_sim.cli.seek import _goals_of
     from yaan_sim.model.load import load_model
+    from yaan_sim.model.profile import profile_for
     from yaan_sim.scenario import load_scenarios
 
     model = load_model(args.model)
-    (scenario,) = load_scenarios([args.scenario], model)
+    profile = profile_for(model)
+    goals = None if profile.is_yaan else _goals_of(profile, "sensitivity")
+    (scenario,) = load_scenarios([profile.scenario_ref(args.scenario)], model)
     levers: str | list[str] | None = {"all": "all", "none": None}.get(args.levers)
     if args.levers not in ("all", "none"):
         levers = split_list(args.levers)
-    outcomes = split_list(args.goals) or list(DEFAULT_OUTCOMES)
+    outcomes = split_list(args.goals) or (list(goals.ids) if goals else list(DEFAULT_OUTCOMES))
     res = run_sensitivity(
         model,
         scenario,
+        goals=goals,
         method=args.method,
         samples=args.samples,
         seed=args.seed,

@@ -13,8 +13,8 @@ import xarray as xr
 
 from yaan_sim.errors import ResultsError, YaanSimError
 from yaan_sim.model.load import Horizon
+from yaan_sim.model.profile import profile_for
 from yaan_sim.outputs.manifest import EnsembleRecord, Manifest
-from yaan_sim.paths import DEFAULT_MODEL
 from yaan_sim.protocols import ModelLike, ScenarioLike
 
 
@@ -52,13 +52,19 @@ def annotate(ds: xr.Dataset, model: ModelLike) -> xr.Dataset:
                 "role": meta.role,
             }
         )
-    ds["time"].attrs.update(
-        {
-            "units": "year",
-            "long_name": "time (the value at Y.0 stands for year Y)",
-            "long_name_zh": "年份",
-        }
-    )
+    profile = profile_for(model)
+    if profile.is_yaan:
+        ds["time"].attrs.update(
+            {
+                "units": "year",
+                "long_name": "time (the value at Y.0 stands for year Y)",
+                "long_name_zh": "年份",
+            }
+        )
+    else:  # another model: its own time unit (Minute, Day, ...)
+        ds["time"].attrs.update(
+            {"units": profile.time_unit(model), "long_name": "time", "long_name_zh": "时间"}
+        )
     regions = model.regions()
     if regions and "park" in ds.dims:
         ds = ds.assign_coords(region=("park", [regions.get(p, "") for p in ds["park"].values]))
@@ -77,7 +83,7 @@ def stack_scenarios(runs: Sequence[xr.Dataset], scenarios: Sequence[ScenarioLike
 
 def results_title(model: ModelLike) -> str:
     """The results' title: the Ya'an plan's for its model, else the model file's name."""
-    if Path(model.mdl_path).name == DEFAULT_MODEL.name:
+    if profile_for(model).is_yaan:
         return "yaan-sim results: Ya'an industrial parks, 2016-2020 plan"
     return f"yaan-sim results: {Path(model.mdl_path).name}"
 
