@@ -36,11 +36,11 @@ import xarray as xr
 from yaan_sim.analysis.runner import DEFAULT_CHUNK, Job, PartStore, resolve_return_vars, run_jobs
 from yaan_sim.analysis.sampling import sample_design
 from yaan_sim.engines.prerun import prepare_runs
-from yaan_sim.errors import YaanSimError
+from yaan_sim.errors import ResultsError, YaanSimError
 from yaan_sim.model.load import Horizon
 from yaan_sim.outputs.export import check_suffix, export
 from yaan_sim.outputs.manifest import EnsembleRecord
-from yaan_sim.outputs.results import check_writable, finish, stack_scenarios
+from yaan_sim.outputs.results import check_writable, finish, remove_stale_temps, stack_scenarios
 from yaan_sim.protocols import ModelLike
 from yaan_sim.scenario.fixed import FixedScenario
 
@@ -72,6 +72,8 @@ class BatchResult:
     summary: pd.DataFrame
     ran: list = field(default_factory=list)
     reused: list = field(default_factory=list)
+    #: why there is no summary (results without what the goals need), else ""
+    no_summary: str = ""
 
 
 def parts_dir(output: str | Path) -> Path:
@@ -143,8 +145,7 @@ def _prepare_parts(folder: Path, fingerprint: dict, resume: bool, force: bool) -
                     f"differs in: {', '.join(diff)}); pass --force without "
                     "--resume to start again, or restore the same inputs"
                 )
-            for tmp in folder.glob(".*.tmp"):  # a write cut short by a kill
-                tmp.unlink()
+            remove_stale_temps(folder)  # writes cut short by a kill
             return
         if not force and not resume:
             raise YaanSimError(
@@ -272,8 +273,12 @@ def run_batch(
     export(ds, output, force=force)
     if not keep_parts:
         shutil.rmtree(folder, ignore_errors=True)
+    try:
+        summary, why = summarise(ds, year), ""
+    except ResultsError as exc:  # e.g. a model without the goals' variables: results kept
+        summary, why = pd.DataFrame(), str(exc)
     return BatchResult(
-        output, ds, summarise(ds, year), [label(k) for k in out.ran], [label(k) for k in out.reused]
+        output, ds, summary, [label(k) for k in out.ran], [label(k) for k in out.reused], why
     )
 
 

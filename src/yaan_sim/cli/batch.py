@@ -8,11 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from yaan_sim.cli._common import (
+    default_year,
     force_option,
+    nonfinite_option,
     output_option,
     parse_horizon,
     positive_int,
     prepare_output,
+    require_variables,
+    run_horizon,
     run_options,
     seed_option,
     variables_arg,
@@ -28,9 +32,13 @@ def register(sub: Any) -> None:
         parents=[
             output_option("OUT", "results: .nc (default out/batch.nc), .csv or .xlsx"),
             seed_option(),
-            year_option(2020, "evaluation year of the summary"),
+            year_option(
+                None,
+                "evaluation year of the summary (default 2020, or the last year of a shorter run)",
+            ),
             force_option("overwrite OUT, and discard saved parts of another batch"),
             *run_options(),
+            nonfinite_option(),
         ],
         help="run every scenario of a folder (resumable) and summarise",
         description=(
@@ -73,15 +81,28 @@ def register(sub: Any) -> None:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from yaan_sim.analysis.batch import parts_dir, run_batch, status_matrix
+    from yaan_sim.analysis.batch import collect_scenarios, parts_dir, run_batch, status_matrix
+    from yaan_sim.analysis.runner import resolve_return_vars
+    from yaan_sim.errors import YaanSimError
     from yaan_sim.paths import SCENARIOS_DIR
 
-    out = prepare_output(args.output, args.force, DEFAULT_OUT)
+    sources = args.sources or [str(SCENARIOS_DIR)]
+    out = prepare_output(args.output, args.force, DEFAULT_OUT, inputs=[*sources, args.model])
+    parts = parts_dir(out)
+    if parts.exists() and not parts.is_dir():
+        raise YaanSimError(f"{parts} is a file: the batch keeps its parts in a folder there")
     from yaan_sim.model.load import load_model
 
     model = load_model(args.model)
-    sources = args.sources or [str(SCENARIOS_DIR)]
     rv = variables_arg(args.vars)
+    horizon = parse_horizon(args.horizon, model)
+    year = default_year(args.year, run_horizon(model, collect_scenarios(sources, model), horizon))
+    if args.samples:
+        require_variables(
+            model,
+            resolve_return_vars(rv),
+            "an ensemble batch keeps by default (the goals need it): keep others with --vars",
+        )
     try:
         res = run_batch(
             model,
@@ -90,7 +111,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             samples=args.samples,
             seed=args.seed,
             method=args.method,
-            horizon=parse_horizon(args.horizon, model),
+            horizon=horizon,
             return_vars=rv,
             engine=args.engine,
             chunk_size=args.chunk_size,
@@ -99,7 +120,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             resume=args.resume,
             force=args.force,
             progress=not args.no_progress,
-            year=args.year,
+            year=year,
             keep_parts=args.keep_parts,
             argv=sys.argv,
         )
@@ -110,8 +131,11 @@ def cmd_batch(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
-    print(f"Summary ({'P(met)' if args.samples else 'status'} per goal and scenario):")
-    print(status_matrix(res.summary).to_string())
+    if res.no_summary:
+        print(f"(no summary against the goals: {res.no_summary})")
+    else:
+        print(f"Summary ({'P(met)' if args.samples else 'status'} per goal and scenario):")
+        print(status_matrix(res.summary).to_string())
     print(f"\nran {len(res.ran)} part(s), reused {len(res.reused)} saved part(s)")
     print(f"wrote {out}")
     return 0

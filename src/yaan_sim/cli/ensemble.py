@@ -10,12 +10,17 @@ from typing import Any
 import xarray as xr
 
 from yaan_sim.cli._common import (
+    check_outputs,
+    default_year,
     force_option,
     lang_option,
+    nonfinite_option,
     output_option,
     parse_horizon,
     positive_int,
     prepare_output,
+    require_variables,
+    run_horizon,
     run_options,
     seed_option,
     variables_arg,
@@ -35,10 +40,11 @@ def register(sub: Any) -> None:
                 "OUT",
                 "results: .nc (default out/ensemble.nc), .csv (tidy long table) or .xlsx",
             ),
-            year_option(2020, "evaluation year (default 2020)"),
+            year_option(None, "evaluation year (default 2020, or the last year of a shorter run)"),
             lang_option("en", "chart language"),
             force_option(),
             *run_options(),
+            nonfinite_option(),
         ],
         help="sample a scenario's uncertain block: P(goal met), fan charts",
         description=(
@@ -82,19 +88,27 @@ def register(sub: Any) -> None:
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
     from yaan_sim.analysis.ensemble import run_ensemble
+    from yaan_sim.analysis.runner import resolve_return_vars
     from yaan_sim.outputs.export import export
-    from yaan_sim.outputs.results import check_writable
 
-    out = prepare_output(args.output, args.force, DEFAULT_OUT)
-    if args.chart:
-        check_writable(args.chart, args.force)
+    inputs = [*args.scenarios, args.model, args.posterior]
+    out = prepare_output(args.output, args.force, DEFAULT_OUT, inputs=inputs)
+    check_outputs(out, args.chart, force=args.force, inputs=inputs)
     from yaan_sim.model.load import load_model
     from yaan_sim.scenario import load_scenarios
 
     model = load_model(args.model)
     scenarios = load_scenarios(args.scenarios, model)
     horizon = parse_horizon(args.horizon, model)
+    year = default_year(args.year, run_horizon(model, scenarios, horizon))
     rv = variables_arg(args.vars)
+    require_variables(
+        model,
+        resolve_return_vars(rv),
+        "an ensemble keeps by default (the goals need it): keep others with --vars NAMES"
+        if rv is None
+        else "--vars names",
+    )
     ds = run_ensemble(
         model,
         scenarios,
@@ -112,7 +126,7 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
         posterior=args.posterior,
     )
     export(ds, out, force=args.force)
-    print_goal_probabilities(ds, args.year)
+    print_goal_probabilities(ds, year)
     print(
         f"\nwrote {out} ({args.samples} samples x {ds.sizes['scenario']} scenario(s), "
         f"method {args.method}, seed {args.seed})"
@@ -127,8 +141,6 @@ def print_goal_probabilities(ds: xr.Dataset, year: int) -> None:
     """The binding rows of the goal table with P(met), median value and gap."""
     from yaan_sim.outputs.evaluate import evaluate
 
-    years = [float(t) for t in ds["time"].values]
-    year = int(min(year, max(years)))
     try:
         table = evaluate(ds, year=year)
     except YaanSimError as exc:

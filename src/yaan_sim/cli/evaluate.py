@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from yaan_sim.cli._common import force_option, lang_option, output_option, year_option
+from yaan_sim.cli._common import (
+    check_outputs,
+    force_option,
+    lang_option,
+    output_option,
+    year_option,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -63,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
     from yaan_sim.outputs.goals import load_goals
     from yaan_sim.outputs.report import write_text_atomic
 
+    inputs = [args.results, args.goals, args.observed]
+    check_outputs(args.output, force=args.force, inputs=inputs)
     ds = open_results(args.results)
     goals = load_goals(args.goals)
     observed = None
@@ -73,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         table = summary(table)
     text = format_table(table, args.format, lang=args.lang)
     if args.output is not None:
-        write_text_atomic(args.output, text, force=args.force)
+        write_text_atomic(args.output, text, force=args.force, inputs=inputs)
     else:
         sys.stdout.write(text)
     return 0

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from yaan_sim.cli._common import force_option, lang_option, year_option
+from yaan_sim.cli._common import check_outputs, force_option, lang_option, year_option
 
 
 def register(subparsers: Any) -> None:
@@ -52,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     from yaan_sim.outputs.goals import load_goals
     from yaan_sim.outputs.report import write_report
 
+    inputs = [args.results, args.goals, None if args.no_observed else args.observed]
+    check_outputs(args.output, force=args.force, inputs=inputs)
     ds = open_results(args.results)
     goals = load_goals(args.goals)
     observed = False if args.no_observed else args.observed

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from yaan_sim.cli._common import (
+    check_outputs,
+    default_year,
     engine_option,
     force_option,
     horizon_option,
     model_option,
     output_option,
     parse_horizon,
+    run_horizon,
     split_list,
     year_option,
 )
@@ -61,24 +65,30 @@ def register(sub: Any) -> None:
 
 def cmd_seek(args: argparse.Namespace) -> int:
     from yaan_sim.analysis.seek import seek
-    from yaan_sim.outputs.results import check_writable
+    from yaan_sim.errors import YaanSimError
+    from yaan_sim.outputs.export import TABLE_WRITERS
 
-    if args.output:
-        check_writable(args.output, args.force)
-    if args.write_scenario:
-        check_writable(args.write_scenario, args.force)
+    if args.output and Path(args.output).suffix.lower() not in TABLE_WRITERS:
+        raise YaanSimError(f"{args.output}: the lever table is written as .csv or .xlsx")
+    if args.write_scenario and Path(args.write_scenario).suffix.lower() not in (".yaml", ".yml"):
+        raise YaanSimError(f"{args.write_scenario}: a scenario is written as .yaml")
+    inputs = [args.scenario, args.model]
+    check_outputs(args.output, args.write_scenario, force=args.force, inputs=inputs)
     from yaan_sim.model.load import load_model
     from yaan_sim.scenario import load_scenarios
 
     model = load_model(args.model)
     (scenario,) = load_scenarios([args.scenario], model)
+    horizon = parse_horizon(args.horizon, model)
+    if args.year is not None:
+        default_year(args.year, run_horizon(model, [scenario], horizon))
     res = seek(
         model,
         scenario,
         split_list(args.goals),
         split_list(args.levers),
         year=args.year,
-        horizon=parse_horizon(args.horizon, model),
+        horizon=horizon,
         engine=args.engine,
     )
     print(res.summary())

@@ -213,13 +213,37 @@ def _variable(ds: xr.Dataset, goal: Goal, name: str, check_unit: bool) -> xr.Dat
 def metric_series(ds: xr.Dataset, goal: Goal, parks: Sequence[str]) -> xr.DataArray:
     """The goal's metric over time for a set of parks (dims: [scenario,] [sample,] time)."""
     m = goal.metric
+
+    def total(name: str, check_unit: bool) -> xr.DataArray:  # a missing park: a missing total
+        return _variable(ds, goal, name, check_unit).sel(park=list(parks)).sum("park", skipna=False)
+
     if m.aggregate == "sum":
-        out = _variable(ds, goal, m.variable, True).sel(park=list(parks)).sum("park") * m.scale
+        out = total(m.variable, True) * m.scale
     else:
-        num = _variable(ds, goal, m.numerator, False).sel(park=list(parks)).sum("park")
-        den = _variable(ds, goal, m.denominator, False).sel(park=list(parks)).sum("park")
-        out = m.scale * num / den.where(den != 0)
+        out = (
+            m.scale
+            * total(m.numerator, False)
+            / total(m.denominator, False).where(lambda d: d != 0)
+        )
     return out.rename(goal.id)
+
+
+def check_year(ds: xr.Dataset, year: int) -> int:
+    """``year`` as an int if the results hold its annual value, else a clear error."""
+    t = np.asarray(ds["time"].values, dtype=float)
+    years = np.round(t[np.abs(t - np.round(t)) < 1e-6]).astype(int)
+    try:
+        y = int(year)
+    except (TypeError, ValueError, OverflowError):
+        raise ResultsError(f"the evaluation year must be a whole number, not {year!r}") from None
+    if y != year or not len(years) or not years.min() <= y <= years.max():
+        span = f"{years.min()}-{years.max()}" if len(years) else "no whole year"
+        later = len(years) and y > years.max()
+        raise ResultsError(
+            f"year {year} is outside the years the results cover ({span}): choose a year "
+            "within them (--year)" + (f", or run the scenarios to {year} first" if later else "")
+        )
+    return y
 
 
 def annual(da: xr.DataArray) -> xr.DataArray:
@@ -281,7 +305,7 @@ def evaluate(
     goals = load_goals() if goals is None else goals
     if isinstance(observed, (str, Path)):
         observed = load_observed(observed, source=ds, goals=goals)
-    year = int(year)
+    year = check_year(ds, year)
     rows = []
     scenarios = [str(s) for s in ds["scenario"].values] if "scenario" in ds.dims else [None]
     for goal in goals:
