@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from yaan_sim.analysis.batch import collect_scenarios, parts_dir, run_batch, status_matrix
     from yaan_sim.analysis.runner import resolve_return_vars
     from yaan_sim.errors import YaanSimError
+    from yaan_sim.outputs.finite import NonFiniteError
     from yaan_sim.paths import SCENARIOS_DIR
 
     sources = args.sources or [str(SCENARIOS_DIR)]
@@ -124,6 +126,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
             keep_parts=args.keep_parts,
             argv=sys.argv,
         )
+    except NonFiniteError:  # nothing kept: not the results, nor their parts
+        if not args.keep_parts:
+            shutil.rmtree(parts, ignore_errors=True)
+        raise
     except KeyboardInterrupt:
         print(
             f"yaan-sim batch: interrupted; finished parts are saved in {parts_dir(out)}: "
