@@ -41,6 +41,15 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         self.exit(2, f"yaan-sim: error: {message}\n")
 
+    def _get_value(self, action: argparse.Action, arg_string: str) -> object:
+        # An empty value is a mistake (an unset shell variable, say), never a default.
+        if arg_string == "" and action.nargs not in (argparse.PARSER, argparse.REMAINDER):
+            what = "/".join(action.option_strings) or action.metavar or action.dest
+            raise argparse.ArgumentError(
+                None, f"{what}: an empty value; give one, or leave the option out"
+            )
+        return super()._get_value(action, arg_string)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(

@@ -49,6 +49,8 @@ def whole_number(low: int = 0, high: int | None = None) -> Callable[[str], int]:
 
 
 positive_int = whole_number(1)
+#: A local cluster of more processes than this is a typing error, not a plan.
+MAX_LOCAL_WORKERS = 4 * (os.cpu_count() or 1)
 #: A year as the options take it (``--year``, ``--cutoff``): checked against the run later.
 year_int = whole_number(1900, 2200)
 
@@ -201,7 +203,7 @@ def chunk_options() -> Any:
     )
     p.add_argument(
         "--workers",
-        type=positive_int,
+        type=whole_number(1, MAX_LOCAL_WORKERS),
         default=None,
         metavar="N",
         help="run chunks on N local worker processes (a local dask cluster) "

@@ -97,7 +97,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--starts",
-        type=positive_int,
+        type=whole_number(1, 100_000),
         default=64,
         metavar="N",
         help="prior draws tried (in one run) to choose the start of the fit (default 64)",
@@ -116,13 +116,17 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--walkers",
-        type=positive_int,
+        type=whole_number(1, 100_000),
         default=None,
         metavar="N",
         help="emcee walkers (default 4/param)",
     )
     p.add_argument(
-        "--steps", type=positive_int, default=2000, metavar="N", help="steps (default 2000)"
+        "--steps",
+        type=whole_number(1, 10_000_000),
+        default=2000,
+        metavar="N",
+        help="steps (default 2000)",
     )
     p.add_argument(
         "--burn",
@@ -189,6 +193,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     ledger = read_ledger(args.ledger) if args.ledger else read_ledger()
     model = load_model(args.model)
     scenario = load_scenarios([args.scenario], model)[0] if args.scenario else None
+    if scenario is not None:  # the files it extends are inputs too
+        inputs += list(scenario.sources)
+        check_outputs(out, post, args.table, force=args.force, inputs=inputs)
     kw = dict(
         scenario=scenario,
         cutoff=args.cutoff,

@@ -66,10 +66,10 @@ def run(args: argparse.Namespace) -> int:
         open_results,
         summary,
     )
-    from yaan_sim.outputs.goals import load_goals
+    from yaan_sim.outputs.goals import DEFAULT_GOALS, load_goals
     from yaan_sim.outputs.report import write_text_atomic
 
-    inputs = [args.results, args.goals, args.observed]
+    inputs = [args.results, args.goals or DEFAULT_GOALS, args.observed]
     check_outputs(args.output, force=args.force, inputs=inputs)
     ds = open_results(args.results)
     goals = load_goals(args.goals)

@@ -60,7 +60,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--period",
-        type=real_number(0, 1000, low_open=True),
+        type=real_number(0.001, 1000),
         default=1.0,
         metavar="YEARS",
         help="length of the periods of the table (default 1 year)",

@@ -33,14 +33,15 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--goals", type=Path, default=None, help="goals file (default: scenarios/plan-goals.yaml)"
     )
-    p.add_argument(
+    observed = p.add_mutually_exclusive_group()
+    observed.add_argument(
         "--observed",
         type=Path,
         default=None,
         metavar="CSV",
         help="observed figures (default: models/data/observed.csv)",
     )
-    p.add_argument("--no-observed", action="store_true", help="use no observed figures")
+    observed.add_argument("--no-observed", action="store_true", help="use no observed figures")
     p.set_defaults(func=run)
 
 
@@ -49,10 +50,12 @@ def run(args: argparse.Namespace) -> int:
 
     matplotlib.use("Agg")  # the command line draws to files only
     from yaan_sim.outputs.evaluate import open_results
-    from yaan_sim.outputs.goals import load_goals
+    from yaan_sim.outputs.goals import DEFAULT_GOALS, load_goals
+    from yaan_sim.outputs.observed import DEFAULT_OBSERVED
     from yaan_sim.outputs.report import write_report
 
-    inputs = [args.results, args.goals, None if args.no_observed else args.observed]
+    observed_file = None if args.no_observed else (args.observed or DEFAULT_OBSERVED)
+    inputs = [args.results, args.goals or DEFAULT_GOALS, observed_file]
     check_outputs(args.output, force=args.force, inputs=inputs)
     ds = open_results(args.results)
     goals = load_goals(args.goals)

@@ -79,14 +79,22 @@ def cmd_seek(args: argparse.Namespace) -> int:
 
     model = load_model(args.model)
     (scenario,) = load_scenarios([args.scenario], model)
+    inputs += list(scenario.sources)  # the files it extends, too
+    check_outputs(args.output, args.write_scenario, force=args.force, inputs=inputs)
     horizon = parse_horizon(args.horizon, model)
     if args.year is not None:
         default_year(args.year, run_horizon(model, [scenario], horizon))
+    goals, levers = split_list(args.goals), split_list(args.levers)
+    if not goals or not levers:
+        raise YaanSimError(
+            f"--{'goals' if not goals else 'levers'}: name at least one, e.g. --goals "
+            "revenue_park:ETDZ --levers 'Investment attraction rate[ETDZ]'"
+        )
     res = seek(
         model,
         scenario,
-        split_list(args.goals),
-        split_list(args.levers),
+        goals,
+        levers,
         year=args.year,
         horizon=horizon,
         engine=args.engine,

@@ -262,8 +262,9 @@ def check_output(
         if source is None or not os.path.exists(source) or not path.exists():
             continue
         if os.path.samefile(source, path):
+            alias = "" if os.path.abspath(source) == os.path.abspath(path) else f" ({source})"
             raise YaanSimError(
-                f"{path} is also an input ({source}): writing it would destroy what is being "
+                f"{path} is also an input{alias}: writing it would destroy what is being "
                 "read; choose another output path"
             )
     remove_stale_temps(folder)
