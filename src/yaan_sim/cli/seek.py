@@ -15,6 +15,7 @@ from yaan_sim.cli._common import (
     model_option,
     output_option,
     parse_horizon,
+    require_variables,
     run_horizon,
     split_list,
     year_option,
@@ -90,6 +91,10 @@ def cmd_seek(args: argparse.Namespace) -> int:
             f"--{'goals' if not goals else 'levers'}: name at least one, e.g. --goals "
             "revenue_park:ETDZ --levers 'Investment attraction rate[ETDZ]'"
         )
+    from yaan_sim.outputs.gaps import goal_variables
+    from yaan_sim.outputs.goals import load_goals
+
+    require_variables(model, goal_variables(load_goals(), goals), "the goals need")
     res = seek(
         model,
         scenario,
