@@ -189,7 +189,9 @@ def test_a_running_writers_temporary_file_is_kept(tmp_path):
     mine.write_text("in progress")
     other = tmp_path / f".y{TEMP_MARK}1-0"  # pid 1 runs (init): not ours to remove
     other.write_text("in progress")
-    assert remove_stale_temps(tmp_path) == []
+    impossible = tmp_path / f".z{TEMP_MARK}{10**30}-0"  # a pid no process can have
+    impossible.write_text("left")
+    assert remove_stale_temps(tmp_path) == [impossible]
     assert mine.exists() and other.exists()
 
 

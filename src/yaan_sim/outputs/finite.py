@@ -159,7 +159,7 @@ def nonfinite_policy(policy: str, notify: Callable[[str], None]) -> Iterator[Non
         raise YaanSimError(f"on_nonfinite must be one of {', '.join(POLICIES)}, not {policy!r}")
     previous = warnings.showwarning
 
-    def show(message, category, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def show(message, category, *args, **kwargs):
         if not issubclass(category, NonFiniteWarning):
             return previous(message, category, *args, **kwargs)
         if policy == "error":

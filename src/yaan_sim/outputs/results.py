@@ -156,7 +156,7 @@ def pid_running(pid: int) -> bool:
         return True
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # gone, or a number no process can have
         return False
     except (PermissionError, OSError):
         return True  # another user's process, or cannot tell: keep its file
@@ -166,7 +166,7 @@ def pid_running(pid: int) -> bool:
 def remove_stale_temps(folder: str | Path) -> list[Path]:
     """Remove the temporary files in ``folder`` whose writing process is no longer running
     on this machine (a write cut short by a kill); return what was removed."""
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:
