@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -292,15 +293,38 @@ def test_calibrate_refuses_non_finite_and_negative_inputs(argv, message, tmp_pat
         ["batch", "{s}", "-n", "2", "-o", "{tmp}/b.nc"],
     ],
 )
-def test_a_model_without_the_goals_variables_is_refused_before_the_run(argv, tmp_path, capsys):
+def test_a_model_without_the_goals_variables_is_refused_before_the_run(
+    argv, tmp_path, tmp_path_factory, capsys
+):
+    """The goals are the model's own (its profile's goals file beside the .mdl): one on a
+    variable the model lacks stops the command before the run."""
     (tmp_path / "s.yaml").write_text(
         "name: s\nuncertain:\n  Growth rate: {distribution: uniform, low: 0.05, high: 0.15}\n",
         encoding="utf-8",
     )
+    folder = tmp_path_factory.mktemp("model")
+    mdl = folder / Path(SMALL_MDL).name
+    shutil.copy(SMALL_MDL, mdl)
+    (folder / "goals.yaml").write_text(
+        "goals:\n  - {id: r, variable: revenue, comparison: at least, target: 1, year: 10}\n",
+        encoding="utf-8",
+    )
     argv = [a.format(s=tmp_path / "s.yaml", tmp=tmp_path) for a in argv]
-    code, err = _run([*argv, "--model", SMALL_MDL, "--no-progress"], capsys)
+    code, err = _run([*argv, "--model", str(mdl), "--no-progress"], capsys)
     assert code == 2 and "loops_exponential.mdl has no variable 'revenue'" in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
+
+
+def test_an_ensemble_of_a_model_without_goals_runs_with_a_notice(tmp_path, capsys):
+    (tmp_path / "s.yaml").write_text(
+        "name: s\nuncertain:\n  Growth rate: {distribution: uniform, low: 0.05, high: 0.15}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "e.nc"
+    argv = ["ensemble", str(tmp_path / "s.yaml"), "-n", "2", "--model", SMALL_MDL, "-o", str(out)]
+    assert main([*argv, "--no-progress"]) == 0
+    assert "no goals file for loops_exponential.mdl" in capsys.readouterr().err
+    assert xr.load_dataset(out)["stock"].sizes["sample"] == 2
 
 
 def test_a_batch_of_another_model_is_written_without_a_summary(tmp_path, capsys):
@@ -318,6 +342,83 @@ def test_a_year_outside_the_results_is_an_error(command, place, tmp_path, capsys
         [command, place["results"], "--year", "2025", "-o", str(tmp_path / "x")], capsys
     )
     assert code == 2 and "year 2025 is outside the years the results cover (2016-2020)" in err
+
+
+@pytest.fixture
+def own_goals(tmp_path_factory):
+    """A copy of a small model (time 0-10) with its own goals file: a goal in year 10."""
+    folder = tmp_path_factory.mktemp("own-goals")
+    mdl = folder / Path(SMALL_MDL).name
+    shutil.copy(SMALL_MDL, mdl)
+    (folder / "goals.yaml").write_text(
+        "goals:\n  - {id: g, variable: Stock, comparison: at least, target: 1, year: 10}\n",
+        encoding="utf-8",
+    )
+    (folder / "s.yaml").write_text(
+        "name: s\nuncertain:\n  Growth rate: {distribution: uniform, low: 0.05, high: 0.15}\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+@pytest.mark.parametrize(
+    "command, argv, message",
+    [
+        (
+            "ensemble",
+            ["--horizon", "0:5"],
+            "goal 'g' needs the value in 10, outside the times the run covers (0-5)",
+        ),
+        (
+            "batch",
+            ["--horizon", "0:5"],
+            "goal 'g' needs the value in 10, outside the times the run covers (0-5)",
+        ),
+        ("ensemble", ["--year", "50"], "--year 50 is outside the years the run covers (0-10)"),
+        ("batch", ["--year", "-1"], "--year -1 is outside the years the run covers (0-10)"),
+    ],
+)
+def test_another_models_goal_years_are_checked_before_the_run(
+    command, argv, message, own_goals, tmp_path, capsys
+):
+    out = tmp_path / "x.nc"
+    base_argv = [
+        command,
+        str(own_goals / "s.yaml"),
+        "--model",
+        str(own_goals / "loops_exponential.mdl"),
+    ]
+    code, err = _run([*base_argv, "-n", "2", "--no-progress", "-o", str(out), *argv], capsys)
+    assert code == 2 and message in err, err
+    assert not out.exists()
+
+
+def test_another_models_goals_are_judged_at_their_own_year_or_at_year(own_goals, tmp_path, capsys):
+    mdl = str(own_goals / "loops_exponential.mdl")
+    argv = ["ensemble", str(own_goals / "s.yaml"), "--model", mdl, "-n", "2", "--no-progress"]
+    assert main([*argv, "-o", str(tmp_path / "e.nc")]) == 0
+    assert "Goals (each goal at its own year;" in capsys.readouterr().out
+    assert main([*argv, "-o", str(tmp_path / "e5.nc"), "--year", "5"]) == 0
+    assert "Goals (5;" in capsys.readouterr().out
+    results = str(tmp_path / "e.nc")
+    for year, want in ((["--year", "5"], 5), ([], 10)):  # default: the goal's own year
+        assert main(["evaluate", results, "--model", mdl, "--format", "csv", *year]) == 0
+        rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+        assert [int(r["eval_year"]) for r in rows] == [want]
+    code, err = _run(["evaluate", results, "--model", mdl, "--year", "50"], capsys)
+    assert code == 2 and "year 50 is outside the years the results cover (0-10)" in err, err
+
+
+@pytest.mark.parametrize("command", ["evaluate", "report"])
+def test_the_goals_file_of_the_results_model_is_an_input(command, own_goals, tmp_path, capsys):
+    mdl = own_goals / "loops_exponential.mdl"
+    results = tmp_path / "r.nc"
+    assert main(["run", "--model", str(mdl), "--out-dir", str(tmp_path), "-o", str(results)]) == 0
+    before = (own_goals / "goals.yaml").read_bytes()
+    argv = [command, str(results), "--model", str(mdl), "-o", str(own_goals / "goals.yaml")]
+    code, err = _run([*argv, "--force"], capsys)
+    assert code == 2 and "is also an input" in err, err
+    assert (own_goals / "goals.yaml").read_bytes() == before
 
 
 # ------------------------------------------------------------------ generated input

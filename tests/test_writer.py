@@ -93,7 +93,10 @@ def test_two_processes_writing_one_output_one_wins(tmp_path):
 def test_two_cli_runs_of_one_output_one_wins(tmp_path):
     out = tmp_path / "runs.nc"
     argv = [*CLI, "run", "--model", str(SMALL_MDL), "-o", str(out)]
-    procs = [subprocess.Popen(argv, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    # in tmp_path: the main job of another model writes its charts and report to out/ there
+    procs = [
+        subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, cwd=tmp_path) for _ in range(2)
+    ]
     errs = "".join(p.communicate(timeout=300)[1] for p in procs)
     codes = sorted(p.returncode for p in procs)
     assert codes == [0, 2], errs

@@ -51,8 +51,11 @@ def whole_number(low: int = 0, high: int | None = None) -> Callable[[str], int]:
 positive_int = whole_number(1)
 #: A local cluster of more processes than this is a typing error, not a plan.
 MAX_LOCAL_WORKERS = 4 * (os.cpu_count() or 1)
-#: A year as the options take it (``--year``, ``--cutoff``): checked against the run later.
+#: A year of the plan's data (``--cutoff``).
 year_int = whole_number(1900, 2200)
+#: A year as ``--year`` takes it: a whole number of the model's time unit (another model's
+#: may count minutes from 0), checked against the run or the results later.
+time_year = whole_number(-(10**9), 10**9)
 
 
 def real_number(
@@ -143,7 +146,7 @@ def year_option(default: int | None = 2020, help: str | None = None) -> Any:
     p = _parent()
     p.add_argument(
         "--year",
-        type=year_int,
+        type=time_year,
         default=default,
         help=help
         or f"evaluation year (default {default if default is not None else 'the goal year'})",

@@ -292,7 +292,7 @@ def annual(da: xr.DataArray) -> xr.DataArray:
 def evaluate(
     ds: xr.Dataset,
     goals: GoalSet | Iterable[Goal] | None = None,
-    year: int | None = 2020,
+    year: int | None = None,
     *,
     observed: pd.DataFrame | None = None,
     margin: float = AT_RISK_MARGIN,
@@ -308,8 +308,9 @@ def evaluate(
         From :func:`yaan_sim.outputs.goals.load_goals`; default: the plan's goals.
     year
         Evaluation year Y; goals are judged on the simulated (or observed) value in Y and on
-        the path from Y to the goal year (see the module docstring for the status rule).
-        None: every goal in its own goal year.
+        the path from Y to the goal year (see the module docstring for the status rule);
+        it must be a year the results hold. None (default): every goal in its own goal year
+        (2020 for the plan's goals; another model's goals each have their own).
     observed
         Observed figures (:func:`load_observed`, or a CSV path) that replace the simulated
         value in Y.
