@@ -35,8 +35,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from machine_info import describe  # noqa: E402  (benchmarks/, beside this script)
+from readme_section import write_section  # noqa: E402
 
 from yaan_sim.engines.vector import VectorModel  # noqa: E402
+from yaan_sim.engines.vector.statefuls import Integ  # noqa: E402
 
 PROJECT = ROOT / "models" / "yaan_parks.mdl"
 FALLBACK = ROOT / "tests" / "data" / "vector_parks.mdl"
@@ -86,7 +88,7 @@ def key_outputs(vm: VectorModel) -> list[str]:
     wanted = ["Revenue", "City revenue", "Productive capital"]
     names = [w for w in wanted if w in vm.plan.by_name]
     if len(names) < 3:
-        stocks = sorted({st.owner for st in vm.plan.statefuls if st.kind == "integ"})
+        stocks = sorted({st.owner for st in vm.plan.statefuls if isinstance(st, Integ)})
         names = stocks[:3]
     return names
 
@@ -103,7 +105,9 @@ def bench_vector(vm, ns, quick):
         row = [n]
         for threads in (1, 2):
             t = best_time(
-                lambda: vm.run(overrides=ov, samples=n, return_vars=outs, threads=threads),
+                lambda ov=ov, n=n, threads=threads: vm.run(
+                    overrides=ov, samples=n, return_vars=outs, threads=threads
+                ),
                 repeat,
             )
             row += [t, n / t]
@@ -179,7 +183,7 @@ def main(argv=None):
     ap.add_argument("--model", type=Path, default=None)
     ap.add_argument("--quick", action="store_true", help="fewer repeats, N up to 10,000")
     ap.add_argument("--pysd-runs", type=int, default=3)
-    ap.add_argument("--write-readme", action="store_true", help="write benchmarks/README.md")
+    ap.add_argument("--write-readme", action="store_true", help="rewrite its README section")
     args = ap.parse_args(argv)
     mdl = args.model or (PROJECT if PROJECT.is_file() else FALLBACK)
     which = "the project's model" if mdl == PROJECT else f"{mdl.name}"
@@ -270,12 +274,6 @@ def write_readme(
     pysd_runs,
 ):
     lines = [
-        "# Engine benchmarks",
-        "",
-        "Written by `benchmarks/bench_engines.py --write-readme` (one run of one script).",
-        "Rerun it after changing the engine or the model. Each figure is the best of several",
-        "repeats: on this shared machine other jobs slow single runs by up to 2x.",
-        "",
         f"- Model: `{mdl.relative_to(ROOT)}` ({which}): {n_vars} variables, {n_states}"
         f" stateful objects, dims {dims}; its own horizon and step ({steps} saved times).",
         f"- Machine: {machine()}.",
@@ -355,8 +353,8 @@ def write_readme(
         "- Returning every variable at large N: the Dataset itself (N x times x cells x 8",
         "  bytes per variable).",
     ]
-    (ROOT / "benchmarks" / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("wrote benchmarks/README.md")
+    write_section("bench_engines", "\n".join(lines))
+    print("wrote the bench_engines section of benchmarks/README.md")
 
 
 if __name__ == "__main__":

@@ -182,7 +182,7 @@ def test_another_vensim_model_runs_its_own_defaults(tmp_path, monkeypatch, capsy
     out = tmp_path / "r.nc"
     assert main(["run", "--model", str(SDX / mdl), "-o", str(out), "--out-dir", "o"]) == 0
     captured = capsys.readouterr()
-    assert "no goal table, charts or report" in captured.err and "Traceback" not in captured.err
+    assert "no goals file for" in captured.err and "Traceback" not in captured.err
     ds = xr.load_dataset(out)
     assert ds.attrs["title"] == f"yaan-sim results: {Path(mdl).name}"
     by_name = {ds[v].attrs.get("vensim_name"): v for v in ds.data_vars}

@@ -133,6 +133,23 @@ def test_smooth3_and_delay3_are_followed_through_their_stages():
     assert (rel[:6] == 0).all() and (rel[10:] == -1).all()
 
 
+@pytest.mark.parametrize(
+    ("delay", "function"),
+    [
+        ("DELAY N(Orders, Delivery time, 0, 3)", "DELAY N"),
+        ("DELAY FIXED(Orders, 1, 0)", "DELAY FIXED"),
+    ],
+)
+def test_a_delay_it_cannot_follow_is_refused_by_name(tmp_path, delay, function):
+    """DELAY N is a kind of DELAY in the engine (each stage keeps its delay time), so it
+    must be refused, not followed with DELAY3's stage rates."""
+    mdl = tmp_path / "delay.mdl"
+    text = (DATA / "loops_delays.mdl").read_text(encoding="utf-8")
+    mdl.write_text(text.replace("DELAY3(Orders, Delivery time)", delay), encoding="utf-8")
+    with pytest.raises(YaanSimError, match=f"Arrivals: uses {function}, which the loop"):
+        loop_dominance(ys.load_model(mdl))
+
+
 def test_parks_sharing_a_capacity_per_park_and_per_element(parks):
     """Three logistic parks with one capacity: Crowding = 1 - SUM(Capital)/K. In park p
     the R loop is Capital[p] -> Growth[p]; the B loop runs through the total. As in the

@@ -10,12 +10,14 @@ values; the result must equal
   first time is compared there only).
 
 Each case in REFUSED must be refused at build time with UnsupportedConstructError naming
-the construct. The models live in ../shared/test-models beside the checkout (read-only:
-PySD's translation runs on a copy in tmp_path); the tests skip where it is absent.
+the construct. The models live in ../shared/test-models beside the checkout, or where
+YAAN_SIM_TEST_MODELS points (read-only: PySD's translation runs on a copy in tmp_path);
+the tests skip where they are absent.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import warnings
 from pathlib import Path
@@ -26,7 +28,10 @@ from yaan_sim.engines.vector import VectorModel
 from yaan_sim.engines.vector.check import compare_frames, flatten
 from yaan_sim.errors import UnsupportedConstructError
 
-TEST_MODELS = Path(__file__).resolve().parents[2] / "shared" / "test-models"
+TEST_MODELS = Path(
+    os.environ.get("YAAN_SIM_TEST_MODELS")
+    or Path(__file__).resolve().parents[2] / "shared" / "test-models"
+)
 CASES_DIR = TEST_MODELS / "tests"
 
 # case -> what it exercises

@@ -13,6 +13,7 @@ lookup of Time times a subscripted constant.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -28,7 +29,7 @@ from hypothesis import strategies as st
 
 from yaan_sim.engines.vector import VectorModel
 from yaan_sim.engines.vector.check import compare_frames, flatten
-from yaan_sim.errors import UnsupportedConstructError, YaanSimError
+from yaan_sim.errors import ModelError, UnsupportedConstructError, YaanSimError
 
 HERE = Path(__file__).resolve().parent
 TEST_MODEL = HERE / "data" / "vector_parks.mdl"
@@ -316,6 +317,39 @@ TIME STEP = 1 ~~|
     assert ds["ramped"].values[:, 1].tolist() == [0, 0, 1, 2, 2]
     assert ds["looked"].values[:, 2].tolist() == [0, 0.5, 1, 1.5, 2]
     assert ds["safe"].values[:, 0].tolist() == [-0.5, -1, 7, 1, 0.5]
+
+
+def test_circular_equations_are_refused_naming_the_cycle(tmp_path):
+    mdl = tmp_path / "cycle.mdl"
+    mdl.write_text("""{UTF-8}
+Alpha= Beta + 1 ~~|
+Beta= Gamma * 2 ~~|
+Gamma= Alpha - Time ~~|
+Stock= INTEG(Alpha, 0) ~~|
+FINAL TIME = 4 ~~|
+INITIAL TIME = 0 ~~|
+SAVEPER = 1 ~~|
+TIME STEP = 1 ~~|
+""")
+    with pytest.raises(ModelError, match="circular dependency") as err:
+        VectorModel.from_mdl(mdl).run()
+    # each name is used by the next: Gamma uses Alpha, Beta uses Gamma, Alpha uses Beta
+    cycle = re.search(r"'(\w+)' -> '(\w+)' -> '(\w+)' -> '(\w+)'", str(err.value)).groups()
+    assert cycle[0] == cycle[-1]
+    used_by = {"Alpha": "Gamma", "Gamma": "Beta", "Beta": "Alpha"}
+    assert all(used_by[a] == b for a, b in itertools.pairwise(cycle))
+
+
+def test_stateful_classes_read_the_fields_pysd_parses():
+    # a misspelt attribute would only fail on a model using that function
+    from pysd.translators.structures import abstract_expressions as ae
+
+    from yaan_sim.engines.vector.statefuls import BY_STRUCTURE, Stateful
+
+    for name, cls in BY_STRUCTURE.items():
+        assert issubclass(getattr(ae, name), ae.AbstractSyntax) and issubclass(cls, Stateful)
+        fields = [attr for _, attr in cls.arguments]
+        assert set(fields) <= set(getattr(ae, name).__dataclass_fields__), (name, fields)
 
 
 # ---- the project's model -------------------------------------------------------------

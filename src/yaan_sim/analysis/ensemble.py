@@ -103,7 +103,7 @@ def run_ensemble(
             "no scenario given: an ensemble needs a scenario with an "
             "`uncertain:` block, e.g. uncertain/plan-uncertain.yaml"
         )
-    rv = resolve_return_vars(return_vars)
+    rv = resolve_return_vars(return_vars, model=model)
     plan = prepare_runs(model, listed, horizon=horizon, samples=samples, seed=seed, return_vars=rv)
     if plan.samples is None:
         raise YaanSimError(f"an ensemble needs samples: a whole number >= 1, not {samples!r}")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from yaan_sim.analysis.loopgraph import Block, Evaluator
-from yaan_sim.engines.vector.compile import Plan
+from yaan_sim.engines.vector.plan import Plan
 
 # A change smaller than this, relative to the value, is rounding, not change.
 REL_ZERO = 1e-12

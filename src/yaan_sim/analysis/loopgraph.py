@@ -1,37 +1,46 @@
 """The element-level causal graph of a compiled model: its nodes and their equations.
 
 The first half of the loop-dominance analysis (:mod:`yaan_sim.analysis.loops`). It reads
-the vector engine's compiled plan (:mod:`yaan_sim.engines.vector.compile`): each
-variable's numpy code and the variables it depends on. Nothing here restates an equation
-of the model; equations are evaluated from the plan's own code (:class:`Evaluator`), on
-many rows of input values at once, which is how :mod:`yaan_sim.analysis.linkscores`
-computes the *ceteris paribus* changes of the Loops that Matter method.
+the vector engine's compiled plan (:mod:`yaan_sim.engines.vector.plan`): each variable's
+numpy code, the variables it depends on, and the stateful objects
+(:mod:`yaan_sim.engines.vector.statefuls`). Nothing here restates an equation of the
+model; equations are evaluated from the plan's own code (:class:`Evaluator`), on many
+rows of input values at once, which is how :mod:`yaan_sim.analysis.linkscores` computes
+the *ceteris paribus* changes of the Loops that Matter method. The names that code reads
+(values, states, constants, lookups, time) are taken from the engine's modules.
 
 Nodes are model variables *per element* (``Revenue[ETDZ]``), grouped in :class:`Block`
-(one equation), plus the hidden stages of a SMOOTH or DELAY, whose rates are the ones the
-engine integrates. One run of a copy of the plan with a probe variable per state
-(:func:`probe_plan`) gives every variable and every hidden state at every interval.
+(one equation), plus the hidden stages of a SMOOTH or DELAY. A stage's rate is written
+here per stage with the engine's (and PySD's) arithmetic, since the engine computes all
+stages' rates at once; the self-check in :mod:`yaan_sim.analysis.linkscores` holds each
+rate on a loop to the run's own steps (1e-9). One run of a copy of the plan with a probe variable
+per state (:func:`probe_plan`) gives every variable and every hidden state at every
+interval.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from yaan_sim.engines.vector import functions as _vf
-from yaan_sim.engines.vector.compile import Component, Expr, Plan, Variable
+from yaan_sim.engines.vector.codegen import program_globals
+from yaan_sim.engines.vector.plan import (
+    INITIALISING_NAME,
+    TIME_NAME,
+    Component,
+    Expr,
+    Plan,
+    Variable,
+    lookup_names,
+    value_name,
+)
+from yaan_sim.engines.vector.statefuls import Delay, Initial, Integ, Smooth, Stateful
 from yaan_sim.errors import ModelError
 
-_STATEFUL_KINDS = {"integ", "initial", "smooth", "delay"}
-_UNFOLLOWED = {
-    "delayn": "DELAY N",
-    "fixed": "DELAY FIXED",
-    "trend": "TREND",
-    "forecast": "FORECAST",
-    "sampleiftrue": "SAMPLE IF TRUE",
-}
 _PROBE = "_ltm_state_{id}_{stage}"
 
 
@@ -91,9 +100,75 @@ class Block:
 
 
 # --------------------------------------------------------------------------------------
+# The kinds of stateful object the analysis follows
+# --------------------------------------------------------------------------------------
+Rate = Callable[[Stateful, int, int], tuple[str, tuple]]
+
+
+def _integ_rate(st, stage: int, n: int) -> tuple[str, tuple]:
+    """An INTEG's net rate: its flow expression."""
+    return st.input.code, (st.input,)
+
+
+def _smooth_rate(st, stage: int, n: int) -> tuple[str, tuple]:
+    """A SMOOTH's stage rate, as the vector engine (and PySD) integrate it."""
+    S = st.stages
+    src = f"({st.input.code})" if stage == 0 else f"{S}[{stage - 1}]"
+    return f"(({src} - {S}[{stage}]) * {n} / ({st.time.code}))", (st.input, st.time)
+
+
+def _delay_rate(st, stage: int, n: int) -> tuple[str, tuple]:
+    """A material DELAY's stage rate (stages hold material; a stage's outflow is
+    stage / T, times n), as the vector engine (and PySD) integrate it."""
+    S, t = st.stages, f"({st.time.code})"
+    src = f"({st.input.code})" if stage == 0 else f"({S}[{stage - 1}] / {t})"
+    return f"(({src} - {S}[{stage}] / {t}) * {n})", (st.input, st.time)
+
+
+@dataclass(frozen=True)
+class _Role:
+    """What the analysis makes of one class of stateful object. Its state is a list of
+    stages (``Stateful.stages``) for the SMOOTH family, else one array (``.state``)."""
+
+    rate: Rate | None  # source of a state's net rate, and the expressions it reads
+    output_is_state: bool  # it returns its (last) state: ``Stock = INTEG(...)`` is that stock
+
+
+#: by exact class: a subclass (DELAY N keeps each stage's delay time) is not followed
+#: until it is listed here with its own rate
+_ROLES: dict[type[Stateful], _Role] = {
+    Integ: _Role(_integ_rate, output_is_state=True),
+    Initial: _Role(None, output_is_state=True),
+    Smooth: _Role(_smooth_rate, output_is_state=True),
+    Delay: _Role(_delay_rate, output_is_state=False),  # returns last stage / delay time
+}
+
+
+def _role(st: Stateful) -> _Role:
+    role = _ROLES.get(type(st))
+    if role is None:
+        followed = ", ".join(cls.functions for cls in _ROLES)
+        raise ModelError(
+            f"{st.owner}: uses {type(st).functions}, which the loop analysis cannot break "
+            f"into links (it follows {followed}); write it with those, or analyse a model "
+            "without it"
+        )
+    return role
+
+
+def _staged(st: Stateful) -> bool:
+    return isinstance(st, Smooth)
+
+
+def _state_binding(st: Stateful, stage: int) -> tuple[str, int | None]:
+    """The name (and list position) the generated code gives one state of ``st``."""
+    return (st.stages, stage) if isinstance(st, Smooth) else (st.state, None)
+
+
+# --------------------------------------------------------------------------------------
 # The run: every variable and every hidden state at every computation interval
 # --------------------------------------------------------------------------------------
-def _owner_component(plan: Plan, st) -> tuple[Variable, Component]:
+def _owner_component(plan: Plan, st: Stateful) -> tuple[Variable, Component]:
     var = plan.lookup(st.owner)
     for comp in var.components:
         if comp.expr is not None and st.key in comp.expr.deps:
@@ -102,7 +177,9 @@ def _owner_component(plan: Plan, st) -> tuple[Variable, Component]:
     for comp in var.components:
         if comp.expr is not None and any(d.startswith("s:") for d in comp.expr.deps):
             return var, comp
-    raise ModelError(f"{st.owner}: cannot place its {st.kind.upper()} for the loop analysis")
+    raise ModelError(
+        f"{st.owner}: cannot place its {type(st).__name__.upper()} for the loop analysis"
+    )
 
 
 def _order(st) -> int:
@@ -118,12 +195,7 @@ def _order(st) -> int:
 def check_supported(plan: Plan) -> None:
     """Refuse, naming the variable, what the loop analysis cannot follow."""
     for st in plan.statefuls:
-        if st.kind not in _STATEFUL_KINDS:
-            raise ModelError(
-                f"{st.owner}: uses {_UNFOLLOWED.get(st.kind, st.kind.upper())}, which the loop "
-                "analysis cannot break into links (it follows INTEG, SMOOTH, SMOOTH3, DELAY1, "
-                "DELAY3 and INITIAL); write it with those, or analyse a model without it"
-            )
+        _role(st)
         _, comp = _owner_component(plan, st)
         if comp.keep is not None:
             raise ModelError(f"{st.owner}: a stock defined with :EXCEPT: is not supported")
@@ -139,17 +211,16 @@ def probe_plan(plan: Plan) -> tuple[Plan, dict]:
     probes: dict = {}
     for st in plan.statefuls:
         var, comp = _owner_component(plan, st)
-        stages = range(_order(st)) if st.kind in ("smooth", "delay") else [None]
         coords = [[var.coords[d][j] for j in comp.index[d]] for d in range(len(comp.index))]
         nctx = len(comp.ctx)
-        for stage in stages:
-            py = _PROBE.format(id=st.id, stage=0 if stage is None else stage)
-            if stage is None:
-                code = f"s{st.id}_0"
+        for stage in range(_order(st)) if _staged(st) else [0]:
+            py = _PROBE.format(id=st.id, stage=stage)
+            name, pos = _state_binding(st, stage)
+            if pos is None:
+                code = name
             else:  # PySD lowers a delay's order when TIME STEP is too long: NaN stages
                 code = (
-                    f"(S{st.id}[{stage}] if len(S{st.id}) > {stage} "
-                    f"else np.full(S{st.id}[0].shape, np.nan))"
+                    f"({name}[{pos}] if len({name}) > {pos} else np.full({name}[0].shape, np.nan))"
                 )
             expr = Expr(code, frozenset(range(nctx)), frozenset({st.key}))
             probe = Variable(
@@ -170,7 +241,7 @@ def probe_plan(plan: Plan) -> tuple[Plan, dict]:
                 ],
             )
             extra[py] = probe
-            probes[py] = (st.id, 0 if stage is None else stage)
+            probes[py] = (st.id, stage)
     variables = dict(plan.variables)
     variables.update(extra)
     by_name = dict(plan.by_name)
@@ -189,9 +260,9 @@ def _values(ds, py: str, var: Variable, coords) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 # Blocks and their equations
 # --------------------------------------------------------------------------------------
-def _pure_owner(var: Variable, st) -> bool:
+def _pure_owner(var: Variable, st: Stateful) -> bool:
     """The variable is exactly this stateful's output (``Stock = INTEG(...)``)."""
-    if st.kind not in ("integ", "initial", "smooth") or len(var.components) != 1:
+    if not _ROLES[type(st)].output_is_state or len(var.components) != 1:
         return False
     comp = var.components[0]
     full = [list(range(n)) for n in var.shape]
@@ -201,20 +272,6 @@ def _pure_owner(var: Variable, st) -> bool:
         and [list(i) for i in comp.index] == full
         and comp.expr.code.strip("()") == st.output_code().strip("()")
     )
-
-
-def _smooth_rate(st, stage: int, n: int) -> str:
-    """A SMOOTH's stage rate, as the vector engine (and PySD) integrate it."""
-    src = f"({st.input.code})" if stage == 0 else f"S{st.id}[{stage - 1}]"
-    return f"(({src} - S{st.id}[{stage}]) * {n} / ({st.time.code}))"
-
-
-def _delay_rate(st, stage: int, n: int) -> str:
-    """A material DELAY's stage rate (stages hold material; a stage's outflow is
-    stage / T, times n), as the vector engine (and PySD) integrate it."""
-    t = f"({st.time.code})"
-    src = f"({st.input.code})" if stage == 0 else f"(S{st.id}[{stage - 1}] / {t})"
-    return f"(({src} - S{st.id}[{stage}] / {t}) * {n})"
 
 
 def build_blocks(plan: Plan, ds, probes: dict, exogenous: set) -> dict:
@@ -247,17 +304,15 @@ def build_blocks(plan: Plan, ds, probes: dict, exogenous: set) -> dict:
             owner=var.name,
             dims=tuple(var.dims),
             coords=tuple(tuple(c) for c in var.coords),
-            binding=(f"v_{py}", None),
+            binding=(value_name(py), None),
             values=_values(ds, py, var, var.coords),
         )
         if st is not None:
-            last = len(stages_of.get(st.id, [None])) - 1
-            state_key[(st.id, max(last, 0))] = block.key
-            block.stock = st.kind in ("integ", "smooth")
-            if st.kind in ("integ", "initial"):
-                block.aliases = ((f"s{st.id}_0", None),)
-            else:
-                block.aliases = ((f"S{st.id}", last),)
+            last = max(len(stages_of.get(st.id, [None])) - 1, 0)
+            state_key[(st.id, last)] = block.key
+            block.stock = _ROLES[type(st)].rate is not None
+            block.aliases = (_state_binding(st, last),)
+            if _staged(st):
                 block.macro = st.id
         blocks[block.key] = block
 
@@ -273,25 +328,18 @@ def build_blocks(plan: Plan, ds, probes: dict, exogenous: set) -> dict:
                 continue
             n = len(names)
             key = f"s:{st.id}:{stage}"
-            label = (
-                var.name
-                if st.kind in ("integ", "initial")
-                else f"{var.name} (stage {stage + 1} of {n})"
-            )
-            binding = (
-                (f"s{st.id}_0", None) if st.kind in ("integ", "initial") else (f"S{st.id}", stage)
-            )
+            staged = _staged(st)
             blocks[key] = Block(
                 key=key,
-                label=label,
+                label=f"{var.name} (stage {stage + 1} of {n})" if staged else var.name,
                 owner=var.name,
                 dims=tuple(var.dims),
                 coords=coords,
-                binding=binding,
+                binding=_state_binding(st, stage),
                 values=_values(ds, py, var, coords),
-                stock=st.kind != "initial",
+                stock=_ROLES[type(st)].rate is not None,
                 hidden=True,
-                macro=st.id if st.kind in ("smooth", "delay") else None,
+                macro=st.id if staged else None,
             )
             state_key[(st.id, stage)] = key
 
@@ -334,29 +382,22 @@ def build_blocks(plan: Plan, ds, probes: dict, exogenous: set) -> dict:
 
     # equations: stocks (net rates)
     for st in plan.statefuls:
-        if st.kind == "initial":
+        rate = _ROLES[type(st)].rate
+        if rate is None:
             continue
-        names = stages_of.get(st.id, [])
-        n = len(names) if st.kind in ("smooth", "delay") else 1
+        staged = _staged(st)
+        n = len(stages_of.get(st.id, [])) if staged else 1
         for stage in range(n):
             if (st.id, stage) not in state_key:
                 continue
             block = blocks[state_key[(st.id, stage)]]
-            parts: tuple  # the expressions the rate reads
-            source: str
-            if st.kind == "integ":
-                source, parts = st.input.code, (st.input,)
-            elif st.kind == "smooth":
-                source, parts = _smooth_rate(st, stage, n), (st.input, st.time)
-            else:
-                source = _delay_rate(st, stage, n)
-                parts = (st.input, st.time)
+            source, parts = rate(st, stage, n)
             deps: set = set()
             timed = False
             for e in parts:
                 deps |= dep_keys(e.deps)
                 timed = timed or "time" in e.deps
-            if st.kind in ("smooth", "delay"):
+            if staged:
                 deps.add(state_key[(st.id, stage)])
                 if stage > 0:
                     deps.add(state_key[(st.id, stage - 1)])
@@ -373,13 +414,12 @@ class Evaluator:
 
     def __init__(self, plan: Plan, blocks: dict, controls: dict):
         self.blocks = blocks
-        self.globals = {"np": np, "_f": _vf, "_ip": False}
-        for i, c in enumerate(plan.constants):
-            self.globals[f"K{i}"] = c
+        self.globals = {"np": np, "_f": _vf, INITIALISING_NAME: False, **program_globals(plan)}
         for py, var in plan.variables.items():
             if var.kind == "lookup":
-                self.globals[f"X_{py}"] = var.xp
-                self.globals[f"T_{py}"] = var.table
+                xp, table = lookup_names(py)
+                self.globals[xp] = var.xp
+                self.globals[table] = var.table
         self.globals.update(controls)
         # list bindings (SMOOTH/DELAY stages): name -> [block keys by position]
         self.lists: dict = {}
@@ -430,12 +470,12 @@ class Evaluator:
                                 k: ([a[sel] for a in v] if isinstance(v, list) else v[sel])
                                 for k, v in env.items()
                             }
-                            sub["t"] = np.float64(t)
+                            sub[TIME_NAME] = np.float64(t)
                             val[sel] = self._shape(
                                 eval(piece.code, self.globals, sub), int(sel.sum()), piece
                             )
                     else:
-                        env["t"] = None
+                        env[TIME_NAME] = None
                         val = self._shape(eval(piece.code, self.globals, env), rows, piece)
                 if piece.keep is not None:
                     cells, ctx_cells = piece.keep

@@ -289,6 +289,7 @@ def _analyse(model, scenario, horizon, by, max_loops, max_length, method, throug
     from yaan_sim.analysis.loopfind import find_loops, partitions, structure
     from yaan_sim.analysis.loopgraph import build_blocks, check_supported, probe_plan
     from yaan_sim.engines.vector import VectorModel
+    from yaan_sim.engines.vector.plan import CONTROL_NAMES
     from yaan_sim.model.load import Horizon
 
     if method not in METHODS:
@@ -336,7 +337,8 @@ def _analyse(model, scenario, horizon, by, max_loops, max_length, method, throug
     )
     times = np.asarray(run["time"].values, dtype=float)
     blocks = build_blocks(plan, run, probes, exogenous)
-    controls = {"_ti": h.start, "_tf": h.stop, "_dt": h.step, "_sp": h.step}
+    grid = {"initial_time": h.start, "final_time": h.stop, "time_step": h.step, "saveper": h.step}
+    controls = {CONTROL_NAMES[c]: value for c, value in grid.items()}
     ls = link_scores(plan, blocks, controls, times)
     if not ls.edges:
         where = Path(model.mdl_path).name

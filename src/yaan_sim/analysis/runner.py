@@ -116,13 +116,19 @@ def horizon_tuple(h: Horizon) -> tuple[float, float, float, float]:
     return (float(h.start), float(h.stop), float(h.step), float(h.saveper))
 
 
-def resolve_return_vars(return_vars: Any, goals: Any = None) -> list[str] | None:
-    """``None``: the variables the goals need; ``"all"``: every variable (None); else a list."""
+def resolve_return_vars(return_vars: Any, goals: Any = None, model: Any = None) -> list[str] | None:
+    """``None``: the variables the goals need (default: the goals of ``model``'s profile,
+    the plan's for the Ya'an model; every variable for a model without a goals file);
+    ``"all"``: every variable (None); else a list."""
     if return_vars is None:
+        from yaan_sim.model.profile import profile_for
         from yaan_sim.outputs.gaps import goal_variables
-        from yaan_sim.outputs.goals import load_goals
+        from yaan_sim.outputs.goals import load_goals, profile_goals
 
-        return goal_variables(load_goals() if goals is None else goals)
+        if goals is None:
+            profile = profile_for(model)
+            goals = load_goals() if profile.is_yaan else profile_goals(profile)
+        return goal_variables(goals) if goals else None
     if return_vars == "all":
         return None
     return list(return_vars)

@@ -95,6 +95,7 @@ def parse_levers(
     for spec in specs:
         sel = parse_lever_spec(spec, reg, resolve_place=resolve_place)
         lv = sel.lever
+        lv.check_bounded("seek searches")
         if len(lv.dims) > 1:
             raise YaanSimError(
                 f"{lv.name!r} has two subscripts; seek moves levers with at most one"

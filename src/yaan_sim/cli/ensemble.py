@@ -10,12 +10,17 @@ from typing import Any
 import xarray as xr
 
 from yaan_sim.cli._common import (
+    check_outputs,
     force_option,
+    goal_year,
     lang_option,
+    nonfinite_option,
     output_option,
     parse_horizon,
     positive_int,
     prepare_output,
+    require_variables,
+    run_horizon,
     run_options,
     seed_option,
     variables_arg,
@@ -35,10 +40,15 @@ def register(sub: Any) -> None:
                 "OUT",
                 "results: .nc (default out/ensemble.nc), .csv (tidy long table) or .xlsx",
             ),
-            year_option(2020, "evaluation year (default 2020)"),
+            year_option(
+                None,
+                "evaluation year (default 2020, or the last year of a shorter run; another "
+                "model's goals each at their own year)",
+            ),
             lang_option("en", "chart language"),
             force_option(),
             *run_options(),
+            nonfinite_option(),
         ],
         help="sample a scenario's uncertain block: P(goal met), fan charts",
         description=(
@@ -82,19 +92,34 @@ def register(sub: Any) -> None:
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
     from yaan_sim.analysis.ensemble import run_ensemble
+    from yaan_sim.analysis.runner import resolve_return_vars
     from yaan_sim.outputs.export import export
-    from yaan_sim.outputs.results import check_writable
 
-    out = prepare_output(args.output, args.force, DEFAULT_OUT)
-    if args.chart:
-        check_writable(args.chart, args.force)
+    inputs = [*args.scenarios, args.model, args.posterior]
+    out = prepare_output(args.output, args.force, DEFAULT_OUT, inputs=inputs)
+    check_outputs(out, args.chart, force=args.force, inputs=inputs)
     from yaan_sim.model.load import load_model
+    from yaan_sim.model.profile import profile_for
+    from yaan_sim.outputs.goals import profile_goals
     from yaan_sim.scenario import load_scenarios
 
     model = load_model(args.model)
-    scenarios = load_scenarios(args.scenarios, model)
+    profile = profile_for(model)
+    goals = None if profile.is_yaan else profile_goals(profile)
+    scenarios = load_scenarios([profile.scenario_ref(s) for s in args.scenarios], model)
+    # the files they extend, and the goals file, are inputs too
+    inputs += [*(f for s in scenarios for f in s.sources), profile.goals_path]
+    check_outputs(out, args.chart, force=args.force, inputs=inputs)
     horizon = parse_horizon(args.horizon, model)
+    year = goal_year(args.year, run_horizon(model, scenarios, horizon), goals)
     rv = variables_arg(args.vars)
+    require_variables(
+        model,
+        resolve_return_vars(rv, goals=goals, model=model),
+        "an ensemble keeps by default (the goals need it): keep others with --vars NAMES"
+        if rv is None
+        else "--vars names",
+    )
     ds = run_ensemble(
         model,
         scenarios,
@@ -112,25 +137,30 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
         posterior=args.posterior,
     )
     export(ds, out, force=args.force)
-    print_goal_probabilities(ds, args.year)
+    if profile.is_yaan or goals:
+        print_goal_probabilities(ds, year, goals)
+    else:
+        print(
+            f"yaan-sim ensemble: notice: no goals file for {profile.model_name} "
+            f"({profile.goals_hint()}): no goal probabilities",
+            file=sys.stderr,
+        )
     print(
         f"\nwrote {out} ({args.samples} samples x {ds.sizes['scenario']} scenario(s), "
         f"method {args.method}, seed {args.seed})"
     )
     if args.chart:
-        write_fan(ds, args.chart, args.lang, args.force)
+        write_fan(ds, args.chart, args.lang, args.force, profile=profile, goals=goals, model=model)
         print(f"wrote {args.chart}")
     return 0
 
 
-def print_goal_probabilities(ds: xr.Dataset, year: int) -> None:
+def print_goal_probabilities(ds: xr.Dataset, year: int | None, goals: Any = None) -> None:
     """The binding rows of the goal table with P(met), median value and gap."""
     from yaan_sim.outputs.evaluate import evaluate
 
-    years = [float(t) for t in ds["time"].values]
-    year = int(min(year, max(years)))
     try:
-        table = evaluate(ds, year=year)
+        table = evaluate(ds, goals, year=year)
     except YaanSimError as exc:
         print(f"(no goal table: {exc})")
         return
@@ -149,21 +179,38 @@ def print_goal_probabilities(ds: xr.Dataset, year: int) -> None:
         )
         if c in table.columns
     ]
-    print(f"Goals ({year}; value = median path; p_met = share of samples meeting the goal):")
+    when = year if year is not None else "each goal at its own year"
+    print(f"Goals ({when}; value = median path; p_met = share of samples meeting the goal):")
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
 
 
-def write_fan(ds: xr.Dataset, path: str | Path, lang: str, force: bool) -> None:
+def write_fan(
+    ds: xr.Dataset,
+    path: str | Path,
+    lang: str,
+    force: bool,
+    *,
+    profile: Any = None,
+    goals: Any = None,
+    model: Any = None,
+) -> None:
+    """The fan chart of city revenue; for another model, fans of its goals' variables
+    (or of its stocks when it has no goals file)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from yaan_sim.outputs.charts import plot_fan
+    from yaan_sim.outputs.charts import plot_fan, plot_goal_panels
     from yaan_sim.outputs.results import write_atomic
+    from yaan_sim.outputs.variable_charts import plot_variables
 
-    ax = plot_fan(ds, "revenue_city", lang=lang)
-    fig = ax.figure
+    if profile is None or profile.is_yaan:
+        fig = plot_fan(ds, "revenue_city", lang=lang).figure
+    elif goals:
+        fig = plot_goal_panels(ds, list(goals), lang=lang, ncols=3).flat[0].figure
+    else:
+        fig = plot_variables(ds, profile.stocks(model, ds.data_vars), lang=lang).flat[0].figure
     fmt = Path(path).suffix.lstrip(".") or "png"
     write_atomic(
         path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=120, bbox_inches="tight"), force=force

@@ -19,8 +19,9 @@ def register(subparsers: Any) -> None:
         ],
         help="list the policy levers of the model (names, units, ranges, defaults)",
         description="List the policy levers the .mdl declares (role: lever): name, units, "
-        "[min,max] range, default, description and the plan's section. With --compare, "
-        "a table of what each scenario sets instead.",
+        "[min,max] range, default, description and the plan's section; for a model that "
+        "marks none (any other Vensim model), every constant, all settable in scenario "
+        "files. With --compare, a table of what each scenario sets instead.",
     )
     p.add_argument(
         "--format",
@@ -40,7 +41,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from yaan_sim.model.levers import lever_registry, render_levers
+    from yaan_sim.model.levers import lever_registry, marks_levers, render_levers
     from yaan_sim.model.load import load_model
     from yaan_sim.scenario import lever_table, load_scenario
 
@@ -57,5 +58,11 @@ def run(args: argparse.Namespace) -> int:
         if fmt == "markdown":
             raise YaanSimError("--format markdown is for --compare; use table, json or csv")
         text = render_levers(lever_registry(model).values(), fmt, lang=args.lang)
+        if not marks_levers(model):
+            print(
+                f"yaan-sim levers: notice: {model.mdl_path.name} marks no constant "
+                "'role: lever', so every constant is listed: each is settable in a scenario",
+                file=sys.stderr,
+            )
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
-from yaan_sim.cli._common import force_option, lang_option, year_option
+from yaan_sim.cli._common import (
+    check_outputs,
+    force_option,
+    lang_option,
+    model_option,
+    year_option,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -14,8 +21,16 @@ def register(subparsers: Any) -> None:
         "report",
         parents=[
             lang_option("zh", "report language (default: zh)"),
-            year_option(2020, "evaluation year (default 2020)"),
+            year_option(
+                None,
+                "evaluation year (default 2020 for the plan; another model's goals each "
+                "at their own year)",
+            ),
             force_option("overwrite the output if it exists"),
+            model_option(
+                "the model the results come from (default: the one the results name; "
+                "needed to find another model's goals file and documentation)"
+            ),
         ],
         help="write the evaluation report (one self-contained HTML file)",
         description="Write one self-contained HTML file (charts embedded) for the mid-term "
@@ -31,16 +46,21 @@ def register(subparsers: Any) -> None:
         help="HTML file to write (default: report.html)",
     )
     p.add_argument(
-        "--goals", type=Path, default=None, help="goals file (default: scenarios/plan-goals.yaml)"
+        "--goals",
+        type=Path,
+        default=None,
+        help="goals file (default: the model's: scenarios/plan-goals.yaml for the Ya'an "
+        "model, <model>.goals.yaml or goals.yaml beside another .mdl)",
     )
-    p.add_argument(
+    observed = p.add_mutually_exclusive_group()
+    observed.add_argument(
         "--observed",
         type=Path,
         default=None,
         metavar="CSV",
         help="observed figures (default: models/data/observed.csv)",
     )
-    p.add_argument("--no-observed", action="store_true", help="use no observed figures")
+    observed.add_argument("--no-observed", action="store_true", help="use no observed figures")
     p.set_defaults(func=run)
 
 
@@ -48,13 +68,31 @@ def run(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")  # the command line draws to files only
-    from yaan_sim.outputs.evaluate import open_results
+    from yaan_sim.errors import YaanSimError
+    from yaan_sim.model.profile import profile_for_results
     from yaan_sim.outputs.goals import load_goals
+    from yaan_sim.outputs.observed import DEFAULT_OBSERVED
     from yaan_sim.outputs.report import write_report
+    from yaan_sim.outputs.results import open_results
 
+    inputs = [args.results, args.goals, args.observed, args.model]
+    check_outputs(args.output, force=args.force, inputs=inputs)  # before the results are read
     ds = open_results(args.results)
-    goals = load_goals(args.goals)
-    observed = False if args.no_observed else args.observed
+    profile = profile_for_results(ds, args.model)
+    # the default goals and observed files of the results' model are inputs too
+    defaults = [None if args.goals else profile.goals_path]
+    if profile.is_yaan and not args.no_observed and args.observed is None:
+        defaults.append(DEFAULT_OBSERVED)
+    if any(defaults):
+        inputs += defaults
+        check_outputs(args.output, force=args.force, inputs=inputs)
+    goals = load_goals(args.goals) if args.goals is not None else None  # None: the profile's
+    if args.observed is not None and not profile.is_yaan:
+        raise YaanSimError(
+            "--observed takes the Ya'an parks' figures; the results are of "
+            f"{profile.model_name}: leave it out"
+        )
+    observed = False if args.no_observed or not profile.is_yaan else args.observed
     path = write_report(
         ds,
         args.output,
@@ -63,6 +101,13 @@ def run(args: argparse.Namespace) -> int:
         year=args.year,
         observed=observed,
         force=args.force,
+        profile=profile,
     )
+    if not profile.is_yaan and goals is None and profile.goals_path is None:
+        print(
+            f"yaan-sim report: notice: no goals file for {profile.model_name} "
+            f"({profile.goals_hint()}): the report has no goal table",
+            file=sys.stderr,
+        )
     print(f"wrote {path}")
     return 0

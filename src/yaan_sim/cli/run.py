@@ -10,24 +10,34 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from yaan_sim.cli._common import engine_option, force_option, model_option
+from yaan_sim.cli._common import (
+    check_outputs,
+    engine_option,
+    force_option,
+    model_option,
+    nonfinite_option,
+)
 from yaan_sim.errors import YaanSimError
-from yaan_sim.paths import DEFAULT_MODEL
 
 DEFAULT_OUT_DIR = Path("out")
+#: What the main job writes in --out-dir besides the results (outputs/report.py
+#: write_main_job_outputs; charts/ is rewritten with them).
+MAIN_JOB_FILES = ("goal_table.csv", "goal_table.md", "report.html", "report.en.html")
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "run",
-        parents=[engine_option(), model_option(), force_option()],
+        parents=[engine_option(), model_option(), force_option(), nonfinite_option()],
         help="run scenarios and write results (netCDF)",
         description=(
             "Run the model. With scenario files: run each, stack them on a "
             "`scenario` dim and write -o OUT.nc. With none: run the default "
             "scenario set of scenarios/ and write results, goal table, charts "
-            "and report to --out-dir (the main job of `make run`); with none and "
-            "another --model, run that model's own defaults."
+            "and report to --out-dir (the main job of `make run`). With another "
+            "--model, the same from that model's profile: the scenarios of a "
+            "scenarios/ folder beside its .mdl (else its own defaults), its goals "
+            "file <model>.goals.yaml or goals.yaml beside it (else charts of its stocks)."
         ),
     )
     p.add_argument(
@@ -49,11 +59,8 @@ def register(sub: Any) -> None:
 
 
 def _is_goals_file(ref: str) -> bool:
-    return Path(ref).name.endswith(("-goals.yaml", "-goals.yml"))
-
-
-def _is_default_model(path: str | None) -> bool:
-    return path is None or Path(path).resolve() == DEFAULT_MODEL.resolve()
+    name = Path(ref).name
+    return name.endswith(("-goals.yaml", "-goals.yml", ".goals.yaml")) or name == "goals.yaml"
 
 
 def revenue_table(ds: xr.Dataset, year: float | None = None) -> str:
@@ -74,7 +81,7 @@ def revenue_table(ds: xr.Dataset, year: float | None = None) -> str:
 
     for park in ds["park"].values:
         lines.append(f"{park:<12}" + cells(rev.sel(park=park)))
-    lines.append(f"{'City total':<12}" + cells(rev.sum("park")))
+    lines.append(f"{'City total':<12}" + cells(rev.sum("park", skipna=False)))  # NaN stays NaN
     return "\n".join(lines)
 
 
@@ -95,18 +102,29 @@ def final_values(ds: xr.Dataset, limit: int = 12) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     from yaan_sim.engines.simulate import simulate
     from yaan_sim.model.load import load_model
-    from yaan_sim.outputs.evaluate import check_results
-    from yaan_sim.outputs.results import check_writable, to_netcdf
-    from yaan_sim.scenario import load_scenarios, scenario_files
+    from yaan_sim.model.profile import profile_for
+    from yaan_sim.outputs.goals import profile_goals
+    from yaan_sim.outputs.results import to_netcdf
+    from yaan_sim.scenario import load_scenarios
 
     main_job = not args.scenarios
     out_dir = Path(args.out_dir)
-    if main_job:
+    output = Path(args.output) if args.output is not None else out_dir / "runs.nc"
+    if output.suffix.lower() != ".nc":
+        raise YaanSimError(f"{output}: `yaan-sim run` writes netCDF: give -o FILE.nc")
+    # every output is checked before the work, not after
+    inputs = [*args.scenarios, args.model, profile_for(args.model).goals_path]
+    if main_job or args.output is None:
+        for folder in (out_dir, out_dir / "charts") if main_job else (out_dir,):
+            if folder.exists() and not folder.is_dir():
+                raise YaanSimError(f"{folder} is a file: --out-dir needs a folder there")
         out_dir.mkdir(parents=True, exist_ok=True)
-    output = Path(args.output) if args.output else out_dir / "runs.nc"
-    check_writable(output, args.force)  # before the work, not after
+    if main_job:
+        check_outputs(*(out_dir / n for n in MAIN_JOB_FILES), force=args.force, inputs=inputs)
+    check_outputs(output, force=args.force, inputs=inputs)
 
     model = load_model(args.model)
+    profile = profile_for(model)
     refs = [r for r in args.scenarios if not _is_goals_file(r)]
     if len(refs) < len(args.scenarios):
         print(
@@ -115,29 +133,30 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         if not refs:
             raise YaanSimError("no scenario files given, only goals files")
-    if not refs and _is_default_model(args.model):
-        refs = [str(p) for p in scenario_files()]
-    scenarios = load_scenarios(refs, model) if refs else []
+    if not refs:
+        refs = [str(p) for p in profile.scenario_files()]
+    scenarios = load_scenarios([profile.scenario_ref(r) for r in refs], model) if refs else []
+    goals = profile_goals(profile) if main_job and not profile.is_yaan else None
     ds = simulate(model, scenarios or None, engine=args.engine, argv=sys.argv)
+    if goals:  # the goals' variables and elements, checked before anything is written
+        from yaan_sim.outputs.evaluate import evaluate, format_table, summary
+
+        table = evaluate(ds, goals, year=None)
     to_netcdf(ds, output, force=args.force)
-    try:
-        check_results(ds)
-    except YaanSimError:  # a model without the Ya'an parks' revenue
-        print(final_values(ds))
-        print(f"\nwrote {output} (engine: {ds.attrs['engine']})")
-        if main_job:
-            print(
-                f"yaan-sim run: notice: no goal table, charts or report: the results of "
-                f"{model.mdl_path.name} have no `revenue` by `park`, which the plan's goals "
-                "are judged on",
-                file=sys.stderr,
-            )
-        return 0
-    print(revenue_table(ds))
+    print(revenue_table(ds) if profile.is_yaan else final_values(ds))
+    if goals:
+        print("\n" + format_table(summary(table), "table").rstrip())
     print(f"\nwrote {output} (engine: {ds.attrs['engine']})")
     if main_job:
         from yaan_sim.outputs.report import write_main_job_outputs
 
-        for path in write_main_job_outputs(ds, out_dir, force=args.force):
+        if not profile.is_yaan and not goals:
+            print(
+                f"yaan-sim run: notice: no goals file for {profile.model_name} "
+                f"({profile.goals_hint()}): no goal table; the charts show its stocks",
+                file=sys.stderr,
+            )
+        paths = write_main_job_outputs(ds, out_dir, force=args.force, profile=profile, model=model)
+        for path in paths:
             print(f"wrote {path}")
     return 0

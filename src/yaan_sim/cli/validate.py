@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from yaan_sim.cli._common import model_option
@@ -21,7 +22,8 @@ def register(subparsers: Any) -> None:
         "files",
         nargs="*",
         metavar="FILE",
-        help="scenario files or names (default: every scenario in scenarios/)",
+        help="scenario files or names (default: every scenario of the model: scenarios/, "
+        "or a scenarios/ folder beside another --model)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print only the problems")
     p.set_defaults(func=run)
@@ -29,12 +31,16 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from yaan_sim.model.load import load_model
-    from yaan_sim.scenario import display_path, scenario_files, validate_file
+    from yaan_sim.model.profile import profile_for
+    from yaan_sim.scenario import display_path, validate_file
 
     model = load_model(args.model)
-    files = args.files or [display_path(p) for p in scenario_files()]
+    profile = profile_for(model)
+    files = [profile.scenario_ref(f) for f in args.files]
+    files = files or [display_path(p) for p in profile.scenario_files()]
     if not files:
-        print("yaan-sim validate: no scenario files given and none in scenarios/", file=sys.stderr)
+        where = display_path(profile.scenarios_dir or Path(model.mdl_path).parent / "scenarios")
+        print(f"yaan-sim validate: no scenario files given and none in {where}", file=sys.stderr)
         return 2
     bad = 0
     shown: set[str] = set()  # a parent's problems are reported once, not for every child

@@ -57,6 +57,7 @@ EngineFactory = Callable[[ModelLike], Engine]
 _REGISTRY: dict[str, str | EngineFactory] = {
     "vector": "yaan_sim.engines.vector_engine:VectorEngine",
     "pysd": "yaan_sim.engines.pysd_engine:PySDEngine",
+    "jax": "yaan_sim.engines.vector_engine:JaxEngine",  # optional extra; never tried by "auto"
 }
 #: The engines ``"auto"`` tries, in order.
 AUTO_ORDER: list[str] = ["vector", "pysd"]

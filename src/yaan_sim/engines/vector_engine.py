@@ -51,3 +51,15 @@ class VectorEngine:
             return_vars=py_names,
             init_at="start",
         )
+
+
+class JaxEngine(VectorEngine):
+    """The same compiled model run by XLA (the optional ``jax`` extra); same arguments."""
+
+    name = "jax"
+
+    def __init__(self, model: ModelLike):
+        super().__init__(model)
+        from yaan_sim.engines.jax import engine_for
+
+        self.compiled = engine_for(self.compiled, [])

@@ -91,6 +91,15 @@ class Lever:
         unit = f" {self.units}" if self.units else ""
         return f"[{lo}, {hi}]{unit}"
 
+    def check_bounded(self, who: str) -> None:
+        """Raise unless the .mdl gives both bounds (another model's constant may give none);
+        ``who`` is what needs them, e.g. "seek searches"."""
+        if math.isnan(self.min) or math.isnan(self.max):
+            raise YaanSimError(
+                f"{who} a lever's [min,max] range, and {self.name!r} has {self.range_text} "
+                f"in the .mdl: give both bounds in its units field, e.g. ~ {self.units} [0,100] ~"
+            )
+
     def in_range(self, value: float) -> bool:
         """Whether ``value`` lies in the lever's ``[min, max]`` (open where not given)."""
         return not (value < self.min or value > self.max)  # nan bounds compare False
@@ -207,9 +216,19 @@ def constants(model: ModelLike) -> dict[str, Lever]:
 
 
 def lever_registry(model: ModelLike) -> dict[str, Lever]:
-    """The policy levers (``role: lever`` in the .mdl), by Vensim name, sorted by name."""
-    levers = {n: c for n, c in constants(model).items() if c.is_lever}
+    """The policy levers (``role: lever`` in the .mdl), by Vensim name, sorted by name.
+
+    A model that marks no constant ``role: lever`` (any Vensim model not written for
+    yaan-sim) has every constant settable: they are its levers.
+    """
+    pool = constants(model)
+    levers = {n: c for n, c in pool.items() if c.is_lever} or pool
     return dict(sorted(levers.items(), key=lambda kv: kv[0].lower()))
+
+
+def marks_levers(model: ModelLike) -> bool:
+    """Whether the model marks its levers (``role: lever``); if not, every constant is one."""
+    return any(c.is_lever for c in constants(model).values())
 
 
 def _norm(name: str) -> str:

@@ -24,12 +24,13 @@ from yaan_sim.errors import YaanSimError
 from yaan_sim.outputs.evaluate import (
     annual,
     check_results,
+    goal_unit,
     metric_series,
     observed_metric,
     scope_members,
 )
 from yaan_sim.outputs.fonts import font_rc
-from yaan_sim.outputs.goals import CITY, Goal, GoalSet, load_goals, scope_label
+from yaan_sim.outputs.goals import CITY, MODEL_SCOPE, Goal, GoalSet, load_goals, scope_label
 from yaan_sim.outputs.i18n import check_lang, scenario_label, scenario_titles, status_label
 from yaan_sim.outputs.i18n import t as _tr
 from yaan_sim.outputs.i18n import unit_label as _unit_label
@@ -104,10 +105,10 @@ def _goal(goal: Goal | str, goals: GoalSet | None = None) -> Goal:
 
 def _scope_of(ds, goal: Goal, scope_name: str | None) -> tuple[str, str, list[str]]:
     for scope in goal.scopes:
-        for name, parks in scope_members(ds, scope):
+        for name, parks in scope_members(ds, scope, goal):
             if scope_name is None or name == scope_name:
                 return scope, name, parks
-    valid = [n for s in goal.scopes for n, _ in scope_members(ds, s)]
+    valid = [n for s in goal.scopes for n, _ in scope_members(ds, s, goal)]
     raise YaanSimError(
         f"goal {goal.id!r} is not evaluated for {scope_name!r}; choose one of {', '.join(valid)}"
     )
@@ -134,11 +135,17 @@ def _color(i: int) -> str:
     return f"C{i % 10}"
 
 
-def _year_axis(ax, lang):
+def _year_axis(ax, lang, ds=None):
+    """Whole-number ticks, labelled "year", or "time (unit)" for a model whose time axis
+    is in another unit (the results' ``time`` units)."""
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
-    ax.set_xlabel(_t("year", lang))
+    unit = "year" if ds is None else str(ds["time"].attrs.get("units", "year"))
+    if unit.lower() in ("year", "years"):
+        ax.set_xlabel(_t("year", lang))
+    else:
+        ax.set_xlabel(_t("time", lang) + (f" ({_unit_label(unit, lang)})" if unit else ""))
 
 
 def _draw_series(ax, da, color, label, lang):
@@ -195,7 +202,7 @@ def _plot_goal(ds, goal: Goal, scope_name, ax, lang, observed, scenarios, legend
             ls="--",
             lw=1.2,
             gid="target",
-            label=f"{_t('target', lang)} {goal.year}: {target:g}",
+            label=f"{_t('target', lang)} {_when(goal)}: {target:g}",
         )
         ax.plot([goal.year], [target], marker="*", color="k", ms=10, ls="none", gid="target_point")
     elif goal.uses_baseline:
@@ -240,10 +247,13 @@ def _plot_goal(ds, goal: Goal, scope_name, ax, lang, observed, scenarios, legend
                     label=_t("required", lang, r=rate),
                 )
     if title:
-        ax.set_title(f"{scope_label(scope, name, lang)} · {goal.name(lang)}", fontsize=10)
-    unit = unit_label(goal.unit, lang)
-    ax.set_ylabel(unit if not goal.is_trend else f"{unit} ({_t('falling', lang)})")
-    _year_axis(ax, lang)
+        place = scope_label(scope, name, lang)
+        text = f"{place} · {goal.name(lang)}" if scope != MODEL_SCOPE else goal.name(lang)
+        ax.set_title(text + (f" · {place}" if scope == MODEL_SCOPE and place else ""), fontsize=10)
+    unit = unit_label(goal_unit(ds, goal), lang)
+    falling = _t("falling_at" if goal.is_generic else "falling", lang)
+    ax.set_ylabel(unit if not goal.is_trend else f"{unit} ({falling})")
+    _year_axis(ax, lang, ds)
     ax.grid(alpha=0.3)
     if legend and ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, frameon=False)
@@ -267,8 +277,9 @@ def plot_goal(
     ``goal`` is a :class:`Goal` or a goal id; ``scope_name`` a park, region or ``"Ya'an"``
     (default: the goal's own scope). With a ``sample`` dim each scenario is a fan chart.
     """
-    check_results(ds)
-    return _plot_goal(ds, _goal(goal, goals), scope_name, _new_ax(ax), lang, observed, scenarios)
+    goal = _goal(goal, goals)
+    check_results(ds, parks=not goal.is_generic)
+    return _plot_goal(ds, goal, scope_name, _new_ax(ax), lang, observed, scenarios)
 
 
 @_with_fonts
@@ -384,8 +395,8 @@ def plot_goal_panels(
     """
     import matplotlib.pyplot as plt
 
-    check_results(ds)
     glist = [_goal(g, goals) for g in goals_list]
+    check_results(ds, parks=not all(g.is_generic for g in glist))
     if not glist:
         raise YaanSimError("no goals to draw")
     ncols = min(ncols, len(glist))
@@ -413,10 +424,10 @@ def _rows_for_chart(table, scenario, binding_only):
     return df
 
 
-def _row_label(rec, lang, with_scenario):
-    goal = _goal_name(rec, lang)
+def _row_label(rec, lang, with_scenario, names=None):
+    goal = _goal_name(rec, lang, names)
     place = scope_label(rec["scope"], rec["scope_name"], lang)
-    label = f"{goal} · {place}"
+    label = f"{goal} · {place}" if place else goal
     if with_scenario:
         label = f"{rec['scenario']}: {label}"
     return label
@@ -430,8 +441,25 @@ def _goal_names(lang: str) -> dict:
         return {}
 
 
-def _goal_name(rec, lang):
+def _goal_name(rec, lang, names=None):
+    """A goal's name in ``lang``: from the table's own goals (``attrs["goal_names"]``),
+    else from the plan's goals, else as the table has it."""
+    if names and rec["goal_id"] in names:
+        return names[rec["goal_id"]].get(lang) or rec["goal"]
     return _goal_names(lang).get(rec["goal_id"], rec["goal"])
+
+
+def _when(goal: Goal) -> str:
+    """A goal's year as a label: ``2020``, or ``t = 10`` on another model's time axis."""
+    return f"t = {goal.year}" if goal.is_generic else str(goal.year)
+
+
+def _title_key(df, key: str) -> str:
+    """``key`` for the plan's goal tables; for another model's (generic goals, years are
+    times) ``key_at``, or ``key_own`` where its goals are judged at different times."""
+    if not (len(df) and (df["scope"] == MODEL_SCOPE).all()):
+        return key
+    return f"{key}_at" if df["eval_year"].nunique() == 1 else f"{key}_own"
 
 
 @_with_fonts
@@ -458,7 +486,8 @@ def plot_goal_gaps(
     first = {}
     for r in recs:
         first.setdefault((r["goal_id"], r["scope"], r["scope_name"]), r)
-    ax.set_yticks(y, [_row_label(first[k], lang, False) for k in keys], fontsize=8)
+    names = table.attrs.get("goal_names")
+    ax.set_yticks(y, [_row_label(first[k], lang, False, names) for k in keys], fontsize=8)
     if len(scen) == 1:
         vals = [r["gap_pct"] if np.isfinite(r["gap_pct"]) else 0.0 for r in recs]
         ax.barh(
@@ -496,7 +525,7 @@ def plot_goal_gaps(
         ax.set_ylim(-0.7, len(keys) - 0.3)
     ax.axvline(0, color="k", lw=1, gid="zero")
     ax.set_xlabel(_t("gap_axis", lang))
-    ax.set_title(_t("gap_title", lang, y=int(recs[0]["eval_year"])))
+    ax.set_title(_t(_title_key(df, "gap_title"), lang, y=int(recs[0]["eval_year"])))
     ax.grid(axis="x", alpha=0.3)
     return ax
 
@@ -511,7 +540,7 @@ def plot_goal_table(table, *, ax=None, lang="zh", binding_only: bool = True):
     for gid, scope, name in keys:
         sub = df[(df["goal_id"] == gid) & (df["scope_name"] == name) & (df["scope"] == scope)]
         rec = sub.iloc[0].to_dict()
-        row = [_goal_name(rec, lang), scope_label(scope, name, lang)]
+        row = [_goal_name(rec, lang, table.attrs.get("goal_names")), scope_label(scope, name, lang)]
         crow = ["white", "white"]
         for sc in scen:
             r = sub[sub["scenario"] == sc].iloc[0] if sc is not None else sub.iloc[0]
@@ -524,6 +553,10 @@ def plot_goal_table(table, *, ax=None, lang="zh", binding_only: bool = True):
         colors.append(crow)
     titles = table.attrs.get("scenario_titles")
     cols = [_t("goal", lang), _t("scope", lang)] + [_scenario_name(s, lang, titles) for s in scen]
+    if all(not row[1] for row in cells):  # another model's goals without elements: no place
+        cells = [r[:1] + r[2:] for r in cells]
+        colors = [r[:1] + r[2:] for r in colors]
+        cols = cols[:1] + cols[2:]
 
     def width(text: str) -> float:  # in em: CJK characters are twice as wide as Latin ones
         return sum(1.0 if ord(ch) > 0x2E80 else 0.55 for ch in str(text)) + 1.0
@@ -549,7 +582,7 @@ def plot_goal_table(table, *, ax=None, lang="zh", binding_only: bool = True):
             cell.get_text().set_color("white")
     tab.set_gid("goal_table")
     year = int(df["eval_year"].iloc[0])
-    ax.set_title(_t("table_title", lang, y=year))
+    ax.set_title(_t(_title_key(df, "table_title"), lang, y=year))
     return ax
 
 

@@ -4,6 +4,10 @@
 the results have a ``scenario`` dim). The metric of a goal is read at ``t = Y.0``, which
 stands for year Y's annual figure.
 
+Goals of the generic form (one variable of any model, :class:`~yaan_sim.outputs.goals.
+VariableMetric`) give one row per goal (scope ``model``, the place its subscript element)
+and are judged by the same rules; ``year=None`` judges every goal at its own year.
+
 Status rule (evaluation year Y, goal year G; ``AT_RISK_MARGIN`` m = 5 percentage points
 a year by default):
 
@@ -47,6 +51,7 @@ import pandas as pd
 import xarray as xr
 
 from yaan_sim.errors import ResultsError
+from yaan_sim.outputs.generic_goals import MODEL_SCOPE, variable_series, variable_unit
 from yaan_sim.outputs.goal_table import (  # noqa: F401 (the goal table's formats, importable here)
     FORMATS,
     SUMMARY_COLUMNS,
@@ -92,8 +97,16 @@ def open_results(path: str | Path) -> xr.Dataset:
     return ds
 
 
-def check_results(ds: xr.Dataset, source: str = "the dataset") -> None:
-    """Raise :class:`ResultsError` unless ``ds`` follows the results contract."""
+def check_results(ds: xr.Dataset, source: str = "the dataset", *, parks: bool = True) -> None:
+    """Raise :class:`ResultsError` unless ``ds`` follows the results contract: a ``time``
+    dim, and (``parks``, the Ya'an plan's goals) the ``park`` dim and ``revenue``."""
+    if not parks:
+        if "time" not in ds.dims:
+            raise ResultsError(
+                f"{source} does not look like yaan-sim results: it has no dim 'time'. "
+                "Give a results file written by 'yaan-sim run'."
+            )
+        return
     missing = [d for d in ("time", "park") if d not in ds.dims]
     if missing or "revenue" not in ds.data_vars:
         what = ", ".join(
@@ -140,8 +153,8 @@ def observed_metric(
     metric is computed from the figures of its variables (summed over the scope's parks
     where the scope itself has none), e.g. R&D share = 100 * R&D spending / revenue.
     """
-    if observed is None or len(observed) == 0:
-        return math.nan
+    if observed is None or len(observed) == 0 or goal.is_generic:
+        return math.nan  # observed figures are the Ya'an parks' (models/data/observed.csv)
     place = "city" if scope == "city" else name
     direct = _observed_total(observed, goal.id, place, parks, year)
     if np.isfinite(direct):
@@ -158,8 +171,13 @@ def observed_metric(
 # ------------------------------------------------------------------ metrics
 
 
-def scope_members(ds: xr.Dataset, scope: str) -> list[tuple[str, list[str]]]:
-    """``[(name, [parks])]`` for a scope: the city, each region, or each park."""
+def scope_members(
+    ds: xr.Dataset, scope: str, goal: Goal | None = None
+) -> list[tuple[str, list[str]]]:
+    """``[(name, [parks])]`` for a scope: the city, each region, or each park; for a
+    generic goal (scope ``model``), its subscript element and no parks."""
+    if scope == MODEL_SCOPE:
+        return [(goal.metric.element_text if goal is not None else "", [])]
     parks = [str(p) for p in ds["park"].values]
     if scope == "city":
         return [(CITY, parks)]
@@ -210,16 +228,50 @@ def _variable(ds: xr.Dataset, goal: Goal, name: str, check_unit: bool) -> xr.Dat
     return da
 
 
+def goal_unit(ds: xr.Dataset, goal: Goal) -> str:
+    """The unit of a goal's value: the goal's ``unit``, else its variable's units."""
+    if goal.unit or not goal.is_generic:
+        return goal.unit
+    return variable_unit(ds, goal.id, goal.metric)
+
+
 def metric_series(ds: xr.Dataset, goal: Goal, parks: Sequence[str]) -> xr.DataArray:
-    """The goal's metric over time for a set of parks (dims: [scenario,] [sample,] time)."""
+    """The goal's metric over time for a set of parks (dims: [scenario,] [sample,] time);
+    for a generic goal, its variable (``parks`` unused)."""
+    if goal.is_generic:
+        return variable_series(ds, goal.id, goal.metric, goal.unit)
     m = goal.metric
+
+    def total(name: str, check_unit: bool) -> xr.DataArray:  # a missing park: a missing total
+        return _variable(ds, goal, name, check_unit).sel(park=list(parks)).sum("park", skipna=False)
+
     if m.aggregate == "sum":
-        out = _variable(ds, goal, m.variable, True).sel(park=list(parks)).sum("park") * m.scale
+        out = total(m.variable, True) * m.scale
     else:
-        num = _variable(ds, goal, m.numerator, False).sel(park=list(parks)).sum("park")
-        den = _variable(ds, goal, m.denominator, False).sel(park=list(parks)).sum("park")
-        out = m.scale * num / den.where(den != 0)
+        out = (
+            m.scale
+            * total(m.numerator, False)
+            / total(m.denominator, False).where(lambda d: d != 0)
+        )
     return out.rename(goal.id)
+
+
+def check_year(ds: xr.Dataset, year: int) -> int:
+    """``year`` as an int if the results hold its annual value, else a clear error."""
+    t = np.asarray(ds["time"].values, dtype=float)
+    years = np.round(t[np.abs(t - np.round(t)) < 1e-6]).astype(int)
+    try:
+        y = int(year)
+    except (TypeError, ValueError, OverflowError):
+        raise ResultsError(f"the evaluation year must be a whole number, not {year!r}") from None
+    if y != year or not len(years) or not years.min() <= y <= years.max():
+        span = f"{years.min()}-{years.max()}" if len(years) else "no whole year"
+        later = len(years) and y > years.max()
+        raise ResultsError(
+            f"year {year} is outside the years the results cover ({span}): choose a year "
+            "within them (--year)" + (f", or run the scenarios to {year} first" if later else "")
+        )
+    return y
 
 
 def annual(da: xr.DataArray) -> xr.DataArray:
@@ -240,7 +292,7 @@ def annual(da: xr.DataArray) -> xr.DataArray:
 def evaluate(
     ds: xr.Dataset,
     goals: GoalSet | Iterable[Goal] | None = None,
-    year: int = 2020,
+    year: int | None = None,
     *,
     observed: pd.DataFrame | None = None,
     margin: float = AT_RISK_MARGIN,
@@ -256,7 +308,9 @@ def evaluate(
         From :func:`yaan_sim.outputs.goals.load_goals`; default: the plan's goals.
     year
         Evaluation year Y; goals are judged on the simulated (or observed) value in Y and on
-        the path from Y to the goal year (see the module docstring for the status rule).
+        the path from Y to the goal year (see the module docstring for the status rule);
+        it must be a year the results hold. None (default): every goal in its own goal year
+        (2020 for the plan's goals; another model's goals each have their own).
     observed
         Observed figures (:func:`load_observed`, or a CSV path) that replace the simulated
         value in Y.
@@ -277,21 +331,23 @@ def evaluate(
         (% a year) up to Y, the target 0, and ``level`` the metric itself.
     """
     check_lang(lang)
-    check_results(ds)
     goals = load_goals() if goals is None else goals
+    check_results(ds, parks=not all(g.is_generic for g in goals))
     if isinstance(observed, (str, Path)):
         observed = load_observed(observed, source=ds, goals=goals)
-    year = int(year)
+    year = None if year is None else check_year(ds, year)  # None: each goal at its own year
     rows = []
     scenarios = [str(s) for s in ds["scenario"].values] if "scenario" in ds.dims else [None]
     for goal in goals:
+        unit = goal_unit(ds, goal)
+        y = goal.year if year is None else year
         for scope in goal.scopes:
-            for name, parks in scope_members(ds, scope):
+            for name, parks in scope_members(ds, scope, goal):
                 series = annual(metric_series(ds, goal, parks))
                 for sc in scenarios:
                     s = series.sel(scenario=sc) if sc is not None else series
                     rows.append(
-                        _row(goal, scope, name, parks, s, year, observed, margin, lang)
+                        _row(goal, scope, name, parks, s, y, observed, margin, lang, unit)
                         | ({"scenario": sc} if sc is not None else {})
                     )
     df = pd.DataFrame(rows)
@@ -299,6 +355,7 @@ def evaluate(
     cols = first + [c for c in _COLUMNS if c in df.columns]
     df = df.reindex(columns=cols)
     df.attrs["scenario_titles"] = scenario_titles(ds)  # for labels: the files' titles
+    df.attrs["goal_names"] = {g.id: {"en": g.name_en, "zh": g.name_zh} for g in goals}
     return df
 
 
@@ -319,6 +376,7 @@ def _row(
     observed,
     margin: float,
     lang: str,
+    unit: str,
 ) -> dict:
     years = [int(v) for v in s["year"].values]
     sampled = "sample" in s.dims
@@ -345,7 +403,7 @@ def _row(
         "eval_year": year,
         "goal_year": g,
         "level": float(med[idx[y]]),
-        "level_unit": goal.unit,
+        "level_unit": unit,
     }
     if goal.is_trend:
         past, future = trend_rows(years, med, goal.baseline_year, y, g)
@@ -357,7 +415,7 @@ def _row(
         row |= {
             "target": 0.0,
             "value": value,
-            "unit": "%/yr",
+            "unit": "%" if goal.is_generic else "%/yr",  # a change per whole time unit
             "gap": value,
             "gap_pct": math.nan,
             "status": status_trend(past, future),
@@ -399,7 +457,7 @@ def _row(
     row |= {
         "target": target,
         "value": value,
-        "unit": goal.unit,
+        "unit": unit,
         "gap": gap,
         "gap_pct": 100 * gap / abs(target) if target else math.nan,
         "status": status_level(goal.comparison, value, target, projected, g_need, rate, n, margin),
@@ -437,7 +495,7 @@ def what_it_takes(
     obs_years = sorted({int(v) for v in observed["year"]})
     rows = []
     for goal in goals:
-        if goal.is_trend or goal.uses_baseline:
+        if goal.is_trend or goal.uses_baseline or goal.is_generic:
             continue
         for scope in goal.scopes:
             places = getattr(goals, "places", None) or Places.from_mdl(DEFAULT_MODEL)

@@ -73,16 +73,16 @@ def parse_outcomes(specs: Iterable[str], goals: GoalSet, ds: xr.Dataset) -> list
             ) from None
         found = False
         for scope in [goal.scope] if not want else goal.scopes:
-            for name, parks in scope_members(ds, scope):
+            for name, parks in scope_members(ds, scope, goal):
                 if want and name != want and not (want == "city" and name == CITY):
                     continue
-                label = gid if scope == "city" else f"{gid}:{name}"
+                label = gid if scope == "city" or not name else f"{gid}:{name}"
                 out.append(Outcome(label, goal, scope, name, parks))
                 found = True
             if found:
                 break
         if not found:
-            names = [n for s in goal.scopes for n, _ in scope_members(ds, s)]
+            names = [n for s in goal.scopes for n, _ in scope_members(ds, s, goal)]
             raise YaanSimError(
                 f"goal {gid!r} has no scope {want!r}: choose from {', '.join(names)}"
             )

@@ -1,9 +1,27 @@
-"""The plan's goals: load and validate ``scenarios/plan-goals.yaml``.
+"""Goals files: load and validate ``scenarios/plan-goals.yaml`` or any model's goals.
 
 A goal says how one number is computed from simulation results (its *metric*), how it
-is compared with a target, in which year, and where (the city, each region, each park).
-The file's header documents the format; :func:`load_goals` checks every key and reports
-every problem at once, naming the file, the line, the goal and the key.
+is compared with a target, in which year, and where. Two forms, one file format:
+
+- the plan's form (``metric:``): a sum or ratio of sums over the parks of a scope (the
+  city, each region, each park); ``scenarios/plan-goals.yaml`` documents it;
+- the generic form (``variable:``), for any model: one variable, optionally one subscript
+  element, its value (or its largest or smallest value so far) at a time ``year`` of the
+  model's own time axis, compared ``at least`` / ``at most`` a target, or ``falling every
+  year`` from ``baseline_year``::
+
+      goals:
+        - id: peak_infections
+          name: Peak infections          # or name_en / name_zh
+          variable: Infectious           # Vensim or Python name
+          statistic: max                 # value (default), max or min up to the year
+          comparison: at most            # at least | at most | falling every year
+          target: 400
+          year: 100
+
+Both are judged by the same status rules (:mod:`yaan_sim.outputs.rules`).
+:func:`load_goals` checks every key and reports every problem at once, naming the file,
+the line, the goal and the key.
 
 >>> goals = load_goals()
 >>> goals["revenue_city"].target
@@ -20,6 +38,8 @@ from pathlib import Path
 
 from yaan_sim.errors import YaanSimError
 from yaan_sim.model.levers import closest
+from yaan_sim.model.profile import ModelProfile
+from yaan_sim.outputs.generic_goals import MODEL_SCOPE, VariableMetric, read_generic_goal
 from yaan_sim.outputs.i18n import place_label
 from yaan_sim.paths import DEFAULT_MODEL, SCENARIOS_DIR
 from yaan_sim.scenario.places import Places
@@ -33,7 +53,6 @@ CITY = "Ya'an"
 SCOPES = ("city", "region", "park")
 COMPARISONS = (">=", "<=", "falling_every_year")
 AGGREGATES = ("sum", "ratio_of_sums")
-
 _GOAL_KEYS = (
     "id",
     "name_en",
@@ -78,7 +97,10 @@ class GoalsError(YaanSimError):
 
 
 def scope_label(scope: str, name: str, lang: str = "en") -> str:
-    """Display name of a scope element: a park, a region or the city."""
+    """Display name of a scope element: a park, a region or the city; for a generic goal
+    (scope ``model``) its subscript element, if any."""
+    if scope == MODEL_SCOPE:
+        return str(name)
     return place_label(scope, name, lang)
 
 
@@ -111,14 +133,15 @@ class Metric:
 
 @dataclass(frozen=True)
 class Goal:
-    """One quantitative goal of the plan."""
+    """One quantitative goal: of the plan (``metric`` a :class:`Metric`) or of any model
+    (a :class:`VariableMetric`, scope ``model``)."""
 
     id: str
     name_en: str
     name_zh: str
     section: str
     text_zh: str
-    metric: Metric
+    metric: Metric | VariableMetric
     comparison: str  # ">=", "<=" or "falling_every_year"
     target: float | Mapping[str, float] | str | None  # number, {park: number}, "baseline"
     year: int
@@ -140,6 +163,11 @@ class Goal:
     def scopes(self) -> tuple[str, ...]:
         """The binding scope first, then the informative ones."""
         return (self.scope, *self.also_scopes)
+
+    @property
+    def is_generic(self) -> bool:
+        """Whether this is a generic goal (one variable of any model, no parks)."""
+        return isinstance(self.metric, VariableMetric)
 
     @property
     def is_trend(self) -> bool:
@@ -247,6 +275,17 @@ def load_goals(path: str | Path | None = None, *, places: Places | None = None) 
     return _goals_from_node(root, path, places, problems)
 
 
+def profile_goals(profile: ModelProfile) -> GoalSet | None:
+    """The goals of a model's profile (:mod:`yaan_sim.model.profile`): its goals file
+    read and validated, or None where the model has none."""
+    if profile.goals_path is None:
+        return None
+    places = None
+    if not profile.is_yaan and profile.mdl_path is not None:
+        places = Places.from_mdl(profile.mdl_path)
+    return load_goals(profile.goals_path, places=places)
+
+
 def goals_from_dict(data, path: str | Path = "<goals>", places: Places | None = None) -> GoalSet:
     """Validate already-parsed goals data (a dict with a ``goals`` list)."""
     return _goals_from_node(Node.wrap(data), path, places)
@@ -308,20 +347,19 @@ def _check_goal(
     def bad(key: str, msg: str) -> None:
         problems.append(Problem(file, node.line or None, where, f"key {key!r}: {msg}"))
 
+    _check_id(gid, seen, bad)
+    if "variable" in raw and "metric" not in raw:
+        fields = read_generic_goal(raw, bad)
+        return Goal(**fields) if len(problems) == n0 else None
     for key in raw:
         if key not in _GOAL_KEYS:
             hint = _did_you_mean(key, _GOAL_KEYS)
             bad(key, f"unknown key{hint}; allowed: {', '.join(_GOAL_KEYS)}")
     for key in _REQUIRED:
-        if key not in raw:
+        if key == "metric" and key not in raw:
+            bad(key, "missing: give 'metric:' (the plan's form) or 'variable:' (any model)")
+        elif key not in raw:
             bad(key, "missing")
-    if gid is not None:
-        if not isinstance(gid, str) or not _ID_RE.match(gid):
-            bad("id", "must be a name of letters, digits and '_' starting with a letter")
-        elif gid in seen:
-            bad("id", "duplicate id; every goal needs its own")
-        else:
-            seen.add(gid)
     for key in ("name_en", "name_zh", "section", "text_zh", "unit", "note", "note_zh"):
         if key in raw and not (isinstance(raw[key], str) and raw[key].strip()):
             bad(key, "must be non-empty text")
@@ -412,6 +450,17 @@ def _check_goal(
         note=raw.get("note", ""),
         note_zh=raw.get("note_zh", ""),
     )
+
+
+def _check_id(gid, seen: set[str], bad) -> None:
+    if gid is None:
+        return
+    if not isinstance(gid, str) or not _ID_RE.match(gid):
+        bad("id", "must be a name of letters, digits and '_' starting with a letter")
+    elif gid in seen:
+        bad("id", "duplicate id; every goal needs its own")
+    else:
+        seen.add(gid)
 
 
 def _check_metric(raw, bad) -> Metric | None:

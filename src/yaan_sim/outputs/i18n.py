@@ -208,6 +208,74 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "集合模拟扇形图(中位数、50%和90%区间):{p}{g}",
     ),
     "report.target_trend": ("falls every year from {y}", "逐年下降(自{y}年起)"),
+    # another model's report and charts (a generic profile): no word of the Ya'an plan
+    "report.title_model": (
+        "{m}: simulation results and goals",
+        "{m}:模拟结果与目标评估",
+    ),
+    "report.subtitle_model": (
+        "Goals judged at t = {y}; simulated with yaan-sim.",
+        "目标评估时点:t = {y};由 yaan-sim 模拟。",
+    ),
+    "report.subtitle_model_plain": ("Simulated with yaan-sim.", "由 yaan-sim 模拟。"),
+    "report.no_assumptions": (
+        '{m} documents no constant as assumed (a comment whose source starts with "assumed").',
+        "{m} 中没有注明为“假设”(assumed)的常数。",
+    ),
+    "report.subtitle_model_own": (
+        "Each goal judged at its own time; simulated with yaan-sim.",
+        "各目标按其设定时点评估;由 yaan-sim 模拟。",
+    ),
+    "report.summary_model_text": (
+        "Goals by status, per scenario.",
+        "各情景下各目标的完成状态统计。",
+    ),
+    "report.goals_model": ("Goals", "目标"),
+    "report.goals_model_text": ("The goals as written in {f}.", "目标定义见 {f}。"),
+    "report.goal_rows": ("Goals", "目标"),
+    "report.detail_rows_at": (
+        "Details: gap, first time met, growth needed and simulated",
+        "明细:差距、首次达标时点、所需增速与模拟增速",
+    ),
+    "col.first_at": ("first met (t)", "首次达标时点"),
+    "col.need_at": ("growth needed % per time unit", "所需增速(%/单位时间)"),
+    "col.sim_at": ("growth simulated % per time unit", "模拟增速(%/单位时间)"),
+    "report.no_goals": (
+        "No goals file for {m} (looked for {f}), so there is no goal table; the charts "
+        "show the model's stocks.",
+        "{m} 没有目标文件(查找位置:{f}),因此没有目标完成情况表;图表显示模型的存量变量。",
+    ),
+    "report.no_goals_unknown": (
+        "The results do not say where {m} is, so its goals file was not looked for (give "
+        "the model with --model); there is no goal table and the charts show its stocks.",
+        "结果中未记录 {m} 的位置,因此未查找其目标文件(可用 --model 指定模型);"
+        "没有目标完成情况表,图表显示模型的存量变量。",
+    ),
+    "or": ("or", "或"),
+    "report.levers_model_text": (
+        "Values per scenario (time: value where they change; per element where elements "
+        "differ); bold: different from the first scenario.",
+        "各情景取值(随时间变化时列出变化时点,各下标元素不同时分别列出);粗体表示与第一个情景不同。",
+    ),
+    "report.target_at": ("at t = {y}", "t = {y} 时"),
+    "report.target_trend_at": ("falls every time unit from t = {y}", "自 t = {y} 起逐期下降"),
+    "report.c_goals": ("Goal variables against their targets", "目标变量走势与目标值"),
+    "report.c_stocks": ("Stocks of {m}", "{m} 的存量变量走势"),
+    "chart.time": ("time", "时间"),
+    "chart.table_title_at": ("Goal status at t = {y}", "t = {y} 时的目标完成情况"),
+    "chart.table_title_own": (
+        "Goal status (each goal at its own time)",
+        "目标完成情况(各目标按其设定时点)",
+    ),
+    "chart.gap_title_own": (
+        "Gap to target (% of target; each goal at its own time)",
+        "与目标的差距(占目标%,各目标按其设定时点)",
+    ),
+    "chart.falling_at": ("must fall every time unit", "须逐期下降"),
+    "chart.gap_title_at": (
+        "Gap to target at t = {y} (% of target)",
+        "t = {y} 时与目标的差距(占目标%)",
+    ),
     "report.target_baseline": ("{c} the {y} level", "{c} {y}年水平"),
 }
 
@@ -249,6 +317,48 @@ RULES: dict[str, list[str]] = {
 }
 
 
+#: The status rule for another model's goals (generic form): the same rule, in its words.
+RULES_MODEL: dict[str, list[str]] = {
+    "en": [
+        "The value at a time Y is the model's value at t = Y (a whole number of the model's "
+        "time unit); a goal on the largest (smallest) value reads the largest (smallest) "
+        "value from the start to Y.",
+        "Goals with a target (at least or at most): at the goal's time a goal is <b>met</b> "
+        "or <b>missed</b>. Before it, the value at the evaluation time is projected to the "
+        "goal's time at the growth rate simulated from then: <b>met</b> if the target holds "
+        "now and on the projection, <b>on track</b> if only on the projection, <b>at risk</b> "
+        "if the growth needed exceeds the simulated growth by at most {m:g} percentage points "
+        "per time unit, <b>missed</b> otherwise.",
+        "Falling every year: the value is the largest change from one whole time unit to the "
+        "next, up to the evaluation time, and must be below 0. <b>missed</b> if the variable "
+        "failed to fall once already; <b>at risk</b> if the simulated path fails to fall "
+        "later; <b>on track</b> if it falls every time unit to the goal's time; <b>met</b> "
+        "when the goal's time is reached with a fall in every time unit.",
+        "With an ensemble (sample dim), the columns describe the median path and P(met) is "
+        "the share of samples that meet the goal.",
+    ],
+    "zh": [
+        "时点Y的数值取模型在 t = Y(模型时间单位的整数)时的值;"
+        "针对最大值(最小值)的目标取从起点到Y的最大值(最小值)。",
+        "有目标值的目标(不低于或不高于):到目标时点时为<b>达标</b>或<b>未达标</b>。"
+        "此前,以评估时点的数值按此后的模拟增速外推到目标时点:当前和外推均满足目标为<b>达标</b>;"
+        "仅外推满足为<b>有望达标</b>;所需增速超出模拟增速不多于每单位时间 {m:g} "
+        "个百分点为<b>有风险</b>;否则为<b>未达标</b>。",
+        "逐期下降:数值为截至评估时点相邻整数时点间的最大变化,须小于0。已有某期未下降为"
+        "<b>未达标</b>;模拟路径此后某期未下降为<b>有风险</b>;此后逐期下降为<b>有望达标</b>;"
+        "到目标时点逐期下降为<b>达标</b>。",
+        "集合模拟(sample 维)时,各列描述中位数路径,达标概率为达标样本的比例。",
+    ],
+}
+
+
+def model_title(profile, lang: str) -> str:
+    """The heading of a model's report: the Ya'an plan's title, or the model file's name."""
+    if profile.is_yaan:
+        return t("report.title", lang)
+    return t("report.title_model", lang, m=profile.model_name)
+
+
 def t(key: str, lang: str, **kw) -> str:
     """The text of ``key`` in ``lang``, its ``{fields}`` filled from ``kw``."""
     check_lang(lang)
@@ -280,6 +390,17 @@ UNIT_ATOMS: dict[str, tuple[str, str]] = {
     "year": ("year", "年"),
     "yr": ("year", "年"),
     "dmnl": ("dimensionless", "无量纲"),
+    # time units of other models
+    "minute": ("minute", "分钟"),
+    "minutes": ("minutes", "分钟"),
+    "hour": ("hour", "小时"),
+    "hours": ("hours", "小时"),
+    "day": ("day", "天"),
+    "days": ("days", "天"),
+    "week": ("week", "周"),
+    "weeks": ("weeks", "周"),
+    "month": ("month", "月"),
+    "months": ("months", "月"),
     "%": ("%", "%"),
     "1": ("1", "1"),
 }
@@ -293,7 +414,8 @@ def unit_label(unit: str, lang: str = "zh", *, annual: bool = False) -> str:
     shown without "per year" (2000 亿元, not 亿元/年). Unknown atoms are kept as written.
     """
     check_lang(lang)
-    text = "".join(str(unit or "").split())
+    # spaces around operators go; those inside a name stay (Degrees Fahrenheit)
+    text = re.sub(r"\s*([/*])\s*", r"\1", " ".join(str(unit or "").split()))
     if not text:
         return ""
     if annual and not re.match(r"(?:1|%)/", text):
@@ -365,7 +487,11 @@ def scenario_titles(ds) -> dict[str, dict[str, str]]:
     for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             continue
-        title = _title_of(entry.get("text"))
+        files = entry.get("files")  # manifest v2: the chain's files, its own first
+        texts = (
+            [f.get("text") for f in files if isinstance(f, dict)] if isinstance(files, list) else []
+        )
+        title = next(filter(None, map(_title_of, texts)), {}) or _title_of(entry.get("text"))
         if title:
             out[entry["name"]] = title
     return out

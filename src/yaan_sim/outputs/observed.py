@@ -38,6 +38,7 @@ import pandas as pd
 
 from yaan_sim.errors import YaanSimError
 from yaan_sim.model.levers import closest
+from yaan_sim.outputs.generic_goals import VariableMetric
 from yaan_sim.paths import MODELS_DIR
 from yaan_sim.scenario.places import Places
 from yaan_sim.scenario.reader import Problem, display_path, raise_problems
@@ -92,6 +93,8 @@ def measures(source=None, goals=None) -> dict[str, Measure]:
         out[key] = Measure(key, unit, tuple(dict.fromkeys((*names, *ALIASES.get(key, ())))))
     for goal in goals if goals is not None else load_goals():
         m = goal.metric
+        if isinstance(m, VariableMetric):  # another model's goal: not a Ya'an figure
+            continue
         ids = (goal.id, goal.name_en, goal.name_zh, *ALIASES.get(goal.id, ()))
         key = m.variable + "".join(f"[{v}]" for v in m.select.values()) if m.variable else None
         if m.aggregate == "sum" and key in out:

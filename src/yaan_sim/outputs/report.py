@@ -7,6 +7,11 @@ marked), the mid-term view (the observed figures, from the file actually read, a
 growth they now need), the charts, the model's assumptions (its constants whose
 ``source:`` starts with "assumed"), the status rule, and the run manifest.
 
+Another model's results get the same report from its profile (:mod:`yaan_sim.model.
+profile`): its title, its goals file's goals judged by the same rules, charts of its goal
+variables (or of its stocks when it has no goals file); the sections that need the Ya'an
+data (the mid-term view) are left out.
+
 This module prepares the data; ``templates/report.html.j2`` (Jinja2, autoescaped) and
 ``templates/report.css`` lay it out; every word comes from :mod:`yaan_sim.outputs.i18n`.
 
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -26,20 +32,31 @@ import pandas as pd
 import xarray as xr
 
 from yaan_sim.errors import YaanSimError
+from yaan_sim.model.profile import ModelProfile, profile_for, profile_for_results
 from yaan_sim.outputs.evaluate import (
     AT_RISK_MARGIN,
     DEFAULT_OBSERVED,
     check_results,
     evaluate,
     format_table,
+    goal_unit,
     load_observed,
     summary,
 )
-from yaan_sim.outputs.goals import Goal, GoalSet, load_goals, scope_label
-from yaan_sim.outputs.i18n import RULES, check_lang, scenario_label, scenario_titles
+from yaan_sim.outputs.goals import Goal, GoalSet, load_goals, profile_goals, scope_label
+from yaan_sim.outputs.i18n import (
+    RULES,
+    RULES_MODEL,
+    check_lang,
+    model_title,
+    scenario_label,
+    scenario_titles,
+)
 from yaan_sim.outputs.i18n import t as _tr
 from yaan_sim.outputs.report_sections import (  # noqa: F401 (assumptions: public here too)
+    Table,
     _assumptions,
+    _display_path,
     _goal_rows,
     _goals_section,
     _levers_section,
@@ -48,6 +65,7 @@ from yaan_sim.outputs.report_sections import (  # noqa: F401 (assumptions: publi
     _summary,
     _wide_status,
     assumptions,
+    without_empty_places,
 )
 from yaan_sim.outputs.results import check_writable, write_atomic
 
@@ -86,14 +104,21 @@ def render_charts(
     *,
     lang: str = "zh",
     observed: pd.DataFrame | None = None,
-    year: int = 2020,
+    year: int | None = 2020,
     dpi: int = 90,
+    profile: ModelProfile | None = None,
+    model=None,
 ) -> list[Chart]:
-    """Draw the report's charts and return them as PNG bytes."""
+    """Draw the report's charts and return them as PNG bytes: the profile's charts
+    (default: the Ya'an plan's)."""
     import matplotlib
 
     from yaan_sim.outputs import charts
 
+    if profile is not None and not profile.is_yaan:
+        with matplotlib.rc_context({"figure.max_open_warning": 0}):
+            return _model_charts(ds, table, goals, lang=lang, dpi=dpi, profile=profile, model=model)
+    year = 2020 if year is None else year
     out: list[Chart] = []
     # Each figure is closed as soon as it is saved (_fig_png), so none piles up or shows.
     with matplotlib.rc_context({"figure.max_open_warning": 0}):
@@ -173,6 +198,46 @@ def render_charts(
     return out
 
 
+def _model_charts(ds, table, goals, *, lang, dpi, profile: ModelProfile, model) -> list[Chart]:
+    """Another model's charts: its goal variables against their targets, the goal table
+    and the gaps; or, with no goals, its stocks."""
+    from yaan_sim.outputs import charts
+    from yaan_sim.outputs.variable_charts import plot_variables
+
+    wanted = profile.charts
+    out: list[Chart] = []
+    if not goals:
+        if "stocks" in wanted:
+            axes = plot_variables(ds, profile.stocks(model, ds.data_vars), lang=lang)
+            caption = _t("c_stocks", lang, m=profile.model_name)
+            out.append(Chart("stocks", caption, _fig_png(axes.flat[0].figure, dpi)))
+        return out
+    if "goal_trajectories" in wanted:
+        axes = charts.plot_goal_panels(ds, list(goals), lang=lang, ncols=3)
+        fig = axes.flat[0].figure
+        out.append(Chart("goal_trajectories", _t("c_goals", lang), _fig_png(fig, dpi)))
+    if "goal_table" in wanted:
+        ax = charts.plot_goal_table(table, lang=lang)
+        out.append(Chart("goal_table", _t("c_table", lang), _fig_png(ax.figure, dpi)))
+    if "goal_gaps" in wanted and (table["comparison"] != "falling_every_year").any():
+        ax = charts.plot_goal_gaps(table, lang=lang)
+        out.append(Chart("goal_gaps", _t("c_gaps", lang), _fig_png(ax.figure, dpi)))
+    return out
+
+
+def _resolve(ds, goals, year, profile, model):
+    """The profile (from ``model`` or the results' manifest), its goals (None: another
+    model without a goals file) and the evaluation year (None: each goal's own)."""
+    if profile is None:
+        path = getattr(model, "mdl_path", None)
+        profile = profile_for(path) if path is not None else profile_for_results(ds)
+    if profile.is_yaan:
+        check_results(ds)
+        return profile, (load_goals() if goals is None else goals), (2020 if year is None else year)
+    check_results(ds, parks=False)
+    return profile, (profile_goals(profile) if goals is None else goals), year
+
+
 @lru_cache(maxsize=1)
 def _environment():
     import jinja2
@@ -194,61 +259,110 @@ def build_report(
     lang: str = "zh",
     goals: GoalSet | None = None,
     *,
-    year: int = 2020,
+    year: int | None = None,
     observed: pd.DataFrame | bool | None = None,
     model=None,
     dpi: int = 90,
     table: pd.DataFrame | None = None,
     charts: list[Chart] | None = None,
     embed_font: bool = True,
+    profile: ModelProfile | None = None,
 ) -> str:
     """The report's HTML text. See :func:`write_report` for the parameters."""
     check_lang(lang)
-    check_results(ds)
-    goals = load_goals() if goals is None else goals
-    observed = _observed(observed, ds, goals)
-    if table is None:
+    profile, goals, year = _resolve(ds, goals, year, profile, model)
+    yaan = profile.is_yaan
+    observed = _observed(observed, ds, goals) if yaan else None
+    if table is None and goals:
         table = evaluate(ds, goals, year=year, observed=observed, lang=lang)
-    model = _try_model() if model is None else model
+    model = _profile_model(profile) if model is None else model
     why_no_model = model if isinstance(model, str) else None
     model = None if why_no_model is not None else model
     if charts is None:
-        charts = render_charts(ds, table, goals, lang=lang, observed=observed, year=year, dpi=dpi)
+        charts = render_charts(
+            ds,
+            table,
+            goals,
+            lang=lang,
+            observed=observed,
+            year=year,
+            dpi=dpi,
+            profile=profile,
+            model=model,
+        )
     titles = scenario_titles(ds)
-    obs_note = ""
-    if "value_source" in table.columns and (table["value_source"] == "observed").any():
-        obs_note = _t("obs_mark", lang)
     heads = ("summary", "scenarios", "goals", "table", "binding_rows", "detail_rows")
     heads += ("info_rows", "midterm", "observed_data", "charts", "assumptions", "rule")
+    h = {k: _t(k, lang) for k in (*heads, "manifest")}
+    if not yaan:
+        h |= {k: _t(v, lang) for k, v in _MODEL_HEADS.items()}
+    subtitle = _t("subtitle", lang, y=year)
+    if not yaan:
+        own = "subtitle_model_own" if goals else "subtitle_model_plain"
+        subtitle = _t("subtitle_model", lang, y=year) if year is not None else _t(own, lang)
     context = {
         "html_lang": "zh-CN" if lang == "zh" else "en",
-        "title": _t("title", lang),
-        "subtitle": _t("subtitle", lang, y=year),
-        "h": {k: _t(k, lang) for k in (*heads, "manifest")},
-        "summary": _summary(table, lang, titles),
-        "levers": _levers_section(ds, lang, model, titles),
-        "goals": _goals_section(goals, lang),
-        "goal_tables": {
-            "wide": _wide_status(table[table["binding"]], lang, titles),
-            "binding": _goal_rows(table[table["binding"]], lang, titles),
-            "info": _goal_rows(table[~table["binding"]], lang, titles),
-            "obs_note": obs_note,
-        },
-        "midterm": _midterm(goals, observed, year, lang),
+        "title": model_title(profile, lang),
+        "subtitle": subtitle,
+        "h": h,
+        "levers": _levers_section(ds, lang, model, titles, generic=not yaan),
+        "no_goals": "" if goals else _no_goals(profile, lang),
+        "midterm": _midterm(goals, observed, year, lang) if yaan else None,
         "charts": [
             {"key": c.key, "caption": c.caption, "b64": base64.b64encode(c.png).decode("ascii")}
             for c in charts
         ],
         "assumptions": _assumptions(model, why_no_model, lang),
-        "rules": [s.format(m=AT_RISK_MARGIN * 100) for s in RULES[lang]],
         "manifest": _manifest(ds, lang),
         "css": (TEMPLATES / "report.css").read_text(encoding="utf-8"),
         "font_css": "",
     }
+    if goals:
+        context |= _goal_context(ds, goals, table, lang, titles, yaan)
     template = _environment().get_template("report.html.j2")
     if embed_font:
         context["font_css"] = embedded_font_css(template.render(context))
     return template.render(context)
+
+
+#: Another model's section headings (no "plan", no "year").
+_MODEL_HEADS = {
+    "goals": "goals_model",
+    "binding_rows": "goal_rows",
+    "detail_rows": "detail_rows_at",
+}
+
+
+def _no_goals(profile: ModelProfile, lang: str) -> str:
+    """Why another model's report has no goal table."""
+    where = profile.goals_candidates()
+    if not where:
+        return _t("no_goals_unknown", lang, m=profile.model_name)
+    f = f" {_tr('or', lang)} ".join(_display_path(p) for p in where)
+    return _t("no_goals", lang, m=profile.model_name, f=f)
+
+
+def _goal_context(ds, goals, table, lang, titles, yaan: bool) -> dict:
+    """The report's goal sections: summary, goals as encoded, goal tables, status rule."""
+    obs_note = ""
+    if "value_source" in table.columns and (table["value_source"] == "observed").any():
+        obs_note = _t("obs_mark", lang)
+    units = {} if yaan else {g.id: goal_unit(ds, g) for g in goals}
+
+    def tidy(t: Table) -> Table:
+        return t if yaan else without_empty_places(t, lang)
+
+    return {
+        "summary": _summary(table, lang, titles, generic=not yaan),
+        "goals": _goals_section(goals, lang, units=None if yaan else units),
+        "goal_tables": {
+            "wide": tidy(_wide_status(table[table["binding"]], lang, titles)),
+            "binding": tidy(_goal_rows(table[table["binding"]], lang, titles, generic=not yaan)),
+            "info": _goal_rows(table[~table["binding"]], lang, titles),
+            "obs_note": obs_note,
+        },
+        "rules": [s.format(m=AT_RISK_MARGIN * 100) for s in (RULES if yaan else RULES_MODEL)[lang]],
+    }
 
 
 FONT_FAMILY = "YaanSim CJK"
@@ -295,22 +409,34 @@ def _observed(observed, ds=None, goals=None):
     return observed
 
 
-def _try_model():
-    """The default model, or the reason it could not be loaded (a string)."""
+def _profile_model(profile: ModelProfile):
+    """The profile's model, or why it could not be loaded (a string)."""
+    if profile.is_yaan:
+        return _try_model()
+    if profile.mdl_path is None:
+        return f"the results do not say where {profile.model_name} is; pass --model"
+    return _try_model(profile.mdl_path)
+
+
+def _try_model(path=None):
+    """The model (default: the Ya'an model), or the reason it could not be loaded."""
     try:
         from yaan_sim.model.load import load_model
 
-        return load_model()
+        return load_model(path)
     except YaanSimError as exc:
         return str(exc)
     except Exception as exc:  # PySD missing or broken: the report is still written
         return f"{type(exc).__name__}: {exc}"
 
 
-def write_text_atomic(path: str | Path, text: str | bytes, force: bool = False) -> Path:
-    """Write text atomically; refuses to overwrite an existing file unless ``force``."""
+def write_text_atomic(
+    path: str | Path, text: str | bytes, force: bool = False, *, inputs: Sequence = ()
+) -> Path:
+    """Write text atomically; refuses to overwrite an existing file unless ``force``, or
+    to write over one of ``inputs``."""
     data = text.encode("utf-8") if isinstance(text, str) else text
-    return write_atomic(path, lambda tmp: tmp.write_bytes(data), force=force)
+    return write_atomic(path, lambda tmp: tmp.write_bytes(data), force=force, inputs=inputs)
 
 
 def write_report(
@@ -319,12 +445,13 @@ def write_report(
     lang: str = "zh",
     goals: GoalSet | None = None,
     *,
-    year: int = 2020,
+    year: int | None = None,
     observed: pd.DataFrame | str | Path | bool | None = None,
     model=None,
     dpi: int = 90,
     force: bool = False,
     embed_font: bool = True,
+    profile: ModelProfile | None = None,
 ) -> Path:
     """Write the self-contained HTML report atomically and return its path.
 
@@ -337,9 +464,11 @@ def write_report(
     lang
         ``"zh"`` or ``"en"``.
     goals
-        Default: the plan's goals (``scenarios/plan-goals.yaml``).
+        Default: the profile's goals (the plan's, ``scenarios/plan-goals.yaml``, for the
+        Ya'an model; another model's goals file, or none).
     year
-        Evaluation year.
+        Evaluation year (default: 2020 for the Ya'an plan, each goal's own for another
+        model).
     observed
         Observed figures (a DataFrame or a CSV path); default the shipped
         ``models/data/observed.csv``; ``False`` for none.
@@ -353,10 +482,21 @@ def write_report(
     embed_font
         Embed the CJK font, cut to the characters used, so that the Chinese text shows on
         machines without a CJK font (about 200 KB more).
+    profile
+        The model's profile (:mod:`yaan_sim.model.profile`); default: that of ``model``,
+        else the one the results' manifest names.
     """
     check_writable(Path(path), force)  # fail before the slow part
     html_text = build_report(
-        ds, lang, goals, year=year, observed=observed, model=model, dpi=dpi, embed_font=embed_font
+        ds,
+        lang,
+        goals,
+        year=year,
+        observed=observed,
+        model=model,
+        dpi=dpi,
+        embed_font=embed_font,
+        profile=profile,
     )
     return write_text_atomic(path, html_text, force=force)
 
@@ -367,42 +507,53 @@ def write_outputs(
     lang: str = "zh",
     goals: GoalSet | None = None,
     *,
-    year: int = 2020,
+    year: int | None = None,
     observed: pd.DataFrame | str | Path | bool | None = None,
     model=None,
     dpi: int = 90,
     force: bool = False,
     embed_font: bool = True,
+    profile: ModelProfile | None = None,
 ) -> dict[str, Path]:
     """Write the goal table (``goal_table.csv``, ``goal_table.md``), every chart
     (``charts/<key>.png``) and ``report.html`` into ``out_dir``; return the paths by name.
 
+    Another model without a goals file gets no goal table (its charts show its stocks).
     The results file itself is written by the caller (``yaan-sim run``).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "charts").mkdir(exist_ok=True)
-    goals = load_goals() if goals is None else goals
-    observed = _observed(observed, ds, goals)
+    profile, goals, year = _resolve(ds, goals, year, profile, model)
+    observed = _observed(observed, ds, goals) if profile.is_yaan else None
     if model is None:
-        model = _try_model()
-    table = evaluate(ds, goals, year=year, observed=observed, lang=lang)
-    targets = {
-        "goal_table.csv": out_dir / "goal_table.csv",
-        "goal_table.md": out_dir / "goal_table.md",
-        "report.html": out_dir / "report.html",
-    }
+        model = _profile_model(profile)
+    table = evaluate(ds, goals, year=year, observed=observed, lang=lang) if goals else None
+    targets = {"report.html": out_dir / "report.html"}
+    if table is not None:
+        targets = {f"goal_table.{x}": out_dir / f"goal_table.{x}" for x in ("csv", "md")} | targets
     existing = [str(p) for p in targets.values() if p.exists()]
     if existing and not force:
         raise YaanSimError(f"{', '.join(existing)} exist(s); pass --force to overwrite.")
-    charts = render_charts(ds, table, goals, lang=lang, observed=observed, year=year, dpi=dpi)
+    charts = render_charts(
+        ds,
+        table,
+        goals,
+        lang=lang,
+        observed=observed,
+        year=year,
+        dpi=dpi,
+        profile=profile,
+        model=None if isinstance(model, str) else model,
+    )
     paths = {}
-    paths["goal_table.csv"] = write_text_atomic(
-        targets["goal_table.csv"], format_table(table, "csv"), force=force
-    )
-    paths["goal_table.md"] = write_text_atomic(
-        targets["goal_table.md"], format_table(summary(table), "md", lang), force=force
-    )
+    if table is not None:
+        paths["goal_table.csv"] = write_text_atomic(
+            targets["goal_table.csv"], format_table(table, "csv"), force=force
+        )
+        paths["goal_table.md"] = write_text_atomic(
+            targets["goal_table.md"], format_table(summary(table), "md", lang), force=force
+        )
     for c in charts:
         paths[f"charts/{c.key}.png"] = write_text_atomic(
             out_dir / "charts" / f"{c.key}.png", c.png, force=True
@@ -417,18 +568,26 @@ def write_outputs(
         table=table,
         charts=charts,
         embed_font=embed_font,
+        profile=profile,
     )
     paths["report.html"] = write_text_atomic(targets["report.html"], html_text, force=force)
     return paths
 
 
 def write_main_job_outputs(
-    ds: xr.Dataset, out_dir: str | Path, force: bool = False, year: int = 2020
+    ds: xr.Dataset,
+    out_dir: str | Path,
+    force: bool = False,
+    year: int | None = None,
+    *,
+    profile: ModelProfile | None = None,
+    model=None,
 ) -> list[Path]:
     """The evaluation part of ``make run``: :func:`write_outputs` in Chinese (``report.html``,
     goal tables, charts) plus the English report ``report.en.html``."""
-    paths = write_outputs(ds, out_dir, lang="zh", year=year, force=force)
+    kw = {"year": year, "force": force, "profile": profile, "model": model}
+    paths = write_outputs(ds, out_dir, lang="zh", **kw)
     en = Path(out_dir) / "report.en.html"
     check_writable(en, force)
-    paths["report.en.html"] = write_report(ds, en, lang="en", year=year, force=force)
+    paths["report.en.html"] = write_report(ds, en, lang="en", **kw)
     return list(paths.values())

@@ -162,7 +162,9 @@ def _lever_variables(ds: xr.Dataset) -> list[str]:
     return sorted(str(v) for v in ds.data_vars if ds[v].attrs.get("role") == "lever")
 
 
-def _levers_section(ds: xr.Dataset, lang: str, model, titles: dict) -> dict:
+def _levers_section(
+    ds: xr.Dataset, lang: str, model, titles: dict, *, generic: bool = False
+) -> dict:
     scen = [str(s) for s in ds["scenario"].values] if "scenario" in ds.dims else []
     names = [scenario_label(s, lang, titles) for s in scen]
     out: dict = {
@@ -173,7 +175,7 @@ def _levers_section(ds: xr.Dataset, lang: str, model, titles: dict) -> dict:
     if not levers:
         out["missing"] = {"id": "no-levers", "text": _t("no_levers", lang)}
         return out
-    out["text"] = _t("levers_text", lang)
+    out["text"] = _t("levers_model_text" if generic else "levers_text", lang)
     by_py = getattr(model, "by_py_name", {}) if model is not None else {}
     table = Table([_col("lever", lang), _col("units", lang)] + (names or [_col("values", lang)]))
     for py in levers:
@@ -200,6 +202,8 @@ def _levers_section(ds: xr.Dataset, lang: str, model, titles: dict) -> dict:
 
 
 def _target_text(g: Goal, lang: str) -> str:
+    if g.is_trend and g.is_generic:
+        return _t("target_trend_at", lang, y=g.baseline_year)
     if g.is_trend:
         return _t("target_trend", lang, y=g.baseline_year)
     if g.uses_baseline:
@@ -211,7 +215,11 @@ def _target_text(g: Goal, lang: str) -> str:
     return f"{g.comparison} {g.target:g}"
 
 
-def _goals_section(goals: GoalSet, lang: str) -> dict:
+def _goals_section(goals: GoalSet, lang: str, units: dict | None = None) -> dict:
+    """The goals as encoded. ``units`` (goal id -> unit) marks another model's goals file:
+    its goals have no plan section or text, and their years are times of the model."""
+    if units is not None:
+        return _model_goals_section(goals, lang, units)
     table = Table(
         [
             _col(k, lang)
@@ -240,6 +248,24 @@ def _goals_section(goals: GoalSet, lang: str) -> dict:
     return {"text": _t("goals_text", lang, f=src), "table": table}
 
 
+def _model_goals_section(goals: GoalSet, lang: str, units: dict) -> dict:
+    table = Table([_col(k, lang) for k in ("id", "goal", "metric", "target", "note")])
+    for g in goals:
+        unit = unit_label(units.get(g.id, g.unit), lang, annual=True)
+        when = _t("target_at", lang, y=g.year) if g.is_generic else str(g.year)
+        table.rows.append(
+            [
+                Cell(attrs=(("id", f"goal-{g.id}"),), code=g.id),
+                Cell(g.name(lang)),
+                Cell(code=g.metric.describe()),
+                Cell(f"{_target_text(g, lang)} {unit} ({when})"),
+                Cell(g.reading(lang)),
+            ]
+        )
+    src = _display_path(goals.path) if goals.path else "goals"
+    return {"text": _t("goals_model_text", lang, f=src), "table": table}
+
+
 def _value_cell(rec, lang: str) -> Cell:
     cell = _n(rec["value"])
     if rec.get("value_source") == "observed":
@@ -247,10 +273,12 @@ def _value_cell(rec, lang: str) -> Cell:
     return cell
 
 
-def _goal_rows(df: pd.DataFrame, lang: str, titles: dict) -> Table:
+def _goal_rows(df: pd.DataFrame, lang: str, titles: dict, *, generic: bool = False) -> Table:
+    """Every column of the goal table; ``generic``: another model's, whose years are times."""
     cols = ["scenario"] if "scenario" in df.columns else []
-    keys = ["goal", "place", "target", "value", "unit", "gap", "gap_pct", "status", "first"]
-    keys += ["need", "sim"] + (["p_met"] if "p_met" in df.columns else [])
+    at = "_at" if generic else ""
+    keys = ["goal", "place", "target", "value", "unit", "gap", "gap_pct", "status", f"first{at}"]
+    keys += [f"need{at}", f"sim{at}"] + (["p_met"] if "p_met" in df.columns else [])
     table = Table([_col(k, lang) for k in cols + keys])
     names: dict = {}
     for rec in df.to_dict("records"):
@@ -273,6 +301,18 @@ def _goal_rows(df: pd.DataFrame, lang: str, titles: dict) -> Table:
             row.append(_n(rec["p_met"]))
         table.rows.append(row)
     return table
+
+
+def without_empty_places(table: Table, lang: str) -> Table:
+    """``table`` without its place column where every place is empty (another model's
+    goals on variables without subscripts)."""
+    head = _col("place", lang)
+    if head not in table.header:
+        return table
+    i = table.header.index(head)
+    if any(row[i].text for row in table.rows):
+        return table
+    return Table(table.header[:i] + table.header[i + 1 :], [r[:i] + r[i + 1 :] for r in table.rows])
 
 
 def _wide_status(df: pd.DataFrame, lang: str, titles: dict) -> Table:
@@ -310,7 +350,7 @@ def _wide_status(df: pd.DataFrame, lang: str, titles: dict) -> Table:
     return table
 
 
-def _summary(table: pd.DataFrame, lang: str, titles: dict) -> dict:
+def _summary(table: pd.DataFrame, lang: str, titles: dict, *, generic: bool = False) -> dict:
     b = table[table["binding"]]
     groups = list(b.groupby("scenario", sort=False)) if "scenario" in b.columns else [("", b)]
     out = Table([_col("scenario", lang)] + [status_label(s, lang) for s in STATUSES])
@@ -320,7 +360,7 @@ def _summary(table: pd.DataFrame, lang: str, titles: dict) -> dict:
             [Cell(scenario_label(sc, lang, titles) if sc else "")]
             + [Cell(str(int(counts.get(s, 0))), "num") for s in STATUSES]
         )
-    return {"text": _t("summary_text", lang), "table": out}
+    return {"text": _t("summary_model_text" if generic else "summary_text", lang), "table": out}
 
 
 def _midterm(goals, observed, year, lang) -> dict:
@@ -398,6 +438,8 @@ def _assumptions(model, why_no_model: str | None, lang: str) -> dict:
                 Cell(m.fields.get("source", "")),
             ]
         )
+    if not found:
+        return {"missing": {"id": "no-assumptions", "text": _t("no_assumptions", lang, m=mname)}}
     text = _t("assumptions_text", lang, m=mname, n=len(found))
     return {"text": text, "table": table, "missing": None}
 

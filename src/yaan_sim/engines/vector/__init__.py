@@ -5,10 +5,23 @@
 >>> ds = vm.run(overrides={"Investment attraction rate": 0.1}, samples=1000)  # doctest: +SKIP
 
 The .mdl is parsed by PySD's Vensim translator; its abstract model (every equation's
-syntax tree) is compiled to one Python function of numpy calls (:mod:`.compile`,
-:mod:`.codegen`) that integrates all samples at once with PySD's Euler scheme, saving
-times, initialisation and ``TIME STEP``/``SAVEPER`` semantics (:mod:`.runtime`). Results
-equal PySD's to rounding error (the tests hold them to 1e-9 relative).
+syntax tree) is compiled to a plan, then to one Python function of numpy calls that
+integrates all samples at once with PySD's Euler scheme, saving times, initialisation and
+``TIME STEP``/``SAVEPER`` semantics. Results equal PySD's to rounding error (the tests hold
+them to 1e-9 relative). The modules, in the order the work flows:
+
+* :mod:`.compiler` walks each equation (a type -> builder table, as PySD's builder), with
+  :mod:`.declare` (each variable's dims, coords, definitions, lookup tables),
+  :mod:`.subscripts` (ranges, sub-ranges, copies, mappings) and :mod:`.references`
+  (binding a reference's subscripts to the equation's axes);
+* :mod:`.statefuls`: one class per stateful kind (INTEG, SMOOTH, DELAY, DELAY N, DELAY
+  FIXED, TREND, FORECAST, SAMPLE IF TRUE, INITIAL), each writing its own source;
+* :mod:`.plan`: what the compiler produces; :mod:`.codegen`: the run schedule for one kind
+  of run (what is computed when, in ``graphlib`` order) and its numpy source;
+* :mod:`.runtime`: :class:`VectorModel` (overrides, time grid, chunks, the Dataset);
+  :mod:`.functions`: numpy helpers with PySD's arithmetic; :mod:`.check`: comparisons.
+
+The JAX engine (:mod:`yaan_sim.engines.jax`) writes the same run schedule for XLA.
 
 Supported
     INTEG; constants (numbers, per-element lists, 2-D tables, piecewise over elements or

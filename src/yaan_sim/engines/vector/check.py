@@ -40,7 +40,8 @@ def flatten(ds: xr.Dataset, sample: int | None = None) -> pd.DataFrame:
             continue
         coords = [list(map(str, da.coords[d].values)) for d in dims]
         for idx in itertools.product(*[range(len(c)) for c in coords]):
-            col = values[(slice(None),) + idx]
+            cell: tuple = (slice(None), *idx)
+            col = values[cell]
             if np.all(np.isnan(col)):
                 continue
             label = ",".join(coords[i][j] for i, j in enumerate(idx))

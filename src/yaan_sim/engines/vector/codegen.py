@@ -3,7 +3,11 @@
 The function is specialised on which variables are overridden (by a constant or by a time
 schedule) and which are returned: those change the dependency graph, so the order of
 evaluation, what is constant and what must be computed at each step. The per-sample
-shapes are left to numpy broadcasting, so one function serves every ``samples``.
+shapes are left to broadcasting, so one function serves every ``samples``.
+
+:func:`schedule` decides what is computed in which phase and order (:class:`Schedule`,
+the same for every backend); :func:`build_program` writes it as numpy source. The JAX
+backend (:mod:`yaan_sim.engines.jax.codegen`) writes the same schedule for ``jax.jit``.
 
 Order of work, as in PySD's Euler integration:
 
@@ -17,12 +21,23 @@ Order of work, as in PySD's Euler integration:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
 
 import numpy as np
 
 from yaan_sim.engines.vector import functions as _f
-from yaan_sim.engines.vector.compile import Plan, Variable
+from yaan_sim.engines.vector.plan import (
+    INITIALISING_NAME,
+    TIME_NAME,
+    Plan,
+    Variable,
+    constant_name,
+    lookup_names,
+    value_name,
+)
+from yaan_sim.engines.vector.statefuls import Stateful
 from yaan_sim.errors import ModelError
 
 
@@ -34,120 +49,77 @@ class Program:
     constant_outputs: list  # py names returned once
 
 
-def _var_deps(var: Variable, overrides: dict, init: bool = False) -> frozenset:
-    if var.py_name in overrides or var.literal:
-        return frozenset()
-    deps = var.init_deps() if init else var.deps()
+def _live(deps) -> frozenset:
+    """The dependencies that are nodes (variables and stateful objects)."""
     return frozenset(d for d in deps if d.startswith(("v:", "s:")))
 
 
-def _toposort(nodes, deps_of, what: str) -> list:
-    order, state = [], {}
-    for root in nodes:
-        if root in state:
-            continue
-        stack = [(root, iter(sorted(deps_of(root))))]
-        state[root] = 1
-        while stack:
-            node, it = stack[-1]
-            for dep in it:
-                if dep not in nodes:
-                    continue
-                if state.get(dep) == 1:
-                    raise ModelError(f"circular dependency ({what}) through {node} and {dep}")
-                if dep not in state:
-                    state[dep] = 1
-                    stack.append((dep, iter(sorted(deps_of(dep)))))
-                    break
-            else:
-                stack.pop()
-                state[node] = 2
-                order.append(node)
-    return order
+def _var_deps(var: Variable, overrides: dict, init: bool = False) -> frozenset:
+    if var.py_name in overrides or var.literal:
+        return frozenset()
+    return _live(var.init_deps() if init else var.deps())
 
 
-def _var_code(var: Variable, overrides: dict, phase: str) -> list[str]:
-    py = var.py_name
-    kind = overrides.get(py)
-    if kind == "const" or (kind is None and var.literal):
-        return [f"v_{py} = P[{py!r}]"]
-    if kind == "sched":
-        return [f"v_{py} = SCI[{py!r}]" if phase == "init" else f"v_{py} = SC[{py!r}][k]"]
-    shape = var.shape
-    comps = var.components
-    full = [list(range(n)) for n in shape]
-    if len(comps) == 1 and comps[0].keep is None and [list(i) for i in comps[0].index] == full:
-        e = comps[0].expr
-        if e.scalar or e.present != frozenset(range(len(shape))):
-            return [f"v_{py} = _f.bc({e.code}, {shape!r})"]
-        return [f"v_{py} = {e.code}"]
-    lines, names = [], []
-    for i, c in enumerate(comps):
-        name = f"_c{i}"
-        names.append(name)
-        if c.expr is not None:
-            lines.append(f"{name} = {c.expr.code}")
-        else:
-            lines.append(f"{name} = L[{py!r}][{i}]")
-    lead = "max(" + ", ".join(f"_f.lead({n})" for n in names) + ", 1)"
-    lines.append(f"v_{py} = np.empty(({lead},) + {shape!r})")
-    for i, c in enumerate(comps):
-        idx = [list(x) for x in c.index]
-        if c.keep is not None:
-            ctx_shape = tuple(len(x) for x in idx)
-            lines.append(
-                f"v_{py}[(slice(None),) + IX[{py!r}][{i}][0]] = "
-                f"_f.bc(_c{i}, {ctx_shape!r})[(slice(None),) + IX[{py!r}][{i}][1]]"
-            )
-        elif all(all(b - a == 1 for a, b in zip(x, x[1:])) for x in idx):
-            sl = ", ".join(f"{x[0]}:{x[-1] + 1}" for x in idx)
-            lines.append(f"v_{py}[:, {sl}] = _c{i}")
-        else:
-            lines.append(f"v_{py}[(slice(None),) + IX[{py!r}][{i}]] = _c{i}")
-    return lines
+def toposort(nodes, deps_of, what: str, label=str) -> list:
+    """``nodes`` in an order where each comes after its dependencies among ``nodes``.
+
+    A cycle is a ModelError naming it, each node used by the next (``label`` names them).
+    """
+    members = set(nodes)
+    graph: TopologicalSorter[str] = TopologicalSorter()
+    for node in nodes:
+        graph.add(node, *sorted(d for d in deps_of(node) if d in members))
+    try:
+        return list(graph.static_order())
+    except CycleError as err:
+        cycle = " -> ".join(label(n) for n in err.args[1])
+        raise ModelError(
+            f"circular dependency ({what}): {cycle} (each is used by the next); break the "
+            "loop with a stock (INTEG) or an ACTIVE INITIAL"
+        ) from None
 
 
-def build_program(plan: Plan, overrides: dict, returns: list) -> Program:
-    """``overrides``: py_name -> 'const' | 'sched'; ``returns``: py names to save."""
-    variables = plan.variables
-    statefuls = {st.key: st for st in plan.statefuls}
+@dataclass
+class Schedule:
+    """What one kind of run computes, in which phase and order (node keys ``v:``/``s:``)."""
 
-    def run_deps(node):
-        if node.startswith("v:"):
-            return _var_deps(variables[node[2:]], overrides)
-        return statefuls[node].step_deps() & _live(statefuls[node].step_deps())
+    plan: Plan
+    overrides: dict  # py name -> "const" | "sched" | "table"
+    init_order: list  # initialisation: variables and stateful objects
+    redo: list  # constant variables computed again once initialisation is over
+    redo_always: bool  # ... always (ACTIVE INITIAL), not only when the run starts later
+    dyn_order: list  # variables that change with time, in order
+    ddt_order: list  # ... those the derivatives need (computed at every step)
+    live_states: list  # stateful objects integrated
+    dyn_out: list  # py names returned at each saved time
+    const_out: list  # py names returned once
+    _dynamic: dict = field(default_factory=dict, repr=False)
 
-    def _live(deps):
-        return frozenset(d for d in deps if d.startswith(("v:", "s:")))
+    def __post_init__(self):
+        self._statefuls = {st.key: st for st in self.plan.statefuls}
 
-    def init_deps(node):
-        if node.startswith("v:"):
-            return _var_deps(variables[node[2:]], overrides, init=True)
-        return _live(statefuls[node].init_deps())
+    def variable(self, key: str) -> Variable:
+        return self.plan.variables[key[2:]]
 
-    # what is dynamic (changes with time)
-    dyn_memo: dict = {}
+    def stateful(self, key: str) -> Stateful:
+        return self._statefuls[key]
 
-    def dynamic(node) -> bool:
-        if node in dyn_memo:
-            return dyn_memo[node]
-        dyn_memo[node] = False
-        if node.startswith("s:"):
-            out = statefuls[node].dynamic
-        else:
-            var = variables[node[2:]]
-            kind = overrides.get(var.py_name)
-            if kind == "sched":
-                out = True
-            elif kind == "const" or var.literal:
-                out = False
-            else:
-                out = "time" in var.deps() or any(dynamic(d) for d in _var_deps(var, overrides))
-        dyn_memo[node] = out
-        return out
+    # ---- dependencies ----------------------------------------------------------------
+    def run_deps(self, key: str) -> frozenset:
+        """The nodes ``key`` needs at each step."""
+        if key.startswith("v:"):
+            return _var_deps(self.variable(key), self.overrides)
+        return _live(self.stateful(key).step_deps())
 
-    # closure of what the run needs
-    def closure(starts, deps_of):
+    def init_deps(self, key: str) -> frozenset:
+        """The nodes ``key`` needs at initialisation."""
+        if key.startswith("v:"):
+            return _var_deps(self.variable(key), self.overrides, init=True)
+        return _live(self.stateful(key).init_deps())
+
+    @staticmethod
+    def closure(starts, deps_of) -> set:
+        """``starts`` and everything they need through ``deps_of``."""
         seen, stack = set(), list(starts)
         while stack:
             n = stack.pop()
@@ -157,104 +129,129 @@ def build_program(plan: Plan, overrides: dict, returns: list) -> Program:
             stack.extend(deps_of(n))
         return seen
 
-    ret_keys = [f"v:{py}" for py in returns]
-
-    def need_deps(node):
-        if node.startswith("v:"):
-            return _var_deps(variables[node[2:]], overrides)
-        return _live(statefuls[node].step_deps())
-
-    need = closure(ret_keys, need_deps)
-    live_states = [k for k in statefuls if k in need and statefuls[k].dynamic]
-    # the whole chain: every stateful reached also needs what its derivative needs
-    ddt_need = closure([d for s in live_states for d in run_deps(s)], need_deps)
-    save_need = need | ddt_need
-    need_init = closure(save_need, init_deps)
-    live_states = [k for k in statefuls if k in save_need and statefuls[k].dynamic]
-
-    init_order = _toposort(sorted(need_init), init_deps, "initialisation")
-    var_nodes = sorted(n for n in save_need if n.startswith("v:"))
-    run_order = _toposort(var_nodes, lambda n: run_deps(n), "equations")
-    const_order = [n for n in run_order if not dynamic(n)]
-    dyn_order = [n for n in run_order if dynamic(n)]
-    ddt_order = [n for n in dyn_order if n in ddt_need]
-
-    dyn_out = [py for py in returns if dynamic(f"v:{py}")]
-    const_out = [py for py in returns if not dynamic(f"v:{py}")]
-
-    L = []
-    w = L.append
-    w("def _sim(P, SC, SCI, times, flags, t_init, ti_init, ti_run, _tf, _dt, _sp, recompute):")
-    for v in variables.values():
-        if v.kind == "lookup":
-            w(f"    X_{v.py_name}, T_{v.py_name} = P[{v.py_name!r}]")
-    w("    _ip = True  # initialising (ACTIVE INITIAL)")
-    w("    _ti = ti_init")
-    w("    t = t_init")
-    for node in init_order:
-        if node.startswith("v:"):
-            for line in _var_code(variables[node[2:]], overrides, "init"):
-                w("    " + line)
+    def dynamic(self, key: str) -> bool:
+        """Whether the node changes with time."""
+        memo = self._dynamic
+        if key in memo:
+            return memo[key]
+        memo[key] = False
+        if key.startswith("s:"):
+            out = self.stateful(key).dynamic
         else:
-            for line in statefuls[node].init_code():
-                w("    " + line)
-    w("    _ip = False")
-    w("    _ti = ti_run")
-    w("    t = times[0]")
-    consts_to_redo = [
-        n for n in const_order if not (overrides.get(n[2:]) == "const" or variables[n[2:]].literal)
-    ]
-    phased = any(variables[n[2:]].phased for n in const_order)
-    if consts_to_redo:
-        # after initialisation a constant may differ: INITIAL TIME is the start, and
-        # ACTIVE INITIAL switches to its first argument
-        w("    if True:" if phased else "    if recompute:")
-        for node in consts_to_redo:
-            for line in _var_code(variables[node[2:]], overrides, "run"):
-                w("        " + line)
-    w("    O = {}")
-    for py in const_out:
-        w(f"    O[{py!r}] = v_{py}")
-    for py in dyn_out:
-        w(f"    o_{py} = []")
-    w("    K = len(times) - 1")
-
-    def step_body(indent: str, with_ddt: bool):
-        w(indent + "if flags[k]:")
-        w(indent + "    pass")
-        for node in dyn_order:
-            for line in _var_code(variables[node[2:]], overrides, "run"):
-                w(indent + "    " + line)
-        for py in dyn_out:
-            w(indent + f"    o_{py}.append(v_{py})")
-        if with_ddt:
-            w(indent + "else:")
-            if ddt_order:
-                for node in ddt_order:
-                    for line in _var_code(variables[node[2:]], overrides, "run"):
-                        w(indent + "    " + line)
+            var = self.variable(key)
+            kind = self.overrides.get(var.py_name)
+            if kind == "sched":
+                out = True
+            elif kind == "const" or var.literal:
+                out = False
             else:
-                w(indent + "    pass")
+                out = "time" in var.deps() or any(
+                    self.dynamic(d) for d in _var_deps(var, self.overrides)
+                )
+        memo[key] = out
+        return out
 
-    w("    for k in range(K):")
-    w("        t = times[k]")
-    step_body("        ", True)
-    for key in live_states:
-        for line in statefuls[key].ddt_code():
-            w("        " + line)
-    for key in live_states:
-        for line in statefuls[key].update_code():
-            w("        " + line)
-    w("    k = K")
-    w("    t = times[K]")
-    step_body("    ", False)
-    outs = ", ".join(f"{py!r}: o_{py}" for py in dyn_out)
-    w(f"    return O, {{{outs}}}")
-    source = "\n".join(L) + "\n"
+    # ---- source ----------------------------------------------------------------------
+    def var_lines(self, key: str, phase: str, inplace: bool = True) -> list[str]:
+        return var_code(self.variable(key), self.overrides, phase, inplace)
 
-    glb = {"np": np, "_f": _f}
-    for i, c in enumerate(plan.constants):
-        glb[f"K{i}"] = c
+    def init_lines(self, key: str, inplace: bool = True, count: bool = True) -> list[str]:
+        """Source of one node at initialisation; a stateful object with stages counts them
+        (``count=False``: ``_n{id}`` is assigned by the caller)."""
+        if key.startswith("v:"):
+            return self.var_lines(key, "init", inplace)
+        st = self.stateful(key)
+        code = st.count_code() if count else None
+        return ([f"_n{st.id} = {code}"] if code else []) + st.init_code()
+
+    def label(self, key: str) -> str:
+        if key.startswith("v:"):
+            return f"'{self.variable(key).name}'"
+        st = self.stateful(key)
+        return f"the {type(st).__name__.upper()} in '{st.owner}'"
+
+
+def schedule(plan: Plan, overrides: dict, returns: list) -> Schedule:
+    """``overrides``: py_name -> 'const' | 'sched' | 'table'; ``returns``: py names to save."""
+    sc = Schedule(plan, dict(overrides), [], [], False, [], [], [], [], [])
+    statefuls = [st.key for st in plan.statefuls]
+    need = sc.closure([f"v:{py}" for py in returns], sc.run_deps)
+    live = [k for k in statefuls if k in need and sc.stateful(k).dynamic]
+    # the whole chain: every stateful reached also needs what its derivative needs
+    ddt_need = sc.closure([d for s in live for d in sc.run_deps(s)], sc.run_deps)
+    save_need = need | ddt_need
+    need_init = sc.closure(save_need, sc.init_deps)
+    sc.live_states = [k for k in statefuls if k in save_need and sc.stateful(k).dynamic]
+
+    sc.init_order = toposort(sorted(need_init), sc.init_deps, "initialisation", sc.label)
+    var_nodes = sorted(n for n in save_need if n.startswith("v:"))
+    run_order = toposort(var_nodes, sc.run_deps, "equations", sc.label)
+    const_order = [n for n in run_order if not sc.dynamic(n)]
+    sc.dyn_order = [n for n in run_order if sc.dynamic(n)]
+    sc.ddt_order = [n for n in sc.dyn_order if n in ddt_need]
+    # after initialisation a constant may differ: INITIAL TIME is the start, and ACTIVE
+    # INITIAL switches to its first argument
+    sc.redo = [
+        n for n in const_order if not (overrides.get(n[2:]) == "const" or sc.variable(n).literal)
+    ]
+    sc.redo_always = any(sc.variable(n).phased for n in const_order)
+    sc.dyn_out = [py for py in returns if sc.dynamic(f"v:{py}")]
+    sc.const_out = [py for py in returns if not sc.dynamic(f"v:{py}")]
+    return sc
+
+
+def var_code(var: Variable, overrides: dict, phase: str, inplace: bool = True) -> list[str]:
+    """Source that computes ``v_<py>``; ``inplace=False`` assembles a variable defined
+    piecewise without writing into an array (``x.at[idx].set(y)``, for JAX)."""
+    py = var.py_name
+    v = value_name(py)
+    kind = overrides.get(py)
+    if kind == "const" or (kind is None and var.literal):
+        return [f"{v} = P[{py!r}]"]
+    if kind == "sched":
+        return [f"{v} = SCI[{py!r}]" if phase == "init" else f"{v} = SC[{py!r}][k]"]
+    shape = var.shape
+    comps = var.components
+    full = [list(range(n)) for n in shape]
+    if len(comps) == 1 and comps[0].keep is None and [list(i) for i in comps[0].index] == full:
+        e = comps[0].expr
+        if e.scalar or e.present != frozenset(range(len(shape))):
+            return [f"{v} = _f.bc({e.code}, {shape!r})"]
+        return [f"{v} = {e.code}"]
+    lines, names = [], []
+    for i, c in enumerate(comps):
+        name = f"_c{i}"
+        names.append(name)
+        if c.expr is not None:
+            lines.append(f"{name} = {c.expr.code}")
+        else:
+            lines.append(f"{name} = L[{py!r}][{i}]")
+    lead = "max(" + ", ".join(f"_f.lead({n})" for n in names) + ", 1)"
+    lines.append(f"{v} = np.{'empty' if inplace else 'zeros'}(({lead},) + {shape!r})")
+    for i, c in enumerate(comps):
+        idx = [list(x) for x in c.index]
+        if c.keep is not None:
+            ctx_shape = tuple(len(x) for x in idx)
+            target = f"(slice(None),) + IX[{py!r}][{i}][0]"
+            value = f"_f.bc(_c{i}, {ctx_shape!r})[(slice(None),) + IX[{py!r}][{i}][1]]"
+        elif all(all(b - a == 1 for a, b in itertools.pairwise(x)) for x in idx):
+            target = ":, " + ", ".join(f"{x[0]}:{x[-1] + 1}" for x in idx)
+            value = f"_c{i}"
+        else:
+            target = f"(slice(None),) + IX[{py!r}][{i}]"
+            value = f"_c{i}"
+        if inplace:
+            lines.append(f"{v}[{target}] = {value}")
+        else:
+            lines.append(f"{v} = {v}.at[{target}].set({value})")
+    return lines
+
+
+def program_globals(plan: Plan) -> dict:
+    """The module-level names the generated source reads: constants ``K<i>``, literal
+    components ``L`` and index tuples ``IX`` of variables defined piecewise."""
+    variables = plan.variables
+    glb = {constant_name(i): c for i, c in enumerate(plan.constants)}
     glb["L"] = {
         v.py_name: [None if c.literal is None else c.literal[None, ...] for c in v.components]
         for v in variables.values()
@@ -268,6 +265,72 @@ def build_program(plan: Plan, overrides: dict, returns: list) -> Program:
         for v in variables.values()
         if v.kind == "aux" and v.roots and not v.literal
     }
+    return glb
+
+
+def build_program(plan: Plan, overrides: dict, returns: list) -> Program:
+    """The numpy simulation function for ``overrides`` (py name -> kind) and ``returns``."""
+    sc = schedule(plan, overrides, returns)
+    L: list[str] = []
+    w = L.append
+    w("def _sim(P, SC, SCI, times, flags, t_init, ti_init, ti_run, _tf, _dt, _sp, recompute):")
+    for v in plan.variables.values():
+        if v.kind == "lookup":
+            xp, tab = lookup_names(v.py_name)
+            w(f"    {xp}, {tab} = P[{v.py_name!r}]")
+    w(f"    {INITIALISING_NAME} = True  # initialising (ACTIVE INITIAL)")
+    w("    _ti = ti_init")
+    w(f"    {TIME_NAME} = t_init")
+    for node in sc.init_order:
+        for line in sc.init_lines(node):
+            w("    " + line)
+    w(f"    {INITIALISING_NAME} = False")
+    w("    _ti = ti_run")
+    w(f"    {TIME_NAME} = times[0]")
+    if sc.redo:
+        w("    if True:" if sc.redo_always else "    if recompute:")
+        for node in sc.redo:
+            for line in sc.var_lines(node, "run"):
+                w("        " + line)
+    w("    O = {}")
+    for py in sc.const_out:
+        w(f"    O[{py!r}] = {value_name(py)}")
+    for py in sc.dyn_out:
+        w(f"    o_{py} = []")
+    w("    K = len(times) - 1")
+
+    def step_body(indent: str, with_ddt: bool):
+        w(indent + "if flags[k]:")
+        w(indent + "    pass")
+        for node in sc.dyn_order:
+            for line in sc.var_lines(node, "run"):
+                w(indent + "    " + line)
+        for py in sc.dyn_out:
+            w(indent + f"    o_{py}.append({value_name(py)})")
+        if with_ddt:
+            w(indent + "else:")
+            w(indent + "    pass")
+            for node in sc.ddt_order:
+                for line in sc.var_lines(node, "run"):
+                    w(indent + "    " + line)
+
+    w("    for k in range(K):")
+    w(f"        {TIME_NAME} = times[k]")
+    step_body("        ", True)
+    for key in sc.live_states:
+        for line in sc.stateful(key).ddt_code():
+            w("        " + line)
+    for key in sc.live_states:
+        for line in sc.stateful(key).update_code():
+            w("        " + line)
+    w("    k = K")
+    w(f"    {TIME_NAME} = times[K]")
+    step_body("    ", False)
+    outs = ", ".join(f"{py!r}: o_{py}" for py in sc.dyn_out)
+    w(f"    return O, {{{outs}}}")
+    source = "\n".join(L) + "\n"
+
+    glb = {"np": np, "_f": _f, **program_globals(plan)}
     code = compile(source, f"<yaan_sim.engines.vector:{plan.path.name}>", "exec")
     exec(code, glb)
-    return Program(glb["_sim"], source, dyn_out, const_out)
+    return Program(glb["_sim"], source, sc.dyn_out, sc.const_out)

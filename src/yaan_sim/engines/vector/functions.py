@@ -17,7 +17,7 @@ def bc(value, shape: tuple) -> np.ndarray:
     """Broadcast ``value`` to ``(lead, *shape)`` (a read-only view; lead is kept)."""
     value = np.asarray(value, dtype=float)
     lead = value.shape[0] if value.ndim else 1
-    return np.broadcast_to(value, (lead,) + shape)
+    return np.broadcast_to(value, (lead, *shape))
 
 
 def lead(value) -> int:
@@ -45,7 +45,7 @@ def order_value(order, owner: str, cast: bool) -> int:
             raise ModelError(f"{owner}: the order of a SMOOTH must be a whole number")
         import warnings
 
-        warnings.warn(f"{owner}\nCasting delay order from {value} to {int(value)}")
+        warnings.warn(f"{owner}\nCasting delay order from {value} to {int(value)}", stacklevel=2)
     return int(value)
 
 
@@ -59,7 +59,9 @@ def delay_order(order: int, dt, delay_time, owner: str) -> int:
     if n != order:
         import warnings
 
-        warnings.warn(f"{owner}\nDelay time very small, casting delay order from {order} to {n}")
+        warnings.warn(
+            f"{owner}\nDelay time very small, casting delay order from {order} to {n}", stacklevel=2
+        )
     if n < 1:
         from yaan_sim.errors import ModelError
 
@@ -77,7 +79,7 @@ def fixed_order(delay_time, dt, owner: str) -> int:
             f"{owner}: DELAY FIXED with a delay time that differs between elements or "
             "samples is not supported by the vector engine; run with engine='pysd'"
         )
-    return int(round(max(float(t[0]) / float(dt), 1) + SMALL_VENSIM))
+    return round(max(float(t[0]) / float(dt), 1) + SMALL_VENSIM)
 
 
 def zidz(num, den):
@@ -136,7 +138,7 @@ def interp_table(x, xp: np.ndarray, fp: np.ndarray):
     x0 = xp[i]
     w = (xc - x0) / (xp[i + 1] - x0)
     shape = np.broadcast_shapes(x.shape, fp.shape[1:])
-    full = np.broadcast_to(fp, (k,) + shape)
+    full = np.broadcast_to(fp, (k, *shape))
     ib = np.broadcast_to(i, shape)[None]
     f0 = np.take_along_axis(full, ib, 0)[0]
     f1 = np.take_along_axis(full, ib + 1, 0)[0]
@@ -154,7 +156,7 @@ def interp_columns(x_new: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndar
     """Interpolate each column of ``fp`` (K, ...) at the points ``x_new`` (M,), ends held."""
     k = xp.shape[0]
     if k == 1:
-        return np.broadcast_to(fp[:1], (x_new.shape[0],) + fp.shape[1:]).copy()
+        return np.broadcast_to(fp[:1], (x_new.shape[0], *fp.shape[1:])).copy()
     xc = np.clip(x_new, xp[0], xp[-1])
     i = np.clip(np.searchsorted(xp, xc, side="right") - 1, 0, k - 2)
     w = (xc - xp[i]) / (xp[i + 1] - xp[i])

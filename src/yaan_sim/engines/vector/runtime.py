@@ -22,8 +22,11 @@ Semantics follow PySD 3.14.3's ``Model.run`` on a freshly loaded model:
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,7 +34,9 @@ import xarray as xr
 
 from yaan_sim.engines.vector import functions as _f
 from yaan_sim.engines.vector.codegen import build_program
-from yaan_sim.engines.vector.compile import CONTROL_NAMES, Plan, compile_file
+from yaan_sim.engines.vector.compiler import compile_file
+from yaan_sim.engines.vector.plan import CONTROL_NAMES, Plan
+from yaan_sim.engines.vector.statefuls import Integ
 from yaan_sim.errors import ModelError, UnsupportedConstructError, YaanSimError
 
 __all__ = ["UnsupportedConstructError", "VectorModel"]
@@ -42,8 +47,9 @@ _RPREC = 1e-5  # PySD's Time.rprec
 class VectorModel:
     """A .mdl compiled to numpy, run for many samples at once."""
 
-    #: samples integrated together; larger chunks are split (results are the same)
-    chunk_size: int = 8192
+    #: samples integrated together; larger chunks are split (results are the same);
+    #: None: the engine's own default (:meth:`default_chunk_size`)
+    chunk_size: int | None = 8192
     #: threads for the chunks of one run (numpy releases the GIL in its loops; 2 helps
     #: on an idle 2-core machine, not on a busy one or under a process pool)
     threads: int = 1
@@ -52,7 +58,7 @@ class VectorModel:
         self.plan = plan
         self._programs: dict = {}
         self._controls = self._eval_controls({})
-        self._base = {
+        self._base: dict[str, Any] = {
             py: self._literal_array(v)
             for py, v in plan.variables.items()
             if v.kind == "aux" and v.literal
@@ -64,6 +70,7 @@ class VectorModel:
     def __getstate__(self):  # picklable (for process pools): programs are rebuilt
         state = self.__dict__.copy()
         state["_programs"] = {}
+        state.pop("_jax_model", None)  # JaxModel.for_vector's, rebuilt where needed
         return state
 
     # ---- construction ----------------------------------------------------------------
@@ -79,12 +86,14 @@ class VectorModel:
         return [py for py, v in self.plan.variables.items() if v.kind == "aux"]
 
     def _literal_array(self, var) -> np.ndarray:
-        arr = np.empty((1,) + var.shape)
+        arr = np.empty((1, *var.shape))
         for c in var.components:
             if c.keep is not None:
-                arr[(slice(None),) + c.keep[0]] = c.literal[c.keep[1]]
+                cells: tuple = (slice(None), *c.keep[0])
+                arr[cells] = c.literal[c.keep[1]]
             else:
-                arr[(slice(None),) + np.ix_(*[np.asarray(x) for x in c.index])] = c.literal
+                cells = (slice(None), *np.ix_(*[np.asarray(x) for x in c.index]))
+                arr[cells] = c.literal
         arr.setflags(write=False)
         return arr
 
@@ -112,14 +121,14 @@ class VectorModel:
                 if node.operators == ["negative"]:
                     return -args[0]
                 out = args[0]
-                ops = {
-                    "+": float.__add__,
-                    "-": float.__sub__,
-                    "*": float.__mul__,
-                    "/": float.__truediv__,
-                    "^": float.__pow__,
+                ops: dict[str, Callable[[float, float], float]] = {
+                    "+": operator.add,
+                    "-": operator.sub,
+                    "*": operator.mul,
+                    "/": operator.truediv,
+                    "^": operator.pow,
                 }
-                for op, a in zip(node.operators, args[1:]):
+                for op, a in zip(node.operators, args[1:], strict=False):
                     out = ops[op](out, a)
                 return out
             raise UnsupportedConstructError(
@@ -137,7 +146,7 @@ class VectorModel:
                 raise ModelError(f"control variables depend on each other in a circle: {stack}")
             if py not in asts:
                 raise ModelError(f"the model does not define {py.upper().replace('_', ' ')}")
-            values[py] = ev(asts[py], stack + (py,))
+            values[py] = ev(asts[py], (*stack, py))
             return values[py]
 
         return {py: value_of(py) for py in CONTROL_NAMES}
@@ -160,7 +169,7 @@ class VectorModel:
             delay = t - start
             flags.append(delay % saveper < prec or -delay % saveper < prec)
         digits = -int(np.log10(dt * _RPREC))
-        saved = [round(t, digits) for t, f in zip(times, flags) if f]
+        saved = [round(t, digits) for t, f in zip(times, flags, strict=False) if f]
         return [np.float64(t) for t in times], flags, np.asarray(saved, dtype=float)
 
     # ---- overrides -------------------------------------------------------------------
@@ -187,12 +196,12 @@ class VectorModel:
             extra = set(value.dims) - {"sample", "time"} - set(dims)
             if extra:
                 raise YaanSimError(
-                    f"override of '{var.name}': dims {sorted(extra)} are not among "
-                    f"{['sample', 'time'] + dims}"
+                    f"override of '{var.name}': dims {sorted(map(str, extra))} are not among "
+                    f"{['sample', 'time', *dims]}"
                 )
             da_dims = list(value.dims)
             arr = np.asarray(value.values, dtype=float)  # numpy from here: much faster
-            for d, coords in zip(dims, var.coords):
+            for d, coords in zip(dims, var.coords, strict=False):
                 if d not in da_dims:
                     continue
                 axis = da_dims.index(d)
@@ -210,13 +219,11 @@ class VectorModel:
                 idx = [have[c] for c in coords]
                 if idx != list(range(arr.shape[axis])):
                     arr = np.take(arr, idx, axis=axis)
-            sizes = dict(zip(da_dims, arr.shape))
-            if "sample" in sizes:
-                if samples is None or sizes["sample"] != samples:
-                    raise YaanSimError(
-                        f"override of '{var.name}' has {sizes['sample']} samples but "
-                        f"samples={samples}"
-                    )
+            sizes = dict(zip(da_dims, arr.shape, strict=False))
+            if "sample" in sizes and (samples is None or sizes["sample"] != samples):
+                raise YaanSimError(
+                    f"override of '{var.name}' has {sizes['sample']} samples but samples={samples}"
+                )
             order = [d for d in ("time", "sample") if d in sizes] + [d for d in dims if d in sizes]
             arr = arr.transpose([da_dims.index(d) for d in order])
             # expand to (time?, sample, *dims)
@@ -224,7 +231,7 @@ class VectorModel:
             if "time" in sizes:
                 shape.append(sizes["time"])
             shape.append(sizes.get("sample", 1))
-            for d, coords in zip(dims, var.coords):
+            for d, coords in zip(dims, var.coords, strict=False):
                 shape.append(len(coords) if d in sizes else 1)
             arr = arr.reshape(shape)
             lead_shape = tuple(shape[: -len(dims)] if dims else shape)
@@ -244,13 +251,13 @@ class VectorModel:
         if isinstance(value, (np.ndarray, list, tuple)) and np.ndim(value) > 0:
             raise YaanSimError(
                 f"override of '{var.name}': give a scalar or an xarray.DataArray with dims "
-                f"among {['sample', 'time'] + dims}, not a {type(value).__name__}"
+                f"among {['sample', 'time', *dims]}, not a {type(value).__name__}"
             )
         try:
             v = float(value)
         except (TypeError, ValueError):
             raise YaanSimError(f"override of '{var.name}': {value!r} is not a number") from None
-        return "const", np.broadcast_to(np.float64(v), (1,) + var.shape)
+        return "const", np.broadcast_to(np.float64(v), (1, *var.shape))
 
     def _lookup_table(self, var, value, samples):
         """A new table for a lookup: DataArray with dims ("lookup_x", [sample,] *dims),
@@ -269,7 +276,9 @@ class VectorModel:
             )
         extra = set(value.dims) - {"lookup_x", "sample"} - set(dims)
         if extra:
-            raise YaanSimError(f"override of '{var.name}': unexpected dims {sorted(extra)}")
+            raise YaanSimError(
+                f"override of '{var.name}': unexpected dims {sorted(map(str, extra))}"
+            )
         if "lookup_x" not in value.coords:
             raise YaanSimError(f"override of '{var.name}': the lookup_x dim needs coords")
         da = value.sortby("lookup_x")
@@ -277,7 +286,7 @@ class VectorModel:
         if len(np.unique(xp)) != len(xp):
             raise YaanSimError(f"override of '{var.name}': repeated lookup_x values")
         da = da.drop_vars("lookup_x").assign_coords(lookup_x=np.arange(len(xp)))
-        kind, arr = self._override_array(
+        _kind, arr = self._override_array(
             var,
             da.rename(lookup_x="time").assign_coords(time=np.arange(len(xp), dtype=float)),
             samples,
@@ -350,7 +359,7 @@ class VectorModel:
                 raise YaanSimError(
                     f"'{var.name}' is a control variable: use start/stop/step/saveper"
                 )
-            if any(st.owner == var.name and st.kind == "integ" for st in plan.statefuls):
+            if any(st.owner == var.name and isinstance(st, Integ) for st in plan.statefuls):
                 raise YaanSimError(f"'{var.name}' is a stock: its value cannot be overridden")
             kind, arr = self._override_array(var, value, samples)
             kinds[var.py_name] = kind
@@ -360,7 +369,7 @@ class VectorModel:
                 tvals, vals = arr
                 flat = vals.reshape(vals.shape[0], -1)
                 pts = np.asarray([float(t) for t in times] + [t_model])
-                out = _f.interp_columns(pts, tvals, flat).reshape((len(pts),) + vals.shape[1:])
+                out = _f.interp_columns(pts, tvals, flat).reshape((len(pts), *vals.shape[1:]))
                 SC[var.py_name] = out[:-1]
                 SCI[var.py_name] = out[-1]
 
@@ -378,12 +387,7 @@ class VectorModel:
                 if var.py_name not in returns:
                     returns.append(var.py_name)
 
-        key = (tuple(sorted(kinds.items())), tuple(returns))
-        prog = self._programs.get(key)
-        if prog is None:
-            prog = build_program(plan, kinds, returns)
-            self._programs[key] = prog
-
+        prog = self._program(kinds, returns)
         args = (
             times,
             flags,
@@ -395,9 +399,35 @@ class VectorModel:
             np.float64(sp),
             t0 != t_model,
         )
-        n = samples or 1
-        size = max(1, self.chunk_size if chunk_size is None else int(chunk_size))
         workers = self.threads if threads is None else int(threads)
+        parts = self._integrate(
+            prog, P, SC, SCI, args, samples or 1, self._chunk(chunk_size), workers
+        )
+        return self._dataset(returns, parts, saved, samples)
+
+    def _chunk(self, chunk_size: int | None) -> int:
+        """Samples integrated together: the run's ``chunk_size``, the model's, the engine's."""
+        for size in (chunk_size, self.chunk_size):
+            if size is not None:
+                return max(1, int(size))
+        return self.default_chunk_size()
+
+    def default_chunk_size(self) -> int:
+        return 8192
+
+    def _program(self, kinds: dict, returns: list):
+        """The simulation program for this kind of run (built once, then reused)."""
+        key = (tuple(sorted(kinds.items())), tuple(returns))
+        prog = self._programs.get(key)
+        if prog is None:
+            prog = self._programs[key] = self._build(kinds, returns)
+        return prog
+
+    def _build(self, kinds: dict, returns: list):
+        return build_program(self.plan, kinds, returns)
+
+    def _integrate(self, prog, P, SC, SCI, args, n: int, size: int, workers: int) -> list:
+        """Run ``prog`` for ``n`` samples -> [(lo, hi, constants, per-time outputs)]."""
         # equal chunks of at most `size` samples; one per thread at least when each
         # would still be large enough to be worth a thread
         n_chunks = -(-n // size)
@@ -406,20 +436,17 @@ class VectorModel:
         step_ = -(-n // n_chunks)
         bounds = [(lo, min(lo + step_, n)) for lo in range(0, n, step_)]
         if len(bounds) == 1:
-            parts = [(0, n, *self._call(prog, P, SC, SCI, args))]
-        else:
+            return [(0, n, *self._call(prog, P, SC, SCI, args))]
 
-            def work(b):
-                lo, hi = b
-                sub = [self._slice(x, lo, hi, n, axis) for x, axis in ((P, 0), (SC, 1), (SCI, 0))]
-                return (lo, hi, *self._call(prog, *sub, args))
+        def work(b):
+            lo, hi = b
+            sub = [self._slice(x, lo, hi, n, axis) for x, axis in ((P, 0), (SC, 1), (SCI, 0))]
+            return (lo, hi, *self._call(prog, sub[0], sub[1], sub[2], args))
 
-            if workers > 1:
-                with ThreadPoolExecutor(max_workers=workers) as pool:
-                    parts = list(pool.map(work, bounds))
-            else:
-                parts = [work(b) for b in bounds]
-        return self._dataset(returns, parts, saved, samples)
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                return list(pool.map(work, bounds))
+        return [work(b) for b in bounds]
 
     @staticmethod
     def _call(prog, P, SC, SCI, args):
@@ -448,11 +475,12 @@ class VectorModel:
             else [self._resolve(n).py_name for n in return_vars]
         )
         kinds = {self._resolve(n).py_name: k for n, k in dict(overrides).items()}
-        return build_program(self.plan, kinds, returns).source
+        return self._build(kinds, returns).source
 
     # ---- output ----------------------------------------------------------------------
     def _dataset(self, returns, parts, saved, samples) -> xr.Dataset:
-        """``parts``: (lo, hi, constants, per-time lists) for each chunk of samples."""
+        """``parts``: (lo, hi, constants, outputs) for each chunk of samples; the outputs
+        are per-time lists of arrays, or one (time, sample, ...) array."""
         plan = self.plan
         n_t = len(saved)
         s_out = samples if samples is not None else 1
@@ -463,8 +491,11 @@ class VectorModel:
             full = var.full
             shape = var.shape
             if py in parts[0][3]:
-                buf = np.empty((n_t, s_out) + shape)  # contiguous writes, one per time
+                buf = np.empty((n_t, s_out, *shape))  # contiguous writes, one per time
                 for lo, hi, _, dyn_out in parts:
+                    if isinstance(dyn_out[py], np.ndarray):  # (time, sample, ...) at once
+                        buf[:, lo:hi] = dyn_out[py]
+                        continue
                     for i, a in enumerate(dyn_out[py]):
                         buf[i, lo:hi] = a
                 out = np.moveaxis(buf, 0, 1)
@@ -475,21 +506,25 @@ class VectorModel:
                 else:
                     v = np.concatenate(
                         [
-                            np.broadcast_to(v, (hi - lo,) + shape)
-                            for v, (lo, hi, _, _) in zip(leads, parts)
+                            np.broadcast_to(v, (hi - lo, *shape))
+                            for v, (lo, hi, _, _) in zip(leads, parts, strict=False)
                         ]
                     )
-                out = np.broadcast_to(v[:, None], (s_out, n_t) + shape)
-            if any(len(c) != len(f) for c, f in zip(var.coords, full)):
-                padded = np.full((s_out, n_t) + tuple(len(f) for f in full), np.nan)
-                pos = [np.asarray([f.index(e) for e in c]) for c, f in zip(var.coords, full)]
-                padded[(slice(None), slice(None)) + np.ix_(*pos)] = out
+                out = np.broadcast_to(v[:, None], (s_out, n_t, *shape))
+            if any(len(c) != len(f) for c, f in zip(var.coords, full, strict=False)):
+                padded = np.full((s_out, n_t, *tuple(len(f) for f in full)), np.nan)
+                pos = [
+                    np.asarray([f.index(e) for e in c])
+                    for c, f in zip(var.coords, full, strict=False)
+                ]
+                cells: tuple = (slice(None), slice(None), *np.ix_(*pos))
+                padded[cells] = out
                 out = padded
             if samples is None:
                 out = out[0]
-                vdims = ["time"] + dims
+                vdims = ["time", *dims]
             else:
-                vdims = ["sample", "time"] + dims
+                vdims = ["sample", "time", *dims]
             data_vars[py] = (vdims, out, {"units": var.units, "vensim_name": var.name})
         coords = {"time": saved}
         if samples is not None:
