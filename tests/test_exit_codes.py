@@ -341,7 +341,7 @@ def test_a_year_outside_the_results_is_an_error(command, place, tmp_path, capsys
     code, err = _run(
         [command, place["results"], "--year", "2025", "-o", str(tmp_path / "x")], capsys
     )
-    assert code == 2 and "year 2025 is outside the years the results cover (2016-2020)" in err
+    assert code == 2 and "year 2025 is outside the years the results cover (2013-2021)" in err
 
 
 @pytest.fixture

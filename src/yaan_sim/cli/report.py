@@ -77,6 +77,11 @@ def run(args: argparse.Namespace) -> int:
 
     inputs = [args.results, args.goals, args.observed, args.model]
     check_outputs(args.output, force=args.force, inputs=inputs)  # before the results are read
+    if args.model is not None and not Path(args.model).is_file():
+        raise YaanSimError(
+            f"--model {args.model}: not a model file. Give the .mdl the results were run "
+            "with, or leave --model out to use the one the results name"
+        )
     ds = open_results(args.results)
     profile = profile_for_results(ds, args.model)
     # the default goals and observed files of the results' model are inputs too
