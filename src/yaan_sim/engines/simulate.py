@@ -135,7 +135,8 @@ def levers_from_plan_start(
         if meta is None or not meta.is_lever:
             out[name] = value
             continue
-        value = value if isinstance(value, xr.DataArray) else xr.DataArray(float(value))
+        if not isinstance(value, xr.DataArray):
+            value = xr.DataArray(float(value))  # type: ignore[arg-type]  # a number, checked upstream
         after_t = times[~before]
         if "time" in value.dims:
             after = value.astype(float).interp(time=after_t, kwargs={"fill_value": "extrapolate"})
