@@ -227,8 +227,9 @@ def observations(
     for r in ledger.rows.itertuples(index=False):
         period = parse_period(r.period)
         if r.id in inputs:  # comparing the model with its own input proves nothing
-            item, reason = None, (
-                f"an input of the model: {inputs[r.id]} is derived from it (its source field)"
+            item, reason = (
+                None,
+                (f"an input of the model: {inputs[r.id]} is derived from it (its source field)"),
             )
         else:
             item, reason = _match(r, period, obs, parks, regions, h, errs)
