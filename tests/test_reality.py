@@ -34,10 +34,10 @@ KNOWN_MISSES = {
     "city-vaas-2014q1-3-g": "no 2013 earthquake dip in the model: the 2014 rebound is missed",
     "etdz-fai-2018h1": "全社会固定资产投资 counts housing and urban works the model does not hold",
     "etdz-fai-2019q1": "全社会固定资产投资 counts housing and urban works the model does not hold",
-    "etdz-fai-2018h1-g": "the same, and the model's construction spending follows a smooth pipeline",
-    "etdz-fai-2019q1-g": "the same, and the model's construction spending follows a smooth pipeline",
+    "etdz-fai-2018h1-g": "the same; the model's construction spending is a smooth pipeline",
+    "etdz-fai-2019q1-g": "the same; the model's construction spending is a smooth pipeline",
     "etdz-inv-2018h1-g": "the park's 2018 surge in attracted funds is not in the city's pool table",
-    "city-rd-ind-2020-g": "the city's R&D jumped 21 % in 2020; the model's R&D adjusts over 3 years",
+    "city-rd-ind-2020-g": "the city's R&D jumped 21 % in 2020; the model's adjusts over 3 years",
 }
 #: Root-mean-square z bounds: chi2 with n = 4 (fit) or about 15 (held-out) degrees of
 #: freedom exceeds n * bound**2 with probability about 0.3 % (16 for n = 4, 34 for n = 15).
