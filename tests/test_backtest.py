@@ -167,7 +167,7 @@ def test_every_row_gets_a_role_and_the_not_comparable_say_why(table):
         "n-growth-2013": "needs the model over 2012-2014",
         "n-after": "the run covers 2013-2020",
         "n-no-observer": "no model variable observes industrial_va",
-        "n-city-revenue": "only at park scope: Revenue",
+        "n-city-revenue": "which the model does not hold (Revenue is per park)",
         "n-park": "'Shimian' is not a park of the model",
         "n-unit": "does not measure the data's unit '万tce'",
     }

@@ -479,3 +479,23 @@ def test_cli_ensemble_with_a_posterior(model, tmp_path, capsys):
     assert rc == 0, capsys.readouterr().err
     ens = xr.load_dataset(out)
     assert set(ens["sampled_initial_idle_share"].values.ravel()) <= set(draws.iloc[:, 0])
+
+
+def test_a_parameter_free_jointly_with_another_is_not_identified():
+    """J = [[1, 0, 0], [0, 1, 1]]: the first parameter is pinned (variance 1 by hand);
+    the second and third move the figures only through their sum, so each alone is free
+    (the null space is (0, 1, -1)/sqrt 2); a zero column is not even informed."""
+    from yaan_sim.analysis.calibrate import _identified_covariance
+
+    J = np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 1.0, 0.0]])
+    informed = np.linalg.norm(J, axis=0) > 1e-8
+    identified, cov = _identified_covariance(J, informed, birge=2.0)
+    assert informed.tolist() == [True, True, True, False]
+    assert identified.tolist() == [True, False, False, False]
+    assert cov[0, 0] == pytest.approx(4.0)  # 1 / 1**2, times the Birge ratio squared
+    assert np.isnan(cov[1, 1]) and np.isnan(cov[2, 2]) and np.isnan(cov[3, 3])
+    # with full rank every informed parameter is identified and cov = (J'J)^-1
+    J2 = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 2.0]])
+    ident2, cov2 = _identified_covariance(J2, np.array([True, True]), birge=1.0)
+    assert ident2.all()
+    np.testing.assert_allclose(cov2, np.linalg.inv(J2.T @ J2))

@@ -222,10 +222,17 @@ def observations(
         for r, els in model.subscripts.items()
         if r != "Park" and model.dim_of_range.get(r) == "park"
     }
+    inputs = _input_figures(model, set(ledger.rows.index))
     rows, items = [], []
     for r in ledger.rows.itertuples(index=False):
         period = parse_period(r.period)
-        item, reason = _match(r, period, obs, parks, regions, h, errs)
+        if r.id in inputs:  # comparing the model with its own input proves nothing
+            item, reason = (
+                None,
+                (f"an input of the model: {inputs[r.id]} is derived from it (its source field)"),
+            )
+        else:
+            item, reason = _match(r, period, obs, parks, regions, h, errs)
         role = "not comparable" if item is None else _role(period, cutoff)
         if item is not None:
             item = replace(item, role=role)
@@ -263,6 +270,22 @@ def observations(
     return ObservationSet(table, items, h, int(cutoff), ledger.sha256, errs)
 
 
+def _input_figures(model, ids: set[str]) -> dict[str, str]:
+    """``{ledger id: Vensim name}`` of the figures a constant or table is computed from:
+    those whose ``source:`` field starts with "derived" and cites the id."""
+    import re
+
+    out: dict[str, str] = {}
+    for meta in model.meta.values():
+        src = meta.fields.get("source", "").strip()
+        if not src.lower().startswith("derived"):
+            continue
+        for tok in re.findall(r"[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]", src):
+            if tok in ids:
+                out.setdefault(tok, meta.name)
+    return out
+
+
 def _role(period: Period, cutoff: int) -> str:
     return "held-out" if period.end > cutoff + 1 + 1e-9 else "fit"
 
@@ -284,6 +307,11 @@ def _match(r, period, obs, parks, regions, h, errs):
             if other
             else ""
         )
+        if other is not None and scope == "city":
+            return None, (
+                f"a city-wide {r.variable}: it includes what lies outside the nine parks, "
+                f"which the model does not hold ({other.vensim} is per park)"
+            )
         return None, f"no model variable observes {r.variable} at {scope} scope{extra}"
     member = None
     if scope == "park":

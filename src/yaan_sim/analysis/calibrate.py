@@ -485,7 +485,8 @@ class CalibrationResult:
     ----------
     params : pandas.DataFrame
         label, name, elements, units, prior, start, value, se, ci_low, ci_high (95 %,
-        within the range), min, max, at_bound, informed.
+        within the range), min, max, at_bound, informed (the fitted figures move it),
+        identified (and pin it down: not free jointly with other parameters).
     stats : dict
         n_fit, n_held_out, n_params, dof, chi2, chi2_dof, birge, cost, success, message,
         engine calls and runs, seconds.
@@ -522,7 +523,10 @@ class CalibrationResult:
         ]
         for r in self.params.itertuples():
             flag = "; AT BOUND" if r.at_bound else ""
-            flag += "; NOT INFORMED by the data" if not r.informed else ""
+            if not r.informed:
+                flag += "; NOT INFORMED by the data"
+            elif not r.identified:
+                flag += "; NOT IDENTIFIED: the fitted figures move it only jointly with others"
             lines.append(
                 f"  {r.label:<44} {r.value:.6g}  (se {r.se:.3g}; "
                 f"[{r.ci_low:.4g}, {r.ci_high:.4g}]; start {r.start:.4g}; prior {r.prior}{flag})"
@@ -573,6 +577,7 @@ class CalibrationResult:
                     "prior": r.prior,
                     "units": r.units,
                     "informed": bool(r.informed),
+                    "identified": bool(r.identified),
                     "at_bound": bool(r.at_bound),
                 }
                 for r in self.params.itertuples()
@@ -639,6 +644,37 @@ def setup(
             "row is not comparable)"
         )
     return Problem(model, ps, obs, scenario, engine, model_error)
+
+
+def _identified_covariance(J: np.ndarray, informed: np.ndarray, birge: float):
+    """``(identified, cov)``: which parameters the fitted figures pin down, and their
+    linearised covariance ``(J'J)^-1`` times ``birge**2``.
+
+    A parameter that moves the residuals (``informed``) may still be free jointly with
+    others: with fewer figures than parameters, or two that move the figures alike, J'J is
+    singular and its inverse is numerical noise (negative or zero variances). A parameter
+    is identified where it has no weight (under 1e-3) in the null space of the informed
+    columns of J (singular values below 1e-8 of the largest); the others get an infinite
+    standard error, never a made-up one.
+    """
+    k = J.shape[1]
+    identified = np.zeros(k, dtype=bool)
+    cov = np.full((k, k), np.nan)
+    idx = np.flatnonzero(informed)
+    if not len(idx):
+        return identified, cov
+    Ji = J[:, idx]
+    _, sv, vt = np.linalg.svd(Ji, full_matrices=True)
+    rank = int(np.sum(sv > 1e-8 * sv.max())) if sv.size and sv.max() > 0 else 0
+    null = vt[rank:]  # rows spanning the directions the figures do not see
+    free = np.linalg.norm(null, axis=0) > 1e-3 if len(null) else np.zeros(len(idx), bool)
+    identified[idx] = ~free
+    if rank:
+        ci = (vt[:rank].T / sv[:rank] ** 2) @ vt[:rank] * birge**2  # pseudo-inverse of J'J
+        cov[np.ix_(idx, idx)] = ci
+    cov[~identified, :] = np.nan
+    cov[:, ~identified] = np.nan
+    return identified, cov
 
 
 def calibrate(
@@ -745,16 +781,8 @@ def calibrate(
     chi2_dof = chi2 / dof if dof > 0 else math.nan
     birge = math.sqrt(chi2_dof) if dof > 0 and chi2_dof > 1 else 1.0
     informed = np.linalg.norm(J, axis=0) > 1e-8
-    cov = np.full((k, k), np.nan)
-    if informed.any():
-        Ji = J[:, informed]
-        try:
-            ci = np.linalg.inv(Ji.T @ Ji) * birge**2
-            idx = np.flatnonzero(informed)
-            cov[np.ix_(idx, idx)] = ci
-        except np.linalg.LinAlgError:
-            pass
-    se = np.where(informed, np.sqrt(np.clip(np.diag(cov), 0, None)), np.inf)
+    identified, cov = _identified_covariance(J, informed, birge)
+    se = np.where(identified, np.sqrt(np.clip(np.diag(cov), 0, None)), np.inf)
     se = np.where(np.isnan(se), np.inf, se)
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = cov / np.outer(se, se)
@@ -777,6 +805,7 @@ def calibrate(
             "max": hi,
             "at_bound": at_bound,
             "informed": informed,
+            "identified": identified,
         }
     )
     table = _compared_table(pb, sims[1], sims[0])

@@ -188,6 +188,7 @@ UNIT_ATOMS = {
     "亿kWh": (1e8, "kWh"),
     "万kWh": (1e4, "kWh"),
     "yikWh": (1e8, "kWh"),
+    "ykWh": (1e8, "kWh"),  # the .mdl's Vensim name for 亿kWh
     "wankWh": (1e4, "kWh"),
     "kWh": (1.0, "kWh"),
     "万tce": (1e4, "tce"),
