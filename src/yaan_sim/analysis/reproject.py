@@ -165,15 +165,6 @@ def reproject(
         year = int(from_year)
     except (TypeError, ValueError):
         raise YaanSimError(f"--from must be a year such as 2018, not {from_year!r}") from None
-    full = simulate(model, list(scenarios), engine=engine, horizon=horizon, argv=argv)
-    t = np.asarray(full["time"].values, dtype=float)
-    plan_start = float(full.attrs.get("plan_start", t[0]))
-    if not (plan_start <= year and year + 1 <= t[-1] + 1e-9):
-        raise YaanSimError(
-            f"--from {year}: the re-projection starts within the plan period and needs the "
-            f"whole year {year} in the run ({plan_start:g} to {t[-1]:g}): choose a year from "
-            f"{plan_start:g} to {t[-1] - 1:g}"
-        )
     places = Places.from_model(model)
     pins = pins_of(observed, year, places)
     if not pins:
@@ -183,6 +174,15 @@ def reproject(
             f"of {year} that pins the state ({', '.join(PINS)}; it has years "
             f"{', '.join(map(str, have)) or 'none'}): add the {year} figures, e.g. "
             f"'revenue,ETDZ,{year},VALUE,亿元,SOURCE,M'"
+        )
+    full = simulate(model, list(scenarios), engine=engine, horizon=horizon, argv=argv)
+    t = np.asarray(full["time"].values, dtype=float)
+    plan_start = float(full.attrs.get("plan_start", t[0]))
+    if not (plan_start <= year and year + 1 <= t[-1] + 1e-9):
+        raise YaanSimError(
+            f"--from {year}: the re-projection starts within the plan period and needs the "
+            f"whole year {year} in the run ({plan_start:g} to {t[-1]:g}): choose a year from "
+            f"{plan_start:g} to {t[-1] - 1:g}"
         )
     parts, records = [], []
     for name in [str(s) for s in full["scenario"].values]:
