@@ -346,12 +346,14 @@ _MEANING_ZH = {
     "Required energy cut": "全市压减的能源需求比例（能耗双控）",
     "Perceived energy ratio": "能源需求与园区能耗指标之比（0.85起压减）",
     "Land supply factor": "新项目用地保障率",
+    "Public spending coverage": "园区财政支出保障率（基金、奖补、基础设施）",
     "Land availability": "用地指标保障倍数（相对基准增长所需用地）",
 }
 _CONSTRAINT_ZH = {
     "energy allocation": "能耗总量指标",
     "land": "用地指标",
     "lever range": "杠杆取值范围",
+    "ability to pay": "园区财政兑现能力",
 }
 
 
@@ -387,6 +389,12 @@ CONSTRAINT_VARS = (
         "Perceived energy ratio",
         "energy demand / the parks' allocation (rationing starts at 0.85)",
         lambda v: v > 0.85,
+    ),
+    (
+        "ability to pay",
+        "Public spending coverage",
+        "share of its programmes' spending (fund, incentives, infrastructure) the park can pay",
+        lambda v: v < 0.999,
     ),
     (
         "land",
@@ -601,8 +609,8 @@ def seek(
     The answer comes with what it means in money (:attr:`SeekResult.money`: investment
     attracted, park fund investment and guaranteed loans, 亿元 by calendar year and in
     total, from the run's own flows) and with the constraints of the model in the goal
-    year (:attr:`SeekResult.constraints`: the energy allocation, land, the levers'
-    ranges), which say why a goal cannot be reached.
+    year (:attr:`SeekResult.constraints`: the energy allocation, land, the parks' ability
+    to pay, the levers' ranges), which say why a goal cannot be reached.
     """
     goal_set = load_goals() if goal_set is None else goal_set
     h = horizon or getattr(scenario, "horizon", None) or model.default_horizon
@@ -949,8 +957,10 @@ def _binding_text(cons: pd.DataFrame | None) -> str:
     b = cons[cons["binding"]]
     if not len(b):
         return " No constraint of the model binds in the goal year."
-    parts = [
-        f"{r.constraint} ({r.place}: {r.variable} {r.value:.3g}, {r.meaning})"
-        for r in b.itertuples()
-    ]
+    parts = []
+    for (constraint, variable), grp in b.groupby(["constraint", "variable"], sort=False):
+        where = [f"{r.place} {r.value:.3g}" for r in grp.itertuples()][:4]
+        more = f" and {len(grp) - 4} more" if len(grp) > 4 else ""
+        meaning = grp["meaning"].iloc[0].split(":")[0]
+        parts.append(f"{constraint}: {variable} ({meaning}) {', '.join(where)}{more}")
     return " Binding: " + "; ".join(parts) + "."

@@ -22,7 +22,7 @@ BASIS_ZH = {
     "end of year": "年末值",
     "value at t = Y": "时点值",
 }
-_HEADER_ZH = {"basis": "口径"}
+_HEADER_ZH = {"basis": "取值口径"}
 
 
 def _cell(col: str, x, lang: str) -> str:
