@@ -36,6 +36,20 @@ def _row(table, goal_id, place, scenario=None):
     return rows.iloc[0]
 
 
+# Goals are judged on calendar-year totals. A hand integral: trapezoids over the saved
+# quarters of the year (the results are piecewise linear between them).
+Q = np.arange(0.0, 1.0 + 1e-9, 0.25)
+
+
+def year_total(series: xr.DataArray, year: int) -> float:
+    return float(np.trapezoid(series.sel(time=year + Q).values, year + Q))
+
+
+def K(rate: float) -> float:
+    """A path growing at ``rate``: its year's total per unit of its 1 January rate."""
+    return float(np.trapezoid((1 + rate) ** Q, Q))
+
+
 # Parks start in 2016 at a third of their target and grow at these rates, so that in
 # 2018 (two years left) each lands on a different status:
 #   ETDZ 35%: 2020 = 1.107 x target -> on track (needs 28.3%/yr from 2018)
@@ -43,12 +57,30 @@ def _row(table, goal_id, place, scenario=None):
 #   Shimian 20%: needs 44.3%/yr, simulated 20% -> missed
 #   Lushan starts at 110 (above its 100) -> met
 GROWTH = {p: 0.2 for p in TARGET} | {"ETDZ": 0.35, "Hanyuan": 0.30, "Shimian": 0.20}
-START = {p: TARGET[p] / 3 for p in TARGET} | {"Lushan": 110.0}
+START = {p: TARGET[p] / 3 for p in TARGET} | {"Lushan": 110.0}  # 2016 calendar-year totals
 
 
 @pytest.fixture(scope="module")
 def mixed():
-    return make_results(revenue_2016=START, revenue_growth=GROWTH)
+    rate_2016 = {p: START[p] / K(GROWTH[p]) for p in TARGET}  # so each year's total is START x
+    return make_results(revenue_2016=rate_2016, revenue_growth=GROWTH)
+
+
+def test_flow_goals_are_judged_on_the_calendar_year_total(goals):
+    """The 2020 revenue is the integral of the rate over 2020, not the rate on 1 January."""
+    ds = make_results(revenue_growth=0.3)
+    t = evaluate(ds, goals, year=2020)
+    city = _row(t, "revenue_city", "Ya'an")
+    hand = year_total(ds["revenue"].sum("park"), 2020)
+    assert city["value"] == pytest.approx(hand, rel=1e-12)
+    assert city["value"] > 1.1 * float(ds["revenue"].sum("park").sel(time=2020.0))
+    assert city["basis"] == "calendar-year total"
+    rd = _row(t, "rd_share", "Hanyuan")
+    assert rd["basis"] == "ratio of totals"
+    assert _row(t, "cod_controlled", "Ya'an")["basis"] == "calendar-year total"
+    zh = format_table(t.head(3), "table", lang="zh")
+    assert "口径" in zh and "全年累计" in zh
+    assert "basis" in format_table(t.head(3), "md") and "calendar-year total" in t.to_csv()
 
 
 def test_status_rules_for_level_goals_mid_term(mixed, goals):
@@ -127,7 +159,11 @@ def test_falling_every_year(goals):
     energy = _row(t, "energy_per_output", "Ya'an")
     assert energy["status"] == "met"
     assert energy["value"] == pytest.approx(-3.0)  # the largest year-on-year change, %
-    assert energy["level"] == pytest.approx(0.5 * 0.97**4)
+    ds = make_results(energy_change=-0.03, water_change=0.01)
+    ratio = year_total(ds["energy_use"].sum("park"), 2020) / year_total(
+        ds["industrial_output"].sum("park"), 2020
+    )
+    assert energy["level"] == pytest.approx(ratio, rel=1e-12)  # a ratio of totals
     assert energy["unit"] == "%/yr" and energy["level_unit"] == "tce/wanyuan"
     assert _row(t, "water_per_output", "Ya'an")["status"] == "missed"
     assert (
@@ -144,15 +180,21 @@ def test_falling_every_year(goals):
     assert _row(evaluate(ds, goals, year=2018), "energy_per_output", "Ya'an")["status"] == "at risk"
     late = _row(evaluate(ds, goals, year=2020), "energy_per_output", "Ya'an")
     assert late["status"] == "missed"
-    assert late["value"] == pytest.approx((1.2 * 0.97 - 1) * 100)
+
+    def ratio(y):
+        city = ds.sum("park")
+        return year_total(city["energy_use"], y) / year_total(city["industrial_output"], y)
+
+    # the jump at 2019.0 enters the 2018 total by its last half-quarter, 2019 wholly
+    assert late["value"] == pytest.approx((ratio(2019) / ratio(2018) - 1) * 100, rel=1e-9)
 
 
 def test_pollutants_controlled_against_2016(goals):
     rising = make_results(emission_change=0.01)
     t = evaluate(rising, goals)
     cod = _row(t, "cod_controlled", "Ya'an")
-    assert cod["target"] == pytest.approx(1000.0)  # the 2016 total
-    assert cod["value"] == pytest.approx(1000 * 1.01**4)
+    assert cod["target"] == pytest.approx(1000.0 * K(0.01))  # the 2016 total
+    assert cod["value"] == pytest.approx(1000 * 1.01**4 * K(0.01))
     assert cod["status"] == "missed"
     mid = _row(evaluate(rising, goals, year=2018), "nox_controlled", "Ya'an")
     assert mid["growth_needed_pct"] == pytest.approx((1 / 1.01 - 1) * 100)
@@ -176,12 +218,13 @@ def test_probability_of_meeting_with_samples(goals):
     ds = make_results(revenue_growth=g, samples=n, seed=7)
     t = evaluate(ds, goals)
     factor = np.random.default_rng(7).lognormal(0.0, 0.15, size=n)
-    expected = np.mean((1 + g * factor) ** 4 / 3 >= 1)
+    expected = np.mean([(1 + g * f) ** 4 * K(g * f) / 3 >= 1 for f in factor])
     row = _row(t, "revenue_city", "Ya'an")
     assert row["p_met"] == pytest.approx(expected)
     assert 0 < row["p_met"] < 1
     # the other columns describe the median path
-    median = np.median(ds["revenue"].sum("park").sel(time=2020.0).values)
+    city = ds["revenue"].sum("park")
+    median = np.median([year_total(city.isel(sample=i), 2020) for i in range(n)])
     assert row["value"] == pytest.approx(median)
     assert _row(t, "rd_share", "Ya'an")["p_met"] == 1.0
     assert "p_met" not in evaluate(make_results(), goals).columns

@@ -46,7 +46,8 @@ TARGET = {
     "Yucheng": 100,
     "Chengya": 100,
 }
-TIMES = np.round(np.arange(2016.0, 2020.0 + 1e-9, 0.25), 2)
+# to the start of 2021, so the 2020 calendar-year totals of the goals can be taken
+TIMES = np.round(np.arange(2016.0, 2021.0 + 1e-9, 0.25), 2)
 
 
 def _path(v0, rate, times=TIMES):

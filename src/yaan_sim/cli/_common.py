@@ -343,15 +343,18 @@ def _output_path(path: str | Path | None, default: Path | None) -> Path:
 
 
 def default_year(year: int | None, horizon: Any, goal_year: int = 2020) -> int:
-    """The evaluation year: ``year`` if the run covers it (else a clear error before the
-    run), or by default the goal year, or the last year of a shorter run."""
-    first, last = math.ceil(horizon.start - 1e-9), math.floor(horizon.stop + 1e-9)
+    """The evaluation year: ``year`` if the run covers the whole calendar year (the plan's
+    goals are judged on calendar-year totals; else a clear error before the run), or by
+    default the goal year, or the last whole year of a shorter run."""
+    first, last = math.ceil(horizon.start - 1e-9), math.floor(horizon.stop + 1e-9) - 1
     if year is None:
         return min(goal_year, last)
     if not first <= year <= last:
         raise YaanSimError(
-            f"--year {year} is outside the years the run covers ({first}-{last}): "
-            f"choose a year from {first} to {last}, or extend the run with --horizon"
+            f"--year {year} is outside the calendar years the run covers ({first}-{last}; it "
+            f"runs from {horizon.start:g} to {horizon.stop:g}, and a year's figure is its total "
+            f"over the whole year): choose a year from {first} to {last}, or extend the run "
+            "with --horizon"
         )
     return year
 

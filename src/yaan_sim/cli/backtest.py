@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,14 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             raise YaanSimError(
                 f"{args.results} was made with another model (sha256 {got[:12]}..., this one "
                 f"is {want[:12]}...): pass that model with --model, or run again"
+            )
+    if args.cutoff is not None:  # a year outside the run holds out nothing or everything
+        h = model.default_horizon
+        first, last = math.ceil(h.start - 1e-9), math.floor(h.stop + 1e-9) - 1
+        if not first <= args.cutoff <= last:
+            raise YaanSimError(
+                f"--cutoff {args.cutoff} is outside the calendar years the model runs "
+                f"({first}-{last}): choose a year from {first} to {last}"
             )
     table = backtest(
         model,

@@ -55,6 +55,21 @@ def register(sub: Any) -> None:
         metavar="DIR",
         help="folder for the main job's outputs (default: out/)",
     )
+    p.add_argument(
+        "--from",
+        dest="from_year",
+        type=int,
+        metavar="YEAR",
+        help="re-project from the observed state of YEAR (with --observed): the stocks are "
+        "set so that the model reproduces YEAR's observed figures (calendar-year totals), "
+        "then the scenarios run on under their levers (the mid-term review)",
+    )
+    p.add_argument(
+        "--observed",
+        metavar="FILE.csv",
+        help="observed figures for --from (variable,park,year,value,unit,source,confidence; "
+        "Chinese names and units such as 亿元 or 万元 are accepted)",
+    )
     p.set_defaults(func=cmd_run)
 
 
@@ -99,6 +114,25 @@ def final_values(ds: xr.Dataset, limit: int = 12) -> str:
     return "\n".join(lines)
 
 
+def reprojection_text(ds: xr.Dataset) -> str:
+    """What the re-projection pinned: each observed figure, the model before and after."""
+    import json
+
+    recs = json.loads(ds.attrs.get("reprojection", "[]"))
+    year = int(ds.attrs.get("reprojected_from", 0))
+    lines = [
+        f"Re-projected from the observed state of {year} ({ds.attrs.get('observed_file', '')}):"
+        f" stocks scaled so the model's {year} totals equal the observed ones",
+        f"{'scenario':<16}{'figure':<20}{'place':<10}{'observed':>10}{'model':>10}{'factor':>9}",
+    ]
+    for r in recs:
+        lines.append(
+            f"{r['scenario']:<16}{r['variable']:<20}{r['place']:<10}{r['observed']:>10.4g}"
+            f"{r['model_before']:>10.4g}{r['factor']:>9.3f}"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from yaan_sim.engines.simulate import simulate
     from yaan_sim.model.load import load_model
@@ -137,7 +171,29 @@ def cmd_run(args: argparse.Namespace) -> int:
         refs = [str(p) for p in profile.scenario_files()]
     scenarios = load_scenarios([profile.scenario_ref(r) for r in refs], model) if refs else []
     goals = profile_goals(profile) if main_job and not profile.is_yaan else None
-    ds = simulate(model, scenarios or None, engine=args.engine, argv=sys.argv)
+    from_year = getattr(args, "from_year", None)
+    if getattr(args, "observed", None) and from_year is None:
+        raise YaanSimError(
+            "--observed needs --from YEAR for a run (the year whose observed state the run "
+            "starts from); to compare results with observed figures use yaan-sim evaluate "
+            "--observed"
+        )
+    if from_year is not None:
+        from yaan_sim.analysis.reproject import reproject
+
+        if not profile.is_yaan:
+            raise YaanSimError("--from re-projects the Ya'an parks model; it needs its stocks")
+        ds = reproject(
+            model,
+            scenarios or [],
+            args.observed,
+            from_year,
+            engine=args.engine,
+            argv=sys.argv,
+        )
+        print(reprojection_text(ds))
+    else:
+        ds = simulate(model, scenarios or None, engine=args.engine, argv=sys.argv)
     if goals:  # the goals' variables and elements, checked before anything is written
         from yaan_sim.outputs.evaluate import evaluate, format_table, summary
 

@@ -12,6 +12,7 @@ from yaan_sim.cli._common import (
     engine_option,
     force_option,
     horizon_option,
+    lang_option,
     model_option,
     output_option,
     parse_horizon,
@@ -32,6 +33,7 @@ def register(sub: Any) -> None:
             model_option(),
             output_option("RESULT.csv", "also write the lever table (.csv or .xlsx)"),
             force_option(),
+            lang_option(),
         ],
         help="what it would take: the smallest lever change that meets goals",
         description=(
@@ -55,6 +57,14 @@ def register(sub: Any) -> None:
         metavar="NAMES",
         help="levers to move, comma-separated; NAME[ETDZ] (or NAME[经开区]) moves one park, "
         "NAME[East] or NAME every element of the region or lever (each its own value)",
+    )
+    p.add_argument(
+        "--from",
+        dest="from_year",
+        type=int,
+        metavar="YEAR",
+        help="the mid-term adjustment (中期调整): the levers keep the scenario's values before "
+        "YEAR and move from its start on (e.g. --from 2018)",
     )
     p.add_argument(
         "--write-scenario",
@@ -126,8 +136,9 @@ def cmd_seek(args: argparse.Namespace) -> int:
         year=args.year,
         horizon=horizon,
         engine=args.engine,
+        from_year=args.from_year,
     )
-    print(res.summary())
+    print(res.summary(args.lang), end="")
     if args.output:
         from yaan_sim.outputs.export import write_table
 

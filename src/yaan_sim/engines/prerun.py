@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import xarray as xr
 
 from yaan_sim.engines.base import output_names
 from yaan_sim.errors import YaanSimError
@@ -72,6 +73,85 @@ def prepare_runs(
     history = Horizon(min(model.default_horizon.start, h0.start), h0.stop, h0.step, h0.saveper)
     check_memory(model, n, history, return_vars, max(1, len(scenario_list)))
     return RunPlan(scenario_list, horizons, n, checked_seed)
+
+
+@dataclass(frozen=True)
+class StartState:
+    """The model's stocks at ``time``, to start a run from (``simulate(start_state=...)``).
+
+    ``values``: {stock's Vensim name: DataArray in dataset dims (``park``, ``group``...)};
+    a ``scenario`` dim gives each scenario its own state. Stocks not given take their
+    initial values at ``time`` from the .mdl (so give them all, as
+    :meth:`from_results` does, to continue a run).
+    """
+
+    time: float
+    values: Mapping[str, xr.DataArray]
+
+    @classmethod
+    def from_results(cls, ds: xr.Dataset, time: float, model: ModelLike) -> StartState:
+        """Every stock of ``model`` at ``time`` in results ``ds`` (which must hold them)."""
+        out = {}
+        for meta in stocks_of(model):
+            if meta.py_name not in ds.data_vars:
+                raise YaanSimError(
+                    f"the results lack the stock {meta.name!r}: run with every variable "
+                    "(no --vars) to start from their state"
+                )
+            out[meta.name] = ds[meta.py_name].sel(time=float(time), method="nearest", drop=True)
+        return cls(float(time), out)
+
+    def for_scenario(self, name: str | None) -> dict[str, xr.DataArray]:
+        """The values for one scenario (a ``scenario`` dim selected, else as given)."""
+        out = {}
+        for k, v in self.values.items():
+            if "scenario" in getattr(v, "dims", ()):
+                if name is None or name not in [str(x) for x in v["scenario"].values]:
+                    raise YaanSimError(
+                        f"the start state of {k!r} has no scenario {name!r}: give one state "
+                        "per scenario (a `scenario` dim) or one for all"
+                    )
+                v = v.sel(scenario=name, drop=True)
+            out[k] = v
+        return out
+
+
+def stocks_of(model: ModelLike) -> list:
+    """The metadata of every stock (INTEG) of ``model``."""
+    return [m for m in model.meta.values() if m.role == "stock"]
+
+
+def check_start_state(model: ModelLike, state: Any, horizon: Horizon) -> StartState:
+    """``state`` as a :class:`StartState` that can start a run on ``horizon``."""
+    from yaan_sim.model.levers import closest
+
+    if not isinstance(state, StartState):
+        raise YaanSimError(
+            f"start_state must be a StartState(time, {{stock: values}}), not {type(state).__name__}"
+            ": build one with StartState.from_results(ds, 2018, model) or "
+            "yaan_sim.analysis.reproject.observed_state(...)"
+        )
+    if not horizon.start - 1e-9 <= state.time < horizon.stop:
+        raise YaanSimError(
+            f"the start state is at {state.time:g}, outside the horizon "
+            f"{horizon.start:g}-{horizon.stop:g}: start within it"
+        )
+    names = {m.name: m for m in stocks_of(model)}
+    by_py = {m.py_name: m for m in names.values()}
+    values = {}
+    for key, v in state.values.items():
+        meta = names.get(key) or by_py.get(key)
+        if meta is None:
+            hint = closest(str(key), list(names))
+            raise YaanSimError(
+                f"start state: {key!r} is not a stock of the model"
+                + (f": did you mean {hint[0]!r}?" if hint else f" (its stocks: {', '.join(names)})")
+            )
+        da = v if isinstance(v, xr.DataArray) else xr.DataArray(np.asarray(v, dtype=float))
+        if not np.all(np.isfinite(np.asarray(da.values, dtype=float))):
+            raise YaanSimError(f"start state of {meta.name!r}: the values must be finite numbers")
+        values[meta.name] = da
+    return StartState(float(state.time), values)
 
 
 def check_scenarios(scenarios: Sequence[ScenarioLike] | None) -> list[ScenarioLike]:

@@ -31,9 +31,10 @@ class PySDEngine:
         *,
         samples: int | None = None,
         return_vars: Sequence[str] | None = None,
+        start_state: Mapping[str, Any] | None = None,
     ) -> xr.Dataset:
         if samples is None:
-            return run(self.model, overrides, horizon, return_vars)
+            return run(self.model, overrides, horizon, return_vars, start_state)
         # The reference path for ensembles: slow, for checks.
         runs = []
         for i in range(samples):
@@ -41,7 +42,11 @@ class PySDEngine:
                 k: (v.isel(sample=i, drop=True) if "sample" in getattr(v, "dims", ()) else v)
                 for k, v in overrides.items()
             }
-            runs.append(run(self.model, one, horizon, return_vars))
+            state = {
+                k: (v.isel(sample=i, drop=True) if "sample" in getattr(v, "dims", ()) else v)
+                for k, v in (start_state or {}).items()
+            }
+            runs.append(run(self.model, one, horizon, return_vars, state))
         return xr.concat(runs, dim="sample", coords="minimal", compat="override").assign_coords(
             sample=range(samples)
         )
@@ -79,14 +84,24 @@ def run(
     overrides: Mapping[str, Any] | None = None,
     horizon: Horizon | None = None,
     return_vars: Sequence[str] | None = None,
+    start_state: Mapping[str, Any] | None = None,
 ) -> xr.Dataset:
-    """One PySD run with ``overrides`` ({Vensim name: value}); dims (time, park, ...)."""
+    """One PySD run with ``overrides`` ({Vensim name: value}); dims (time, park, ...).
+
+    ``start_state`` ({stock's Vensim name: value}) sets those stocks at the horizon's
+    start (PySD's ``initial_condition=(start, {stock: value})``)."""
     horizon = horizon or model.default_horizon
     if horizon.start != model.default_horizon.start:
         model = model.at_start(horizon.start)
     pm = model.pysd_model
     params = {name: _to_pysd_value(model, name, v) for name, v in (overrides or {}).items()}
     names = output_names(model, return_vars)
+    initial: Any = "original"
+    if start_state:
+        initial = (
+            horizon.start,
+            {name: _to_pysd_value(model, name, v) for name, v in start_state.items()},
+        )
     pm.reload()  # overrides persist on a PySD model: start from the .mdl every time
     try:
         with warnings.catch_warnings():
@@ -97,6 +112,7 @@ def run(
             )
             out = pm.run(
                 params=params,
+                initial_condition=initial,
                 final_time=horizon.stop,
                 time_step=horizon.step,
                 saveper=horizon.saveper,

@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from yaan_sim.engines.base import resolve_engine
-from yaan_sim.engines.prerun import prepare_runs
+from yaan_sim.engines.prerun import StartState, check_start_state, prepare_runs
 from yaan_sim.model.load import Horizon
 from yaan_sim.outputs.results import finish, stack_scenarios
 from yaan_sim.protocols import ModelLike, ScenarioLike
@@ -32,6 +32,7 @@ def simulate(
     return_vars: Sequence[str] | None = None,
     argv: Sequence[str] | None = None,
     notify: Callable[[str], None] | None = None,
+    start_state: StartState | None = None,
 ) -> xr.Dataset:
     """Run the model once per scenario and return one xarray.Dataset.
 
@@ -53,6 +54,12 @@ def simulate(
     keep those years as history; the scenarios' levers act from the horizon's start (the
     plan start, ``ds.attrs["plan_start"]``), the .mdl's defaults (the pre-plan policy)
     before it. See :func:`history_then_policy`.
+
+    ``start_state`` (a :class:`~yaan_sim.engines.prerun.StartState`: the stocks at a time
+    T, e.g. the observed 2018 state of :func:`yaan_sim.analysis.reproject.reproject`)
+    starts the run at T from those stocks instead of from the model's start; the results
+    begin at T (``ds.attrs["start_time"]``) and the scenarios' levers act as they would
+    at T in a run from the start.
     """
     plan = prepare_runs(
         model,
@@ -63,6 +70,7 @@ def simulate(
         return_vars=return_vars,
         sample_overrides=sample_overrides,
     )
+    state = None if start_state is None else check_start_state(model, start_state, plan.horizon)
     runner, notices = resolve_engine(model, engine)
     for msg in notices:
         (notify or notice_printer)(msg)
@@ -73,10 +81,18 @@ def simulate(
         if plan.samples is not None:
             overrides.update(_draws(sc, plan.samples, plan.seed))
             overrides.update(sample_overrides or {})
-        run_h, overrides = history_then_policy(model, overrides, h)
-        runs.append(runner.run(overrides, run_h, samples=plan.samples, return_vars=return_vars))
+        if state is None:
+            run_h, overrides = history_then_policy(model, overrides, h)
+            extra = {}
+        else:  # from the given state: the levers as they are from then on
+            run_h = Horizon(state.time, h.stop, h.step, h.saveper)
+            overrides = levers_from_plan_start(model, overrides, run_h, h.start)
+            extra = {"start_state": state.for_scenario(getattr(sc, "name", None))}
+        runs.append(
+            runner.run(overrides, run_h, samples=plan.samples, return_vars=return_vars, **extra)
+        )
     ds = stack_scenarios(runs, plan.scenarios) if plan.scenarios else runs[0]
-    return finish(
+    ds = finish(
         ds,
         model,
         plan.scenarios,
@@ -88,6 +104,9 @@ def simulate(
         kind="simulate" if not sample_overrides else "designed ensemble",
         return_vars=return_vars,
     )
+    if state is not None:
+        ds.attrs["start_time"] = state.time
+    return ds
 
 
 def _draws(scenario: ScenarioLike | None, samples: int, seed: int | None) -> dict:

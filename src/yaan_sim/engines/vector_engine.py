@@ -33,6 +33,7 @@ class VectorEngine:
         *,
         samples: int | None = None,
         return_vars: Sequence[str] | None = None,
+        start_state: Mapping[str, Any] | None = None,
     ) -> xr.Dataset:
         py_names = (
             None
@@ -50,6 +51,7 @@ class VectorEngine:
             samples=samples,
             return_vars=py_names,
             init_at="start",
+            **({"start_state": dict(start_state)} if start_state else {}),
         )
 
 

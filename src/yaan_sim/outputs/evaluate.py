@@ -1,8 +1,12 @@
 """Compare simulation results with the plan's goals: the goal table.
 
 ``evaluate(ds, goals, year=2020)`` gives one row per goal x scope element (x scenario when
-the results have a ``scenario`` dim). The metric of a goal is read at ``t = Y.0``, which
-stands for year Y's annual figure.
+the results have a ``scenario`` dim). A goal is judged on a yearly figure measured like
+the published one (``basis`` column, :func:`annual_metric`): a flow goal (revenue,
+emissions) on the calendar-year total, the integral of the rate over [Y, Y+1], so the
+2000亿 of 2020 is the 2020 full-year revenue; a ratio goal (R&D share, energy per unit
+output) on the ratio of the two totals; a stock at the end of the year. The results must
+therefore cover the whole goal year (the model runs to 2021.0).
 
 Goals of the generic form (one variable of any model, :class:`~yaan_sim.outputs.goals.
 VariableMetric`) give one row per goal (scope ``model``, the place its subscript element)
@@ -50,7 +54,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from yaan_sim.errors import ResultsError
+from yaan_sim.errors import ResultsError, YaanSimError
 from yaan_sim.outputs.generic_goals import MODEL_SCOPE, variable_series, variable_unit
 from yaan_sim.outputs.goal_table import (  # noqa: F401 (the goal table's formats, importable here)
     FORMATS,
@@ -62,6 +66,7 @@ from yaan_sim.outputs.goal_table import (  # noqa: F401 (the goal table's format
 )
 from yaan_sim.outputs.goals import CITY, Goal, GoalSet, load_goals, scope_label
 from yaan_sim.outputs.i18n import check_lang, scenario_titles
+from yaan_sim.outputs.measures import parse_unit, weights
 from yaan_sim.outputs.observed import (  # noqa: F401 (re-exported: the one observed reader)
     DEFAULT_OBSERVED,
     OBSERVED_COLUMNS,
@@ -69,6 +74,10 @@ from yaan_sim.outputs.observed import (  # noqa: F401 (re-exported: the one obse
 )
 from yaan_sim.outputs.rules import (
     AT_RISK_MARGIN,
+    BASIS_END,
+    BASIS_POINT,
+    BASIS_RATIO,
+    BASIS_TOTAL,
     cagr,
     holds,
     level_targets,
@@ -256,20 +265,41 @@ def metric_series(ds: xr.Dataset, goal: Goal, parks: Sequence[str]) -> xr.DataAr
     return out.rename(goal.id)
 
 
-def check_year(ds: xr.Dataset, year: int) -> int:
-    """``year`` as an int if the results hold its annual value, else a clear error."""
+def calendar_years(times) -> list[int]:
+    """The calendar years Y whose whole span [Y, Y+1] the saved ``times`` cover."""
+    t = np.asarray(times, dtype=float)
+    if not len(t):
+        return []
+    first, last = math.ceil(t[0] - 1e-6), math.floor(t[-1] + 1e-6)
+    return list(range(first, last))
+
+
+def check_year(ds: xr.Dataset, year: int, *, whole: bool = True) -> int:
+    """``year`` as an int if the results hold its annual figure, else a clear error.
+
+    ``whole`` (the plan's goals): the results must cover the whole calendar year
+    [Y, Y+1], since flows are judged on their total over the year; otherwise a time
+    ``t = Y.0`` is enough (another model's goals, read at that time).
+    """
     t = np.asarray(ds["time"].values, dtype=float)
-    years = np.round(t[np.abs(t - np.round(t)) < 1e-6]).astype(int)
+    if whole:
+        years = np.asarray(calendar_years(t), dtype=int)
+    else:
+        years = np.round(t[np.abs(t - np.round(t)) < 1e-6]).astype(int)
     try:
         y = int(year)
     except (TypeError, ValueError, OverflowError):
         raise ResultsError(f"the evaluation year must be a whole number, not {year!r}") from None
     if y != year or not len(years) or not years.min() <= y <= years.max():
         span = f"{years.min()}-{years.max()}" if len(years) else "no whole year"
-        later = len(years) and y > years.max()
+        later = bool(len(years)) and y > years.max()
+        ends = f"{t[0]:g} to {t[-1]:g}" if len(t) else "nowhere"
         raise ResultsError(
-            f"year {year} is outside the years the results cover ({span}): choose a year "
-            "within them (--year)" + (f", or run the scenarios to {year} first" if later else "")
+            f"year {year} is outside the years the results cover ({span}; they run from "
+            f"{ends}"
+            + (", and a year's figure is its total over the whole year" if whole else "")
+            + "): choose a year within them (--year)"
+            + (f", or run the scenarios to the end of {year} ({year + 1}.0) first" if later else "")
         )
     return y
 
@@ -284,6 +314,66 @@ def annual(da: xr.DataArray) -> xr.DataArray:
         .swap_dims(time="year")
         .drop_vars("time")
     )
+
+
+def yearly(da: xr.DataArray, how: str) -> xr.DataArray:
+    """Each calendar year's measure of ``da``, indexed by ``year``: ``total`` (the
+    integral of a rate over [Y, Y+1], :func:`yaan_sim.outputs.measures.weights`) or
+    ``end`` (a stock's value at Y+1.0, the end of the year)."""
+    t = np.asarray(da["time"].values, dtype=float)
+    years = calendar_years(t)
+    if not years:
+        raise ResultsError(
+            f"the results ({t[0]:g} to {t[-1]:g}) hold no whole calendar year: run at least "
+            "one full year"
+        )
+    W = np.vstack([weights(t, y, y + 1, how) for y in years])
+    w = xr.DataArray(W, dims=("year", "time"), coords={"year": years, "time": da["time"].values})
+    out = xr.dot(da, w, dim="time").transpose(..., "year")
+    return out.rename(da.name) if da.name is not None else out
+
+
+def is_flow(ds: xr.Dataset, name: str) -> bool:
+    """Whether results variable ``name`` is a rate per year (its units end in /Year)."""
+    try:
+        return parse_unit(str(ds[name].attrs.get("units", ""))).per_year()
+    except YaanSimError:
+        return False
+
+
+def goal_basis(ds: xr.Dataset, goal: Goal) -> str:
+    """How a goal's yearly figure is measured: see :data:`~yaan_sim.outputs.rules.BASES`."""
+    if goal.is_generic:
+        return BASIS_POINT
+    m = goal.metric
+    if m.aggregate != "sum":
+        return BASIS_RATIO
+    return BASIS_TOTAL if is_flow(ds, m.variable) else BASIS_END
+
+
+def annual_metric(ds: xr.DataArray, goal: Goal, parks: Sequence[str]) -> xr.DataArray:
+    """The goal's yearly figure for a set of parks, indexed by ``year``, on its basis
+    (:func:`goal_basis`): a flow's calendar-year total (the 2020 revenue is the integral
+    of the revenue rate over 2020), a ratio of totals (R&D share = R&D total / revenue
+    total), a stock's end-of-year value; another model's variable at ``t = Y.0``."""
+    basis = goal_basis(ds, goal)
+    if basis == BASIS_POINT:
+        return annual(metric_series(ds, goal, parks))
+    m = goal.metric
+
+    def total(name: str, check_unit: bool) -> xr.DataArray:
+        da = _variable(ds, goal, name, check_unit).sel(park=list(parks)).sum("park", skipna=False)
+        return yearly(da, "total" if is_flow(ds, name) else "end")
+
+    if m.aggregate == "sum":
+        out = total(m.variable, True) * m.scale
+    else:
+        out = (
+            m.scale
+            * total(m.numerator, False)
+            / total(m.denominator, False).where(lambda d: d != 0)
+        )
+    return out.rename(goal.id)
 
 
 # ------------------------------------------------------------------ evaluate
@@ -335,7 +425,8 @@ def evaluate(
     check_results(ds, parks=not all(g.is_generic for g in goals))
     if isinstance(observed, (str, Path)):
         observed = load_observed(observed, source=ds, goals=goals)
-    year = None if year is None else check_year(ds, year)  # None: each goal at its own year
+    whole = not all(g.is_generic for g in goals)  # the plan's goals: calendar-year figures
+    year = None if year is None else check_year(ds, year, whole=whole)  # None: each at its own
     rows = []
     scenarios = [str(s) for s in ds["scenario"].values] if "scenario" in ds.dims else [None]
     for goal in goals:
@@ -343,11 +434,11 @@ def evaluate(
         y = goal.year if year is None else year
         for scope in goal.scopes:
             for name, parks in scope_members(ds, scope, goal):
-                series = annual(metric_series(ds, goal, parks))
+                series = annual_metric(ds, goal, parks)
                 for sc in scenarios:
                     s = series.sel(scenario=sc) if sc is not None else series
                     rows.append(
-                        _row(goal, scope, name, parks, s, y, observed, margin, lang, unit)
+                        _row(ds, goal, scope, name, parks, s, y, observed, margin, lang, unit)
                         | ({"scenario": sc} if sc is not None else {})
                     )
     df = pd.DataFrame(rows)
@@ -361,12 +452,13 @@ def evaluate(
 
 _COLUMNS = (  # noqa: SIM905 (names as one text read better than 23 lines)
     "goal_id goal scope scope_name scope_label binding comparison target value unit gap "
-    "gap_pct status eval_year goal_year year_first_met growth_needed_pct growth_simulated_pct "
-    "projected level level_unit value_source p_met"
+    "gap_pct status basis eval_year goal_year year_first_met growth_needed_pct "
+    "growth_simulated_pct projected level level_unit value_source p_met"
 ).split()
 
 
 def _row(
+    ds: xr.Dataset,
     goal: Goal,
     scope: str,
     name: str,
@@ -404,6 +496,7 @@ def _row(
         "goal_year": g,
         "level": float(med[idx[y]]),
         "level_unit": unit,
+        "basis": goal_basis(ds, goal),
     }
     if goal.is_trend:
         past, future = trend_rows(years, med, goal.baseline_year, y, g)

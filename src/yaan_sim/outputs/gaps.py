@@ -2,8 +2,10 @@
 
 Sensitivity analysis and goal-seeking need the gap of every run, not the median path's
 row of the goal table. :func:`goal_gaps` gives it by the table's own rules
-(:mod:`yaan_sim.outputs.rules`): the same targets (fixed, or the path's own baseline
-value), the same year-on-year changes for falling-every-year goals, the same sign of met.
+(:mod:`yaan_sim.outputs.rules`): the same yearly figures (a flow's calendar-year total, a
+ratio of totals: :func:`~yaan_sim.outputs.evaluate.annual_metric`), the same targets
+(fixed, or the path's own baseline value), the same year-on-year changes for
+falling-every-year goals, the same sign of met.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 import xarray as xr
 
 from yaan_sim.errors import YaanSimError
-from yaan_sim.outputs.evaluate import annual, metric_series, scope_members
+from yaan_sim.outputs.evaluate import annual_metric, scope_members
 from yaan_sim.outputs.goals import CITY, Goal, GoalSet, load_goals
 from yaan_sim.outputs.rules import goal_sign, level_targets, yoy_changes
 from yaan_sim.scenario.places import Places
@@ -120,7 +122,7 @@ def goal_gaps(
     rows, meta = [], []
     for o in parse_outcomes(outcomes, goals, ds):
         goal = o.goal
-        series = annual(metric_series(ds, goal, o.parks)).transpose(..., "year")
+        series = annual_metric(ds, goal, o.parks).transpose(..., "year")
         years = [int(v) for v in series["year"].values]
         g = goal.year if year is None else min(int(year), goal.year)
         y = g if g in years else max((v for v in years if v <= g), default=None)

@@ -15,6 +15,14 @@ from yaan_sim.tables import format_number, markdown_table, text_table
 FORMATS = ("table", "csv", "json", "md")
 _DIGITS = {"gap_pct": 1, "growth_needed_pct": 1, "growth_simulated_pct": 1}
 _YEARS = ("eval_year", "goal_year", "year_first_met", "observed_year")
+#: The ``basis`` column in Chinese (:data:`yaan_sim.outputs.rules.BASES`).
+BASIS_ZH = {
+    "calendar-year total": "全年累计",
+    "ratio of totals": "总量之比",
+    "end of year": "年末值",
+    "value at t = Y": "时点值",
+}
+_HEADER_ZH = {"basis": "取值口径"}
 
 
 def _cell(col: str, x, lang: str) -> str:
@@ -22,6 +30,8 @@ def _cell(col: str, x, lang: str) -> str:
         return format_number(x, 0, thousands=False)
     if col == "status":
         return status_label(x, lang) if lang == "zh" else str(x)
+    if col == "basis":
+        return BASIS_ZH.get(str(x), str(x)) if lang == "zh" else str(x)
     if col in ("unit", "level_unit") and lang == "zh":
         return unit_label(x, lang, annual=True)
     if isinstance(x, (bool, np.bool_)):
@@ -35,7 +45,7 @@ def human_cells(df: pd.DataFrame, lang: str = "en") -> tuple[list[str], list[lis
     marked (``obs`` / 实); the ``value_source`` column becomes that mark."""
     check_lang(lang)
     cols = [c for c in df.columns if c != "value_source"]
-    header = [t(f"col.{c}", lang) if lang == "zh" and f"col.{c}" in _COL_KEYS else c for c in cols]
+    header = [_header(c, lang) for c in cols]
     mark = t("source.observed", lang)
     rows = []
     for rec in df.to_dict("records"):
@@ -48,6 +58,14 @@ def human_cells(df: pd.DataFrame, lang: str = "en") -> tuple[list[str], list[lis
 
 
 _COL_KEYS = set(CATALOGUE)
+
+
+def _header(col: str, lang: str) -> str:
+    if lang != "zh":
+        return col
+    if col in _HEADER_ZH:
+        return _HEADER_ZH[col]
+    return t(f"col.{col}", lang) if f"col.{col}" in _COL_KEYS else col
 
 
 def to_markdown(df: pd.DataFrame, lang: str = "en") -> str:
@@ -83,6 +101,7 @@ SUMMARY_COLUMNS = [
     "gap",
     "gap_pct",
     "status",
+    "basis",
     "year_first_met",
     "growth_needed_pct",
     "growth_simulated_pct",

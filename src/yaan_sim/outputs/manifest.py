@@ -125,6 +125,16 @@ class LoopsRecord:
 
 
 @dataclass(frozen=True)
+class ObservedRecord:
+    """The observed figures a result used (``--observed``): the file as given and its
+    SHA-256; ``from_year``: the year whose observed state the run started from, if any."""
+
+    file: str
+    sha256: str = ""
+    from_year: int | None = None
+
+
+@dataclass(frozen=True)
 class Manifest:
     """Everything needed to say what produced a result, and to run it again."""
 
@@ -142,6 +152,7 @@ class Manifest:
     loops: LoopsRecord | None = None
     #: NaN, inf and below-minimum stocks found in the results (outputs/finite.py), if any
     nonfinite: tuple[str, ...] = ()
+    observed: ObservedRecord | None = None
     created_utc: str = ""
     versions: Mapping[str, str] = field(default_factory=dict)
     platform: str = ""
@@ -231,6 +242,8 @@ class Manifest:
             out["loops"] = asdict(self.loops)
         if self.nonfinite:
             out["nonfinite"] = list(self.nonfinite)
+        if self.observed is not None:
+            out["observed"] = asdict(self.observed)
         return out
 
     def to_json(self) -> str:
@@ -265,6 +278,7 @@ class Manifest:
         ens = r.get("ensemble")
         batch = r.get("batch")
         loops = r.get("loops")
+        obs = r.get("observed")
         return cls(
             model_file=r.text("model_file", default=""),
             model_sha256=r.text("model_sha256", pattern=r"[0-9a-f]{64}"),
@@ -281,6 +295,7 @@ class Manifest:
             else _Fields(batch, source, "batch").texts("sources"),
             loops=None if loops is None else _loops(_Fields(loops, source, "loops")),
             nonfinite=r.texts("nonfinite") or (),
+            observed=None if obs is None else _observed(_Fields(obs, source, "observed")),
             created_utc=r.text("created_utc", default=""),
             versions=_string_map(r, "versions"),
             platform=r.text("platform", default=""),
@@ -412,6 +427,14 @@ def _ensemble(r: _Fields) -> EnsembleRecord:
         scheduler=r.text("scheduler", default="") or None,
         workers=r.integer("workers", default=None, low=0),
         posterior=r.text("posterior", default="") or None,
+    )
+
+
+def _observed(r: _Fields) -> ObservedRecord:
+    return ObservedRecord(
+        file=r.text("file", default=""),
+        sha256=r.text("sha256", default=""),
+        from_year=r.integer("from_year", default=None, low=0),
     )
 
 

@@ -19,6 +19,16 @@ from yaan_sim.outputs.goals import Goal
 
 AT_RISK_MARGIN = 0.05
 
+#: How a goal's yearly figure is measured (the goal table's ``basis`` column): a flow's
+#: total over the calendar year (the integral of its rate over [Y, Y+1]); a ratio of two
+#: such totals (R&D share = R&D total / revenue total); a stock at the end of the year
+#: (t = Y+1.0); another model's variable at t = Y.0 (its time unit need not be a year).
+BASIS_TOTAL = "calendar-year total"
+BASIS_RATIO = "ratio of totals"
+BASIS_END = "end of year"
+BASIS_POINT = "value at t = Y"
+BASES = (BASIS_TOTAL, BASIS_RATIO, BASIS_END, BASIS_POINT)
+
 
 def goal_sign(goal: Goal) -> float:
     """+1 where a larger value is better (``>=`` goals), -1 otherwise (``<=`` and

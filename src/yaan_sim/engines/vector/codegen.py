@@ -37,7 +37,7 @@ from yaan_sim.engines.vector.plan import (
     lookup_names,
     value_name,
 )
-from yaan_sim.engines.vector.statefuls import Stateful
+from yaan_sim.engines.vector.statefuls import Integ, Stateful
 from yaan_sim.errors import ModelError
 
 
@@ -284,6 +284,14 @@ def build_program(plan: Plan, overrides: dict, returns: list) -> Program:
     for node in sc.init_order:
         for line in sc.init_lines(node):
             w("    " + line)
+    # a start state (VectorModel.run(start_state=...)): the stocks given replace their
+    # initial values, as PySD's initial_condition=(start, {stock: value}) does
+    for node in sc.init_order:
+        st = None if node.startswith("v:") else sc.stateful(node)
+        if isinstance(st, Integ):
+            key = f"state:{st.owner}"
+            w(f"    if {key!r} in P:")
+            w(f"        {st.state} = _f.bc(P[{key!r}], {st.shape!r})")
     w(f"    {INITIALISING_NAME} = False")
     w("    _ti = ti_run")
     w(f"    {TIME_NAME} = times[0]")

@@ -307,6 +307,7 @@ class VectorModel:
         init_at: str = "model",
         threads: int | None = None,
         chunk_size: int | None = None,
+        start_state: dict | None = None,
     ) -> xr.Dataset:
         """Integrate the model for ``samples`` samples at once (one run if None).
 
@@ -320,6 +321,10 @@ class VectorModel:
         ``start`` after initialisation. ``init_at="start"`` is the .mdl with its INITIAL
         TIME set to ``start`` (yaan_sim's PySD path for another start,
         ``YaanModel.at_start``): everything is initialised at ``start``.
+
+        ``start_state`` ({stock name: value, optionally with a ``sample`` dim}) sets those
+        stocks at ``start`` after initialisation, as PySD's ``initial_condition=(start,
+        {stock: value})`` does; the other stocks keep their initial values.
 
         Samples are integrated in chunks of ``chunk_size`` (default
         ``VectorModel.chunk_size``) so that arrays stay in cache, on ``threads`` threads
@@ -372,6 +377,15 @@ class VectorModel:
                 out = _f.interp_columns(pts, tvals, flat).reshape((len(pts), *vals.shape[1:]))
                 SC[var.py_name] = out[:-1]
                 SCI[var.py_name] = out[-1]
+
+        for name, value in (start_state or {}).items():
+            var = self._resolve(name)
+            if not any(st.owner == var.name and isinstance(st, Integ) for st in plan.statefuls):
+                raise YaanSimError(f"start state: '{var.name}' is not a stock (an INTEG)")
+            kind, arr = self._override_array(var, value, samples)
+            if kind != "const":
+                raise YaanSimError(f"start state of '{var.name}': one value per element, no time")
+            P[f"state:{var.name}"] = arr
 
         # what to return
         if return_vars is None:
