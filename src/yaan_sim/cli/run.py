@@ -47,7 +47,11 @@ def register(sub: Any) -> None:
         help="scenario files or names from scenarios/ (default: the shipped set)",
     )
     p.add_argument(
-        "-o", "--output", metavar="OUT.nc", help="results file (default: OUT_DIR/runs.nc)"
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="results file by its suffix: .nc, .csv, .parquet, .json (tidy table) or .xlsx "
+        "(the evaluation workbook) (default: OUT_DIR/runs.nc)",
     )
     p.add_argument(
         "--out-dir",
@@ -103,15 +107,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from yaan_sim.engines.simulate import simulate
     from yaan_sim.model.load import load_model
     from yaan_sim.model.profile import profile_for
+    from yaan_sim.outputs.export import check_suffix, export
     from yaan_sim.outputs.goals import profile_goals
-    from yaan_sim.outputs.results import to_netcdf
     from yaan_sim.scenario import load_scenarios
 
     main_job = not args.scenarios
     out_dir = Path(args.out_dir)
     output = Path(args.output) if args.output is not None else out_dir / "runs.nc"
-    if output.suffix.lower() != ".nc":
-        raise YaanSimError(f"{output}: `yaan-sim run` writes netCDF: give -o FILE.nc")
+    check_suffix(output, hint="For the goal table, charts and reports give --out-dir DIR")
     # every output is checked before the work, not after
     inputs = [*args.scenarios, args.model, profile_for(args.model).goals_path]
     if main_job or args.output is None:
@@ -142,7 +145,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         from yaan_sim.outputs.evaluate import evaluate, format_table, summary
 
         table = evaluate(ds, goals, year=None)
-    to_netcdf(ds, output, force=args.force)
+    export(ds, output, force=args.force)
     print(revenue_table(ds) if profile.is_yaan else final_values(ds))
     if goals:
         print("\n" + format_table(summary(table), "table").rstrip())
