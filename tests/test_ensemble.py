@@ -139,15 +139,15 @@ def test_exports_by_suffix(model, unc, tmp_path):
     export(ens, tmp_path / "e.csv")
     back = pd.read_csv(tmp_path / "e.csv")
     assert len(back) == len(to_tidy(ens))
-    export(ens, tmp_path / "e.xlsx")
+    export(ens, tmp_path / "e.xlsx", variables=["revenue"])  # chosen variables: the data
     sheets = pd.read_excel(tmp_path / "e.xlsx", sheet_name=None)
     assert set(sheets) == {"data", "variables", "manifest"}
     export(ens, tmp_path / "e.nc")
     xr.testing.assert_allclose(xr.load_dataset(tmp_path / "e.nc")["revenue"], ens["revenue"])
     with pytest.raises(YaanSimError, match="--force"):
         export(ens, tmp_path / "e.csv")
-    with pytest.raises(YaanSimError, match="unknown output type"):
-        export(ens, tmp_path / "e.json")
+    with pytest.raises(YaanSimError, match=r"cannot be written as \.md: use \.nc"):
+        export(ens, tmp_path / "e.md")
 
 
 def test_cli_ensemble(tmp_path, capsys):

@@ -202,7 +202,7 @@ def test_a_running_writers_temporary_file_is_kept(tmp_path):
     "argv, message",
     [
         (["run", PLAN, "-o", "DIR/x.nc"], "does not exist"),
-        (["run", PLAN, "-o", "{tmp}"], "writes netCDF"),
+        (["run", PLAN, "-o", "{tmp}"], "cannot be written as (no suffix)"),
         (["run", PLAN, "-o", "{tmp}/dir.nc"], "is a folder"),
         (["run", PLAN, "-o", "{tmp}/" + "x" * 300 + ".nc"], "bytes long"),
         (["run", "--out-dir", "{tmp}/afile"], "is a file"),
@@ -219,7 +219,14 @@ def test_a_running_writers_temporary_file_is_kept(tmp_path):
             ],
             "two outputs",
         ),
-        (["evaluate", "{tmp}/r.nc", "-o", "{tmp}/r.nc", "--force"], "is also an input"),
+        (
+            ["evaluate", "{tmp}/r.nc", "-o", "{tmp}/r.nc", "--force"],
+            "table cannot be written as .nc",
+        ),
+        (["export", "{tmp}/r.nc", "-o", "{tmp}/r.nc", "--force"], "is also an input"),
+        (["evaluate", "{tmp}/r.nc", "-o", "{tmp}/r.txt"], "use .csv (CSV); .xlsx"),
+        (["backtest", "-o", "{tmp}/b.txt"], "cannot be written as .txt"),
+        (["loops", "{tmp}/r.nc", "-o", "{tmp}/l.pdf"], "cannot be written as .pdf"),
         (["sensitivity", "plan", "-o", "{tmp}/afile/s.csv"], "is a file, not a folder"),
         (
             ["seek", "plan", "--goals", "revenue_city", "--levers", "x", "-o", "{tmp}/s.txt"],

@@ -25,6 +25,7 @@ COMMANDS = (
     "units",
     "evaluate",
     "report",
+    "export",
     "rerun",
     "ensemble",
     "sensitivity",

@@ -321,12 +321,11 @@ def prepare_table(
     default: Path | None = None,
     inputs: Sequence[str | Path | None] = (),
 ) -> Path:
-    """Check a table output (.csv or .xlsx) before any work, as :func:`prepare_output`."""
-    from yaan_sim.outputs.export import TABLE_WRITERS
+    """Check a table output (any suffix of ``outputs.export.TABLE_WRITERS``) before any
+    work, as :func:`prepare_output`."""
+    from yaan_sim.outputs.export import check_table_suffix
 
-    out = _output_path(path, default)
-    if out.suffix.lower() not in TABLE_WRITERS:
-        raise YaanSimError(f"{out}: the table is written as .csv or .xlsx")
+    out = check_table_suffix(_output_path(path, default))
     check_outputs(out, force=force, inputs=inputs)
     return out
 

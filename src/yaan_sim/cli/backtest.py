@@ -62,14 +62,23 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--scenario", metavar="NAME", help="the scenario of RESULTS (default: first)")
     p.add_argument("--ledger", metavar="DIR", help="the data ledger (default models/data/ledger)")
-    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of the screen")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write every figure to FILE, in the format its suffix names (.csv, .xlsx, "
+        ".json, .parquet, .md, .html) instead of the screen",
+    )
     p.add_argument("--chart", metavar="CHART.png", help="also draw simulated/observed by figure")
     p.set_defaults(func=cmd_backtest)
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
+    from yaan_sim.outputs.export import check_table_suffix
     from yaan_sim.outputs.results import write_atomic
 
+    if args.output:
+        check_table_suffix(args.output)
     check_outputs(
         args.output, args.chart, force=args.force, inputs=[args.results, args.model, args.ledger]
     )
@@ -115,16 +124,14 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         scenario=args.scenario,
         engine=args.engine,
     )
-    text = format_backtest(table, args.format, all_rows=args.all)
     if args.output:
-        write_atomic(
-            args.output,
-            lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8"),
-            force=args.force,
-        )
+        from yaan_sim.outputs.export import write_table
+
+        texts = {".json": format_backtest(table, "json") + "\n"}
+        write_table(table, args.output, force=args.force, texts=texts)
         print(f"wrote {args.output}")
     else:
-        print(text)
+        print(format_backtest(table, args.format, all_rows=args.all))
     if args.chart:
         import matplotlib
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from yaan_sim.cli._common import (
+    check_outputs,
     force_option,
     goal_year,
     nonfinite_option,
@@ -31,7 +32,11 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "batch",
         parents=[
-            output_option("OUT", "results: .nc (default out/batch.nc), .csv or .xlsx"),
+            output_option(
+                "OUT",
+                "results by suffix: .nc (default out/batch.nc), .csv, .parquet, .json, .xlsx "
+                "(the evaluation workbook)",
+            ),
             seed_option(),
             year_option(
                 None,
@@ -80,6 +85,13 @@ def register(sub: Any) -> None:
         help="continue an interrupted batch, reusing its saved parts",
     )
     p.add_argument("--keep-parts", action="store_true", help="keep OUT.parts/ when done")
+    p.add_argument(
+        "--out-dir",
+        metavar="DIR",
+        help="also write the package there: goal tables, workbook, charts and reports "
+        "(as `make run` does)",
+    )
+    p.add_argument("--reference", metavar="NAME", help="the package's reference scenario")
     p.set_defaults(func=cmd_batch)
 
 
@@ -97,6 +109,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
     sources = args.sources or default
     inputs = [*sources, args.model, profile.goals_path]
     out = prepare_output(args.output, args.force, DEFAULT_OUT, inputs=inputs)
+    if args.out_dir is not None:  # the package's files, checked before the work
+        from yaan_sim.outputs.package import PACKAGE_FILES
+
+        check_outputs(*(Path(args.out_dir) / n for n in PACKAGE_FILES), force=args.force)
     parts = parts_dir(out)
     if parts.exists() and not parts.is_dir():
         raise YaanSimError(f"{parts} is a file: the batch keeps its parts in a folder there")
@@ -166,4 +182,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
         print(f"(no summary against the goals: {profile.model_name} has no goals file)")
     print(f"\nran {len(res.ran)} part(s), reused {len(res.reused)} saved part(s)")
     print(f"wrote {out}")
+    if args.out_dir is not None:
+        from yaan_sim.outputs.package import write_package
+
+        Path(args.out_dir).mkdir(parents=True, exist_ok=True)
+        for path in write_package(
+            res.dataset, args.out_dir, force=args.force, reference=args.reference, model=model
+        ):
+            print(f"wrote {path}")
     return 0

@@ -27,7 +27,13 @@ def register(subparsers: Any) -> None:
                 "mid-term review; another model's goals each at their own year)",
             ),
             lang_option("en", "language of goal and place names (default: en)"),
-            output_option("FILE", "write to this file instead of standard output", type=Path),
+            output_option(
+                "FILE",
+                "write to this file instead of standard output, in the format its suffix "
+                "names: .xlsx (the evaluation workbook), .csv, .json, .parquet (every "
+                "column), .md, .html",
+                type=Path,
+            ),
             force_option("overwrite --output if it exists"),
             model_option(
                 "the model the results come from, to find its goals file (default: the one "
@@ -81,11 +87,13 @@ def run(args: argparse.Namespace) -> int:
         load_observed,
         summary,
     )
+    from yaan_sim.outputs.export import check_table_suffix
     from yaan_sim.outputs.goals import load_goals, profile_goals
-    from yaan_sim.outputs.report import write_text_atomic
     from yaan_sim.outputs.results import open_results
 
     inputs = [args.results, args.goals, args.observed, args.model]
+    if args.output is not None:
+        check_table_suffix(args.output)
     check_outputs(args.output, force=args.force, inputs=inputs)  # before the results are read
     ds = open_results(args.results)
     profile = profile_for_results(ds, args.model)
@@ -111,11 +119,38 @@ def run(args: argparse.Namespace) -> int:
         observed = load_observed(args.observed, source=ds, goals=goals)
     year = 2020 if args.year is None and profile.is_yaan else args.year
     table = evaluate(ds, goals, year=year, observed=observed, lang=args.lang)
+    if args.output is not None:
+        write_goal_table(ds, table, args.output, lang=args.lang, force=args.force, inputs=inputs)
+        print(f"wrote {args.output}", file=sys.stderr)
+        return 0
     if args.format in ("table", "md") and not args.all_columns:
         table = summary(table)
-    text = format_table(table, args.format, lang=args.lang)
-    if args.output is not None:
-        write_text_atomic(args.output, text, force=args.force, inputs=inputs)
-    else:
-        sys.stdout.write(text)
+    sys.stdout.write(format_table(table, args.format, lang=args.lang))
     return 0
+
+
+def write_goal_table(ds, table, path: Path, *, lang: str, force: bool, inputs=()) -> Path:
+    """The goal table by the suffix of ``path``: the evaluation workbook (.xlsx), every
+    column (.csv, .json, .parquet), or the main columns for people (.md, .html)."""
+    import pandas as pd
+
+    from yaan_sim.outputs.evaluate import format_table, summary
+    from yaan_sim.outputs.export import write_table
+
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx" and "park" in ds.dims:
+        from yaan_sim.outputs.workbook import write_workbook
+
+        return write_workbook(ds, path, lang, table=table, force=force, inputs=inputs)
+    texts = {
+        ".csv": format_table(table, "csv"),
+        ".json": format_table(table, "json"),
+        ".md": format_table(summary(table), "md", lang=lang),
+    }
+    df = table
+    if suffix == ".html":  # for people, as the Markdown: status words, units, plain numbers
+        from yaan_sim.outputs.goal_table import human_cells
+
+        header, rows = human_cells(summary(table), lang)
+        df = pd.DataFrame(rows, columns=header)
+    return write_table(df, path, force=force, texts=texts, inputs=inputs)

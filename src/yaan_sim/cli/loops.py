@@ -78,7 +78,13 @@ def register(sub: Any) -> None:
         default="table",
         help="output format (default: table)",
     )
-    p.add_argument("-o", "--output", type=Path, help="write the table to this file")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="write the table to this file, in the format its suffix names (.csv, .xlsx, "
+        ".json, .parquet, .md, .html)",
+    )
     p.add_argument(
         "--netcdf",
         type=Path,
@@ -111,8 +117,11 @@ def register(sub: Any) -> None:
 
 def cmd_loops(args: argparse.Namespace) -> int:
     from yaan_sim.analysis.loops import check_park, dominant_loops, loops_of_results
-    from yaan_sim.outputs.results import open_results, to_netcdf, write_atomic
+    from yaan_sim.outputs.export import check_table_suffix
+    from yaan_sim.outputs.results import open_results, to_netcdf
 
+    if args.output is not None:
+        check_table_suffix(args.output)
     check_outputs(args.output, args.netcdf, force=args.force, inputs=[args.results, args.model])
     if not args.period > 0:
         raise YaanSimError(f"--period must be a positive number of years, got {args.period:g}")
@@ -136,26 +145,29 @@ def cmd_loops(args: argparse.Namespace) -> int:
     )
     park = check_park(ds, args.park) if args.park else None
     table = dominant_loops(ds, period=args.period, share=args.share, park=park)
+    as_json = json.dumps(
+        {
+            "method": ds.attrs["method"],
+            "loop_finding": ds.attrs["loop_finding"],
+            "normalisation": ds.attrs["normalisation"],
+            "dominant": table.to_dict("records"),
+            "loops": _legend(ds, every=True),
+        },
+        ensure_ascii=False,
+        indent=1,
+    )
     if args.format == "csv":
         text = table.to_csv(index=False)
     elif args.format == "json":
-        text = json.dumps(
-            {
-                "method": ds.attrs["method"],
-                "loop_finding": ds.attrs["loop_finding"],
-                "normalisation": ds.attrs["normalisation"],
-                "dominant": table.to_dict("records"),
-                "loops": _legend(ds, every=True),
-            },
-            ensure_ascii=False,
-            indent=1,
-        )
+        text = as_json
     else:
         text = format_table(ds, table, args.period, args.through)
     if args.netcdf is not None:
         to_netcdf(ds, args.netcdf, force=args.force)
     if args.output is not None:
-        write_atomic(args.output, lambda tmp: tmp.write_text(text, encoding="utf-8"), args.force)
+        from yaan_sim.outputs.export import write_table
+
+        write_table(table, args.output, force=args.force, texts={".json": as_json + "\n"})
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     for path in (args.netcdf, args.output):

@@ -20,9 +20,8 @@ from yaan_sim.cli._common import (
 from yaan_sim.errors import YaanSimError
 
 DEFAULT_OUT_DIR = Path("out")
-#: What the main job writes in --out-dir besides the results (outputs/report.py
-#: write_main_job_outputs; charts/ is rewritten with them).
-MAIN_JOB_FILES = ("goal_table.csv", "goal_table.md", "report.html", "report.en.html")
+#: What a package holds besides the results (outputs/package.py; charts/ is rewritten).
+from yaan_sim.outputs.package import PACKAGE_FILES as MAIN_JOB_FILES  # noqa: E402
 
 
 def register(sub: Any) -> None:
@@ -47,13 +46,24 @@ def register(sub: Any) -> None:
         help="scenario files or names from scenarios/ (default: the shipped set)",
     )
     p.add_argument(
-        "-o", "--output", metavar="OUT.nc", help="results file (default: OUT_DIR/runs.nc)"
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="results file by its suffix: .nc, .csv, .parquet, .json (tidy table) or .xlsx "
+        "(the evaluation workbook) (default: OUT_DIR/runs.nc)",
     )
     p.add_argument(
         "--out-dir",
-        default=str(DEFAULT_OUT_DIR),
+        default=None,
         metavar="DIR",
-        help="folder for the main job's outputs (default: out/)",
+        help="folder for the package: results (runs.nc), goal tables, the evaluation "
+        "workbook, charts and reports in Chinese and English (default: out/); "
+        "with -o only the results file is written",
+    )
+    p.add_argument(
+        "--reference",
+        metavar="NAME",
+        help="the scenario the package's tables and workbook compare the others with",
     )
     p.add_argument(
         "--from",
@@ -137,23 +147,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     from yaan_sim.engines.simulate import simulate
     from yaan_sim.model.load import load_model
     from yaan_sim.model.profile import profile_for
+    from yaan_sim.outputs.export import check_suffix, export
     from yaan_sim.outputs.goals import profile_goals
-    from yaan_sim.outputs.results import to_netcdf
     from yaan_sim.scenario import load_scenarios
 
     main_job = not args.scenarios
-    out_dir = Path(args.out_dir)
+    # a package (results, tables, workbook, charts, reports) unless only -o is given
+    package = main_job or args.output is None or args.out_dir is not None
+    out_dir = Path(args.out_dir) if args.out_dir is not None else DEFAULT_OUT_DIR
     output = Path(args.output) if args.output is not None else out_dir / "runs.nc"
-    if output.suffix.lower() != ".nc":
-        raise YaanSimError(f"{output}: `yaan-sim run` writes netCDF: give -o FILE.nc")
+    check_suffix(output, hint="For the goal table, charts and reports give --out-dir DIR")
     # every output is checked before the work, not after
     inputs = [*args.scenarios, args.model, profile_for(args.model).goals_path]
-    if main_job or args.output is None:
-        for folder in (out_dir, out_dir / "charts") if main_job else (out_dir,):
+    if package:
+        for folder in (out_dir, out_dir / "charts"):
             if folder.exists() and not folder.is_dir():
                 raise YaanSimError(f"{folder} is a file: --out-dir needs a folder there")
         out_dir.mkdir(parents=True, exist_ok=True)
-    if main_job:
         check_outputs(*(out_dir / n for n in MAIN_JOB_FILES), force=args.force, inputs=inputs)
     check_outputs(output, force=args.force, inputs=inputs)
 
@@ -170,6 +180,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not refs:
         refs = [str(p) for p in profile.scenario_files()]
     scenarios = load_scenarios([profile.scenario_ref(r) for r in refs], model) if refs else []
+    if args.reference is not None:  # before the run: a name that is not run fails at once
+        names = [s.name for s in scenarios]
+        if args.reference not in names:
+            raise YaanSimError(
+                f"--reference {args.reference!r} is not one of the scenarios run: "
+                f"{', '.join(names) or '(none)'}"
+            )
     goals = profile_goals(profile) if main_job and not profile.is_yaan else None
     from_year = getattr(args, "from_year", None)
     if getattr(args, "observed", None) and from_year is None:
@@ -198,13 +215,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         from yaan_sim.outputs.evaluate import evaluate, format_table, summary
 
         table = evaluate(ds, goals, year=None)
-    to_netcdf(ds, output, force=args.force)
+    export(ds, output, force=args.force)
     print(revenue_table(ds) if profile.is_yaan else final_values(ds))
     if goals:
         print("\n" + format_table(summary(table), "table").rstrip())
     print(f"\nwrote {output} (engine: {ds.attrs['engine']})")
-    if main_job:
-        from yaan_sim.outputs.report import write_main_job_outputs
+    if package:
+        from yaan_sim.outputs.package import write_package
 
         if not profile.is_yaan and not goals:
             print(
@@ -212,7 +229,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                 f"({profile.goals_hint()}): no goal table; the charts show its stocks",
                 file=sys.stderr,
             )
-        paths = write_main_job_outputs(ds, out_dir, force=args.force, profile=profile, model=model)
+        paths = write_package(
+            ds, out_dir, force=args.force, reference=args.reference, profile=profile, model=model
+        )
         for path in paths:
             print(f"wrote {path}")
     return 0

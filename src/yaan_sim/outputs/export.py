@@ -99,29 +99,102 @@ def _excel(ds: xr.Dataset, path: Path, force: bool, variables: Sequence[str] | N
     return write_atomic(path, write, force=force)
 
 
+def _parquet(ds: xr.Dataset, path: Path, force: bool, variables: Sequence[str] | None) -> Path:
+    tidy = to_tidy(ds, variables)
+    return write_atomic(path, lambda tmp: _table_parquet(tidy, tmp), force=force)
+
+
+def _json(ds: xr.Dataset, path: Path, force: bool, variables: Sequence[str] | None) -> Path:
+    tidy = to_tidy(ds, variables)
+    return write_atomic(path, lambda tmp: _table_json(tidy, tmp), force=force)
+
+
+def _workbook(ds: xr.Dataset, path: Path, force: bool, variables: Sequence[str] | None) -> Path:
+    from yaan_sim.outputs.workbook import write_workbook
+
+    if variables is not None or not _has_parks(ds):  # not the Ya'an parks: the data as it is
+        return _excel(ds, path, force, variables)
+    return write_workbook(ds, path, force=force)
+
+
+def _has_parks(ds: xr.Dataset) -> bool:
+    return "park" in ds.dims and "revenue" in ds.data_vars
+
+
+#: Every output format, by suffix: what it holds. The one table that every ``-o`` of the
+#: CLI consults (results through :data:`WRITERS`, tables through :data:`TABLE_WRITERS`);
+#: a suffix a command cannot write is refused before any work, with this list.
+FORMATS: dict[str, str] = {
+    ".nc": "netCDF: the results as they are (dims, units, manifest)",
+    ".csv": "CSV: a tidy long table",
+    ".xlsx": "Excel workbook: the evaluation workbook for results, one sheet for a table",
+    ".parquet": "Parquet: a tidy long table (needs pyarrow)",
+    ".json": "JSON: a list of records",
+    ".md": "Markdown table",
+    ".html": "HTML table",
+}
+
 _Writer = Callable[[xr.Dataset, Path, bool, Sequence[str] | None], Path]
-#: Results writers by suffix.
-WRITERS: dict[str, _Writer] = {".nc": _netcdf, ".csv": _csv, ".xlsx": _excel}
+#: Results (an xarray Dataset) writers by suffix.
+WRITERS: dict[str, _Writer] = {
+    ".nc": _netcdf,
+    ".csv": _csv,
+    ".xlsx": _workbook,
+    ".parquet": _parquet,
+    ".json": _json,
+}
 EXPORT_SUFFIXES = tuple(WRITERS)
 
 
-def check_suffix(path: str | Path) -> Path:
-    """``path`` if its suffix names a results format, else a clear error."""
+def _refuse(path: Path, allowed: Sequence[str], what: str, hint: str = "") -> YaanSimError:
+    listed = "; ".join(f"{s} ({FORMATS[s].split(':')[0]})" for s in allowed)
+    return YaanSimError(
+        f"{path}: {what} cannot be written as {path.suffix or '(no suffix)'}: use {listed}"
+        + (f". {hint}" if hint else "")
+    )
+
+
+def check_suffix(path: str | Path, hint: str = "") -> Path:
+    """``path`` if its suffix names a results format (:data:`WRITERS`), else a clear error."""
     path = Path(path)
     if path.suffix.lower() not in WRITERS:
-        raise YaanSimError(
-            f"{path}: unknown output type {path.suffix or '(none)'}; use .nc "
-            "(netCDF), .csv (tidy long table) or .xlsx (Excel)"
-        )
+        raise _refuse(path, EXPORT_SUFFIXES, "results", hint)
+    if path.suffix.lower() == ".parquet":
+        _need_pyarrow(path)
     return path
+
+
+def check_table_suffix(path: str | Path, allowed: Sequence[str] | None = None) -> Path:
+    """``path`` if its suffix names a table format (:data:`TABLE_WRITERS`, or ``allowed``),
+    else a clear error."""
+    path = Path(path)
+    allowed = tuple(TABLE_WRITERS) if allowed is None else tuple(allowed)
+    if path.suffix.lower() not in allowed:
+        raise _refuse(path, allowed, "a table")
+    if path.suffix.lower() == ".parquet":
+        _need_pyarrow(path)
+    return path
+
+
+def _need_pyarrow(path: Path) -> None:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise YaanSimError(
+            f"{path}: Parquet needs the pyarrow package: pip install pyarrow, or write .csv"
+        ) from None
 
 
 def export(
     ds: xr.Dataset, path: str | Path, force: bool = False, variables: Sequence[str] | None = None
 ) -> Path:
-    """Write results by suffix: ``.nc`` netCDF, ``.csv`` tidy long table, ``.xlsx`` Excel.
+    """Write results by suffix (:data:`FORMATS`): ``.nc`` netCDF, ``.csv``/``.parquet``/
+    ``.json`` the tidy long table, ``.xlsx`` the evaluation workbook.
 
-    Atomic, and never over an existing file without ``force``. The Excel workbook has a
+    Atomic, and never over an existing file without ``force``. The Ya'an parks' results go
+    to the evaluation workbook (:mod:`yaan_sim.outputs.workbook`: goals, annual park x
+    year, levers, assumptions, observed figures; an ensemble as quantiles, so that any
+    size fits). Another model's results, or a chosen list of ``variables``, go to a
     ``data`` sheet (the tidy table; at most 1,048,575 rows, else use CSV or netCDF), a
     ``variables`` sheet (units, English and Chinese names) and a ``manifest`` sheet.
     """
@@ -134,21 +207,64 @@ def _table_csv(df: pd.DataFrame, tmp: Path) -> None:
 
 
 def _table_excel(df: pd.DataFrame, tmp: Path) -> None:
-    with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-        df.to_excel(xw, sheet_name="table", index=False)
+    from yaan_sim.outputs.workbook import write_sheets
+
+    write_sheets({"table": df}, tmp)
 
 
-#: Table writers by suffix.
+def _table_parquet(df: pd.DataFrame, tmp: Path) -> None:
+    df.to_parquet(tmp, index=False, engine="pyarrow")
+
+
+def _table_json(df: pd.DataFrame, tmp: Path) -> None:
+    recs = json.loads(df.to_json(orient="records", force_ascii=False))
+    tmp.write_text(json.dumps(recs, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def _table_md(df: pd.DataFrame, tmp: Path) -> None:
+    from yaan_sim.tables import format_number, markdown_table
+
+    cells = [[format_number(x) if not isinstance(x, str) else x for x in r] for r in df.values]
+    tmp.write_text(markdown_table([str(c) for c in df.columns], cells), encoding="utf-8")
+
+
+def _table_html(df: pd.DataFrame, tmp: Path) -> None:
+    from yaan_sim.tables import format_number
+
+    body = df.to_html(index=False, na_rep="", float_format=lambda x: format_number(x, 4), border=0)
+    page = (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>yaan-sim</title></head>'
+        f"<body>\n{body}\n</body></html>\n"
+    )
+    tmp.write_text(page, encoding="utf-8")
+
+
+#: Table writers by suffix (see :data:`FORMATS`).
 TABLE_WRITERS: dict[str, Callable[[pd.DataFrame, Path], None]] = {
     ".csv": _table_csv,
     ".xlsx": _table_excel,
+    ".parquet": _table_parquet,
+    ".json": _table_json,
+    ".md": _table_md,
+    ".html": _table_html,
 }
 
 
-def write_table(df: pd.DataFrame, path: str | Path, force: bool = False) -> Path:
-    """Write a table (goal gaps, indices, fits) as .csv or .xlsx, atomically."""
-    path = Path(path)
-    writer = TABLE_WRITERS.get(path.suffix.lower())
-    if writer is None:
-        raise YaanSimError(f"{path}: tables are written as .csv or .xlsx")
-    return write_atomic(path, lambda tmp: writer(df, tmp), force=force)
+def write_table(
+    df: pd.DataFrame,
+    path: str | Path,
+    force: bool = False,
+    *,
+    texts: dict[str, str] | None = None,
+    inputs: Sequence = (),
+) -> Path:
+    """Write a table (goal gaps, indices, fits) by suffix (:data:`TABLE_WRITERS`),
+    atomically. ``texts`` maps a suffix to the command's own rendering of the table
+    (the goal table's Markdown for people, a JSON with its metadata), used instead."""
+    path = check_table_suffix(path)
+    suffix = path.suffix.lower()
+    if texts and suffix in texts:
+        data = texts[suffix].encode("utf-8")
+        return write_atomic(path, lambda tmp: tmp.write_bytes(data), force=force, inputs=inputs)
+    writer = TABLE_WRITERS[suffix]
+    return write_atomic(path, lambda tmp: writer(df, tmp), force=force, inputs=inputs)

@@ -1,0 +1,67 @@
+"""Any scenario set gets the package of `make run`: `run A B --out-dir D --reference NAME`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import xarray as xr
+
+from yaan_sim.cli import main
+from yaan_sim.outputs.package import PACKAGE_FILES
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _text_of(html_path: Path) -> str:
+    """What a reader sees: no style, no embedded images or fonts, no manifest block."""
+    t = html_path.read_text(encoding="utf-8")
+    t = re.sub(r"<style.*?</style>|<pre.*?</pre>", " ", t, flags=re.S)
+    t = re.sub(r'src="data:[^"]*"', "", t)
+    return re.sub(r"<[^>]+>", " ", t)
+
+
+def test_own_scenarios_get_the_full_package(tmp_path, capsys):
+    d = tmp_path / "mine"  # a folder that does not exist yet is created
+    argv = ["run", str(REPO / "scenarios/plan.yaml"), str(REPO / "scenarios/baseline.yaml")]
+    assert main([*argv, "--out-dir", str(d), "--reference", "baseline"]) == 0
+    for name in (*PACKAGE_FILES, "runs.nc"):
+        assert (d / name).is_file(), name
+    charts = sorted(p.name for p in (d / "charts").glob("*.png"))
+    assert {"city_total.png", "goal_table.png", "scenario_comparison.png"} <= set(charts)
+    ds = xr.load_dataset(d / "runs.nc")
+    rev = ds["revenue"].sel(time=2020.0).sum("park")
+    # goal x scenario with values and the difference from the reference
+    m = pd.read_csv(d / "goals_by_scenario.csv")
+    city = m[m["目标"] == "全市园区营业收入"].iloc[0]
+    plan_col, base_col = "规划情景(按实施方案)", "基准情景(规划前政策)"
+    assert city[plan_col] == pytest.approx(float(rev.sel(scenario="plan")))
+    assert city[base_col] == pytest.approx(float(rev.sel(scenario="baseline")))
+    diff = float(rev.sel(scenario="plan") - rev.sel(scenario="baseline"))
+    assert city[f"{plan_col}−{base_col}"] == pytest.approx(diff)
+    assert "未达标" in set(m[f"{plan_col} 判定"])
+    # the zh report: Chinese titles, no Vensim units, no English ids where a title exists
+    zh = _text_of(d / "report.html")
+    assert plan_col in zh and base_col in zh
+    for word in ("yiyuan", "Dmnl", "wantce", "1/Year", "missed"):
+        assert word not in zh, word
+    assert "report.en.html" in {p.name for p in d.iterdir()}
+    wb = pd.read_excel(d / "评估.xlsx", sheet_name=None)
+    assert "目标" in wb and any(c.startswith("数值−") for c in wb["目标"].columns)
+    en = pd.read_excel(d / "evaluation.en.xlsx", sheet_name=None)
+    assert "goals" in en
+
+
+def test_a_reference_that_is_not_run_exits_2_before_the_run(tmp_path, capsys):
+    argv = ["run", str(REPO / "scenarios/plan.yaml"), "--out-dir", str(tmp_path)]
+    assert main([*argv, "--reference", "nosuch"]) == 2
+    assert "--reference 'nosuch' is not one of the scenarios run: plan" in capsys.readouterr().err
+    assert not (tmp_path / "runs.nc").exists()
+
+
+def test_only_o_writes_only_the_results(tmp_path):
+    out = tmp_path / "r.nc"
+    assert main(["run", str(REPO / "scenarios/plan.yaml"), "-o", str(out)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.nc"]
