@@ -7,7 +7,7 @@ error (docs/analysis.md, "Observation errors"): levels 5 % (H), 10 % (M), 25 % (
 log scale; growth rates 1, 2, 5 points. A model that agreed with every figure within
 those errors would give z = error / sigma roughly standard normal: |z| above 3 about once
 in 370 figures, and over n figures a root-mean-square z above the bounds below with
-probability about 0.3 %. Figures the model is known to miss, for a stated structural
+probability under 1 %. Figures the model is known to miss, for a stated structural
 reason, are listed with the reason; any other figure outside 3 sigma fails.
 """
 
@@ -39,8 +39,8 @@ KNOWN_MISSES = {
     "etdz-inv-2018h1-g": "the park's 2018 surge in attracted funds is not in the city's pool table",
     "city-rd-ind-2020-g": "the city's R&D jumped 21 % in 2020; the model's adjusts over 3 years",
 }
-#: Root-mean-square z bounds: chi2 with n = 4 (fit) or about 15 (held-out) degrees of
-#: freedom exceeds n * bound**2 with probability about 0.3 % (16 for n = 4, 34 for n = 15).
+#: Root-mean-square z bounds: chi2 with n = 4 (fit) or 13 (held-out) degrees of freedom
+#: exceeds n * bound**2 (16 for n = 4, 29 for n = 13) with probability 0.3 % and 0.6 %.
 RMS_Z_BOUND = {"fit": 2.0, "held-out": 1.5}
 
 

@@ -555,7 +555,10 @@ def posterior_markdown(file=None, model=None) -> str:
             f"long: {'converged' if dg['converged'] else 'NOT converged by the 50-tau rule'}); "
             f"largest split R-hat {dg['rhat_max']:.2f}; effective sample size about "
             f"{dg['ess']:.0f}. Fitted to {man.get('n_fit')} ledger figures (periods up to "
-            f"{man.get('cutoff')}), model error {man.get('model_error')} (log scale, levels)."
+            f"{man.get('cutoff')}); errors: levels "
+            f"{man.get('obs_errors', {}).get('level')} (log scale) with a model error of "
+            f"{man.get('model_error')} in quadrature, growth rates "
+            f"{man.get('obs_errors', {}).get('growth')} (points)."
         )
     return "\n".join(lines)
 
