@@ -94,3 +94,15 @@ def test_the_command_line_seeks_from_a_year(capsys):
     assert "--from 2022" in capsys.readouterr().err
     assert main([*args, "--year", "2025"]) == 2
     assert "outside the calendar years" in capsys.readouterr().err
+
+
+def test_the_scenario_written_reproduces_a_change_from_2018(etdz, model, plan, tmp_path):
+    path = etdz.write_scenario(tmp_path / "adjust.yaml", base_scenario=plan)
+    ds = ys.simulate(model, [ys.load_scenario(path, model)], engine="vector")
+    table = ys.evaluate(ds, ys.load_goals(), year=2020)
+    row = table[(table["goal_id"] == "revenue_park") & (table["scope_name"] == "ETDZ")].iloc[0]
+    assert row["value"] == pytest.approx(etdz.goals["value_after"].iloc[0], rel=1e-6)
+    fund = ds["park_fund_investment"].sel(park="ETDZ").isel(scenario=0)
+    base = ys.simulate(model, [plan], engine="vector")["park_fund_investment"].sel(park="ETDZ")
+    before = fund["time"] < 2018
+    np.testing.assert_allclose(fund[before].values, base.isel(scenario=0)[before].values)

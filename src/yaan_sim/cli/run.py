@@ -89,14 +89,25 @@ def _is_goals_file(ref: str) -> bool:
 
 
 def revenue_table(ds: xr.Dataset, year: float | None = None) -> str:
-    """2020 (or the last saved year) revenue per park and the city total, as text."""
+    """2020 (or the last whole year) revenue per park and the city total, as text: the
+    calendar-year total where the results cover the year (as the goals are judged), else
+    the rate at the start of the year."""
+    from yaan_sim.outputs.evaluate import calendar_years, yearly
+
     times = ds["time"].values
-    year = year if year is not None else (2020.0 if 2020.0 in times else float(times[-1]))
-    rev = ds["revenue"].sel(time=year)
+    whole = calendar_years(times)
+    if year is None:
+        year = 2020.0 if 2020 in whole else float(whole[-1]) if whole else float(times[-1])
+    if int(year) in whole and year == int(year):
+        rev = yearly(ds["revenue"], "total").sel(year=int(year))
+        what = "calendar-year total, 亿元"
+    else:
+        rev = ds["revenue"].sel(time=year)
+        what = f"the rate on 1 January {year:g}, 亿元 a year"
     cols = list(ds["scenario"].values) if "scenario" in rev.dims else ["value"]
     width = max(12, *(len(c) + 2 for c in cols))
     lines = [
-        f"Revenue in {year:g} (yiyuan = 亿元 per year)",
+        f"Revenue in {year:g} ({what})",
         f"{'park':<12}" + "".join(f"{c:>{width}}" for c in cols),
     ]
 
