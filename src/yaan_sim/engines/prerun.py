@@ -9,6 +9,7 @@ the same way, before any work, whichever command was used.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -159,7 +160,7 @@ def estimate_bytes(
     """Bytes of the results (float64) of ``samples`` x ``scenarios`` runs, before any is made."""
     sizes = {d: len(model.subscripts[r]) for d, r in model.full_range_of_dim.items()}
     cells = sum(
-        int(np.prod([sizes[d] for d in model.dims_of(n)])) for n in output_names(model, return_vars)
+        math.prod(sizes[d] for d in model.dims_of(n)) for n in output_names(model, return_vars)
     )
     n_saved = round((horizon.stop - horizon.start) / horizon.saveper) + 1
     # results, plus about the same again of working state while integrating
