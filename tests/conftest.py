@@ -45,4 +45,3 @@ def baseline(model):
     import yaan_sim as ys
 
     return ys.simulate(model, engine="pysd")
-
