@@ -455,8 +455,8 @@ def test_cli_ensemble_with_a_posterior(model, tmp_path, capsys):
     from yaan_sim.analysis.posterior import PosteriorResult
     from yaan_sim.cli import main
 
-    ps = parse_params(["Initial idle ratio"], model)
-    draws = pd.DataFrame({"Initial idle ratio": np.linspace(0.02, 0.2, 10)})
+    ps = parse_params(["Initial idle share"], model)
+    draws = pd.DataFrame({"Initial idle share": np.linspace(0.02, 0.2, 10)})
     diag = {"tau": {}, "rhat": {}}
     info = {"created_utc": "2026-01-01T00:00:00+00:00", "model_sha256": model.mdl_sha256}
     path = PosteriorResult(draws, np.zeros(10), ps, diag, None, info).write(tmp_path / "p.nc")
@@ -478,4 +478,4 @@ def test_cli_ensemble_with_a_posterior(model, tmp_path, capsys):
     )
     assert rc == 0, capsys.readouterr().err
     ens = xr.load_dataset(out)
-    assert set(ens["sampled_initial_idle_ratio"].values.ravel()) <= set(draws.iloc[:, 0])
+    assert set(ens["sampled_initial_idle_share"].values.ravel()) <= set(draws.iloc[:, 0])

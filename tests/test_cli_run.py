@@ -62,11 +62,11 @@ def test_run_refuses_to_overwrite_and_bad_input_exits_2(tmp_path, capsys):
 
 def test_an_invalid_scenario_writes_nothing(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("name: bad\nlevers:\n  Investment atraction rate: 0.2\n", encoding="utf-8")
+    bad.write_text("name: bad\nlevers:\n  Investment incentve rate: 0.05\n", encoding="utf-8")
     out = tmp_path / "r.nc"
     assert main(["run", str(REPO / "scenarios/plan.yaml"), str(bad), "-o", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "bad.yaml" in err and "Investment attraction rate" in err
+    assert "bad.yaml" in err and "Investment incentive rate" in err
     assert not out.exists() and list(tmp_path.iterdir()) == [bad]
 
 

@@ -26,10 +26,9 @@ def unc(model):
 
 def test_the_uncertain_scenario_lists_its_factors(unc):
     labels = [f.label for f in factors(unc.uncertain)]
-    assert "Investment attraction rate[ETDZ]" in labels
-    assert "Investment attraction rate[default]" in labels
-    assert "Depreciation rate" in labels
-    assert len(labels) == len(set(labels)) == 13
+    assert "Park attraction share[ETDZ]" in labels
+    assert "Capital share of attracted funds" in labels
+    assert len(labels) == len(set(labels)) == 11
 
 
 @pytest.mark.parametrize("method", ["mc", "lhs", "sobol"])
@@ -81,12 +80,12 @@ def test_results_do_not_depend_on_the_chunk_size(model, unc):
     a = run_ensemble(model, [unc], 30, seed=2, method="lhs", horizon=H, chunk_size=7)
     b = run_ensemble(model, [unc], 30, seed=2, method="lhs", horizon=H, chunk_size=30)
     xr.testing.assert_identical(a.drop_attrs(), b.drop_attrs())
-    assert a.sizes["sample"] == 30 and "sampled_depreciation_rate" in a
+    assert a.sizes["sample"] == 30 and "sampled_capital_share_of_attracted_funds" in a
     # the stored inputs are those the design drew
     d = sample_design(unc.uncertain, 30, "lhs", seed=2)
     np.testing.assert_array_equal(
-        a["sampled_depreciation_rate"].sel(scenario=unc.name).values,
-        d.values["Depreciation rate"].values,
+        a["sampled_capital_share_of_attracted_funds"].sel(scenario=unc.name).values,
+        d.values["Capital share of attracted funds"].values,
     )
 
 

@@ -239,7 +239,7 @@ def test_observed_file_validation(tmp_path):
 
 
 def test_bad_input_is_a_clear_error(goals):
-    with pytest.raises(ResultsError, match="no value for year 2014"):
+    with pytest.raises(ResultsError, match="year 2014 is outside the years the results cover"):
         evaluate(make_results(), goals, year=2014)
     ds = make_results().drop_vars("water_use")
     with pytest.raises(

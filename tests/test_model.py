@@ -1,13 +1,19 @@
-"""Validation of models/yaan_parks.mdl in the spirit of Sterman's tests.
+"""Validation of models/yaan_parks.mdl in the spirit of Sterman's tests (ch. 21).
 
-Structure (translation, documentation, units and ranges), dimensional consistency of
-the stocks, integration error, extreme conditions and behaviour reproduction (the
-ETDZ back-test). Runs use PySD, the reference engine, on short horizons.
+Structure (translation, documentation, units and ranges, the plan's layout), the results
+contract, integration error (step halving), conservation, start-year independence, history
+then policy, and the behaviour against the published figures that pin the model's levels.
+Extreme conditions are in test_model_extremes.py, observation operators in
+test_model_observation.py. PySD, the reference engine, runs the baseline and the
+start-year test; the vector engine (equal to PySD to 1e-9, test_vector_engine.py) runs the
+rest on the model's own horizon.
 """
 
 from __future__ import annotations
 
+import csv
 import math
+import re
 import warnings
 
 import numpy as np
@@ -17,17 +23,56 @@ import xarray as xr
 import yaan_sim as ys
 from yaan_sim.analysis.backtest import read_observed, run_backtest
 from yaan_sim.model.load import load_model
+from yaan_sim.paths import MODELS_DIR
+from yaan_sim.scenario import load_scenario
+from yaan_sim.scenario.fixed import FixedScenario
 
-SHORT = ys.Horizon(2016, 2018, 0.125, 0.125)
+SHIPPED = [
+    "baseline",
+    "plan",
+    "green-low-carbon",
+    "land-constrained",
+    "innovation-push",
+    "enclave-integration",
+    "high-investment",
+]
+PLAN_START = 2016.0
 
 
-def run(model, overrides=None, horizon=None, engine="pysd"):
-    from yaan_sim.scenario.fixed import FixedScenario
-
+def run(model, overrides=None, horizon=None, engine="vector"):
     ds = ys.simulate(
         model, [FixedScenario("case", overrides or {})], engine=engine, horizon=horizon
     )
     return ds.sel(scenario="case")
+
+
+def year_total(da, year):
+    """Calendar-year total of a flow (the integral of the rate over the year)."""
+    part = da.sel(time=slice(float(year), float(year) + 1))
+    return xr.DataArray(
+        np.trapezoid(part.values, part.time.values, axis=part.dims.index("time")),
+        dims=[d for d in part.dims if d != "time"],
+    )
+
+
+@pytest.fixture(scope="module")
+def shipped(model):
+    return ys.simulate(model, [load_scenario(n, model) for n in SHIPPED], engine="vector")
+
+
+def ledger_rows():
+    rows = {}
+    for path in sorted((MODELS_DIR / "data" / "ledger").glob("*.csv")):
+        with path.open(encoding="utf-8") as fh:
+            for row in csv.DictReader(line for line in fh if not line.startswith("#")):
+                rows[row["id"]] = row
+    return rows
+
+
+def ledger_variables():
+    text = (MODELS_DIR / "data" / "ledger" / "README.md").read_text(encoding="utf-8")
+    block = text.split("Controlled `variable` names", 1)[1]
+    return set(re.findall(r"`([a-z_]+)`", block))
 
 
 # --- structure -------------------------------------------------------------------------
@@ -39,7 +84,7 @@ def test_translation_and_run_raise_no_warning(tmp_path):
         warnings.simplefilter("error")
         m = load_model(cache=tmp_path)
         assert not m.from_cache
-        m.pysd_model.run(final_time=2016.5, reload=True)
+        m.pysd_model.run(final_time=2013.5, reload=True)
 
 
 def test_translation_is_cached_and_keyed_by_content(tmp_path):
@@ -49,14 +94,19 @@ def test_translation_is_cached_and_keyed_by_content(tmp_path):
     assert second.py_path == first.py_path
     edited = tmp_path / "edited" / "yaan_parks.mdl"
     edited.parent.mkdir()
+    text = first.mdl_path.read_text(encoding="utf-8")
+    assert "Reinvestment share=\n\t0.5" in text
     edited.write_text(
-        first.mdl_path.read_text(encoding="utf-8").replace(
-            "Reinvestment share=\n\t0.5", "Reinvestment share=\n\t0.4"
-        ),
-        encoding="utf-8",
+        text.replace("Reinvestment share=\n\t0.5", "Reinvestment share=\n\t0.4"), encoding="utf-8"
     )
     third = load_model(edited, cache=tmp_path)
     assert not third.from_cache and third.py_path != first.py_path
+
+
+def test_the_model_starts_in_2013_and_runs_through_2020(model):
+    h = model.default_horizon
+    # 2013: the first year with park data; 2021.0 ends calendar-year 2020
+    assert (h.start, h.stop) == (2013.0, 2021.0)
 
 
 def test_every_constant_has_units_range_and_source(model):
@@ -73,19 +123,51 @@ def test_every_constant_has_units_range_and_source(model):
             problems.append(f"{meta.name}: role is {meta.role!r}, expected lever or parameter")
         if not meta.units:
             problems.append(f"{meta.name}: no units")
-        derived = meta.name in {
-            "Wanyuan per yiyuan",
-            "Enclave source",
-            "Enclave host",
-            "Industry presence",
-        }
-        if not derived and any(math.isnan(x) for x in meta.limits):
+        source = meta.fields.get("source", "")
+        # unit conversions and fixed maps (source: definition) need no range
+        if not source.startswith("definition") and any(math.isnan(x) for x in meta.limits):
             problems.append(f"{meta.name}: no [min,max] range")
-        if not derived and not meta.fields.get("source"):
-            problems.append(f"{meta.name}: no source (a sources.md figure or 'assumed')")
-        if meta.name == "Industry presence" and not meta.fields.get("plan"):
-            problems.append("Industry presence: no plan citation")
+        if not source:
+            problems.append(
+                f"{meta.name}: no source (a ledger id, a sources.md figure or 'assumed')"
+            )
     assert not problems, "\n".join(problems)
+
+
+def test_cited_ledger_ids_exist(model):
+    """Every ledger id named in a `source:` or `note:` (the rows a constant is set against)
+    is in the ledger."""
+    ids = ledger_rows()
+    # a ledger id: a known prefix, then words, one of them with a digit (a year, a period)
+    pattern = re.compile(
+        r"\b(?:etdz|city|cty|sc|parks|shimian|lushan|tianquan|[a-z]+-county)"
+        r"(?:-[a-z0-9]+)*-[a-z]*\d[a-z0-9]*(?:-[a-z0-9]+)*"
+    )
+    missing, found = [], set()
+    for meta in model.meta.values():
+        for key in ("source", "note"):
+            for ref in pattern.findall(meta.fields.get(key, "")):
+                ref = ref.rstrip("-")
+                found.add(ref)
+                if ref not in ids:
+                    missing.append(f"{meta.name} ({key}): {ref}")
+    assert not missing, "\n".join(missing)
+    assert len(found) >= 30  # the model uses the ledger widely
+
+
+def test_observes_names_a_ledger_variable(model):
+    names = ledger_variables()
+    assert {"revenue", "fai", "rd_industrial_above_scale"} <= names
+    observed = {m.name: m.fields["observes"] for m in model.meta.values() if "observes" in m.fields}
+    assert len(observed) >= 15
+    bad = {n: v for n, v in observed.items() if v not in names}
+    assert not bad, bad
+    # park measures are per park; city measures have no park dim (sums over the parks)
+    for name in observed:
+        meta = model.meta[name]
+        assert meta.subscripts in ((), ("Park",)), name
+        if name.startswith("City"):
+            assert meta.subscripts == (), name
 
 
 def test_every_variable_is_documented_in_both_languages(model):
@@ -109,8 +191,7 @@ def test_levers_sit_inside_their_ranges(model):
 
 
 def test_parks_and_regions_follow_the_plan(model):
-    parks = model.subscripts["Park"]
-    assert parks == [
+    assert model.subscripts["Park"] == [
         "ETDZ",
         "Hanyuan",
         "Shimian",
@@ -132,14 +213,17 @@ def test_parks_and_regions_follow_the_plan(model):
     assert {p for p, r in regions.items() if r == "Northwest"} == {"Tianquan", "Lushan", "Baoxing"}
 
 
-def test_every_park_hosts_an_industry_and_every_industry_a_park(model):
+def test_the_layout_maps_every_park_and_industry_to_a_group(model):
     presence = model.default_value("Industry presence")
-    assert set(np.unique(presence.values)) <= {0.0, 1.0}
-    assert (presence.sum("industry") > 0).all()
-    assert (presence.sum("park") > 0).all()
+    assert float(presence.min()) >= 0 and float(presence.max()) <= 1
+    assert (presence.sum("industry") > 0).all() and (presence.sum("park") > 0).all()
+    groups = model.default_value("Industry group map")
+    assert (groups.sum("group") == 1).all(), "each industry belongs to exactly one group"
+    industrial = model.default_value("Is industrial")
+    assert list(industrial.values) == [1, 1, 1, 1, 0, 0]  # Trade and Data are not industry
 
 
-# --- the results ---------------------------------------------------------------------
+# --- the results -----------------------------------------------------------------------
 
 
 def test_results_carry_units_names_and_manifest(baseline):
@@ -147,135 +231,163 @@ def test_results_carry_units_names_and_manifest(baseline):
     assert rev.dims == ("time", "park")
     assert rev.attrs["units"] == "yiyuan/Year"
     assert rev.attrs["long_name_zh"] == "营业收入" and "Revenue" in rev.attrs["long_name"]
-    assert baseline["revenue_by_industry"].dims == ("time", "park", "industry")
+    assert baseline["output"].dims == ("time", "park", "group")
     assert list(baseline["pollutant"].values) == ["COD", "NH3N", "SO2", "NOx"]
     import json
 
     manifest = json.loads(baseline.attrs["manifest"])
     assert manifest["model_sha256"] and manifest["engine"] == "pysd"
     assert manifest["versions"]["pysd"] == "3.14.3"
+    assert float(baseline.time[0]) == 2013.0 and float(baseline.time[-1]) == 2021.0
 
 
-def test_stocks_never_negative(model, baseline):
+def test_scenario_runs_keep_the_history_and_record_the_plan_start(shipped):
+    import json
+
+    assert float(shipped.time[0]) == 2013.0
+    assert shipped.attrs["plan_start"] == PLAN_START and shipped.attrs["history_start"] == 2013.0
+    manifest = json.loads(shipped.attrs["manifest"])
+    assert manifest["horizon"]["start"] == PLAN_START  # what a re-run passes back in
+
+
+def test_levers_act_from_the_plan_start_only(shipped):
+    """History, then policy: every scenario equals the baseline before 2016, not after."""
+    rev = shipped["revenue"]
+    before = rev.sel(time=slice(2013.0, PLAN_START - 0.01))
+    for name in SHIPPED[1:]:
+        np.testing.assert_array_equal(
+            before.sel(scenario=name).values, before.sel(scenario="baseline").values
+        )
+        assert not rev.sel(scenario=name, time=2018.0).equals(
+            rev.sel(scenario="baseline", time=2018.0)
+        ), name
+
+
+def test_stocks_never_negative(model, baseline, shipped):
     stocks = [m.py_name for m in model.meta.values() if m.role == "stock"]
-    assert len(stocks) >= 10
+    assert len(stocks) >= 20
     for name in stocks:
         assert float(baseline[name].min()) >= 0, name
+        assert float(shipped[name].min()) >= -1e-9, name
 
 
-def test_start_state_equals_the_documented_baseline(model, baseline):
-    start = baseline.sel(time=2016.0).reset_coords(drop=True)
-    xr.testing.assert_allclose(start["revenue"], model.default_value("Initial revenue"))
+def test_the_2013_state_is_the_documented_one(model, baseline):
+    start = baseline.sel(time=2013.0).reset_coords(drop=True)
+    xr.testing.assert_allclose(start["revenue"], model.default_value("Initial revenue"), rtol=1e-9)
+    share = model.default_value("Initial industrial share")
     xr.testing.assert_allclose(
-        start["research_intensity"], model.default_value("Initial research intensity")
+        start["industrial_output"], model.default_value("Initial revenue") * share, rtol=1e-9
     )
-    assert (
-        float(start["energy_intensity_index"].min())
-        == float(start["energy_intensity_index"].max())
-        == 1.0
-    )
-    land = (
-        model.default_value("Initial revenue")
-        * 10000
-        / float(model.default_value("Initial output per mu"))
-    )
-    xr.testing.assert_allclose(start["developed_land"], land)
-    # Capital is in steady state with the start: revenue = capital x output-capital ratio.
-    xr.testing.assert_allclose(start["potential_revenue"], start["revenue"])
+    # unrationed, at the reference productivity and with no idle land in disposal yet
+    assert float(start["energy_utilisation"].min()) == 1.0
+    assert float(start["perceived_energy_ratio"]) <= 0.85 + 1e-12
+    np.testing.assert_allclose(start["productivity_index"].values, 1.0, rtol=1e-12)
+    assert float(start["land_under_disposal_1"].max()) == 0.0
 
 
-def test_land_is_conserved(model):
-    ds = run(model, horizon=SHORT)
-    total = ds["land_quota"] + ds["developed_land"] + ds["idle_land"]
-    added = (ds["quota_release"] * SHORT.step).cumsum("time").shift(time=1, fill_value=0)
+def test_land_is_conserved(model, shipped):
+    """Quota, developed, idle and in-disposal land change only by the quota release."""
+    total = sum(
+        shipped[v]
+        for v in (
+            "land_quota",
+            "developed_land",
+            "idle_land",
+            "land_under_disposal_1",
+            "land_under_disposal_2",
+            "land_under_disposal_3",
+        )
+    )
+    base = total.sel(scenario="baseline")
+    release = model.default_value("Land quota release")  # mu/Year, every year in baseline
+    expected = base.isel(time=0) + release * (base.time - 2013.0)
+    xr.testing.assert_allclose(base, expected.transpose(*base.dims), rtol=1e-12)
+    # land-constrained releases nothing from 2016: from then on no land is added or lost
+    after = total.sel(scenario="land-constrained", time=slice(PLAN_START, None))
     xr.testing.assert_allclose(
-        total, (total.isel(time=0) + added).transpose(*total.dims), rtol=1e-12
+        after, (after.isel(time=0) + 0 * after).transpose(*after.dims), rtol=1e-12
     )
 
 
-def test_halving_the_time_step_moves_2020_revenue_by_under_one_percent(model, baseline):
+def test_halving_the_time_step_moves_2020_revenue_by_under_one_percent(model):
+    """TIME STEP 0.125 is chosen by this test: halving it moves every park by < 1%."""
     h = model.default_horizon
+    coarse = run(model, horizon=h)
     fine = run(model, horizon=ys.Horizon(h.start, h.stop, h.step / 2, h.saveper))
-    rel = abs(fine["revenue"].sel(time=2020.0) / baseline["revenue"].sel(time=2020.0) - 1)
+    rel = abs(fine["revenue"].sel(time=2020.0) / coarse["revenue"].sel(time=2020.0) - 1)
     assert float(rel.max()) < 0.01
 
 
-# --- extreme conditions -------------------------------------------------------------
+def test_the_2020_result_does_not_depend_on_the_start_year(model):
+    """Started in 2016 from the 2013 run's 2016 state (all stocks), the model reaches the
+    same 2020 as the continuous run: nothing is granted afresh at a later start."""
+    pm = model.pysd_model
+    stocks = [m.name for m in model.meta.values() if m.role == "stock"]
+    pm.reload()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            full = pm.run(
+                final_time=2020, return_columns=[*stocks, "Revenue"], flatten_output=False
+            )
+            state = {s: full[s].loc[2016.0] for s in stocks}
+            pm.reload()
+            later = pm.run(
+                initial_condition=(2016, state),
+                final_time=2020,
+                return_columns=["Revenue"],
+                flatten_output=False,
+            )
+    finally:
+        pm.reload()
+    a = full["Revenue"].loc[2020.0]
+    b = later["Revenue"].loc[2020.0]
+    np.testing.assert_allclose(np.asarray(b.values), np.asarray(a.values), rtol=1e-10)
 
 
-def test_zero_investment_decays_capital_and_output(model):
-    zero = {
-        "Investment attraction rate": 0.0,
-        "Reinvestment share": 0.0,
-        "Loan guarantee scale": 0.0,
-        "Park fund investment": 0.0,
-        "Reconstruction realisation share": 0.0,
-    }
-    ds = run(model, zero, horizon=SHORT)
-    assert float(ds["investment"].max()) == 0.0
-    cap = (
-        ds["productive_capital"] + ds["capital_under_construction"] + ds["projects_in_preparation"]
-    )
-    assert (cap.diff("time") < 0).all()
-    assert (ds["revenue"].isel(time=-1) < ds["revenue"].isel(time=0)).all()
+# --- behaviour against the published figures --------------------------------------------
 
 
-def test_no_land_quota_means_no_new_developed_land(model):
-    ds = run(
-        model,
-        {
-            "Initial quota ratio": 0.0,
-            "Land quota release rate": 0.0,
-            "Idle land recovery rate": 0.0,
-        },
-        horizon=SHORT,
-    )
-    assert float(ds["land_development"].max()) == 0.0
-    assert (ds["developed_land"].diff("time") <= 0).all()
-    # Investment goes on only in standard factories.
-    share = model.default_value("Standard factory share")
-    expected = ds["located_investment_demand"] * share * ds["energy_headroom_effect"]
-    xr.testing.assert_allclose(
-        ds["investment"], expected.transpose(*ds["investment"].dims), rtol=1e-12
-    )
-
-
-def test_a_binding_energy_cap_curbs_growth(model, baseline):
-    ds = run(model, {"Energy cap growth rate": -0.05})
-    assert float(ds["energy_utilisation"].min()) < 1
-    assert float(ds["energy_headroom_effect"].min()) < 1
-    assert float(ds["city_revenue"].sel(time=2020.0)) < 0.9 * float(
-        baseline["city_revenue"].sel(time=2020.0)
-    )
-    use = ds["energy_use"].sum("park")
-    assert (use <= ds["city_energy_cap"] * (1 + 1e-9)).all()
-
-
-def test_zero_research_lets_knowledge_decay(model):
-    ds = run(
-        model, {"Research intensity target": 0.0, "Initial research intensity": 0.0}, horizon=SHORT
-    )
-    assert float(ds["research_spending"].max()) == 0.0
-    assert (ds["knowledge_stock"].diff("time") <= 0).all()
-    assert (ds["productivity_index"].isel(time=-1) <= 1).all()
-
-
-# --- behaviour reproduction ------------------------------------------------------------
-
-
-@pytest.mark.parametrize("engine", ["pysd", "vector"])
-def test_etdz_backtest_reproduces_the_observed_revenue(model, engine):
-    table = run_backtest(model, engine=engine)
+def test_etdz_history_is_in_the_range_of_its_revenue(model):
+    """ETDZ 2013-2015 (calendar-year totals). The constants were set by hand against these
+    and later figures, not fitted exactly: 2013 within 1 %, 2014 within 5 %, 2015 within
+    7 % (the model grows smoothly; the data accelerate more sharply in 2015, +30 % after
+    +14 %, a misfit models/README.md records)."""
+    table = run_backtest(model, engine="vector")
     observed = read_observed()
-    assert (
-        len(table)
-        == len(observed[(observed.variable == "revenue") & (observed.park == "ETDZ")])
-        == 3
+    assert len(table) == len(observed[observed.park == "ETDZ"]) == 3
+    err = table.set_index("year")["error_pct"].abs()
+    assert err[2013] < 1 and err[2014] < 5 and err[2015] < 7, table
+
+
+def test_etdz_later_partial_years_and_industry_are_in_range(baseline):
+    """2018 H1 and 2019 Q1 revenue (etdz-rev-2018h1, etdz-rev-2019q1), 2020 H1 above-scale
+    output and electricity (etdz-ioas-2020h1, etdz-elec-ias-2020h1): within 20 %."""
+
+    def part(var, a, b):
+        x = baseline[var].sel(park="ETDZ", time=slice(a, b))
+        return float(np.trapezoid(x.values, x.time.values))
+
+    assert part("revenue", 2018.0, 2018.5) == pytest.approx(180.3, rel=0.2)
+    assert part("revenue", 2019.0, 2019.25) == pytest.approx(110.4, rel=0.2)
+    assert part("above_scale_industrial_output", 2020.0, 2020.5) == pytest.approx(58, rel=0.2)
+    assert part("above_scale_electricity_use", 2020.0, 2020.5) == pytest.approx(4.61, rel=0.2)
+    # most of ETDZ's revenue is trade, not industry (sources.md A5)
+    assert float(baseline["other_revenue"].sel(park="ETDZ", time=2019.0)) > float(
+        baseline["industrial_output"].sel(park="ETDZ", time=2019.0)
     )
-    assert table["error_pct"].abs().max() < 2.0, table
-    # ... and it runs on to the start state the 2016 runs use.
-    start = float(model.default_value("Initial revenue").sel(park="ETDZ"))
-    assert abs(table.attrs["simulated_end"] / start - 1) < 0.02
+
+
+def test_park_rd_stays_within_the_citys_reported_total(shipped):
+    """The parks are part of the city: their R&D in 2019 and 2020 (calendar-year totals)
+    is at most the city's above-scale industrial R&D (city-rd-ind-2019-read 4.57,
+    city-rd-ind-2020 5.52), in every shipped scenario."""
+    for year, city in ((2019, 4.57), (2020, 5.52)):
+        parks = year_total(shipped["park_research_spending"], year)
+        assert float(parks.max()) <= city, (year, parks.values)
+    plan = shipped.sel(scenario="plan")
+    implied = float(year_total(plan["city_above_scale_industrial_research"], 2020))
+    assert implied == pytest.approx(5.52, rel=0.15)
 
 
 def test_model_readme_tables_are_current(model, tmp_path):
@@ -289,6 +401,11 @@ def test_model_readme_tables_are_current(model, tmp_path):
 
 
 def test_a_run_leaves_the_model_defaults_untouched(model):
-    before = model.default_value("Investment attraction rate")
-    run(model, {"Investment attraction rate": 0.5}, horizon=ys.Horizon(2016, 2016.5, 0.125, 0.125))
-    xr.testing.assert_identical(model.default_value("Investment attraction rate"), before)
+    before = model.default_value("Investment incentive rate")
+    run(
+        model,
+        {"Investment incentive rate": 0.2},
+        horizon=ys.Horizon(2013, 2013.5, 0.125, 0.125),
+        engine="pysd",
+    )
+    xr.testing.assert_identical(model.default_value("Investment incentive rate"), before)

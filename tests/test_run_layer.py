@@ -29,15 +29,15 @@ EAST = ["ETDZ", "Yucheng", "Chengya", "Yingjing"]  # plan 二(二), as the .mdl'
 
 def test_a_spec_names_a_lever_and_its_elements(model):
     reg = lever_registry(model)
-    whole = parse_lever_spec("investment attraction rate", reg)  # any case
-    assert whole.name == "Investment attraction rate" and whole.elements == ()
-    assert whole.dim is None and whole.label == "Investment attraction rate"
-    some = parse_lever_spec("Investment attraction rate[ Hanyuan , ETDZ ]", reg)
+    whole = parse_lever_spec("investment incentive rate", reg)  # any case
+    assert whole.name == "Investment incentive rate" and whole.elements == ()
+    assert whole.dim is None and whole.label == "Investment incentive rate"
+    some = parse_lever_spec("Investment incentive rate[ Hanyuan , ETDZ ]", reg)
     assert some.dim == "park" and some.elements == ("Hanyuan", "ETDZ")  # the order given
-    assert some.label == "Investment attraction rate[Hanyuan,ETDZ]"
-    region = parse_lever_spec("Investment attraction rate[East]", reg)
+    assert some.label == "Investment incentive rate[Hanyuan,ETDZ]"
+    region = parse_lever_spec("Investment incentive rate[East]", reg)
     assert sorted(region.elements) == sorted(EAST)
-    both = parse_lever_spec("Investment attraction rate[East,ETDZ]", reg)
+    both = parse_lever_spec("Investment incentive rate[East,ETDZ]", reg)
     assert sorted(both.elements) == sorted(EAST)  # no element twice
 
 
@@ -48,16 +48,16 @@ def test_parks_and_regions_may_be_named_in_chinese(model):
 
     reg = lever_registry(model)
     resolve = Places.from_model(model).resolve
-    one = parse_lever_spec("Investment attraction rate[经开区]", reg, resolve_place=resolve)
-    assert one.elements == ("ETDZ",) and one.label == "Investment attraction rate[ETDZ]"
-    plan_name = "Investment attraction rate[飞地园区（经开区）]"
+    one = parse_lever_spec("Investment incentive rate[经开区]", reg, resolve_place=resolve)
+    assert one.elements == ("ETDZ",) and one.label == "Investment incentive rate[ETDZ]"
+    plan_name = "Investment incentive rate[飞地园区（经开区）]"
     assert parse_lever_spec(plan_name, reg, resolve_place=resolve).elements == ("ETDZ",)
-    both = parse_lever_spec("Investment attraction rate[东部、汉源]", reg, resolve_place=resolve)
+    both = parse_lever_spec("Investment incentive rate[东部、汉源]", reg, resolve_place=resolve)
     assert sorted(both.elements) == sorted([*EAST, "Hanyuan"])
     with pytest.raises(YaanSimError, match="'经开区' is not an element"):
-        parse_lever_spec("Investment attraction rate[经开区]", reg)  # no places: ids only
+        parse_lever_spec("Investment incentive rate[经开区]", reg)  # no places: ids only
     with pytest.raises(YaanSimError, match="'巴黎' is not an element"):
-        parse_lever_spec("Investment attraction rate[巴黎]", reg, resolve_place=resolve)
+        parse_lever_spec("Investment incentive rate[巴黎]", reg, resolve_place=resolve)
 
 
 def test_goal_specs_name_parks_and_regions_in_chinese(model):
@@ -79,11 +79,11 @@ def test_goal_specs_name_parks_and_regions_in_chinese(model):
 @pytest.mark.parametrize(
     "spec, message",
     [
-        ("Investment atraction rate", "did you mean 'Investment attraction rate'"),
-        ("Investment attraction rate[ETZD]", "'ETZD' is not an element.*did you mean 'ETDZ'"),
-        ("Energy cap growth rate[ETDZ]", "has no subscripts: write it without"),
-        ("Investment attraction rate[ETDZ", "write a lever's name"),
-        ("Investment attraction rate[]", "give elements of one subscript"),
+        ("Investment incentve rate", "did you mean 'Investment incentive rate'"),
+        ("Investment incentive rate[ETZD]", "'ETZD' is not an element.*did you mean 'ETDZ'"),
+        ("Energy increment allowance[ETDZ]", "has no subscripts: write it without"),
+        ("Investment incentive rate[ETDZ", "write a lever's name"),
+        ("Investment incentive rate[]", "give elements of one subscript"),
     ],
 )
 def test_a_bad_spec_says_what_to_write(model, spec, message):

@@ -34,7 +34,7 @@ def test_morris_finds_what_moves_revenue_and_what_does_not(model, small):
         method="morris",
         samples=6,
         seed=1,
-        levers=["Water efficiency rate", "Park fund investment"],
+        levers=["Water efficiency gap closure rate", "Park fund investment"],
         horizon=H,
         outcomes=OUT,
     )
@@ -43,10 +43,12 @@ def test_morris_finds_what_moves_revenue_and_what_does_not(model, small):
     assert set(piv.index) == {
         "Output capital ratio",
         "Depreciation rate",
-        "Water efficiency rate",
+        "Water efficiency gap closure rate",
         "Park fund investment",
     }
-    assert piv.loc["Water efficiency rate", "revenue_city"] == 0  # water does not feed revenue
+    assert (
+        piv.loc["Water efficiency gap closure rate", "revenue_city"] == 0
+    )  # water does not feed revenue
     assert piv.loc["Output capital ratio", "revenue_city"] > 0
     assert res.info["runs"] == 6 * (4 + 1)
     kinds = res.table.drop_duplicates("factor").set_index("factor")["kind"]
@@ -179,10 +181,10 @@ def test_a_factor_that_alone_sets_an_outcome_has_a_total_index_near_one(model):
         samples=256,
         seed=3,
         horizon=H,
-        levers=["Research intensity target", "Water efficiency rate"],
+        levers=["Research subsidy rate", "Water efficiency gap closure rate"],
         outcomes=["rd_share"],
     )
     t = res.table.set_index("factor")
-    st, conf = t.loc["Research intensity target", ["ST", "ST_conf"]]
+    st, conf = t.loc["Research subsidy rate", ["ST", "ST_conf"]]
     assert abs(st - 1) < max(conf, 0.15)
-    assert abs(t.loc["Water efficiency rate", "ST"]) < 1e-9
+    assert abs(t.loc["Water efficiency gap closure rate", "ST"]) < 1e-9

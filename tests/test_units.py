@@ -381,34 +381,11 @@ def test_every_park_model_equation_has_readable_units(park_report):
     assert park_report.checked > 50
 
 
-# LEAD: the model helper's branch fixes these units (Investment attraction rate in Dmnl;
-# conversion constants in Energy use, Energy use by industry, City energy demand and
-# Water use). When it is merged: delete the xfail mark below, and delete
-# test_park_model_known_mismatches_until_the_model_fix.
-@pytest.mark.xfail(
-    strict=True, reason="units fix of models/yaan_parks.mdl not merged yet (issue 17 item 1)"
-)
 def test_park_model_units_are_clean(park_report):
+    """models/yaan_parks.mdl: no mismatch, and no lookup called with a unit-bearing
+    argument (its tables of calendar years take Time / One year)."""
     assert park_report.errors == []
-
-
-def test_park_model_known_mismatches_until_the_model_fix(park_report):
-    """The mismatches of reviews/model-2026-11.md section 1.1, found by the check."""
-    got = {(i.variable, i.kind, i.declared, i.found) for i in park_report.errors}
-    energy = "tce*yiyuan/(wanyuan*Year)"  # yiyuan/Year x tce/wanyuan
-    assert got == {
-        # Revenue (yiyuan/Year) x Investment attraction rate (1/Year) x Dmnl effects
-        ("Attracted investment[Park]", "equation", "yiyuan/Year", "yiyuan/(Year*Year)"),
-        ("Energy use[Park]", "equation", "wantce/Year", energy),
-        ("Energy use by industry[Park,Industry]", "equation", "wantce/Year", energy),
-        ("City energy demand", "equation", "wantce/Year", energy),
-        # yiyuan/Year x m3/wanyuan
-        ("Water use[Park]", "equation", "wanm3/Year", "m3*yiyuan/(wanyuan*Year)"),
-    }
-    # and Vensim's warning on Reconstruction schedule(Time) (review item 3)
-    assert [(w.variable, w.kind, w.found) for w in park_report.warnings] == [
-        ("Reconstruction investment[Park]", "lookup argument", "Year")
-    ]
+    assert park_report.warnings == []
 
 
 # --------------------------------------------------------------------------------------

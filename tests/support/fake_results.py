@@ -131,6 +131,9 @@ def make_results(
     ds = xr.Dataset(
         {
             "revenue": var(rev, "yiyuan/Year", "Revenue", "营业收入"),
+            # all revenue industrial here, so energy and water per unit of industrial
+            # output (the goals' measure) follow energy_change and water_change exactly
+            "industrial_output": var(rev, "yiyuan/Year", "Industrial output", "工业总产值"),
             "research_spending": var(rev * rd_share, "yiyuan/Year", "R&D spending", "R&D经费支出"),
             "energy_use": var(rev * energy_int, "wantce/Year", "Energy use", "能源消费量"),
             "water_use": var(rev * water_int, "wanm3/Year", "Water use", "用水量"),

@@ -36,11 +36,11 @@ import xarray as xr
 from yaan_sim.analysis.runner import DEFAULT_CHUNK, Job, PartStore, resolve_return_vars, run_jobs
 from yaan_sim.analysis.sampling import sample_design
 from yaan_sim.engines.prerun import prepare_runs
-from yaan_sim.errors import YaanSimError
+from yaan_sim.errors import ResultsError, YaanSimError
 from yaan_sim.model.load import Horizon
 from yaan_sim.outputs.export import check_suffix, export
 from yaan_sim.outputs.manifest import EnsembleRecord
-from yaan_sim.outputs.results import check_writable, finish, stack_scenarios
+from yaan_sim.outputs.results import check_writable, finish, remove_stale_temps, stack_scenarios
 from yaan_sim.protocols import ModelLike
 from yaan_sim.scenario.fixed import FixedScenario
 
@@ -72,6 +72,8 @@ class BatchResult:
     summary: pd.DataFrame
     ran: list = field(default_factory=list)
     reused: list = field(default_factory=list)
+    #: why there is no summary (results without what the goals need), else ""
+    no_summary: str = ""
 
 
 def parts_dir(output: str | Path) -> Path:
@@ -143,8 +145,7 @@ def _prepare_parts(folder: Path, fingerprint: dict, resume: bool, force: bool) -
                     f"differs in: {', '.join(diff)}); pass --force without "
                     "--resume to start again, or restore the same inputs"
                 )
-            for tmp in folder.glob(".*.tmp"):  # a write cut short by a kill
-                tmp.unlink()
+            remove_stale_temps(folder)  # writes cut short by a kill
             return
         if not force and not resume:
             raise YaanSimError(
@@ -175,7 +176,7 @@ def run_batch(
     resume: bool = False,
     force: bool = False,
     progress: bool = True,
-    year: int = 2020,
+    year: int | None = 2020,
     keep_parts: bool = False,
     on_part: Callable[[str], None] | None = None,
     argv: Sequence[str] | None = None,
@@ -191,6 +192,8 @@ def run_batch(
         Continue an interrupted batch: reuse the saved parts.
     force : bool
         Overwrite ``output`` and discard saved parts of another batch.
+    year : int, optional
+        The summary's evaluation year; None: each goal at its own year (another model's).
     on_part : callable, optional
         ``on_part(name)`` after each part is saved (tests use it to interrupt).
     """
@@ -272,9 +275,12 @@ def run_batch(
     export(ds, output, force=force)
     if not keep_parts:
         shutil.rmtree(folder, ignore_errors=True)
-    summary = summarise(ds, year, goals=_profile_goals(model))
+    try:
+        summary, why = summarise(ds, year, goals=_profile_goals(model)), ""
+    except ResultsError as exc:  # e.g. a model without the goals' variables: results kept
+        summary, why = pd.DataFrame(), str(exc)
     return BatchResult(
-        output, ds, summary, [label(k) for k in out.ran], [label(k) for k in out.reused]
+        output, ds, summary, [label(k) for k in out.ran], [label(k) for k in out.reused], why
     )
 
 
@@ -287,15 +293,16 @@ def _profile_goals(model: ModelLike) -> Any:
     return load_goals() if profile.is_yaan else profile_goals(profile)
 
 
-def summarise(ds: xr.Dataset, year: int = 2020, goals: Any = None) -> pd.DataFrame:
+def summarise(ds: xr.Dataset, year: int | None = 2020, goals: Any = None) -> pd.DataFrame:
     """The binding goal rows of every scenario: status, value, target, gap (and p_met);
-    no rows for another model without goals (``goals`` None and no ``park`` dim)."""
+    no rows for another model without goals (``goals`` None and no ``park`` dim).
+    ``year`` None: each goal at its own year (another model's goals)."""
     from yaan_sim.outputs.evaluate import evaluate
 
     if goals is None and "park" not in ds.dims:
         return pd.DataFrame(columns=["scenario", "goal_id", "scope", "scope_label", "status"])
-    years = [float(t) for t in ds["time"].values]
-    year = int(min(year, np.floor(max(years))))
+    if year is not None:
+        year = int(min(year, np.floor(max(float(t) for t in ds["time"].values))))
     table = evaluate(ds, goals, year=year)
     table = table[table["binding"]]
     cols = [

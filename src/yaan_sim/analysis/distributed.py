@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -73,6 +74,35 @@ def worker_model(spec: dict) -> ModelLike:
         return model
 
 
+_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+_HOST = re.compile(
+    r"^(?:\[[0-9A-Fa-f:.]+\]"  # [IPv6]
+    r"|(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)$"
+)
+
+
+def scheduler_address(text: str) -> str:
+    """``text`` if it is a dask scheduler address (``[tcp://]HOST:PORT``; also tls, ws,
+    wss, ucx), else a clear error at once (dask would try to connect for a minute)."""
+    address = str(text).strip()
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    host, colon, port = rest.rpartition(":")
+    fix = "write tcp://HOST:PORT, e.g. tcp://192.168.1.10:8786 (see `dask scheduler`)"
+    if scheme.lower() not in _SCHEMES:
+        raise YaanSimError(
+            f"scheduler address {text!r}: unknown protocol {scheme!r} "
+            f"(one of {', '.join(_SCHEMES)}): {fix}"
+        )
+    if not colon or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise YaanSimError(f"scheduler address {text!r} has no port from 1 to 65535: {fix}")
+    if not _HOST.match(host):
+        raise YaanSimError(f"scheduler address {text!r}: {host!r} is not a host name: {fix}")
+    return address
+
+
 def connect(scheduler: str | None = None, workers: int | None = None) -> tuple[Any, Any]:
     """A ``distributed.Client`` (and the LocalCluster it owns, or None), or (None, None).
 
@@ -87,6 +117,7 @@ def connect(scheduler: str | None = None, workers: int | None = None) -> tuple[A
             "dask.distributed is not installed: pip install -e . (it is a dependency of yaan-sim)"
         ) from None
     if scheduler:
+        scheduler = scheduler_address(scheduler)
         try:
             return Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False), None
         except (OSError, TimeoutError) as exc:

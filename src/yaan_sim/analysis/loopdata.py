@@ -73,13 +73,16 @@ def _patterns(run: dict) -> dict:
             }
         return out
     groups = _group_labels(ls, by)
-    # relative scores within each (group, cycle partition): rel[group] is (loop, time)
+    # relative scores within each (group, cycle partition): rel[group] is (loop, time). The
+    # partition is the label shared by parts made of the same variables, so a park whose
+    # stocks have a second subscript (industry groups) is normalised over all its parts
+    # of that kind together, not once per part.
     rel = np.zeros((len(groups), len(loops), n_t))
     members: dict = {}
     for i, lp in enumerate(loops):
         for gi, g in enumerate(groups):
             if g in lp.parks:
-                members.setdefault((gi, lp.scc), []).append(i)
+                members.setdefault((gi, lp.partition), []).append(i)
     for (gi, _), idx in members.items():
         idx = np.asarray(idx)
         rel[gi, idx] = _relative(scores[idx], [np.arange(len(idx))])

@@ -197,7 +197,7 @@ def _search_from(target, adj: dict, max_length, found: dict) -> None:
                 i = path.index(min(path))
                 found.setdefault(tuple(path[i:] + path[:i]), list(path))
             return
-        if score < best.get(v, 0.0) or (max_length and len(path) >= max_length):
+        if score <= best.get(v, 0.0) or (max_length and len(path) >= max_length):
             return
         best[v] = score
         on_path.add(v)

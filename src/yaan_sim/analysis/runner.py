@@ -33,6 +33,7 @@ from yaan_sim.analysis.distributed import model_spec, run_chunks, worker_model
 from yaan_sim.analysis.sampling import Design
 from yaan_sim.engines.base import get_engine, resolve_engine
 from yaan_sim.engines.prerun import check_memory
+from yaan_sim.engines.simulate import history_then_policy
 from yaan_sim.errors import YaanSimError
 from yaan_sim.model.load import Horizon
 from yaan_sim.outputs.results import annotate
@@ -193,9 +194,11 @@ def run_chunk(payload: Mapping[str, Any], model: ModelLike | None = None) -> xr.
     engine = get_engine(model, payload["engine"])
     overrides = dict(payload["overrides"])
     overrides.update(payload.get("design") or {})
+    # history, then policy: from the model's start, the levers acting from the plan start
+    horizon, overrides = history_then_policy(model, overrides, Horizon(*payload["horizon"]))
     return engine.run(
         overrides,
-        Horizon(*payload["horizon"]),
+        horizon,
         samples=payload["samples"],
         return_vars=payload["return_vars"],
     )

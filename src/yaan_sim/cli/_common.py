@@ -12,11 +12,14 @@ give an option its own default or help where its meaning differs.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import math
+import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from yaan_sim.errors import YaanSimError
+from yaan_sim.outputs.finite import POLICIES
 
 LANGS = ("zh", "en")
 
@@ -28,15 +31,65 @@ def _parent() -> argparse.ArgumentParser:
 # ------------------------------------------------------------------ argument types
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1."""
+def whole_number(low: int = 0, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number in ``[low, high]``."""
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if n < low or (high is not None and n > high):
+            span = f"of at least {low}" if high is None else f"from {low} to {high}"
+            raise argparse.ArgumentTypeError(f"{text!r}: a whole number {span} is needed")
+        return n
+
+    parse.__name__ = "whole number"  # argparse names the type in its messages
+    return parse
+
+
+positive_int = whole_number(1)
+#: A local cluster of more processes than this is a typing error, not a plan.
+MAX_LOCAL_WORKERS = 4 * (os.cpu_count() or 1)
+#: A year of the plan's data (``--cutoff``).
+year_int = whole_number(1900, 2200)
+#: A year as ``--year`` takes it: a whole number of the model's time unit (another model's
+#: may count minutes from 0), checked against the run or the results later.
+time_year = whole_number(-(10**9), 10**9)
+
+
+def real_number(
+    low: float = -math.inf, high: float = math.inf, *, low_open: bool = False
+) -> Callable[[str], float]:
+    """An argparse type: a finite number in ``[low, high]`` (``(low, high]`` if low_open)."""
+
+    def parse(text: str) -> float:
+        try:
+            x = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(x):
+            raise argparse.ArgumentTypeError(f"{text!r}: a finite number is needed")
+        if x < low or x > high or (low_open and x == low):
+            if high == math.inf:
+                span = f"above {low:g}" if low_open else f"of at least {low:g}"
+            else:
+                span = f"in {'(' if low_open else '['}{low:g}, {high:g}]"
+            raise argparse.ArgumentTypeError(f"{text!r}: a number {span} is needed")
+        return x
+
+    parse.__name__ = "number"
+    return parse
+
+
+def scheduler_option(text: str) -> str:
+    """An argparse type: a dask scheduler address, checked at once."""
+    from yaan_sim.analysis.distributed import scheduler_address
+
     try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: a number of at least 1 is needed")
-    return n
+        return scheduler_address(text)
+    except YaanSimError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 # ------------------------------------------------------------------ parent parsers
@@ -62,6 +115,19 @@ def engine_option() -> Any:
     return p
 
 
+def nonfinite_option() -> Any:
+    p = _parent()
+    p.add_argument(
+        "--on-nonfinite",
+        choices=POLICIES,
+        default="warn",
+        help="when the results hold NaN or inf, or a stock below its declared minimum: warn "
+        "(default: write them, flagged in the manifest, with a notice) or error (exit 2, "
+        "nothing written)",
+    )
+    return p
+
+
 def force_option(help: str = "overwrite existing outputs") -> Any:
     p = _parent()
     p.add_argument("--force", action="store_true", help=help)
@@ -80,7 +146,7 @@ def year_option(default: int | None = 2020, help: str | None = None) -> Any:
     p = _parent()
     p.add_argument(
         "--year",
-        type=int,
+        type=time_year,
         default=default,
         help=help
         or f"evaluation year (default {default if default is not None else 'the goal year'})",
@@ -135,11 +201,12 @@ def chunk_options() -> Any:
     p.add_argument(
         "--scheduler",
         metavar="ADDRESS",
+        type=scheduler_option,
         help="a running dask scheduler (tcp://HOST:8786) to send chunks to; see docs/analysis.md",
     )
     p.add_argument(
         "--workers",
-        type=positive_int,
+        type=whole_number(1, MAX_LOCAL_WORKERS),
         default=None,
         metavar="N",
         help="run chunks on N local worker processes (a local dask cluster) "
@@ -214,33 +281,116 @@ def variables_arg(text: str | None) -> Any:
     return "all" if text == "all" else split_list(text)
 
 
-def prepare_output(path: str | Path | None, force: bool, default: Path | None = None) -> Path:
-    """Check a results output before any work: suffix, folder, no overwrite without force.
-    The default path's folder is created."""
-    from yaan_sim.outputs.export import check_suffix
-    from yaan_sim.outputs.results import check_writable
+def check_outputs(
+    *outputs: str | Path | None, force: bool, inputs: Sequence[str | Path | None] = ()
+) -> None:
+    """Check every output of a command before any work (``None``: not asked for): each
+    as :func:`yaan_sim.outputs.results.check_output`, and no two the same file."""
+    from yaan_sim.outputs.results import check_output
 
-    out = Path(path) if path else default
-    if out is None:
-        raise YaanSimError("no output path: give -o FILE")
-    if not path and default is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
+    given = [Path(p) for p in outputs if p is not None]
+    for path in given:
+        check_output(path, force, inputs=inputs)
+    seen: dict[str, Path] = {}
+    for path in given:
+        key = os.path.normcase(os.path.abspath(path))
+        if key in seen:
+            raise YaanSimError(f"{seen[key]} is given as two outputs: give each its own file")
+        seen[key] = path
+
+
+def prepare_output(
+    path: str | Path | None,
+    force: bool,
+    default: Path | None = None,
+    inputs: Sequence[str | Path | None] = (),
+) -> Path:
+    """Check a results output before any work: suffix, folder, no overwrite without force,
+    not an input. The default path's folder is created."""
+    from yaan_sim.outputs.export import check_suffix
+
+    out = _output_path(path, default)
     check_suffix(out)
-    check_writable(out, force)
+    check_outputs(out, force=force, inputs=inputs)
     return out
 
 
-def prepare_table(path: str | Path | None, force: bool, default: Path | None = None) -> Path:
+def prepare_table(
+    path: str | Path | None,
+    force: bool,
+    default: Path | None = None,
+    inputs: Sequence[str | Path | None] = (),
+) -> Path:
     """Check a table output (.csv or .xlsx) before any work, as :func:`prepare_output`."""
     from yaan_sim.outputs.export import TABLE_WRITERS
-    from yaan_sim.outputs.results import check_writable
 
-    out = Path(path) if path else default
-    if out is None:
-        raise YaanSimError("no output path: give -o FILE")
-    if not path and default is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
+    out = _output_path(path, default)
     if out.suffix.lower() not in TABLE_WRITERS:
         raise YaanSimError(f"{out}: the table is written as .csv or .xlsx")
-    check_writable(out, force)
+    check_outputs(out, force=force, inputs=inputs)
     return out
+
+
+def _output_path(path: str | Path | None, default: Path | None) -> Path:
+    """The output given, else the default (its folder created, unless a file is there)."""
+    if path is not None and str(path) != "":
+        return Path(path)
+    if path is not None or default is None:
+        raise YaanSimError("no output path: give -o FILE")
+    if not default.parent.is_dir() and not default.parent.exists():
+        default.parent.mkdir(parents=True, exist_ok=True)
+    return default
+
+
+def default_year(year: int | None, horizon: Any, goal_year: int = 2020) -> int:
+    """The evaluation year: ``year`` if the run covers it (else a clear error before the
+    run), or by default the goal year, or the last year of a shorter run."""
+    first, last = math.ceil(horizon.start - 1e-9), math.floor(horizon.stop + 1e-9)
+    if year is None:
+        return min(goal_year, last)
+    if not first <= year <= last:
+        raise YaanSimError(
+            f"--year {year} is outside the years the run covers ({first}-{last}): "
+            f"choose a year from {first} to {last}, or extend the run with --horizon"
+        )
+    return year
+
+
+def goal_year(year: int | None, horizon: Any, goals: Any = None) -> int | None:
+    """The year goals are judged in, checked against the run before it starts.
+
+    The plan's goals (``goals`` None, or of the plan's form): as :func:`default_year`.
+    Another model's goals (:mod:`yaan_sim.outputs.generic_goals`): ``year`` if given
+    (checked the same way), else None: each goal at its own year, which the run must cover.
+    """
+    if year is not None or not goals or not all(g.is_generic for g in goals):
+        return default_year(year, horizon)
+    first, last = math.ceil(horizon.start - 1e-9), math.floor(horizon.stop + 1e-9)
+    for goal in goals:
+        for y in (goal.baseline_year, goal.year):
+            if y is not None and not first <= y <= last:
+                earlier = ", or judge it earlier with --year" if y == goal.year > last else ""
+                raise YaanSimError(
+                    f"goal {goal.id!r} needs the value in {y}, outside the times the run "
+                    f"covers ({first}-{last}): extend the run with --horizon{earlier}"
+                )
+    return None
+
+
+def run_horizon(model: Any, scenarios: Sequence[Any], horizon: Any = None) -> Any:
+    """The horizon a run of ``scenarios`` will have (as prepare_runs decides it)."""
+    first = scenarios[0] if scenarios else None
+    return horizon or getattr(first, "horizon", None) or model.default_horizon
+
+
+def require_variables(model: Any, names: Sequence[str] | None, why: str) -> None:
+    """Refuse, before any run, a model that lacks variables a command needs."""
+    if not names:
+        return
+    known = set(model.meta) | {m.py_name for m in model.meta.values()}
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise YaanSimError(
+            f"the model {Path(model.mdl_path).name} has no variable "
+            f"{', '.join(repr(n) for n in missing)}, which {why}"
+        )

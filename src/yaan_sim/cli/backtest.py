@@ -6,7 +6,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from yaan_sim.cli._common import engine_option, force_option, lang_option, model_option
+from yaan_sim.cli._common import (
+    check_outputs,
+    engine_option,
+    force_option,
+    lang_option,
+    model_option,
+    nonfinite_option,
+    year_int,
+)
 from yaan_sim.errors import YaanSimError
 
 
@@ -18,6 +26,7 @@ def register(sub: Any) -> None:
             model_option(),
             lang_option("en", "chart language"),
             force_option(),
+            nonfinite_option(),
         ],
         help="compare the model with every published figure of the data ledger",
         description=(
@@ -45,7 +54,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--cutoff",
-        type=int,
+        type=year_int,
         default=None,
         metavar="YEAR",
         help="figures for periods after this year are held out (default 2017)",
@@ -58,12 +67,11 @@ def register(sub: Any) -> None:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from yaan_sim.outputs.results import check_writable, write_atomic
+    from yaan_sim.outputs.results import write_atomic
 
-    if args.output:
-        check_writable(args.output, args.force)
-    if args.chart:
-        check_writable(args.chart, args.force)
+    check_outputs(
+        args.output, args.chart, force=args.force, inputs=[args.results, args.model, args.ledger]
+    )
     from yaan_sim.analysis.backtest import DEFAULT_CUTOFF, backtest, format_backtest
     from yaan_sim.model.ledger import read_ledger
     from yaan_sim.model.load import load_model

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
 from yaan_sim.cli._common import (
     force_option,
+    goal_year,
+    nonfinite_option,
     output_option,
     parse_horizon,
     positive_int,
     prepare_output,
+    require_variables,
+    run_horizon,
     run_options,
     seed_option,
     variables_arg,
@@ -28,9 +33,14 @@ def register(sub: Any) -> None:
         parents=[
             output_option("OUT", "results: .nc (default out/batch.nc), .csv or .xlsx"),
             seed_option(),
-            year_option(2020, "evaluation year of the summary"),
+            year_option(
+                None,
+                "evaluation year of the summary (default 2020, or the last year of a shorter "
+                "run; another model's goals each at their own year)",
+            ),
             force_option("overwrite OUT, and discard saved parts of another batch"),
             *run_options(),
+            nonfinite_option(),
         ],
         help="run every scenario of a folder (resumable) and summarise",
         description=(
@@ -74,22 +84,42 @@ def register(sub: Any) -> None:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from yaan_sim.analysis.batch import parts_dir, run_batch, status_matrix
+    from yaan_sim.analysis.batch import collect_scenarios, parts_dir, run_batch, status_matrix
+    from yaan_sim.analysis.runner import resolve_return_vars
     from yaan_sim.errors import YaanSimError
     from yaan_sim.model.profile import profile_for
+    from yaan_sim.outputs.finite import NonFiniteError
+    from yaan_sim.outputs.goals import profile_goals
 
-    out = prepare_output(args.output, args.force, DEFAULT_OUT)
+    # the model's profile from its path: its scenarios and goals are inputs of the outputs
+    profile = profile_for(None if args.model is None else Path(args.model).resolve())
+    default = [str(profile.scenarios_dir)] if profile.scenarios_dir is not None else []
+    sources = args.sources or default
+    inputs = [*sources, args.model, profile.goals_path]
+    out = prepare_output(args.output, args.force, DEFAULT_OUT, inputs=inputs)
+    parts = parts_dir(out)
+    if parts.exists() and not parts.is_dir():
+        raise YaanSimError(f"{parts} is a file: the batch keeps its parts in a folder there")
     from yaan_sim.model.load import load_model
 
     model = load_model(args.model)
-    profile = profile_for(model)
-    if not args.sources and profile.scenarios_dir is None:
+    if not sources:
         raise YaanSimError(
             f"{profile.model_name} has no scenarios/ folder beside it: give scenario files "
             "or folders to run"
         )
-    sources = args.sources or [str(profile.scenarios_dir)]
+    goals = None if profile.is_yaan else profile_goals(profile)
     rv = variables_arg(args.vars)
+    horizon = parse_horizon(args.horizon, model)
+    year = goal_year(
+        args.year, run_horizon(model, collect_scenarios(sources, model), horizon), goals
+    )
+    if args.samples:
+        require_variables(
+            model,
+            resolve_return_vars(rv, goals=goals, model=model),
+            "an ensemble batch keeps by default (the goals need it): keep others with --vars",
+        )
     try:
         res = run_batch(
             model,
@@ -98,7 +128,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             samples=args.samples,
             seed=args.seed,
             method=args.method,
-            horizon=parse_horizon(args.horizon, model),
+            horizon=horizon,
             return_vars=rv,
             engine=args.engine,
             chunk_size=args.chunk_size,
@@ -107,10 +137,14 @@ def cmd_batch(args: argparse.Namespace) -> int:
             resume=args.resume,
             force=args.force,
             progress=not args.no_progress,
-            year=args.year,
+            year=year,
             keep_parts=args.keep_parts,
             argv=sys.argv,
         )
+    except NonFiniteError:  # nothing kept: not the results, nor their parts
+        if not args.keep_parts:
+            shutil.rmtree(parts, ignore_errors=True)
+        raise
     except KeyboardInterrupt:
         print(
             f"yaan-sim batch: interrupted; finished parts are saved in {parts_dir(out)}: "
@@ -118,7 +152,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
-    if len(res.summary):
+    if res.no_summary:
+        print(f"(no summary against the goals: {res.no_summary})")
+    elif len(res.summary):
         print(f"Summary ({'P(met)' if args.samples else 'status'} per goal and scenario):")
         print(status_matrix(res.summary).to_string())
     else:
@@ -127,6 +163,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             f"({profile.goals_hint()}): no summary against goals",
             file=sys.stderr,
         )
+        print(f"(no summary against the goals: {profile.model_name} has no goals file)")
     print(f"\nran {len(res.ran)} part(s), reused {len(res.reused)} saved part(s)")
     print(f"wrote {out}")
     return 0

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import Any
 
 from yaan_sim.cli._common import (
+    check_outputs,
     engine_option,
     force_option,
     model_option,
@@ -15,8 +17,11 @@ from yaan_sim.cli._common import (
     positive_int,
     prepare_table,
     progress_option,
+    real_number,
     seed_option,
     split_list,
+    whole_number,
+    year_int,
 )
 from yaan_sim.errors import YaanSimError
 
@@ -61,7 +66,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--cutoff",
-        type=int,
+        type=year_int,
         default=None,
         metavar="YEAR",
         help="last year fitted; figures for later periods are held out (default 2017)",
@@ -79,7 +84,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--model-error",
-        type=float,
+        type=real_number(0),
         default=0.0,
         metavar="F",
         help="model discrepancy (log scale) added in quadrature to the errors of levels "
@@ -92,7 +97,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--starts",
-        type=int,
+        type=whole_number(1, 100_000),
         default=64,
         metavar="N",
         help="prior draws tried (in one run) to choose the start of the fit (default 64)",
@@ -110,16 +115,32 @@ def register(sub: Any) -> None:
         help="sample the posterior and write it (default out/posterior.nc)",
     )
     p.add_argument(
-        "--walkers", type=int, default=None, metavar="N", help="emcee walkers (default 4/param)"
+        "--walkers",
+        type=whole_number(1, 100_000),
+        default=None,
+        metavar="N",
+        help="emcee walkers (default 4/param)",
     )
     p.add_argument(
-        "--steps", type=positive_int, default=2000, metavar="N", help="steps (default 2000)"
+        "--steps",
+        type=whole_number(1, 10_000_000),
+        default=2000,
+        metavar="N",
+        help="steps (default 2000)",
     )
     p.add_argument(
-        "--burn", type=int, default=None, metavar="N", help="steps dropped (default half)"
+        "--burn",
+        type=whole_number(0),
+        default=None,
+        metavar="N",
+        help="steps dropped (default half)",
     )
     p.add_argument(
-        "--thin", type=int, default=None, metavar="N", help="keep every Nth step (default tau/2)"
+        "--thin",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="keep every Nth step (default tau/2)",
     )
     p.set_defaults(func=cmd_calibrate)
 
@@ -134,18 +155,16 @@ def parse_errors(text: str | None, option: str) -> dict:
             v = float(value)
         except ValueError:
             v = -1.0
-        if not eq or key not in ("H", "M", "L") or not v > 0:
+        if not eq or key not in ("H", "M", "L") or not 0 < v < math.inf:
             raise YaanSimError(
                 f"{option} {text!r}: write CONFIDENCE=ERROR pairs with H, M or L and a "
-                "positive number, e.g. H=0.05,M=0.1,L=0.25"
+                "positive finite number, e.g. H=0.05,M=0.1,L=0.25"
             )
         out[key] = v
     return out
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from yaan_sim.outputs.results import check_writable
-
     out = Path(args.output) if args.output else DEFAULT_YAML
     if out.suffix.lower() not in (".yaml", ".yml"):
         raise YaanSimError(f"{out}: the fitted values are written as .yaml")
@@ -153,15 +172,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if post is not None and post.suffix.lower() != ".nc":
         raise YaanSimError(f"{post}: the posterior is written as netCDF (.nc)")
     for path, default in ((out, not args.output), (post, args.posterior == str(DEFAULT_POSTERIOR))):
-        if path is not None and default:
+        if path is not None and default and not path.parent.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-    check_writable(out, args.force)
-    if post is not None:
-        check_writable(post, args.force)
+    inputs = [args.model, args.scenario, args.ledger]
     if args.table:
-        prepare_table(args.table, args.force)
-    if args.model_error < 0:
-        raise YaanSimError(f"--model-error must be 0 or more, got {args.model_error}")
+        prepare_table(args.table, args.force, inputs=inputs)
+    check_outputs(out, post, args.table, force=args.force, inputs=inputs)
+    if post is not None and args.burn is not None and args.burn >= args.steps:
+        raise YaanSimError(f"--burn {args.burn} must be below --steps {args.steps}")
     errors = {}
     if args.level_error:
         errors["level"] = parse_errors(args.level_error, "--level-error")
@@ -175,6 +193,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     ledger = read_ledger(args.ledger) if args.ledger else read_ledger()
     model = load_model(args.model)
     scenario = load_scenarios([args.scenario], model)[0] if args.scenario else None
+    if scenario is not None:  # the files it extends are inputs too
+        inputs += list(scenario.sources)
+        check_outputs(out, post, args.table, force=args.force, inputs=inputs)
     kw = dict(
         scenario=scenario,
         cutoff=args.cutoff,

@@ -10,12 +10,17 @@ from typing import Any
 import xarray as xr
 
 from yaan_sim.cli._common import (
+    check_outputs,
     force_option,
+    goal_year,
     lang_option,
+    nonfinite_option,
     output_option,
     parse_horizon,
     positive_int,
     prepare_output,
+    require_variables,
+    run_horizon,
     run_options,
     seed_option,
     variables_arg,
@@ -35,10 +40,15 @@ def register(sub: Any) -> None:
                 "OUT",
                 "results: .nc (default out/ensemble.nc), .csv (tidy long table) or .xlsx",
             ),
-            year_option(2020, "evaluation year (default 2020)"),
+            year_option(
+                None,
+                "evaluation year (default 2020, or the last year of a shorter run; another "
+                "model's goals each at their own year)",
+            ),
             lang_option("en", "chart language"),
             force_option(),
             *run_options(),
+            nonfinite_option(),
         ],
         help="sample a scenario's uncertain block: P(goal met), fan charts",
         description=(
@@ -90,12 +100,12 @@ def register(sub: Any) -> None:
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
     from yaan_sim.analysis.ensemble import run_ensemble
+    from yaan_sim.analysis.runner import resolve_return_vars
     from yaan_sim.outputs.export import export
-    from yaan_sim.outputs.results import check_writable
 
-    out = prepare_output(args.output, args.force, DEFAULT_OUT)
-    if args.chart:
-        check_writable(args.chart, args.force)
+    inputs = [*args.scenarios, args.model, args.posterior]
+    out = prepare_output(args.output, args.force, DEFAULT_OUT, inputs=inputs)
+    check_outputs(out, args.chart, force=args.force, inputs=inputs)
     from yaan_sim.model.load import load_model
     from yaan_sim.model.profile import profile_for
     from yaan_sim.outputs.goals import profile_goals
@@ -105,8 +115,19 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
     profile = profile_for(model)
     goals = None if profile.is_yaan else profile_goals(profile)
     scenarios = load_scenarios([profile.scenario_ref(s) for s in args.scenarios], model)
+    # the files they extend, and the goals file, are inputs too
+    inputs += [*(f for s in scenarios for f in s.sources), profile.goals_path]
+    check_outputs(out, args.chart, force=args.force, inputs=inputs)
     horizon = parse_horizon(args.horizon, model)
+    year = goal_year(args.year, run_horizon(model, scenarios, horizon), goals)
     rv = variables_arg(args.vars)
+    require_variables(
+        model,
+        resolve_return_vars(rv, goals=goals, model=model),
+        "an ensemble keeps by default (the goals need it): keep others with --vars NAMES"
+        if rv is None
+        else "--vars names",
+    )
     ds = run_ensemble(
         model,
         scenarios,
@@ -126,7 +147,7 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
     )
     export(ds, out, force=args.force)
     if profile.is_yaan or goals:
-        print_goal_probabilities(ds, args.year, goals)
+        print_goal_probabilities(ds, year, goals)
     else:
         print(
             f"yaan-sim ensemble: notice: no goals file for {profile.model_name} "
@@ -143,12 +164,10 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_goal_probabilities(ds: xr.Dataset, year: int, goals: Any = None) -> None:
+def print_goal_probabilities(ds: xr.Dataset, year: int | None, goals: Any = None) -> None:
     """The binding rows of the goal table with P(met), median value and gap."""
     from yaan_sim.outputs.evaluate import evaluate
 
-    years = [float(t) for t in ds["time"].values]
-    year = int(min(year, max(years)))
     try:
         table = evaluate(ds, goals, year=year)
     except YaanSimError as exc:
@@ -169,7 +188,8 @@ def print_goal_probabilities(ds: xr.Dataset, year: int, goals: Any = None) -> No
         )
         if c in table.columns
     ]
-    print(f"Goals ({year}; value = median path; p_met = share of samples meeting the goal):")
+    when = year if year is not None else "each goal at its own year"
+    print(f"Goals ({when}; value = median path; p_met = share of samples meeting the goal):")
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
 
 

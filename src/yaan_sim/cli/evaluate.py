@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from yaan_sim.cli._common import (
+    check_outputs,
     force_option,
     lang_option,
     model_option,
@@ -84,8 +85,13 @@ def run(args: argparse.Namespace) -> int:
     from yaan_sim.outputs.report import write_text_atomic
     from yaan_sim.outputs.results import open_results
 
+    inputs = [args.results, args.goals, args.observed, args.model]
+    check_outputs(args.output, force=args.force, inputs=inputs)  # before the results are read
     ds = open_results(args.results)
     profile = profile_for_results(ds, args.model)
+    if args.goals is None:  # the goals file of the results' model is an input too
+        inputs.append(profile.goals_path)
+        check_outputs(args.output, force=args.force, inputs=inputs)
     check_results(ds, str(args.results), parks=profile.is_yaan)
     goals = load_goals(args.goals) if args.goals is not None else profile_goals(profile)
     if goals is None:
@@ -109,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         table = summary(table)
     text = format_table(table, args.format, lang=args.lang)
     if args.output is not None:
-        write_text_atomic(args.output, text, force=args.force)
+        write_text_atomic(args.output, text, force=args.force, inputs=inputs)
     else:
         sys.stdout.write(text)
     return 0

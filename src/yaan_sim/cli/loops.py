@@ -8,7 +8,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from yaan_sim.cli._common import force_option, model_option
+from yaan_sim.cli._common import (
+    check_outputs,
+    force_option,
+    model_option,
+    positive_int,
+    real_number,
+)
 from yaan_sim.errors import YaanSimError
 
 if TYPE_CHECKING:
@@ -54,14 +60,14 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--period",
-        type=float,
+        type=real_number(0.001, 1000),
         default=1.0,
         metavar="YEARS",
         help="length of the periods of the table (default 1 year)",
     )
     p.add_argument(
         "--share",
-        type=float,
+        type=real_number(0, 1, low_open=True),
         default=0.5,
         help="dominant loops: the strongest ones until their mean |relative score| adds to "
         "this (default 0.5, the method's definition)",
@@ -88,14 +94,14 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--max-loops",
-        type=int,
+        type=positive_int,
         default=5000,
         metavar="N",
         help="enumerate at most N element-level loops (default 5000)",
     )
     p.add_argument(
         "--max-length",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="ignore loops of more than N links (default: no bound)",
@@ -105,11 +111,9 @@ def register(sub: Any) -> None:
 
 def cmd_loops(args: argparse.Namespace) -> int:
     from yaan_sim.analysis.loops import check_park, dominant_loops, loops_of_results
-    from yaan_sim.outputs.results import check_writable, open_results, to_netcdf, write_atomic
+    from yaan_sim.outputs.results import open_results, to_netcdf, write_atomic
 
-    for path in (args.output, args.netcdf):
-        if path is not None:
-            check_writable(path, args.force)
+    check_outputs(args.output, args.netcdf, force=args.force, inputs=[args.results, args.model])
     if not args.period > 0:
         raise YaanSimError(f"--period must be a positive number of years, got {args.period:g}")
     if not 0 < args.share <= 1:

@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from yaan_sim.cli._common import force_option, lang_option, model_option, year_option
+from yaan_sim.cli._common import (
+    check_outputs,
+    force_option,
+    lang_option,
+    model_option,
+    year_option,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -46,14 +52,15 @@ def register(subparsers: Any) -> None:
         help="goals file (default: the model's: scenarios/plan-goals.yaml for the Ya'an "
         "model, <model>.goals.yaml or goals.yaml beside another .mdl)",
     )
-    p.add_argument(
+    observed = p.add_mutually_exclusive_group()
+    observed.add_argument(
         "--observed",
         type=Path,
         default=None,
         metavar="CSV",
         help="observed figures (default: models/data/observed.csv)",
     )
-    p.add_argument("--no-observed", action="store_true", help="use no observed figures")
+    observed.add_argument("--no-observed", action="store_true", help="use no observed figures")
     p.set_defaults(func=run)
 
 
@@ -64,11 +71,26 @@ def run(args: argparse.Namespace) -> int:
     from yaan_sim.errors import YaanSimError
     from yaan_sim.model.profile import profile_for_results
     from yaan_sim.outputs.goals import load_goals
+    from yaan_sim.outputs.observed import DEFAULT_OBSERVED
     from yaan_sim.outputs.report import write_report
     from yaan_sim.outputs.results import open_results
 
+    inputs = [args.results, args.goals, args.observed, args.model]
+    check_outputs(args.output, force=args.force, inputs=inputs)  # before the results are read
+    if args.model is not None and not Path(args.model).is_file():
+        raise YaanSimError(
+            f"--model {args.model}: not a model file. Give the .mdl the results were run "
+            "with, or leave --model out to use the one the results name"
+        )
     ds = open_results(args.results)
     profile = profile_for_results(ds, args.model)
+    # the default goals and observed files of the results' model are inputs too
+    defaults = [None if args.goals else profile.goals_path]
+    if profile.is_yaan and not args.no_observed and args.observed is None:
+        defaults.append(DEFAULT_OBSERVED)
+    if any(defaults):
+        inputs += defaults
+        check_outputs(args.output, force=args.force, inputs=inputs)
     goals = load_goals(args.goals) if args.goals is not None else None  # None: the profile's
     if args.observed is not None and not profile.is_yaan:
         raise YaanSimError(

@@ -10,16 +10,25 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from yaan_sim.cli._common import engine_option, force_option, model_option
+from yaan_sim.cli._common import (
+    check_outputs,
+    engine_option,
+    force_option,
+    model_option,
+    nonfinite_option,
+)
 from yaan_sim.errors import YaanSimError
 
 DEFAULT_OUT_DIR = Path("out")
+#: What the main job writes in --out-dir besides the results (outputs/report.py
+#: write_main_job_outputs; charts/ is rewritten with them).
+MAIN_JOB_FILES = ("goal_table.csv", "goal_table.md", "report.html", "report.en.html")
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "run",
-        parents=[engine_option(), model_option(), force_option()],
+        parents=[engine_option(), model_option(), force_option(), nonfinite_option()],
         help="run scenarios and write results (netCDF)",
         description=(
             "Run the model. With scenario files: run each, stack them on a "
@@ -72,7 +81,7 @@ def revenue_table(ds: xr.Dataset, year: float | None = None) -> str:
 
     for park in ds["park"].values:
         lines.append(f"{park:<12}" + cells(rev.sel(park=park)))
-    lines.append(f"{'City total':<12}" + cells(rev.sum("park")))
+    lines.append(f"{'City total':<12}" + cells(rev.sum("park", skipna=False)))  # NaN stays NaN
     return "\n".join(lines)
 
 
@@ -95,15 +104,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     from yaan_sim.model.load import load_model
     from yaan_sim.model.profile import profile_for
     from yaan_sim.outputs.goals import profile_goals
-    from yaan_sim.outputs.results import check_writable, to_netcdf
+    from yaan_sim.outputs.results import to_netcdf
     from yaan_sim.scenario import load_scenarios
 
     main_job = not args.scenarios
     out_dir = Path(args.out_dir)
-    if main_job:
+    output = Path(args.output) if args.output is not None else out_dir / "runs.nc"
+    if output.suffix.lower() != ".nc":
+        raise YaanSimError(f"{output}: `yaan-sim run` writes netCDF: give -o FILE.nc")
+    # every output is checked before the work, not after
+    inputs = [*args.scenarios, args.model, profile_for(args.model).goals_path]
+    if main_job or args.output is None:
+        for folder in (out_dir, out_dir / "charts") if main_job else (out_dir,):
+            if folder.exists() and not folder.is_dir():
+                raise YaanSimError(f"{folder} is a file: --out-dir needs a folder there")
         out_dir.mkdir(parents=True, exist_ok=True)
-    output = Path(args.output) if args.output else out_dir / "runs.nc"
-    check_writable(output, args.force)  # before the work, not after
+    if main_job:
+        check_outputs(*(out_dir / n for n in MAIN_JOB_FILES), force=args.force, inputs=inputs)
+    check_outputs(output, force=args.force, inputs=inputs)
 
     model = load_model(args.model)
     profile = profile_for(model)

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from yaan_sim.cli._common import (
+    check_outputs,
+    default_year,
     engine_option,
     force_option,
     horizon_option,
     model_option,
     output_option,
     parse_horizon,
+    require_variables,
+    run_horizon,
     split_list,
     year_option,
 )
@@ -75,27 +80,51 @@ def _goals_of(profile: Any, command: str) -> Any:
 
 def cmd_seek(args: argparse.Namespace) -> int:
     from yaan_sim.analysis.seek import seek
-    from yaan_sim.outputs.results import check_writable
+    from yaan_sim.errors import YaanSimError
+    from yaan_sim.outputs.export import TABLE_WRITERS
 
-    if args.output:
-        check_writable(args.output, args.force)
-    if args.write_scenario:
-        check_writable(args.write_scenario, args.force)
+    if args.output and Path(args.output).suffix.lower() not in TABLE_WRITERS:
+        raise YaanSimError(f"{args.output}: the lever table is written as .csv or .xlsx")
+    if args.write_scenario and Path(args.write_scenario).suffix.lower() not in (".yaml", ".yml"):
+        raise YaanSimError(f"{args.write_scenario}: a scenario is written as .yaml")
+    inputs = [args.scenario, args.model]
+    check_outputs(args.output, args.write_scenario, force=args.force, inputs=inputs)
     from yaan_sim.model.load import load_model
     from yaan_sim.model.profile import profile_for
     from yaan_sim.scenario import load_scenarios
 
     model = load_model(args.model)
     profile = profile_for(model)
+    goal_set = None if profile.is_yaan else _goals_of(profile, "seek")
     (scenario,) = load_scenarios([profile.scenario_ref(args.scenario)], model)
+    # the files it extends, and the goals file, are inputs too
+    inputs += [*scenario.sources, profile.goals_path]
+    check_outputs(args.output, args.write_scenario, force=args.force, inputs=inputs)
+    horizon = parse_horizon(args.horizon, model)
+    if args.year is not None:  # None: each goal at its own year (seek checks the run reaches it)
+        default_year(args.year, run_horizon(model, [scenario], horizon))
+    goals, levers = split_list(args.goals), split_list(args.levers)
+    if not goals or not levers:
+        example = (
+            "--goals revenue_park:ETDZ --levers 'Investment attraction rate[ETDZ]'"
+            if profile.is_yaan
+            else "--goals GOAL_ID --levers 'LEVER NAME'"
+        )
+        raise YaanSimError(
+            f"--{'goals' if not goals else 'levers'}: name at least one, e.g. {example}"
+        )
+    from yaan_sim.outputs.gaps import goal_variables
+    from yaan_sim.outputs.goals import load_goals
+
+    require_variables(model, goal_variables(goal_set or load_goals(), goals), "the goals need")
     res = seek(
         model,
         scenario,
-        split_list(args.goals),
-        split_list(args.levers),
-        goal_set=None if profile.is_yaan else _goals_of(profile, "seek"),
+        goals,
+        levers,
+        goal_set=goal_set,
         year=args.year,
-        horizon=parse_horizon(args.horizon, model),
+        horizon=horizon,
         engine=args.engine,
     )
     print(res.summary())

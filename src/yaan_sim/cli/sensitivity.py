@@ -8,12 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from yaan_sim.cli._common import (
+    check_outputs,
+    default_year,
     force_option,
     lang_option,
     output_option,
     parse_horizon,
     positive_int,
     prepare_table,
+    real_number,
+    require_variables,
+    run_horizon,
     run_options,
     seed_option,
     split_list,
@@ -66,7 +71,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--lever-spread",
-        type=float,
+        type=real_number(0, 1, low_open=True),
         default=0.1,
         metavar="F",
         help="levers move by up to F of their range either way (default 0.1)",
@@ -83,13 +88,12 @@ def register(sub: Any) -> None:
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     from yaan_sim.analysis.sensitivity import run_sensitivity, write_outputs
-    from yaan_sim.outputs.gaps import DEFAULT_OUTCOMES
-    from yaan_sim.outputs.results import check_writable
+    from yaan_sim.outputs.gaps import DEFAULT_OUTCOMES, goal_variables
+    from yaan_sim.outputs.goals import load_goals
 
-    table = prepare_table(args.output, args.force, DEFAULT_TABLE)
-    check_writable(str(table) + ".json", args.force)
-    if args.chart:
-        check_writable(args.chart, args.force)
+    inputs = [args.scenario, args.model]
+    table = prepare_table(args.output, args.force, DEFAULT_TABLE, inputs=inputs)
+    check_outputs(table, Path(str(table) + ".json"), args.chart, force=args.force, inputs=inputs)
     from yaan_sim.cli.seek import _goals_of
     from yaan_sim.model.load import load_model
     from yaan_sim.model.profile import profile_for
@@ -99,10 +103,19 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     profile = profile_for(model)
     goals = None if profile.is_yaan else _goals_of(profile, "sensitivity")
     (scenario,) = load_scenarios([profile.scenario_ref(args.scenario)], model)
+    # the files it extends, and the goals file, are inputs too
+    inputs += [*scenario.sources, profile.goals_path]
+    check_outputs(table, Path(str(table) + ".json"), args.chart, force=args.force, inputs=inputs)
+    horizon = parse_horizon(args.horizon, model)
+    if args.year is not None:  # None: each goal's own year (else the last simulated year)
+        default_year(args.year, run_horizon(model, [scenario], horizon))
     levers: str | list[str] | None = {"all": "all", "none": None}.get(args.levers)
     if args.levers not in ("all", "none"):
         levers = split_list(args.levers)
     outcomes = split_list(args.goals) or (list(goals.ids) if goals else list(DEFAULT_OUTCOMES))
+    require_variables(
+        model, goal_variables(goals or load_goals(), outcomes), "the goals of the outcomes need"
+    )
     res = run_sensitivity(
         model,
         scenario,
@@ -114,7 +127,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         lever_spread=args.lever_spread,
         outcomes=outcomes,
         year=args.year,
-        horizon=parse_horizon(args.horizon, model),
+        horizon=horizon,
         engine=args.engine,
         chunk_size=args.chunk_size,
         scheduler=args.scheduler,

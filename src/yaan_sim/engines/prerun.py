@@ -103,7 +103,10 @@ def prepare_runs(
     if n is not None and keep == "needed":
         horizons = [whole_times(h) for h in horizons]
     checked_seed = check_seed(seed)
-    check_memory(model, n, horizons[0], return_vars, max(1, len(scenario_list)))
+    # the run integrates from the model's start when the plan starts later (its history)
+    h0 = horizons[0]
+    history = Horizon(min(model.default_horizon.start, h0.start), h0.stop, h0.step, h0.saveper)
+    check_memory(model, n, history, return_vars, max(1, len(scenario_list)))
     return RunPlan(scenario_list, horizons, n, checked_seed)
 
 

@@ -53,6 +53,12 @@ def simulate(
     ``engine``: ``"auto"`` (the vector engine where it can run the model, else PySD),
     or a name of :func:`yaan_sim.engines.base.engine_names`. Notices (such as a fallback
     to PySD) go to ``notify``, by default stderr.
+
+    History, then policy: when the horizon starts after the model's INITIAL TIME (2013,
+    the first year with park data), the run starts at the model's start and the results
+    keep those years as history; the scenarios' levers act from the horizon's start (the
+    plan start, ``ds.attrs["plan_start"]``), the .mdl's defaults (the pre-plan policy)
+    before it. See :func:`history_then_policy`.
     """
     keep = check_keep(keep, samples)
     if keep == "needed" and return_vars is None:
@@ -79,7 +85,8 @@ def simulate(
         if plan.samples is not None:
             overrides.update(_draws(sc, plan.samples, plan.seed))
             overrides.update(sample_overrides or {})
-        runs.append(runner.run(overrides, h, samples=plan.samples, return_vars=return_vars))
+        run_h, overrides = history_then_policy(model, overrides, h)
+        runs.append(runner.run(overrides, run_h, samples=plan.samples, return_vars=return_vars))
     ds = stack_scenarios(runs, plan.scenarios) if plan.scenarios else runs[0]
     return finish(
         ds,
@@ -101,3 +108,55 @@ def _draws(scenario: ScenarioLike | None, samples: int, seed: int | None) -> dic
     if not uncertain:
         return {}
     return uncertain.sample(np.random.default_rng(seed), samples)
+
+
+# --- history, then policy -----------------------------------------------------------------
+def history_horizon(model: ModelLike, plan_horizon: Horizon) -> Horizon:
+    """The horizon actually integrated: from the model's start (its history) when the
+    plan's horizon starts later, so the plan-start state is what the history reaches."""
+    start = min(model.default_horizon.start, plan_horizon.start)
+    return Horizon(start, plan_horizon.stop, plan_horizon.step, plan_horizon.saveper)
+
+
+def history_then_policy(
+    model: ModelLike, overrides: Mapping[str, object], plan_horizon: Horizon
+) -> tuple[Horizon, dict]:
+    """The horizon to integrate and the overrides to apply for a run whose levers act from
+    ``plan_horizon.start``: every run (``simulate`` and the run layer) goes through here."""
+    run_h = history_horizon(model, plan_horizon)
+    return run_h, levers_from_plan_start(model, overrides, run_h, plan_horizon.start)
+
+
+def levers_from_plan_start(
+    model: ModelLike, overrides: Mapping[str, object], run_horizon: Horizon, plan_start: float
+) -> dict:
+    """Each lever override holds the .mdl's default (the pre-plan policy) before the plan start.
+
+    A scenario's levers act from its horizon's start (the plan start, 2016); over the
+    history before it the model runs with the .mdl's lever defaults. Overrides of other
+    constants (uncertain parameters, a design's values) apply over the whole run. Returns
+    lever overrides on the run's integration grid, dims ``(time, [sample,] *lever dims)``.
+    """
+    times = run_horizon.times()
+    before = times < plan_start - 1e-9
+    if not before.any():
+        return dict(overrides)
+    out = {}
+    for name, value in overrides.items():
+        meta = model.meta.get(name) or model.by_py_name.get(name)
+        if meta is None or not meta.is_lever:
+            out[name] = value
+            continue
+        value = value if isinstance(value, xr.DataArray) else xr.DataArray(float(value))
+        after_t = times[~before]
+        if "time" in value.dims:
+            after = value.astype(float).interp(time=after_t, kwargs={"fill_value": "extrapolate"})
+        else:
+            after = value.astype(float).expand_dims(time=after_t)
+        after = after.transpose("time", ...)
+        # the default on the override's other dims (a sample dim, say), then over the history
+        default, _ = xr.broadcast(model.default_value(meta.name), after.isel(time=0, drop=True))
+        history = default.expand_dims(time=times[before]).transpose(*after.dims)
+        merged = xr.concat([history, after], dim="time", coords="minimal", compat="override")
+        out[name] = merged.assign_attrs(value.attrs)
+    return out

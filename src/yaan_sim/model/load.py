@@ -9,6 +9,7 @@ translation is built in a private temporary folder and moved into place with one
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import shutil
@@ -60,8 +61,12 @@ def translate_cached(mdl_path: Path, cache: Path | None = None) -> tuple[Path, b
     py_file = target / (mdl_path.stem + ".py")
     if py_file.is_file():
         return py_file, True
-    root.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=root))
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        _remove_stale_work(root)
+        work = Path(tempfile.mkdtemp(prefix=f".{key}{_WORK_MARK}{os.getpid()}-", dir=root))
+    except OSError as exc:
+        raise cache_error(root, exc) from None
     try:
         (work / mdl_path.name).write_bytes(data)
         try:
@@ -75,10 +80,12 @@ def translate_cached(mdl_path: Path, cache: Path | None = None) -> tuple[Path, b
             _discard(target)  # a damaged entry (e.g. a deleted file): replace it
         try:
             os.rename(work, target)
-        except OSError:
+        except OSError as exc:
             # Another process finished the same translation first: use theirs.
             if not py_file.is_file():
-                raise
+                raise cache_error(target, exc) from None
+    except OSError as exc:  # writing the translation (a full or read-only disk)
+        raise cache_error(work, exc) from None
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
@@ -93,6 +100,30 @@ def _where(exc: Exception, data: bytes) -> str:
     text = data.decode("utf-8", errors="replace")
     at = text.find(match.group(1).strip())
     return f":{text.count(chr(10), 0, at) + 1}" if at >= 0 else ""
+
+
+def cache_error(path: Path, exc: OSError) -> ModelError:
+    """The translation cache cannot be used: say which path and how to fix it."""
+    why = "a file, not a folder" if path.exists() and not path.is_dir() else exc.strerror
+    return ModelError(
+        f"the translation cache {path} cannot be used ({why or exc}): make it a "
+        "writable folder, or point YAAN_SIM_CACHE at one (e.g. YAAN_SIM_CACHE=/tmp/yaan-cache)"
+    )
+
+
+#: A translation in progress is built in ``.{key}.yaan-tmp-{pid}-*`` inside the cache.
+_WORK_MARK = ".yaan-tmp-"
+_WORK_RE = re.compile(r"^\.(?:[0-9a-f]{32}\.yaan-tmp-|trash-[0-9a-f]{32}-)(\d+)")
+
+
+def _remove_stale_work(root: Path) -> None:
+    """Remove the work folders of translations cut short by a kill (their process is gone)."""
+    from yaan_sim.outputs.results import pid_running
+
+    for entry in os.scandir(root):
+        m = _WORK_RE.match(entry.name)
+        if m and entry.is_dir(follow_symlinks=False) and not pid_running(int(m.group(1))):
+            shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def _discard(folder: Path) -> None:
@@ -145,14 +176,25 @@ class Horizon:
             return [f"step {self.step:g} is not positive"]
         n = (self.stop - self.start) / self.step
         if n > MAX_STEPS:
-            return [f"{n:,.0f} steps of {self.step:g}: at most {MAX_STEPS:,} are allowed"]
+            return [f"{n:.3g} steps of {self.step:g}: at most {MAX_STEPS:,} are allowed"]
         if abs(n - round(n)) > 1e-6:
             return [
                 f"stop - start = {self.stop - self.start:g} is not a whole number of steps "
-                f"of {self.step:g}"
+                f"of {self.step:g} (the run would end at "
+                f"{self.start + math.floor(n + 1e-6) * self.step:g}, not {self.stop:g})"
             ]
         if self.saveper < self.step:
             return [f"saveper {self.saveper:g} is below the step {self.step:g}"]
+        k = self.saveper / self.step
+        if abs(k - round(k)) > 1e-6:
+            return [f"saveper {self.saveper:g} is not a whole number of steps of {self.step:g}"]
+        m = (self.stop - self.start) / self.saveper
+        if abs(m - round(m)) > 1e-6:
+            return [
+                f"stop - start = {self.stop - self.start:g} is not a whole number of saving "
+                f"periods of {self.saveper:g} (the last value saved would be at "
+                f"{self.start + math.floor(m + 1e-6) * self.saveper:g}, not {self.stop:g})"
+            ]
         return []
 
 
@@ -244,12 +286,15 @@ class YaanModel:
             raise ModelError(f"cannot find INITIAL TIME in {self.mdl_path} to start at {start}")
         key = hashlib.sha256(new.encode()).hexdigest()[:16]
         folder = cache_dir() / "variants" / key
-        folder.mkdir(parents=True, exist_ok=True)
         variant = folder / self.mdl_path.name
-        if not variant.exists():
-            tmp = folder / f".{variant.name}.{os.getpid()}"
-            tmp.write_text(new, encoding="utf-8")
-            os.replace(tmp, variant)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if not variant.exists():
+                tmp = folder / f".{variant.name}.{os.getpid()}"
+                tmp.write_text(new, encoding="utf-8")
+                os.replace(tmp, variant)
+        except OSError as exc:
+            raise cache_error(folder, exc) from None
         return load_model(variant)
 
     def levers(self) -> list[VarMeta]:
@@ -270,17 +315,38 @@ class YaanModel:
         return xr.DataArray(float(value))
 
 
+def _pysd_load(py_file: Path) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return _pysd().load(str(py_file))
+
+
 def load_model(path: str | Path | None = None, *, cache: str | Path | None = None) -> YaanModel:
     """Load a Vensim model (default: models/yaan_parks.mdl), translating it only if needed."""
     mdl = Path(path) if path is not None else DEFAULT_MODEL
-    py_file, hit = translate_cached(mdl, Path(cache) if cache is not None else None)
-    pysd = _pysd()
+    cache_root = Path(cache) if cache is not None else None
+    py_file, hit = translate_cached(mdl, cache_root)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            model = pysd.load(str(py_file))
+        model = _pysd_load(py_file)
     except Exception as exc:
-        raise ModelError(f"PySD could not load the translation of {mdl}: {exc}") from None
+        if not hit:
+            raise ModelError(
+                f"PySD could not load its translation of {mdl} ({py_file}): {exc}"
+            ) from None
+        # A damaged cache entry (cut short, edited, or from a broken disk): translate again.
+        _discard(py_file.parent)
+        if py_file.is_file():
+            raise ModelError(
+                f"the cached translation {py_file} is damaged ({exc}) and cannot be removed: "
+                "delete that folder, or point YAAN_SIM_CACHE at another folder"
+            ) from None
+        py_file, hit = translate_cached(mdl, cache_root)
+        try:
+            model = _pysd_load(py_file)
+        except Exception as exc2:
+            raise ModelError(
+                f"PySD could not load its translation of {mdl} ({py_file}): {exc2}"
+            ) from None
     return YaanModel(
         mdl_path=mdl.resolve(),
         mdl_sha256=file_sha256(mdl),

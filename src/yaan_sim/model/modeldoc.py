@@ -77,18 +77,39 @@ def render(model) -> str:
         for m in metas
         if m.role == "parameter"
     ]
-    assumed = sum(
-        1
-        for m in metas
-        if m.role in {"parameter", "lever"}
-        and m.fields.get("source", "").lower().startswith(("assumed", "calibrated"))
-    )
-    sourced = sum(1 for m in metas if m.role in {"parameter", "lever"}) - assumed
     out += [
         "",
-        f"{sourced} constants carry a source or are derived; {assumed} are assumed or calibrated.",
+        "### Observation operators (outputs that measure a published quantity)",
+        "",
+        "| variable | observes (ledger variable) | subscripts | units |",
+        "|---|---|---|---|",
+    ]
+    out += [
+        f"| {m.name} | {m.fields['observes']} | {dims(m)} | {m.units} |"
+        for m in metas
+        if m.fields.get("observes")
+    ]
+    counts = {"sourced": 0, "set by hand": 0, "assumed": 0}
+    for m in metas:
+        if m.role in {"parameter", "lever"}:
+            counts[_basis(m)] += 1
+    out += [
+        "",
+        f"{sum(counts.values())} constants: {counts['sourced']} from a published figure, the plan "
+        f"or a definition; {counts['set by hand']} set by hand against published figures (their "
+        f"`calibrate:` field names them); {counts['assumed']} assumed.",
     ]
     return "\n".join(out)
+
+
+def _basis(meta) -> str:
+    """How a constant's value was chosen: sourced, set by hand against data, or assumed."""
+    source = meta.fields.get("source", "").lower()
+    if meta.fields.get("calibrate") or source.startswith(("set by hand", "calibrated")):
+        return "set by hand"
+    if source.startswith("assumed"):
+        return "assumed"
+    return "sourced"
 
 
 def update_readme(model, path=README) -> bool:

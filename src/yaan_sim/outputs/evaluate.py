@@ -241,13 +241,37 @@ def metric_series(ds: xr.Dataset, goal: Goal, parks: Sequence[str]) -> xr.DataAr
     if goal.is_generic:
         return variable_series(ds, goal.id, goal.metric, goal.unit)
     m = goal.metric
+
+    def total(name: str, check_unit: bool) -> xr.DataArray:  # a missing park: a missing total
+        return _variable(ds, goal, name, check_unit).sel(park=list(parks)).sum("park", skipna=False)
+
     if m.aggregate == "sum":
-        out = _variable(ds, goal, m.variable, True).sel(park=list(parks)).sum("park") * m.scale
+        out = total(m.variable, True) * m.scale
     else:
-        num = _variable(ds, goal, m.numerator, False).sel(park=list(parks)).sum("park")
-        den = _variable(ds, goal, m.denominator, False).sel(park=list(parks)).sum("park")
-        out = m.scale * num / den.where(den != 0)
+        out = (
+            m.scale
+            * total(m.numerator, False)
+            / total(m.denominator, False).where(lambda d: d != 0)
+        )
     return out.rename(goal.id)
+
+
+def check_year(ds: xr.Dataset, year: int) -> int:
+    """``year`` as an int if the results hold its annual value, else a clear error."""
+    t = np.asarray(ds["time"].values, dtype=float)
+    years = np.round(t[np.abs(t - np.round(t)) < 1e-6]).astype(int)
+    try:
+        y = int(year)
+    except (TypeError, ValueError, OverflowError):
+        raise ResultsError(f"the evaluation year must be a whole number, not {year!r}") from None
+    if y != year or not len(years) or not years.min() <= y <= years.max():
+        span = f"{years.min()}-{years.max()}" if len(years) else "no whole year"
+        later = len(years) and y > years.max()
+        raise ResultsError(
+            f"year {year} is outside the years the results cover ({span}): choose a year "
+            "within them (--year)" + (f", or run the scenarios to {year} first" if later else "")
+        )
+    return y
 
 
 def annual(da: xr.DataArray) -> xr.DataArray:
@@ -268,7 +292,7 @@ def annual(da: xr.DataArray) -> xr.DataArray:
 def evaluate(
     ds: xr.Dataset,
     goals: GoalSet | Iterable[Goal] | None = None,
-    year: int | None = 2020,
+    year: int | None = None,
     *,
     observed: pd.DataFrame | None = None,
     margin: float = AT_RISK_MARGIN,
@@ -284,8 +308,9 @@ def evaluate(
         From :func:`yaan_sim.outputs.goals.load_goals`; default: the plan's goals.
     year
         Evaluation year Y; goals are judged on the simulated (or observed) value in Y and on
-        the path from Y to the goal year (see the module docstring for the status rule).
-        None: every goal in its own goal year.
+        the path from Y to the goal year (see the module docstring for the status rule);
+        it must be a year the results hold. None (default): every goal in its own goal year
+        (2020 for the plan's goals; another model's goals each have their own).
     observed
         Observed figures (:func:`load_observed`, or a CSV path) that replace the simulated
         value in Y.
@@ -310,11 +335,12 @@ def evaluate(
     check_results(ds, parks=not all(g.is_generic for g in goals))
     if isinstance(observed, (str, Path)):
         observed = load_observed(observed, source=ds, goals=goals)
+    year = None if year is None else check_year(ds, year)  # None: each goal at its own year
     rows = []
     scenarios = [str(s) for s in ds["scenario"].values] if "scenario" in ds.dims else [None]
     for goal in goals:
         unit = goal_unit(ds, goal)
-        y = goal.year if year is None else int(year)
+        y = goal.year if year is None else year
         for scope in goal.scopes:
             for name, parks in scope_members(ds, scope, goal):
                 series = annual(metric_series(ds, goal, parks))

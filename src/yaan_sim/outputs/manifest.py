@@ -147,6 +147,8 @@ class Manifest:
     ensemble: EnsembleRecord | None = None
     batch_sources: tuple[str, ...] | None = None
     loops: LoopsRecord | None = None
+    #: NaN, inf and below-minimum stocks found in the results (outputs/finite.py), if any
+    nonfinite: tuple[str, ...] = ()
     created_utc: str = ""
     versions: Mapping[str, str] = field(default_factory=dict)
     platform: str = ""
@@ -170,6 +172,7 @@ class Manifest:
         ensemble: EnsembleRecord | None = None,
         batch_sources: Sequence[str] | None = None,
         loops: LoopsRecord | None = None,
+        nonfinite: Sequence[str] = (),
     ) -> Manifest:
         """The manifest of a run made now, in this environment."""
         return cls(
@@ -190,6 +193,7 @@ class Manifest:
             ensemble=ensemble,
             batch_sources=tuple(batch_sources) if batch_sources is not None else None,
             loops=loops,
+            nonfinite=tuple(nonfinite),
             created_utc=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             versions=package_versions(),
             platform=platform.platform(),
@@ -232,6 +236,8 @@ class Manifest:
             out["batch"] = {"sources": list(self.batch_sources)}
         if self.loops is not None:
             out["loops"] = asdict(self.loops)
+        if self.nonfinite:
+            out["nonfinite"] = list(self.nonfinite)
         return out
 
     def to_json(self) -> str:
@@ -281,6 +287,7 @@ class Manifest:
             if batch is None
             else _Fields(batch, source, "batch").texts("sources"),
             loops=None if loops is None else _loops(_Fields(loops, source, "loops")),
+            nonfinite=r.texts("nonfinite") or (),
             created_utc=r.text("created_utc", default=""),
             versions=_string_map(r, "versions"),
             platform=r.text("platform", default=""),

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -429,10 +430,13 @@ def _try_model(path=None):
         return f"{type(exc).__name__}: {exc}"
 
 
-def write_text_atomic(path: str | Path, text: str | bytes, force: bool = False) -> Path:
-    """Write text atomically; refuses to overwrite an existing file unless ``force``."""
+def write_text_atomic(
+    path: str | Path, text: str | bytes, force: bool = False, *, inputs: Sequence = ()
+) -> Path:
+    """Write text atomically; refuses to overwrite an existing file unless ``force``, or
+    to write over one of ``inputs``."""
     data = text.encode("utf-8") if isinstance(text, str) else text
-    return write_atomic(path, lambda tmp: tmp.write_bytes(data), force=force)
+    return write_atomic(path, lambda tmp: tmp.write_bytes(data), force=force, inputs=inputs)
 
 
 def write_report(

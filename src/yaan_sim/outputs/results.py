@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import itertools
 import json
 import os
-import tempfile
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -153,8 +155,16 @@ def finish(
     ensemble: EnsembleRecord | None = None,
     batch_sources: Sequence[str] | None = None,
 ) -> xr.Dataset:
-    """Annotate a results Dataset and give it its manifest (every runner ends here)."""
+    """Annotate a results Dataset and give it its manifest (every runner ends here).
+
+    Every variable is checked for NaN and inf, and every stock against its declared
+    minimum (:mod:`yaan_sim.outputs.finite`): what is found is listed in the manifest
+    (``nonfinite``) and raised as a :class:`~yaan_sim.outputs.finite.NonFiniteWarning`.
+    """
+    from yaan_sim.outputs import finite
+
     ds = annotate(ds, model)
+    nonfinite = finite.describe(finite.scan(ds, finite.Expected.of(model)))
     manifest = Manifest.create(
         model,
         engine=engine,
@@ -167,6 +177,7 @@ def finish(
         return_vars=return_vars,
         ensemble=ensemble,
         batch_sources=batch_sources,
+        nonfinite=nonfinite,
     )
     ds.attrs.update(
         {
@@ -176,47 +187,220 @@ def finish(
             "model_sha256": model.mdl_sha256,
         }
     )
+    if scenarios and horizon.start > model.default_horizon.start:
+        # history, then policy (engines.simulate.history_then_policy): the levers act from
+        # the horizon's start; the results begin at the model's start
+        ds.attrs["plan_start"] = float(horizon.start)
+        ds.attrs["history_start"] = float(model.default_horizon.start)
+    if nonfinite:
+        finite.warn(nonfinite)
     return ds
 
 
-def check_writable(path: str | Path, force: bool = False) -> Path:
-    """Refuse to overwrite without ``force`` and fail early on a missing or read-only folder."""
+#: Temporary files are named ``.{output name}.yaan-tmp-{pid}-{n}`` beside their output, so
+#: that one left by a killed process is recognised, and removed, by the next write there.
+TEMP_MARK = ".yaan-tmp-"
+_TEMP_RE = re.compile(r"^\..*" + re.escape(TEMP_MARK) + r"(\d+)-\d+$", re.DOTALL)
+_temp_counter = itertools.count()
+
+
+def _name_max(folder: Path) -> int:
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        return 255
+
+
+def pid_running(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (True when it cannot be told)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):  # gone, or a number no process can have
+        return False
+    except (PermissionError, OSError):
+        return True  # another user's process, or cannot tell: keep its file
+    return True
+
+
+def remove_stale_temps(folder: str | Path) -> list[Path]:
+    """Remove the temporary files in ``folder`` whose writing process is no longer running
+    on this machine (a write cut short by a kill); return what was removed."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TEMP_RE.match(entry.name)
+        if m is None or pid_running(int(m.group(1))):
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            pass  # another process removed it first, or we may not: harmless
+    return removed
+
+
+def _temp_path(path: Path) -> Path:
+    """A fresh temporary name beside ``path``, within the folder's name length."""
+    tail = f"{TEMP_MARK}{os.getpid()}-{next(_temp_counter)}"
+    room = max(1, _name_max(path.parent) - len(tail.encode()) - 1)
+    stem = path.name.encode("utf-8")[:room].decode("utf-8", errors="ignore")
+    return path.with_name(f".{stem}{tail}")
+
+
+def _create_temp(path: Path) -> Path:
+    """Create (exclusively, with the usual permissions) a temporary file beside ``path``."""
+    for _ in range(100):  # a name left by an earlier process with this pid: take the next
+        tmp = _temp_path(path)
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return tmp
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise YaanSimError(
+                f"cannot write in {path.parent} ({exc.strerror or exc}): choose another path"
+            ) from None
+    raise YaanSimError(
+        f"cannot create a temporary file in {path.parent}: remove its .*{TEMP_MARK}* files"
+    )
+
+
+def check_output(
+    path: str | Path,
+    force: bool = False,
+    *,
+    inputs: Sequence[str | Path | None] = (),
+    what: str = "output",
+) -> Path:
+    """Check an output path before any work; return it.
+
+    Refused, with a message that says how to fix it: an empty name, a name too long for
+    the folder, a missing or read-only folder, a folder or other non-file at the path
+    (even with ``force``), an existing file or a broken symbolic link without ``force``,
+    and a path that is one of ``inputs`` (the same file, by any name). Temporary files
+    left in the folder by a killed writer are removed.
+    """
+    if str(path).strip() == "":
+        raise YaanSimError(f"the {what} path is empty: give a file name")
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
+        kind = "is a file, not a folder" if folder.exists() else "does not exist"
         raise YaanSimError(
-            f"the output folder {folder} does not exist: create it first "
-            f"(mkdir -p {folder}) or choose another -o path"
+            f"the {what} folder {folder} {kind}: create it first (mkdir -p {folder}) "
+            f"or choose another path"
         )
-    if not os.access(folder, os.W_OK):
-        raise YaanSimError(f"the output folder {folder} is not writable: choose another -o path")
-    if path.exists() and not force:
+    limit = _name_max(folder)
+    if len(path.name.encode("utf-8")) > limit:
         raise YaanSimError(
-            f"{path} exists already: pass --force to overwrite it, or choose another -o path"
+            f"the {what} name {path.name[:40]}... is {len(path.name.encode('utf-8'))} bytes "
+            f"long; the folder {folder} allows {limit}: choose a shorter name"
         )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise YaanSimError(f"the {what} folder {folder} is not writable: choose another path")
+    if os.path.lexists(path):
+        if path.is_symlink() and not path.exists():
+            if not force:
+                raise YaanSimError(
+                    f"{path} is a broken symbolic link (to {os.readlink(path)}): remove it, "
+                    "choose another path, or pass --force to replace the link itself"
+                )
+        elif path.is_dir():
+            raise YaanSimError(f"{path} is a folder: give a file name inside it, e.g. {path}/x")
+        elif not path.is_file():
+            raise YaanSimError(f"{path} is not a regular file (a device or pipe): choose a file")
+        elif not force:
+            raise YaanSimError(
+                f"{path} exists already: pass --force to overwrite it, or choose another path"
+            )
+    for source in inputs:
+        if source is None or not os.path.exists(source) or not path.exists():
+            continue
+        if os.path.samefile(source, path):
+            alias = "" if os.path.abspath(source) == os.path.abspath(path) else f" ({source})"
+            raise YaanSimError(
+                f"{path} is also an input{alias}: writing it would destroy what is being "
+                "read; choose another output path"
+            )
+    remove_stale_temps(folder)
     return path
 
 
-def write_atomic(path: str | Path, write_to: Callable[[Path], Any], force: bool = False) -> Path:
-    """Call ``write_to(tmp_path)`` then rename onto ``path``: never a half-written file."""
-    path = check_writable(path, force)
+def check_writable(path: str | Path, force: bool = False) -> Path:
+    """:func:`check_output` without inputs (kept for callers that have none)."""
+    return check_output(path, force)
+
+
+def write_atomic(
+    path: str | Path,
+    write_to: Callable[[Path], Any],
+    force: bool = False,
+    *,
+    inputs: Sequence[str | Path | None] = (),
+) -> Path:
+    """Call ``write_to(tmp_path)`` and put the file in place at once: never half a file.
+
+    Without ``force`` the output is created exclusively (a hard link of the finished
+    temporary file, which fails if anything appeared at ``path`` meanwhile), so of two
+    processes writing the same output exactly one succeeds; the other gets a
+    :class:`YaanSimError` and the file holds one complete result. With ``force`` the
+    file is replaced in one rename.
+    """
+    path = check_output(path, force, inputs=inputs)
+    tmp = _create_temp(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise YaanSimError(
-            f"cannot write in {path.parent} ({exc.strerror or exc}): choose another -o path"
-        ) from None
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
-    try:
-        write_to(Path(tmp))
-        os.replace(tmp, path)
+        try:
+            write_to(tmp)
+        except OSError as exc:
+            raise YaanSimError(
+                f"cannot write {path} ({exc.strerror or exc}); nothing was written there"
+            ) from None
+        _put_in_place(tmp, path, force)
     finally:
-        if os.path.exists(tmp):
+        if os.path.lexists(tmp):
             os.unlink(tmp)
     return path
+
+
+def _put_in_place(tmp: Path, path: Path, force: bool) -> None:
+    try:
+        if force:
+            os.replace(tmp, path)
+            return
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            if exc.errno not in (
+                errno.EPERM,
+                errno.ENOTSUP,
+                errno.EOPNOTSUPP,
+                errno.ENOSYS,
+                errno.EMLINK,
+                errno.EXDEV,
+            ):
+                raise
+            # no hard links here (some network and FUSE file systems): claim the name
+            # with an exclusive create, then rename over the empty claim
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            os.replace(tmp, path)
+    except FileExistsError:
+        raise YaanSimError(
+            f"{path} was created by another process while this one was working; it was not "
+            "overwritten and this result was not kept: pass --force to replace it, or "
+            "choose another path"
+        ) from None
+    except OSError as exc:
+        raise YaanSimError(
+            f"cannot put {path} in place ({exc.strerror or exc}); nothing was written there"
+        ) from None
 
 
 def to_netcdf(ds: xr.Dataset, path: str | Path, force: bool = False) -> Path:

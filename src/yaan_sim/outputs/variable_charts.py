@@ -23,6 +23,9 @@ from yaan_sim.outputs.charts import (
 )
 from yaan_sim.outputs.i18n import scenario_titles, unit_label
 
+#: Panels with more lines than this carry no legend (the title names the variable).
+MAX_LEGEND_ENTRIES = 10
+
 
 @_with_fonts
 def plot_variables(
@@ -83,7 +86,9 @@ def plot_variables(
         ax.set_ylabel(unit_label(str(da.attrs.get("units", "")), lang), fontsize=8)
         _year_axis(ax, lang, ds)
         ax.grid(alpha=0.3)
-        if ax.get_legend_handles_labels()[0] and (len(scen) > 1 or extra):
+        handles = ax.get_legend_handles_labels()[0]
+        # a legend of dozens of elements would crowd the panel out of the figure
+        if handles and (len(scen) > 1 or extra) and len(handles) <= MAX_LEGEND_ENTRIES:
             ax.legend(fontsize=7, frameon=False)
     for ax in axes.flat[len(names) :]:
         ax.set_visible(False)
