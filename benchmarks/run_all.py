@@ -4,12 +4,12 @@
 
 Runs, each writing its own section of README.md (``--write-readme``):
 
-1. ``bench_user.py``: what a user feels: one ``ys.simulate`` call end to end beside PySD's
+1. ``bench_engines.py``: the numpy vector engine and PySD: build, latency, runs/s by N;
+2. ``bench_jax.py``: the JAX engine against numpy: agreement, compile time, runs/s by N
+   (``--jax-ns``; default 10^4 and 10^5: larger N take minutes per engine on two cores);
+3. ``bench_user.py``: what a user feels: one ``ys.simulate`` call end to end beside PySD's
    time for the same call and the engine's own, the default ensemble call's time and memory,
-   and (unless ``--no-make-test``) the wall time of ``make test``;
-2. ``bench_engines.py``: the numpy vector engine and PySD: build, latency, runs/s by N;
-3. ``bench_jax.py``: the JAX engine against numpy: agreement, compile time, runs/s by N
-   (``--jax-ns``; default 10^4 and 10^5: larger N take minutes per engine on two cores).
+   and (unless ``--no-make-test``) the wall time of ``make test``.
 
 ``bench_ensemble.py`` (a dask cluster; its own ENSEMBLE.md) is not run here: run it by
 hand when the distributed path changes. A script that fails stops the run with its exit
@@ -46,7 +46,6 @@ def main(argv=None) -> int:
     ap.add_argument("--jax-ns", default="10000,100000", help="N for bench_jax.py (comma-separated)")
     args = ap.parse_args(argv)
     quick = ["--quick"] if args.quick else []
-    run("bench_user.py", "--write-readme", *quick, *([] if args.no_make_test else ["--make-test"]))
     run("bench_engines.py", "--write-readme", *quick)
     run(
         "bench_jax.py",
@@ -55,6 +54,8 @@ def main(argv=None) -> int:
         args.jax_ns,
         *(["--repeat", "1"] if args.quick else []),
     )
+    # last: make test (the longest) runs when the engines' figures are written
+    run("bench_user.py", "--write-readme", *quick, *([] if args.no_make_test else ["--make-test"]))
     print(f"rewrote {HERE / 'README.md'}")
     return 0
 
