@@ -149,14 +149,25 @@ def levers_from_plan_start(
             continue
         value = value if isinstance(value, xr.DataArray) else xr.DataArray(float(value))
         after_t = times[~before]
-        if "time" in value.dims:
+        if "time" in value.dims and _same_times(value["time"].values, after_t):
+            after = value.astype(float).assign_coords(time=after_t)  # on the grid already
+        elif "time" in value.dims:
             after = value.astype(float).interp(time=after_t, kwargs={"fill_value": "extrapolate"})
         else:
             after = value.astype(float).expand_dims(time=after_t)
         after = after.transpose("time", ...)
         # the default on the override's other dims (a sample dim, say), then over the history
         default, _ = xr.broadcast(model.default_value(meta.name), after.isel(time=0, drop=True))
-        history = default.expand_dims(time=times[before]).transpose(*after.dims)
-        merged = xr.concat([history, after], dim="time", coords="minimal", compat="override")
-        out[name] = merged.assign_attrs(value.attrs)
+        history = default.transpose(*after.dims[1:]).values
+        block = np.concatenate(
+            [np.broadcast_to(history, (int(before.sum()), *history.shape)), after.values]
+        )  # one block, not xr.concat (which aligns and copies each lever's coords)
+        coords = {k: c for k, c in after.coords.items() if "time" not in c.dims}
+        out[name] = xr.DataArray(
+            block, dims=after.dims, coords={**coords, "time": times}, attrs=value.attrs
+        )
     return out
+
+
+def _same_times(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=0, atol=1e-9))
