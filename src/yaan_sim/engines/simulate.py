@@ -148,25 +148,44 @@ def levers_from_plan_start(
             out[name] = value
             continue
         value = value if isinstance(value, xr.DataArray) else xr.DataArray(float(value))
-        after_t = times[~before]
-        if "time" in value.dims and _same_times(value["time"].values, after_t):
-            after = value.astype(float).assign_coords(time=after_t)  # on the grid already
-        elif "time" in value.dims:
-            after = value.astype(float).interp(time=after_t, kwargs={"fill_value": "extrapolate"})
-        else:
-            after = value.astype(float).expand_dims(time=after_t)
-        after = after.transpose("time", ...)
-        # the default on the override's other dims (a sample dim, say), then over the history
-        default, _ = xr.broadcast(model.default_value(meta.name), after.isel(time=0, drop=True))
-        history = default.transpose(*after.dims[1:]).values
-        block = np.concatenate(
-            [np.broadcast_to(history, (int(before.sum()), *history.shape)), after.values]
-        )  # one block, not xr.concat (which aligns and copies each lever's coords)
-        coords = {k: c for k, c in after.coords.items() if "time" not in c.dims}
-        out[name] = xr.DataArray(
-            block, dims=after.dims, coords={**coords, "time": times}, attrs=value.attrs
-        )
+        out[name] = _history_then(value, model.default_value(meta.name), times, before)
     return out
+
+
+def _history_then(
+    value: xr.DataArray, default: xr.DataArray, times: np.ndarray, before: np.ndarray
+) -> xr.DataArray:
+    """``default`` over the times ``before``, then ``value``, dims ``(time, *value's others)``.
+
+    In numpy where the value is on the grid already and shares the default's labels (the
+    usual case: one lever's settings, with or without a sample dim); else with xarray."""
+    after_t = times[~before]
+    others = [d for d in value.dims if d != "time"]
+    on_grid = "time" not in value.dims or _same_times(value["time"].values, after_t)
+    if on_grid and all(
+        d in others and np.array_equal(default[d].values, value[d].values) for d in default.dims
+    ):
+        after = value.transpose("time", ...).values if "time" in value.dims else value.values
+        after = np.broadcast_to(after, (after_t.size, *[value.sizes[d] for d in others]))
+        history = default.transpose(*[d for d in others if d in default.dims]).values
+        history = history.reshape([value.sizes[d] if d in default.dims else 1 for d in others])
+        coords = {k: c for k, c in value.coords.items() if "time" not in c.dims}
+        dims = ("time", *others)
+    else:
+        if "time" in value.dims:
+            a = value.astype(float).interp(time=after_t, kwargs={"fill_value": "extrapolate"})
+        else:
+            a = value.astype(float).expand_dims(time=after_t)
+        a = a.transpose("time", ...)
+        default, _ = xr.broadcast(default, a.isel(time=0, drop=True))
+        history, after = default.transpose(*a.dims[1:]).values, a.values
+        coords = {k: c for k, c in a.coords.items() if "time" not in c.dims}
+        dims = a.dims
+    n = int(before.sum())
+    block = np.concatenate(  # one block, not xr.concat (which aligns each lever's coords)
+        [np.broadcast_to(history, (n, *after.shape[1:])), after], dtype=float
+    )
+    return xr.DataArray(block, dims=dims, coords={**coords, "time": times}, attrs=value.attrs)
 
 
 def _same_times(a: np.ndarray, b: np.ndarray) -> bool:
