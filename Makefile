@@ -12,6 +12,10 @@ BIN := $(VENV)/bin
 CONSTRAINTS ?= requirements/constraints.txt
 PIP_C := $(if $(CONSTRAINTS),-c $(CONSTRAINTS),)
 PYTEST_ARGS ?=
+# `make test` runs on every core (pytest-xdist), each test module on one worker, so that its
+# module-scoped fixtures are built once (tests/conftest.py). `make test XDIST=` runs serially.
+# (Not --dist loadgroup: pytest-xdist 3.8 cannot group tests under pytest 9.)
+XDIST ?= -n auto --dist loadscope
 
 .PHONY: help run test lint venv venv-test venv-lint clean posterior
 
@@ -47,7 +51,7 @@ run: venv  ## run the default scenarios; write results, charts, goal table and r
 	$(BIN)/yaan-sim run --out-dir out --force
 
 test: venv-test  ## run the tests
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 lint: venv-lint  ## ruff check, ruff format --check and mypy (configured in pyproject.toml)
 	$(BIN)/ruff check .

@@ -8,7 +8,7 @@ where it is absent) over the model's own horizon and step:
 * build time (parse + compile) and one-scenario latency (one run, every variable);
 * runs/s at N = 1, 100, 10,000, 100,000 samples with per-sample values of several
   constants (so every stock and flow is really computed per sample), returning a few
-  key outputs (every variable would be 1.5 GB at N = 10,000 for the project model);
+  key outputs (every variable at N = 10,000 would be GiBs for the project model);
 * PySD's loop: a few runs of the translated model timed and extrapolated;
 * PySD with a sample subscript: skipped (see the README for why);
 * peak memory at N = 100,000 (tracemalloc: numpy's allocations during the run).
@@ -252,6 +252,7 @@ def main(argv=None):
             translate,
             pysd_run,
             args.pysd_runs,
+            ds.nbytes,
         )
 
 
@@ -272,6 +273,7 @@ def write_readme(
     translate,
     pysd_run,
     pysd_runs,
+    run_bytes,
 ):
     lines = [
         f"- Model: `{mdl.relative_to(ROOT)}` ({which}): {n_vars} variables, {n_states}"
@@ -315,8 +317,9 @@ def write_readme(
         f"Samples: per-sample values (+-20%) of several scalar and per-park constants, so "
         f"every stock and flow is computed per sample. Outputs returned: {', '.join(outs)}. "
         "Returning every variable costs time and memory in building the Dataset (every "
-        "variable at every saved time for every sample: about 1.5 GB at N = 10,000 for "
-        "the project's model); ensembles should name the outputs they need.",
+        "variable at every saved time for every sample: "
+        f"{run_bytes * 10_000 / 2**30:.1f} GiB at N = 10,000 for this model); ensembles "
+        "keep what the question needs (bench_user's section).",
         "",
         f"Targets of issue 5: one run under 20 ms (reached: {latency * 1000:.1f} ms with "
         f"every variable); over 20,000 runs/s at N = 10,000 on 2 cores (reached: "

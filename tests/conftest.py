@@ -1,4 +1,10 @@
-"""Shared fixtures. Translations go to a per-session cache, never the user's home."""
+"""Shared fixtures. Translations go to a per-session cache, never the user's home.
+
+Under pytest-xdist (`make test`: `-n auto --dist loadscope`) the workers of one run share
+that cache, so the model is translated once per run; each module's tests run on one worker,
+so a module-scoped fixture (a translated test model, a shared run, a dask cluster, a
+compiled JAX program, an executed notebook) is still built once.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,19 @@ from pathlib import Path
 
 import pytest
 
+
+def _session_cache() -> str:
+    """One folder per test run; xdist's workers of a run share theirs (the run's uid)."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if not run:
+        return tempfile.mkdtemp(prefix="yaan-sim-test-cache-")
+    folder = Path(tempfile.gettempdir()) / f"yaan-sim-test-cache-{run}"
+    folder.mkdir(exist_ok=True)  # concurrent translations into it are safe (test_cache.py)
+    return str(folder)
+
+
 # Before yaan_sim is imported anywhere: keep the translation cache inside the test session.
-os.environ.setdefault("YAAN_SIM_CACHE", tempfile.mkdtemp(prefix="yaan-sim-test-cache-"))
+os.environ.setdefault("YAAN_SIM_CACHE", _session_cache())
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_MODELS = REPO.parent / "shared" / "test-models" / "tests"

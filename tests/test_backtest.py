@@ -231,7 +231,12 @@ def test_an_ensemble_gives_the_median_and_a_90_percent_interval(calib, ledger):
         )
     }
     ds = ys.simulate(
-        calib, [FixedScenario("s", {})], samples=21, sample_overrides=design, engine="vector"
+        calib,
+        [FixedScenario("s", {})],
+        samples=21,
+        sample_overrides=design,
+        engine="vector",
+        keep="all",
     )
     tab = backtest(calib, ds, ledger).set_index("id")
     t, _ = euler_revenue("ETDZ")
@@ -239,6 +244,17 @@ def test_an_ensemble_gives_the_median_and_a_90_percent_interval(calib, ledger):
     assert tab.loc["e-rev-2018h1", "simulated"] == pytest.approx(median, rel=1e-12)
     assert tab.loc["e-rev-2018h1", "p05"] < median < tab.loc["e-rev-2018h1", "p95"]
     assert tab.loc["e-rev-2014", "covered"] in (True, False)
+
+
+def test_an_ensemble_saved_at_whole_years_is_refused_with_the_fix(calib, ledger):
+    import yaan_sim as ys
+    from yaan_sim.scenario.fixed import FixedScenario
+
+    design = {"Growth rate": __import__("xarray").DataArray([0.1, 0.12], dims="sample")}
+    ds = ys.simulate(calib, [FixedScenario("s", {})], samples=2, sample_overrides=design)
+    assert ds["time"].diff("time").min() == 1.0  # an ensemble's default
+    with pytest.raises(YaanSimError, match="keep='all'"):
+        backtest(calib, ds, ledger)
 
 
 def test_results_without_a_variable_say_so(calib, ledger):

@@ -13,6 +13,7 @@ from yaan_sim.analysis.sampling import factors, ppf, sample_design, unit_matrix
 from yaan_sim.errors import YaanSimError
 from yaan_sim.outputs.export import export, to_tidy
 from yaan_sim.outputs.gaps import goal_gaps
+from yaan_sim.outputs.manifest import Manifest
 from yaan_sim.scenario import load_scenario
 
 H = ys.Horizon(2016, 2018, 0.125, 0.25)
@@ -183,3 +184,41 @@ def test_cli_ensemble(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:  # argparse's own check, also exit 2
         main(["ensemble", str(sc), "-n", "0"])
     assert exc.value.code == 2
+
+
+def test_an_ensemble_keeps_what_the_goals_need_at_whole_years_unless_told(model, unc):
+    from yaan_sim.outputs.gaps import goal_variables
+    from yaan_sim.outputs.goals import load_goals
+
+    needed = ys.simulate(model, [unc], samples=5, seed=1, horizon=H)
+    everything = ys.simulate(model, [unc], samples=5, seed=1, horizon=H, keep="all")
+    assert set(needed.data_vars) == set(goal_variables(load_goals()))
+    # the history from the model's start (2013), then H: whole years, or every saved time
+    start = model.default_horizon.start
+    assert needed["time"].values.tolist() == np.arange(start, 2018.5, 1.0).tolist()
+    assert everything["time"].values.tolist() == np.arange(start, 2018.1, 0.25).tolist()
+    assert set(everything.data_vars) > set(needed.data_vars)  # every variable
+    for name in needed.data_vars:  # the same numbers, at fewer times
+        xr.testing.assert_identical(needed[name], everything[name].sel(time=needed["time"]))
+    manifest = Manifest.from_json(needed.attrs["manifest"])
+    assert manifest.horizon.saveper == 1.0  # what a rerun needs to make the same
+    assert set(manifest.return_vars or ()) == set(needed.data_vars)
+    assert ys.simulate(model, [unc], horizon=H).sizes["time"] == everything.sizes["time"]
+    with pytest.raises(YaanSimError, match="keep must be one of needed, all"):
+        ys.simulate(model, [unc], samples=5, horizon=H, keep="some")
+
+
+@pytest.mark.parametrize("keep", ["needed", "all"])
+def test_rerun_keeps_what_the_ensemble_kept(model, unc, tmp_path, keep):
+    from yaan_sim.analysis.rerun import rerun
+
+    first = run_ensemble(model, [unc], 6, seed=3, horizon=H, return_vars=["revenue"], keep=keep)
+    saved = ys.simulate(model, [unc], horizon=H)["time"]  # one run keeps every saved time
+    assert first.sizes["time"] == (
+        saved.isin(np.round(saved)).sum() if keep == "needed" else saved.size
+    )
+    ys.to_netcdf(first, tmp_path / "ens.nc")
+    again = rerun(tmp_path / "ens.nc", model)
+    assert list(again.data_vars) == list(first.data_vars)
+    for name in first.data_vars:
+        assert first[name].equals(again[name]), name

@@ -494,6 +494,12 @@ def backtest(
         run_h = Horizon(
             float(t[0]), float(t[-1]), h.step, float(t[1] - t[0]) if len(t) > 1 else h.step
         )
+        if run_h.saveper > h.saveper + 1e-9:  # e.g. an ensemble's default: whole years
+            raise YaanSimError(
+                f"the results are saved every {run_h.saveper:g}, the model every "
+                f"{h.saveper:g}: quarterly and half-year figures need the model's saving "
+                "period; run again with keep='all' (yaan-sim ensemble --keep all)"
+            )
         obs = observations(model, ledger, cutoff=cutoff, horizon=run_h)
         if "scenario" in results.dims:
             names = [str(s) for s in results["scenario"].values]

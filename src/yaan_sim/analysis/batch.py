@@ -206,8 +206,8 @@ def run_batch(
     else:
         rv = None if return_vars in (None, "all") else list(return_vars)
         seed = None
-    plan = prepare_runs(
-        model, scenarios, horizon=horizon, samples=samples, seed=seed, return_vars=rv
+    plan = prepare_runs(  # an ensemble batch keeps what `ensemble` keeps (whole years)
+        model, scenarios, horizon=horizon, samples=samples, seed=seed, return_vars=rv, keep="needed"
     )
     h = plan.horizon
     chunk = int(chunk_size or DEFAULT_CHUNK)

@@ -32,7 +32,7 @@ import xarray as xr
 
 from yaan_sim.analysis.runner import DEFAULT_CHUNK, Job, resolve_return_vars, run_jobs
 from yaan_sim.analysis.sampling import Design, sample_design
-from yaan_sim.engines.prerun import prepare_runs
+from yaan_sim.engines.prerun import check_keep, prepare_runs
 from yaan_sim.engines.simulate import notice_printer
 from yaan_sim.errors import YaanSimError
 from yaan_sim.model.load import Horizon
@@ -58,6 +58,7 @@ def run_ensemble(
     progress: bool = False,
     argv: Sequence[str] | None = None,
     posterior: str | Path | xr.Dataset | None = None,
+    keep: str = "needed",
 ) -> xr.Dataset:
     """Sample each scenario's ``uncertain:`` block and run the samples.
 
@@ -74,8 +75,11 @@ def run_ensemble(
     horizon : Horizon, optional
         Default: the scenarios' (or the model's).
     return_vars : list of str, optional
-        Variables to keep (PySD or Vensim names); default: those the goals need. ``"all"``
-        keeps every variable (memory: about 120 kB a sample for 2016-2020).
+        Variables to keep (PySD or Vensim names); default: those the goals and charts
+        need. ``"all"`` keeps every variable.
+    keep : {"needed", "all"}
+        ``needed``: the variables at whole years (the goals are judged at Y.0);
+        ``all``: every variable, unless ``return_vars`` names some, at every saved time.
     chunk_size : int, optional
         Samples per engine call (default 5000).
     scheduler, workers
@@ -103,8 +107,14 @@ def run_ensemble(
             "no scenario given: an ensemble needs a scenario with an "
             "`uncertain:` block, e.g. uncertain/plan-uncertain.yaml"
         )
-    rv = resolve_return_vars(return_vars, model=model)
-    plan = prepare_runs(model, listed, horizon=horizon, samples=samples, seed=seed, return_vars=rv)
+    keep = check_keep(keep, samples)
+    if keep == "needed":
+        rv = resolve_return_vars(return_vars, model=model)
+    else:
+        rv = None if return_vars in (None, "all") else list(return_vars)
+    plan = prepare_runs(
+        model, listed, horizon=horizon, samples=samples, seed=seed, return_vars=rv, keep=keep
+    )
     if plan.samples is None:
         raise YaanSimError(f"an ensemble needs samples: a whole number >= 1, not {samples!r}")
     jobs = [

@@ -80,6 +80,7 @@ def rerun(
         scenarios = rebuild_scenarios(manifest, model, Path(tmp))
         if manifest.kind == "ensemble":  # same design, chunks and engine: same numbers
             from yaan_sim.analysis.ensemble import run_ensemble
+            from yaan_sim.analysis.runner import resolve_return_vars
 
             ens = manifest.ensemble
             if ens is None or manifest.samples is None:
@@ -87,6 +88,10 @@ def rerun(
                     f"{path}: the manifest of an ensemble lacks its `ensemble` or `samples`"
                 )
             kept = manifest.return_vars
+            # version 2 records the variables kept (None: all); version 1 what was asked
+            # (None: the goals' variables)
+            if kept is None and manifest.manifest_version < 2:
+                kept = resolve_return_vars(None, model=model)
             return run_ensemble(
                 model,
                 scenarios,
@@ -95,11 +100,9 @@ def rerun(
                 method=ens.method,
                 horizon=manifest.horizon,
                 engine=manifest.engine,
-                # version 2 records the variables kept (None: all); version 1 what was asked
-                return_vars=list(kept)
-                if kept is not None
-                else ("all" if manifest.manifest_version >= 2 else None),
+                return_vars=list(kept) if kept is not None else "all",
                 chunk_size=ens.chunk_size,
+                keep="all",  # the recorded variables and horizon are what was kept
             )
         return simulate(
             model,
@@ -109,4 +112,5 @@ def rerun(
             samples=manifest.samples,
             seed=manifest.seed,
             return_vars=list(manifest.return_vars) if manifest.return_vars else None,
+            keep="all",
         )

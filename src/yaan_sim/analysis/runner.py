@@ -117,18 +117,22 @@ def horizon_tuple(h: Horizon) -> tuple[float, float, float, float]:
 
 
 def resolve_return_vars(return_vars: Any, goals: Any = None, model: Any = None) -> list[str] | None:
-    """``None``: the variables the goals need (default: the goals of ``model``'s profile,
-    the plan's for the Ya'an model; every variable for a model without a goals file);
-    ``"all"``: every variable (None); else a list."""
+    """``None``: the variables the goals and the charts need (default: the goals of
+    ``model``'s profile, the plan's for the Ya'an model; for another model also the stocks
+    its charts show; every variable where there is nothing to go by); ``"all"``: every
+    variable (None); else a list."""
     if return_vars is None:
         from yaan_sim.model.profile import profile_for
         from yaan_sim.outputs.gaps import goal_variables
         from yaan_sim.outputs.goals import load_goals, profile_goals
 
-        if goals is None:
-            profile = profile_for(model)
+        profile = profile_for(model) if model is not None else None
+        if goals is None and profile is not None:
             goals = load_goals() if profile.is_yaan else profile_goals(profile)
-        return goal_variables(goals) if goals else None
+        names = goal_variables(goals) if goals else []
+        if profile is not None and not profile.is_yaan:  # the stocks chart
+            names += [s for s in profile.stocks(model) if s not in names]
+        return names or None
     if return_vars == "all":
         return None
     return list(return_vars)

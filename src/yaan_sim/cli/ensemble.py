@@ -76,7 +76,15 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--vars",
         metavar="NAMES",
-        help="variables to keep, comma-separated, or 'all' (default: those the goals need)",
+        help="variables to keep, comma-separated, or 'all' (default: those the goals and "
+        "charts need)",
+    )
+    p.add_argument(
+        "--keep",
+        choices=("needed", "all"),
+        default="needed",
+        help="needed: the variables at whole years, what the goal table and charts use "
+        "(default); all: every variable (or those of --vars) at every saved time",
     )
     p.add_argument(
         "--posterior",
@@ -135,6 +143,7 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         argv=sys.argv,
         posterior=args.posterior,
+        keep=args.keep,
     )
     export(ds, out, force=args.force)
     if profile.is_yaan or goals:

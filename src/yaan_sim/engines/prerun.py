@@ -9,6 +9,7 @@ the same way, before any work, whichever command was used.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,37 @@ from yaan_sim.engines.base import output_names
 from yaan_sim.errors import YaanSimError
 from yaan_sim.model.load import Horizon
 from yaan_sim.protocols import ModelLike, ScenarioLike
+
+#: What an ensemble keeps: ``needed`` (the default) the variables the goals and charts read
+#: (or ``return_vars``) at whole times (years); ``all`` every variable (or ``return_vars``)
+#: at every saved time. A single run keeps everything.
+KEEP = ("needed", "all")
+
+
+def check_keep(keep: Any, samples: Any) -> str:
+    """``keep`` checked; None is ``needed`` for an ensemble and ``all`` for one run."""
+    if keep is None:
+        return "all" if samples is None else "needed"
+    if keep not in KEEP:
+        raise YaanSimError(
+            f"keep must be one of {', '.join(KEEP)}, not {keep!r}: 'needed' keeps what the "
+            "goals and charts read at whole years, 'all' every variable at every saved time"
+        )
+    return str(keep)
+
+
+def whole_times(h: Horizon) -> Horizon:
+    """``h`` saving only at whole times (whole years for the park model), where those are
+    saved times of ``h`` (a whole start, and whole times that are integration steps);
+    else ``h``. The goals are judged at Y.0, so an ensemble needs no more by default."""
+    if h.saveper >= 1:
+        return h
+    whole = abs(h.start - round(h.start)) < 1e-9
+    per_year = 1 / h.saveper
+    steps = 1 / h.step
+    if whole and abs(per_year - round(per_year)) < 1e-9 and abs(steps - round(steps)) < 1e-9:
+        return Horizon(h.start, h.stop, h.step, 1.0)
+    return h
 
 
 @dataclass(frozen=True)
@@ -49,11 +81,13 @@ def prepare_runs(
     seed: Any = None,
     return_vars: Sequence[str] | None = None,
     sample_overrides: Mapping[str, Any] | None = None,
+    keep: str = "all",
 ) -> RunPlan:
     """Check everything about a run that can be checked before it starts.
 
     ``scenarios`` None means the model's defaults. Each scenario runs on ``horizon``,
     else its own, else the model's; those must share start, stop and saving period.
+    ``keep="needed"`` saves an ensemble at whole times only (:func:`whole_times`).
     """
     scenario_list = check_scenarios(scenarios)
     if horizon is not None:
@@ -67,6 +101,8 @@ def prepare_runs(
             "give them the same `horizon:` or pass one horizon for all (--horizon)"
         )
     n = check_samples(samples, sample_overrides)
+    if n is not None and keep == "needed":
+        horizons = [whole_times(h) for h in horizons]
     checked_seed = check_seed(seed)
     # the run integrates from the model's start when the plan starts later (its history)
     h0 = horizons[0]
@@ -242,7 +278,7 @@ def estimate_bytes(
     """Bytes of the results (float64) of ``samples`` x ``scenarios`` runs, before any is made."""
     sizes = {d: len(model.subscripts[r]) for d, r in model.full_range_of_dim.items()}
     cells = sum(
-        int(np.prod([sizes[d] for d in model.dims_of(n)])) for n in output_names(model, return_vars)
+        math.prod(sizes[d] for d in model.dims_of(n)) for n in output_names(model, return_vars)
     )
     n_saved = round((horizon.stop - horizon.start) / horizon.saveper) + 1
     # results, plus about the same again of working state while integrating

@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from yaan_sim.engines.base import resolve_engine
-from yaan_sim.engines.prerun import StartState, check_start_state, prepare_runs
+from yaan_sim.engines.prerun import StartState, check_keep, check_start_state, prepare_runs
 from yaan_sim.model.load import Horizon
 from yaan_sim.outputs.results import finish, stack_scenarios
 from yaan_sim.protocols import ModelLike, ScenarioLike
@@ -33,6 +33,7 @@ def simulate(
     argv: Sequence[str] | None = None,
     notify: Callable[[str], None] | None = None,
     start_state: StartState | None = None,
+    keep: str | None = None,
 ) -> xr.Dataset:
     """Run the model once per scenario and return one xarray.Dataset.
 
@@ -44,6 +45,11 @@ def simulate(
     block is drawn with ``numpy.random.default_rng(seed)`` (the same draws for every
     scenario: common random numbers), and ``sample_overrides`` ({Vensim name: DataArray
     with a ``sample`` dim}, e.g. from a Latin hypercube) is applied on top.
+
+    An ensemble keeps (``keep="needed"``, its default) the variables the goals and
+    charts read, or ``return_vars``, at whole years: what evaluating and charting it
+    needs, in a fraction of the time and memory. ``keep="all"`` keeps every variable
+    (or ``return_vars``) at every saved time. A single run keeps everything.
 
     ``engine``: ``"auto"`` (the vector engine where it can run the model, else PySD),
     or a name of :func:`yaan_sim.engines.base.engine_names`. Notices (such as a fallback
@@ -61,6 +67,11 @@ def simulate(
     begin at T (``ds.attrs["start_time"]``) and the scenarios' levers act as they would
     at T in a run from the start.
     """
+    keep = check_keep(keep, samples)
+    if keep == "needed" and return_vars is None:
+        from yaan_sim.analysis.runner import resolve_return_vars
+
+        return_vars = resolve_return_vars(None, model=model)
     plan = prepare_runs(
         model,
         scenarios,
@@ -69,6 +80,7 @@ def simulate(
         seed=seed,
         return_vars=return_vars,
         sample_overrides=sample_overrides,
+        keep=keep,
     )
     state = None if start_state is None else check_start_state(model, start_state, plan.horizon)
     runner, notices = resolve_engine(model, engine)
@@ -156,15 +168,45 @@ def levers_from_plan_start(
             continue
         if not isinstance(value, xr.DataArray):
             value = xr.DataArray(float(value))  # type: ignore[arg-type]  # a number, checked upstream
-        after_t = times[~before]
-        if "time" in value.dims:
-            after = value.astype(float).interp(time=after_t, kwargs={"fill_value": "extrapolate"})
-        else:
-            after = value.astype(float).expand_dims(time=after_t)
-        after = after.transpose("time", ...)
-        # the default on the override's other dims (a sample dim, say), then over the history
-        default, _ = xr.broadcast(model.default_value(meta.name), after.isel(time=0, drop=True))
-        history = default.expand_dims(time=times[before]).transpose(*after.dims)
-        merged = xr.concat([history, after], dim="time", coords="minimal", compat="override")
-        out[name] = merged.assign_attrs(value.attrs)
+        out[name] = _history_then(value, model.default_value(meta.name), times, before)
     return out
+
+
+def _history_then(
+    value: xr.DataArray, default: xr.DataArray, times: np.ndarray, before: np.ndarray
+) -> xr.DataArray:
+    """``default`` over the times ``before``, then ``value``, dims ``(time, *value's others)``.
+
+    In numpy where the value is on the grid already and shares the default's labels (the
+    usual case: one lever's settings, with or without a sample dim); else with xarray."""
+    after_t = times[~before]
+    others = [d for d in value.dims if d != "time"]
+    on_grid = "time" not in value.dims or _same_times(value["time"].values, after_t)
+    if on_grid and all(
+        d in others and np.array_equal(default[d].values, value[d].values) for d in default.dims
+    ):
+        after = value.transpose("time", ...).values if "time" in value.dims else value.values
+        after = np.broadcast_to(after, (after_t.size, *[value.sizes[d] for d in others]))
+        history = default.transpose(*[d for d in others if d in default.dims]).values
+        history = history.reshape([value.sizes[d] if d in default.dims else 1 for d in others])
+        coords = {k: c for k, c in value.coords.items() if "time" not in c.dims}
+        dims = ("time", *others)
+    else:
+        if "time" in value.dims:
+            a = value.astype(float).interp(time=after_t, kwargs={"fill_value": "extrapolate"})
+        else:
+            a = value.astype(float).expand_dims(time=after_t)
+        a = a.transpose("time", ...)
+        default, _ = xr.broadcast(default, a.isel(time=0, drop=True))
+        history, after = default.transpose(*a.dims[1:]).values, a.values
+        coords = {k: c for k, c in a.coords.items() if "time" not in c.dims}
+        dims = a.dims
+    n = int(before.sum())
+    block = np.concatenate(  # one block, not xr.concat (which aligns each lever's coords)
+        [np.broadcast_to(history, (n, *after.shape[1:])), after], dtype=float
+    )
+    return xr.DataArray(block, dims=dims, coords={**coords, "time": times}, attrs=value.attrs)
+
+
+def _same_times(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=0, atol=1e-9))

@@ -90,18 +90,25 @@ def scan(ds: xr.Dataset, expected: Expected | None = None) -> list[Finding]:
     and problem, in the order of the variables."""
     expected = expected or Expected({}, {})
     found = []
-    for name, da in ds.data_vars.items():
-        if da.dtype.kind != "f" or da.size == 0:
+    for name in ds.data_vars:
+        var = ds.variables[name]  # a Variable: no DataArray (and its coords) for a clean one
+        if var.dtype.kind != "f" or var.size == 0:
             continue
+        doms = expected.domains.get(str(name), {})
+        lo = expected.minimums.get(str(name))
+        if not any(d in var.dims for d in doms):
+            a = var.values
+            if math.isfinite(a.sum(dtype=float)) and (lo is None or a.min() >= lo):
+                continue
+        da = ds[name]
         domain = {
             d: [x for x in labels if x in set(map(str, da[d].values))]
-            for d, labels in expected.domains.get(str(name), {}).items()
+            for d, labels in doms.items()
             if d in da.dims
         }
         if domain:
             da = da.sel(domain)
         a = da.values
-        lo = expected.minimums.get(str(name))
         total = a.sum(dtype=float)  # NaN and inf reach the sum: one pass for the usual case
         if math.isfinite(total) and (lo is None or a.min() >= lo):
             continue

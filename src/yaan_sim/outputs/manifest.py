@@ -20,6 +20,7 @@ checks.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import os
 import platform
@@ -43,14 +44,20 @@ _MAX_NAME_BYTES = 255
 
 
 def package_versions() -> dict[str, str]:
-    """The versions of Python and of the packages that decide the numbers."""
-    out = {"python": platform.python_version()}
+    """The versions of Python and of the packages that decide the numbers (read once per
+    process: reading installed-package metadata costs milliseconds a call)."""
+    return dict(_package_versions())
+
+
+@functools.cache
+def _package_versions() -> tuple[tuple[str, str], ...]:
+    out = [("python", platform.python_version())]
     for name in VERSIONED:
         try:
-            out[name] = metadata.version(name)
+            out.append((name, metadata.version(name)))
         except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+            out.append((name, "not installed"))
+    return tuple(out)
 
 
 # ------------------------------------------------------------------ the records

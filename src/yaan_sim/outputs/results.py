@@ -11,11 +11,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from yaan_sim.errors import ResultsError, YaanSimError
 from yaan_sim.model.load import Horizon
 from yaan_sim.model.profile import profile_for
+from yaan_sim.outputs.dataset import build_dataset
 from yaan_sim.outputs.manifest import EnsembleRecord, Manifest
 from yaan_sim.protocols import ModelLike, ScenarioLike
 
@@ -40,7 +42,7 @@ def read_manifest(ds: xr.Dataset) -> dict:
 
 def annotate(ds: xr.Dataset, model: ModelLike) -> xr.Dataset:
     """Give every variable its units, long names (en, zh), Vensim name and role."""
-    for name, var in ds.data_vars.items():
+    for name, var in ds.data_vars.variables.items():  # Variables: no DataArray each
         meta = model.by_py_name.get(str(name))
         if meta is None:
             continue
@@ -56,31 +58,79 @@ def annotate(ds: xr.Dataset, model: ModelLike) -> xr.Dataset:
         )
     profile = profile_for(model)
     if profile.is_yaan:
-        ds["time"].attrs.update(
-            {
-                "units": "year",
-                "long_name": "time (the value at Y.0 stands for year Y)",
-                "long_name_zh": "年份",
-            }
-        )
+        time_attrs = {
+            "units": "year",
+            "long_name": "time (the value at Y.0 stands for year Y)",
+            "long_name_zh": "年份",
+        }
     else:  # another model: its own time unit (Minute, Day, ...)
-        ds["time"].attrs.update(
-            {"units": profile.time_unit(model), "long_name": "time", "long_name_zh": "时间"}
-        )
+        time_attrs = {
+            "units": profile.time_unit(model),
+            "long_name": "time",
+            "long_name_zh": "时间",
+        }
+    ds.variables["time"].attrs.update(time_attrs)
     regions = model.regions()
     if regions and "park" in ds.dims:
-        ds = ds.assign_coords(region=("park", [regions.get(p, "") for p in ds["park"].values]))
-        ds["region"].attrs["long_name"] = "region of the plan's section 二(二)"
+        region = xr.Variable(
+            ("park",),
+            np.asarray([regions.get(p, "") for p in ds.variables["park"].values]),
+            {"long_name": "region of the plan's section 二(二)"},
+        )
+        ds = _with_coords(ds, {"region": region})
     return ds
 
 
+def _with_coords(ds: xr.Dataset, extra: dict[str, xr.Variable]) -> xr.Dataset:
+    """``ds`` with more non-index coordinates (sharing its variables, not copying them)."""
+    if ds.encoding or any(name in ds.variables for name in extra):
+        return ds.assign_coords({k: xr.DataArray(v) for k, v in extra.items()})
+    coords = {str(k): v for k, v in ds.coords.variables.items()}
+    indexes = {str(k): v for k, v in ds.xindexes.items()}
+    return build_dataset(ds.data_vars.variables, {**coords, **extra}, ds.attrs, indexes)
+
+
 def stack_scenarios(runs: Sequence[xr.Dataset], scenarios: Sequence[ScenarioLike]) -> xr.Dataset:
-    """One Dataset per scenario (same horizon) stacked on a ``scenario`` dim, with titles."""
-    ds = xr.concat(list(runs), dim="scenario", coords="minimal", compat="override", join="outer")
-    return ds.assign_coords(
-        scenario=[sc.name for sc in scenarios],
-        scenario_title=("scenario", [sc.title_en or sc.name for sc in scenarios]),
-    )
+    """One Dataset per scenario (same horizon) stacked on a ``scenario`` dim, with titles.
+
+    Runs with the same variables and coordinates (scenarios over one horizon) are
+    stacked array by array (one scenario: a view, no copy); others are aligned on the
+    union of their times (``xr.concat``, outer join)."""
+    scenario_coords = {
+        "scenario": xr.Variable(("scenario",), np.asarray([sc.name for sc in scenarios])),
+        "scenario_title": xr.Variable(
+            ("scenario",), np.asarray([sc.title_en or sc.name for sc in scenarios])
+        ),
+    }
+    first = runs[0]
+    if not all(_same_layout(first, r) for r in runs[1:]) or any(
+        n in first.variables for n in scenario_coords
+    ):
+        ds = xr.concat(
+            list(runs), dim="scenario", coords="minimal", compat="override", join="outer"
+        )
+        return ds.assign_coords({k: xr.DataArray(v) for k, v in scenario_coords.items()})
+    data = {}
+    for name, var in first.data_vars.variables.items():
+        if len(runs) == 1:
+            values = var.data[None]
+        else:
+            values = np.stack([r.variables[name].data for r in runs])
+        data[str(name)] = xr.Variable(
+            ("scenario", *var.dims), values, dict(var.attrs), fastpath=type(values) is np.ndarray
+        )
+    coords = {str(k): v for k, v in first.coords.variables.items()}
+    indexes = {str(k): v for k, v in first.xindexes.items()}
+    return build_dataset(data, {**coords, **scenario_coords}, first.attrs, indexes)
+
+
+def _same_layout(a: xr.Dataset, b: xr.Dataset) -> bool:
+    """Same data variables with the same dims, and equal coordinates."""
+    va, vb = a.data_vars.variables, b.data_vars.variables
+    if list(va) != list(vb) or any(va[k].dims != vb[k].dims for k in va):
+        return False
+    ca, cb = a.coords.variables, b.coords.variables
+    return list(ca) == list(cb) and all(ca[k].equals(cb[k]) for k in ca)
 
 
 def results_title(model: ModelLike) -> str:

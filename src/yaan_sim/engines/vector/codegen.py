@@ -21,6 +21,7 @@ Order of work, as in PySD's Euler integration:
 
 from __future__ import annotations
 
+import ast
 import itertools
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
@@ -28,6 +29,7 @@ from graphlib import CycleError, TopologicalSorter
 import numpy as np
 
 from yaan_sim.engines.vector import functions as _f
+from yaan_sim.engines.vector.optimise import optimise
 from yaan_sim.engines.vector.plan import (
     INITIALISING_NAME,
     TIME_NAME,
@@ -44,9 +46,14 @@ from yaan_sim.errors import ModelError
 @dataclass
 class Program:
     func: object
-    source: str
+    code: str | ast.Module  # the source as written, or the optimised tree
     dynamic_outputs: list  # py names returned per saved time
     constant_outputs: list  # py names returned once
+
+    @property
+    def source(self) -> str:
+        """The source that runs (for inspection; the optimised tree written back)."""
+        return self.code if isinstance(self.code, str) else ast.unparse(self.code) + "\n"
 
 
 def _live(deps) -> frozenset:
@@ -268,8 +275,9 @@ def program_globals(plan: Plan) -> dict:
     return glb
 
 
-def build_program(plan: Plan, overrides: dict, returns: list) -> Program:
-    """The numpy simulation function for ``overrides`` (py name -> kind) and ``returns``."""
+def build_program(plan: Plan, overrides: dict, returns: list, optimised: bool = True) -> Program:
+    """The numpy simulation function for ``overrides`` (py name -> kind) and ``returns``;
+    ``optimised`` rewrites it with :func:`.optimise.optimise` (the same results, bit for bit)."""
     sc = schedule(plan, overrides, returns)
     L: list[str] = []
     w = L.append
@@ -336,7 +344,9 @@ def build_program(plan: Plan, overrides: dict, returns: list) -> Program:
     step_body("    ", False)
     outs = ", ".join(f"{py!r}: o_{py}" for py in sc.dyn_out)
     w(f"    return O, {{{outs}}}")
-    source = "\n".join(L) + "\n"
+    source: str | ast.Module = "\n".join(L) + "\n"
+    if optimised:
+        source = optimise(source)
 
     glb = {"np": np, "_f": _f, **program_globals(plan)}
     code = compile(source, f"<yaan_sim.engines.vector:{plan.path.name}>", "exec")

@@ -1,0 +1,301 @@
+"""What a user feels: one ``ys.simulate`` call, the default ensemble call, ``make test``.
+
+    .venv/bin/python benchmarks/bench_user.py [--quick] [--make-test] [--write-readme]
+
+Measures, on the project's model and its shipped scenarios:
+
+* **one run end to end**: ``ys.simulate(model, [plan])``, every variable, warm (the
+  median of many calls, and the fastest), split into its parts: the scenario's levers
+  on the time grid, the engine's own integration (the generated program), the Dataset
+  of every variable, and the rest (stacking, attributes, manifest); beside it the first
+  call in a fresh process, and PySD's time for the same call (``engine="pysd"``);
+* **the default ensemble call**: ``ys.simulate(model, [uncertain plan], samples=N)`` at
+  N = 10,000 and 100,000, as the README shows it: its time and its memory (peak of
+  numpy's allocations under tracemalloc, and the process's peak RSS above what it held
+  before), against what ``keep="all"`` would hold;
+* with ``--make-test``: the wall time of ``make test`` (the venv already made).
+
+Each figure is the best (or the median, where said) of several calls: other jobs on this
+shared machine slow single calls by up to 2x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from machine_info import describe  # noqa: E402  (benchmarks/, beside this script)
+from readme_section import write_section  # noqa: E402
+
+PLAN = "plan"
+UNCERTAIN = "uncertain/plan-uncertain.yaml"
+TARGET_RUN_MS = 8
+TARGET_ENS_S, TARGET_ENS_MB = 0.5, 300
+
+
+def timings(fn, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def one_run(quick: bool) -> dict:
+    """``ys.simulate(model, [plan])`` warm, its parts, and PySD's time for the same call."""
+    import yaan_sim as ys
+    from yaan_sim.engines.base import resolve_engine
+
+    model = ys.load_model()
+    plan = ys.load_scenario(PLAN, model)
+    ds = ys.simulate(model, [plan])
+    n = 15 if quick else 60
+    total = timings(lambda: ys.simulate(model, [plan]), n)
+    h = plan.horizon or model.default_horizon
+    levers = timings(lambda: plan.overrides(model, h), n)
+    overrides = plan.overrides(model, h)
+    runner, _ = resolve_engine(model, "auto")
+    vm = runner.compiled
+    engine = timings(lambda: runner.run(overrides, h), n)  # integration + its Dataset
+    parts = _engine_parts(vm, runner, overrides, h, n)
+    pysd_runs = 1 if quick else 3
+    ys.simulate(model, [plan], engine="pysd")
+    pysd = timings(lambda: ys.simulate(model, [plan], engine="pysd"), pysd_runs)
+    med = statistics.median
+    return {
+        "variables": len(ds.data_vars),
+        "times": ds.sizes["time"],
+        "steps": round((h.stop - h.start) / h.step),
+        "dims": {d: ds.sizes[d] for d in ds.dims if d not in ("scenario", "time")},
+        "median_ms": med(total) * 1e3,
+        "best_ms": min(total) * 1e3,
+        "levers_ms": med(levers) * 1e3,
+        "engine_ms": med(engine) * 1e3,
+        "integrate_ms": parts["integrate"] * 1e3,
+        "dataset_ms": parts["dataset"] * 1e3,
+        "pysd_s": med(pysd),
+        "pysd_runs": pysd_runs,
+        "cold": _cold_call(),
+    }
+
+
+def _engine_parts(vm, runner, overrides, h, n: int) -> dict:
+    """The median time of the generated program alone and of building its Dataset."""
+    seen: dict = {}
+    integrate, dataset = vm._integrate, vm._dataset
+
+    def spy_integrate(*a):
+        seen["integrate"] = a
+        return integrate(*a)
+
+    def spy_dataset(*a):
+        seen["dataset"] = a
+        return dataset(*a)
+
+    vm._integrate, vm._dataset = spy_integrate, spy_dataset
+    try:
+        runner.run(overrides, h)
+    finally:
+        del vm._integrate, vm._dataset
+    med = statistics.median
+    return {
+        "integrate": med(timings(lambda: vm._integrate(*seen["integrate"]), n)),
+        "dataset": med(timings(lambda: vm._dataset(*seen["dataset"]), n)),
+    }
+
+
+_COLD = """
+import json, time
+t0 = time.perf_counter()
+import yaan_sim as ys
+t1 = time.perf_counter()
+m = ys.load_model()
+plan = ys.load_scenario("plan", m)
+t2 = time.perf_counter()
+ys.simulate(m, [plan])
+t3 = time.perf_counter()
+print(json.dumps({"import": t1 - t0, "load": t2 - t1, "first": t3 - t2}))
+"""
+
+
+def _cold_call() -> dict:
+    """A fresh process: import, load (translation cached), the first simulate call."""
+    out = subprocess.run(
+        [sys.executable, "-c", _COLD], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+_ENSEMBLE = """
+import json, resource, sys, time, tracemalloc
+import yaan_sim as ys
+from yaan_sim.engines.prerun import estimate_bytes
+n, keep = int(sys.argv[1]), sys.argv[2]
+m = ys.load_model()
+sc = ys.load_scenario("uncertain/plan-uncertain.yaml", m)
+ys.simulate(m, [sc], samples=64, seed=1, keep=keep)  # the program built once
+rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+t = time.perf_counter()
+ds = ys.simulate(m, [sc], samples=n, seed=1, keep=keep)
+secs = time.perf_counter() - t
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+del ds
+tracemalloc.start()
+ds = ys.simulate(m, [sc], samples=n, seed=1, keep=keep)
+peak = tracemalloc.get_traced_memory()[1] / 2**20
+tracemalloc.stop()
+t = time.perf_counter()
+ys.simulate(m, [sc], samples=n, seed=1, keep=keep)
+secs = min(secs, time.perf_counter() - t)
+h = sc.horizon or m.default_horizon
+print(json.dumps({
+    "seconds": secs, "peak_mb": peak, "rss_mb": rss - rss0, "result_mb": ds.nbytes / 2**20,
+    "variables": [str(v) for v in ds.data_vars], "times": ds.sizes["time"],
+    "all_gb": estimate_bytes(m, n, h, None) / 2 / 2**30,
+}))
+"""
+
+
+def ensemble_call(n: int, keep: str = "needed") -> dict:
+    """The default ensemble call in a fresh process (so its peak RSS is its own)."""
+    out = subprocess.run(
+        [sys.executable, "-c", _ENSEMBLE, str(n), keep],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def make_test() -> dict:
+    """``make test`` (the venv made already): wall time, CPU time of it and its children
+    (pytest's workers, the kernels and processes the tests start), the load on the machine."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load0 = os.getloadavg()[0]
+    t = time.perf_counter()
+    proc = subprocess.run(["make", "test"], cwd=ROOT, capture_output=True, text=True)
+    secs = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    tail = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+    out = {
+        "wall_s": secs,
+        "cpu_s": cpu,
+        "load": (load0, os.getloadavg()[0]),
+        "cores": os.cpu_count(),
+        "summary": tail.strip("= "),
+        "ok": proc.returncode == 0,
+    }
+    print(f"make test: {json.dumps(out)}")
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repeats; no 100,000 samples")
+    ap.add_argument("--make-test", action="store_true", help="also time `make test`")
+    ap.add_argument("--write-readme", action="store_true", help="rewrite its README section")
+    args = ap.parse_args(argv)
+    print(f"machine: {describe('numpy', 'xarray', 'pysd')}")
+    run = one_run(args.quick)
+    print(json.dumps(run, indent=1))
+    ens = {n: ensemble_call(n) for n in ([10_000] if args.quick else [10_000, 100_000])}
+    for n, e in ens.items():
+        print(f"default ensemble N={n:,}: {json.dumps(e)}")
+    if args.write_readme:  # written now, and again with make test's time once it is known
+        write_section("bench_user", section(run, ens, None))
+    if args.make_test:
+        tests = make_test()
+        if args.write_readme:
+            write_section("bench_user", section(run, ens, tests))
+    if args.write_readme:
+        print("wrote the bench_user section of benchmarks/README.md")
+    return 0
+
+
+def _reached(value: float, target: float) -> str:
+    return "reached" if value <= target else "not reached"
+
+
+def section(run: dict, ens: dict, tests: dict | None) -> str:
+    rest = run["median_ms"] - run["levers_ms"] - run["engine_ms"]
+    cold = run["cold"]
+    e10 = ens[10_000]
+    lines = [
+        "## Where people feel it (issue 16)",
+        "",
+        f"Written by `benchmarks/bench_user.py --write-readme`. Machine: "
+        f"{describe('numpy', 'xarray', 'pysd')}. Date: "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        "",
+        f"**One run end to end**: `ys.simulate(model, [plan])`, the plan scenario, every "
+        f"variable ({run['variables']} variables, dims {run['dims']}, {run['steps']} "
+        f"integration steps, {run['times']} saved times), warm:",
+        "",
+        "| part | median |",
+        "|---|---|",
+        f"| the scenario's levers on the time grid | {run['levers_ms']:.1f} ms |",
+        f"| the engine: its generated program (the integration) | {run['integrate_ms']:.1f} ms |",
+        f"| the engine: the Dataset of every variable (one block) | {run['dataset_ms']:.1f} ms |",
+        f"| the engine, with its overrides turned into arrays | {run['engine_ms']:.1f} ms |",
+        f"| the rest: checks, stacking, attributes, manifest | {rest:.1f} ms |",
+        f"| **`ys.simulate`, end to end** | **{run['median_ms']:.1f} ms** "
+        f"(fastest {run['best_ms']:.1f} ms) |",
+        f'| the same call with `engine="pysd"` (median of {run["pysd_runs"]}) | '
+        f"{run['pysd_s']:.2f} s |",
+        f"| a fresh process: import / load (translation cached) / first call | "
+        f"{cold['import']:.2f} s / {cold['load']:.2f} s / {cold['first']:.2f} s |",
+        "",
+        f"Target: at most {TARGET_RUN_MS} ms end to end: "
+        f"{_reached(run['median_ms'], TARGET_RUN_MS)}.",
+        "",
+        "**The default ensemble call**: `ys.simulate(model, [uncertain/plan-uncertain.yaml], "
+        "samples=N, seed=1)`, which keeps the variables the goals and charts read "
+        f"({', '.join(e10['variables'])}) at whole years ({e10['times']} times); "
+        '`keep="all"` would keep every variable at every saved time:',
+        "",
+        "| N | time | peak memory (numpy, tracemalloc) | peak RSS above the process's | "
+        'results | `keep="all"` results |',
+        "|---|---|---|---|---|---|",
+    ]
+    for n, e in ens.items():
+        lines.append(
+            f"| {n:,} | {e['seconds']:.2f} s = {n / e['seconds']:,.0f} runs/s | "
+            f"{e['peak_mb']:.0f} MiB | {e['rss_mb']:.0f} MiB | {e['result_mb']:.0f} MiB | "
+            f"~{e['all_gb']:.1f} GiB |"
+        )
+    lines += [
+        "",
+        f"Targets: the 10,000-sample call in at most {TARGET_ENS_S} s "
+        f"({_reached(e10['seconds'], TARGET_ENS_S)}) and {TARGET_ENS_MB} MB "
+        f"({_reached(e10['peak_mb'], TARGET_ENS_MB)}); 100,000 samples run "
+        f"({'yes' if 100_000 in ens else 'not measured (--quick)'}).",
+    ]
+    if tests is not None:
+        ideal = tests["cpu_s"] / tests["cores"]
+        lines += [
+            "",
+            f"**`make test`** (`-n auto --dist loadscope`, {tests['cores']} cores): "
+            f"{tests['wall_s'] / 60:.1f} min wall time ({tests['summary']}; target: at most "
+            f"4 min: {_reached(tests['wall_s'], 240)}). It used {tests['cpu_s'] / 60:.1f} min "
+            f"of CPU (pytest, its workers and what the tests start), {ideal / 60:.1f} min per "
+            f"core; the machine's load average was {tests['load'][0]:.1f} at the start and "
+            f"{tests['load'][1]:.1f} at the end (other jobs share these cores).",
+        ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
