@@ -27,7 +27,7 @@ def simulate(
     engine: str = "auto",
     horizon: Horizon | None = None,
     samples: int | None = None,
-    seed: int | None = None,
+    seed: int | None = 0,
     sample_overrides: Mapping[str, xr.DataArray] | None = None,
     return_vars: Sequence[str] | None = None,
     argv: Sequence[str] | None = None,
@@ -41,8 +41,9 @@ def simulate(
 
     ``samples`` N runs an ensemble (a ``sample`` dim): each scenario's ``uncertain:``
     block is drawn with ``numpy.random.default_rng(seed)`` (the same draws for every
-    scenario: common random numbers), and ``sample_overrides`` ({Vensim name: DataArray
-    with a ``sample`` dim}, e.g. from a Latin hypercube) is applied on top.
+    scenario: common random numbers; seed 0 unless given, so a run repeats), and
+    ``sample_overrides`` ({Vensim name: DataArray with a ``sample`` dim}, e.g. from a
+    Latin hypercube) is applied on top.
 
     ``engine``: ``"auto"`` (the vector engine where it can run the model, else PySD),
     or a name of :func:`yaan_sim.engines.base.engine_names`. Notices (such as a fallback
