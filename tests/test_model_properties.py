@@ -7,6 +7,8 @@ coordinate), plus the box's two corners; the vector engine runs all designs in o
 every sample:
 
 - land is conserved: quota + developed + idle + in-disposal changes only by the release;
+- investment is conserved through the enclave transfer: what the northwestern counties
+  place in ETDZ is their share of their attracted funds, and ETDZ gains exactly that;
 - stocks never go negative, and nothing is NaN or infinite;
 - documented signs: more investment incentive at a park never attracts less investment
   there in the year it is raised (later the incentive's cost to the park's budget can turn
@@ -115,6 +117,21 @@ def test_land_stocks_and_finiteness_over_the_lever_box(model, levers, seed):
     change = total.diff("time", label="lower")
     added = dt * ds["land_quota_release"].isel(time=slice(None, -1))
     xr.testing.assert_allclose(change, added.transpose(*change.dims), rtol=1e-9, atol=1e-6)
+
+    # investment is conserved through the enclave transfer (飞地): the northwestern
+    # counties (Lushan, Tianquan, Baoxing) place the share ``Enclave transfer share`` of
+    # their attracted funds in ETDZ; what they lose ETDZ gains, nothing else moves
+    attracted, located = ds["attracted_investment"], ds["located_attracted_investment"]
+    xr.testing.assert_allclose(attracted.sum("park"), located.sum("park"), rtol=1e-12)
+    share = ds["enclave_transfer_share"]  # the default before 2016, the design after
+    northwest = ["Lushan", "Tianquan", "Baoxing"]
+    moved = (share * attracted.sel(park=northwest)).transpose(*located.sel(park=northwest).dims)
+    xr.testing.assert_allclose(located.sel(park=northwest), attracted.sel(park=northwest) - moved)
+    gained = moved.sum("park").transpose(*located.sel(park="ETDZ").dims)
+    xr.testing.assert_allclose(located.sel(park="ETDZ"), attracted.sel(park="ETDZ") + gained)
+    others = [p for p in ds["park"].values if p not in [*northwest, "ETDZ"]]
+    xr.testing.assert_allclose(located.sel(park=others), attracted.sel(park=others))
+    assert float(gained.max()) > 0
 
     # stocks never negative
     stocks = [m.py_name for m in model.meta.values() if m.role == "stock"]
