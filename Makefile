@@ -1,6 +1,7 @@
 # yaan-sim: the two commands of README.md.
 #   make run    set up .venv, run the default scenarios, write results, charts, goal table and report to out/
 #   make test   set up .venv with the test extras and run the test suite
+#   make mutation  mutation testing of the core modules (slow; not part of make test)
 #   make lint   ruff (lint and format check) and mypy on src/ (not yet part of make test)
 # Everything is installed into .venv by these targets; nothing is needed by hand but
 # Python 3.11+ with venv and pip, and make.
@@ -17,7 +18,7 @@ PYTEST_ARGS ?=
 # (Not --dist loadgroup: pytest-xdist 3.8 cannot group tests under pytest 9.)
 XDIST ?= -n auto --dist loadscope
 
-.PHONY: help run test lint venv venv-test venv-lint clean posterior
+.PHONY: help run test lint mutation posterior venv venv-test venv-lint venv-mutation clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -37,6 +38,10 @@ $(VENV)/.test-installed: $(VENV)/.run-installed
 	$(BIN)/python -m pip install -q $(PIP_C) -e '.[test]'
 	@touch $@
 
+$(VENV)/.mutation-installed: $(VENV)/.test-installed
+	$(BIN)/python -m pip install -q $(PIP_C) -e '.[test,mutation]'
+	@touch $@
+
 $(VENV)/.lint-installed: $(VENV)/.test-installed
 	$(BIN)/python -m pip install -q $(PIP_C) -e '.[test,lint]'
 	@touch $@
@@ -52,6 +57,12 @@ run: venv  ## run the default scenarios; write results, charts, goal table and r
 
 test: venv-test  ## run the tests
 	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
+
+# MODULES=outputs/rules.py limits the run to some modules (pyproject [tool.yaan-sim.mutation]);
+# each module's score and surviving mutants are printed and kept in build/mutation/.
+MODULES ?=
+mutation: $(VENV)/.mutation-installed  ## mutation testing of the core modules (slow; see docs/testing.md)
+	$(BIN)/python tests/support/mutation.py $(MODULES)
 
 lint: venv-lint  ## ruff check, ruff format --check and mypy (configured in pyproject.toml)
 	$(BIN)/ruff check .
@@ -72,4 +83,4 @@ posterior: venv  ## sample the calibrated constants' posterior into models/data/
 	  -o out/calibrated-posterior.yaml --posterior models/data/posterior.nc
 
 clean:  ## remove out/ and caches (not .venv)
-	rm -rf out .pytest_cache .hypothesis
+	rm -rf out .pytest_cache .hypothesis build/mutation

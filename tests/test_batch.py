@@ -141,7 +141,27 @@ def test_cli_batch(tmp_path, capsys):
     out = tmp_path / "b.csv"
     assert main(["batch", str(d), "-o", str(out), "--no-progress"]) == 0
     text = capsys.readouterr().out
-    assert "Summary" in text and "revenue_city" in text and out.is_file()
+    assert "Summary" in text and "revenue_city" in text
+    # the file holds each scenario's run: ordered as the folder, the goals file left out,
+    # and each one's numbers those of the library's run of that file
+    import pandas as pd
+
+    import yaan_sim as ys
+
+    table = pd.read_csv(out, low_memory=False)
+    assert set(table["scenario"]) == {"a", "b", "c"}
+    model = ys.load_model()
+    b = ys.simulate(model, [ys.load_scenario(d / "b.yaml", model)], return_vars=["Revenue"])
+    rev = table[(table["variable"] == "revenue") & (table["scenario"] == "b")]
+    assert len(rev) == b["revenue"].size
+    at = rev.set_index(["time", "park"])["value"]
+    for t in (2016.0, 2018.0):
+        for park in ("ETDZ", "Baoxing"):
+            expected = float(b["revenue"].sel(scenario="b", time=t, park=park))
+            assert at[(t, park)] == pytest.approx(expected, rel=1e-12)
+    # PPP share 0.1 < 0.2 < 0.3 are different runs
+    ppp = table[table["variable"] == "ppp_share"].groupby("scenario")["value"].max()
+    assert ppp.to_dict() == pytest.approx({"a": 0.1, "b": 0.2, "c": 0.3})
     assert main(["batch", str(d), "-o", str(out), "--no-progress"]) == 2
     assert "--force" in capsys.readouterr().err
     bad = tmp_path / "bad"

@@ -57,8 +57,6 @@ def _pair(path):
 
 @pytest.fixture(scope="module")
 def project():
-    if not PROJECT_MODEL.is_file():
-        pytest.skip("models/yaan_parks.mdl is not there yet")
     return _pair(PROJECT_MODEL)
 
 
@@ -293,8 +291,6 @@ def test_conformance_case_equals_numpy(case):
 def test_simulate_with_engine_jax_equals_vector():
     import yaan_sim as ys
 
-    if not PROJECT_MODEL.is_file():
-        pytest.skip("models/yaan_parks.mdl is not there yet")
     model = ys.load_model()
     scen = ys.load_scenario(HERE.parent / "scenarios" / "plan.yaml", model)
     ours = ys.simulate(model, [scen], engine="jax")

@@ -26,7 +26,8 @@ from yaan_sim.paths import DEFAULT_MODEL
 from yaan_sim.scenario.places import Places
 from yaan_sim.tables import display_width, format_number, markdown_table, text_table
 
-PLAN = Path(__file__).resolve().parents[2] / "shared" / "seed" / "yaan-park-plan-2017.txt"
+# the plan's text, kept in the repository so that these checks always run
+PLAN = Path(__file__).resolve().parent / "data" / "plan" / "yaan-park-plan-2017.txt"
 
 
 def test_every_key_has_english_and_chinese():
@@ -62,6 +63,8 @@ ZH_LABELS = {
     ("park", "Yucheng"): "雨城",
     ("park", "Chengya"): "成雅",
     ("region", "East"): "东部",
+    ("region", "South"): "南部",
+    ("region", "Northwest"): "西北部",
     ("city", "city"): "全市",
     ("unit", "yiyuan/Year"): "亿元/年",
     ("unit-annual", "yiyuan/Year"): "亿元",
@@ -70,6 +73,10 @@ ZH_LABELS = {
     ("unit-annual", "t/Year"): "吨",
     ("unit", "wanyuan/mu"): "万元/亩",
     ("unit", "tce/wanyuan"): "吨标煤/万元",
+    ("unit", "m3/wanyuan"): "立方米/万元",
+    ("unit", "t/Year"): "吨/年",
+    ("unit", "yiyuan"): "亿元",
+    ("unit", "mu"): "亩",
     ("unit", "%"): "%",
     ("unit", "Dmnl"): "无量纲",
     ("unit", "1/Year"): "每年",
@@ -96,12 +103,13 @@ def test_key_chinese_labels():
             assert not re.search(r"[A-Za-z]", _zh(kind, name)), name  # no Vensim units
 
 
-@pytest.mark.skipif(not PLAN.is_file(), reason="the plan's text is not available")
 def test_park_labels_are_the_plans_wording():
     plan = PLAN.read_text(encoding="utf-8")
     for kind, name in ZH_LABELS:
         if kind == "park":
             assert _zh(kind, name) in plan, name  # 飞地园区(经开区) is the plan's own short form
+        if kind == "region":  # 二(二): 东部工业园区, 南部工业园区, 西北部工业园区
+            assert f"{_zh(kind, name)}工业园区主要包括" in plan, name
     assert "亿元" in plan  # the plan's money unit, as the tables show it
 
 

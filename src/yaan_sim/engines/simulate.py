@@ -27,7 +27,7 @@ def simulate(
     engine: str = "auto",
     horizon: Horizon | None = None,
     samples: int | None = None,
-    seed: int | None = None,
+    seed: int | None = 0,
     sample_overrides: Mapping[str, xr.DataArray] | None = None,
     return_vars: Sequence[str] | None = None,
     argv: Sequence[str] | None = None,
@@ -43,8 +43,9 @@ def simulate(
 
     ``samples`` N runs an ensemble (a ``sample`` dim): each scenario's ``uncertain:``
     block is drawn with ``numpy.random.default_rng(seed)`` (the same draws for every
-    scenario: common random numbers), and ``sample_overrides`` ({Vensim name: DataArray
-    with a ``sample`` dim}, e.g. from a Latin hypercube) is applied on top.
+    scenario: common random numbers; seed 0 unless given, so a run repeats), and
+    ``sample_overrides`` ({Vensim name: DataArray with a ``sample`` dim}, e.g. from a
+    Latin hypercube) is applied on top.
 
     An ensemble keeps (``keep="needed"``, its default) the variables the goals and
     charts read, or ``return_vars``, at whole years: what evaluating and charting it
