@@ -466,7 +466,9 @@ def _title_key(df, key: str) -> str:
 def plot_goal_gaps(
     table, *, ax=None, lang="zh", scenario: str | None = None, binding_only: bool = True
 ):
-    """Each level goal's gap to its target (% of target).
+    """Each level goal's distance from its target, % of the target, with one sign
+    convention: positive is better than the target, negative worse (for a cap, ``<=``,
+    a value below the target is better).
 
     One scenario (or ``scenario=`` given): horizontal bars coloured by status. Several
     scenarios: a dot plot, one marker per scenario on each row. ``table`` is
@@ -474,9 +476,11 @@ def plot_goal_gaps(
     of a target and are left out (the goal table shows them).
     """
     df = _rows_for_chart(table, scenario, binding_only)
-    df = df[df["comparison"] != "falling_every_year"]
+    df = df[df["comparison"] != "falling_every_year"].copy()
     if len(df) == 0:
         raise YaanSimError("the goal table has no level goals (>= or <=) to draw gaps for")
+    # one sign for every row: + better than the target, - worse (a cap's gap is reversed)
+    df["gap_pct"] = np.where(df["comparison"] == "<=", -df["gap_pct"], df["gap_pct"])
     scen = list(dict.fromkeys(df["scenario"])) if "scenario" in df.columns else [None]
     keys = list(dict.fromkeys(zip(df["goal_id"], df["scope"], df["scope_name"], strict=True)))
     ax = _new_ax(ax, figsize=(7.5, 0.3 * len(keys) + 1.4))
@@ -530,6 +534,23 @@ def plot_goal_gaps(
     return ax
 
 
+def _status_text(r, lang: str) -> str:
+    """A traffic-light cell: the status word, the value (and unit) and P(met) if sampled."""
+    from yaan_sim.tables import format_number
+
+    text = status_label(r["status"], lang)
+    value = r.get("value")
+    if value is not None and np.isfinite(value):
+        unit = unit_label(str(r.get("unit", "")), lang)
+        unit = unit if lang == "zh" or len(unit) <= 6 else ""  # "100 million yuan": the column says
+        sep = "" if lang == "zh" or not unit or unit.startswith("%") else " "
+        text += f" {format_number(value, 1 if abs(value) >= 10 else 2)}{sep}{unit}"
+    p = r.get("p_met")
+    if p is not None and np.isfinite(p):
+        text += f" P={p:.2f}"
+    return text
+
+
 @_with_fonts
 def plot_goal_table(table, *, ax=None, lang="zh", binding_only: bool = True):
     """Traffic-light table: one row per goal and place, one column per scenario."""
@@ -547,7 +568,7 @@ def plot_goal_table(table, *, ax=None, lang="zh", binding_only: bool = True):
             mark = (
                 f" ({_tr('source.observed', lang)})" if r.get("value_source") == "observed" else ""
             )
-            row.append(status_label(r["status"], lang) + mark)
+            row.append(_status_text(r, lang) + mark)
             crow.append(STATUS_COLORS.get(r["status"], "#bdbdbd"))
         cells.append(row)
         colors.append(crow)
@@ -596,9 +617,12 @@ def plot_scenario_comparison(
     year: int = 2020,
     goal_id: str = "revenue_park",
     scenarios=None,
+    relative: bool = True,
 ):
     """Grouped bars: each park's value in ``year`` for every scenario, with its target.
 
+    ``relative`` (default): each bar as % of its park's target, so that parks of every
+    size read on one axis (the target is the line at 100); else the values themselves.
     With a ``sample`` dim the bars are medians and the whiskers span 5-95%.
     """
     check_results(ds)
@@ -609,6 +633,8 @@ def plot_scenario_comparison(
     titles = scenario_titles(ds)
     width = 0.8 / len(scen)
     x = np.arange(len(members))
+    targets = [goal.fixed_target(goal.scope, name, parks) for name, parks in members]
+    relative = relative and all(t for t in targets)
     for i, sc in enumerate(scen):
         vals, lo, hi = [], [], []
         for _name, parks in members:
@@ -625,6 +651,11 @@ def plot_scenario_comparison(
                 hi.append(q[2] - q[1])
             else:
                 vals.append(float(s))
+        if relative:  # % of each park's own target
+            scale = [100.0 / t for t in targets]
+            vals = [v * k for v, k in zip(vals, scale, strict=True)]
+            lo = [v * k for v, k in zip(lo, scale, strict=False)]
+            hi = [v * k for v, k in zip(hi, scale, strict=False)]
         kw = {"yerr": [lo, hi], "capsize": 2} if lo else {}
         ax.bar(
             x - 0.4 + width * (i + 0.5),
@@ -635,8 +666,9 @@ def plot_scenario_comparison(
             gid=f"bars:{sc}",
             **kw,
         )
-    for j, (name, parks) in enumerate(members):
-        target = goal.fixed_target(goal.scope, name, parks)
+    if relative:
+        ax.axhline(100, color="k", ls="--", lw=1.5, gid="target", label=_t("target", lang))
+    for j, target in enumerate([] if relative else targets):
         if target is not None:
             ax.hlines(
                 target,
@@ -654,8 +686,13 @@ def plot_scenario_comparison(
         fontsize=8,
         rotation=30 if lang == "en" else 0,
     )
-    ax.set_ylabel(unit_label(goal.unit, lang))
-    ax.set_title(_t("compare_title", lang, goal=goal.name(lang), y=year))
-    ax.legend(fontsize=8, frameon=False)
+    if relative:  # room above the target line for one legend row
+        ax.set_ylim(0, max(125.0, ax.get_ylim()[1] * 1.15))
+        ax.set_ylabel(_t("pct_of_target", lang))
+        ax.set_title(_t("compare_pct_title", lang, goal=goal.name(lang), y=year))
+    else:
+        ax.set_ylabel(unit_label(goal.unit, lang))
+        ax.set_title(_t("compare_title", lang, goal=goal.name(lang), y=year))
+    ax.legend(fontsize=8, frameon=False, loc="upper center", ncol=len(scen) + 1)
     ax.grid(axis="y", alpha=0.3)
     return ax

@@ -107,8 +107,19 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "chart.median": ("median", "中位数"),
     "chart.band50": ("50% band", "50%区间"),
     "chart.band90": ("90% band", "90%区间"),
-    "chart.gap_title": ("Gap to target in {y} (% of target)", "{y}年与目标的差距(占目标%)"),
-    "chart.gap_axis": ("gap (% of target)", "差距(占目标%)"),
+    "chart.gap_title": (
+        "Better or worse than the target in {y} (% of target)",
+        "{y}年优于或差于目标的幅度（占目标%）",
+    ),
+    "chart.gap_axis": (
+        "better (+) or worse (−) than the target, % of target",
+        "优于（+）或差于（−）目标，占目标值%",
+    ),
+    "chart.pct_of_target": ("% of the target", "占目标值%"),
+    "chart.compare_pct_title": (
+        "{goal} in {y} by scenario, % of each target",
+        "{y}年{goal}（按情景，占各自目标%）",
+    ),
     "chart.table_title": ("Goal status in {y}", "{y}年目标完成情况"),
     "chart.goal": ("goal", "目标"),
     "chart.scope": ("where", "范围"),
@@ -116,7 +127,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{goal}: trajectories against the 2020 targets",
         "{goal}:各园区走势与2020年目标",
     ),
-    "chart.compare_title": ("{goal} in {y} by scenario", "{y}年{goal}(按情景)"),
+    "chart.compare_title": ("{goal} in {y} by scenario", "{y}年{goal}（按情景）"),
     "chart.falling": ("must fall every year", "须逐年下降"),
     # report
     "report.title": (
