@@ -20,14 +20,14 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from PIL import Image  # noqa: E402
-from support.fake_results import make_results  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from PIL import Image
+from support.fake_results import make_results
 
-from yaan_sim.outputs import charts  # noqa: E402
-from yaan_sim.outputs.evaluate import evaluate  # noqa: E402
+from yaan_sim.outputs import charts
+from yaan_sim.outputs.evaluate import evaluate
 
 BASELINE = Path(__file__).parent / "baseline" / "charts"
 #: Bits of 2,048 that may differ (measured: redraws on one machine differ by 0).
@@ -82,9 +82,10 @@ def test_chart_matches_its_baseline(results, table, name):
         path.write_bytes(png)
         pytest.skip(f"baseline {path.name} redrawn: look at it before committing")
     assert path.is_file(), f"no baseline {path}: draw it with YAAN_SIM_UPDATE_BASELINES=1"
-    got, want = Image.open(io.BytesIO(png)).size, Image.open(path).size
+    want_png = path.read_bytes()
+    got, want = Image.open(io.BytesIO(png)).size, Image.open(io.BytesIO(want_png)).size
     assert got == want, f"{name}: size {got} against the baseline's {want}"
-    diff = int((phash_bits(png) != phash_bits(path.read_bytes())).sum())
+    diff = int((phash_bits(png) != phash_bits(want_png)).sum())
     assert diff <= TOLERANCE, f"{name}: {diff} of 2048 perceptual bits differ from the baseline"
 
 
