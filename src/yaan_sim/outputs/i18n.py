@@ -145,10 +145,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "report.scenarios": ("Scenarios and their levers", "情景与政策杠杆"),
     "report.no_levers": (
-        "The results hold no lever variables (variables with the attribute role = lever, "
-        "which the scenario runner writes), so the levers cannot be listed here; the "
+        "These results do not record the levers' values, so they cannot be listed here; the "
         "scenario files in the run manifest below say what each scenario sets.",
-        "本结果未记录各情景的政策杠杆取值,因此无法在此列出;各情景的设定见文末运行清单中的情景文件。",
+        "本结果未记录各情景的政策杠杆取值，因此无法在此列出；各情景的设定见文末运行清单中的情景文件。",
     ),
     "report.levers_text": (
         "Values per scenario (time: value where they change; per park where "
