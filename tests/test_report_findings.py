@@ -99,7 +99,7 @@ def test_report_has_findings_backtest_and_loop_sections(runs, model, tmp_path):
 
     path = write_report(runs, tmp_path / "r.html", "zh", model=model, dpi=30, embed_font=False)
     text = path.read_text(encoding="utf-8")
-    for anchor in ('id="findings"', 'id="backtest"', 'id="loops"', 'data-chart="backtest"'):
+    for anchor in ('id="findings"', 'id="backtest"', 'id="loops"', 'id="bound"'):
         assert anchor in text, anchor
     m = re.search(r"共(\d+)个数字、(\d+)个来源，其中(\d+)个用于拟合.*?(\d+)个留作检验", text)
     assert m and int(m.group(1)) >= 20 and int(m.group(2)) >= 5 and int(m.group(4)) >= 3
@@ -127,3 +127,30 @@ def test_loop_section_from_loop_scores():
     sec = loops_section(ds, "en", "test")
     rows = [[c.text for c in r] for r in sec["table"].rows]
     assert [r[1:3] for r in rows] == [["2016", "R1"], ["2017", "B1"]]
+
+
+def test_independent_bound_reads_ledger_figures_by_id_and_does_its_arithmetic():
+    from yaan_sim.model.ledger import read_ledger
+    from yaan_sim.outputs.bound import Figure, independent_bound, read_bound
+
+    figures = read_bound()
+    ledger = read_ledger().rows
+    assert figures["city_fai_2018"].low == float(ledger.loc["city-fai-2018", "value"])
+    assert figures["city_rd_industrial_2020"].low == 5.52  # the figure issue 11 cites
+    f = {
+        "output_per_mu": Figure(200, 400, "万元/亩", ""),
+        "investment_per_mu": Figure(100, 200, "万元/亩", ""),
+        "industrial_workers_2013": Figure(100_000, 100_000, "人", ""),
+        "above_scale_output_2014": Figure(500, 500, "亿元", ""),
+        "productivity_growth": Figure(0.0, 0.0, "1/年", ""),
+        "city_fai_2018": Figure(500, 500, "亿元", ""),
+        "city_rd_industrial_2020": Figure(6, 6, "亿元", ""),
+    }
+    rows = {r["need"]: r for r in independent_bound(1000, 2000, figures=f)}
+    # 1000亿 added at 1-4 yuan of output a year per yuan invested, over 4 years
+    assert rows["investment_per_year"]["low"] == pytest.approx(1000 / 4 / 4)
+    assert rows["investment_per_year"]["high"] == pytest.approx(1000 / 1 / 4)
+    assert rows["land"]["low"] == pytest.approx(1000e4 / 400)
+    assert rows["workers"]["low"] == pytest.approx(2000e4 / (500e4 / 100_000))
+    assert rows["rd"]["low"] == pytest.approx(24) and rows["rd"]["ratio_low"] == 4
+    assert rows["growth"]["low"] == pytest.approx((2**0.25 - 1) * 100)

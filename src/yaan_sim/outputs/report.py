@@ -55,6 +55,7 @@ from yaan_sim.outputs.i18n import (
 from yaan_sim.outputs.i18n import t as _tr
 from yaan_sim.outputs.report_findings import (
     backtest_section,
+    bound_section,
     goal_findings,
     loops_section,
     scenario_findings,
@@ -330,7 +331,7 @@ def build_report(
         context |= _goal_context(ds, goals, table, lang, titles, yaan)
     context["fh"] = findings_heads(lang)
     context["findings"] = None
-    context["backtest"] = context["loops"] = None
+    context["backtest"] = context["loops"] = context["bound"] = None
     if yaan and goals:
         context["findings"] = {
             "goals": goal_findings(ds, table, goals, lang, titles),
@@ -342,6 +343,7 @@ def build_report(
                 bt["b64"] = base64.b64encode(bt.pop("png")).decode("ascii")
             context["backtest"] = bt
         context["loops"] = _loops(loops, lang)
+        context["bound"] = bound_section(ds, lang)
     template = _environment().get_template("report.html.j2")
     if embed_font:
         context["font_css"] = embedded_font_css(template.render(context))

@@ -480,3 +480,88 @@ def loops_section(loops: xr.Dataset | None, lang: str, source: str = "") -> dict
             row.append(Cell(str(v)))
         t.rows.append(row)
     return {"missing": None, "text": H["loops_text"].format(f=source), "table": t}
+
+
+_BOUND = {
+    "en": {
+        "head": "A bound independent of the model",
+        "text": (
+            "What 2000亿 of park revenue in 2020 would need from the nine parks' {r}亿 in 2016 "
+            "(the results' own), if the added revenue were industrial, against the city's "
+            "totals; figures from models/data/bound.csv and the data ledger. The model adds "
+            "which levers move the goals, how far, and at what cost."
+        ),
+        "cols": ("what it needs", "amount", "unit", "against", "multiple"),
+        "growth": "revenue growth a year, 2016-2020",
+        "investment_per_year": "industrial investment a year in place, 2016-2019",
+        "land": "land developed, 2016-2020",
+        "workers": "industrial workers in 2020",
+        "rd": "R&D a year at 1.2 % of revenue",
+        "city_fai_2018": "Ya'an's whole fixed investment, 2018",
+        "industrial_workers_2013": "all of Ya'an's industrial workers, 2013",
+        "city_rd_industrial_2020": "Ya'an's above-scale industrial R&D, 2020",
+    },
+    "zh": {
+        "head": "独立于模型的约束测算",
+        "text": (
+            "若新增营业收入均为工业产出，九个园区由2016年的{r}亿元（本结果）"
+            "增至2020年2000亿元所需的投资、土地、劳动力和研发投入，并与全市总量对照；"
+            "数据见 models/data/bound.csv 和数据台账。"
+            "模型在此之上回答哪些杠杆能推动目标、推动多少、代价如何。"
+        ),
+        "cols": ("所需", "数量", "单位", "对照", "倍数"),
+        "growth": "2016—2020年营业收入年均增速",
+        "investment_per_year": "2016—2019年每年到位工业投资",
+        "land": "2016—2020年新开发用地",
+        "workers": "2020年工业从业人员",
+        "rd": "按营业收入1.2%计的年研发经费",
+        "city_fai_2018": "2018年全市全社会固定资产投资",
+        "industrial_workers_2013": "2013年全市工业从业人员",
+        "city_rd_industrial_2020": "2020年全市规上工业研发经费",
+    },
+}
+_BOUND_UNITS = {"en": {"亿元/yr": "100 million yuan a year", "亿元": "100 million yuan",
+                       "亩": "mu", "人": "people", "%/yr": "% a year"},
+                "zh": {"亿元/yr": "亿元/年", "%/yr": "%/年"}}  # fmt: skip
+
+
+def bound_section(ds: xr.Dataset, lang: str) -> dict:
+    """The independent bound (:mod:`yaan_sim.outputs.bound`) as a table, or why not."""
+    from yaan_sim.errors import YaanSimError
+    from yaan_sim.outputs.bound import independent_bound
+    from yaan_sim.outputs.report_sections import Cell, Table
+
+    B = _BOUND[lang]
+    rev = ds["revenue"].sum("park", skipna=False)
+    for d in ("scenario", "sample"):
+        if d in rev.dims:
+            rev = rev.isel({d: 0})
+    try:
+        start = float(rev.sel(time=float(PLAN_START)))
+        rows = independent_bound(start)
+    except (KeyError, YaanSimError) as exc:
+        return {"missing": f"{B['head']}: {exc}"}
+    t = Table(list(B["cols"]))
+    for r in rows:
+        amount = _num(r["low"], 0 if r["low"] > 100 else 1)
+        if r["high"] is not None:
+            amount += f"–{_num(r['high'], 0 if r['high'] > 100 else 1)}"
+        mult = ""
+        if r["ratio_low"] is not None:
+            mult = f"{r['ratio_low']:.1f}"
+            if r["ratio_high"] is not None:
+                mult += f"–{r['ratio_high']:.1f}"
+            mult += "×" if lang == "en" else "倍"
+        unit = _BOUND_UNITS[lang].get(r["unit"], r["unit"])
+        against = (
+            f"{B[r['against']]}: {_num(r['against_value'], 0 if r['against_value'] > 100 else 2)}"
+            if r["against"]
+            else ""
+        )
+        t.rows.append([Cell(B[r["need"]]), Cell(amount), Cell(unit), Cell(against), Cell(mult)])
+    return {
+        "missing": None,
+        "head": B["head"],
+        "text": B["text"].format(r=_num(start, 0)),
+        "table": t,
+    }
