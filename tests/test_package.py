@@ -36,7 +36,7 @@ def test_own_scenarios_get_the_full_package(tmp_path, capsys):
     # goal x scenario with values and the difference from the reference
     m = pd.read_csv(d / "goals_by_scenario.csv")
     city = m[m["目标"] == "全市园区营业收入"].iloc[0]
-    plan_col, base_col = "规划情景(按实施方案)", "基准情景(规划前政策)"
+    plan_col, base_col = "规划情景（按实施方案）", "基准情景（规划前政策）"
     assert city[plan_col] == pytest.approx(float(rev.sel(scenario="plan")))
     assert city[base_col] == pytest.approx(float(rev.sel(scenario="baseline")))
     diff = float(rev.sel(scenario="plan") - rev.sel(scenario="baseline"))

@@ -535,4 +535,15 @@ def scenario_label(name: str, lang: str, titles: dict | None = None) -> str:
     """A scenario as shown to people: its title in ``lang`` where the file gives one."""
     check_lang(lang)
     title = (titles or {}).get(str(name)) or {}
-    return title.get(lang) or title.get("en" if lang == "zh" else "zh") or str(name)
+    text = title.get(lang) or title.get("en" if lang == "zh" else "zh") or str(name)
+    return full_width_parens(text) if lang == "zh" else text
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def full_width_parens(text: str) -> str:
+    """Chinese text with full-width parentheses: 基准情景（规划前政策）, not (...)."""
+    if not _CJK.search(text):
+        return text
+    return text.replace("(", "（").replace(")", "）")
