@@ -116,6 +116,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "优于（+）或差于（−）目标，占目标值%",
     ),
     "chart.pct_of_target": ("% of the target", "占目标值%"),
+    "chart.plan_start": ("plan levers from {y}", "{y}年起实施规划"),
+    "chart.coincide": ("lines coincide: {s}", "曲线重合：{s}"),
     "chart.compare_pct_title": (
         "{goal} in {y} by scenario, % of each target",
         "{y}年{goal}（按情景，占各自目标%）",
