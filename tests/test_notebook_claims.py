@@ -67,3 +67,24 @@ def test_notebook_prose_names_no_engine_discrepancy_the_engines_do_not_show(path
         f"{path.name} says the engines differ, but on the 2013-2016 back-test they agree "
         f"to 1e-9; correct the prose: {claims}"
     )
+
+
+_LABEL_CALL = re.compile(
+    r"(set_xlabel|set_ylabel|set_title|suptitle|label=)\s*\(?\s*f?\"([^\"]*)\""
+)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_chart_labels_follow_lang(path):
+    """Every English label a notebook writes on its own charts has its Chinese beside it
+    (``"…" if zh else "…"``, or a LANG test), so that LANG="zh" gives Chinese charts."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    bad = []
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        for line in "".join(cell["source"]).splitlines():
+            m = _LABEL_CALL.search(line)
+            if m and re.search(r"[A-Za-z]{3}", m.group(2)) and not re.search(r"\bzh\b|LANG", line):
+                bad.append(line.strip())
+    assert not bad, f"{path.name}: labels only in English: {bad}"
