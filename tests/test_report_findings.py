@@ -125,6 +125,14 @@ def test_loop_section_from_loop_scores():
         attrs={"dt": 0.25, "start": 2016.0},
     )
     sec = loops_section(ds, "en", "test")
+    assert sec["png"].startswith(b"\x89PNG")
+    from yaan_sim.outputs.charts_loops import plot_loop_dominance
+
+    ax = plot_loop_dominance(ds, "ETDZ", lang="zh")
+    areas = {c.get_gid(): c.get_paths()[0].vertices[:, 1] for c in ax.collections}
+    assert areas["R1"].min() >= 0 and areas["R1"].max() == pytest.approx(0.8)
+    assert areas["B1"].max() <= 0 and areas["B1"].min() == pytest.approx(-0.8)
+    assert ax.get_title() == "主导反馈回路：飞地园区(经开区)"
     rows = [[c.text for c in r] for r in sec["table"].rows]
     assert [r[1:3] for r in rows] == [["2016", "R1"], ["2017", "B1"]]
 

@@ -343,6 +343,8 @@ def build_report(
                 bt["b64"] = base64.b64encode(bt.pop("png")).decode("ascii")
             context["backtest"] = bt
         context["loops"] = _loops(loops, lang)
+        if context["loops"].get("png"):
+            context["loops"]["b64"] = base64.b64encode(context["loops"].pop("png")).decode()
         context["bound"] = bound_section(ds, lang)
     template = _environment().get_template("report.html.j2")
     if embed_font:

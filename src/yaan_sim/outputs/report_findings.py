@@ -479,7 +479,27 @@ def loops_section(loops: xr.Dataset | None, lang: str, source: str = "") -> dict
                 v = _num(v, 2)
             row.append(Cell(str(v)))
         t.rows.append(row)
-    return {"missing": None, "text": H["loops_text"].format(f=source), "table": t}
+    return {
+        "missing": None,
+        "text": H["loops_text"].format(f=source),
+        "table": t,
+        "png": _loops_png(loops, lang),
+    }
+
+
+def _loops_png(loops: xr.Dataset, lang: str, dpi: int = 80) -> bytes:
+    """The loop-dominance chart of the first park (ETDZ) as PNG bytes."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from yaan_sim.outputs.charts_loops import plot_loop_dominance
+
+    ax = plot_loop_dominance(loops, lang=lang)
+    buf = io.BytesIO()
+    ax.figure.savefig(buf, format="png", dpi=dpi)
+    plt.close(ax.figure)
+    return buf.getvalue()
 
 
 _BOUND = {
