@@ -116,7 +116,7 @@ def test_workbook_round_trips_with_goals_parks_levers_sources(results, tmp_path)
     consts = sheets["参数与来源"]
     assert consts["来源"].notna().all() and len(consts) > 50
     assert (consts["来源"].str.lower().str.startswith("assumed")).any()
-    assert len(sheets["观测数据"]) >= 20 and "source_url" in sheets["观测数据"]
+    assert len(sheets["观测数据"]) >= 20 and "来源网址" in sheets["观测数据"]
     assert "回测" in sheets
 
 
