@@ -129,7 +129,12 @@ def test_goal_gap_bars(table):
     assert len(bars) == len(rows)
     colors = [matplotlib.colors.to_hex(b.get_facecolor()) for b in bars]
     assert colors == [charts.STATUS_COLORS[s] for s in rows["status"]]
-    assert [b.get_width() for b in bars] == pytest.approx(list(rows["gap_pct"]))
+    # one sign convention: + better than the target; a cap's (<=) gap is reversed
+    better = [-g if c == "<=" else g for g, c in zip(rows["gap_pct"], rows["comparison"])]
+    assert [b.get_width() for b in bars] == pytest.approx(better)
+    met = [b.get_width() for b, st in zip(bars, rows["status"]) if st == "met"]
+    assert all(w >= 0 for w in met)  # a goal met is never drawn as worse than its target
+    assert "优于" in ax.get_xlabel()
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[0].startswith("全市园区营业收入")  # the first row, drawn at the top
     assert ax.get_yticks()[0] == len(rows) - 1
@@ -148,7 +153,8 @@ def test_goal_gaps_of_several_scenarios_is_a_dot_plot(table):
         (dots,) = _gid(ax, f"gap:{sc}")
         assert len(dots.get_xdata()) == len(rows)
     (plan,) = _gid(ax, "gap:plan")
-    assert list(plan.get_xdata()) == pytest.approx(list(rows["gap_pct"]))
+    better = [-g if c == "<=" else g for g, c in zip(rows["gap_pct"], rows["comparison"])]
+    assert list(plan.get_xdata()) == pytest.approx(better)
     assert len(ax.get_yticks()) == len(rows)
     assert _render(ax.figure) == []
 
@@ -162,7 +168,12 @@ def test_traffic_light_table(table):
     n = int(table["binding"].sum() / 2)
     assert max(r for r, _ in cells) == n
     first = [cells[1, c].get_text().get_text() for c in range(4)]
-    assert first == ["City park revenue", "Ya'an", "missed", "on track"]
+    city = table[table["goal_id"] == "revenue_city"].set_index("scenario")["value"]
+    assert first[:2] == ["City park revenue", "Ya'an"]
+    from yaan_sim.tables import format_number  # plain numbers, as every human table
+
+    assert first[2] == f"missed {format_number(city['baseline'], 1)}"  # status and value
+    assert first[3] == f"on track {format_number(city['plan'], 1)}"
     assert matplotlib.colors.to_hex(cells[1, 3].get_facecolor()) == charts.STATUS_COLORS["on track"]
     assert _render(ax.figure) == []
 
@@ -171,7 +182,12 @@ def test_scenario_comparison(ens):
     ax = charts.plot_scenario_comparison(ens, lang="zh")
     assert len(ax.patches) == 2 * 9
     targets = _gid(ax, "target")
-    assert len(targets) == 9
+    assert len(targets) == 1 and targets[0].get_ydata()[0] == 100  # % of each park's target
+    heights = [b.get_height() for b in ax.patches[:9]]  # the first scenario, park by park
+    first = str(ens["scenario"].values[0])
+    rev = ens["revenue"].sel(scenario=first, time=2020.0).median("sample")
+    want = [float(rev.sel(park=p)) / TARGET[p] * 100 for p in TARGET]
+    assert heights == pytest.approx(want)
     assert [t.get_text() for t in ax.get_xticklabels()] == PARKS_ZH
     assert _render(ax.figure) == []
 

@@ -83,15 +83,19 @@ def test_workbook_round_trips_with_goals_parks_levers_sources(results, tmp_path)
     sheets = pd.read_excel(out, sheet_name=None)
     goals = sheets["目标"]
     # goal x scenario: the scenario files' Chinese titles, status words in Chinese
-    assert set(goals["情景"]) == {"基准情景(规划前政策)", "规划情景(按实施方案)"}
+    assert set(goals["情景"]) == {"基准情景（规划前政策）", "规划情景（按实施方案）"}
     assert set(goals["判定"]) <= {"达标", "有望达标", "有风险", "未达标", "无数据"}
     assert "亿元/年" not in set(goals["单位"]) and "yiyuan" not in " ".join(map(str, goals["单位"]))
-    city = goals[(goals["目标"] == "全市园区营业收入") & (goals["情景"] == "规划情景(按实施方案)")]
+    city = goals[
+        (goals["目标"] == "全市园区营业收入") & (goals["情景"] == "规划情景（按实施方案）")
+    ]
     want = float(ds["revenue"].sel(scenario="plan", time=2020.0).sum())
     assert city["数值"].iloc[0] == pytest.approx(want)
     assert city["目标值"].iloc[0] == 2000
     # the difference from the reference, per goal and scope
-    base = goals[(goals["目标"] == "全市园区营业收入") & (goals["情景"] == "基准情景(规划前政策)")]
+    base = goals[
+        (goals["目标"] == "全市园区营业收入") & (goals["情景"] == "基准情景（规划前政策）")
+    ]
     diff = [c for c in goals.columns if c.startswith("数值−")]
     assert len(diff) == 1
     assert city[diff[0]].iloc[0] == pytest.approx(want - base["数值"].iloc[0])
@@ -100,7 +104,7 @@ def test_workbook_round_trips_with_goals_parks_levers_sources(results, tmp_path)
     rev = sheets["营业收入"]
     col = "2020 (亿元)"
     assert col in rev.columns
-    etdz = rev[(rev["园区"].str.contains("经开区")) & (rev["情景"] == "规划情景(按实施方案)")]
+    etdz = rev[(rev["园区"].str.contains("经开区")) & (rev["情景"] == "规划情景（按实施方案）")]
     assert etdz[col].iloc[0] == pytest.approx(
         float(ds["revenue"].sel(scenario="plan", park="ETDZ", time=2020.0))
     )
@@ -112,7 +116,7 @@ def test_workbook_round_trips_with_goals_parks_levers_sources(results, tmp_path)
     consts = sheets["参数与来源"]
     assert consts["来源"].notna().all() and len(consts) > 50
     assert (consts["来源"].str.lower().str.startswith("assumed")).any()
-    assert len(sheets["观测数据"]) >= 20 and "source_url" in sheets["观测数据"]
+    assert len(sheets["观测数据"]) >= 20 and "来源网址" in sheets["观测数据"]
     assert "回测" in sheets
 
 

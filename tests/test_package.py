@@ -36,7 +36,7 @@ def test_own_scenarios_get_the_full_package(tmp_path, capsys):
     # goal x scenario with values and the difference from the reference
     m = pd.read_csv(d / "goals_by_scenario.csv")
     city = m[m["目标"] == "全市园区营业收入"].iloc[0]
-    plan_col, base_col = "规划情景(按实施方案)", "基准情景(规划前政策)"
+    plan_col, base_col = "规划情景（按实施方案）", "基准情景（规划前政策）"
     assert city[plan_col] == pytest.approx(float(rev.sel(scenario="plan")))
     assert city[base_col] == pytest.approx(float(rev.sel(scenario="baseline")))
     diff = float(rev.sel(scenario="plan") - rev.sel(scenario="baseline"))
@@ -65,3 +65,25 @@ def test_only_o_writes_only_the_results(tmp_path):
     out = tmp_path / "r.nc"
     assert main(["run", str(REPO / "scenarios/plan.yaml"), "-o", str(out)]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.nc"]
+
+
+def test_batch_writes_the_package_through_the_same_writer(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    import yaan_sim.outputs.package as package
+
+    calls = []
+
+    def record(ds, out_dir, **kw):
+        calls.append((sorted(map(str, ds["scenario"].values)), Path(out_dir), kw["reference"]))
+        return []
+
+    monkeypatch.setattr(package, "write_package", record)
+    src = tmp_path / "sc"
+    src.mkdir()
+    for name in ("plan.yaml", "baseline.yaml"):
+        shutil.copy(REPO / "scenarios" / name, src / name)
+    out = tmp_path / "pkg"  # created by the command
+    argv = ["batch", str(src), "-o", str(tmp_path / "b.nc"), "--out-dir", str(out)]
+    assert main([*argv, "--reference", "baseline", "--no-progress"]) == 0
+    assert calls == [(["baseline", "plan"], out, "baseline")]

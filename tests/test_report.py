@@ -123,7 +123,11 @@ def test_report_holds_every_goal_chart_and_assumption(report_zh):
 def test_report_says_what_is_missing(tmp_path):
     ds = make_results(levers=False, manifest=False)
     text = build_report(ds, "en", model="no model file here", charts=[], embed_font=False)
-    assert 'id="no-levers"' in text and "role = lever" in text
+    assert (
+        'id="no-levers"' in text
+        and "do not record the levers" in text
+        and "role = lever" not in text
+    )
     assert 'id="no-manifest"' in text
     assert 'id="no-assumptions"' in text and "no model file here" in text
     assert '<html lang="en">' in text and "Goal table" in text

@@ -188,3 +188,32 @@ def test_a_factor_that_alone_sets_an_outcome_has_a_total_index_near_one(model):
     st, conf = t.loc["Research subsidy rate", ["ST", "ST_conf"]]
     assert abs(st - 1) < max(conf, 0.15)
     assert abs(t.loc["Water efficiency gap closure rate", "ST"]) < 1e-9
+
+
+def test_the_sobol_chart_shows_intervals_sets_levers_apart_and_warns_on_small_n(model, small):
+    import matplotlib.pyplot as plt
+
+    res = run_sensitivity(
+        model,
+        small,
+        method="sobol",
+        samples=8,
+        seed=1,
+        levers=["Park fund investment"],
+        horizon=H,
+        outcomes=OUT[:1],
+    )
+    ax = res.plot(lang="en")
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    kinds = ["lever" if lab.startswith("[lever] ") else "uncertain" for lab in labels]
+    assert "lever" in kinds and kinds == sorted(kinds, key=lambda k: k == "lever")
+    cells = [t.get_text() for t in ax.texts]
+    assert cells and all("±" in c for c in cells)  # each index with its 95 % interval
+    assert "95 % CI" in ax.get_title()
+    st = res.pivot("ST").to_numpy(float)
+    conf = res.pivot("ST_conf").to_numpy(float)
+    noisy = (st > 1).any() or ((conf > 0.5 * abs(st)) & (abs(st) > 0.05)).any()
+    warned = [t for t in ax.figure.texts if t.get_gid() == "n_warning"]
+    assert bool(warned) == bool(noisy)  # N = 8 is far too few: the chart says so
+    assert noisy
+    plt.close(ax.figure)

@@ -426,6 +426,11 @@ def plot_sensitivity(
         piv = piv / piv.abs().max(axis=0).replace(0, 1)
     order = piv.max(axis=1).sort_values(ascending=False).index
     piv = piv.loc[order[:top] if top else order]
+    # uncertain assumptions first, policy levers below a rule: two different questions
+    kind = dict(zip(result.table["factor"], result.table["kind"], strict=True))
+    piv = piv.loc[sorted(piv.index, key=lambda f: kind.get(f) == "lever")]  # stable
+    conf_col = f"{index}_conf"
+    conf = result.pivot(conf_col).loc[piv.index, piv.columns] if conf_col in result.table else None
     goals = load_goals()
     col_labels = []
     for o in piv.columns:
@@ -433,7 +438,10 @@ def plot_sensitivity(
         name = goals[gid].name(lang) if gid in goals.ids else gid
         col_labels.append(f"{name}\n{scope}" if scope else name)
     zh = dict(zip(result.table["factor"], result.table["factor_zh"], strict=True))
-    row_labels = [zh.get(f, f) if lang == "zh" else f for f in piv.index]
+    tag = {"lever": "［杠杆］" if lang == "zh" else "[lever] "}
+    row_labels = [
+        tag.get(kind.get(f), "") + (zh.get(f, f) if lang == "zh" else f) for f in piv.index
+    ]
     rc = font_rc(lang)
     with matplotlib.rc_context(rc):
         if ax is None:
@@ -444,10 +452,11 @@ def plot_sensitivity(
         im = ax.imshow(np.clip(data, 0, 1), cmap="Blues", vmin=0, vmax=1, aspect="auto")
         for (i, j), v in np.ndenumerate(data):
             if np.isfinite(v):
+                c = float(conf.iat[i, j]) if conf is not None else math.nan
                 ax.text(
                     j,
                     i,
-                    f"{v:.2f}",
+                    f"{v:.2f}" + (f"±{c:.2f}" if np.isfinite(c) else ""),
                     ha="center",
                     va="center",
                     fontsize=8,
@@ -468,7 +477,25 @@ def plot_sensitivity(
             "mu_star": ("Morris mu* (scaled to the largest)", "Morris μ*(按最大值归一)"),
         }
         title = what.get(index, (index, index))[0 if lang == "en" else 1]
+        if conf is not None:
+            title += " (± 95 % CI)" if lang == "en" else "（±95%置信区间）"
         ax.set_title(title, fontsize=10)
+        levers = [i for i, f in enumerate(piv.index) if kind.get(f) == "lever"]
+        if levers and levers[0] > 0:
+            ax.axhline(levers[0] - 0.5, color="k", lw=1.2)
+        wide = conf is not None and bool(((conf.to_numpy(float) > 0.5 * np.abs(data))
+                                          & (np.abs(data) > 0.05)).any())  # fmt: skip
+        if (data > 1).any() or wide:  # sampling noise larger than the signal
+            note = (
+                "An index above 1 or an interval wider than half the index: too few samples "
+                f"(N = {result.info.get('samples', '?')}); run again with a larger -n."
+                if lang == "en"
+                else f"存在大于1的指数或置信区间超过指数一半：样本数偏少（N = "
+                f"{result.info.get('samples', '?')}），请增大 -n 重新计算。"
+            )
+            ax.figure.text(
+                0.01, 0.0, note, fontsize=7, color="#b2182b", va="bottom", gid="n_warning"
+            )
         ax.figure.colorbar(im, ax=ax, shrink=0.8)
         for text in ax.figure.findobj(matplotlib.text.Text):
             text.set_fontfamily(rc["font.family"])

@@ -112,7 +112,11 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if args.out_dir is not None:  # the package's files, checked before the work
         from yaan_sim.outputs.package import PACKAGE_FILES
 
-        check_outputs(*(Path(args.out_dir) / n for n in PACKAGE_FILES), force=args.force)
+        pkg = Path(args.out_dir)
+        if pkg.exists() and not pkg.is_dir():
+            raise YaanSimError(f"{pkg} is a file: --out-dir needs a folder there")
+        pkg.mkdir(parents=True, exist_ok=True)
+        check_outputs(*(pkg / n for n in PACKAGE_FILES), force=args.force)
     parts = parts_dir(out)
     if parts.exists() and not parts.is_dir():
         raise YaanSimError(f"{parts} is a file: the batch keeps its parts in a folder there")
@@ -185,7 +189,6 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if args.out_dir is not None:
         from yaan_sim.outputs.package import write_package
 
-        Path(args.out_dir).mkdir(parents=True, exist_ok=True)
         for path in write_package(
             res.dataset, args.out_dir, force=args.force, reference=args.reference, model=model
         ):

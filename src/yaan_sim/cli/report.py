@@ -61,6 +61,18 @@ def register(subparsers: Any) -> None:
         help="observed figures (default: models/data/observed.csv)",
     )
     observed.add_argument("--no-observed", action="store_true", help="use no observed figures")
+    p.add_argument(
+        "--reference",
+        metavar="NAME",
+        help="the scenario the findings compare the others with (default: the first)",
+    )
+    p.add_argument(
+        "--loops",
+        type=Path,
+        metavar="LOOPS.nc",
+        help="loop scores from `yaan-sim loops RESULTS.nc --netcdf LOOPS.nc`, for the "
+        "loop-dominance section",
+    )
     p.set_defaults(func=run)
 
 
@@ -75,7 +87,12 @@ def run(args: argparse.Namespace) -> int:
     from yaan_sim.outputs.report import write_report
     from yaan_sim.outputs.results import open_results
 
-    inputs = [args.results, args.goals, args.observed, args.model]
+    inputs = [args.results, args.goals, args.observed, args.model, args.loops]
+    if args.output.suffix.lower() not in (".html", ".htm"):
+        raise YaanSimError(
+            f"{args.output}: the report is one HTML file: give -o FILE.html (for the "
+            "workbook: yaan-sim export RESULTS.nc -o FILE.xlsx)"
+        )
     check_outputs(args.output, force=args.force, inputs=inputs)  # before the results are read
     if args.model is not None and not Path(args.model).is_file():
         raise YaanSimError(
@@ -107,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
         observed=observed,
         force=args.force,
         profile=profile,
+        reference=args.reference,
+        loops=args.loops,
     )
     if not profile.is_yaan and goals is None and profile.goals_path is None:
         print(

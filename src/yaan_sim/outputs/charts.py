@@ -194,6 +194,16 @@ def _plot_goal(ds, goal: Goal, scope_name, ax, lang, observed, scenarios, legend
     for i, sc in enumerate(scen):
         s = series.sel(scenario=sc) if sc is not None else series
         _draw_series(ax, s, _color(i), _scenario_name(sc, lang, titles), lang)
+    same = _coinciding(series, scen)
+    if same:  # lines drawn over each other: say which, so no scenario seems missing
+        names = "、" if lang == "zh" else ", "
+        text = "; ".join(names.join(_scenario_name(sc, lang, titles) for sc in g) for g in same)
+        ax.text(0.02, 0.97, _t("coincide", lang, s=text), transform=ax.transAxes, fontsize=6,
+                va="top", color="0.3", gid="coincide")  # fmt: skip
+    t = np.asarray(ds["time"].values, dtype=float)
+    if not goal.is_generic and t.min() < PLAN_START <= t.max():  # history, then the plan
+        ax.axvline(PLAN_START, color="0.55", lw=1, ls="-.", gid="plan_start",
+                   label=_t("plan_start", lang, y=PLAN_START))  # fmt: skip
     target = goal.fixed_target(scope, name, parks)
     if target is not None:
         ax.axhline(
@@ -258,6 +268,29 @@ def _plot_goal(ds, goal: Goal, scope_name, ax, lang, observed, scenarios, legend
     if legend and ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, frameon=False)
     return ax
+
+
+#: The year the plan's levers start: history before, policy after (models/README.md).
+PLAN_START = 2016
+
+
+def _coinciding(series, scen, rtol: float = 0.005) -> list[list]:
+    """Groups of scenarios whose paths differ by less than ``rtol`` everywhere."""
+    if len(scen) < 2 or scen[0] is None:
+        return []
+    if "sample" in series.dims:
+        series = series.median("sample")
+    groups: list[list] = []
+    for sc in scen:
+        v = np.asarray(series.sel(scenario=sc).values, dtype=float)
+        for g in groups:
+            w = np.asarray(series.sel(scenario=g[0]).values, dtype=float)
+            if np.allclose(v, w, rtol=rtol, atol=0, equal_nan=True):
+                g.append(sc)
+                break
+        else:
+            groups.append([sc])
+    return [g for g in groups if len(g) > 1]
 
 
 @_with_fonts
@@ -411,251 +444,19 @@ def plot_goal_panels(
     return axes
 
 
-def _rows_for_chart(table, scenario, binding_only):
-    df = table
-    if binding_only and "binding" in df.columns:
-        df = df[df["binding"]]
-    if scenario is not None:
-        if "scenario" not in df.columns or scenario not in set(df["scenario"]):
-            raise YaanSimError(f"no scenario {scenario!r} in the goal table")
-        df = df[df["scenario"] == scenario]
-    if len(df) == 0:
-        raise YaanSimError("the goal table has no rows to draw")
-    return df
-
-
-def _row_label(rec, lang, with_scenario, names=None):
-    goal = _goal_name(rec, lang, names)
-    place = scope_label(rec["scope"], rec["scope_name"], lang)
-    label = f"{goal} · {place}" if place else goal
-    if with_scenario:
-        label = f"{rec['scenario']}: {label}"
-    return label
-
-
-@functools.lru_cache(maxsize=64)
-def _goal_names(lang: str) -> dict:
-    try:
-        return {g.id: g.name(lang) for g in load_goals()}
-    except YaanSimError:
-        return {}
-
-
-def _goal_name(rec, lang, names=None):
-    """A goal's name in ``lang``: from the table's own goals (``attrs["goal_names"]``),
-    else from the plan's goals, else as the table has it."""
-    if names and rec["goal_id"] in names:
-        return names[rec["goal_id"]].get(lang) or rec["goal"]
-    return _goal_names(lang).get(rec["goal_id"], rec["goal"])
-
-
 def _when(goal: Goal) -> str:
     """A goal's year as a label: ``2020``, or ``t = 10`` on another model's time axis."""
     return f"t = {goal.year}" if goal.is_generic else str(goal.year)
 
 
-def _title_key(df, key: str) -> str:
-    """``key`` for the plan's goal tables; for another model's (generic goals, years are
-    times) ``key_at``, or ``key_own`` where its goals are judged at different times."""
-    if not (len(df) and (df["scope"] == MODEL_SCOPE).all()):
-        return key
-    return f"{key}_at" if df["eval_year"].nunique() == 1 else f"{key}_own"
+# The goal-table charts live in charts_goals (this module would pass 600 lines); the same
+# names are importable from here, loaded on first use (either module may be imported first).
+_GOAL_CHARTS = ("plot_goal_gaps", "plot_goal_table", "plot_scenario_comparison")
 
 
-@_with_fonts
-def plot_goal_gaps(
-    table, *, ax=None, lang="zh", scenario: str | None = None, binding_only: bool = True
-):
-    """Each level goal's gap to its target (% of target).
+def __getattr__(name: str):
+    if name in _GOAL_CHARTS:
+        from yaan_sim.outputs import charts_goals
 
-    One scenario (or ``scenario=`` given): horizontal bars coloured by status. Several
-    scenarios: a dot plot, one marker per scenario on each row. ``table`` is
-    :func:`yaan_sim.outputs.evaluate.evaluate`'s output; falling-every-year goals have no gap in %
-    of a target and are left out (the goal table shows them).
-    """
-    df = _rows_for_chart(table, scenario, binding_only)
-    df = df[df["comparison"] != "falling_every_year"]
-    if len(df) == 0:
-        raise YaanSimError("the goal table has no level goals (>= or <=) to draw gaps for")
-    scen = list(dict.fromkeys(df["scenario"])) if "scenario" in df.columns else [None]
-    keys = list(dict.fromkeys(zip(df["goal_id"], df["scope"], df["scope_name"], strict=True)))
-    ax = _new_ax(ax, figsize=(7.5, 0.3 * len(keys) + 1.4))
-    y = np.arange(len(keys))[::-1]
-    recs = df.to_dict("records")
-    row_of = {k: i for i, k in enumerate(keys)}
-    first = {}
-    for r in recs:
-        first.setdefault((r["goal_id"], r["scope"], r["scope_name"]), r)
-    names = table.attrs.get("goal_names")
-    ax.set_yticks(y, [_row_label(first[k], lang, False, names) for k in keys], fontsize=8)
-    if len(scen) == 1:
-        vals = [r["gap_pct"] if np.isfinite(r["gap_pct"]) else 0.0 for r in recs]
-        ax.barh(
-            [y[row_of[(r["goal_id"], r["scope"], r["scope_name"])]] for r in recs],
-            vals,
-            color=[STATUS_COLORS.get(r["status"], "#bdbdbd") for r in recs],
-            gid="gaps",
-        )
-        from matplotlib.patches import Patch
-
-        used = [s for s in STATUS_COLORS if s in {r["status"] for r in recs}]
-        ax.legend(
-            [Patch(color=STATUS_COLORS[s]) for s in used],
-            [status_label(s, lang) for s in used],
-            fontsize=8,
-            frameon=False,
-            loc="best",
-        )
-    else:
-        markers = "osD^v<>ph*"
-        for i, sc in enumerate(scen):
-            rs = [r for r in recs if r["scenario"] == sc]
-            ax.plot(
-                [r["gap_pct"] for r in rs],
-                [y[row_of[(r["goal_id"], r["scope"], r["scope_name"])]] for r in rs],
-                ls="none",
-                marker=markers[i % len(markers)],
-                color=_color(i),
-                ms=6,
-                alpha=0.85,
-                label=_scenario_name(sc, lang, table.attrs.get("scenario_titles")),
-                gid=f"gap:{sc}",
-            )
-        ax.legend(fontsize=8, frameon=False, loc="best")
-        ax.set_ylim(-0.7, len(keys) - 0.3)
-    ax.axvline(0, color="k", lw=1, gid="zero")
-    ax.set_xlabel(_t("gap_axis", lang))
-    ax.set_title(_t(_title_key(df, "gap_title"), lang, y=int(recs[0]["eval_year"])))
-    ax.grid(axis="x", alpha=0.3)
-    return ax
-
-
-@_with_fonts
-def plot_goal_table(table, *, ax=None, lang="zh", binding_only: bool = True):
-    """Traffic-light table: one row per goal and place, one column per scenario."""
-    df = _rows_for_chart(table, None, binding_only)
-    scen = list(dict.fromkeys(df["scenario"])) if "scenario" in df.columns else [None]
-    keys = list(dict.fromkeys(zip(df["goal_id"], df["scope"], df["scope_name"], strict=True)))
-    cells, colors = [], []
-    for gid, scope, name in keys:
-        sub = df[(df["goal_id"] == gid) & (df["scope_name"] == name) & (df["scope"] == scope)]
-        rec = sub.iloc[0].to_dict()
-        row = [_goal_name(rec, lang, table.attrs.get("goal_names")), scope_label(scope, name, lang)]
-        crow = ["white", "white"]
-        for sc in scen:
-            r = sub[sub["scenario"] == sc].iloc[0] if sc is not None else sub.iloc[0]
-            mark = (
-                f" ({_tr('source.observed', lang)})" if r.get("value_source") == "observed" else ""
-            )
-            row.append(status_label(r["status"], lang) + mark)
-            crow.append(STATUS_COLORS.get(r["status"], "#bdbdbd"))
-        cells.append(row)
-        colors.append(crow)
-    titles = table.attrs.get("scenario_titles")
-    cols = [_t("goal", lang), _t("scope", lang)] + [_scenario_name(s, lang, titles) for s in scen]
-    if all(not row[1] for row in cells):  # another model's goals without elements: no place
-        cells = [r[:1] + r[2:] for r in cells]
-        colors = [r[:1] + r[2:] for r in colors]
-        cols = cols[:1] + cols[2:]
-
-    def width(text: str) -> float:  # in em: CJK characters are twice as wide as Latin ones
-        return sum(1.0 if ord(ch) > 0x2E80 else 0.55 for ch in str(text)) + 1.0
-
-    widths = [max(width(r[c]) for r in [cols, *cells]) for c in range(len(cols))]
-    total = sum(widths)
-    ax = _new_ax(ax, figsize=(min(max(total * 0.11, 5.0), 16.0), 0.25 * len(cells) + 0.8))
-    ax.axis("off")
-    tab = ax.table(
-        cellText=cells,
-        cellColours=colors,
-        colLabels=cols,
-        bbox=[0, 0, 1, 1],
-        cellLoc="center",
-        colLoc="center",
-    )
-    tab.auto_set_font_size(False)
-    tab.set_fontsize(8)
-    for (_, c), cell in tab.get_celld().items():
-        cell.set_width(widths[c] / total)
-    for (r, c), cell in tab.get_celld().items():
-        if r > 0 and colors[r - 1][c] in (STATUS_COLORS["met"], STATUS_COLORS["missed"]):
-            cell.get_text().set_color("white")
-    tab.set_gid("goal_table")
-    year = int(df["eval_year"].iloc[0])
-    ax.set_title(_t(_title_key(df, "table_title"), lang, y=year))
-    return ax
-
-
-@_with_fonts
-def plot_scenario_comparison(
-    ds,
-    *,
-    ax=None,
-    lang="zh",
-    goals: GoalSet | None = None,
-    year: int = 2020,
-    goal_id: str = "revenue_park",
-    scenarios=None,
-):
-    """Grouped bars: each park's value in ``year`` for every scenario, with its target.
-
-    With a ``sample`` dim the bars are medians and the whiskers span 5-95%.
-    """
-    check_results(ds)
-    goal = _goal(goal_id, goals)
-    scen = _scenarios(ds, scenarios)
-    members = scope_members(ds, goal.scope)
-    ax = _new_ax(ax, figsize=(max(6.4, 0.8 * len(members) + 2), 4.2))
-    titles = scenario_titles(ds)
-    width = 0.8 / len(scen)
-    x = np.arange(len(members))
-    for i, sc in enumerate(scen):
-        vals, lo, hi = [], [], []
-        for _name, parks in members:
-            s = annual(metric_series(ds, goal, parks))
-            if year not in s["year"].values:
-                raise YaanSimError(f"the results have no year {year}")
-            s = s.sel(year=year)
-            if sc is not None:
-                s = s.sel(scenario=sc)
-            if "sample" in s.dims:
-                q = np.quantile(s.values, [0.05, 0.5, 0.95])
-                vals.append(q[1])
-                lo.append(q[1] - q[0])
-                hi.append(q[2] - q[1])
-            else:
-                vals.append(float(s))
-        kw = {"yerr": [lo, hi], "capsize": 2} if lo else {}
-        ax.bar(
-            x - 0.4 + width * (i + 0.5),
-            vals,
-            width,
-            color=_color(i),
-            label=_scenario_name(sc, lang, titles),
-            gid=f"bars:{sc}",
-            **kw,
-        )
-    for j, (name, parks) in enumerate(members):
-        target = goal.fixed_target(goal.scope, name, parks)
-        if target is not None:
-            ax.hlines(
-                target,
-                j - 0.45,
-                j + 0.45,
-                color="k",
-                ls="--",
-                lw=1.5,
-                gid="target",
-                label=_t("target", lang) if j == 0 else None,
-            )
-    ax.set_xticks(
-        x,
-        [scope_label(goal.scope, n, lang) for n, _ in members],
-        fontsize=8,
-        rotation=30 if lang == "en" else 0,
-    )
-    ax.set_ylabel(unit_label(goal.unit, lang))
-    ax.set_title(_t("compare_title", lang, goal=goal.name(lang), y=year))
-    ax.legend(fontsize=8, frameon=False)
-    ax.grid(axis="y", alpha=0.3)
-    return ax
+        return getattr(charts_goals, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -107,8 +107,21 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "chart.median": ("median", "中位数"),
     "chart.band50": ("50% band", "50%区间"),
     "chart.band90": ("90% band", "90%区间"),
-    "chart.gap_title": ("Gap to target in {y} (% of target)", "{y}年与目标的差距(占目标%)"),
-    "chart.gap_axis": ("gap (% of target)", "差距(占目标%)"),
+    "chart.gap_title": (
+        "Better or worse than the target in {y} (% of target)",
+        "{y}年优于或差于目标的幅度（占目标%）",
+    ),
+    "chart.gap_axis": (
+        "better (+) or worse (−) than the target, % of target",
+        "优于（+）或差于（−）目标，占目标值%",
+    ),
+    "chart.pct_of_target": ("% of the target", "占目标值%"),
+    "chart.plan_start": ("plan levers from {y}", "{y}年起实施规划"),
+    "chart.coincide": ("lines coincide: {s}", "曲线重合：{s}"),
+    "chart.compare_pct_title": (
+        "{goal} in {y} by scenario, % of each target",
+        "{y}年{goal}（按情景，占各自目标%）",
+    ),
     "chart.table_title": ("Goal status in {y}", "{y}年目标完成情况"),
     "chart.goal": ("goal", "目标"),
     "chart.scope": ("where", "范围"),
@@ -116,7 +129,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{goal}: trajectories against the 2020 targets",
         "{goal}:各园区走势与2020年目标",
     ),
-    "chart.compare_title": ("{goal} in {y} by scenario", "{y}年{goal}(按情景)"),
+    "chart.compare_title": ("{goal} in {y} by scenario", "{y}年{goal}（按情景）"),
     "chart.falling": ("must fall every year", "须逐年下降"),
     # report
     "report.title": (
@@ -134,10 +147,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "report.scenarios": ("Scenarios and their levers", "情景与政策杠杆"),
     "report.no_levers": (
-        "The results hold no lever variables (variables with the attribute role = lever, "
-        "which the scenario runner writes), so the levers cannot be listed here; the "
+        "These results do not record the levers' values, so they cannot be listed here; the "
         "scenario files in the run manifest below say what each scenario sets.",
-        "本结果未记录各情景的政策杠杆取值,因此无法在此列出;各情景的设定见文末运行清单中的情景文件。",
+        "本结果未记录各情景的政策杠杆取值，因此无法在此列出；各情景的设定见文末运行清单中的情景文件。",
     ),
     "report.levers_text": (
         "Values per scenario (time: value where they change; per park where "
@@ -525,4 +537,15 @@ def scenario_label(name: str, lang: str, titles: dict | None = None) -> str:
     """A scenario as shown to people: its title in ``lang`` where the file gives one."""
     check_lang(lang)
     title = (titles or {}).get(str(name)) or {}
-    return title.get(lang) or title.get("en" if lang == "zh" else "zh") or str(name)
+    text = title.get(lang) or title.get("en" if lang == "zh" else "zh") or str(name)
+    return full_width_parens(text) if lang == "zh" else text
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def full_width_parens(text: str) -> str:
+    """Chinese text with full-width parentheses: 基准情景（规划前政策）, not (...)."""
+    if not _CJK.search(text):
+        return text
+    return text.replace("(", "（").replace(")", "）")

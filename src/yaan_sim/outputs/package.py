@@ -130,7 +130,9 @@ def write_package(
     extra = [out_dir / n for n in PACKAGE_FILES[2:6]] if profile.is_yaan else []
     for p in extra:  # before the slow part
         check_writable(p, force)
-    paths = write_main_job_outputs(ds, out_dir, force, year, profile=profile, model=model)
+    paths = write_main_job_outputs(
+        ds, out_dir, force, year, profile=profile, model=model, reference=reference
+    )
     if not profile.is_yaan:
         return paths
     from yaan_sim.outputs.evaluate import evaluate

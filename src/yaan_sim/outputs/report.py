@@ -53,6 +53,14 @@ from yaan_sim.outputs.i18n import (
     scenario_titles,
 )
 from yaan_sim.outputs.i18n import t as _tr
+from yaan_sim.outputs.report_findings import (
+    backtest_section,
+    bound_section,
+    goal_findings,
+    loops_section,
+    scenario_findings,
+)
+from yaan_sim.outputs.report_findings import heads as findings_heads
 from yaan_sim.outputs.report_sections import (  # noqa: F401 (assumptions: public here too)
     Table,
     _assumptions,
@@ -267,6 +275,8 @@ def build_report(
     charts: list[Chart] | None = None,
     embed_font: bool = True,
     profile: ModelProfile | None = None,
+    reference: str | None = None,
+    loops: xr.Dataset | str | Path | None = None,
 ) -> str:
     """The report's HTML text. See :func:`write_report` for the parameters."""
     check_lang(lang)
@@ -319,10 +329,36 @@ def build_report(
     }
     if goals:
         context |= _goal_context(ds, goals, table, lang, titles, yaan)
+    context["fh"] = findings_heads(lang)
+    context["findings"] = None
+    context["backtest"] = context["loops"] = context["bound"] = None
+    if yaan and goals:
+        context["findings"] = {
+            "goals": goal_findings(ds, table, goals, lang, titles),
+            "scenarios": scenario_findings(ds, table, lang, titles, model, reference),
+        }
+        if model is not None:
+            bt = backtest_section(ds, model, lang, titles, dpi=dpi)
+            if "png" in bt:
+                bt["b64"] = base64.b64encode(bt.pop("png")).decode("ascii")
+            context["backtest"] = bt
+        context["loops"] = _loops(loops, lang)
+        if context["loops"].get("png"):
+            context["loops"]["b64"] = base64.b64encode(context["loops"].pop("png")).decode()
+        context["bound"] = bound_section(ds, lang)
     template = _environment().get_template("report.html.j2")
     if embed_font:
         context["font_css"] = embedded_font_css(template.render(context))
     return template.render(context)
+
+
+def _loops(loops, lang: str) -> dict:
+    """The loop-dominance section from a loops Dataset or file (None: how to get one)."""
+    if isinstance(loops, (str, Path)):
+        from yaan_sim.outputs.results import open_results
+
+        return loops_section(open_results(loops), lang, _display_path(loops))
+    return loops_section(loops, lang, "yaan-sim loops")
 
 
 #: Another model's section headings (no "plan", no "year").
@@ -452,6 +488,8 @@ def write_report(
     force: bool = False,
     embed_font: bool = True,
     profile: ModelProfile | None = None,
+    reference: str | None = None,
+    loops: xr.Dataset | str | Path | None = None,
 ) -> Path:
     """Write the self-contained HTML report atomically and return its path.
 
@@ -485,6 +523,11 @@ def write_report(
     profile
         The model's profile (:mod:`yaan_sim.model.profile`); default: that of ``model``,
         else the one the results' manifest names.
+    reference
+        The scenario the findings compare the others with (default: the first).
+    loops
+        Loop scores (``yaan-sim loops --netcdf`` file or Dataset) for the loop-dominance
+        section; without them the section says how to get them.
     """
     check_writable(Path(path), force)  # fail before the slow part
     html_text = build_report(
@@ -497,6 +540,8 @@ def write_report(
         dpi=dpi,
         embed_font=embed_font,
         profile=profile,
+        reference=reference,
+        loops=loops,
     )
     return write_text_atomic(path, html_text, force=force)
 
@@ -514,6 +559,7 @@ def write_outputs(
     force: bool = False,
     embed_font: bool = True,
     profile: ModelProfile | None = None,
+    reference: str | None = None,
 ) -> dict[str, Path]:
     """Write the goal table (``goal_table.csv``, ``goal_table.md``), every chart
     (``charts/<key>.png``) and ``report.html`` into ``out_dir``; return the paths by name.
@@ -569,6 +615,7 @@ def write_outputs(
         charts=charts,
         embed_font=embed_font,
         profile=profile,
+        reference=reference,
     )
     paths["report.html"] = write_text_atomic(targets["report.html"], html_text, force=force)
     return paths
@@ -582,10 +629,12 @@ def write_main_job_outputs(
     *,
     profile: ModelProfile | None = None,
     model=None,
+    reference: str | None = None,
 ) -> list[Path]:
     """The evaluation part of ``make run``: :func:`write_outputs` in Chinese (``report.html``,
     goal tables, charts) plus the English report ``report.en.html``."""
     kw = {"year": year, "force": force, "profile": profile, "model": model}
+    kw["reference"] = reference
     paths = write_outputs(ds, out_dir, lang="zh", **kw)
     en = Path(out_dir) / "report.en.html"
     check_writable(en, force)

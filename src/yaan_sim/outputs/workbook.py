@@ -256,7 +256,35 @@ def observed_sheet(lang: str = "zh") -> pd.DataFrame:
         )
         if c in rows
     ]
-    return rows[keep]
+    out = rows[keep]
+    return out.rename(columns=_LEDGER_ZH) if lang == "zh" else out
+
+
+#: The ledger's and the back-test's columns in Chinese (the ids stay as the ledger has them).
+_LEDGER_ZH = {
+    "id": "编号",
+    "variable": "变量",
+    "measure_zh": "统计口径",
+    "scope_kind": "范围类型",
+    "scope": "范围",
+    "period": "时期",
+    "kind": "类型",
+    "value": "数值",
+    "unit": "单位",
+    "confidence": "可信度",
+    "derivation": "取得方式",
+    "source_url": "来源网址",
+    "source_title": "来源",
+    "observed": "公开数值",
+    "simulated": "模拟值",
+    "ratio": "模拟/公开",
+    "error": "误差",
+    "role": "用途",
+    "reason": "说明",
+    "model_variable": "模型变量",
+    "operator": "观测算子",
+    "source": "来源",
+}
 
 
 def backtest_sheet(ds: xr.Dataset, model) -> pd.DataFrame | None:
@@ -336,6 +364,8 @@ def workbook_sheets(
         sheets[_w("assumptions", lang)] = (assumption_sheet(model, lang), "")
         sheets[_w("observed", lang)] = (observed_sheet(lang), "")
         bt = backtest_sheet(ds, model) if with_backtest else None
+        if bt is not None and lang == "zh":
+            bt = bt.rename(columns=_LEDGER_ZH)
         if bt is not None:
             sheets[_w("backtest", lang)] = (bt, "")
     sheets[_w("manifest", lang)] = (manifest_sheet(ds, lang), "")

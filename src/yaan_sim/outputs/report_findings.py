@@ -1,0 +1,587 @@
+"""The report's written findings, generated from the results (zh and en).
+
+Per goal: the verdict in each scenario, the gap, the growth needed from the plan's start
+against the growth simulated, and the constraints that bind. Per scenario: the levers
+that differ from the reference and what that does to the goals. Every number is read
+from the results and the goal table; the words come from this module's two catalogues.
+
+"Binds" uses the model's own constraint outputs with thresholds of this report, not of
+the model (README of models/, "which constraint binds when"):
+
+- energy: ``required_energy_cut`` (the share of demand the city curtails) above 1 %;
+- land: ``land_availability`` (quota over the land the park would need) below 1 in a park;
+- budget: ``public_spending_coverage`` (the share of programmes the park can pay) below 95 %.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from yaan_sim.outputs.i18n import place_label, scenario_label, status_label, unit_label
+from yaan_sim.tables import format_number
+
+#: The year the plan's levers start (models/README.md: history from 2013, levers from 2016).
+PLAN_START = 2016
+#: The plan's last year: constraints that bind later are outside the evaluation.
+PLAN_END = 2020
+
+#: (variable, test on its annual values, key of the words): a constraint binds where True.
+CONSTRAINTS = (
+    ("required_energy_cut", lambda v: v > 0.01, "energy"),
+    ("land_availability", lambda v: v < 1.0, "land"),
+    ("public_spending_coverage", lambda v: v < 0.95, "budget"),
+)
+
+_WORDS = {
+    "en": {
+        "energy": "the city's energy allocation (rationing above 1 %)",
+        "land": "land quota",
+        "budget": "the parks' ability to pay for programmes",
+        "none": "no constraint binds",
+        "binds": "{what} binds from {y}{where}",
+        "in": " in {parks}",
+        "goal_head": "{goal} ({scope}; target {target} {unit} in {year})",
+        "verdict": "{scen}: {status}, {value} {unit} ({gap_word} {gap} {unit}, {pct} %)",
+        "short": "worse than the target by",
+        "over": "better than the target by",
+        "growth": "From {y0} it needs {need} % a year; the simulated path grows {sim} % a year.",
+        "trend": "{scen}: {status}; the largest year-on-year change up to {year} is {value} %.",
+        "parks": "{scen}: {n} of {m} parks meet it; the largest shortfall is {park} ({pct} %).",
+        "constraints": "Constraints: {text}.",
+        "scen_head": "{scen} against {ref}",
+        "levers": "Levers that differ: {levers}.",
+        "no_levers": "No lever differs from {ref}.",
+        "moves": "In {year}: {items}.",
+        "move": "{goal} {diff} {unit}",
+        "p_met": "P(met) {p}",
+        "and": "; ",
+    },
+    "zh": {
+        "energy": "全市能耗总量指标（限产比例超过1%）",
+        "land": "用地指标",
+        "budget": "园区支付政策支出的能力",
+        "none": "无约束起作用",
+        "binds": "{what}自{y}年起成为约束{where}",
+        "in": "（{parks}）",
+        "goal_head": "{goal}（{scope}；{year}年目标{target}{unit}）",
+        "verdict": "{scen}：{status}，{value}{unit}（{gap_word}{gap}{unit}，{pct}%）",
+        "short": "差于目标",
+        "over": "优于目标",
+        "growth": "自{y0}年起需年均增长{need}%，模拟路径年均增长{sim}%。",
+        "trend": "{scen}：{status}；至{year}年单位产值指标最大年变化为{value}%。",
+        "parks": "{scen}：{m}个园区中{n}个达标；差距最大的是{park}（{pct}%）。",
+        "constraints": "约束：{text}。",
+        "scen_head": "{scen}与{ref}相比",
+        "levers": "不同的政策杠杆：{levers}。",
+        "no_levers": "与{ref}相比没有不同的政策杠杆。",
+        "moves": "{year}年：{items}。",
+        "move": "{goal}{diff}{unit}",
+        "p_met": "达标概率{p}",
+        "and": "；",
+    },
+}
+
+
+def _w(key: str, lang: str, **kw) -> str:
+    return _WORDS[lang][key].format(**kw)
+
+
+def _num(x, digits: int = 1) -> str:
+    return format_number(x, digits)
+
+
+def binding_constraints(ds: xr.Dataset, scenario: str | None, lang: str) -> str:
+    """Which constraints bind, from which year and where, in one scenario (2016 on)."""
+    from yaan_sim.outputs.evaluate import annual
+
+    parts = []
+    for name, test, key in CONSTRAINTS:
+        if name not in ds.data_vars:
+            continue
+        da = ds[name]
+        if scenario is not None and "scenario" in da.dims:
+            da = da.sel(scenario=scenario)
+        if "sample" in da.dims:
+            da = da.median("sample")
+        da = annual(da)
+        da = da.sel(year=(da["year"] >= PLAN_START) & (da["year"] <= PLAN_END))
+        hit = xr.apply_ufunc(test, da)
+        if not bool(hit.any()):
+            continue
+        years = hit.any("park") if "park" in hit.dims else hit
+        first = int(da["year"].values[np.argmax(years.values)])
+        where = ""
+        if "park" in hit.dims and hit.sizes["park"] > 1:
+            parks = [str(p) for p in hit["park"].values if bool(hit.sel(park=p).any())]
+            if len(parks) < hit.sizes["park"]:
+                names = "、" if lang == "zh" else ", "
+                where = _w(
+                    "in", lang, parks=names.join(place_label("park", p, lang) for p in parks)
+                )
+        parts.append(_w("binds", lang, what=_w(key, lang), y=first, where=where))
+    return _w("and", lang).join(parts) if parts else _w("none", lang)
+
+
+def goal_findings(ds: xr.Dataset, table: pd.DataFrame, goals, lang: str, titles) -> list[dict]:
+    """One finding per binding goal: a heading and its sentences."""
+    from yaan_sim.outputs.evaluate import annual, metric_series, scope_members
+
+    rows = table[table["binding"]] if "binding" in table else table
+    scen = list(dict.fromkeys(rows["scenario"])) if "scenario" in rows else [None]
+    out = []
+    for gid in dict.fromkeys(rows["goal_id"]):
+        goal = goals[gid]
+        g = rows[rows["goal_id"] == gid]
+        scopes = list(dict.fromkeys(g["scope_name"]))
+        first = g.iloc[0]
+        unit = unit_label(str(first["unit"]), lang, annual=True)
+        sentences = []
+        if len(scopes) > 1:  # one sentence per scenario over the parks
+            for sc in scen:
+                part = g[g["scenario"] == sc] if sc is not None else g
+                worst = part.loc[part["gap_pct"].idxmin()]
+                sentences.append(
+                    _w(
+                        "parks",
+                        lang,
+                        scen=_scen(sc, lang, titles),
+                        n=int((part["status"] == "met").sum()),
+                        m=len(part),
+                        park=worst["scope_label"],
+                        pct=_num(worst["gap_pct"]),
+                    )
+                )
+            head = f"{goal.name(lang)}"
+            out.append({"head": head, "sentences": sentences})
+            continue
+        head = _w(
+            "goal_head",
+            lang,
+            goal=goal.name(lang),
+            scope=first["scope_label"],
+            target=_num(first["target"], 2),
+            unit=unit,
+            year=int(first["goal_year"]),
+        )
+        for sc in scen:
+            r = g[g["scenario"] == sc].iloc[0] if sc is not None else g.iloc[0]
+            status = status_label(str(r["status"]), lang)
+            if goal.is_trend:
+                sentences.append(
+                    _w(
+                        "trend",
+                        lang,
+                        scen=_scen(sc, lang, titles),
+                        status=status,
+                        value=_num(r["value"]),
+                        year=int(r["eval_year"]),
+                    )
+                )
+                continue
+            short = (r["gap"] < 0) == (goal.comparison == ">=")
+            text = _w(
+                "verdict",
+                lang,
+                scen=_scen(sc, lang, titles),
+                status=status,
+                value=_num(r["value"]),
+                unit=unit,
+                gap_word=_w("short" if short else "over", lang),
+                gap=_num(abs(r["gap"])),
+                pct=_num(abs(r["gap_pct"])),
+            )
+            if "p_met" in r and pd.notna(r["p_met"]):
+                text += "，" if lang == "zh" else ", "
+                text += _w("p_met", lang, p=_num(r["p_met"], 2))
+            sentences.append(text)
+        if not goal.is_trend and not goal.uses_baseline:
+            (_, parks), *_ = [
+                m for m in scope_members(ds, goal.scope, goal) if m[0] == first["scope_name"]
+            ] or [(None, None)]
+            if parks is not None:
+                series = annual(metric_series(ds, goal, parks))
+                if "sample" in series.dims:
+                    series = series.median("sample")
+                y0, y1 = PLAN_START, int(first["goal_year"])
+                if y0 in series["year"].values and y1 in series["year"].values and y1 > y0:
+                    for sc in scen:
+                        s = series.sel(scenario=sc) if sc is not None else series
+                        v0, v1 = float(s.sel(year=y0)), float(s.sel(year=y1))
+                        if v0 > 0 and v1 > 0 and np.isfinite(first["target"]):
+                            need = ((float(first["target"]) / v0) ** (1 / (y1 - y0)) - 1) * 100
+                            sim = ((v1 / v0) ** (1 / (y1 - y0)) - 1) * 100
+                            sentences.append(
+                                (f"{_scen(sc, lang, titles)}{'：' if lang == 'zh' else ': '}")
+                                + _w("growth", lang, y0=y0, need=_num(need), sim=_num(sim))
+                            )
+        out.append({"head": head, "sentences": sentences})
+    cons = [
+        f"{_scen(sc, lang, titles)}{'：' if lang == 'zh' else ': '}"
+        + binding_constraints(ds, sc, lang)
+        for sc in scen
+    ]
+    out.append({"head": _w("constraints", lang, text="").rstrip("。.: ："), "sentences": cons})
+    return out
+
+
+def _scen(sc, lang, titles) -> str:
+    return scenario_label(sc, lang, titles) if sc is not None else ""
+
+
+def scenario_findings(
+    ds: xr.Dataset, table: pd.DataFrame, lang: str, titles, model=None, reference=None
+) -> list[dict]:
+    """Per scenario against the reference (default: the first): the levers that differ and
+    the change of each binding goal's value."""
+    from yaan_sim.outputs.report_sections import _describe_lever, _lever_variables
+
+    if "scenario" not in ds.dims or ds.sizes["scenario"] < 2:
+        return []
+    scen = [str(s) for s in ds["scenario"].values]
+    ref = reference if reference in scen else scen[0]
+    by_py = getattr(model, "by_py_name", {}) if model is not None else {}
+    rows = table[table["binding"]] if "binding" in table else table
+    out = []
+    for sc in scen:
+        if sc == ref:
+            continue
+        levers = []
+        for py in _lever_variables(ds):
+            a, b = ds[py].sel(scenario=sc), ds[py].sel(scenario=ref)
+            if "sample" in a.dims:
+                a, b = a.median("sample"), b.median("sample")
+            if np.allclose(a.values, b.values, equal_nan=True):
+                continue
+            meta = by_py.get(py) if isinstance(by_py, dict) else None
+            label = getattr(meta, "long_name_zh", "") if lang == "zh" else ""
+            label = label or getattr(meta, "name", py)
+            levers.append(f"{label} {_describe_lever(a, lang)}")
+        sentences = [
+            _w("levers", lang, levers=_w("and", lang).join(levers))
+            if levers
+            else _w("no_levers", lang, ref=_scen(ref, lang, titles))
+        ]
+        moves = []
+        for gid in dict.fromkeys(rows["goal_id"]):
+            g = rows[rows["goal_id"] == gid]
+            city = g[g["scope"] == "city"] if "scope" in g else g
+            part = city if len(city) else g[g["scope_name"] == g["scope_name"].iloc[0]]
+            a = part[part["scenario"] == sc]
+            b = part[part["scenario"] == ref]
+            if not len(a) or not len(b):
+                continue
+            diff = float(a["value"].iloc[0]) - float(b["value"].iloc[0])
+            if not np.isfinite(diff):
+                continue
+            moves.append(
+                _w(
+                    "move",
+                    lang,
+                    goal=f"{a['goal'].iloc[0]}（{a['scope_label'].iloc[0]}）"
+                    if lang == "zh"
+                    else f"{a['goal'].iloc[0]} ({a['scope_label'].iloc[0]})",
+                    diff=("+" if diff > 0 else "") + _num(diff),
+                    unit=unit_label(str(a["unit"].iloc[0]), lang, annual=True),
+                )
+            )
+        if moves:
+            year = int(rows["eval_year"].iloc[0])
+            sentences.append(_w("moves", lang, year=year, items=_w("and", lang).join(moves)))
+        out.append(
+            {
+                "head": _w(
+                    "scen_head", lang, scen=_scen(sc, lang, titles), ref=_scen(ref, lang, titles)
+                ),
+                "sentences": sentences,
+            }
+        )
+    return out
+
+
+# ------------------------------------------------------------------ more sections
+
+_HEADS = {
+    "en": {
+        "findings": "Findings",
+        "by_goal": "By goal",
+        "by_scenario": "By scenario",
+        "backtest": "The model against published figures",
+        "backtest_text": (
+            "Every figure of the data ledger that the model measures like with like, compared "
+            "with the scenario {s}: {n} figures from {k} sources, {f} fitted (to {c}) and {h} "
+            "held out (after {c}). Errors per series and role:"
+        ),
+        "backtest_none": "No ledger figure could be compared: {why}",
+        "loops": "Loop dominance",
+        "loops_text": (
+            "The feedback loops that explain most of each park's change in each period "
+            "(loops that matter, Schoenberg, Eberlein and Barlas 2020), from {f}."
+        ),
+        "loops_none": (
+            "Not computed for this report (it takes minutes per scenario): run "
+            "`yaan-sim loops RESULTS.nc --netcdf LOOPS.nc` and then "
+            "`yaan-sim report RESULTS.nc --loops LOOPS.nc`."
+        ),
+        "variable": "variable",
+        "scope": "scope",
+        "kind": "kind",
+        "unit": "unit",
+        "role": "role",
+        "n": "n",
+        "MAPE": "mean abs. error %",
+        "bias": "mean error",
+        "fit": "fitted",
+        "held-out": "held out",
+        "park": "park",
+        "period": "period",
+        "loop": "dominant loop",
+        "polarity": "polarity",
+        "share": "share",
+        "path": "path",
+        "scenario": "scenario",
+    },
+    "zh": {
+        "findings": "主要发现",
+        "by_goal": "分目标",
+        "by_scenario": "分情景",
+        "backtest": "模型与公开数据对照",
+        "backtest_text": (
+            "数据台账中模型可同口径计量的每个数字，与{s}对照：共{n}个数字、{k}个来源，"
+            "其中{f}个用于拟合（{c}年及以前），{h}个留作检验（{c}年以后）。分序列、分用途的误差："
+        ),
+        "backtest_none": "没有可对照的台账数字：{why}",
+        "loops": "反馈回路主导分析",
+        "loops_text": (
+            "各园区各时段中解释大部分变化的反馈回路（loops that matter 方法，"
+            "Schoenberg、Eberlein、Barlas 2020），数据来自{f}。"
+        ),
+        "loops_none": (
+            "本报告未计算（每个情景需数分钟）：先运行 `yaan-sim loops RESULTS.nc --netcdf "
+            "LOOPS.nc`，再运行 `yaan-sim report RESULTS.nc --loops LOOPS.nc`。"
+        ),
+        "variable": "变量",
+        "scope": "范围",
+        "kind": "类型",
+        "unit": "单位",
+        "role": "用途",
+        "n": "个数",
+        "MAPE": "平均绝对误差（%）",
+        "bias": "平均误差",
+        "fit": "拟合",
+        "held-out": "检验",
+        "park": "园区",
+        "period": "时段",
+        "loop": "主导回路",
+        "polarity": "极性",
+        "share": "贡献",
+        "path": "路径",
+        "scenario": "情景",
+    },
+}
+
+
+def heads(lang: str) -> dict[str, str]:
+    """The section headings of this module's sections."""
+    return _HEADS[lang]
+
+
+def backtest_section(ds: xr.Dataset, model, lang: str, titles, dpi: int = 90) -> dict:
+    """The "model against published figures" section: the error summary (in-sample and
+    held-out) and the back-test chart (PNG bytes), or why there is none."""
+    from yaan_sim.analysis.backtest import DEFAULT_CUTOFF, backtest, error_summary
+    from yaan_sim.outputs.report_sections import Cell, Table
+
+    H = _HEADS[lang]
+    scen = [str(s) for s in ds["scenario"].values] if "scenario" in ds.dims else [None]
+    sc = "baseline" if "baseline" in scen else scen[0]
+    try:
+        table = backtest(model, ds, scenario=sc)
+    except Exception as exc:  # results that do not reach the ledger's years
+        return {"missing": H["backtest_none"].format(why=exc)}
+    used = table[table["role"].isin(["fit", "held-out"]) & table["simulated"].notna()]
+    if not len(used):
+        return {"missing": H["backtest_none"].format(why="—")}
+    summary = error_summary(table)
+    cols = ("variable", "scope", "kind", "unit", "role", "n", "MAPE", "bias")
+    t = Table([H[c] for c in cols])
+    measure = dict(zip(used["variable"], used["measure_zh"], strict=False)) if lang == "zh" else {}
+    kinds = {"level": "总量", "growth": "增速", "share": "比重"} if lang == "zh" else {}
+    for rec in summary.to_dict("records"):
+        scope = str(rec["scope"])
+        in_parks = scope in set(map(str, ds["park"].values)) if "park" in ds.dims else False
+        t.rows.append(
+            [
+                Cell(str(measure.get(rec["variable"]) or rec["variable"])),
+                Cell(place_label("park" if in_parks else "city", scope, lang)),
+                Cell(kinds.get(str(rec["kind"]), str(rec["kind"]))),
+                Cell(str(rec["unit"])),
+                Cell(H.get(rec["role"], rec["role"])),
+                Cell(str(rec["n"])),
+                Cell(_num(rec["MAPE"])),
+                Cell(_num(rec["bias"], 2)),
+            ]
+        )
+    text = H["backtest_text"].format(
+        s=scenario_label(sc, lang, titles) if sc is not None else "",
+        n=len(used),
+        k=used["source"].nunique(),
+        f=int((used["role"] == "fit").sum()),
+        h=int((used["role"] == "held-out").sum()),
+        c=DEFAULT_CUTOFF,
+    )
+    return {"missing": None, "text": text, "table": t, "png": _backtest_png(table, lang, dpi)}
+
+
+def _backtest_png(table: pd.DataFrame, lang: str, dpi: int) -> bytes:
+    import io
+
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from yaan_sim.analysis.backtest import backtest_chart
+    from yaan_sim.outputs.fonts import font_families
+
+    with matplotlib.rc_context({"font.family": font_families(lang)}):
+        fig, axes = plt.subplots(1, 2, figsize=(11, 5), layout="constrained")
+        backtest_chart(table, ax=axes[0], lang=lang, kind="levels")
+        backtest_chart(table, ax=axes[1], lang=lang, kind="growth")
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi)
+        plt.close(fig)
+    return buf.getvalue()
+
+
+def loops_section(loops: xr.Dataset | None, lang: str, source: str = "") -> dict:
+    """The loop-dominance section: the dominant loop of each park in each two-year period
+    of the plan (from a ``yaan-sim loops --netcdf`` file), or how to get it."""
+    from yaan_sim.analysis.loops import dominant_loops
+    from yaan_sim.outputs.report_sections import Cell, Table
+
+    H = _HEADS[lang]
+    if loops is None:
+        return {"missing": H["loops_none"]}
+    table = dominant_loops(loops, period=1.0)
+    table = table[(table["rank"] == 1) & (table["period"] >= PLAN_START)]
+    cols = [c for c in ("scenario", "park", "period", "loop", "polarity", "share", "path")]
+    cols = [c for c in cols if c in table.columns]
+    t = Table([H[c] for c in cols])
+    for rec in table.to_dict("records"):
+        row = []
+        for c in cols:
+            v = rec[c]
+            if c == "park":
+                v = place_label("park", str(v), lang)
+            elif c == "period":
+                v = f"{v:g}"
+            elif c == "share":
+                v = _num(v, 2)
+            row.append(Cell(str(v)))
+        t.rows.append(row)
+    return {
+        "missing": None,
+        "text": H["loops_text"].format(f=source),
+        "table": t,
+        "png": _loops_png(loops, lang),
+    }
+
+
+def _loops_png(loops: xr.Dataset, lang: str, dpi: int = 80) -> bytes:
+    """The loop-dominance chart of the first park (ETDZ) as PNG bytes."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from yaan_sim.outputs.charts_loops import plot_loop_dominance
+
+    ax = plot_loop_dominance(loops, lang=lang)
+    buf = io.BytesIO()
+    ax.figure.savefig(buf, format="png", dpi=dpi)
+    plt.close(ax.figure)
+    return buf.getvalue()
+
+
+_BOUND = {
+    "en": {
+        "head": "A bound independent of the model",
+        "text": (
+            "What 2000亿 of park revenue in 2020 would need from the nine parks' {r}亿 in 2016 "
+            "(the results' own), if the added revenue were industrial, against the city's "
+            "totals; figures from models/data/bound.csv and the data ledger. The model adds "
+            "which levers move the goals, how far, and at what cost."
+        ),
+        "cols": ("what it needs", "amount", "unit", "against", "multiple"),
+        "growth": "revenue growth a year, 2016-2020",
+        "investment_per_year": "industrial investment a year in place, 2016-2019",
+        "land": "land developed, 2016-2020",
+        "workers": "industrial workers in 2020",
+        "rd": "R&D a year at 1.2 % of revenue",
+        "city_fai_2018": "Ya'an's whole fixed investment, 2018",
+        "industrial_workers_2013": "all of Ya'an's industrial workers, 2013",
+        "city_rd_industrial_2020": "Ya'an's above-scale industrial R&D, 2020",
+    },
+    "zh": {
+        "head": "独立于模型的约束测算",
+        "text": (
+            "若新增营业收入均为工业产出，九个园区由2016年的{r}亿元（本结果）"
+            "增至2020年2000亿元所需的投资、土地、劳动力和研发投入，并与全市总量对照；"
+            "数据见 models/data/bound.csv 和数据台账。"
+            "模型在此之上回答哪些杠杆能推动目标、推动多少、代价如何。"
+        ),
+        "cols": ("所需", "数量", "单位", "对照", "倍数"),
+        "growth": "2016—2020年营业收入年均增速",
+        "investment_per_year": "2016—2019年每年到位工业投资",
+        "land": "2016—2020年新开发用地",
+        "workers": "2020年工业从业人员",
+        "rd": "按营业收入1.2%计的年研发经费",
+        "city_fai_2018": "2018年全市全社会固定资产投资",
+        "industrial_workers_2013": "2013年全市工业从业人员",
+        "city_rd_industrial_2020": "2020年全市规上工业研发经费",
+    },
+}
+_BOUND_UNITS = {"en": {"亿元/yr": "100 million yuan a year", "亿元": "100 million yuan",
+                       "亩": "mu", "人": "people", "%/yr": "% a year"},
+                "zh": {"亿元/yr": "亿元/年", "%/yr": "%/年"}}  # fmt: skip
+
+
+def bound_section(ds: xr.Dataset, lang: str) -> dict:
+    """The independent bound (:mod:`yaan_sim.outputs.bound`) as a table, or why not."""
+    from yaan_sim.errors import YaanSimError
+    from yaan_sim.outputs.bound import independent_bound
+    from yaan_sim.outputs.report_sections import Cell, Table
+
+    B = _BOUND[lang]
+    rev = ds["revenue"].sum("park", skipna=False)
+    for d in ("scenario", "sample"):
+        if d in rev.dims:
+            rev = rev.isel({d: 0})
+    try:
+        start = float(rev.sel(time=float(PLAN_START)))
+        rows = independent_bound(start)
+    except (KeyError, YaanSimError) as exc:
+        return {"missing": f"{B['head']}: {exc}"}
+    t = Table(list(B["cols"]))
+    for r in rows:
+        amount = _num(r["low"], 0 if r["low"] > 100 else 1)
+        if r["high"] is not None:
+            amount += f"–{_num(r['high'], 0 if r['high'] > 100 else 1)}"
+        mult = ""
+        if r["ratio_low"] is not None:
+            mult = f"{r['ratio_low']:.1f}"
+            if r["ratio_high"] is not None:
+                mult += f"–{r['ratio_high']:.1f}"
+            mult += "×" if lang == "en" else "倍"
+        unit = _BOUND_UNITS[lang].get(r["unit"], r["unit"])
+        against = (
+            f"{B[r['against']]}: {_num(r['against_value'], 0 if r['against_value'] > 100 else 2)}"
+            if r["against"]
+            else ""
+        )
+        t.rows.append([Cell(B[r["need"]]), Cell(amount), Cell(unit), Cell(against), Cell(mult)])
+    return {
+        "missing": None,
+        "head": B["head"],
+        "text": B["text"].format(r=_num(start, 0)),
+        "table": t,
+    }

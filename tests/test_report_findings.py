@@ -1,0 +1,164 @@
+"""The report's written findings, back-test and loop sections, from real results."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from yaan_sim.outputs.evaluate import evaluate
+from yaan_sim.outputs.goals import load_goals
+from yaan_sim.outputs.i18n import scenario_titles
+from yaan_sim.outputs.report_findings import (
+    binding_constraints,
+    goal_findings,
+    loops_section,
+    scenario_findings,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def runs(model):
+    import yaan_sim as ys
+
+    scs = [ys.load_scenario(REPO / f"scenarios/{n}.yaml") for n in ("baseline", "plan")]
+    return ys.simulate(model, scs, engine="vector")
+
+
+def _by_head(findings, start):
+    return next(f for f in findings if f["head"].startswith(start))
+
+
+def test_goal_findings_state_verdict_gap_and_growth_needed_against_simulated(runs):
+    goals = load_goals()
+    table = evaluate(runs, goals, year=2020, lang="en")
+    found = goal_findings(runs, table, goals, "en", scenario_titles(runs))
+    city = _by_head(found, "City park revenue")
+    rev = runs["revenue"].sum("park")
+    v16 = float(rev.sel(scenario="plan", time=2016.0))
+    v20 = float(rev.sel(scenario="plan", time=2020.0))
+    need = ((2000 / v16) ** 0.25 - 1) * 100  # computed here, not by the code under test
+    sim = ((v20 / v16) ** 0.25 - 1) * 100
+    text = " ".join(city["sentences"])
+    assert f"missed, {v20:,.1f}" in text
+    assert f"worse than the target by {2000 - v20:,.1f}" in text
+    assert f"needs {need:.1f} % a year; the simulated path grows {sim:.1f} % a year" in text
+    # one sign convention: a pollutant below its cap is better than the target
+    cod = " ".join(_by_head(found, "COD")["sentences"])
+    row = table[(table["goal_id"] == "cod_controlled") & (table["scenario"] == "plan")].iloc[0]
+    word = "better" if row["value"] <= row["target"] else "worse"
+    assert f"{word} than the target by {abs(row['gap']):,.1f}" in cod
+    cons = _by_head(found, "Constraints")["sentences"]
+    assert [c.split(":")[0] for c in cons] == [
+        "Baseline (policies before the plan)",
+        "The plan as written",
+    ]
+
+
+def test_findings_in_chinese_read_as_chinese(runs):
+    goals = load_goals()
+    table = evaluate(runs, goals, year=2020, lang="zh")
+    titles = scenario_titles(runs)
+    found = goal_findings(runs, table, goals, "zh", titles)
+    found += scenario_findings(runs, table, "zh", titles, None, "baseline")
+    text = " ".join(f["head"] + " ".join(f["sentences"]) for f in found)
+    assert "规划情景" in text and "未达标" in text and "自2016年起需年均增长" in text
+    for word in ("missed", "baseline", "yiyuan", "Dmnl", "short by"):
+        assert word not in text, word
+    assert not re.search(r"\d\.\d+e[+-]\d", text)  # no scientific notation
+
+
+def test_scenario_findings_name_the_levers_that_differ_and_the_change(runs, model):
+    goals = load_goals()
+    table = evaluate(runs, goals, year=2020, lang="en")
+    [f] = scenario_findings(runs, table, "en", scenario_titles(runs), model, "baseline")
+    assert f["head"].startswith("The plan as written against Baseline")
+    levers = f["sentences"][0]
+    assert "Park fund investment" in levers and "Entry threshold" in levers
+    d = float(runs["revenue"].sum("park").sel(time=2020.0).diff("scenario").values[0])
+    assert f"City park revenue (Ya'an) {'+' if d > 0 else ''}{d:,.1f}" in f["sentences"][1]
+
+
+def test_a_constraint_binds_where_the_models_indicator_crosses_its_threshold(runs):
+    ds = runs.copy()
+    cut = ds["required_energy_cut"].copy()
+    cut.loc[{"scenario": "plan"}] = np.where(cut["time"] >= 2018.0, 0.05, 0.0)
+    ds["required_energy_cut"] = cut
+    assert "energy allocation (rationing above 1 %) binds from 2018" in binding_constraints(
+        ds, "plan", "en"
+    )
+    assert "energy" not in binding_constraints(ds, "baseline", "en")
+
+
+def test_report_has_findings_backtest_and_loop_sections(runs, model, tmp_path):
+    from yaan_sim.outputs.report import write_report
+
+    path = write_report(runs, tmp_path / "r.html", "zh", model=model, dpi=30, embed_font=False)
+    text = path.read_text(encoding="utf-8")
+    for anchor in ('id="findings"', 'id="backtest"', 'id="loops"', 'id="bound"'):
+        assert anchor in text, anchor
+    m = re.search(r"共(\d+)个数字、(\d+)个来源，其中(\d+)个用于拟合.*?(\d+)个留作检验", text)
+    assert m and int(m.group(1)) >= 20 and int(m.group(2)) >= 5 and int(m.group(4)) >= 3
+    assert "yaan-sim loops RESULTS.nc --netcdf LOOPS.nc" in text
+
+
+def test_loop_section_from_loop_scores():
+    import xarray as xr
+
+    # two loops, the reinforcing one larger in 2016, the balancing one in 2017
+    t = np.array([2016.25, 2016.5, 2016.75, 2017.0, 2017.25, 2017.5, 2017.75, 2018.0])
+    rel = np.array([[0.8] * 4 + [0.2] * 4, [-0.2] * 4 + [-0.8] * 4])[:, :, None]
+    ds = xr.Dataset(
+        {"relative_score": (("loop", "time", "park"), rel)},
+        coords={
+            "loop": ["R1", "B1"],
+            "time": t,
+            "park": ["ETDZ"],
+            "polarity": ("loop", ["R", "B"]),
+            "partition": ("loop", [0, 0]),
+            "path": ("loop", ["a -> b -> a", "a -> c -> a"]),
+        },
+        attrs={"dt": 0.25, "start": 2016.0},
+    )
+    sec = loops_section(ds, "en", "test")
+    assert sec["png"].startswith(b"\x89PNG")
+    from yaan_sim.outputs.charts_loops import plot_loop_dominance
+
+    ax = plot_loop_dominance(ds, "ETDZ", lang="zh")
+    areas = {c.get_gid(): c.get_paths()[0].vertices[:, 1] for c in ax.collections}
+    assert areas["R1"].min() >= 0 and areas["R1"].max() == pytest.approx(0.8)
+    assert areas["B1"].max() <= 0 and areas["B1"].min() == pytest.approx(-0.8)
+    assert ax.get_title() == "主导反馈回路：飞地园区(经开区)"
+    rows = [[c.text for c in r] for r in sec["table"].rows]
+    assert [r[1:3] for r in rows] == [["2016", "R1"], ["2017", "B1"]]
+
+
+def test_independent_bound_reads_ledger_figures_by_id_and_does_its_arithmetic():
+    from yaan_sim.model.ledger import read_ledger
+    from yaan_sim.outputs.bound import Figure, independent_bound, read_bound
+
+    figures = read_bound()
+    ledger = read_ledger().rows
+    assert figures["city_fai_2018"].low == float(ledger.loc["city-fai-2018", "value"])
+    assert figures["city_rd_industrial_2020"].low == 5.52  # the figure issue 11 cites
+    f = {
+        "output_per_mu": Figure(200, 400, "万元/亩", ""),
+        "investment_per_mu": Figure(100, 200, "万元/亩", ""),
+        "industrial_workers_2013": Figure(100_000, 100_000, "人", ""),
+        "above_scale_output_2014": Figure(500, 500, "亿元", ""),
+        "productivity_growth": Figure(0.0, 0.0, "1/年", ""),
+        "city_fai_2018": Figure(500, 500, "亿元", ""),
+        "city_rd_industrial_2020": Figure(6, 6, "亿元", ""),
+    }
+    rows = {r["need"]: r for r in independent_bound(1000, 2000, figures=f)}
+    # 1000亿 added at 1-4 yuan of output a year per yuan invested, over 4 years
+    assert rows["investment_per_year"]["low"] == pytest.approx(1000 / 4 / 4)
+    assert rows["investment_per_year"]["high"] == pytest.approx(1000 / 1 / 4)
+    assert rows["land"]["low"] == pytest.approx(1000e4 / 400)
+    assert rows["workers"]["low"] == pytest.approx(2000e4 / (500e4 / 100_000))
+    assert rows["rd"]["low"] == pytest.approx(24) and rows["rd"]["ratio_low"] == 4
+    assert rows["growth"]["low"] == pytest.approx((2**0.25 - 1) * 100)
