@@ -720,6 +720,9 @@ def calibrate(
 
     from scipy.optimize import least_squares
 
+    from yaan_sim.engines.prerun import check_seed
+
+    seed = check_seed(seed) or 0  # a clear error for a negative seed, not numpy's
     t0 = time.perf_counter()
     pb = setup(
         model,
