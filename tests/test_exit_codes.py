@@ -339,7 +339,15 @@ def test_a_batch_of_another_model_is_written_without_a_summary(tmp_path, capsys)
 @pytest.mark.parametrize("command", ["evaluate", "report"])
 def test_a_year_outside_the_results_is_an_error(command, place, tmp_path, capsys):
     code, err = _run(
-        [command, place["results"], "--year", "2025", "-o", str(tmp_path / "x")], capsys
+        [
+            command,
+            place["results"],
+            "--year",
+            "2025",
+            "-o",
+            str(tmp_path / {"evaluate": "x.csv", "report": "x.html"}[command]),
+        ],
+        capsys,
     )
     assert code == 2 and "year 2025 is outside the years the results cover (2013-2021)" in err
 

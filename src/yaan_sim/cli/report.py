@@ -100,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
             "with, or leave --model out to use the one the results name"
         )
     ds = open_results(args.results)
+    loops = open_results(args.loops) if args.loops is not None else None  # fails before work
     profile = profile_for_results(ds, args.model)
     # the default goals and observed files of the results' model are inputs too
     defaults = [None if args.goals else profile.goals_path]
@@ -125,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         force=args.force,
         profile=profile,
         reference=args.reference,
-        loops=args.loops,
+        loops=loops,
     )
     if not profile.is_yaan and goals is None and profile.goals_path is None:
         print(
