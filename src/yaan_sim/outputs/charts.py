@@ -119,7 +119,7 @@ def _scenarios(ds, scenarios: Sequence[str] | None) -> list[str | None]:
         return [None]
     have = [str(s) for s in ds["scenario"].values]
     if scenarios is None:
-        return have
+        return list[str | None](have)
     bad = [s for s in scenarios if s not in have]
     if bad:
         raise YaanSimError(f"no scenario {bad[0]!r} in the results; they have {', '.join(have)}")

@@ -104,7 +104,7 @@ def plot_goal_gaps(
     y = np.arange(len(keys))[::-1]
     recs = df.to_dict("records")
     row_of = {k: i for i, k in enumerate(keys)}
-    first = {}
+    first: dict[tuple, dict] = {}
     for r in recs:
         first.setdefault((r["goal_id"], r["scope"], r["scope_name"]), r)
     names = table.attrs.get("goal_names")
@@ -269,7 +269,7 @@ def plot_scenario_comparison(
             else:
                 vals.append(float(s))
         if relative:  # % of each park's own target
-            scale = [100.0 / t for t in targets]
+            scale = [100.0 / t if t else float("nan") for t in targets]
             vals = [v * k for v, k in zip(vals, scale, strict=True)]
             lo = [v * k for v, k in zip(lo, scale, strict=False)]
             hi = [v * k for v, k in zip(hi, scale, strict=False)]

@@ -43,7 +43,7 @@ def plot_loop_dominance(
         park = str(rel["park"].values[0]) if park is None else park
         rel = rel.sel(park=park)
     rel = rel.fillna(0.0)
-    strength = np.abs(rel).mean("time").values
+    strength = abs(rel).mean("time").values
     order = np.argsort(-strength)[:top]
     t = rel["time"].values
     w = _WORDS[lang]

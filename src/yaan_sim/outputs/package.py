@@ -59,12 +59,12 @@ def goals_by_scenario(
             out[f"{label} {names['p_met']}"] = part["p_met"].to_numpy()
     if reference is not None and reference in scen:
         ref = df[df["scenario"] == reference].reset_index(drop=True)["value"].to_numpy()
-        rname = scenario_label(reference, lang, titles)
+        rname = scenario_label(str(reference), lang, titles)
         for sc in scen:
             if sc == reference:
                 continue
             part = df[df["scenario"] == sc].reset_index(drop=True)
-            label = scenario_label(sc, lang, titles)
+            label = scenario_label(str(sc), lang, titles)
             out[names["diff"].format(s=label, r=rname)] = part["value"].to_numpy() - ref
     return out
 

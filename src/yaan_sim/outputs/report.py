@@ -301,7 +301,14 @@ def build_report(
             model=model,
         )
     titles = scenario_titles(ds)
-    heads = ("summary", "scenarios", "goals", "table", "binding_rows", "detail_rows")
+    heads: tuple[str, ...] = (
+        "summary",
+        "scenarios",
+        "goals",
+        "table",
+        "binding_rows",
+        "detail_rows",
+    )
     heads += ("info_rows", "midterm", "observed_data", "charts", "assumptions", "rule")
     h = {k: _t(k, lang) for k in (*heads, "manifest")}
     if not yaan:
@@ -342,9 +349,10 @@ def build_report(
             if "png" in bt:
                 bt["b64"] = base64.b64encode(bt.pop("png")).decode("ascii")
             context["backtest"] = bt
-        context["loops"] = _loops(loops, lang)
-        if context["loops"].get("png"):
-            context["loops"]["b64"] = base64.b64encode(context["loops"].pop("png")).decode()
+        loops_ctx = _loops(loops, lang)
+        if loops_ctx.get("png"):
+            loops_ctx["b64"] = base64.b64encode(loops_ctx.pop("png")).decode()
+        context["loops"] = loops_ctx
         context["bound"] = bound_section(ds, lang)
     template = _environment().get_template("report.html.j2")
     if embed_font:

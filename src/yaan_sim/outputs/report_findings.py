@@ -197,9 +197,10 @@ def goal_findings(ds: xr.Dataset, table: pd.DataFrame, goals, lang: str, titles)
                 text += _w("p_met", lang, p=_num(r["p_met"], 2))
             sentences.append(text)
         if not goal.is_trend and not goal.uses_baseline:
-            (_, parks), *_ = [
+            members = [
                 m for m in scope_members(ds, goal.scope, goal) if m[0] == first["scope_name"]
-            ] or [(None, None)]
+            ]
+            parks = members[0][1] if members else None
             if parks is not None:
                 series = annual(metric_series(ds, goal, parks))
                 if "sample" in series.dims:
@@ -551,7 +552,7 @@ def bound_section(ds: xr.Dataset, lang: str) -> dict:
     from yaan_sim.outputs.bound import independent_bound
     from yaan_sim.outputs.report_sections import Cell, Table
 
-    B = _BOUND[lang]
+    B: dict[str, str] = _BOUND[lang]  # type: ignore[assignment]  # texts only here
     rev = ds["revenue"].sum("park", skipna=False)
     for d in ("scenario", "sample"):
         if d in rev.dims:
