@@ -440,7 +440,7 @@ def plot_sensitivity(
     zh = dict(zip(result.table["factor"], result.table["factor_zh"], strict=True))
     tag = {"lever": "［杠杆］" if lang == "zh" else "[lever] "}
     row_labels = [
-        tag.get(kind.get(f), "") + (zh.get(f, f) if lang == "zh" else f) for f in piv.index
+        tag.get(str(kind.get(f)), "") + (zh.get(f, f) if lang == "zh" else f) for f in piv.index
     ]
     rc = font_rc(lang)
     with matplotlib.rc_context(rc):
