@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pytest
+import xarray as xr
 from support.fake_results import PARKS, TARGET, make_results
 
 from yaan_sim.errors import YaanSimError
@@ -362,3 +363,35 @@ def test_project_level_has_one_value_per_path():
     assert rate.tolist() == pytest.approx([1.0, 2.0]) and start.tolist() == [20.0, 30.0]
     rate, start = project_level(V, [2016, 2017, 2018], 2018, 2018, 10.0)
     assert rate.shape == (2,) and start.tolist() == [10.0, 10.0]
+
+
+def test_goal_gaps_labels_coords_and_default_goals():
+    ds = make_results()
+    gaps = goal_gaps(ds, ["revenue_park:ETDZ", "revenue_city:全市", "rd_share:city"])
+    assert gaps.name == "gap" and gaps.attrs["long_name"].startswith("gap to the goal")
+    assert gaps["goal_id"].values.tolist() == ["revenue_park", "revenue_city", "rd_share"]
+    assert gaps["scope_name"].values.tolist() == ["ETDZ", "Ya'an", "Ya'an"]
+    assert gaps["outcome"].values.tolist() == ["revenue_park:ETDZ", "revenue_city", "rd_share"]
+    assert gaps["target"].dtype == float and gaps["sign"].dtype == float
+    with pytest.raises(YaanSimError, match="choose from revenue_city, revenue_park, rd_share"):
+        goal_gaps(ds, ["nope"])
+    with pytest.raises(YaanSimError, match="choose from Ya'an, East, South, Northwest, ETDZ, "):
+        goal_gaps(ds, ["rd_share:Atlantis"])
+
+
+def test_a_rise_in_the_first_year_after_the_baseline_counts(goals):
+    # energy per output rises 2 % in 2017 and falls after: the goal's largest change is +2
+    times = np.arange(2016.0, 2020.0 + 1e-9, 1.0)
+    ds = make_results(times=times)
+    ratio = np.array([1.0, 1.02, 1.0, 0.98, 0.96])
+    ds["energy_use"] = ds["energy_use"] * xr.DataArray(ratio / 0.97 ** (times - 2016), dims="time")
+    gap = float(goal_gaps(ds, ["energy_per_output"], goals).squeeze())
+    assert gap == pytest.approx(2.0)
+    # results that start after the baseline year count from their first year
+    late = make_results(times=np.arange(2017.0, 2020.0 + 1e-9, 1.0), energy_change=-0.03)
+    assert float(goal_gaps(late, ["energy_per_output"], goals).squeeze()) == pytest.approx(-3.0)
+
+
+def test_goal_variables_of_a_later_goal_only(goals):
+    assert goal_variables(goals, ["rd_share"]) == ["research_spending", "revenue"]
+    assert goal_variables(goals, ["revenue_park:ETDZ"]) == ["revenue"]
