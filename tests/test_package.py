@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from tests.support.calendar_totals import calendar_total
 from yaan_sim.cli import main
 from yaan_sim.outputs.package import PACKAGE_FILES
 
@@ -32,7 +33,7 @@ def test_own_scenarios_get_the_full_package(tmp_path, capsys):
     charts = sorted(p.name for p in (d / "charts").glob("*.png"))
     assert {"city_total.png", "goal_table.png", "scenario_comparison.png"} <= set(charts)
     ds = xr.load_dataset(d / "runs.nc")
-    rev = ds["revenue"].sel(time=2020.0).sum("park")
+    rev = calendar_total(ds["revenue"].sum("park"), 2020)
     # goal x scenario with values and the difference from the reference
     m = pd.read_csv(d / "goals_by_scenario.csv")
     city = m[m["目标"] == "全市园区营业收入"].iloc[0]

@@ -135,9 +135,10 @@ def _city_total(da: xr.DataArray) -> xr.DataArray | None:
 
 def annual_sheet(ds: xr.Dataset, name: str, lang: str = "zh", element: str | None = None):
     """``(sheet title, unit, DataFrame)``: one park x year table of ``name`` (rows: scenario,
-    [statistic,] park, then the city's total; columns: calendar years). An ensemble is
+    [statistic,] park, then the city's total; columns: calendar years, a rate's calendar-year
+    total or a stock's end-of-year value, as in the goal table). An ensemble is
     summarised by its :data:`QUANTILES`. ``element`` selects a pollutant (or industry)."""
-    from yaan_sim.outputs.evaluate import annual
+    from yaan_sim.outputs.evaluate import is_flow, yearly
     from yaan_sim.outputs.i18n import element_label, place_label
 
     da = ds[name]
@@ -147,7 +148,8 @@ def annual_sheet(ds: xr.Dataset, name: str, lang: str = "zh", element: str | Non
     elif extra:
         raise ValueError(f"{name} has dims {extra}: pass element=")
     units = unit_label(str(ds[name].attrs.get("units", "")), lang, annual=True)
-    da = annual(da)
+    # the goal table's basis: a rate's calendar-year total, a stock's end-of-year value
+    da = yearly(da, "total" if is_flow(ds, name) else "end")
     city = _city_total(ds[name])
     rows = []
     titles = scenario_titles(ds)
