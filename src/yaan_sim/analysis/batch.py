@@ -297,12 +297,13 @@ def summarise(ds: xr.Dataset, year: int | None = 2020, goals: Any = None) -> pd.
     """The binding goal rows of every scenario: status, value, target, gap (and p_met);
     no rows for another model without goals (``goals`` None and no ``park`` dim).
     ``year`` None: each goal at its own year (another model's goals)."""
-    from yaan_sim.outputs.evaluate import evaluate
+    from yaan_sim.outputs.evaluate import calendar_years, evaluate
 
     if goals is None and "park" not in ds.dims:
         return pd.DataFrame(columns=["scenario", "goal_id", "scope", "scope_label", "status"])
-    if year is not None:
-        year = int(min(year, np.floor(max(float(t) for t in ds["time"].values))))
+    whole = calendar_years(ds["time"].values)
+    if year is not None and whole:  # a shorter run: its last whole calendar year
+        year = min(year, whole[-1])
     table = evaluate(ds, goals, year=year)
     table = table[table["binding"]]
     cols = [
