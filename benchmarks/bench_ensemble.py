@@ -88,7 +88,7 @@ def main(argv=None) -> int:
     local = None
     for chunk in (5000, 20000):
         ds, secs = best_of(
-            args.repeat, lambda: run_ensemble(model, [sc], n, chunk_size=chunk, **kw)
+            args.repeat, lambda chunk=chunk: run_ensemble(model, [sc], n, chunk_size=chunk, **kw)
         )
         record(f"in-process, chunk {chunk:,}", ds, secs)
         local = ds if local is None else local
@@ -102,14 +102,10 @@ def main(argv=None) -> int:
     )
     try:
         address = cluster.scheduler_address
-        run = lambda: run_ensemble(
-            model,
-            [sc],
-            n,
-            chunk_size=5000,
-            scheduler=address,
-            **kw,
-        )
+
+        def run():
+            return run_ensemble(model, [sc], n, chunk_size=5000, scheduler=address, **kw)
+
         ds, secs = timed(run)
         record(f"local cluster, {args.workers} workers, chunk 5,000 (first call)", ds, secs)
         ds, secs = best_of(args.repeat, run)

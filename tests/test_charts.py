@@ -130,9 +130,11 @@ def test_goal_gap_bars(table):
     colors = [matplotlib.colors.to_hex(b.get_facecolor()) for b in bars]
     assert colors == [charts.STATUS_COLORS[s] for s in rows["status"]]
     # one sign convention: + better than the target; a cap's (<=) gap is reversed
-    better = [-g if c == "<=" else g for g, c in zip(rows["gap_pct"], rows["comparison"])]
+    better = [
+        -g if c == "<=" else g for g, c in zip(rows["gap_pct"], rows["comparison"], strict=True)
+    ]
     assert [b.get_width() for b in bars] == pytest.approx(better)
-    met = [b.get_width() for b, st in zip(bars, rows["status"]) if st == "met"]
+    met = [b.get_width() for b, st in zip(bars, rows["status"], strict=True) if st == "met"]
     assert all(w >= 0 for w in met)  # a goal met is never drawn as worse than its target
     assert "优于" in ax.get_xlabel()
     labels = [t.get_text() for t in ax.get_yticklabels()]
@@ -153,7 +155,9 @@ def test_goal_gaps_of_several_scenarios_is_a_dot_plot(table):
         (dots,) = _gid(ax, f"gap:{sc}")
         assert len(dots.get_xdata()) == len(rows)
     (plan,) = _gid(ax, "gap:plan")
-    better = [-g if c == "<=" else g for g, c in zip(rows["gap_pct"], rows["comparison"])]
+    better = [
+        -g if c == "<=" else g for g, c in zip(rows["gap_pct"], rows["comparison"], strict=True)
+    ]
     assert list(plan.get_xdata()) == pytest.approx(better)
     assert len(ax.get_yticks()) == len(rows)
     assert _render(ax.figure) == []
