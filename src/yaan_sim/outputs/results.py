@@ -87,7 +87,8 @@ def _with_coords(ds: xr.Dataset, extra: dict[str, xr.Variable]) -> xr.Dataset:
         return ds.assign_coords({k: xr.DataArray(v) for k, v in extra.items()})
     coords = {str(k): v for k, v in ds.coords.variables.items()}
     indexes = {str(k): v for k, v in ds.xindexes.items()}
-    return build_dataset(ds.data_vars.variables, {**coords, **extra}, ds.attrs, indexes)
+    data = {str(k): v for k, v in ds.data_vars.variables.items()}
+    return build_dataset(data, {**coords, **extra}, ds.attrs, indexes)
 
 
 def stack_scenarios(runs: Sequence[xr.Dataset], scenarios: Sequence[ScenarioLike]) -> xr.Dataset:

@@ -119,7 +119,7 @@ class LeverSetting:
             data[...] = _value_at(self.base, times).reshape((-1,) + (1,) * len(lever.dims))
         for _key, dim, elements, value in self.parts:  # in numpy: xarray's .loc costs ~1 ms
             series = _value_at(value, times).reshape((-1,) + (1,) * len(lever.dims))
-            where = [slice(None)] * data.ndim
+            where: list[slice | list[int]] = [slice(None)] * data.ndim
             where[1 + lever.dims.index(dim)] = _positions(lever.coords[dim], elements, dim)
             data[tuple(where)] = series
         da = xr.DataArray(data, dims=("time", *lever.dims), coords=_grid(lever, times))

@@ -344,9 +344,8 @@ def build_program(plan: Plan, overrides: dict, returns: list, optimised: bool = 
     step_body("    ", False)
     outs = ", ".join(f"{py!r}: o_{py}" for py in sc.dyn_out)
     w(f"    return O, {{{outs}}}")
-    source: str | ast.Module = "\n".join(L) + "\n"
-    if optimised:
-        source = optimise(source)
+    text = "\n".join(L) + "\n"
+    source: str | ast.Module = optimise(text) if optimised else text
 
     glb = {"np": np, "_f": _f, **program_globals(plan)}
     code = compile(source, f"<yaan_sim.engines.vector:{plan.path.name}>", "exec")

@@ -599,6 +599,7 @@ class VectorModel:
                 np.asarray([f.index(e) for e in c])
                 for c, f in zip(var.coords, var.full, strict=True)
             ]
-            full[(slice(None), *np.ix_(*pos))] = v
+            index: tuple = (slice(None), *np.ix_(*pos))
+            full[index] = v
             v = full
         return np.broadcast_to(v[:, None], shape)
