@@ -1,8 +1,8 @@
 # yaan-sim: the two commands of README.md.
 #   make run    set up .venv, run the default scenarios, write results, charts, goal table and report to out/
-#   make test   set up .venv with the test extras and run the test suite
+#   make test   set up .venv with the test and lint extras, lint, type-check and run the tests
 #   make mutation  mutation testing of the core modules (slow; not part of make test)
-#   make lint   ruff (lint and format check) and mypy on src/ (not yet part of make test)
+#   make lint   ruff (lint and format check) and mypy on src/ (make test runs them first)
 # Everything is installed into .venv by these targets; nothing is needed by hand but
 # Python 3.11+ with venv and pip, and make.
 
@@ -55,7 +55,10 @@ venv-lint: $(VENV)/.lint-installed  ## create .venv with the test and lint extra
 run: venv  ## run the default scenarios; write results, charts, goal table and report to out/
 	$(BIN)/yaan-sim run --out-dir out --force
 
-test: venv-test  ## run the tests
+test: venv-lint  ## lint and type-check (ruff, mypy), then run the tests
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy src
 	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # MODULES=outputs/rules.py limits the run to some modules (pyproject [tool.yaan-sim.mutation]);
