@@ -195,3 +195,16 @@ def test_goal_table_in_chinese_is_for_people():
     assert "yiyuan" not in text and "e-" not in text and "e+" not in text
     md = format_table(t, "md", lang="zh")
     assert md.startswith("| 目标编号 |") and "亿元" in md
+
+
+def test_zh_goal_table_headers_are_all_chinese():
+    """Every column of the goal table gets a Chinese header in zh (written out here)."""
+    import pandas as pd
+
+    from yaan_sim.outputs.goal_table import human_cells
+
+    cols = ["scope_label", "year_first_met", "growth_needed_pct", "growth_simulated_pct", "basis"]
+    header, _ = human_cells(
+        pd.DataFrame([[1, 2020, 3.0, 4.0, "calendar-year total"]], columns=cols), "zh"
+    )
+    assert header == ["范围", "首次达标", "所需增速(%/年)", "模拟增速(%/年)", "取值口径"]

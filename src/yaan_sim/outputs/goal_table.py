@@ -23,6 +23,13 @@ BASIS_ZH = {
     "value at t = Y": "时点值",
 }
 _HEADER_ZH = {"basis": "取值口径"}
+#: Goal-table columns whose catalogue key differs from the column name.
+_HEADER_KEYS = {
+    "scope_label": "col.place",
+    "year_first_met": "col.first",
+    "growth_needed_pct": "col.need",
+    "growth_simulated_pct": "col.sim",
+}
 
 
 def _cell(col: str, x, lang: str) -> str:
@@ -65,6 +72,8 @@ def _header(col: str, lang: str) -> str:
         return col
     if col in _HEADER_ZH:
         return _HEADER_ZH[col]
+    if col in _HEADER_KEYS:
+        return t(_HEADER_KEYS[col], lang)
     return t(f"col.{col}", lang) if f"col.{col}" in _COL_KEYS else col
 
 
