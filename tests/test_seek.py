@@ -33,11 +33,14 @@ def test_the_smallest_change_is_found_and_is_minimal(model, plan):
     assert not g["met_before"] and g["gap_before"] > 1
     assert abs(g["value_after"]) < 1e-3  # SO2 in 2020 back at its 2016 level (t/Year)
     # a little less of the same change no longer meets the goal
-    from yaan_sim.analysis.seek import _Problem, parse_levers
+    from yaan_sim.analysis.seek_levers import parse_levers
+    from yaan_sim.analysis.seek_problem import SeekProblem
 
     h = plan.horizon
     variables, bases = parse_levers(levers, model, plan, h)
-    pr = _Problem(model, plan, variables, bases, ["so2_controlled"], res_goals(), None, h, "auto")
+    pr = SeekProblem(
+        model, plan, variables, bases, ["so2_controlled"], res_goals(), None, h, "auto"
+    )
     d = np.array(list(res.shifts.values()))
     # (the gap is 2020 SO2 less its 2016 level: above 0 is missed)
     assert pr.gaps(0.98 * d)[0, 0] > 1e-3 > abs(pr.gaps(d)[0, 0])

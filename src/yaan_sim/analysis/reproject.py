@@ -31,6 +31,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -144,7 +145,7 @@ def scaled_state(
 def reproject(
     model: ModelLike,
     scenarios: Sequence[ScenarioLike],
-    observed: pd.DataFrame | str | None,
+    observed: pd.DataFrame | str | Path | None,
     from_year: int = 2018,
     *,
     engine: str = "auto",
@@ -159,18 +160,21 @@ def reproject(
     ``observed_file``, ``observed_sha256`` and ``reprojection`` (JSON: each pin's figure,
     the model's before and after, and its factor); the manifest records the observed file.
     """
-    if isinstance(observed, (str, type(None))) or hasattr(observed, "__fspath__"):
-        observed = load_observed(observed, source=model)
+    table: pd.DataFrame = (
+        observed
+        if isinstance(observed, pd.DataFrame)
+        else load_observed(observed, source=model)  # a path, or None: the default file
+    )
     try:
         year = int(from_year)
     except (TypeError, ValueError):
         raise YaanSimError(f"--from must be a year such as 2018, not {from_year!r}") from None
     places = Places.from_model(model)
-    pins = pins_of(observed, year, places)
+    pins = pins_of(table, year, places)
     if not pins:
-        have = sorted({int(y) for y in observed["year"]})
+        have = sorted({int(y) for y in table["year"]})
         raise YaanSimError(
-            f"--from {year}: the observed file {observed_file(observed) or ''} has no figure "
+            f"--from {year}: the observed file {observed_file(table) or ''} has no figure "
             f"of {year} that pins the state ({', '.join(PINS)}; it has years "
             f"{', '.join(map(str, have)) or 'none'}): add the {year} figures, e.g. "
             f"'revenue,ETDZ,{year},VALUE,亿元,SOURCE,M'"
@@ -222,14 +226,12 @@ def reproject(
         ds[v].attrs = full[v].attrs
     ds.attrs = dict(full.attrs)
     manifest = Manifest.from_json(full.attrs["manifest"])
-    record = ObservedRecord(
-        observed_file(observed) or "", str(observed.attrs.get("sha256", "")), year
-    )
+    record = ObservedRecord(observed_file(table) or "", str(table.attrs.get("sha256", "")), year)
     ds.attrs.update(
         manifest=dataclasses.replace(manifest, observed=record).to_json(),
         reprojected_from=float(year),
-        observed_file=observed_file(observed) or "",
-        observed_sha256=str(observed.attrs.get("sha256", "")),
+        observed_file=observed_file(table) or "",
+        observed_sha256=str(table.attrs.get("sha256", "")),
         reprojection=json.dumps(records, ensure_ascii=False),
     )
     return ds

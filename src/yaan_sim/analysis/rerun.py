@@ -8,6 +8,7 @@ there, and the model must be the one it names (same SHA-256).
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -87,7 +88,7 @@ def rerun(
                 raise ResultsError(
                     f"{path}: the manifest of an ensemble lacks its `ensemble` or `samples`"
                 )
-            kept = manifest.return_vars
+            kept: Sequence[str] | None = manifest.return_vars
             # version 2 records the variables kept (None: all); version 1 what was asked
             # (None: the goals' variables)
             if kept is None and manifest.manifest_version < 2:
