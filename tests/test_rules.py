@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 import xarray as xr
-from support.fake_results import PARKS, TARGET, make_results
+from support.fake_results import PARKS, TARGET, TIMES, make_results
 
 from yaan_sim.errors import YaanSimError
 from yaan_sim.outputs.gaps import goal_gaps, goal_variables, parse_outcomes
@@ -210,6 +210,16 @@ def test_goal_sign(goals):
 
 
 # ---- goal_gaps on hand-made results (support/fake_results.py: constant compound rates) ----
+def year_total(rate, year, times=TIMES):
+    """By hand: the trapezoid rule over the quarter-year points of ``rate ** (t - 2016)``
+    in [year, year + 1]: the calendar-year total goals are judged on (a growth factor per
+    year, or an array of them)."""
+    t = times[(times >= year - 1e-9) & (times <= year + 1 + 1e-9)]
+    r = np.asarray(rate, dtype=float)[..., None]
+    v = r ** (t - 2016.0)
+    return ((v[..., 1:] + v[..., :-1]) / 2 * np.diff(t)).sum(axis=-1)
+
+
 def test_goal_gaps_by_hand(goals):
     ds = make_results(revenue_growth=0.25, energy_change=-0.03, emission_change=0.01)
     gaps = goal_gaps(
@@ -221,13 +231,15 @@ def test_goal_gaps_by_hand(goals):
         "energy_per_output",
         "cod_controlled",
     ]
-    city = sum(TARGET[p] / 3 * 1.25**4 for p in PARKS)
+    city = sum(TARGET[p] / 3 * year_total(1.25, 2020) for p in PARKS)
     assert float(gaps.sel(outcome="revenue_city")) == pytest.approx(city - 2000)
-    assert float(gaps.sel(outcome="revenue_park:Hanyuan")) == pytest.approx(200 / 3 * 1.25**4 - 200)
+    hanyuan = 200 / 3 * year_total(1.25, 2020) - 200
+    assert float(gaps.sel(outcome="revenue_park:Hanyuan")) == pytest.approx(hanyuan)
     # energy per output changes by -3 % every year: the largest change is -3 (% a year)
     assert float(gaps.sel(outcome="energy_per_output")) == pytest.approx(-3.0)
-    # COD grows 1 % a year from its 2016 value 1000: 2020 minus 2016
-    assert float(gaps.sel(outcome="cod_controlled")) == pytest.approx(1000 * (1.01**4 - 1))
+    # COD grows 1 % a year from 1000 at the start of 2016: 2020's total minus 2016's
+    cod = 1000 * (year_total(1.01, 2020) - year_total(1.01, 2016))
+    assert float(gaps.sel(outcome="cod_controlled")) == pytest.approx(cod)
     assert gaps["sign"].values.tolist() == [1.0, 1.0, -1.0, -1.0]
     assert gaps["target"].values[:3].tolist() == [2000.0, 200.0, 0.0]
     assert np.isnan(gaps["target"].values[3])
@@ -243,7 +255,7 @@ def test_goal_gaps_read_an_earlier_year_and_each_sample(goals):
     gaps = goal_gaps(ds, ["revenue_park:ETDZ"], goals, year=2018)
     assert gaps["year"].values.tolist() == [2018]
     factor = np.random.default_rng(3).lognormal(0.0, 0.15, size=5)
-    expected = 1000 / 3 * (1 + 0.2 * factor) ** 2 - 1000
+    expected = 1000 / 3 * year_total(1 + 0.2 * factor, 2018) - 1000
     np.testing.assert_allclose(gaps.sel(outcome="revenue_park:ETDZ").values, expected)
     # a year after the goal year reads the goal year
     assert goal_gaps(ds, ["revenue_city"], goals, year=2030)["year"].values.tolist() == [2020]
@@ -254,7 +266,7 @@ def test_goal_gaps_of_a_region_and_errors(goals):
     gaps = goal_gaps(ds, ["revenue_park:南部"], goals)
     assert gaps["outcome"].values.tolist() == ["revenue_park:South"]
     assert float(gaps["target"][0]) == 400.0
-    assert float(gaps[0]) == pytest.approx(400 / 3 * 1.2**4 - 400)
+    assert float(gaps[0]) == pytest.approx(400 / 3 * year_total(1.2, 2020) - 400)
     with pytest.raises(YaanSimError, match="unknown goal 'revenue_town'"):
         goal_gaps(ds, ["revenue_town"], goals)
     with pytest.raises(YaanSimError, match="has no scope 'Atlantis'"):
@@ -263,8 +275,8 @@ def test_goal_gaps_of_a_region_and_errors(goals):
     with pytest.raises(YaanSimError, match="the results start after 2020"):
         goal_gaps(late, ["revenue_city"], goals)
     short = make_results(times=np.array([2016.0, 2016.5]))
-    with pytest.raises(YaanSimError, match="needs at least two simulated years"):
-        goal_gaps(short, ["energy_per_output"], goals)
+    with pytest.raises(YaanSimError, match="hold no whole calendar year"):
+        goal_gaps(short, ["energy_per_output"], goals)  # no whole calendar year
 
 
 def test_a_goal_id_alone_means_its_binding_scope(goals):
@@ -380,11 +392,14 @@ def test_goal_gaps_labels_coords_and_default_goals():
 
 
 def test_a_rise_in_the_first_year_after_the_baseline_counts(goals):
-    # energy per output rises 2 % in 2017 and falls after: the goal's largest change is +2
-    times = np.arange(2016.0, 2020.0 + 1e-9, 1.0)
-    ds = make_results(times=times)
-    ratio = np.array([1.0, 1.02, 1.0, 0.98, 0.96])
-    ds["energy_use"] = ds["energy_use"] * xr.DataArray(ratio / 0.97 ** (times - 2016), dims="time")
+    # energy per output (a ratio of calendar-year totals) rises 2 % in 2017 and falls after:
+    # the goal's largest change is +2. Revenue is flat and the points are annual, so a
+    # year's total is the mean of its two end points: points 1, 1, 1.04, 0.96, 1, 0.92 give
+    # yearly means 1, 1.02, 1, 0.98, 0.96 (2016-2020).
+    times = np.arange(2016.0, 2021.0 + 1e-9, 1.0)
+    ds = make_results(times=times, revenue_growth=0.0, energy_change=0.0)
+    points = np.array([1.0, 1.0, 1.04, 0.96, 1.0, 0.92])
+    ds["energy_use"] = ds["energy_use"] * xr.DataArray(points, dims="time")
     gap = float(goal_gaps(ds, ["energy_per_output"], goals).squeeze())
     assert gap == pytest.approx(2.0)
     # results that start after the baseline year count from their first year
