@@ -235,29 +235,12 @@ def assumption_sheet(model, lang: str = "zh") -> pd.DataFrame:
 
 def observed_sheet(lang: str = "zh") -> pd.DataFrame:
     """The data ledger's figures: what was published, where, and how sure."""
-    from yaan_sim.model.ledger import read_ledger
+    from yaan_sim.model.ledger import REQUIRED, read_ledger
 
     rows = read_ledger().rows
     rows = rows.reset_index(drop="id" in rows.columns)
-    keep = [
-        c
-        for c in (
-            "id",
-            "variable",
-            "measure_zh",
-            "scope_kind",
-            "scope",
-            "period",
-            "kind",
-            "value",
-            "unit",
-            "confidence",
-            "derivation",
-            "source_url",
-            "source_title",
-        )
-        if c in rows
-    ]
+    # the ledger's required columns (model/ledger.REQUIRED) and where each figure was read
+    keep = [c for c in (*REQUIRED, "source_url", "source_title") if c in rows]
     out = rows[keep]
     return out.rename(columns=_LEDGER_ZH) if lang == "zh" else out
 
