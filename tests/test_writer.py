@@ -107,7 +107,7 @@ def test_two_cli_runs_of_one_output_one_wins(tmp_path):
 
 
 def test_the_output_may_not_be_an_input(tmp_path, capsys):
-    results = tmp_path / "x.nc"
+    results = tmp_path / "x.html"  # a results file under a report's name: still refused
     results.write_bytes(b"not read: refused before")
     assert main(["report", str(results), "-o", str(results), "--force"]) == 2
     assert "is also an input" in capsys.readouterr().err
