@@ -77,7 +77,9 @@ def design(levers, seed: int, n: int = N) -> dict[str, xr.DataArray]:
 
 
 def run(model, overrides, n=N):
-    return ys.simulate(model, engine="vector", samples=n, sample_overrides=overrides, horizon=H)
+    return ys.simulate(
+        model, engine="vector", samples=n, sample_overrides=overrides, horizon=H, keep="all"
+    )
 
 
 def describe(overrides, sample):
