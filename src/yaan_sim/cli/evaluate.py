@@ -80,16 +80,13 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from yaan_sim.errors import YaanSimError
     from yaan_sim.model.profile import profile_for_results
-    from yaan_sim.outputs.evaluate import (
-        check_results,
-        evaluate,
-        format_table,
-        load_observed,
-        summary,
-    )
+    from yaan_sim.outputs.evaluate import evaluate
     from yaan_sim.outputs.export import check_table_suffix
+    from yaan_sim.outputs.goal_table import format_table, summary
     from yaan_sim.outputs.goals import load_goals, profile_goals
+    from yaan_sim.outputs.observed import load_observed
     from yaan_sim.outputs.results import open_results
+    from yaan_sim.outputs.results_check import check_results
 
     inputs = [args.results, args.goals, args.observed, args.model]
     if args.output is not None:
@@ -134,8 +131,8 @@ def write_goal_table(ds, table, path: Path, *, lang: str, force: bool, inputs=()
     column (.csv, .json, .parquet), or the main columns for people (.md, .html)."""
     import pandas as pd
 
-    from yaan_sim.outputs.evaluate import format_table, summary
     from yaan_sim.outputs.export import write_table
+    from yaan_sim.outputs.goal_table import format_table, summary
 
     suffix = path.suffix.lower()
     if suffix == ".xlsx" and "park" in ds.dims:
