@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from yaan_sim.cli._common import (
     check_outputs,
@@ -15,6 +15,12 @@ from yaan_sim.cli._common import (
     output_option,
     year_option,
 )
+
+if TYPE_CHECKING:  # the command imports its heavy libraries when it runs
+    from collections.abc import Sequence
+
+    import pandas as pd
+    import xarray as xr
 
 
 def register(subparsers: Any) -> None:
@@ -126,7 +132,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_goal_table(ds, table, path: Path, *, lang: str, force: bool, inputs=()) -> Path:
+def write_goal_table(
+    ds: xr.Dataset,
+    table: pd.DataFrame,
+    path: Path,
+    *,
+    lang: str,
+    force: bool,
+    inputs: Sequence[str | Path | None] = (),
+) -> Path:
     """The goal table by the suffix of ``path``: the evaluation workbook (.xlsx), every
     column (.csv, .json, .parquet), or the main columns for people (.md, .html)."""
     import pandas as pd

@@ -49,8 +49,9 @@ growth needed from the latest observed figure.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -65,7 +66,7 @@ from yaan_sim.outputs.goal_metrics import (
     observed_metric,
     scope_members,
 )
-from yaan_sim.outputs.goals import Goal, GoalSet, load_goals, scope_label
+from yaan_sim.outputs.goals import Goal, GoalsError, GoalSet, load_goals, scope_label
 from yaan_sim.outputs.i18n import check_lang, scenario_titles
 from yaan_sim.outputs.observed import load_observed
 from yaan_sim.outputs.results_check import check_results
@@ -166,14 +167,14 @@ def _row(
     goal: Goal,
     scope: str,
     name: str,
-    parks,
+    parks: Sequence[str],
     s: xr.DataArray,
     year: int,
-    observed,
+    observed: pd.DataFrame | None,
     margin: float,
     lang: str,
     unit: str,
-) -> dict:
+) -> dict[str, Any]:
     years = [int(v) for v in s["year"].values]
     sampled = "sample" in s.dims
     V = (s.transpose("sample", "year").values if sampled else s.values[None, :]).astype(float)
@@ -188,7 +189,7 @@ def _row(
             "within the simulated years."
         )
     idx = {yr: i for i, yr in enumerate(years)}
-    row = {
+    row: dict[str, Any] = {
         "goal_id": goal.id,
         "goal": goal.name(lang),
         "scope": scope,
@@ -203,12 +204,15 @@ def _row(
         "basis": goal_basis(ds, goal),
     }
     if goal.is_trend:
-        past, future = trend_rows(years, med, goal.baseline_year, y, g)
+        baseline = goal.baseline_year
+        if baseline is None:  # the goals reader requires one for falling-every-year goals
+            raise GoalsError(f"goal {goal.id!r}: a falling-every-year goal needs a baseline_year")
+        past, future = trend_rows(years, med, baseline, y, g)
         value = max(past) * 100 if past and all(np.isfinite(past)) else math.nan
         # simulated mean rate of change: from Y to G, or over the whole period at G
         end = max(yr for yr in years if yr <= g)
-        a, b = (y, end) if end > y else (goal.baseline_year, y)
-        rate = cagr(med[idx[a]], med[idx[b]], b - a)
+        a, b = (y, end) if end > y else (baseline, y)
+        trend_rate = cagr(med[idx[a]], med[idx[b]], b - a)
         row |= {
             "target": 0.0,
             "value": value,
@@ -218,26 +222,26 @@ def _row(
             "status": status_trend(past, future),
             "year_first_met": math.nan,
             "growth_needed_pct": math.nan,
-            "growth_simulated_pct": float(rate) * 100,
+            "growth_simulated_pct": float(trend_rate) * 100,
             "projected": float(med[idx[g]]) if g in idx else math.nan,
             "value_source": "simulated",
         }
         if sampled:
             ok = []
             for v in V:
-                p, f = trend_rows(years, v, goal.baseline_year, y, g)
+                p, f = trend_rows(years, v, baseline, y, g)
                 ok.append(all(np.isfinite(p + f)) and all(c < 0 for c in p + f))
             row["p_met"] = float(np.mean(ok))
         return row
 
     obs = observed_metric(observed, goal, scope, name, parks, y)
-    base = idx.get(goal.baseline_year)  # present: checked above
+    base = None if goal.baseline_year is None else idx[goal.baseline_year]  # checked above
     target_paths = level_targets(goal, scope, name, parks, V, base)
     target = float(level_targets(goal, scope, name, parks, med[None, :], base)[0])
     value = float(obs) if np.isfinite(obs) else float(med[idx[y]])
     n = g - y
-    rate, projected = project_level(med[None, :], years, y, g, obs)
-    rate, projected = float(rate[0]), float(projected[0])
+    rates, projections = project_level(med[None, :], years, y, g, obs)
+    rate, projected = float(rates[0]), float(projections[0])
     g_need = float(cagr(value, target, n)) if n > 0 else math.nan
     # The first year the target is satisfied, on the path with observed figures put in.
     first = math.nan

@@ -13,13 +13,33 @@ import xarray as xr
 
 from yaan_sim.errors import ResultsError, YaanSimError
 from yaan_sim.outputs.calendar_years import annual, yearly
-from yaan_sim.outputs.generic_goals import MODEL_SCOPE, variable_series, variable_unit
-from yaan_sim.outputs.goals import CITY, Goal
+from yaan_sim.outputs.generic_goals import (
+    MODEL_SCOPE,
+    VariableMetric,
+    variable_series,
+    variable_unit,
+)
+from yaan_sim.outputs.goals import CITY, Goal, Metric
 from yaan_sim.outputs.measures import parse_unit
 from yaan_sim.outputs.rules import BASIS_END, BASIS_POINT, BASIS_RATIO, BASIS_TOTAL
 from yaan_sim.scenario.places import Places
 
 _SAMPLE_DIMS = ("scenario", "sample", "time")
+
+
+def _plan_metric(goal: Goal) -> Metric:
+    """The metric of a goal of the plan's form (callers deal with generic goals first)."""
+    if not isinstance(goal.metric, Metric):
+        raise TypeError(f"goal {goal.id!r} is a generic goal; it has no sum or ratio metric")
+    return goal.metric
+
+
+def _generic_metric(goal: Goal) -> VariableMetric:
+    """The metric of a generic goal (one variable of any model)."""
+    if not isinstance(goal.metric, VariableMetric):
+        raise TypeError(f"goal {goal.id!r} is a goal of the plan's form, not a generic one")
+    return goal.metric
+
 
 # ------------------------------------------------------------------ observed data
 
@@ -61,12 +81,14 @@ def observed_metric(
     direct = _observed_total(observed, goal.id, place, parks, year)
     if np.isfinite(direct):
         return direct
-    m = goal.metric
+    m = _plan_metric(goal)
     sel = "".join(f"[{v}]" for v in m.select.values())
     if m.aggregate == "sum":
-        return m.scale * _observed_total(observed, m.variable + sel, place, parks, year)
-    num = _observed_total(observed, m.numerator + sel, place, parks, year)
-    den = _observed_total(observed, m.denominator + sel, place, parks, year)
+        (variable,) = m.variables
+        return m.scale * _observed_total(observed, variable + sel, place, parks, year)
+    numerator, denominator = m.variables
+    num = _observed_total(observed, numerator + sel, place, parks, year)
+    den = _observed_total(observed, denominator + sel, place, parks, year)
     return m.scale * num / den if den else math.nan
 
 
@@ -79,7 +101,7 @@ def scope_members(
     """``[(name, [parks])]`` for a scope: the city, each region, or each park; for a
     generic goal (scope ``model``), its subscript element and no parks."""
     if scope == MODEL_SCOPE:
-        return [(goal.metric.element_text if goal is not None else "", [])]
+        return [(_generic_metric(goal).element_text if goal is not None else "", [])]
     parks = [str(p) for p in ds["park"].values]
     if scope == "city":
         return [(CITY, parks)]
@@ -104,7 +126,7 @@ def _variable(ds: xr.Dataset, goal: Goal, name: str, check_unit: bool) -> xr.Dat
         if dim not in da.dims:
             raise ResultsError(
                 f"goal {goal.id!r}: variable {name!r} has no dim {dim!r} "
-                f"to select {label!r} from (dims: {', '.join(da.dims)})."
+                f"to select {label!r} from (dims: {', '.join(map(str, da.dims))})."
             )
         labels = [str(v) for v in da[dim].values]
         if label not in labels:
@@ -134,27 +156,25 @@ def goal_unit(ds: xr.Dataset, goal: Goal) -> str:
     """The unit of a goal's value: the goal's ``unit``, else its variable's units."""
     if goal.unit or not goal.is_generic:
         return goal.unit
-    return variable_unit(ds, goal.id, goal.metric)
+    return variable_unit(ds, goal.id, _generic_metric(goal))
 
 
 def metric_series(ds: xr.Dataset, goal: Goal, parks: Sequence[str]) -> xr.DataArray:
     """The goal's metric over time for a set of parks (dims: [scenario,] [sample,] time);
     for a generic goal, its variable (``parks`` unused)."""
     if goal.is_generic:
-        return variable_series(ds, goal.id, goal.metric, goal.unit)
-    m = goal.metric
+        return variable_series(ds, goal.id, _generic_metric(goal), goal.unit)
+    m = _plan_metric(goal)
 
     def total(name: str, check_unit: bool) -> xr.DataArray:  # a missing park: a missing total
         return _variable(ds, goal, name, check_unit).sel(park=list(parks)).sum("park", skipna=False)
 
     if m.aggregate == "sum":
-        out = total(m.variable, True) * m.scale
+        (variable,) = m.variables
+        out = total(variable, True) * m.scale
     else:
-        out = (
-            m.scale
-            * total(m.numerator, False)
-            / total(m.denominator, False).where(lambda d: d != 0)
-        )
+        numerator, denominator = m.variables
+        out = m.scale * total(numerator, False) / total(denominator, False).where(lambda d: d != 0)
     return out.rename(goal.id)
 
 
@@ -170,13 +190,14 @@ def goal_basis(ds: xr.Dataset, goal: Goal) -> str:
     """How a goal's yearly figure is measured: see :data:`~yaan_sim.outputs.rules.BASES`."""
     if goal.is_generic:
         return BASIS_POINT
-    m = goal.metric
+    m = _plan_metric(goal)
     if m.aggregate != "sum":
         return BASIS_RATIO
-    return BASIS_TOTAL if is_flow(ds, m.variable) else BASIS_END
+    (variable,) = m.variables
+    return BASIS_TOTAL if is_flow(ds, variable) else BASIS_END
 
 
-def annual_metric(ds: xr.DataArray, goal: Goal, parks: Sequence[str]) -> xr.DataArray:
+def annual_metric(ds: xr.Dataset, goal: Goal, parks: Sequence[str]) -> xr.DataArray:
     """The goal's yearly figure for a set of parks, indexed by ``year``, on its basis
     (:func:`goal_basis`): a flow's calendar-year total (the 2020 revenue is the integral
     of the revenue rate over 2020), a ratio of totals (R&D share = R&D total / revenue
@@ -184,18 +205,16 @@ def annual_metric(ds: xr.DataArray, goal: Goal, parks: Sequence[str]) -> xr.Data
     basis = goal_basis(ds, goal)
     if basis == BASIS_POINT:
         return annual(metric_series(ds, goal, parks))
-    m = goal.metric
+    m = _plan_metric(goal)
 
     def total(name: str, check_unit: bool) -> xr.DataArray:
         da = _variable(ds, goal, name, check_unit).sel(park=list(parks)).sum("park", skipna=False)
         return yearly(da, "total" if is_flow(ds, name) else "end")
 
     if m.aggregate == "sum":
-        out = total(m.variable, True) * m.scale
+        (variable,) = m.variables
+        out = total(variable, True) * m.scale
     else:
-        out = (
-            m.scale
-            * total(m.numerator, False)
-            / total(m.denominator, False).where(lambda d: d != 0)
-        )
+        numerator, denominator = m.variables
+        out = m.scale * total(numerator, False) / total(denominator, False).where(lambda d: d != 0)
     return out.rename(goal.id)
