@@ -18,8 +18,9 @@ from support.fake_results import TARGET, make_results
 
 from yaan_sim.errors import YaanSimError
 from yaan_sim.outputs import charts
-from yaan_sim.outputs.evaluate import evaluate, load_observed
+from yaan_sim.outputs.evaluate import evaluate
 from yaan_sim.outputs.goals import load_goals
+from yaan_sim.outputs.observed import load_observed
 
 
 @pytest.fixture(autouse=True)

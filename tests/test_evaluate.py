@@ -12,14 +12,12 @@ from support.fake_results import TARGET, make_results
 
 from yaan_sim.cli import main
 from yaan_sim.errors import ResultsError, YaanSimError
-from yaan_sim.outputs.evaluate import (
-    evaluate,
-    format_table,
-    load_observed,
-    open_results,
-    what_it_takes,
-)
+from yaan_sim.outputs.evaluate import evaluate
+from yaan_sim.outputs.goal_table import format_table
 from yaan_sim.outputs.goals import load_goals
+from yaan_sim.outputs.observed import load_observed
+from yaan_sim.outputs.results_check import open_results
+from yaan_sim.outputs.what_it_takes import what_it_takes
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ import pytest
 from support.fake_results import make_results
 
 from yaan_sim.errors import YaanSimError
-from yaan_sim.outputs.evaluate import evaluate, format_table, summary
+from yaan_sim.outputs.evaluate import evaluate
+from yaan_sim.outputs.goal_table import format_table, summary
 from yaan_sim.outputs.i18n import (
     CATALOGUE,
     RULES,

@@ -297,7 +297,8 @@ def summarise(ds: xr.Dataset, year: int | None = 2020, goals: Any = None) -> pd.
     """The binding goal rows of every scenario: status, value, target, gap (and p_met);
     no rows for another model without goals (``goals`` None and no ``park`` dim).
     ``year`` None: each goal at its own year (another model's goals)."""
-    from yaan_sim.outputs.evaluate import calendar_years, evaluate
+    from yaan_sim.outputs.calendar_years import calendar_years
+    from yaan_sim.outputs.evaluate import evaluate
 
     if goals is None and "park" not in ds.dims:
         return pd.DataFrame(columns=["scenario", "goal_id", "scope", "scope_label", "status"])

@@ -57,7 +57,7 @@ def implications(
     pr: SeekProblem, d: np.ndarray, variables: list[LeverVar], goal_year: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The money table and the constraints table of shifts ``d`` (see :class:`SeekResult`)."""
-    from yaan_sim.outputs.evaluate import yearly
+    from yaan_sim.outputs.calendar_years import yearly
 
     have = [n for n in (*MONEY_FLOWS.values(), *(c[1] for c in CONSTRAINT_VARS))]
     have = [n for n in have if n in pr.model.meta]

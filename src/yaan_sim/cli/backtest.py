@@ -89,7 +89,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     results = None
     if args.results:
-        from yaan_sim.outputs.evaluate import open_results
+        from yaan_sim.outputs.results_check import open_results
 
         results = open_results(args.results)
     ledger = read_ledger(args.ledger) if args.ledger else read_ledger()

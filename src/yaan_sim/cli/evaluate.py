@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from yaan_sim.cli._common import (
     check_outputs,
@@ -15,6 +15,12 @@ from yaan_sim.cli._common import (
     output_option,
     year_option,
 )
+
+if TYPE_CHECKING:  # the command imports its heavy libraries when it runs
+    from collections.abc import Sequence
+
+    import pandas as pd
+    import xarray as xr
 
 
 def register(subparsers: Any) -> None:
@@ -80,16 +86,13 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from yaan_sim.errors import YaanSimError
     from yaan_sim.model.profile import profile_for_results
-    from yaan_sim.outputs.evaluate import (
-        check_results,
-        evaluate,
-        format_table,
-        load_observed,
-        summary,
-    )
+    from yaan_sim.outputs.evaluate import evaluate
     from yaan_sim.outputs.export import check_table_suffix
+    from yaan_sim.outputs.goal_table import format_table, summary
     from yaan_sim.outputs.goals import load_goals, profile_goals
+    from yaan_sim.outputs.observed import load_observed
     from yaan_sim.outputs.results import open_results
+    from yaan_sim.outputs.results_check import check_results
 
     inputs = [args.results, args.goals, args.observed, args.model]
     if args.output is not None:
@@ -129,13 +132,21 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_goal_table(ds, table, path: Path, *, lang: str, force: bool, inputs=()) -> Path:
+def write_goal_table(
+    ds: xr.Dataset,
+    table: pd.DataFrame,
+    path: Path,
+    *,
+    lang: str,
+    force: bool,
+    inputs: Sequence[str | Path | None] = (),
+) -> Path:
     """The goal table by the suffix of ``path``: the evaluation workbook (.xlsx), every
     column (.csv, .json, .parquet), or the main columns for people (.md, .html)."""
     import pandas as pd
 
-    from yaan_sim.outputs.evaluate import format_table, summary
     from yaan_sim.outputs.export import write_table
+    from yaan_sim.outputs.goal_table import format_table, summary
 
     suffix = path.suffix.lower()
     if suffix == ".xlsx" and "park" in ds.dims:

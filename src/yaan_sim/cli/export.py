@@ -46,7 +46,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     check_outputs(args.output, force=args.force, inputs=[args.results])
     ds = open_results(args.results)
     if args.output.suffix.lower() == ".xlsx" and "park" in ds.dims:
-        from yaan_sim.outputs.evaluate import check_year
+        from yaan_sim.outputs.calendar_years import check_year
         from yaan_sim.outputs.workbook import write_workbook
 
         year = check_year(ds, args.year)

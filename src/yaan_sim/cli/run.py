@@ -92,7 +92,7 @@ def revenue_table(ds: xr.Dataset, year: float | None = None) -> str:
     """2020 (or the last whole year) revenue per park and the city total, as text: the
     calendar-year total where the results cover the year (as the goals are judged), else
     the rate at the start of the year."""
-    from yaan_sim.outputs.evaluate import calendar_years, yearly
+    from yaan_sim.outputs.calendar_years import calendar_years, yearly
 
     times = ds["time"].values
     whole = calendar_years(times)
@@ -223,7 +223,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         ds = simulate(model, scenarios or None, engine=args.engine, argv=sys.argv)
     if goals:  # the goals' variables and elements, checked before anything is written
-        from yaan_sim.outputs.evaluate import evaluate, format_table, summary
+        from yaan_sim.outputs.evaluate import evaluate
+        from yaan_sim.outputs.goal_table import format_table, summary
 
         table = evaluate(ds, goals, year=None)
     export(ds, output, force=args.force)

@@ -21,19 +21,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from yaan_sim.errors import YaanSimError
-from yaan_sim.outputs.evaluate import (
-    annual,
-    check_results,
-    goal_unit,
-    metric_series,
-    observed_metric,
-    scope_members,
-)
+from yaan_sim.outputs.calendar_years import annual
 from yaan_sim.outputs.fonts import font_rc
+from yaan_sim.outputs.goal_metrics import goal_unit, metric_series, observed_metric, scope_members
 from yaan_sim.outputs.goals import CITY, MODEL_SCOPE, Goal, GoalSet, load_goals, scope_label
 from yaan_sim.outputs.i18n import check_lang, scenario_label, scenario_titles, status_label
 from yaan_sim.outputs.i18n import t as _tr
 from yaan_sim.outputs.i18n import unit_label as _unit_label
+from yaan_sim.outputs.results_check import check_results
 
 STATUS_COLORS = {
     "met": "#1b7837",

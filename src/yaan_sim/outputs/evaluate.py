@@ -1,12 +1,13 @@
 """Compare simulation results with the plan's goals: the goal table.
 
-``evaluate(ds, goals, year=2020)`` gives one row per goal x scope element (x scenario when
-the results have a ``scenario`` dim). A goal is judged on a yearly figure measured like
-the published one (``basis`` column, :func:`annual_metric`): a flow goal (revenue,
-emissions) on the calendar-year total, the integral of the rate over [Y, Y+1], so the
-2000亿 of 2020 is the 2020 full-year revenue; a ratio goal (R&D share, energy per unit
-output) on the ratio of the two totals; a stock at the end of the year. The results must
-therefore cover the whole goal year (the model runs to 2021.0).
+``evaluate(ds, goals, year=2020)`` gives one row per goal x scope element (x scenario
+when the results have a ``scenario`` dim). A goal is judged on a yearly figure measured
+like the published one (``basis`` column,
+:func:`~yaan_sim.outputs.goal_metrics.annual_metric`): a flow goal (revenue, emissions)
+on the calendar-year total, the integral of the rate over [Y, Y+1], so the 2000亿 of 2020
+is the 2020 full-year revenue; a ratio goal (R&D share, energy per unit output) on the
+ratio of the two totals; a stock at the end of the year. The results must therefore
+cover the whole goal year (the model runs to 2021.0).
 
 Goals of the generic form (one variable of any model, :class:`~yaan_sim.outputs.goals.
 VariableMetric`) give one row per goal (scope ``model``, the place its subscript element)
@@ -39,9 +40,10 @@ With a ``sample`` dim, every column describes the median path (the median over s
 each time), and ``p_met`` is the share of samples whose path (projected as above)
 satisfies the goal in G.
 
-Mid-term mode: ``observed`` (see :func:`load_observed`) replaces the simulated value of a
-metric in the years it covers; ``value_source`` says which one a row used.
-:func:`what_it_takes` gives the growth needed from the latest observed figure.
+Mid-term mode: ``observed`` (see :func:`~yaan_sim.outputs.observed.load_observed`)
+replaces the simulated value of a metric in the years it covers; ``value_source`` says
+which one a row used. :func:`~yaan_sim.outputs.what_it_takes.what_it_takes` gives the
+growth needed from the latest observed figure.
 """
 
 from __future__ import annotations
@@ -49,35 +51,27 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from yaan_sim.errors import ResultsError, YaanSimError
-from yaan_sim.outputs.generic_goals import MODEL_SCOPE, variable_series, variable_unit
-from yaan_sim.outputs.goal_table import (  # noqa: F401 (the goal table's formats, importable here)
-    FORMATS,
-    SUMMARY_COLUMNS,
-    format_table,
-    human_cells,
-    summary,
-    to_markdown,
+from yaan_sim.errors import ResultsError
+from yaan_sim.outputs.calendar_years import check_year
+from yaan_sim.outputs.goal_metrics import (
+    annual_metric,
+    goal_basis,
+    goal_unit,
+    observed_metric,
+    scope_members,
 )
-from yaan_sim.outputs.goals import CITY, Goal, GoalSet, load_goals, scope_label
+from yaan_sim.outputs.goals import Goal, GoalsError, GoalSet, load_goals, scope_label
 from yaan_sim.outputs.i18n import check_lang, scenario_titles
-from yaan_sim.outputs.measures import parse_unit, weights
-from yaan_sim.outputs.observed import (  # noqa: F401 (re-exported: the one observed reader)
-    DEFAULT_OBSERVED,
-    OBSERVED_COLUMNS,
-    load_observed,
-)
+from yaan_sim.outputs.observed import load_observed
+from yaan_sim.outputs.results_check import check_results
 from yaan_sim.outputs.rules import (
     AT_RISK_MARGIN,
-    BASIS_END,
-    BASIS_POINT,
-    BASIS_RATIO,
-    BASIS_TOTAL,
     cagr,
     holds,
     level_targets,
@@ -86,297 +80,8 @@ from yaan_sim.outputs.rules import (
     status_trend,
     trend_rows,
 )
-from yaan_sim.paths import DEFAULT_MODEL
-from yaan_sim.scenario.places import Places
 
 STATUSES = ("met", "on track", "at risk", "missed", "no data")
-_SAMPLE_DIMS = ("scenario", "sample", "time")
-
-
-# ------------------------------------------------------------------ results files
-
-
-def open_results(path: str | Path) -> xr.Dataset:
-    """Open a results file (:func:`yaan_sim.outputs.results.open_results`) and check that it holds
-    what evaluation needs; any problem is a clear :class:`ResultsError`."""
-    from yaan_sim.outputs.results import open_results as _open
-
-    ds = _open(path)
-    check_results(ds, source=str(path))
-    return ds
-
-
-def check_results(ds: xr.Dataset, source: str = "the dataset", *, parks: bool = True) -> None:
-    """Raise :class:`ResultsError` unless ``ds`` follows the results contract: a ``time``
-    dim, and (``parks``, the Ya'an plan's goals) the ``park`` dim and ``revenue``."""
-    if not parks:
-        if "time" not in ds.dims:
-            raise ResultsError(
-                f"{source} does not look like yaan-sim results: it has no dim 'time'. "
-                "Give a results file written by 'yaan-sim run'."
-            )
-        return
-    missing = [d for d in ("time", "park") if d not in ds.dims]
-    if missing or "revenue" not in ds.data_vars:
-        what = ", ".join(
-            [f"dim {d!r}" for d in missing]
-            + ([] if "revenue" in ds.data_vars else ["variable 'revenue'"])
-        )
-        raise ResultsError(
-            f"{source} does not look like yaan-sim results: it has no {what}. "
-            "Give a results file written by 'yaan-sim run'."
-        )
-
-
-# ------------------------------------------------------------------ observed data
-
-
-def _norm_unit(u: str) -> str:
-    return "".join(str(u).split()).lower()
-
-
-def _observed_total(
-    observed: pd.DataFrame, variable: str, place: str, parks: Sequence[str], year: int
-) -> float:
-    rows = observed[(observed["variable"] == variable) & (observed["year"] == year)]
-    hit = rows[rows["park"] == place]
-    if len(hit):
-        return float(hit["value"].iloc[0])
-    per_park = rows[rows["park"].isin(parks)].drop_duplicates("park")
-    if len(parks) and len(per_park) == len(set(parks)):
-        return float(per_park["value"].sum())
-    return math.nan
-
-
-def observed_metric(
-    observed: pd.DataFrame | None,
-    goal: Goal,
-    scope: str,
-    name: str,
-    parks: Sequence[str],
-    year: int,
-) -> float:
-    """The goal's metric from observed figures, or NaN when they do not cover it.
-
-    A figure of the goal's own metric (``rd_share``) is taken as it is; otherwise the
-    metric is computed from the figures of its variables (summed over the scope's parks
-    where the scope itself has none), e.g. R&D share = 100 * R&D spending / revenue.
-    """
-    if observed is None or len(observed) == 0 or goal.is_generic:
-        return math.nan  # observed figures are the Ya'an parks' (models/data/observed.csv)
-    place = "city" if scope == "city" else name
-    direct = _observed_total(observed, goal.id, place, parks, year)
-    if np.isfinite(direct):
-        return direct
-    m = goal.metric
-    sel = "".join(f"[{v}]" for v in m.select.values())
-    if m.aggregate == "sum":
-        return m.scale * _observed_total(observed, m.variable + sel, place, parks, year)
-    num = _observed_total(observed, m.numerator + sel, place, parks, year)
-    den = _observed_total(observed, m.denominator + sel, place, parks, year)
-    return m.scale * num / den if den else math.nan
-
-
-# ------------------------------------------------------------------ metrics
-
-
-def scope_members(
-    ds: xr.Dataset, scope: str, goal: Goal | None = None
-) -> list[tuple[str, list[str]]]:
-    """``[(name, [parks])]`` for a scope: the city, each region, or each park; for a
-    generic goal (scope ``model``), its subscript element and no parks."""
-    if scope == MODEL_SCOPE:
-        return [(goal.metric.element_text if goal is not None else "", [])]
-    parks = [str(p) for p in ds["park"].values]
-    if scope == "city":
-        return [(CITY, parks)]
-    if scope == "park":
-        return [(p, [p]) for p in parks]
-    places = Places.from_dataset(ds)
-    region = {p: places.region_of.get(p, "other") for p in parks}
-    names = [r for r in places.regions if r in region.values()]
-    names += sorted(set(region.values()) - set(names))
-    return [(r, [p for p in parks if region[p] == r]) for r in names]
-
-
-def _variable(ds: xr.Dataset, goal: Goal, name: str, check_unit: bool) -> xr.DataArray:
-    if name not in ds.data_vars:
-        raise ResultsError(
-            f"goal {goal.id!r} needs the variable {name!r}, which the results lack "
-            f"(they have: {', '.join(sorted(map(str, ds.data_vars))[:30])}). Re-run with a "
-            "model that outputs it, or pass a goals file without this goal."
-        )
-    da = ds[name]
-    for dim, label in goal.metric.select.items():
-        if dim not in da.dims:
-            raise ResultsError(
-                f"goal {goal.id!r}: variable {name!r} has no dim {dim!r} "
-                f"to select {label!r} from (dims: {', '.join(da.dims)})."
-            )
-        labels = [str(v) for v in da[dim].values]
-        if label not in labels:
-            raise ResultsError(
-                f"goal {goal.id!r}: {dim} {label!r} is not in the results "
-                f"(they have {', '.join(labels)})."
-            )
-        da = da.sel({dim: label})
-    extra = [d for d in da.dims if d not in (*_SAMPLE_DIMS, "park")]
-    if extra or "time" not in da.dims or "park" not in da.dims:
-        raise ResultsError(
-            f"goal {goal.id!r}: variable {name!r} has dims {da.dims}; it needs "
-            f"(time, park) plus optional scenario/sample"
-            + (f", after selecting one label of {extra}" if extra else "")
-            + "."
-        )
-    units = da.attrs.get("units")
-    if check_unit and units is not None and _norm_unit(units) != _norm_unit(goal.unit):
-        raise ResultsError(
-            f"goal {goal.id!r}: variable {name!r} is in {units!r} but the goal "
-            f"is in {goal.unit!r}; fix the goal's 'unit' or the model's units."
-        )
-    return da
-
-
-def goal_unit(ds: xr.Dataset, goal: Goal) -> str:
-    """The unit of a goal's value: the goal's ``unit``, else its variable's units."""
-    if goal.unit or not goal.is_generic:
-        return goal.unit
-    return variable_unit(ds, goal.id, goal.metric)
-
-
-def metric_series(ds: xr.Dataset, goal: Goal, parks: Sequence[str]) -> xr.DataArray:
-    """The goal's metric over time for a set of parks (dims: [scenario,] [sample,] time);
-    for a generic goal, its variable (``parks`` unused)."""
-    if goal.is_generic:
-        return variable_series(ds, goal.id, goal.metric, goal.unit)
-    m = goal.metric
-
-    def total(name: str, check_unit: bool) -> xr.DataArray:  # a missing park: a missing total
-        return _variable(ds, goal, name, check_unit).sel(park=list(parks)).sum("park", skipna=False)
-
-    if m.aggregate == "sum":
-        out = total(m.variable, True) * m.scale
-    else:
-        out = (
-            m.scale
-            * total(m.numerator, False)
-            / total(m.denominator, False).where(lambda d: d != 0)
-        )
-    return out.rename(goal.id)
-
-
-def calendar_years(times) -> list[int]:
-    """The calendar years Y whose whole span [Y, Y+1] the saved ``times`` cover."""
-    t = np.asarray(times, dtype=float)
-    if not len(t):
-        return []
-    first, last = math.ceil(t[0] - 1e-6), math.floor(t[-1] + 1e-6)
-    return list(range(first, last))
-
-
-def check_year(ds: xr.Dataset, year: int, *, whole: bool = True) -> int:
-    """``year`` as an int if the results hold its annual figure, else a clear error.
-
-    ``whole`` (the plan's goals): the results must cover the whole calendar year
-    [Y, Y+1], since flows are judged on their total over the year; otherwise a time
-    ``t = Y.0`` is enough (another model's goals, read at that time).
-    """
-    t = np.asarray(ds["time"].values, dtype=float)
-    if whole:
-        years = np.asarray(calendar_years(t), dtype=int)
-    else:
-        years = np.round(t[np.abs(t - np.round(t)) < 1e-6]).astype(int)
-    try:
-        y = int(year)
-    except (TypeError, ValueError, OverflowError):
-        raise ResultsError(f"the evaluation year must be a whole number, not {year!r}") from None
-    if y != year or not len(years) or not years.min() <= y <= years.max():
-        span = f"{years.min()}-{years.max()}" if len(years) else "no whole year"
-        later = bool(len(years)) and y > years.max()
-        ends = f"{t[0]:g} to {t[-1]:g}" if len(t) else "nowhere"
-        raise ResultsError(
-            f"year {year} is outside the years the results cover ({span}; they run from "
-            f"{ends}"
-            + (", and a year's figure is its total over the whole year" if whole else "")
-            + "): choose a year within them (--year)"
-            + (f", or run the scenarios to the end of {year} ({year + 1}.0) first" if later else "")
-        )
-    return y
-
-
-def annual(da: xr.DataArray) -> xr.DataArray:
-    """Keep the times t = Y.0 and index them by an integer ``year``."""
-    t = np.asarray(da["time"].values, dtype=float)
-    keep = np.abs(t - np.round(t)) < 1e-6
-    out = da.isel(time=np.flatnonzero(keep))
-    return (
-        out.assign_coords(year=("time", np.round(t[keep]).astype(int)))
-        .swap_dims(time="year")
-        .drop_vars("time")
-    )
-
-
-def yearly(da: xr.DataArray, how: str) -> xr.DataArray:
-    """Each calendar year's measure of ``da``, indexed by ``year``: ``total`` (the
-    integral of a rate over [Y, Y+1], :func:`yaan_sim.outputs.measures.weights`) or
-    ``end`` (a stock's value at Y+1.0, the end of the year)."""
-    t = np.asarray(da["time"].values, dtype=float)
-    years = calendar_years(t)
-    if not years:
-        raise ResultsError(
-            f"the results ({t[0]:g} to {t[-1]:g}) hold no whole calendar year: run at least "
-            "one full year"
-        )
-    W = np.vstack([weights(t, y, y + 1, how) for y in years])
-    w = xr.DataArray(W, dims=("year", "time"), coords={"year": years, "time": da["time"].values})
-    out = xr.dot(da, w, dim="time").transpose(..., "year")
-    return out.rename(da.name) if da.name is not None else out
-
-
-def is_flow(ds: xr.Dataset, name: str) -> bool:
-    """Whether results variable ``name`` is a rate per year (its units end in /Year)."""
-    try:
-        return parse_unit(str(ds[name].attrs.get("units", ""))).per_year()
-    except YaanSimError:
-        return False
-
-
-def goal_basis(ds: xr.Dataset, goal: Goal) -> str:
-    """How a goal's yearly figure is measured: see :data:`~yaan_sim.outputs.rules.BASES`."""
-    if goal.is_generic:
-        return BASIS_POINT
-    m = goal.metric
-    if m.aggregate != "sum":
-        return BASIS_RATIO
-    return BASIS_TOTAL if is_flow(ds, m.variable) else BASIS_END
-
-
-def annual_metric(ds: xr.DataArray, goal: Goal, parks: Sequence[str]) -> xr.DataArray:
-    """The goal's yearly figure for a set of parks, indexed by ``year``, on its basis
-    (:func:`goal_basis`): a flow's calendar-year total (the 2020 revenue is the integral
-    of the revenue rate over 2020), a ratio of totals (R&D share = R&D total / revenue
-    total), a stock's end-of-year value; another model's variable at ``t = Y.0``."""
-    basis = goal_basis(ds, goal)
-    if basis == BASIS_POINT:
-        return annual(metric_series(ds, goal, parks))
-    m = goal.metric
-
-    def total(name: str, check_unit: bool) -> xr.DataArray:
-        da = _variable(ds, goal, name, check_unit).sel(park=list(parks)).sum("park", skipna=False)
-        return yearly(da, "total" if is_flow(ds, name) else "end")
-
-    if m.aggregate == "sum":
-        out = total(m.variable, True) * m.scale
-    else:
-        out = (
-            m.scale
-            * total(m.numerator, False)
-            / total(m.denominator, False).where(lambda d: d != 0)
-        )
-    return out.rename(goal.id)
-
-
-# ------------------------------------------------------------------ evaluate
 
 
 def evaluate(
@@ -402,8 +107,8 @@ def evaluate(
         it must be a year the results hold. None (default): every goal in its own goal year
         (2020 for the plan's goals; another model's goals each have their own).
     observed
-        Observed figures (:func:`load_observed`, or a CSV path) that replace the simulated
-        value in Y.
+        Observed figures (:func:`~yaan_sim.outputs.observed.load_observed`, or a CSV
+        path) that replace the simulated value in Y.
     margin
         The "at risk" margin, in growth rate per year (0.05 = 5 percentage points).
     lang
@@ -462,14 +167,14 @@ def _row(
     goal: Goal,
     scope: str,
     name: str,
-    parks,
+    parks: Sequence[str],
     s: xr.DataArray,
     year: int,
-    observed,
+    observed: pd.DataFrame | None,
     margin: float,
     lang: str,
     unit: str,
-) -> dict:
+) -> dict[str, Any]:
     years = [int(v) for v in s["year"].values]
     sampled = "sample" in s.dims
     V = (s.transpose("sample", "year").values if sampled else s.values[None, :]).astype(float)
@@ -484,7 +189,7 @@ def _row(
             "within the simulated years."
         )
     idx = {yr: i for i, yr in enumerate(years)}
-    row = {
+    row: dict[str, Any] = {
         "goal_id": goal.id,
         "goal": goal.name(lang),
         "scope": scope,
@@ -499,12 +204,15 @@ def _row(
         "basis": goal_basis(ds, goal),
     }
     if goal.is_trend:
-        past, future = trend_rows(years, med, goal.baseline_year, y, g)
+        baseline = goal.baseline_year
+        if baseline is None:  # the goals reader requires one for falling-every-year goals
+            raise GoalsError(f"goal {goal.id!r}: a falling-every-year goal needs a baseline_year")
+        past, future = trend_rows(years, med, baseline, y, g)
         value = max(past) * 100 if past and all(np.isfinite(past)) else math.nan
         # simulated mean rate of change: from Y to G, or over the whole period at G
         end = max(yr for yr in years if yr <= g)
-        a, b = (y, end) if end > y else (goal.baseline_year, y)
-        rate = cagr(med[idx[a]], med[idx[b]], b - a)
+        a, b = (y, end) if end > y else (baseline, y)
+        trend_rate = cagr(med[idx[a]], med[idx[b]], b - a)
         row |= {
             "target": 0.0,
             "value": value,
@@ -514,26 +222,26 @@ def _row(
             "status": status_trend(past, future),
             "year_first_met": math.nan,
             "growth_needed_pct": math.nan,
-            "growth_simulated_pct": float(rate) * 100,
+            "growth_simulated_pct": float(trend_rate) * 100,
             "projected": float(med[idx[g]]) if g in idx else math.nan,
             "value_source": "simulated",
         }
         if sampled:
             ok = []
             for v in V:
-                p, f = trend_rows(years, v, goal.baseline_year, y, g)
+                p, f = trend_rows(years, v, baseline, y, g)
                 ok.append(all(np.isfinite(p + f)) and all(c < 0 for c in p + f))
             row["p_met"] = float(np.mean(ok))
         return row
 
     obs = observed_metric(observed, goal, scope, name, parks, y)
-    base = idx.get(goal.baseline_year)  # present: checked above
+    base = None if goal.baseline_year is None else idx[goal.baseline_year]  # checked above
     target_paths = level_targets(goal, scope, name, parks, V, base)
     target = float(level_targets(goal, scope, name, parks, med[None, :], base)[0])
     value = float(obs) if np.isfinite(obs) else float(med[idx[y]])
     n = g - y
-    rate, projected = project_level(med[None, :], years, y, g, obs)
-    rate, projected = float(rate[0]), float(projected[0])
+    rates, projections = project_level(med[None, :], years, y, g, obs)
+    rate, projected = float(rates[0]), float(projections[0])
     g_need = float(cagr(value, target, n)) if n > 0 else math.nan
     # The first year the target is satisfied, on the path with observed figures put in.
     first = math.nan
@@ -565,85 +273,3 @@ def _row(
         met = holds(proj_paths, target_paths, goal.comparison) & np.isfinite(proj_paths)
         row["p_met"] = float(np.mean(met))
     return row
-
-
-# ------------------------------------------------------------------ mid-term: what it takes
-
-
-def what_it_takes(
-    goals: GoalSet | Iterable[Goal] | None = None,
-    observed: pd.DataFrame | None = None,
-    year: int | None = None,
-    lang: str = "en",
-) -> pd.DataFrame:
-    """Growth now needed, from the latest observed figure, to reach each fixed goal.
-
-    One row per goal and scope element that the observed data cover (up to ``year`` if
-    given): the latest observed year and value, the target, and the compound annual growth
-    needed (% a year) to reach it in the goal year. Example: ETDZ's 167亿 in 2015 needs
-    about 43% a year to reach 1000亿 in 2020 (../shared/data/sources.md, B).
-    """
-    goals = load_goals() if goals is None else goals
-    observed = load_observed() if observed is None else observed
-    obs_years = sorted({int(v) for v in observed["year"]})
-    rows = []
-    for goal in goals:
-        if goal.is_trend or goal.uses_baseline or goal.is_generic:
-            continue
-        for scope in goal.scopes:
-            places = getattr(goals, "places", None) or Places.from_mdl(DEFAULT_MODEL)
-            if scope == "city":
-                members = [(CITY, list(places.parks))]
-            elif scope == "region":
-                members = [(r, places.members(r)) for r in places.regions]
-            else:
-                members = [(p, [p]) for p in places.parks]
-            for name, parks in members:
-                target = goal.fixed_target(scope, name, parks)
-                if target is None:
-                    continue
-                limit = min(goal.year, year) if year is not None else goal.year
-                found = [
-                    (yr, observed_metric(observed, goal, scope, name, parks, yr))
-                    for yr in obs_years
-                    if yr <= limit
-                ]
-                found = [(yr, v) for yr, v in found if np.isfinite(v)]
-                if not found:
-                    continue
-                yr, v = found[-1]
-                n = goal.year - yr
-                need = float(cagr(v, target, n)) * 100 if n > 0 else math.nan
-                rows.append(
-                    {
-                        "goal_id": goal.id,
-                        "goal": goal.name(lang),
-                        "scope": scope,
-                        "scope_name": name,
-                        "scope_label": scope_label(scope, name, lang),
-                        "observed_year": yr,
-                        "observed": v,
-                        "target": target,
-                        "goal_year": goal.year,
-                        "unit": goal.unit,
-                        "growth_needed_pct": need,
-                        "met": bool(holds(v, target, goal.comparison)),
-                    }
-                )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "goal_id",
-            "goal",
-            "scope",
-            "scope_name",
-            "scope_label",
-            "observed_year",
-            "observed",
-            "target",
-            "goal_year",
-            "unit",
-            "growth_needed_pct",
-            "met",
-        ],
-    )

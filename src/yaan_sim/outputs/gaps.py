@@ -18,7 +18,7 @@ import numpy as np
 import xarray as xr
 
 from yaan_sim.errors import YaanSimError
-from yaan_sim.outputs.evaluate import annual_metric, scope_members
+from yaan_sim.outputs.goal_metrics import annual_metric, scope_members
 from yaan_sim.outputs.goals import CITY, Goal, GoalSet, load_goals
 from yaan_sim.outputs.rules import goal_sign, level_targets, yoy_changes
 from yaan_sim.scenario.places import Places

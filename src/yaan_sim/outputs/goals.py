@@ -35,6 +35,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeGuard
 
 from yaan_sim.errors import YaanSimError
 from yaan_sim.model.levers import closest
@@ -117,10 +118,10 @@ class Metric:
 
     @property
     def variables(self) -> tuple[str, ...]:
-        """The dataset variables the metric reads."""
-        if self.aggregate == "sum":
-            return (self.variable,)
-        return (self.numerator, self.denominator)
+        """The dataset variables the metric reads: ``(variable,)`` of a sum,
+        ``(numerator, denominator)`` of a ratio of sums."""
+        names = (self.variable,) if self.aggregate == "sum" else (self.numerator, self.denominator)
+        return tuple(n for n in names if n is not None)  # validation sets every one
 
     def describe(self) -> str:
         """One line, e.g. ``100 * sum(research_spending) / sum(revenue)``."""
@@ -240,7 +241,7 @@ def _did_you_mean(word, options) -> str:
     return f" (did you mean {match[0]!r}?)" if match else ""
 
 
-def _is_number(x) -> bool:
+def _is_number(x: Any) -> TypeGuard[int | float]:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
@@ -433,6 +434,15 @@ def _check_goal(
 
     if len(problems) > n0:
         return None
+    # every check passed; the narrowing repeats what they established, for the types
+    if not (
+        isinstance(gid, str)
+        and isinstance(comparison, str)
+        and isinstance(year, int)
+        and isinstance(scope, str)
+        and metric is not None
+    ):
+        return None
     return Goal(
         id=gid,
         name_en=raw["name_en"],
@@ -484,12 +494,13 @@ def _check_metric(raw, bad) -> Metric | None:
     if agg not in AGGREGATES:
         hint = _did_you_mean(agg, AGGREGATES)
         mbad(f"aggregate {agg!r} is not one of {', '.join(AGGREGATES)}{hint}")
-    names = {"sum": ("variable",), "ratio_of_sums": ("numerator", "denominator")}.get(agg, ())
+    kind = agg if isinstance(agg, str) else ""
+    names = {"sum": ("variable",), "ratio_of_sums": ("numerator", "denominator")}.get(kind, ())
     for key in names:
         v = raw.get(key)
         if not (isinstance(v, str) and v.isidentifier()):
             mbad(f"'{key}' must name a results variable, e.g. revenue (got {v!r})")
-    other = {"sum": ("numerator", "denominator"), "ratio_of_sums": ("variable",)}.get(agg, ())
+    other = {"sum": ("numerator", "denominator"), "ratio_of_sums": ("variable",)}.get(kind, ())
     for key in other:
         if key in raw:
             mbad(f"'{key}' does not apply to aggregate {agg!r}")
@@ -501,7 +512,7 @@ def _check_metric(raw, bad) -> Metric | None:
         isinstance(k, str) and isinstance(v, str) for k, v in select.items()
     ):
         mbad(f"select {select!r} must map a dim to one label, e.g. {{pollutant: COD}}")
-    if n_bad:
+    if n_bad or not isinstance(agg, str):  # a bad aggregate is counted in n_bad
         return None
     return Metric(
         aggregate=agg,

@@ -33,16 +33,9 @@ import xarray as xr
 
 from yaan_sim.errors import YaanSimError
 from yaan_sim.model.profile import ModelProfile, profile_for, profile_for_results
-from yaan_sim.outputs.evaluate import (
-    AT_RISK_MARGIN,
-    DEFAULT_OBSERVED,
-    check_results,
-    evaluate,
-    format_table,
-    goal_unit,
-    load_observed,
-    summary,
-)
+from yaan_sim.outputs.evaluate import evaluate
+from yaan_sim.outputs.goal_metrics import goal_unit
+from yaan_sim.outputs.goal_table import format_table, summary
 from yaan_sim.outputs.goals import Goal, GoalSet, load_goals, profile_goals, scope_label
 from yaan_sim.outputs.i18n import (
     RULES,
@@ -53,6 +46,7 @@ from yaan_sim.outputs.i18n import (
     scenario_titles,
 )
 from yaan_sim.outputs.i18n import t as _tr
+from yaan_sim.outputs.observed import DEFAULT_OBSERVED, load_observed
 from yaan_sim.outputs.report_findings import (
     backtest_section,
     bound_section,
@@ -76,6 +70,8 @@ from yaan_sim.outputs.report_sections import (  # noqa: F401 (assumptions: publi
     without_empty_places,
 )
 from yaan_sim.outputs.results import check_writable, write_atomic
+from yaan_sim.outputs.results_check import check_results
+from yaan_sim.outputs.rules import AT_RISK_MARGIN
 
 TEMPLATES = Path(__file__).parent / "templates"
 

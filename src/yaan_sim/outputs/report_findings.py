@@ -94,7 +94,7 @@ def _num(x, digits: int = 1) -> str:
 
 def binding_constraints(ds: xr.Dataset, scenario: str | None, lang: str) -> str:
     """Which constraints bind, from which year and where, in one scenario (2016 on)."""
-    from yaan_sim.outputs.evaluate import annual
+    from yaan_sim.outputs.calendar_years import annual
 
     parts = []
     for name, test, key in CONSTRAINTS:
@@ -126,7 +126,8 @@ def binding_constraints(ds: xr.Dataset, scenario: str | None, lang: str) -> str:
 
 def goal_findings(ds: xr.Dataset, table: pd.DataFrame, goals, lang: str, titles) -> list[dict]:
     """One finding per binding goal: a heading and its sentences."""
-    from yaan_sim.outputs.evaluate import annual, metric_series, scope_members
+    from yaan_sim.outputs.calendar_years import annual
+    from yaan_sim.outputs.goal_metrics import metric_series, scope_members
 
     rows = table[table["binding"]] if "binding" in table else table
     scen = list(dict.fromkeys(rows["scenario"])) if "scenario" in rows else [None]

@@ -17,11 +17,12 @@ import pandas as pd
 import xarray as xr
 
 from yaan_sim.errors import YaanSimError
-from yaan_sim.outputs.evaluate import DEFAULT_OBSERVED, STATUSES, what_it_takes
+from yaan_sim.outputs.evaluate import STATUSES
 from yaan_sim.outputs.goals import Goal, GoalSet, scope_label
 from yaan_sim.outputs.i18n import element_label, scenario_label, status_label, unit_label
 from yaan_sim.outputs.i18n import t as _tr
-from yaan_sim.outputs.observed import observed_file
+from yaan_sim.outputs.observed import DEFAULT_OBSERVED, observed_file
+from yaan_sim.outputs.what_it_takes import what_it_takes
 from yaan_sim.tables import format_number
 
 

@@ -138,7 +138,8 @@ def annual_sheet(ds: xr.Dataset, name: str, lang: str = "zh", element: str | Non
     [statistic,] park, then the city's total; columns: calendar years, a rate's calendar-year
     total or a stock's end-of-year value, as in the goal table). An ensemble is
     summarised by its :data:`QUANTILES`. ``element`` selects a pollutant (or industry)."""
-    from yaan_sim.outputs.evaluate import is_flow, yearly
+    from yaan_sim.outputs.calendar_years import yearly
+    from yaan_sim.outputs.goal_metrics import is_flow
     from yaan_sim.outputs.i18n import element_label, place_label
 
     da = ds[name]

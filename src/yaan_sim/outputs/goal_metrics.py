@@ -1,0 +1,220 @@
+"""A goal's figures: its metric over time and by year for the parks of a scope element
+(a sum or a ratio of sums; another model's variable), on the basis the published figure
+is measured on, and the same metric from observed figures."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from yaan_sim.errors import ResultsError, YaanSimError
+from yaan_sim.outputs.calendar_years import annual, yearly
+from yaan_sim.outputs.generic_goals import (
+    MODEL_SCOPE,
+    VariableMetric,
+    variable_series,
+    variable_unit,
+)
+from yaan_sim.outputs.goals import CITY, Goal, Metric
+from yaan_sim.outputs.measures import parse_unit
+from yaan_sim.outputs.rules import BASIS_END, BASIS_POINT, BASIS_RATIO, BASIS_TOTAL
+from yaan_sim.scenario.places import Places
+
+_SAMPLE_DIMS = ("scenario", "sample", "time")
+
+
+def _plan_metric(goal: Goal) -> Metric:
+    """The metric of a goal of the plan's form (callers deal with generic goals first)."""
+    if not isinstance(goal.metric, Metric):
+        raise TypeError(f"goal {goal.id!r} is a generic goal; it has no sum or ratio metric")
+    return goal.metric
+
+
+def _generic_metric(goal: Goal) -> VariableMetric:
+    """The metric of a generic goal (one variable of any model)."""
+    if not isinstance(goal.metric, VariableMetric):
+        raise TypeError(f"goal {goal.id!r} is a goal of the plan's form, not a generic one")
+    return goal.metric
+
+
+# ------------------------------------------------------------------ observed data
+
+
+def _norm_unit(u: str) -> str:
+    return "".join(str(u).split()).lower()
+
+
+def _observed_total(
+    observed: pd.DataFrame, variable: str, place: str, parks: Sequence[str], year: int
+) -> float:
+    rows = observed[(observed["variable"] == variable) & (observed["year"] == year)]
+    hit = rows[rows["park"] == place]
+    if len(hit):
+        return float(hit["value"].iloc[0])
+    per_park = rows[rows["park"].isin(parks)].drop_duplicates("park")
+    if len(parks) and len(per_park) == len(set(parks)):
+        return float(per_park["value"].sum())
+    return math.nan
+
+
+def observed_metric(
+    observed: pd.DataFrame | None,
+    goal: Goal,
+    scope: str,
+    name: str,
+    parks: Sequence[str],
+    year: int,
+) -> float:
+    """The goal's metric from observed figures, or NaN when they do not cover it.
+
+    A figure of the goal's own metric (``rd_share``) is taken as it is; otherwise the
+    metric is computed from the figures of its variables (summed over the scope's parks
+    where the scope itself has none), e.g. R&D share = 100 * R&D spending / revenue.
+    """
+    if observed is None or len(observed) == 0 or goal.is_generic:
+        return math.nan  # observed figures are the Ya'an parks' (models/data/observed.csv)
+    place = "city" if scope == "city" else name
+    direct = _observed_total(observed, goal.id, place, parks, year)
+    if np.isfinite(direct):
+        return direct
+    m = _plan_metric(goal)
+    sel = "".join(f"[{v}]" for v in m.select.values())
+    if m.aggregate == "sum":
+        (variable,) = m.variables
+        return m.scale * _observed_total(observed, variable + sel, place, parks, year)
+    numerator, denominator = m.variables
+    num = _observed_total(observed, numerator + sel, place, parks, year)
+    den = _observed_total(observed, denominator + sel, place, parks, year)
+    return m.scale * num / den if den else math.nan
+
+
+# ------------------------------------------------------------------ metrics
+
+
+def scope_members(
+    ds: xr.Dataset, scope: str, goal: Goal | None = None
+) -> list[tuple[str, list[str]]]:
+    """``[(name, [parks])]`` for a scope: the city, each region, or each park; for a
+    generic goal (scope ``model``), its subscript element and no parks."""
+    if scope == MODEL_SCOPE:
+        return [(_generic_metric(goal).element_text if goal is not None else "", [])]
+    parks = [str(p) for p in ds["park"].values]
+    if scope == "city":
+        return [(CITY, parks)]
+    if scope == "park":
+        return [(p, [p]) for p in parks]
+    places = Places.from_dataset(ds)
+    region = {p: places.region_of.get(p, "other") for p in parks}
+    names = [r for r in places.regions if r in region.values()]
+    names += sorted(set(region.values()) - set(names))
+    return [(r, [p for p in parks if region[p] == r]) for r in names]
+
+
+def _variable(ds: xr.Dataset, goal: Goal, name: str, check_unit: bool) -> xr.DataArray:
+    if name not in ds.data_vars:
+        raise ResultsError(
+            f"goal {goal.id!r} needs the variable {name!r}, which the results lack "
+            f"(they have: {', '.join(sorted(map(str, ds.data_vars))[:30])}). Re-run with a "
+            "model that outputs it, or pass a goals file without this goal."
+        )
+    da = ds[name]
+    for dim, label in goal.metric.select.items():
+        if dim not in da.dims:
+            raise ResultsError(
+                f"goal {goal.id!r}: variable {name!r} has no dim {dim!r} "
+                f"to select {label!r} from (dims: {', '.join(map(str, da.dims))})."
+            )
+        labels = [str(v) for v in da[dim].values]
+        if label not in labels:
+            raise ResultsError(
+                f"goal {goal.id!r}: {dim} {label!r} is not in the results "
+                f"(they have {', '.join(labels)})."
+            )
+        da = da.sel({dim: label})
+    extra = [d for d in da.dims if d not in (*_SAMPLE_DIMS, "park")]
+    if extra or "time" not in da.dims or "park" not in da.dims:
+        raise ResultsError(
+            f"goal {goal.id!r}: variable {name!r} has dims {da.dims}; it needs "
+            f"(time, park) plus optional scenario/sample"
+            + (f", after selecting one label of {extra}" if extra else "")
+            + "."
+        )
+    units = da.attrs.get("units")
+    if check_unit and units is not None and _norm_unit(units) != _norm_unit(goal.unit):
+        raise ResultsError(
+            f"goal {goal.id!r}: variable {name!r} is in {units!r} but the goal "
+            f"is in {goal.unit!r}; fix the goal's 'unit' or the model's units."
+        )
+    return da
+
+
+def goal_unit(ds: xr.Dataset, goal: Goal) -> str:
+    """The unit of a goal's value: the goal's ``unit``, else its variable's units."""
+    if goal.unit or not goal.is_generic:
+        return goal.unit
+    return variable_unit(ds, goal.id, _generic_metric(goal))
+
+
+def metric_series(ds: xr.Dataset, goal: Goal, parks: Sequence[str]) -> xr.DataArray:
+    """The goal's metric over time for a set of parks (dims: [scenario,] [sample,] time);
+    for a generic goal, its variable (``parks`` unused)."""
+    if goal.is_generic:
+        return variable_series(ds, goal.id, _generic_metric(goal), goal.unit)
+    m = _plan_metric(goal)
+
+    def total(name: str, check_unit: bool) -> xr.DataArray:  # a missing park: a missing total
+        return _variable(ds, goal, name, check_unit).sel(park=list(parks)).sum("park", skipna=False)
+
+    if m.aggregate == "sum":
+        (variable,) = m.variables
+        out = total(variable, True) * m.scale
+    else:
+        numerator, denominator = m.variables
+        out = m.scale * total(numerator, False) / total(denominator, False).where(lambda d: d != 0)
+    return out.rename(goal.id)
+
+
+def is_flow(ds: xr.Dataset, name: str) -> bool:
+    """Whether results variable ``name`` is a rate per year (its units end in /Year)."""
+    try:
+        return parse_unit(str(ds[name].attrs.get("units", ""))).per_year()
+    except YaanSimError:
+        return False
+
+
+def goal_basis(ds: xr.Dataset, goal: Goal) -> str:
+    """How a goal's yearly figure is measured: see :data:`~yaan_sim.outputs.rules.BASES`."""
+    if goal.is_generic:
+        return BASIS_POINT
+    m = _plan_metric(goal)
+    if m.aggregate != "sum":
+        return BASIS_RATIO
+    (variable,) = m.variables
+    return BASIS_TOTAL if is_flow(ds, variable) else BASIS_END
+
+
+def annual_metric(ds: xr.Dataset, goal: Goal, parks: Sequence[str]) -> xr.DataArray:
+    """The goal's yearly figure for a set of parks, indexed by ``year``, on its basis
+    (:func:`goal_basis`): a flow's calendar-year total (the 2020 revenue is the integral
+    of the revenue rate over 2020), a ratio of totals (R&D share = R&D total / revenue
+    total), a stock's end-of-year value; another model's variable at ``t = Y.0``."""
+    basis = goal_basis(ds, goal)
+    if basis == BASIS_POINT:
+        return annual(metric_series(ds, goal, parks))
+    m = _plan_metric(goal)
+
+    def total(name: str, check_unit: bool) -> xr.DataArray:
+        da = _variable(ds, goal, name, check_unit).sel(park=list(parks)).sum("park", skipna=False)
+        return yearly(da, "total" if is_flow(ds, name) else "end")
+
+    if m.aggregate == "sum":
+        (variable,) = m.variables
+        out = total(variable, True) * m.scale
+    else:
+        numerator, denominator = m.variables
+        out = m.scale * total(numerator, False) / total(denominator, False).where(lambda d: d != 0)
+    return out.rename(goal.id)
