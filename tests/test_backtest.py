@@ -22,7 +22,8 @@ from tests.support.ledger import (
     write_ledger,
     year_total,
 )
-from yaan_sim.analysis.backtest import backtest, format_backtest, observations, observers
+from yaan_sim.analysis.backtest import backtest, format_backtest
+from yaan_sim.analysis.backtest_observations import observations, observers
 from yaan_sim.errors import YaanSimError
 from yaan_sim.model.ledger import read_ledger
 
@@ -315,7 +316,7 @@ def test_the_chart(table):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from yaan_sim.analysis.backtest import backtest_chart
+    from yaan_sim.analysis.backtest_chart import backtest_chart
 
     t = table.reset_index()
     ax = backtest_chart(t, lang="en")

@@ -23,12 +23,9 @@ from tests.support.ledger import (
     write_ledger,
     year_total,
 )
-from yaan_sim.analysis.calibrate import (
-    calibrate,
-    fit_statistics,
-    parse_calibrate_field,
-    parse_params,
-)
+from yaan_sim.analysis.calibrate import calibrate
+from yaan_sim.analysis.calibrate_params import parse_calibrate_field, parse_params
+from yaan_sim.analysis.calibrate_stats import fit_statistics
 from yaan_sim.errors import YaanSimError
 from yaan_sim.model.ledger import read_ledger
 
@@ -130,7 +127,7 @@ def test_parameter_specs_are_lever_specs_with_plus(calib):
 def test_an_element_cannot_be_fitted_twice_and_priors_are_checked(calib):
     with pytest.raises(YaanSimError, match="both set Growth rate"):
         parse_params(["Growth rate[ETDZ]", "Growth rate[ETDZ+Hanyuan]"], calib)
-    from yaan_sim.analysis.calibrate import make_prior
+    from yaan_sim.analysis.calibrate_params import make_prior
 
     with pytest.raises(YaanSimError, match="loguniform needs min > 0"):
         make_prior("loguniform", (), 0, 1, "x")
@@ -451,7 +448,7 @@ def test_cli_calibrate_and_posterior(calib, tmp_path, capsys):
 
 def test_cli_ensemble_with_a_posterior(model, tmp_path, capsys):
     """A posterior on the project's model drives `yaan-sim ensemble --posterior`."""
-    from yaan_sim.analysis.calibrate import parse_params
+    from yaan_sim.analysis.calibrate_params import parse_params
     from yaan_sim.analysis.posterior import PosteriorResult
     from yaan_sim.cli import main
 
@@ -485,17 +482,17 @@ def test_a_parameter_free_jointly_with_another_is_not_identified():
     """J = [[1, 0, 0], [0, 1, 1]]: the first parameter is pinned (variance 1 by hand);
     the second and third move the figures only through their sum, so each alone is free
     (the null space is (0, 1, -1)/sqrt 2); a zero column is not even informed."""
-    from yaan_sim.analysis.calibrate import _identified_covariance
+    from yaan_sim.analysis.calibrate_stats import identified_covariance
 
     J = np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 1.0, 0.0]])
     informed = np.linalg.norm(J, axis=0) > 1e-8
-    identified, cov = _identified_covariance(J, informed, birge=2.0)
+    identified, cov = identified_covariance(J, informed, birge=2.0)
     assert informed.tolist() == [True, True, True, False]
     assert identified.tolist() == [True, False, False, False]
     assert cov[0, 0] == pytest.approx(4.0)  # 1 / 1**2, times the Birge ratio squared
     assert np.isnan(cov[1, 1]) and np.isnan(cov[2, 2]) and np.isnan(cov[3, 3])
     # with full rank every informed parameter is identified and cov = (J'J)^-1
     J2 = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 2.0]])
-    ident2, cov2 = _identified_covariance(J2, np.array([True, True]), birge=1.0)
+    ident2, cov2 = identified_covariance(J2, np.array([True, True]), birge=1.0)
     assert ident2.all()
     np.testing.assert_allclose(cov2, np.linalg.inv(J2.T @ J2))

@@ -21,7 +21,7 @@ import pytest
 import xarray as xr
 
 import yaan_sim as ys
-from yaan_sim.analysis.backtest import read_observed, run_backtest
+from yaan_sim.analysis.backtest_history import read_observed, run_backtest
 from yaan_sim.model.load import load_model
 from yaan_sim.paths import MODELS_DIR
 from yaan_sim.scenario import load_scenario

@@ -20,7 +20,8 @@ import pytest
 import xarray as xr
 
 import yaan_sim as ys
-from yaan_sim.analysis.backtest import DEFAULT_CUTOFF, OBS_ERRORS, backtest, observations
+from yaan_sim.analysis.backtest import backtest
+from yaan_sim.analysis.backtest_observations import DEFAULT_CUTOFF, OBS_ERRORS, observations
 from yaan_sim.model.ledger import read_ledger
 from yaan_sim.scenario import load_scenario
 

@@ -47,7 +47,7 @@ import xarray as xr
 from yaan_sim.errors import ResultsError, YaanSimError
 
 if TYPE_CHECKING:
-    from yaan_sim.analysis.calibrate import CalibrationResult
+    from yaan_sim.analysis.calibrate_result import CalibrationResult
 
 POSTERIOR_KIND = "yaan-sim posterior"
 

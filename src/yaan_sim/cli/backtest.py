@@ -82,7 +82,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     check_outputs(
         args.output, args.chart, force=args.force, inputs=[args.results, args.model, args.ledger]
     )
-    from yaan_sim.analysis.backtest import DEFAULT_CUTOFF, backtest, format_backtest
+    from yaan_sim.analysis.backtest import backtest, format_backtest
+    from yaan_sim.analysis.backtest_observations import DEFAULT_CUTOFF
     from yaan_sim.model.ledger import read_ledger
     from yaan_sim.model.load import load_model
     from yaan_sim.model.profile import profile_for
@@ -138,7 +139,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        from yaan_sim.analysis.backtest import backtest_chart
+        from yaan_sim.analysis.backtest_chart import backtest_chart
 
         ax = backtest_chart(table, lang=args.lang)
         fig = ax.figure

@@ -392,7 +392,8 @@ def heads(lang: str) -> dict[str, str]:
 def backtest_section(ds: xr.Dataset, model, lang: str, titles, dpi: int = 90) -> dict:
     """The "model against published figures" section: the error summary (in-sample and
     held-out) and the back-test chart (PNG bytes), or why there is none."""
-    from yaan_sim.analysis.backtest import DEFAULT_CUTOFF, backtest, error_summary
+    from yaan_sim.analysis.backtest import backtest, error_summary
+    from yaan_sim.analysis.backtest_observations import DEFAULT_CUTOFF
     from yaan_sim.outputs.report_sections import Cell, Table
 
     H = _HEADS[lang]
@@ -442,7 +443,7 @@ def _backtest_png(table: pd.DataFrame, lang: str, dpi: int) -> bytes:
     import matplotlib
     import matplotlib.pyplot as plt
 
-    from yaan_sim.analysis.backtest import backtest_chart
+    from yaan_sim.analysis.backtest_chart import backtest_chart
     from yaan_sim.outputs.fonts import font_families
 
     with matplotlib.rc_context({"font.family": font_families(lang)}):

@@ -1,5 +1,5 @@
 """YAML files written by the analyses: scenarios (what goal-seeking found) and other
-documents (what a fit gave, :meth:`yaan_sim.analysis.calibrate.CalibrationResult.to_yaml`).
+documents (what a fit gave, :meth:`yaan_sim.analysis.calibrate_result.CalibrationResult.to_yaml`).
 
 A document is built as a dict and written with ``yaml.safe_dump``, so any lever name or
 text is quoted as YAML needs; a comment header says what wrote it. The file is written
