@@ -17,7 +17,7 @@ import pytest
 import xarray as xr
 
 import yaan_sim as ys
-from yaan_sim.analysis.loops import dominant_loops, loop_dominance
+from yaan_sim.analysis.loops import MAX_LOOPS_LIMIT, dominant_loops, loop_dominance
 from yaan_sim.cli import main
 from yaan_sim.errors import YaanSimError
 from yaan_sim.model.load import Horizon
@@ -185,6 +185,13 @@ def test_through_keeps_the_loops_of_one_variable(parks):
     np.testing.assert_allclose(ds["relative_score"].values[active], -1.0)
     with pytest.raises(YaanSimError, match="Did you mean 'Total capital'"):
         loop_dominance(parks, through="Total capitl")
+
+
+def test_a_loop_cap_past_the_limit_is_refused_before_the_run(parks):
+    # a cap of 1e20 walked every loop of the Ya'an model for minutes, gigabytes growing
+    with pytest.raises(YaanSimError, match="from 1 to 100,000, got 100,001"):
+        loop_dominance(parks, max_loops=MAX_LOOPS_LIMIT + 1)
+    assert loop_dominance(parks, max_loops=MAX_LOOPS_LIMIT)["path"].size == 2
 
 
 def test_strongest_path_search_finds_the_same_loops_here(parks):

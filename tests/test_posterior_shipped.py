@@ -60,12 +60,12 @@ def test_ensemble_with_the_shipped_posterior_gives_p_goal_met(tmp_path, capsys):
 
 
 def test_the_readme_calibration_tables_are_current(model, tmp_path):
-    from yaan_sim.analysis.posterior import update_readme
+    from yaan_sim.analysis.posterior_readme import update_readme
     from yaan_sim.paths import MODELS_DIR
 
     copy = tmp_path / "README.md"
     copy.write_text((MODELS_DIR / "README.md").read_text(encoding="utf-8"), encoding="utf-8")
     assert not update_readme(copy, model), (
         "models/README.md's calibration tables are out of date: run "
-        "`.venv/bin/python -m yaan_sim.analysis.posterior`"
+        "`.venv/bin/python -m yaan_sim.analysis.posterior_readme`"
     )

@@ -53,6 +53,9 @@ from yaan_sim.errors import ModelError, ResultsError, YaanSimError
 __all__ = ["METHOD", "check_park", "dominant_loops", "loop_dominance", "loops_of_results"]
 
 DEFAULT_MAX_LOOPS = 5_000
+#: Johnson's algorithm keeps every loop it finds; past this many the walk takes hours and
+#: gigabytes on the Ya'an model (a cap of 1e20 grew past 1.7 GB in two minutes).
+MAX_LOOPS_LIMIT = 100_000
 METHODS = ("auto", "exhaustive", "strongest")
 
 
@@ -296,8 +299,12 @@ def _analyse(model, scenario, horizon, by, max_loops, max_length, method, throug
         raise YaanSimError(
             f"unknown loop-finding method {method!r}: choose one of {', '.join(METHODS)}"
         )
-    if max_loops is not None and max_loops < 1:
-        raise YaanSimError(f"max_loops must be at least 1, got {max_loops}")
+    if max_loops is not None and not 1 <= max_loops <= MAX_LOOPS_LIMIT:
+        raise YaanSimError(
+            f"max_loops (--max-loops) must be from 1 to {MAX_LOOPS_LIMIT:,}, got {max_loops:,}: "
+            "past that, bound the loops' length (--max-length N) or use the strongest-path "
+            "search (--method strongest)"
+        )
     if max_length is not None and max_length < 1:
         raise YaanSimError(f"max_length must be at least 1, got {max_length}")
     try:
@@ -308,6 +315,7 @@ def _analyse(model, scenario, horizon, by, max_loops, max_length, method, throug
         ) from None
     plan = vm.plan
     check_supported(plan)
+    through_key = _block_key(plan, through) if through is not None else None  # before the run
     h = (
         horizon
         or (scenario.horizon if scenario is not None and scenario.horizon else None)
@@ -350,8 +358,8 @@ def _analyse(model, scenario, horizon, by, max_loops, max_length, method, throug
     loops, finding = find_loops(ls, method, max_loops, max_length, parts)
     group = by if by and any(by in b.dims for b in blocks.values()) else None
     patterns = structure(ls, max_loops, max_length, parts["label"]) if group else None
-    if through is not None:
-        key = _block_key(plan, through, ls)
+    if through_key is not None:
+        key = through_key
         loops = [lp for lp in loops if key in lp.key.split(">")]
         if patterns:
             patterns = {k: v for k, v in patterns.items() if key in k.split(">")}
@@ -369,13 +377,13 @@ def _analyse(model, scenario, horizon, by, max_loops, max_length, method, throug
     }
 
 
-def _block_key(plan, name: str, ls) -> str:
+def _block_key(plan, name: str) -> str:
     try:
         var = plan.lookup(name)
     except KeyError:
         import difflib
 
-        names = [b.label for b in ls.blocks.values() if not b.hidden]
+        names = [v.name for v in plan.variables.values() if v.kind == "aux"]
         close = difflib.get_close_matches(name, names, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise YaanSimError(f"the model has no variable {name!r}.{hint}") from None

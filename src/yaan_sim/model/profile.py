@@ -38,7 +38,7 @@ YAAN = "yaan"
 GENERIC = "generic"
 
 #: The charts that make sense for each kind of profile (the generic ones are the keys of
-#: the charts :func:`yaan_sim.outputs.report.render_charts` draws for another model).
+#: the charts :func:`yaan_sim.outputs.report_charts.render_charts` draws for another model).
 CHARTS = {
     YAAN: (
         "city_total",
