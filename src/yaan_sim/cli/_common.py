@@ -349,11 +349,16 @@ def default_year(year: int | None, horizon: Any, goal_year: int = 2020) -> int:
     if year is None:
         return min(goal_year, last)
     if not first <= year <= last:
+        span = f"{first}" if first == last else f"{first}-{last}" if first < last else "none"
+        choose = (
+            (f"choose {first}" if first == last else f"choose a year from {first} to {last}")
+            if first <= last
+            else "no whole calendar year is covered"
+        )
         raise YaanSimError(
-            f"--year {year} is outside the calendar years the run covers ({first}-{last}; it "
+            f"--year {year} is outside the calendar years the run covers ({span}; it "
             f"runs from {horizon.start:g} to {horizon.stop:g}, and a year's figure is its total "
-            f"over the whole year): choose a year from {first} to {last}, or extend the run "
-            "with --horizon"
+            f"over the whole year): {choose}, or extend the run with --horizon"
         )
     return year
 
@@ -365,9 +370,17 @@ def goal_year(year: int | None, horizon: Any, goals: Any = None) -> int | None:
     Another model's goals (:mod:`yaan_sim.outputs.generic_goals`): ``year`` if given
     (checked the same way), else None: each goal at its own year, which the run must cover.
     """
-    if year is not None or not goals or not all(g.is_generic for g in goals):
+    if not goals or not all(g.is_generic for g in goals):
         return default_year(year, horizon)
+    # another model's goals read the value at the time t = year (as evaluate does)
     first, last = math.ceil(horizon.start - 1e-9), math.floor(horizon.stop + 1e-9)
+    if year is not None:
+        if not first <= year <= last:
+            raise YaanSimError(
+                f"--year {year} is outside the times the run covers ({first}-{last}): "
+                f"choose a year from {first} to {last}, or extend the run with --horizon"
+            )
+        return year
     for goal in goals:
         for y in (goal.baseline_year, goal.year):
             if y is not None and not first <= y <= last:
