@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from yaan_sim.engines.vector.functions import SMALL_VENSIM
+from yaan_sim.engines.elementwise import vensim_elementwise
 
 
 def _segment(xp, x):
@@ -68,46 +68,8 @@ def widen(state, n: int):
     )
 
 
-def zidz(num, den):
-    return jnp.where(jnp.abs(den) < SMALL_VENSIM, 0.0, num / den)
-
-
-def xidz(num, den, x):
-    return jnp.where(jnp.abs(den) < SMALL_VENSIM, x, num / den)
-
-
-def integer(x):
-    return jnp.trunc(x)
-
-
-def quantum(a, b):
-    return jnp.where(b < SMALL_VENSIM, a, b * jnp.trunc(a / b))
-
-
-def modulo(x, m):
-    return x - quantum(x, m)
-
-
-def if_then_else(cond, a, b):
-    return jnp.where(cond, a, b)
-
-
-def step(t, dt, value, tstep):
-    return value * (t + dt / 2 > tstep)
-
-
-def ramp(t, slope, start, finish=None):
-    final = t if finish is None else jnp.minimum(finish, t)
-    return (t + SMALL_VENSIM > start) * slope * (final - start)
-
-
-def pulse(t, start, width):
-    return jnp.where((start - SMALL_VENSIM <= t) & (t < start + width), 1.0, 0.0)
-
-
-def pulse_train(t, start, repeat_time, width, end):
-    on = (start <= t) & (t < end)
-    return jnp.where(on & ((t - start + SMALL_VENSIM) % repeat_time < width), 1.0, 0.0)
+# the generated code calls _f.zidz, _f.ramp, ...: the shared formulas on jnp
+globals().update(vensim_elementwise(jnp))
 
 
 def interp_table(x, xp, fp):

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-#: What Vensim (and PySD) consider zero in ZIDZ, XIDZ, QUANTUM and the time functions.
-SMALL_VENSIM = 1e-6
+from yaan_sim.engines.elementwise import SMALL_VENSIM, vensim_elementwise
+
+__all__ = ["SMALL_VENSIM"]
 
 
 def bc(value, shape: tuple) -> np.ndarray:
@@ -82,46 +83,8 @@ def fixed_order(delay_time, dt, owner: str) -> int:
     return round(max(float(t[0]) / float(dt), 1) + SMALL_VENSIM)
 
 
-def zidz(num, den):
-    return np.where(np.abs(den) < SMALL_VENSIM, 0.0, num / den)
-
-
-def xidz(num, den, x):
-    return np.where(np.abs(den) < SMALL_VENSIM, x, num / den)
-
-
-def integer(x):
-    return np.trunc(x)
-
-
-def quantum(a, b):
-    return np.where(b < SMALL_VENSIM, a, b * np.trunc(a / b))
-
-
-def modulo(x, m):
-    return x - quantum(x, m)
-
-
-def if_then_else(cond, a, b):
-    return np.where(cond, a, b)
-
-
-def step(t, dt, value, tstep):
-    return value * (t + dt / 2 > tstep)
-
-
-def ramp(t, slope, start, finish=None):
-    final = t if finish is None else np.minimum(finish, t)
-    return (t + SMALL_VENSIM > start) * slope * (final - start)
-
-
-def pulse(t, start, width):
-    return np.where((start - SMALL_VENSIM <= t) & (t < start + width), 1.0, 0.0)
-
-
-def pulse_train(t, start, repeat_time, width, end):
-    on = (start <= t) & (t < end)
-    return np.where(on & ((t - start + SMALL_VENSIM) % repeat_time < width), 1.0, 0.0)
+# the generated code calls _f.zidz, _f.ramp, ...: the shared formulas on np
+globals().update(vensim_elementwise(np))
 
 
 def interp_table(x, xp: np.ndarray, fp: np.ndarray):
