@@ -12,22 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
+from support.fake_results import PARKS
 
 import yaan_sim as ys
 from yaan_sim.scenario import load_scenario
 from yaan_sim.scenario.fixed import FixedScenario
-
-PARKS = [
-    "ETDZ",
-    "Hanyuan",
-    "Shimian",
-    "Lushan",
-    "Tianquan",
-    "Baoxing",
-    "Yingjing",
-    "Yucheng",
-    "Chengya",
-]
 
 
 def run(model, overrides=None, horizon=None):

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import xarray as xr
+from support.calendar_totals import calendar_total
 
 import yaan_sim as ys
 from yaan_sim.analysis.reproject import reproject
@@ -16,8 +17,6 @@ from yaan_sim.errors import YaanSimError
 from yaan_sim.outputs.manifest import Manifest
 from yaan_sim.outputs.observed import load_observed_text
 
-Q = np.arange(0.0, 1.0 + 1e-9, 0.25)
-
 # Figures made up for the test (not data): ETDZ in 万元 and by its Chinese name, Hanyuan's
 # revenue and ETDZ's R&D spending.
 OBSERVED = """variable,park,year,value,unit,source,confidence
@@ -25,16 +24,6 @@ OBSERVED = """variable,park,year,value,unit,source,confidence
 revenue,汉源,2018,45,亿元,test,M
 研发经费,ETDZ,2018,2.5,亿元,test,M
 """
-
-
-def year_total(da: xr.DataArray, year: int) -> float:
-    """A hand integral: trapezoids over the saved quarters of the year."""
-    return float(np.trapezoid(da.sel(time=year + Q).values, year + Q))
-
-
-@pytest.fixture(scope="module")
-def model():
-    return ys.load_model()
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +41,14 @@ def runs(model, plan):
 
 def test_the_reprojected_2018_totals_equal_the_observed_figures(runs):
     _, re, _ = runs
-    assert year_total(re["revenue"].sel(park="ETDZ"), 2018) == pytest.approx(310.0, rel=1e-8)
-    assert year_total(re["revenue"].sel(park="Hanyuan"), 2018) == pytest.approx(45.0, rel=1e-8)
+    assert float(calendar_total(re["revenue"].sel(park="ETDZ"), 2018)) == pytest.approx(
+        310.0, rel=1e-8
+    )
+    assert float(calendar_total(re["revenue"].sel(park="Hanyuan"), 2018)) == pytest.approx(
+        45.0, rel=1e-8
+    )
     rd = re["research_spending"].sel(park="ETDZ")
-    assert year_total(rd, 2018) == pytest.approx(2.5, rel=1e-8)
+    assert float(calendar_total(rd, 2018)) == pytest.approx(2.5, rel=1e-8)
 
 
 def test_an_unobserved_park_is_untouched_and_the_history_kept(runs, model):
@@ -139,9 +132,9 @@ def test_the_command_line_reprojects_and_refuses_bad_requests(tmp_path, capsys):
     text = capsys.readouterr().out
     assert rc == 0 and "Re-projected from the observed state of 2018" in text
     ds = xr.load_dataset(out)
-    assert year_total(ds["revenue"].sel(scenario="plan", park="ETDZ"), 2018) == pytest.approx(
-        310.0, rel=1e-8
-    )
+    assert float(
+        calendar_total(ds["revenue"].sel(scenario="plan", park="ETDZ"), 2018)
+    ) == pytest.approx(310.0, rel=1e-8)
     assert main(["run", "plan", "--observed", str(obs), "-o", str(tmp_path / "a.nc")]) == 2
     assert "--observed needs --from" in capsys.readouterr().err
     rc = main(

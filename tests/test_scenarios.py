@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from support.fake_results import PARKS
 
 import yaan_sim.scenario.layering as scenario_layering
 from yaan_sim.cli import main
@@ -22,17 +23,6 @@ from yaan_sim.paths import SCENARIOS_DIR
 from yaan_sim.scenario import Schedule, lever_table, load_scenario, scenario_files, validate_file
 
 FIXTURE_MDL = Path(__file__).parent / "data" / "levers_fixture.mdl"
-PARKS = [
-    "ETDZ",
-    "Hanyuan",
-    "Shimian",
-    "Lushan",
-    "Tianquan",
-    "Baoxing",
-    "Yingjing",
-    "Yucheng",
-    "Chengya",
-]
 SHIPPED = {
     "baseline",
     "plan",

@@ -5,23 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support.calendar_totals import calendar_total
 
 import yaan_sim as ys
 from yaan_sim.analysis.seek import seek
 from yaan_sim.cli import main
 
-Q = np.arange(0.0, 1.0 + 1e-9, 0.25)
 LEVER = "Park fund investment[ETDZ]"
-
-
-def year_total(da, year: int) -> float:
-    """A hand integral: trapezoids over the saved quarters of the year."""
-    return float(np.trapezoid(da.sel(time=year + Q).values, year + Q))
-
-
-@pytest.fixture(scope="module")
-def model():
-    return ys.load_model()
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +41,7 @@ def test_the_answer_in_money_is_read_from_the_run(etdz, model, plan):
     assert list(money.index) == ["2018", "2019", "2020", "total"]
     ds = ys.simulate(model, [plan], engine="vector").sel(scenario="plan", park="ETDZ")
     for y in (2018, 2019, 2020):  # 亿元: the calendar-year total of the flow
-        hand = year_total(ds["investment_attracted"], y)
+        hand = float(calendar_total(ds["investment_attracted"], y))
         assert money.loc[str(y), "investment_attracted_before"] == pytest.approx(hand, rel=1e-9)
     assert money.loc["total", "park_fund"] == pytest.approx(
         money.loc[["2018", "2019", "2020"], "park_fund"].sum()
