@@ -13,6 +13,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Generated cases are the same in every run (a failure in CI repeats anywhere, and no run
+# draws a case that costs minutes by chance); HYPOTHESIS_PROFILE=explore draws new ones.
+settings.register_profile("yaan-sim", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "yaan-sim"))
 
 
 def _session_cache() -> str:

@@ -302,10 +302,17 @@ class YaanModel:
         return [m for m in self.meta.values() if m.is_lever]
 
     def default_value(self, name: str) -> xr.DataArray:
-        """The .mdl's value of a constant, dims renamed to dataset dims."""
+        """The .mdl's value of a constant, dims renamed to dataset dims (a copy)."""
+        cache = self.__dict__.setdefault("_defaults", {})
+        if name not in cache:  # the .mdl's value: read once (every run of a scenario asks)
+            cache[name] = self._read_default(name)
+        return cache[name].copy()
+
+    def _read_default(self, name: str) -> xr.DataArray:
         meta = self.meta.get(name)
         if meta is None:
             raise ModelError(f"no variable named {name!r} in {self.mdl_path.name}")
+        # PySD's model holds the .mdl's values: the PySD engine reloads it after each run
         value = getattr(self.pysd_model.components, meta.py_name)()
         if isinstance(value, xr.DataArray):
             value = value.rename(
