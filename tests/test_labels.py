@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
+import xarray as xr
 from support.fake_results import make_results
 
 from yaan_sim.errors import YaanSimError
@@ -84,6 +86,10 @@ ZH_LABELS = {
     ("industry", "TeBi"): "碲铋",
     ("industry", "PhosChem"): "磷化工",
     ("pollutant", "NH3N"): "氨氮",
+    # the industry groups' list in the .mdl ends with a remark ("；前四组构成工业产值…")
+    ("group", "Energy"): "载能",
+    ("group", "Trade"): "商贸物流",
+    ("group", "Data"): "大数据",
 }
 
 
@@ -209,3 +215,17 @@ def test_zh_goal_table_headers_are_all_chinese():
         pd.DataFrame([[1, 2020, 3.0, 4.0, "calendar-year total"]], columns=cols), "zh"
     )
     assert header == ["范围", "首次达标", "所需增速(%/年)", "模拟增速(%/年)", "取值口径"]
+
+
+def test_a_levers_undefined_elements_are_not_listed():
+    """A lever on a sub-range is NaN elsewhere: the report lists the elements it has, in
+    Chinese, and no "其他: nan"."""
+    from yaan_sim.outputs.report_sections import _describe_lever
+
+    da = xr.DataArray(
+        [1.0, 1.0, 2.0, np.nan],
+        dims=["group"],
+        coords={"group": ["Energy", "Materials", "Trade", "Data"]},
+    )
+    assert _describe_lever(da, "zh") == "商贸物流: 2; 其他: 1"
+    assert _describe_lever(da.where(da.group == "Trade"), "zh") == "2"

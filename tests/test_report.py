@@ -250,7 +250,7 @@ def chromium():
             "Chromium is not installed and tests/support/ensure_chromium.sh could not "
             f"install it (exit {proc.returncode}): {proc.stderr.strip()[-300:]}"
         )
-        # CI (.ci/run) sets YAAN_SIM_REQUIRE_BROWSER=1: there a missing browser is a failure
+        # YAAN_SIM_REQUIRE_BROWSER=1 (a machine known to provide a browser): a failure
         if os.environ.get("YAAN_SIM_REQUIRE_BROWSER") == "1":
             pytest.fail(why)
         pytest.skip(why)

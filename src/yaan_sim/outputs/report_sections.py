@@ -139,14 +139,17 @@ def _describe_lever(da: xr.DataArray, lang: str = "en") -> str:
         return _time_text(da)
     groups: dict[str, list[str]] = {}
     for combo in itertools.product(*(da[d].values for d in other)):
-        text = _time_text(da.sel(dict(zip(other, combo, strict=True))))
+        cell = da.sel(dict(zip(other, combo, strict=True)))
+        if bool(np.isnan(cell.values).all()):
+            continue  # an element the lever is not defined for (a sub-range's padding)
+        text = _time_text(cell)
         names = [
             scope_label("park", str(c), lang) if d == "park" else element_label(str(c), lang)
             for d, c in zip(other, combo, strict=True)
         ]
         groups.setdefault(text, []).append("/".join(names))
-    if len(groups) == 1:
-        return next(iter(groups))
+    if len(groups) <= 1:
+        return next(iter(groups), "")
     ordered = sorted(groups.items(), key=lambda kv: -len(kv[1]))
     others = _tr("others", lang)
     parts = [f"{', '.join(keys)}: {text}" for text, keys in ordered[1:]]

@@ -109,8 +109,11 @@ def subscript_docs(mdl_path) -> dict[str, tuple[tuple[str, ...], dict]]:
 
 def _listed(elements, zh: str) -> dict[str, str]:
     """``{element: name}`` when ``zh`` lists one name per element, in order
-    (``园区：A、B、C``), else {}."""
-    items = [i.strip() for i in _LIST_SPLIT.split(re.sub(r"^[^：:]*[：:]", "", zh))]
+    (``园区：A、B、C``, perhaps followed by ``；a remark`` or ``。a remark``), else {}."""
+    listing = re.sub(r"^[^：:]*[：:]", "", zh)
+    # a remark after the list ends at the first "。", or "；" where "、" separates the names
+    listing = re.split(r"[；;。]" if "、" in listing else "。", listing, maxsplit=1)[0]
+    items = [i.strip() for i in _LIST_SPLIT.split(listing)]
     if len(items) != len(elements) or not all(items):
         return {}
     return dict(zip(elements, items, strict=True))
