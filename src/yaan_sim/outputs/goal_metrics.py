@@ -5,7 +5,7 @@ is measured on, and the same metric from observed figures."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -169,13 +169,17 @@ def metric_series(ds: xr.Dataset, goal: Goal, parks: Sequence[str]) -> xr.DataAr
     def total(name: str, check_unit: bool) -> xr.DataArray:  # a missing park: a missing total
         return _variable(ds, goal, name, check_unit).sel(park=list(parks)).sum("park", skipna=False)
 
+    return _combine(m, total).rename(goal.id)
+
+
+def _combine(m: Metric, total: Callable[[str, bool], xr.DataArray]) -> xr.DataArray:
+    """A plan metric from its variables' park totals: ``scale * total`` of one variable,
+    or ``scale * total(numerator) / total(denominator)`` (no division by zero)."""
     if m.aggregate == "sum":
         (variable,) = m.variables
-        out = total(variable, True) * m.scale
-    else:
-        numerator, denominator = m.variables
-        out = m.scale * total(numerator, False) / total(denominator, False).where(lambda d: d != 0)
-    return out.rename(goal.id)
+        return total(variable, True) * m.scale
+    numerator, denominator = m.variables
+    return m.scale * total(numerator, False) / total(denominator, False).where(lambda d: d != 0)
 
 
 def is_flow(ds: xr.Dataset, name: str) -> bool:
@@ -211,10 +215,4 @@ def annual_metric(ds: xr.Dataset, goal: Goal, parks: Sequence[str]) -> xr.DataAr
         da = _variable(ds, goal, name, check_unit).sel(park=list(parks)).sum("park", skipna=False)
         return yearly(da, "total" if is_flow(ds, name) else "end")
 
-    if m.aggregate == "sum":
-        (variable,) = m.variables
-        out = total(variable, True) * m.scale
-    else:
-        numerator, denominator = m.variables
-        out = m.scale * total(numerator, False) / total(denominator, False).where(lambda d: d != 0)
-    return out.rename(goal.id)
+    return _combine(m, total).rename(goal.id)
