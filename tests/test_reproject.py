@@ -141,3 +141,26 @@ def test_the_command_line_reprojects_and_refuses_bad_requests(tmp_path, capsys):
         ["run", "plan", "--from", "2019", "--observed", str(obs), "-o", str(tmp_path / "b.nc")]
     )
     assert rc == 2 and "no figure of 2019" in capsys.readouterr().err
+
+
+def test_rerun_re_projects_from_the_recorded_figures_and_refuses_changed_ones(tmp_path, capsys):
+    obs = tmp_path / "observed.csv"
+    obs.write_text(OBSERVED, encoding="utf-8")
+    out, again = tmp_path / "re.nc", tmp_path / "again.nc"
+    argv = ["run", "plan", "--from", "2018", "--observed", str(obs), "--engine", "vector"]
+    assert main([*argv, "-o", str(out)]) == 0
+    assert main(["rerun", str(out), "-o", str(again)]) == 0
+    first, second = xr.load_dataset(out), xr.load_dataset(again)
+    # the re-projection, not a plain run: ETDZ's 2018 total is the observed 310亿 again
+    etdz = second["revenue"].sel(scenario="plan", park="ETDZ")
+    assert float(calendar_total(etdz, 2018)) == pytest.approx(310.0, rel=1e-8)
+    np.testing.assert_array_equal(first["revenue"].values, second["revenue"].values)
+    capsys.readouterr()
+    obs.write_text(OBSERVED.replace("45,亿元", "46,亿元"), encoding="utf-8")
+    assert main(["rerun", str(out), "-o", str(tmp_path / "third.nc")]) == 2
+    err = capsys.readouterr().err
+    assert "have changed since" in err and "observed.csv" in err, err
+    assert not (tmp_path / "third.nc").exists()
+    obs.unlink()
+    assert main(["rerun", str(out), "-o", str(tmp_path / "third.nc")]) == 2
+    assert "which rerun cannot find" in capsys.readouterr().err

@@ -1,8 +1,10 @@
 """Re-run a result from its manifest: same model, scenario texts, engine, horizon and seed.
 
-The manifest is read as untrusted input (:class:`yaan_sim.outputs.manifest.Manifest`):
-its scenario files are written only inside a fresh temporary folder, and loaded from
-there, and the model must be the one it names (same SHA-256).
+A re-projection (``run --from YEAR --observed FILE``) is re-projected again from the
+recorded file, which must hash as it did. The manifest is read as untrusted input
+(:class:`yaan_sim.outputs.manifest.Manifest`): its scenario files are written only inside
+a fresh temporary folder, and loaded from there, and the model must be the one it names
+(same SHA-256).
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pandas as pd
 import xarray as xr
 
 from yaan_sim.engines.base import engine_names
 from yaan_sim.errors import ResultsError
 from yaan_sim.model.load import load_model
-from yaan_sim.outputs.manifest import Manifest
+from yaan_sim.outputs.manifest import Manifest, ObservedRecord
 from yaan_sim.outputs.results import open_results
 from yaan_sim.protocols import ModelLike
 
@@ -43,6 +46,34 @@ def rebuild_scenarios(manifest: Manifest, model: ModelLike, folder: Path) -> lis
             )
         scenarios.append(sc)
     return scenarios
+
+
+def recorded_observed(
+    record: ObservedRecord, results: Path, model: ModelLike, command: Sequence[str]
+) -> pd.DataFrame:
+    """The observed figures a re-projection used: the recorded file (as given, beside the
+    results, or in the project), read again and hashing as it did."""
+    from yaan_sim.outputs.observed import load_observed
+    from yaan_sim.paths import PROJECT_ROOT
+
+    given = Path(record.file)
+    where = [given] if given.is_absolute() else [given, results.parent / given]
+    where += [] if given.is_absolute() else [PROJECT_ROOT / given]
+    found = next((p for p in where if p.is_file()), None)
+    again = f"run its command again with the figures it used: {' '.join(command)}"
+    if found is None:
+        raise ResultsError(
+            f"{results} was re-projected from the observed figures in {record.file!r}, "
+            f"which rerun cannot find (looked in {', '.join(str(p) for p in where)}): {again}"
+        )
+    table = load_observed(found, source=model)
+    if record.sha256 and table.attrs.get("sha256") != record.sha256:
+        raise ResultsError(
+            f"the observed figures in {found} have changed since {results} was made "
+            f"(sha256 {record.sha256[:12]}, now {str(table.attrs.get('sha256'))[:12]}): "
+            f"restore them, or {again}"
+        )
+    return table
 
 
 def rerun(
@@ -104,6 +135,18 @@ def rerun(
                 return_vars=list(kept) if kept is not None else "all",
                 chunk_size=ens.chunk_size,
                 keep="all",  # the recorded variables and horizon are what was kept
+            )
+        obs = manifest.observed
+        if obs is not None and obs.from_year is not None:  # a re-projection: do it again
+            from yaan_sim.analysis.reproject import reproject
+
+            return reproject(
+                model,
+                scenarios,
+                recorded_observed(obs, Path(path), model, manifest.command),
+                obs.from_year,
+                engine=manifest.engine,
+                horizon=manifest.horizon,
             )
         return simulate(
             model,
