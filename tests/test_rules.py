@@ -8,6 +8,7 @@ binary floating point where an edge is tested (0.5, 0.25, 0.125, ...).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -17,7 +18,7 @@ from support.fake_results import PARKS, TARGET, TIMES, make_results
 
 from yaan_sim.errors import YaanSimError
 from yaan_sim.outputs.gaps import goal_gaps, goal_variables, parse_outcomes
-from yaan_sim.outputs.goals import load_goals
+from yaan_sim.outputs.goals import GoalSet, load_goals
 from yaan_sim.outputs.rules import (
     AT_RISK_MARGIN,
     cagr,
@@ -410,3 +411,47 @@ def test_a_rise_in_the_first_year_after_the_baseline_counts(goals):
 def test_goal_variables_of_a_later_goal_only(goals):
     assert goal_variables(goals, ["rd_share"]) == ["research_spending", "revenue"]
     assert goal_variables(goals, ["revenue_park:ETDZ"]) == ["revenue"]
+
+
+def test_the_goals_given_are_the_goals_judged(goals):
+    # ETDZ's 2020 target of 1000亿 set to 500 in a GoalSet of our own
+    ds = make_results(revenue_growth=0.25)
+    own = dataclasses.replace(goals["revenue_park"], target={"ETDZ": 500.0})
+    mine = GoalSet([own], places=goals.places)
+    value = 1000 / 3 * year_total(1.25, 2020)  # support/fake_results: a third of the target
+    shipped = float(goal_gaps(ds, ["revenue_park:ETDZ"], goals).squeeze())
+    assert shipped == pytest.approx(value - 1000)
+    assert float(goal_gaps(ds, ["revenue_park:ETDZ"], mine).squeeze()) == pytest.approx(value - 500)
+
+
+def test_a_baseline_inside_the_results_is_where_the_trend_starts(goals):
+    # results from 2013: energy per output rises up to the 2016 baseline and falls after.
+    # Annual points, flat revenue: yearly means 1.05, 1.15, 1.25, 1.3 (2013-2016), then
+    # 1.25, 1.15, 1.05, 0.95: the largest change from 2017 on is 1.25/1.3 - 1 = -3.85 %.
+    assert goals["energy_per_output"].baseline_year == 2016
+    times = np.arange(2013.0, 2021.0 + 1e-9, 1.0)
+    ds = make_results(times=times, revenue_growth=0.0, energy_change=0.0)
+    points = np.array([1.0, 1.1, 1.2, 1.3, 1.3, 1.2, 1.1, 1.0, 0.9])
+    ds["energy_use"] = ds["energy_use"] * xr.DataArray(points, dims="time")
+    gap = float(goal_gaps(ds, ["energy_per_output"], goals).squeeze())
+    assert gap == pytest.approx(100 * (1.25 / 1.3 - 1))
+    # judged in the baseline year itself there is no change yet to judge
+    with pytest.raises(YaanSimError, match="needs at least two simulated years"):
+        goal_gaps(ds, ["energy_per_output"], goals, year=2016)
+
+
+def test_results_that_start_after_the_baseline_count_their_first_change(goals):
+    # from 2017: yearly means 1.0, 1.02, 1.04, 1.04: the first change (+2 %) is the largest
+    times = np.arange(2017.0, 2021.0 + 1e-9, 1.0)
+    ds = make_results(times=times, revenue_growth=0.0, energy_change=0.0)
+    ds["energy_use"] = ds["energy_use"] * xr.DataArray([1.0, 1.0, 1.04, 1.04, 1.04], dims="time")
+    assert float(goal_gaps(ds, ["energy_per_output"], goals).squeeze()) == pytest.approx(2.0)
+
+
+def test_each_scenario_keeps_its_own_trend_gap(goals):
+    ds = make_results(
+        scenarios={"falling": dict(energy_change=-0.03), "rising": dict(energy_change=0.01)}
+    )
+    gaps = goal_gaps(ds, ["energy_per_output"], goals)
+    by = {str(s): float(gaps.sel(scenario=s).squeeze()) for s in gaps["scenario"].values}
+    assert by == pytest.approx({"falling": -3.0, "rising": 1.0})
