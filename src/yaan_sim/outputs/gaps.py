@@ -58,7 +58,7 @@ def parse_outcomes(specs: Iterable[str], goals: GoalSet, ds: xr.Dataset) -> list
 
     A goal id alone means its binding scope: one outcome where that scope is the city,
     one per member otherwise (``revenue_park`` gives the nine parks). The scope name may
-    be a park or region as people call it (``revenue_park:汉源``, ``revenue_region:东部``,
+    be a park or region as people call it (``revenue_park:汉源``, ``revenue_park:东部``,
     :meth:`~yaan_sim.scenario.places.Places.resolve`); the label uses the model's name.
     """
     out = []
