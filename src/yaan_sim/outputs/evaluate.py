@@ -60,9 +60,11 @@ import xarray as xr
 from yaan_sim.errors import ResultsError
 from yaan_sim.outputs.calendar_years import check_year
 from yaan_sim.outputs.goal_metrics import (
+    ObservedFigures,
     annual_metric,
     goal_basis,
     goal_unit,
+    observed_figures,
     observed_metric,
     scope_members,
 )
@@ -130,6 +132,7 @@ def evaluate(
     check_results(ds, parks=not all(g.is_generic for g in goals))
     if isinstance(observed, (str, Path)):
         observed = load_observed(observed, source=ds, goals=goals)
+    figures = observed_figures(observed)  # indexed once: every row reads it
     whole = not all(g.is_generic for g in goals)  # the plan's goals: calendar-year figures
     year = None if year is None else check_year(ds, year, whole=whole)  # None: each at its own
     rows = []
@@ -143,7 +146,7 @@ def evaluate(
                 for sc in scenarios:
                     s = series.sel(scenario=sc) if sc is not None else series
                     rows.append(
-                        _row(ds, goal, scope, name, parks, s, y, observed, margin, lang, unit)
+                        _row(ds, goal, scope, name, parks, s, y, figures, margin, lang, unit)
                         | ({"scenario": sc} if sc is not None else {})
                     )
     df = pd.DataFrame(rows)
@@ -170,7 +173,7 @@ def _row(
     parks: Sequence[str],
     s: xr.DataArray,
     year: int,
-    observed: pd.DataFrame | None,
+    observed: ObservedFigures | None,
     margin: float,
     lang: str,
     unit: str,

@@ -511,10 +511,14 @@ def scenario_titles(ds) -> dict[str, dict[str, str]]:
 
 def _title_of(text) -> dict[str, str]:
     """The first ``title:`` in the files of a recorded chain (child first)."""
+    return dict(_parsed_title(text)) if isinstance(text, str) else {}
+
+
+@lru_cache(maxsize=256)
+def _parsed_title(text: str) -> dict[str, str]:
+    """:func:`_title_of` for one text, parsed once (the report asks for every table)."""
     from yaan_sim.scenario.reader import Reader
 
-    if not isinstance(text, str):
-        return {}
     for part in re.split(r"(?m)^# --- .*\n", text):
         if "title" not in part:
             continue
