@@ -95,6 +95,35 @@ def test_rerun_of_a_result_of_another_model_is_refused(model, made, tmp_path, ca
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other.nc"]  # nothing else written
 
 
+def _with_manifest(src, dst, **changes):
+    ds = xr.load_dataset(src)
+    manifest = json.loads(ds.attrs["manifest"])
+    manifest.update(changes)
+    ds.attrs["manifest"] = json.dumps(manifest)
+    ds.to_netcdf(dst)
+    return dst
+
+
+def test_what_rerun_cannot_replay_is_refused_with_the_command_to_run(model, made, tmp_path):
+    command = ["yaan-sim", "batch", "plan", "-n", "64"]
+    other = _with_manifest(made, tmp_path / "s.nc", kind="batch", command=command)
+    with pytest.raises(ResultsError) as exc:
+        rerun(other, model)
+    assert str(exc.value) == (
+        f"{other} was made by `batch`, which rerun does not replay; "
+        "run its command again: yaan-sim batch plan -n 64"
+    )
+    gone = _with_manifest(made, tmp_path / "e.nc", engine="abacus")
+    with pytest.raises(ResultsError, match=r"with the engine 'abacus', which this yaan-sim does "):
+        rerun(gone, model)
+    sha = "cd" * 32
+    other = _with_manifest(made, tmp_path / "m.nc", model_sha256=sha)
+    with pytest.raises(ResultsError) as exc:
+        rerun(other, model)  # the hashes' first 12 characters, and what to do
+    assert f"(model sha256 {sha[:12]}, now {model.mdl_sha256[:12]})" in str(exc.value)
+    assert str(exc.value).endswith("or pass it with --model")
+
+
 def test_rerun_with_an_edited_model_file_is_refused(made, tmp_path, capsys):
     """The model file itself changed (one comment line): its hash differs."""
     from yaan_sim.paths import DEFAULT_MODEL
