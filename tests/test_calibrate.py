@@ -438,7 +438,16 @@ def test_cli_calibrate_and_posterior(calib, tmp_path, capsys):
     assert rc == 0, out.err
     assert "held-out" in out.out and "Theil" not in out.err and "acceptance" in out.out
     assert len(pd.read_csv(tmp_path / "t.csv")) == 4
-    assert (tmp_path / "p.nc").is_file() and (tmp_path / "f.yaml").is_file()
+    from yaan_sim.analysis.posterior import read_posterior
+
+    post = read_posterior(tmp_path / "p.nc")
+    assert post["parameter"].values.tolist() == ["Growth rate[ETDZ]"]
+    draws = post["draws"].values[:, 0]
+    lo, hi = float(post["min"][0]), float(post["max"][0])
+    assert np.isfinite(draws).all() and ((lo <= draws) & (draws <= hi)).all()
+    assert np.ptp(draws) > 0  # the walkers moved
+    fitted = (tmp_path / "f.yaml").read_text(encoding="utf-8")
+    assert "Growth rate" in fitted and "ETDZ" in fitted
     assert main([*args]) == 2
     assert "--force" in capsys.readouterr().err
     assert main([*base, "--level-error", "H=big", "-o", str(tmp_path / "g.yaml")]) == 2

@@ -139,7 +139,7 @@ def test_an_ensemble_on_the_cluster_equals_the_local_one(model, cluster):
     assert '"scheduler": "tcp://127.0.0.1:' in remote.attrs["manifest"]
 
 
-def test_the_cli_sends_chunks_to_the_scheduler(cluster, tmp_path):
+def test_the_cli_sends_chunks_to_the_scheduler(model, cluster, tmp_path):
     from yaan_sim.cli import main
 
     out = tmp_path / "e.nc"
@@ -162,7 +162,14 @@ def test_the_cli_sends_chunks_to_the_scheduler(cluster, tmp_path):
             "--no-progress",
         ]
     )
-    assert rc == 0 and out.is_file()
+    assert rc == 0
+    # the same numbers as the library's local run with the same design, and the manifest
+    # names the cluster
+    sc = load_scenario("uncertain/plan-uncertain.yaml", model)
+    local = run_ensemble(model, [sc], 30, seed=2, horizon=H, chunk_size=10)
+    remote = xr.load_dataset(out)
+    np.testing.assert_array_equal(remote["revenue"].values, local["revenue"].values)
+    assert '"scheduler": "tcp://127.0.0.1:' in remote.attrs["manifest"]
 
 
 def test_an_unreachable_scheduler_is_a_clear_error(model):

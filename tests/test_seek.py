@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
+import re
 
+import numpy as np
+import pandas as pd
+import pytest
+from support.calendar_totals import calendar_total
+
+import yaan_sim as ys
 from yaan_sim.analysis.seek import seek
 from yaan_sim.errors import YaanSimError
 from yaan_sim.scenario import load_scenario
@@ -116,7 +121,7 @@ def test_cli_seek_takes_chinese_park_names(capsys):
     assert "revenue_park ETDZ" in out and "revenue_park:ETDZ" in out  # message and table
 
 
-def test_cli_seek(capsys, tmp_path):
+def test_cli_seek(model, capsys, tmp_path):
     from yaan_sim.cli import main
 
     rc = main(
@@ -136,4 +141,14 @@ def test_cli_seek(capsys, tmp_path):
     assert rc == 0
     out = capsys.readouterr().out
     assert "No values of" in out and "the best reachable, which misses" in out
-    assert (tmp_path / "s.csv").is_file() and (tmp_path / "best.yaml").is_file()
+    table = pd.read_csv(tmp_path / "s.csv")
+    assert table["lever"].tolist() == ["Investment incentive rate[ETDZ]"]
+    row = table.iloc[0]  # the plan's 3 %, raised to its range's top (the range binds)
+    assert row["base"] == pytest.approx(0.03) and row["value"] == pytest.approx(row["max"])
+    # the scenario it wrote reproduces the best reachable ETDZ revenue it reports
+    text = (tmp_path / "best.yaml").read_text(encoding="utf-8")
+    reported = float(re.search(r"best reachable: revenue_park ETDZ ([\d.]+) yiyuan", text)[1])
+    best = load_scenario(tmp_path / "best.yaml", model)
+    ds = ys.simulate(model, [best], engine="vector").sel(scenario=best.name)
+    etdz = float(calendar_total(ds["revenue"].sel(park="ETDZ"), 2020))
+    assert etdz == pytest.approx(reported, abs=0.06)  # printed to one decimal

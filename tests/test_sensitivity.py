@@ -152,7 +152,18 @@ def test_cli_sensitivity(tmp_path, capsys):
     )
     assert rc == 0
     assert "mu_star" in capsys.readouterr().out
-    assert out.is_file() and (tmp_path / "s.png").is_file()
+    table = pd.read_excel(out, sheet_name="table")
+    assert sorted(set(table["outcome"])) == ["rd_share", "revenue_city"]
+    assert (table["year"] == 2017).all()  # the last whole calendar year of 2016:2018
+    by = table.groupby("outcome")["factor"].apply(frozenset)
+    assert by["rd_share"] == by["revenue_city"] and len(by["rd_share"]) >= 5
+    # Morris: mu* is the mean of |effects|, so never below |mu|; sigma is a spread
+    assert (table["mu_star"] >= table["mu"].abs() - 1e-9).all() and (table["sigma"] >= 0).all()
+    assert table["mu_star"].max() > 0  # some assumption moves the goals
+    from PIL import Image
+
+    with Image.open(tmp_path / "s.png") as png:
+        assert png.size[0] > 300 and png.size[1] > 200
 
 
 def test_the_saltelli_matrix_pairs_independent_base_samples():
