@@ -189,3 +189,15 @@ def test_a_netcdf_that_cannot_be_written_keeps_the_old_results(model, made, tmp_
         to_netcdf(bad, out, force=True)
     assert out.read_bytes() == made.read_bytes()
     assert not [p for p in tmp_path.iterdir() if TEMP_MARK in p.name]
+
+
+def test_rerun_of_an_ensemble_keeps_its_variables_and_numbers(model, unc, tmp_path):
+    ens = run_ensemble(model, [unc], 6, seed=3, horizon=H, return_vars=KEEP)
+    path = tmp_path / "ens.nc"
+    to_netcdf(ens, path)
+    again = rerun(path, model)
+    first = xr.load_dataset(path)
+    assert set(again.data_vars) == set(first.data_vars)  # the variables kept, not all
+    assert again.sizes == first.sizes
+    np.testing.assert_array_equal(again["revenue"].values, first["revenue"].values)
+    assert read_manifest(again)["kind"] == "ensemble"
