@@ -118,6 +118,19 @@ goals:
 def test_a_minimal_file_loads(tmp_path):
     goals = load_goals(_write(tmp_path, GOOD))
     assert goals.ids == ["g1"] and goals["g1"].target == 2000.0
+    assert goals["g1"].scopes == ("city",) and goals["g1"].note_zh == ""
+
+
+def test_also_scopes_are_read_and_checked(tmp_path):
+    goals = load_goals(_write(tmp_path, GOOD + "    also_scopes: [region, park]\n"))
+    assert goals["g1"].scopes == ("city", "region", "park")
+    for bad, why in (
+        ("[region, town]", "also_scopes"),
+        ("region", "also_scopes"),
+        ("[city]", "repeats a scope (the binding scope is given by 'scope')"),
+    ):
+        with pytest.raises(GoalsError, match=re.escape(why)):
+            load_goals(_write(tmp_path, GOOD + f"    also_scopes: {bad}\n"))
 
 
 @pytest.mark.parametrize(
