@@ -359,10 +359,9 @@ def _analyse(model, scenario, horizon, by, max_loops, max_length, method, throug
     group = by if by and any(by in b.dims for b in blocks.values()) else None
     patterns = structure(ls, max_loops, max_length, parts["label"]) if group else None
     if through_key is not None:
-        key = through_key
-        loops = [lp for lp in loops if key in lp.key.split(">")]
+        loops = [lp for lp in loops if through_key in lp.key.split(">")]
         if patterns:
-            patterns = {k: v for k, v in patterns.items() if key in k.split(">")}
+            patterns = {k: v for k, v in patterns.items() if through_key in k.split(">")}
         if not loops and not patterns:
             raise YaanSimError(f"no feedback loop passes through {through!r}")
     return {

@@ -57,8 +57,8 @@ def recorded_observed(
     from yaan_sim.paths import PROJECT_ROOT
 
     given = Path(record.file)
-    where = [given] if given.is_absolute() else [given, results.parent / given]
-    where += [] if given.is_absolute() else [PROJECT_ROOT / given]
+    relative_to = (Path(), results.parent, PROJECT_ROOT)  # as given, beside, in the project
+    where = [given] if given.is_absolute() else [base / given for base in relative_to]
     found = next((p for p in where if p.is_file()), None)
     again = f"run its command again with the figures it used: {' '.join(command)}"
     if found is None:

@@ -349,12 +349,12 @@ def default_year(year: int | None, horizon: Any, goal_year: int = 2020) -> int:
     if year is None:
         return min(goal_year, last)
     if not first <= year <= last:
-        span = f"{first}" if first == last else f"{first}-{last}" if first < last else "none"
-        choose = (
-            (f"choose {first}" if first == last else f"choose a year from {first} to {last}")
-            if first <= last
-            else "no whole calendar year is covered"
-        )
+        if first > last:
+            span, choose = "none", "no whole calendar year is covered"
+        elif first == last:
+            span, choose = f"{first}", f"choose {first}"
+        else:
+            span, choose = f"{first}-{last}", f"choose a year from {first} to {last}"
         raise YaanSimError(
             f"--year {year} is outside the calendar years the run covers ({span}; it "
             f"runs from {horizon.start:g} to {horizon.stop:g}, and a year's figure is its total "

@@ -303,10 +303,14 @@ class YaanModel:
 
     def default_value(self, name: str) -> xr.DataArray:
         """The .mdl's value of a constant, dims renamed to dataset dims (a copy)."""
-        cache = self.__dict__.setdefault("_defaults", {})
-        if name not in cache:  # the .mdl's value: read once (every run of a scenario asks)
-            cache[name] = self._read_default(name)
-        return cache[name].copy()
+        if name not in self._defaults:  # read once: every run of a scenario asks
+            self._defaults[name] = self._read_default(name)
+        return self._defaults[name].copy()
+
+    @cached_property
+    def _defaults(self) -> dict[str, xr.DataArray]:
+        """The .mdl's values read so far, by name."""
+        return {}
 
     def _read_default(self, name: str) -> xr.DataArray:
         meta = self.meta.get(name)

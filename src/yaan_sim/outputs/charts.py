@@ -23,7 +23,13 @@ import numpy as np
 from yaan_sim.errors import YaanSimError
 from yaan_sim.outputs.calendar_years import annual
 from yaan_sim.outputs.fonts import font_rc
-from yaan_sim.outputs.goal_metrics import goal_unit, metric_series, observed_metric, scope_members
+from yaan_sim.outputs.goal_metrics import (
+    goal_unit,
+    metric_series,
+    observed_figures,
+    observed_metric,
+    scope_members,
+)
 from yaan_sim.outputs.goals import CITY, MODEL_SCOPE, Goal, GoalSet, load_goals, scope_label
 from yaan_sim.outputs.i18n import check_lang, scenario_label, scenario_titles, status_label
 from yaan_sim.outputs.i18n import t as _tr
@@ -225,7 +231,8 @@ def _plot_goal(ds, goal: Goal, scope_name, ax, lang, observed, scenarios, legend
         )
     if observed is not None and len(observed):
         years = sorted({int(y) for y in observed["year"]})
-        pts = [(y, observed_metric(observed, goal, scope, name, parks, y)) for y in years]
+        figures = observed_figures(observed)  # indexed once, read for every year
+        pts = [(y, observed_metric(figures, goal, scope, name, parks, y)) for y in years]
         pts = [(y, v) for y, v in pts if np.isfinite(v)]
         if pts:
             ox, oy = zip(*pts, strict=True)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from yaan_sim.outputs.goal_metrics import observed_metric
+from yaan_sim.outputs.goal_metrics import observed_figures, observed_metric
 from yaan_sim.outputs.goals import CITY, Goal, GoalSet, load_goals, scope_label
 from yaan_sim.outputs.observed import load_observed
 from yaan_sim.outputs.rules import cagr, holds
@@ -32,6 +32,7 @@ def what_it_takes(
     goals = load_goals() if goals is None else goals
     observed = load_observed() if observed is None else observed
     obs_years = sorted({int(v) for v in observed["year"]})
+    figures = observed_figures(observed)  # indexed once, read for every goal, place and year
     rows = []
     for goal in goals:
         if goal.is_trend or goal.uses_baseline or goal.is_generic:
@@ -50,7 +51,7 @@ def what_it_takes(
                     continue
                 limit = min(goal.year, year) if year is not None else goal.year
                 found = [
-                    (yr, observed_metric(observed, goal, scope, name, parks, yr))
+                    (yr, observed_metric(figures, goal, scope, name, parks, yr))
                     for yr in obs_years
                     if yr <= limit
                 ]
