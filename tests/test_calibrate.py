@@ -7,6 +7,7 @@ from the data written by the test, or from closed forms, never from the code und
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -297,10 +298,8 @@ NOISE = np.array([0.03, -0.02, 0.01, -0.04])
 
 
 @pytest.fixture(scope="module")
-def linear_gaussian(calib, tmp_path_factory):
+def linear_gaussian_ledger(calib, tmp_path_factory):
     """log revenue = log R0 + log c_t: linear in theta = log R0, with a flat prior on theta."""
-    from yaan_sim.analysis.posterior import sample_posterior
-
     te, unit = euler_revenue("ETDZ", initial=1.0)
     years = (2014, 2015, 2016, 2017)
     c = np.array([year_total(te, unit, y) for y in years])
@@ -317,14 +316,23 @@ def linear_gaussian(calib, tmp_path_factory):
     rows.append({"id": "e-2019", "period": 2019, "value": 2000, "confidence": "H"})
     folder = tmp_path_factory.mktemp("lg")
     write_ledger(folder, rows)
-    post = sample_posterior(
-        calib, read_ledger(folder), ["Initial revenue[ETDZ]"], steps=600, burn=200, seed=7
+    return folder
+
+
+def sample_linear_gaussian(calib, folder, **kw):
+    from yaan_sim.analysis.posterior import sample_posterior
+
+    return sample_posterior(
+        calib, read_ledger(folder), ["Initial revenue[ETDZ]"], steps=600, burn=200, seed=7, **kw
     )
-    return post, folder
 
 
-def test_the_posterior_of_a_linear_gaussian_case_is_the_analytic_one(linear_gaussian):
-    post, _ = linear_gaussian
+@pytest.fixture(scope="module")
+def linear_gaussian(calib, linear_gaussian_ledger):
+    return sample_linear_gaussian(calib, linear_gaussian_ledger), linear_gaussian_ledger
+
+
+def assert_analytic_posterior(post):
     theta = np.log(post.draws["Initial revenue[ETDZ]"].to_numpy())
     mean = math.log(150) + NOISE.mean()
     sd = 0.05 / math.sqrt(len(NOISE))
@@ -333,10 +341,25 @@ def test_the_posterior_of_a_linear_gaussian_case_is_the_analytic_one(linear_gaus
     dg = post.diagnostics
     assert 0.2 < dg["acceptance_mean"] < 0.9
     assert dg["rhat_max"] < 1.1 and dg["tau_max"] > 0
+
+
+def test_the_posterior_of_a_linear_gaussian_case_is_the_analytic_one(linear_gaussian):
+    post, _ = linear_gaussian
+    assert_analytic_posterior(post)
+    assert "stretch move" in post.info["sampler"]
     # the least-squares fit it started from: the same centre, se from the linearisation
     fit = post.fit.params.iloc[0]
+    sd = 0.05 / math.sqrt(len(NOISE))
     assert fit["value"] == pytest.approx(150 * math.exp(NOISE.mean()), rel=1e-6)
     assert fit["se"] == pytest.approx(fit["value"] * sd, rel=1e-3)
+
+
+def test_differential_evolution_moves_find_the_same_posterior(calib, linear_gaussian_ledger):
+    post = sample_linear_gaussian(calib, linear_gaussian_ledger, moves="de")
+    assert_analytic_posterior(post)
+    assert "DEMove" in post.info["sampler"] and "DESnookerMove" in post.info["sampler"]
+    with pytest.raises(YaanSimError, match="moves must be one of stretch, de, got 'gibbs'"):
+        sample_linear_gaussian(calib, linear_gaussian_ledger, moves="gibbs")
 
 
 def test_the_posterior_file_round_trips_into_an_ensemble(linear_gaussian, calib, tmp_path):
@@ -431,6 +454,8 @@ def test_cli_calibrate_and_posterior(calib, tmp_path, capsys):
             str(tmp_path / "p.nc"),
             "--steps",
             "40",
+            "--moves",
+            "de",
             "--no-progress",
         ]
     )
@@ -446,6 +471,7 @@ def test_cli_calibrate_and_posterior(calib, tmp_path, capsys):
     lo, hi = float(post["min"][0]), float(post["max"][0])
     assert np.isfinite(draws).all() and ((lo <= draws) & (draws <= hi)).all()
     assert np.ptp(draws) > 0  # the walkers moved
+    assert "DEMove" in json.loads(post.attrs["manifest"])["sampler"]
     fitted = (tmp_path / "f.yaml").read_text(encoding="utf-8")
     assert "Growth rate" in fitted and "ETDZ" in fitted
     assert main([*args]) == 2

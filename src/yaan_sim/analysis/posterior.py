@@ -210,6 +210,7 @@ def sample_posterior(
     obs_errors=None,
     model_error: float = 0.0,
     seasonal: bool = False,
+    moves: str = "stretch",
     progress: bool = False,
 ) -> PosteriorResult:
     """Sample the posterior of the calibrated constants with emcee (vectorised).
@@ -226,6 +227,10 @@ def sample_posterior(
         Keep every ``thin``-th step (default: about half the largest autocorrelation time).
     seed : int
         Seeds the starting ball and the sampler: same seed, same draws.
+    moves : {"stretch", "de"}
+        emcee's proposal: the affine-invariant stretch move, or differential evolution
+        (80 % DEMove, 20 % DESnookerMove; ter Braak and Vrugt 2008), which jumps
+        between separated modes that the stretch move crosses rarely.
 
     The other parameters are those of :func:`yaan_sim.analysis.calibrate.calibrate`.
     """
@@ -235,6 +240,7 @@ def sample_posterior(
     from yaan_sim.engines.prerun import check_seed
 
     seed = check_seed(seed) or 0
+    proposal = _moves(emcee, moves)
     if steps < 10:
         raise YaanSimError(f"steps must be at least 10, got {steps}")
     t0 = time.perf_counter()
@@ -270,7 +276,7 @@ def sample_posterior(
             out[ok] = lp[ok] + pb.loglike(X[ok])
         return out
 
-    sampler = emcee.EnsembleSampler(nw, k, log_prob, vectorize=True)
+    sampler = emcee.EnsembleSampler(nw, k, log_prob, vectorize=True, moves=proposal)
     sampler.random_state = np.random.RandomState(seed).get_state()
     sampler.run_mcmc(p0, int(steps), progress=progress)
     chain = sampler.get_chain()  # (steps, walkers, k)
@@ -317,7 +323,7 @@ def sample_posterior(
         "obs_errors": pb.obs.obs_errors,
         "model_error": pb.model_error,
         "seed": seed,
-        "sampler": "emcee.EnsembleSampler (stretch move, vectorised)",
+        "sampler": f"emcee.EnsembleSampler ({MOVES[moves]}, vectorised)",
         "n_fit": len(pb.fit_idx),
         "fit_ids": [pb.items[i].id for i in pb.fit_idx],
         "map": dict(zip(labels, x_map.tolist(), strict=True)),
@@ -332,6 +338,20 @@ def sample_posterior(
         walker=np.tile(np.arange(w), s),
         step=np.repeat(np.arange(burn, steps, thin)[:s], w),
     )
+
+
+MOVES = {
+    "stretch": "stretch move",
+    "de": "differential evolution: 0.8 DEMove + 0.2 DESnookerMove",
+}
+
+
+def _moves(emcee, name: str):
+    if name not in MOVES:
+        raise YaanSimError(f"moves must be one of {', '.join(MOVES)}, got {name!r}")
+    if name == "stretch":
+        return None  # emcee's default
+    return [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
 
 
 def split_rhat(chain: np.ndarray) -> np.ndarray:

@@ -142,6 +142,13 @@ def register(sub: Any) -> None:
         metavar="N",
         help="keep every Nth step (default tau/2)",
     )
+    p.add_argument(
+        "--moves",
+        choices=("stretch", "de"),
+        default="stretch",
+        help="emcee proposal: stretch (default) or de (differential evolution with "
+        "snooker moves, for posteriors with separated modes)",
+    )
     p.set_defaults(func=cmd_calibrate)
 
 
@@ -221,6 +228,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             burn=args.burn,
             thin=args.thin,
             seed=args.seed,
+            moves=args.moves,
             progress=not args.no_progress and sys.stderr.isatty(),
             **kw,
         )
