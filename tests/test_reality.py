@@ -138,26 +138,35 @@ def test_plan_park_rd_stays_within_what_the_citys_firms_spent(model):
         assert 0 < parks <= ledger_value(rid), (year, parks)
 
 
+#: ETDZ's published energy, revenue and growth figures (issue 11, "done when").
+ETDZ_FIGURES = [
+    "etdz-elec-ias-2020h1",  # energy: the park's only published energy figure
+    "etdz-ioas-2020h1",
+    "etdz-rev-2013",
+    "etdz-rev-2014",
+    "etdz-rev-2015",
+    "etdz-rev-2018h1",
+    "etdz-rev-2019q1",
+    "etdz-va-2018h1-g",
+    "etdz-vaas-2019q1-g",
+    "etdz-rev-2019q1-g",
+]
+
+
 @pytest.mark.parametrize(
     "rid",
     [
-        "etdz-elec-ias-2020h1",  # energy: the park's only published energy figure
-        "etdz-ioas-2020h1",
-        "etdz-rev-2013",
-        "etdz-rev-2014",
-        "etdz-rev-2015",
-        "etdz-rev-2018h1",
-        "etdz-rev-2019q1",
-        "etdz-va-2018h1-g",
-        "etdz-vaas-2019q1-g",
         pytest.param(
-            "etdz-rev-2019q1-g",
+            rid,
             marks=pytest.mark.xfail(
                 strict=True,
                 reason="revenue growth 2019 Q1: about 21 % modelled against 26 % published, "
                 "outside 2 sigma (2 points, M); the model's trade grows too slowly after 2018",
             ),
-        ),
+        )
+        if rid == "etdz-rev-2019q1-g"
+        else rid
+        for rid in ETDZ_FIGURES
     ],
 )
 def test_etdz_energy_revenue_and_growth_within_two_sigma(table, rid):
@@ -165,3 +174,30 @@ def test_etdz_energy_revenue_and_growth_within_two_sigma(table, rid):
     assert table.loc[rid, "role"] in ("fit", "held-out")
     z = z_scores(table.loc[[rid]])[rid]
     assert abs(z) <= 2, (rid, table.loc[rid, "observed"], table.loc[rid, "simulated"], z)
+
+
+@pytest.fixture(scope="module")
+def posterior_table(model):
+    """The back-test of the shipped posterior: 100 seeded draws, the median per figure."""
+    from yaan_sim.analysis.ensemble import run_ensemble
+    from yaan_sim.paths import MODELS_DIR
+
+    posterior = MODELS_DIR / "data" / "posterior.nc"
+    ds = run_ensemble(
+        model, [load_scenario("baseline", model)], 100, seed=1, posterior=posterior, keep="all"
+    )
+    return backtest(model, ds).set_index("id")
+
+
+@pytest.mark.parametrize("rid", ETDZ_FIGURES)
+def test_etdz_figures_within_two_sigma_at_the_posterior_median(posterior_table, rid):
+    """The calibration's answer to the figures above: the shipped posterior (fitted to every
+    compared figure through 2020, so this is its in-sample fit) puts the median of each
+    within 2 sigma, the 2019 Q1 growth included; the .mdl's hand-set values miss that one."""
+    z = z_scores(posterior_table.loc[[rid]])[rid]
+    assert abs(z) <= 2, (
+        rid,
+        posterior_table.loc[rid, "observed"],
+        posterior_table.loc[rid, "simulated"],
+        z,
+    )
