@@ -62,6 +62,19 @@ def test_a_reference_that_is_not_run_exits_2_before_the_run(tmp_path, capsys):
     assert not (tmp_path / "runs.nc").exists()
 
 
+def test_batch_checks_its_reference_before_the_run(tmp_path, capsys):
+    argv = ["batch", str(REPO / "scenarios/plan.yaml"), "--horizon", "2016:2017", "--no-progress"]
+    out = tmp_path / "b.nc"
+    assert main([*argv, "-o", str(out), "--reference", "plan"]) == 2
+    assert "give --out-dir DIR too" in capsys.readouterr().err
+    assert (
+        main([*argv, "-o", str(out), "--reference", "nosuch", "--out-dir", str(tmp_path / "p")])
+        == 2
+    )
+    assert "--reference 'nosuch' is not one of the scenarios run: plan" in capsys.readouterr().err
+    assert not out.exists() and not list((tmp_path / "p").iterdir())
+
+
 def test_only_o_writes_only_the_results(tmp_path):
     out = tmp_path / "r.nc"
     assert main(["run", str(REPO / "scenarios/plan.yaml"), "-o", str(out)]) == 0

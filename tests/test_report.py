@@ -218,6 +218,18 @@ def test_cli_report(tmp_path, capsys, monkeypatch):
     assert main(["report", str(bad), "-o", str(tmp_path / "x.html")]) == 2
     err = capsys.readouterr().err
     assert "is not a readable netCDF file" in err and "Traceback" not in err
+    # a reference that is not in the results, or a --model that is no .mdl: refused, no file
+    other = tmp_path / "other.html"
+    assert main(["report", str(nc), "-o", str(other), "--reference", "nosuch"]) == 2
+    err = capsys.readouterr().err
+    assert "--reference 'nosuch' is not one of the scenarios run: baseline, plan" in err
+    readme = tmp_path / "README.md"
+    readme.write_text("# not a model", encoding="utf-8")
+    assert main(["report", str(nc), "-o", str(other), "--model", str(readme)]) == 2
+    assert "not a Vensim model file (.mdl)" in capsys.readouterr().err
+    assert not other.exists()
+    assert main(["report", str(nc), "-o", str(other), "--reference", "plan"]) == 0
+    assert other.is_file()
 
 
 # ------------------------------------------------------------------ a real browser

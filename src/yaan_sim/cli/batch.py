@@ -103,6 +103,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from yaan_sim.outputs.finite import NonFiniteError
     from yaan_sim.outputs.goals import profile_goals
 
+    if args.reference is not None and args.out_dir is None:
+        raise YaanSimError(
+            "--reference names the reference scenario of the package: give --out-dir DIR too"
+        )
     # the model's profile from its path: its scenarios and goals are inputs of the outputs
     profile = profile_for(None if args.model is None else Path(args.model).resolve())
     default = [str(profile.scenarios_dir)] if profile.scenarios_dir is not None else []
@@ -131,9 +135,15 @@ def cmd_batch(args: argparse.Namespace) -> int:
     goals = None if profile.is_yaan else profile_goals(profile)
     rv = variables_arg(args.vars)
     horizon = parse_horizon(args.horizon, model)
-    year = goal_year(
-        args.year, run_horizon(model, collect_scenarios(sources, model), horizon), goals
-    )
+    scenarios = collect_scenarios(sources, model)
+    if args.reference is not None:  # before the run: a name that is not run fails at once
+        names = [s.name for s in scenarios]
+        if args.reference not in names:
+            raise YaanSimError(
+                f"--reference {args.reference!r} is not one of the scenarios run: "
+                f"{', '.join(names) or '(none)'}"
+            )
+    year = goal_year(args.year, run_horizon(model, scenarios, horizon), goals)
     if args.samples:
         require_variables(
             model,

@@ -94,12 +94,18 @@ def run(args: argparse.Namespace) -> int:
             "workbook: yaan-sim export RESULTS.nc -o FILE.xlsx)"
         )
     check_outputs(args.output, force=args.force, inputs=inputs)  # before the results are read
-    if args.model is not None and not Path(args.model).is_file():
+    if args.model is not None and (
+        not Path(args.model).is_file() or Path(args.model).suffix.lower() != ".mdl"
+    ):
         raise YaanSimError(
-            f"--model {args.model}: not a model file. Give the .mdl the results were run "
-            "with, or leave --model out to use the one the results name"
+            f"--model {args.model}: not a Vensim model file (.mdl). Give the .mdl the "
+            "results were run with, or leave --model out to use the one the results name"
         )
     ds = open_results(args.results)
+    if args.reference is not None:
+        from yaan_sim.outputs.workbook import check_reference
+
+        check_reference(ds, args.reference)
     loops = open_results(args.loops) if args.loops is not None else None  # fails before work
     profile = profile_for_results(ds, args.model)
     # the default goals and observed files of the results' model are inputs too
