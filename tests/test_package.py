@@ -75,8 +75,12 @@ def test_batch_checks_its_reference_before_the_run(tmp_path, capsys):
     assert not out.exists() and not list((tmp_path / "p").iterdir())
 
 
-def test_only_o_writes_only_the_results(tmp_path):
+def test_only_o_writes_only_the_results(tmp_path, capsys):
     out = tmp_path / "r.nc"
+    assert (
+        main(["run", str(REPO / "scenarios/plan.yaml"), "-o", str(out), "--reference", "plan"]) == 2
+    )
+    assert "give --out-dir DIR too, or leave --reference out" in capsys.readouterr().err
     assert main(["run", str(REPO / "scenarios/plan.yaml"), "-o", str(out)]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.nc"]
 

@@ -165,6 +165,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     main_job = not args.scenarios
     # a package (results, tables, workbook, charts, reports) unless only -o is given
     package = main_job or args.output is None or args.out_dir is not None
+    if args.reference is not None and not package:
+        raise YaanSimError(
+            "--reference names the reference scenario of the goal table, charts and reports; "
+            "with only -o none is written: give --out-dir DIR too, or leave --reference out"
+        )
     out_dir = Path(args.out_dir) if args.out_dir is not None else DEFAULT_OUT_DIR
     output = Path(args.output) if args.output is not None else out_dir / "runs.nc"
     check_suffix(output, hint="For the goal table, charts and reports give --out-dir DIR")
