@@ -28,6 +28,7 @@ def test_the_shipped_posterior_is_small_and_made_by_the_documented_command(post)
     make = (SHIPPED_POSTERIOR.parents[2] / "Makefile").read_text()
     assert "\nposterior:" in make and "--posterior models/data/posterior.nc" in make
     assert "--cutoff 2020 --model-error 0.2" in make and "H=3.2,M=3.6,L=5.8" in make
+    assert "--moves de" in make and "DEMove" in man["sampler"]
 
 
 def test_every_draw_lies_in_the_constants_range_and_moves(model, post):

@@ -86,7 +86,8 @@ def posterior_markdown(file=None, model=None) -> str:
     if dg:
         lines.append("")
         lines.append(
-            f"Sampler: emcee, {dg['walkers']} walkers x {dg['steps']} steps, the last "
+            f"Sampler: {man.get('sampler', 'emcee')}, {dg['walkers']} walkers x {dg['steps']} "
+            "steps, the last "
             f"{dg['steps'] - dg['burn']} kept, thinned by {dg['thin']}: {draws.shape[0]} draws; "
             f"acceptance {dg['acceptance_mean']:.2f}; largest autocorrelation time "
             f"{dg['tau_max']:.0f} steps (the chain is {dg['steps'] / dg['tau_max']:.1f} of them "
