@@ -87,6 +87,35 @@ def fixed_order(delay_time, dt, owner: str) -> int:
 globals().update(vensim_elementwise(np))
 
 
+#: numpy.interp's compiled loop: the generated code calls it directly, skipping the
+#: wrapper's checks for complex and periodic tables (~0.4 us of ~0.9 us a call)
+try:
+    from numpy._core.multiarray import interp as interp_real
+except ImportError:  # another numpy layout: the public function
+    interp_real = np.interp
+
+
+#: Below this many elements a reduction is one ufunc call (its per-call cost dominates)
+_SUM_SLICES_FROM = 2048
+_add_reduce = np.add.reduce
+
+
+def sum_axis(x, axis: int):
+    """``np.add.reduce(x, axis=axis)``, bit for bit, faster on an ensemble's arrays.
+
+    Over a short axis (fewer than 8 elements: a group, a pollutant) numpy adds the
+    elements in order, one element at a time per output: ~3 ns an element. Adding whole
+    slices in the same order gives the same bits in ~0.6 ns (4x less at 512 samples);
+    small arrays (one run) keep the single ufunc call."""
+    if x.size < _SUM_SLICES_FROM or not 1 < x.shape[axis] < 8:
+        return _add_reduce(x, axis)  # positional: as fast as calling it directly
+    at = (slice(None),) * axis
+    out = x[(*at, 0)] + x[(*at, 1)]
+    for i in range(2, x.shape[axis]):
+        out += x[(*at, i)]
+    return out
+
+
 def interp_table(x, xp: np.ndarray, fp: np.ndarray):
     """Linear interpolation with end values held, for tables that differ per element.
 

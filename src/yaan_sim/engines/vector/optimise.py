@@ -11,7 +11,10 @@ calls without changing a single result bit:
   identical expressions share one temporary;
 * **direct reductions**: ``np.sum(x, axis=...)`` (and ``prod``, ``min``, ``max``) become
   the ufunc reductions they call (``np.add.reduce(x, axis=...)``), skipping numpy's
-  Python-level dispatch: the same computation.
+  Python-level dispatch: the same computation. A sum over one axis becomes
+  ``_f.sum_axis(x, axis)``, which adds an ensemble's slices in numpy's order (the same
+  bits, :func:`.functions.sum_axis`); ``np.interp(x, xp, fp)`` calls numpy's compiled
+  loop (``_f.interp_real``) without the wrapper's checks.
 
 Only pure expressions move: numpy and helper calls except allocations, arithmetic,
 comparisons, indexing and ``transpose``/``reshape`` views. Names assigned in the loop or
@@ -88,8 +91,22 @@ def optimise(source: str) -> ast.Module:
 
 def _direct_reduction(node: ast.Call) -> None:
     """``np.sum(x, axis=a)`` -> ``np.add.reduce(x, axis=a)`` (only with an explicit axis:
-    the ufunc's default axis is 0, np.sum's is all)."""
+    the ufunc's default axis is 0, np.sum's is all); ``np.interp(x, xp, fp)`` ->
+    ``_f.interp_real(x, xp, fp)``."""
     f = node.func
+    if (
+        isinstance(f, ast.Attribute)
+        and isinstance(f.value, ast.Name)
+        and f.value.id == "np"
+        and f.attr == "interp"
+        and len(node.args) == 3
+        and not node.keywords
+    ):
+        node.func = ast.copy_location(
+            ast.Attribute(ast.Name("_f", ast.Load()), "interp_real", ast.Load()), f
+        )
+        ast.fix_missing_locations(node)
+        return
     if (
         isinstance(f, ast.Attribute)
         and isinstance(f.value, ast.Name)
@@ -98,9 +115,24 @@ def _direct_reduction(node: ast.Call) -> None:
         and len(node.args) == 1
         and [k.arg for k in node.keywords] == ["axis"]
     ):
-        ufunc = ast.Attribute(ast.Name("np", ast.Load()), _REDUCTIONS[f.attr], ast.Load())
-        node.func = ast.copy_location(ast.Attribute(ufunc, "reduce", ast.Load()), f)
-        ast.fix_missing_locations(node.func)
+        axis = node.keywords[0].value
+        if isinstance(axis, ast.Tuple) and len(axis.elts) == 1:
+            axis = axis.elts[0]
+        if f.attr == "sum" and isinstance(axis, ast.Constant) and _whole(axis.value):
+            node.func = ast.copy_location(
+                ast.Attribute(ast.Name("_f", ast.Load()), "sum_axis", ast.Load()), f
+            )
+            node.args.append(ast.copy_location(ast.Constant(axis.value), axis))
+            node.keywords = []
+        else:
+            ufunc = ast.Attribute(ast.Name("np", ast.Load()), _REDUCTIONS[f.attr], ast.Load())
+            node.func = ast.copy_location(ast.Attribute(ufunc, "reduce", ast.Load()), f)
+        ast.fix_missing_locations(node)
+
+
+def _whole(value: object) -> bool:
+    """A non-negative axis number (a bool is not one)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _base(target: ast.AST) -> str | None:
