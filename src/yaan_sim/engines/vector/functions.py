@@ -95,6 +95,20 @@ except ImportError:  # another numpy layout: the public function
     interp_real = np.interp
 
 
+def ctx(view, shape: tuple):
+    """A reference's view spread over its equation's context ``shape`` (size-1 axes where
+    the variable lacks a dim): the view itself. The optimiser strips it in the time loop
+    and turns one computed before the loop into :func:`widen`."""
+    return view
+
+
+def widen(view, shape: tuple) -> np.ndarray:
+    """``view`` written out to ``(lead, *shape)``: computed once before the time loop, it
+    spares every step numpy's broadcasting over short axes (an operation with a (1, 1, 6)
+    operand costs 2x one with a (1, 9, 6) operand; 1.8x at 512 samples)."""
+    return np.ascontiguousarray(np.broadcast_to(view, (view.shape[0], *shape)))
+
+
 #: Below this many elements a reduction is one ufunc call (its per-call cost dominates)
 _SUM_SLICES_FROM = 2048
 _add_reduce = np.add.reduce

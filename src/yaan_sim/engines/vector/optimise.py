@@ -66,7 +66,7 @@ def optimise(source: str) -> ast.Module:
                     names = [t.id for t in n.targets if isinstance(t, ast.Name)]
                     pre_assigns.append((names, _loaded(n.value)))
     if at == len(fn.body):
-        return tree
+        return _materialise(tree, set())
     # a value computed before the loop from an array written in place may be a view of it
     unfit = changing | written
     for names, reads in pre_assigns:
@@ -86,7 +86,43 @@ def optimise(source: str) -> ast.Module:
         )
         for name, node in hoist.hoisted
     ]
-    return tree
+    return _materialise(tree, {name for name, _ in hoist.hoisted})
+
+
+def _is_ctx(node: ast.AST) -> bool:
+    """``_f.ctx(view, shape)``: a reference spread over its context (references._align)."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "_f"
+        and node.func.attr == "ctx"
+        and len(node.args) == 2
+    )
+
+
+class _StripCtx(ast.NodeTransformer):
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        return node.args[0] if _is_ctx(node) else node
+
+
+def _materialise(tree: ast.Module, hoisted: set[str]) -> ast.Module:
+    """A hoisted ``_hN = _f.ctx(view, shape)`` becomes ``_f.widen(view, shape)``: written
+    out once, so that each step's operations on it broadcast less (same values); every
+    other ``_f.ctx(view, shape)`` is the view itself."""
+    fn = tree.body[0]
+    for stmt in fn.body:  # type: ignore[attr-defined]
+        if (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+            and stmt.targets[0].id in hoisted
+            and _is_ctx(stmt.value)
+        ):
+            stmt.value.func.attr = "widen"  # type: ignore[attr-defined]
+    _StripCtx().visit(tree)
+    return ast.fix_missing_locations(tree)
 
 
 def _direct_reduction(node: ast.Call) -> None:
