@@ -99,8 +99,8 @@ def _sim(P, SC, SCI, times, flags, t_init, ti_init, ti_run, _tf, _dt, _sp, recom
 """
 
 
-def _hoisted() -> dict[str, str]:
-    fn = optimise(_SOURCE).body[0]
+def _hoisted(source: str = _SOURCE) -> dict[str, str]:
+    fn = optimise(source).body[0]
     return {
         s.targets[0].id: ast.unparse(s.value)
         for s in fn.body
@@ -153,3 +153,23 @@ def test_sum_axis_is_numpys_sum_bit_for_bit(samples, view):
         x = np.broadcast_to(x[:, :1], x.shape)
     for axis in range(1, x.ndim):
         assert np.array_equal(_f.sum_axis(x, axis), np.add.reduce(x, axis=axis))
+
+
+def test_views_spread_over_the_context_are_written_out_once_before_the_loop():
+    """A fixed view marked _f.ctx is hoisted as _f.widen; one of a value that changes in
+    the loop is the plain view; no mark is left."""
+    src = _SOURCE.replace(
+        "v_d = v_view * 2.0",
+        "v_d = v_b * _f.ctx(v_a[:, None], (3, 2)) + _f.ctx(v_b[:, None], (3, 2))",
+    )
+    text = ast.unparse(optimise(src))
+    assert "_f.ctx" not in text
+    assert "_f.widen(v_a[:, None], (3, 2))" in _hoisted(src).values()
+    assert "v_b[:, None]" in text and "_f.widen(v_b" not in text
+
+
+def test_widen_writes_the_view_out_with_its_lead():
+    view = np.arange(6.0).reshape(2, 3)[:, None, :]  # 2 samples, a (1, 3) view
+    out = _f.widen(view, (4, 3))
+    assert out.shape == (2, 4, 3) and out.flags.c_contiguous
+    assert np.array_equal(out, np.broadcast_to(view, (2, 4, 3)))

@@ -154,7 +154,7 @@ def interp_table(x, xp: np.ndarray, fp: np.ndarray):
 def interp1(x, xp: np.ndarray, fp: np.ndarray, nctx: int):
     """A lookup without subscripts: ``fp`` is (K, sample); ``nctx`` context axes."""
     if fp.shape[1] == 1:
-        return np.interp(x, xp, fp[:, 0])
+        return interp_real(x, xp, fp[:, 0])
     return interp_table(x, xp, fp.reshape(fp.shape + (1,) * nctx))
 
 
