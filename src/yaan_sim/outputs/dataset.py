@@ -58,7 +58,7 @@ def build_dataarray(
     variable: xr.Variable, coords: Mapping[str, xr.Variable], indexes: Mapping[str, Index]
 ) -> xr.DataArray:
     """The DataArray of ``variable`` with ``coords`` (Variables) and their ``indexes``
-    made already: xarray's fastpath, ~4 us against ~180 us for the constructor, which
+    made already: xarray's fastpath, ~10 us against ~180 us for the constructor, which
     checks the coordinates and builds an index for each. Sizes are checked here."""
     sizes = dict(zip(variable.dims, variable.shape, strict=True))
     for name, var in coords.items():
@@ -66,7 +66,10 @@ def build_dataarray(
             if dim not in sizes or sizes[dim] != n:
                 raise ValueError(f"coordinate {name}: {n} elements along {dim!r}, not {sizes}")
     made: dict[Hashable, Index] = {k: i for k, i in indexes.items()}
+    # shallow copies, as the constructor makes: coordinates shared between DataArrays
+    # (a cached grid) must not share attrs a caller may change
+    own = {k: v.copy(deep=False) for k, v in coords.items()}
     try:
-        return xr.DataArray(variable, coords=dict(coords), indexes=made, fastpath=True)
+        return xr.DataArray(variable, coords=own, indexes=made, fastpath=True)
     except TypeError:  # an xarray without the fastpath: the public constructor
-        return xr.DataArray(variable, coords=xr.Coordinates(dict(coords), indexes=made))
+        return xr.DataArray(variable, coords=xr.Coordinates(own, indexes=made))
