@@ -253,6 +253,7 @@ def main(argv=None):
             pysd_run,
             args.pysd_runs,
             ds.nbytes,
+            vm._chunk(None),
         )
 
 
@@ -274,6 +275,7 @@ def write_readme(
     pysd_run,
     pysd_runs,
     run_bytes,
+    chunk,
 ):
     lines = [
         f"- Model: `{mdl.relative_to(ROOT)}` ({which}): {n_vars} variables, {n_states}"
@@ -302,7 +304,7 @@ def write_readme(
     lines += [
         "",
         f"Runs per second ({len(outs)} outputs returned; samples integrated in chunks of "
-        f"{VectorModel.chunk_size:,}):",
+        f"{chunk:,}, the engine's default for this model):",
         "",
         "| N | 1 thread | 2 threads |",
         "|---|---|---|",
@@ -344,7 +346,8 @@ def write_readme(
         "  1-3 us each, a few hundred per time step) and building the Dataset.",
         "- Large N: memory bandwidth: every operation allocates and writes a fresh",
         "  (N, parks[, industries]) array; the 2-D park x industry equations dominate.",
-        "  Samples are integrated in chunks (8,192 by default) so that arrays stay small:",
+        "  Samples are integrated in chunks (by default about 64k elements in the largest",
+        "  variable: 512 samples for this model) so that arrays stay in a core's cache:",
         "  one chunk of 100,000 samples ran about 3x slower per sample (arrays over 32 MB",
         "  are fresh mmaps, zeroed page by page at every operation).",
         "- Two threads (one per core) help only when the other core is idle: the Python",

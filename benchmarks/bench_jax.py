@@ -14,7 +14,7 @@ where it is absent) over its own horizon and step, with the samples of bench_eng
   every saved time, for one run and for an ensemble of 1,000 samples;
 * compile time (trace and XLA compilation of one chunk's program), apart from run time:
   the first call at a chunk size less the best later call;
-* runs/s of numpy (the engine's defaults: one thread, chunks of 8,192) and of JAX at each
+* runs/s of numpy (the engine's defaults: one thread, its default chunk) and of JAX at each
   N (default 10^4, 10^5, 10^6, 10^7). An N whose results and inputs would not fit in
   half the machine's memory is skipped, with the figure.
 

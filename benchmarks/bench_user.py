@@ -62,7 +62,10 @@ def one_run(quick: bool) -> dict:
     plan = ys.load_scenario(PLAN, model)
     ds = ys.simulate(model, [plan])
     n = 15 if quick else 60
+    load0 = os.getloadavg()[0]
+    cpu = time.process_time()
     total = timings(lambda: ys.simulate(model, [plan]), n)
+    cpu = (time.process_time() - cpu) / n  # this process's CPU: less swayed by other jobs
     h = plan.horizon or model.default_horizon
     # what simulate does: the levers on the plan's grid, then the history from the model's
     # start with the .mdl's lever defaults before the plan start (history_then_policy)
@@ -83,6 +86,8 @@ def one_run(quick: bool) -> dict:
         "dims": {d: ds.sizes[d] for d in ds.dims if d not in ("scenario", "time")},
         "median_ms": med(total) * 1e3,
         "best_ms": min(total) * 1e3,
+        "cpu_ms": cpu * 1e3,
+        "load": (load0, os.getloadavg()[0]),
         "levers_ms": med(levers) * 1e3,
         "engine_ms": med(engine) * 1e3,
         "integrate_ms": parts["integrate"] * 1e3,
@@ -141,7 +146,7 @@ def _cold_call() -> dict:
 
 
 _ENSEMBLE = """
-import json, resource, sys, time, tracemalloc
+import json, os, resource, sys, time, tracemalloc
 import yaan_sim as ys
 from yaan_sim.engines.prerun import estimate_bytes
 n, keep = int(sys.argv[1]), sys.argv[2]
@@ -149,21 +154,23 @@ m = ys.load_model()
 sc = ys.load_scenario("uncertain/plan-uncertain.yaml", m)
 ys.simulate(m, [sc], samples=64, seed=1, keep=keep)  # the program built once
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-t = time.perf_counter()
+load = os.getloadavg()[0]
+t, c = time.perf_counter(), time.process_time()
 ds = ys.simulate(m, [sc], samples=n, seed=1, keep=keep)
-secs = time.perf_counter() - t
+secs, cpu = time.perf_counter() - t, time.process_time() - c
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 del ds
 tracemalloc.start()
 ds = ys.simulate(m, [sc], samples=n, seed=1, keep=keep)
 peak = tracemalloc.get_traced_memory()[1] / 2**20
 tracemalloc.stop()
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 ys.simulate(m, [sc], samples=n, seed=1, keep=keep)
-secs = min(secs, time.perf_counter() - t)
+secs, cpu = min(secs, time.perf_counter() - t), min(cpu, time.process_time() - c)
 h = sc.horizon or m.default_horizon
 print(json.dumps({
-    "seconds": secs, "peak_mb": peak, "rss_mb": rss - rss0, "result_mb": ds.nbytes / 2**20,
+    "seconds": secs, "cpu_s": cpu, "load": (load, os.getloadavg()[0]),
+    "peak_mb": peak, "rss_mb": rss - rss0, "result_mb": ds.nbytes / 2**20,
     "variables": [str(v) for v in ds.data_vars], "times": ds.sizes["time"],
     "all_gb": estimate_bytes(m, n, h, None) / 2 / 2**30,
 }))
@@ -256,11 +263,15 @@ def section(run: dict, ens: dict, tests: dict | None) -> str:
         f"| the engine, with its overrides turned into arrays | {run['engine_ms']:.1f} ms |",
         f"| the rest: checks, stacking, attributes, manifest | {rest:.1f} ms |",
         f"| **`ys.simulate`, end to end** | **{run['median_ms']:.1f} ms** "
-        f"(fastest {run['best_ms']:.1f} ms) |",
+        f"(fastest {run['best_ms']:.1f} ms; this process's CPU time: "
+        f"{run['cpu_ms']:.1f} ms a call, mean) |",
         f'| the same call with `engine="pysd"` (median of {run["pysd_runs"]}) | '
         f"{run['pysd_s']:.2f} s |",
         f"| a fresh process: import / load (translation cached) / first call | "
         f"{cold['import']:.2f} s / {cold['load']:.2f} s / {cold['first']:.2f} s |",
+        "",
+        f"The machine's load average was {run['load'][0]:.1f} at the start of these calls "
+        f"and {run['load'][1]:.1f} at the end (2 cores, shared with other jobs).",
         "",
         f"Target: at most {TARGET_RUN_MS} ms end to end: "
         f"{_reached(run['median_ms'], TARGET_RUN_MS)}.",
@@ -270,13 +281,14 @@ def section(run: dict, ens: dict, tests: dict | None) -> str:
         f"({', '.join(e10['variables'])}) at whole years ({e10['times']} times); "
         '`keep="all"` would keep every variable at every saved time:',
         "",
-        "| N | time | peak memory (numpy, tracemalloc) | peak RSS above the process's | "
-        'results | `keep="all"` results |',
-        "|---|---|---|---|---|---|",
+        "| N | time | CPU time | load average | peak memory (numpy, tracemalloc) | "
+        'peak RSS above the process\'s | results | `keep="all"` results |',
+        "|---|---|---|---|---|---|---|---|",
     ]
     for n, e in ens.items():
         lines.append(
             f"| {n:,} | {e['seconds']:.2f} s = {n / e['seconds']:,.0f} runs/s | "
+            f"{e['cpu_s']:.2f} s | {e['load'][0]:.1f} -> {e['load'][1]:.1f} | "
             f"{e['peak_mb']:.0f} MiB | {e['rss_mb']:.0f} MiB | {e['result_mb']:.0f} MiB | "
             f"~{e['all_gb']:.1f} GiB |"
         )

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from yaan_sim.outputs.dataset import build_dataset
+from yaan_sim.outputs.dataset import build_dataarray, build_dataset
 from yaan_sim.outputs.results import stack_scenarios
 
 PARKS = ["ETDZ", "Hanyuan", "Shimian"]
@@ -84,3 +84,16 @@ def test_scenarios_on_other_horizons_are_aligned_on_all_times():
     assert ours["revenue"].sel(scenario="a", time=2017.0).values.tolist() == (
         runs[0]["revenue"].sel(time=2017.0).values.tolist()
     )
+
+
+def test_build_dataarray_equals_the_constructor_and_owns_its_coordinates():
+    grid = xr.Coordinates({"time": np.arange(3.0), "park": ["a", "b"]})
+    coords = {str(k): v for k, v in grid.variables.items()}
+    indexes = {str(k): i for k, i in grid.xindexes.items()}
+    var = xr.Variable(("time", "park"), np.arange(6.0).reshape(3, 2), {"units": "x"})
+    da = build_dataarray(var, coords, indexes)
+    xr.testing.assert_identical(da, xr.DataArray(var, coords=grid))
+    da.coords["time"].attrs["changed"] = True  # a cached grid stays as it was
+    assert "changed" not in grid.variables["time"].attrs
+    with pytest.raises(ValueError, match="elements along 'time'"):
+        build_dataarray(xr.Variable(("time", "park"), np.zeros((4, 2))), coords, indexes)

@@ -15,6 +15,7 @@ import pytest
 import xarray as xr
 
 from yaan_sim.engines.vector import VectorModel
+from yaan_sim.engines.vector import functions as _f
 from yaan_sim.engines.vector.codegen import build_program
 from yaan_sim.engines.vector.optimise import optimise
 
@@ -98,8 +99,8 @@ def _sim(P, SC, SCI, times, flags, t_init, ti_init, ti_run, _tf, _dt, _sp, recom
 """
 
 
-def _hoisted() -> dict[str, str]:
-    fn = optimise(_SOURCE).body[0]
+def _hoisted(source: str = _SOURCE) -> dict[str, str]:
+    fn = optimise(source).body[0]
     return {
         s.targets[0].id: ast.unparse(s.value)
         for s in fn.body
@@ -113,7 +114,7 @@ def test_only_fixed_pure_expressions_move_and_each_once():
     hoisted = _hoisted()
     # the largest fixed sub-expressions, shared between the loop and the final step
     assert sorted(hoisted.values()) == [
-        "np.add.reduce(v_a[:, None] * 3.0, axis=(1,))",
+        "_f.sum_axis(v_a[:, None] * 3.0, 1)",
         "v_a[:, None] * 2.0",
     ]
     # not moved: anything reading t or a state, a view of an array written in place, an
@@ -122,9 +123,53 @@ def test_only_fixed_pure_expressions_move_and_each_once():
     assert "v_d = v_view * 2.0" in text
     assert "v_e = np.empty((1, 3))" in text
     assert "[s * v_a[:, None] for s in [s0]]" in text
-    assert "np.add.reduce(v_b, axis=(1,))" in text  # direct reduction, not moved
+    assert "_f.sum_axis(v_b, 1)" in text  # a sum over one axis, not moved
 
 
 def test_sum_without_axis_keeps_np_sum():
     src = _SOURCE.replace("np.sum(v_b, axis=(1,))", "np.sum(v_b)")
     assert "np.sum(v_b)" in ast.unparse(optimise(src))
+
+
+def test_sums_over_several_axes_and_other_reductions_call_the_ufunc():
+    src = _SOURCE.replace(
+        "np.sum(v_b, axis=(1,))", "np.sum(v_b, axis=(1, 2)) + np.max(v_b, axis=(1,))"
+    )
+    text = ast.unparse(optimise(src))
+    assert "np.add.reduce(v_b, axis=(1, 2))" in text
+    assert "np.maximum.reduce(v_b, axis=(1,))" in text
+
+
+@pytest.mark.parametrize("samples", [1, 3, 700])
+@pytest.mark.parametrize("view", ["contiguous", "transposed", "broadcast"])
+def test_sum_axis_is_numpys_sum_bit_for_bit(samples, view):
+    """Slices added in order give np.add.reduce's bits over axes of 2-7 elements (what
+    the ensemble path takes) and call it directly otherwise."""
+    rng = np.random.default_rng(samples)
+    x = rng.standard_normal((samples, 9, 6, 4)) * 10.0 ** rng.integers(-8, 8, (samples, 9, 6, 4))
+    if view == "transposed":
+        x = x.transpose(0, 2, 1, 3)
+    elif view == "broadcast":
+        x = np.broadcast_to(x[:, :1], x.shape)
+    for axis in range(1, x.ndim):
+        assert np.array_equal(_f.sum_axis(x, axis), np.add.reduce(x, axis=axis))
+
+
+def test_views_spread_over_the_context_are_written_out_once_before_the_loop():
+    """A fixed view marked _f.ctx is hoisted as _f.widen; one of a value that changes in
+    the loop is the plain view; no mark is left."""
+    src = _SOURCE.replace(
+        "v_d = v_view * 2.0",
+        "v_d = v_b * _f.ctx(v_a[:, None], (3, 2)) + _f.ctx(v_b[:, None], (3, 2))",
+    )
+    text = ast.unparse(optimise(src))
+    assert "_f.ctx" not in text
+    assert "_f.widen(v_a[:, None], (3, 2))" in _hoisted(src).values()
+    assert "v_b[:, None]" in text and "_f.widen(v_b" not in text
+
+
+def test_widen_writes_the_view_out_with_its_lead():
+    view = np.arange(6.0).reshape(2, 3)[:, None, :]  # 2 samples, a (1, 3) view
+    out = _f.widen(view, (4, 3))
+    assert out.shape == (2, 4, 3) and out.flags.c_contiguous
+    assert np.array_equal(out, np.broadcast_to(view, (2, 4, 3)))

@@ -124,11 +124,13 @@ def resolve_return_vars(return_vars: Any, goals: Any = None, model: Any = None) 
     if return_vars is None:
         from yaan_sim.model.profile import profile_for
         from yaan_sim.outputs.gaps import goal_variables
-        from yaan_sim.outputs.goals import load_goals, profile_goals
+        from yaan_sim.outputs.goals import profile_goals
 
         profile = profile_for(model) if model is not None else None
+        if goals is None and profile is not None and profile.is_yaan:
+            return list(_plan_goal_variables()) or None
         if goals is None and profile is not None:
-            goals = load_goals() if profile.is_yaan else profile_goals(profile)
+            goals = profile_goals(profile)
         names = goal_variables(goals) if goals else []
         if profile is not None and not profile.is_yaan:  # the stocks chart
             names += [s for s in profile.stocks(model) if s not in names]
@@ -136,6 +138,29 @@ def resolve_return_vars(return_vars: Any, goals: Any = None, model: Any = None) 
     if return_vars == "all":
         return None
     return list(return_vars)
+
+
+_GOAL_VARS: dict[tuple, tuple[str, ...]] = {}
+
+
+def _plan_goal_variables() -> tuple[str, ...]:
+    """The variables the plan's goals read: its goals file read again only when it
+    changes (reading and validating it costs ~50 ms, each ensemble call asks)."""
+    from yaan_sim.outputs.gaps import goal_variables
+    from yaan_sim.outputs.goals import DEFAULT_GOALS, load_goals
+
+    try:
+        st = DEFAULT_GOALS.stat()
+        key: tuple = (str(DEFAULT_GOALS), st.st_mtime_ns, st.st_size)
+    except OSError:  # load_goals says what is wrong
+        key = ()
+    if not key or key not in _GOAL_VARS:
+        names = tuple(goal_variables(load_goals()))
+        if key:
+            _GOAL_VARS.clear()
+            _GOAL_VARS[key] = names
+        return names
+    return _GOAL_VARS[key]
 
 
 _SPEC_CACHE: dict[str, dict] = {}

@@ -19,6 +19,7 @@ import xarray as xr
 from yaan_sim.errors import ScenarioError
 from yaan_sim.model.levers import Lever, lever_registry
 from yaan_sim.model.load import Horizon
+from yaan_sim.outputs.dataset import build_dataarray
 from yaan_sim.tables import format_exact as _fmt
 
 TOL = 1e-9  # years closer than this are the same time
@@ -122,9 +123,13 @@ class LeverSetting:
             where: list[slice | list[int]] = [slice(None)] * data.ndim
             where[1 + lever.dims.index(dim)] = _positions(lever.coords[dim], elements, dim)
             data[tuple(where)] = series
-        da = xr.DataArray(data, dims=("time", *lever.dims), coords=_grid(lever, times))
-        da.attrs.update(units=lever.units, long_name=lever.en, long_name_zh=lever.zh)
-        return da
+        grid = _grid(lever, times)  # its variables and indexes: no index made per run
+        attrs = {"units": lever.units, "long_name": lever.en, "long_name_zh": lever.zh}
+        return build_dataarray(
+            xr.Variable(("time", *lever.dims), data, attrs),
+            {str(k): v for k, v in grid.variables.items()},
+            {str(k): i for k, i in grid.xindexes.items()},
+        )
 
     def describe(self) -> str:
         """A short text: ``0.2``, ``default 0.012; ETDZ 0.015``, ``{2016: 0, 2018: 0.1}``."""

@@ -55,6 +55,11 @@ def bc(value, shape: tuple):
     return jnp.broadcast_to(value, (lead, *shape))
 
 
+def ctx(view, shape: tuple):
+    """A reference's view spread over its context: the view (XLA fuses broadcasting)."""
+    return view
+
+
 def lead(value) -> int:
     shape = jnp.shape(value)
     return shape[0] if shape else 1

@@ -4,6 +4,8 @@ with time a slice of one block, constants of an ensemble broadcast views."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import xarray as xr
@@ -11,7 +13,32 @@ import xarray as xr
 from yaan_sim.outputs.dataset import build_dataset
 
 
-def assemble_dataset(plan, returns, parts, saved, samples, dim_coord) -> xr.Dataset:
+class Layout(NamedTuple):
+    """Where a variable's values go: its full shape (every element of its dims' ranges),
+    its dims, and for one defined on part of a range the positions of its elements
+    (None: all). Made once per compiled model (:meth:`VectorModel._layout`)."""
+
+    full: tuple[int, ...]
+    dims: tuple[str, ...]
+    cells: tuple | None  # np.ix_ of the positions, after (sample, time)
+    attrs: dict
+
+
+def layout_of(var) -> Layout:
+    """The :class:`Layout` of a plan variable."""
+    full = tuple(len(f) for f in var.full)
+    cells = None
+    if any(len(c) != len(f) for c, f in zip(var.coords, var.full, strict=True)):
+        pos = [
+            np.asarray([f.index(e) for e in c]) for c, f in zip(var.coords, var.full, strict=True)
+        ]
+        cells = np.ix_(*pos)
+    return Layout(full, tuple(var.dims), cells, {"units": var.units, "vensim_name": var.name})
+
+
+def assemble_dataset(
+    returns, parts, saved, samples, dim_coord: Callable, layout: Callable[[str], Layout]
+) -> xr.Dataset:
     """``parts``: (lo, hi, constants, outputs) for each chunk of samples; the outputs
     are per-time lists of arrays, or one (time, sample, ...) array.
 
@@ -22,48 +49,41 @@ def assemble_dataset(plan, returns, parts, saved, samples, dim_coord) -> xr.Data
     n_t = len(saved)
     s_out = samples if samples is not None else 1
     dyn = parts[0][3]
-    layout, total = [], 0
+    places, total = [], 0
     for py in returns:
-        var = plan.variables[py]
-        full = tuple(len(f) for f in var.full)
+        lay = layout(py)
         inblock = py in dyn or samples is None
-        layout.append((py, var, full, total if inblock else None))
+        places.append((py, lay, total if inblock else None))
         if inblock:
-            total += s_out * n_t * math.prod(full)
+            total += s_out * n_t * math.prod(lay.full)
     block = np.empty(total)
     lead = ("time",) if samples is None else ("sample", "time")
     data_vars = {}
-    for py, var, full, at in layout:
-        shape = (s_out, n_t, *full)
+    for py, lay, at in places:
+        shape = (s_out, n_t, *lay.full)
         if at is None:
-            out = _constant_view(py, var, parts, shape)
+            out = _constant_view(py, lay, parts, shape)
         else:
             out = block[at : at + math.prod(shape)].reshape(shape)
-            _fill(out, py, var, parts, py in dyn)
+            _fill(out, py, lay, parts, py in dyn)
         data_vars[py] = xr.Variable(  # fastpath: a float ndarray, taken as it is
-            (*lead, *var.dims),
-            out[0] if samples is None else out,
-            {"units": var.units, "vensim_name": var.name},
-            fastpath=True,
+            (*lead, *lay.dims), out[0] if samples is None else out, dict(lay.attrs), fastpath=True
         )
     coords = {"time": xr.Variable(("time",), saved)}
     if samples is not None:
         coords["sample"] = xr.Variable(("sample",), np.arange(samples))
     indexes = {}
-    for d in dict.fromkeys(d for py in returns for d in plan.variables[py].dims):
+    for d in dict.fromkeys(d for py in returns for d in layout(py).dims):
         coords[d], indexes[d] = dim_coord(d)
     return build_dataset(data_vars, coords, indexes=indexes)
 
 
-def _fill(out: np.ndarray, py: str, var, parts, dynamic: bool) -> None:
+def _fill(out: np.ndarray, py: str, lay: Layout, parts, dynamic: bool) -> None:
     """Write variable ``py`` of every chunk into ``out`` (sample, time, *full dims)."""
-    padded = any(len(c) != len(f) for c, f in zip(var.coords, var.full, strict=True))
-    if padded:  # defined on part of a range: NaN elsewhere
+    padded = lay.cells is not None
+    if lay.cells is not None:  # defined on part of a range: NaN elsewhere
         out[...] = np.nan
-        pos = [
-            np.asarray([f.index(e) for e in c]) for c, f in zip(var.coords, var.full, strict=True)
-        ]
-        cells: tuple = (slice(None), slice(None), *np.ix_(*pos))
+        cells: tuple = (slice(None), slice(None), *lay.cells)
         target = np.empty(out[cells].shape)
     else:
         target = out
@@ -87,7 +107,7 @@ def _fill(out: np.ndarray, py: str, var, parts, dynamic: bool) -> None:
         out[cells] = target
 
 
-def _constant_view(py: str, var, parts, shape: tuple) -> np.ndarray:
+def _constant_view(py: str, lay: Layout, parts, shape: tuple) -> np.ndarray:
     """A constant of an ensemble at every (sample, time): a broadcast view."""
     leads = [np.asarray(p[2][py]) for p in parts]
     if all(v.shape[0] == 1 for v in leads):
@@ -99,12 +119,8 @@ def _constant_view(py: str, var, parts, shape: tuple) -> np.ndarray:
                 for v, (lo, hi, _, _) in zip(leads, parts, strict=True)
             ]
         )
-    if any(len(c) != len(f) for c, f in zip(var.coords, var.full, strict=True)):
+    if lay.cells is not None:
         full = np.full((v.shape[0], *shape[2:]), np.nan)
-        pos = [
-            np.asarray([f.index(e) for e in c]) for c, f in zip(var.coords, var.full, strict=True)
-        ]
-        index: tuple = (slice(None), *np.ix_(*pos))
-        full[index] = v
+        full[(slice(None), *lay.cells)] = v
         v = full
     return np.broadcast_to(v[:, None], shape)

@@ -11,7 +11,10 @@ calls without changing a single result bit:
   identical expressions share one temporary;
 * **direct reductions**: ``np.sum(x, axis=...)`` (and ``prod``, ``min``, ``max``) become
   the ufunc reductions they call (``np.add.reduce(x, axis=...)``), skipping numpy's
-  Python-level dispatch: the same computation.
+  Python-level dispatch: the same computation. A sum over one axis becomes
+  ``_f.sum_axis(x, axis)``, which adds an ensemble's slices in numpy's order (the same
+  bits, :func:`.functions.sum_axis`); ``np.interp(x, xp, fp)`` calls numpy's compiled
+  loop (``_f.interp_real``) without the wrapper's checks.
 
 Only pure expressions move: numpy and helper calls except allocations, arithmetic,
 comparisons, indexing and ``transpose``/``reshape`` views. Names assigned in the loop or
@@ -63,7 +66,7 @@ def optimise(source: str) -> ast.Module:
                     names = [t.id for t in n.targets if isinstance(t, ast.Name)]
                     pre_assigns.append((names, _loaded(n.value)))
     if at == len(fn.body):
-        return tree
+        return _materialise(tree, set())
     # a value computed before the loop from an array written in place may be a view of it
     unfit = changing | written
     for names, reads in pre_assigns:
@@ -83,13 +86,63 @@ def optimise(source: str) -> ast.Module:
         )
         for name, node in hoist.hoisted
     ]
-    return tree
+    return _materialise(tree, {name for name, _ in hoist.hoisted})
+
+
+def _is_ctx(node: ast.AST) -> bool:
+    """``_f.ctx(view, shape)``: a reference spread over its context (references._align)."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "_f"
+        and node.func.attr == "ctx"
+        and len(node.args) == 2
+    )
+
+
+class _StripCtx(ast.NodeTransformer):
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        return node.args[0] if _is_ctx(node) else node
+
+
+def _materialise(tree: ast.Module, hoisted: set[str]) -> ast.Module:
+    """A hoisted ``_hN = _f.ctx(view, shape)`` becomes ``_f.widen(view, shape)``: written
+    out once, so that each step's operations on it broadcast less (same values); every
+    other ``_f.ctx(view, shape)`` is the view itself."""
+    fn = tree.body[0]
+    for stmt in fn.body:  # type: ignore[attr-defined]
+        if (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+            and stmt.targets[0].id in hoisted
+            and _is_ctx(stmt.value)
+        ):
+            stmt.value.func.attr = "widen"  # type: ignore[attr-defined]
+    _StripCtx().visit(tree)
+    return ast.fix_missing_locations(tree)
 
 
 def _direct_reduction(node: ast.Call) -> None:
     """``np.sum(x, axis=a)`` -> ``np.add.reduce(x, axis=a)`` (only with an explicit axis:
-    the ufunc's default axis is 0, np.sum's is all)."""
+    the ufunc's default axis is 0, np.sum's is all); ``np.interp(x, xp, fp)`` ->
+    ``_f.interp_real(x, xp, fp)``."""
     f = node.func
+    if (
+        isinstance(f, ast.Attribute)
+        and isinstance(f.value, ast.Name)
+        and f.value.id == "np"
+        and f.attr == "interp"
+        and len(node.args) == 3
+        and not node.keywords
+    ):
+        node.func = ast.copy_location(
+            ast.Attribute(ast.Name("_f", ast.Load()), "interp_real", ast.Load()), f
+        )
+        ast.fix_missing_locations(node)
+        return
     if (
         isinstance(f, ast.Attribute)
         and isinstance(f.value, ast.Name)
@@ -98,9 +151,24 @@ def _direct_reduction(node: ast.Call) -> None:
         and len(node.args) == 1
         and [k.arg for k in node.keywords] == ["axis"]
     ):
-        ufunc = ast.Attribute(ast.Name("np", ast.Load()), _REDUCTIONS[f.attr], ast.Load())
-        node.func = ast.copy_location(ast.Attribute(ufunc, "reduce", ast.Load()), f)
-        ast.fix_missing_locations(node.func)
+        axis = node.keywords[0].value
+        if isinstance(axis, ast.Tuple) and len(axis.elts) == 1:
+            axis = axis.elts[0]
+        if f.attr == "sum" and isinstance(axis, ast.Constant) and _whole(axis.value):
+            node.func = ast.copy_location(
+                ast.Attribute(ast.Name("_f", ast.Load()), "sum_axis", ast.Load()), f
+            )
+            node.args.append(ast.copy_location(ast.Constant(axis.value), axis))
+            node.keywords = []
+        else:
+            ufunc = ast.Attribute(ast.Name("np", ast.Load()), _REDUCTIONS[f.attr], ast.Load())
+            node.func = ast.copy_location(ast.Attribute(ufunc, "reduce", ast.Load()), f)
+        ast.fix_missing_locations(node)
+
+
+def _whole(value: object) -> bool:
+    """A non-negative axis number (a bool is not one)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _base(target: ast.AST) -> str | None:

@@ -130,6 +130,17 @@ class References:
         if len(ctx) and sorted_bound != list(range(len(ctx))):
             ins = [":"] * lead + [":" if j in bound else "None" for j in range(len(ctx))]
             code = f"{code}[{', '.join(ins)}]"
+            # the context's shape, size 1 where a reduction's axis is missing: _f.ctx marks
+            # the view (the identity) for the optimiser, which writes one computed before
+            # the time loop out to that shape (.optimise._materialise). Along the
+            # equation's own dims the result is broadcast so anyway: the same values
+            spread = [j not in bound and not ctx[j].reduction for j in range(len(ctx))]
+            if lead == 1 and any(spread):
+                full = tuple(
+                    1 if j not in bound and not spread[j] else len(ax.elements)
+                    for j, ax in enumerate(ctx)
+                )
+                code = f"_f.ctx({code}, {full!r})"
         return code, frozenset(bound)
 
     def range_value(self, rng: str, ctx) -> Expr:

@@ -22,6 +22,7 @@ Semantics follow PySD 3.14.3's ``Model.run`` on a freshly loaded model:
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +35,7 @@ import xarray as xr
 from xarray.indexes import PandasIndex
 
 from yaan_sim.engines.vector import functions as _f
-from yaan_sim.engines.vector.assemble import assemble_dataset
+from yaan_sim.engines.vector.assemble import Layout, assemble_dataset, layout_of
 from yaan_sim.engines.vector.codegen import build_program
 from yaan_sim.engines.vector.compiler import compile_file
 from yaan_sim.engines.vector.plan import CONTROL_NAMES, Plan
@@ -51,7 +52,7 @@ class VectorModel:
 
     #: samples integrated together; larger chunks are split (results are the same);
     #: None: the engine's own default (:meth:`default_chunk_size`)
-    chunk_size: int | None = 8192
+    chunk_size: int | None = None
     #: threads for the chunks of one run (numpy releases the GIL in its loops; 2 helps
     #: on an idle 2-core machine, not on a busy one or under a process pool)
     threads: int = 1
@@ -354,6 +355,7 @@ class VectorModel:
         kinds: dict = {}
         P = dict(self._base)
         SC, SCI = {}, {}
+        pts = None
         for name, value in (overrides or {}).items():
             var = self._resolve(name)
             if var.kind == "lookup":
@@ -373,7 +375,8 @@ class VectorModel:
             else:
                 tvals, vals = arr
                 flat = vals.reshape(vals.shape[0], -1)
-                pts = np.asarray([float(t) for t in times] + [t_model])
+                if pts is None:  # the integration times, then the initial time
+                    pts = np.asarray([float(t) for t in times] + [t_model])
                 out = _f.interp_columns(pts, tvals, flat).reshape((len(pts), *vals.shape[1:]))
                 SC[var.py_name] = out[:-1]
                 SCI[var.py_name] = out[-1]
@@ -427,7 +430,13 @@ class VectorModel:
         return self.default_chunk_size()
 
     def default_chunk_size(self) -> int:
-        return 8192
+        """About 64k elements (512 KiB) in the largest variable, so that a step's arrays
+        stay in a core's cache: 512 samples for the park model (108 cells at most), ~1.5x
+        faster than 8,192 at N = 10,000, Python's per-operation cost still small."""
+        if "_default_chunk" not in self.__dict__:
+            cells = max((math.prod(v.shape) for v in self.plan.variables.values()), default=1)
+            self._default_chunk = int(min(8192, max(256, 2 ** round(math.log2(65536 / cells)))))
+        return self._default_chunk
 
     def _program(self, kinds: dict, returns: list):
         """The simulation program for this kind of run (built once, then reused)."""
@@ -493,7 +502,14 @@ class VectorModel:
 
     # ---- output ----------------------------------------------------------------------
     def _dataset(self, returns, parts, saved, samples) -> xr.Dataset:
-        return assemble_dataset(self.plan, returns, parts, saved, samples, self._dim_coord)
+        return assemble_dataset(returns, parts, saved, samples, self._dim_coord, self._layout)
+
+    def _layout(self, py: str) -> Layout:
+        """Where a variable's values go in the Dataset, worked out once per variable."""
+        cache = self.__dict__.setdefault("_layouts", {})
+        if py not in cache:
+            cache[py] = layout_of(self.plan.variables[py])
+        return cache[py]
 
     def _dim_coord(self, dim: str):
         """A subscript dim's coordinate and index, made once (a string index costs
