@@ -66,6 +66,37 @@ def test_theil_statistics_split_the_error():
     assert biased["U_M"] == pytest.approx(1.0) and biased["U_S"] == pytest.approx(0, abs=1e-12)
 
 
+def test_theil_statistics_by_hand():
+    """s = 10, 12, 15, 13 against a = 11, 12.5, 14, 15, worked out by hand: errors -1, -0.5,
+    1, -2; MSE 6.25 / 4 = 1.5625, RMSE 1.25; MAPE (1/11 + 0.5/12.5 + 1/14 + 2/15) / 4 =
+    8.39177 %; U = 1.25 / (sqrt(638/4) + sqrt(698.25/4)) = 1.25 / 25.84154; means 12.5 and
+    13.125, so U_M = 0.625**2 / 1.5625 = 0.25; population sds sqrt(3.25) and sqrt(2.296875),
+    U_S = (1.802776 - 1.515544)**2 / 1.5625 = 0.0528014; covariance 2.1875, r = 0.800641,
+    U_C = 2 (1 - r) sd_s sd_a / MSE = 0.697199."""
+    st = fit_statistics([10.0, 12.0, 15.0, 13.0], [11.0, 12.5, 14.0, 15.0])
+    assert st["RMSE"] == pytest.approx(1.25, rel=1e-12)
+    assert st["MAPE"] == pytest.approx(8.39177, rel=1e-5)
+    assert st["theil_U"] == pytest.approx(1.25 / 25.84154, rel=1e-6)
+    assert st["U_M"] == pytest.approx(0.25, rel=1e-12)
+    assert st["U_S"] == pytest.approx(0.0528014, rel=1e-5)
+    assert st["U_C"] == pytest.approx(0.697199, rel=1e-5)
+    assert st["r"] == pytest.approx(0.800641, rel=1e-5)
+
+
+def test_theil_statistics_at_their_edges():
+    exact = fit_statistics([100.0, 200.0], [100.0, 200.0 + 1e-9])  # error at rounding level
+    assert exact["RMSE"] < 1e-8 and exact["theil_U"] < 1e-10
+    assert all(math.isnan(exact[k]) for k in ("U_M", "U_S", "U_C"))  # no error to split
+    one = fit_statistics([3.0], [2.0])  # one figure: no correlation; all error is bias
+    assert one["r"] == 1.0 and one["U_M"] == pytest.approx(1.0) and one["U_C"] == 0.0
+    assert one["MAPE"] == pytest.approx(50.0) and one["theil_U"] == pytest.approx(1 / 5)
+    flat = fit_statistics([5.0, 5.0, 5.0], [4.0, 5.0, 6.0])  # a constant simulation: r = 1
+    assert flat["r"] == 1.0 and flat["U_M"] == pytest.approx(0.0, abs=1e-12)
+    assert flat["U_S"] == pytest.approx(1.0)  # MSE 2/3 = (0 - sqrt(2/3))**2
+    zero = fit_statistics([0.0, 0.0], [0.0, 0.0])
+    assert math.isnan(zero["theil_U"]) and zero["RMSE"] == 0.0
+
+
 @pytest.mark.parametrize(
     ("text", "kind", "args", "groups"),
     [
