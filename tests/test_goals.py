@@ -119,6 +119,7 @@ def test_a_minimal_file_loads(tmp_path):
     goals = load_goals(_write(tmp_path, GOOD))
     assert goals.ids == ["g1"] and goals["g1"].target == 2000.0
     assert goals["g1"].scopes == ("city",) and goals["g1"].note_zh == ""
+    assert goals["g1"].note == "" and goals["g1"].baseline_year is None
 
 
 def test_also_scopes_are_read_and_checked(tmp_path):

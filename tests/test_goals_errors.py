@@ -67,6 +67,11 @@ CASES = [
         [G + f"'zzz': unknown key; allowed: {GOAL_KEYS}"],
     ),
     (
+        "variable-and-metric",  # 'variable:' alone is the generic form; beside 'metric:' a typo
+        [("scope: city", "scope: city\n    variable: revenue")],
+        [G + f"'variable': unknown key; allowed: {GOAL_KEYS}"],
+    ),
+    (
         "metric-missing",
         [(f"    metric: {METRIC}\n", "")],
         [G + "'metric': missing: give 'metric:' (the plan's form) or 'variable:' (any model)"],
@@ -91,6 +96,21 @@ CASES = [
         "note_zh-empty",
         [("scope: city", "scope: city\n    note_zh: ''")],
         [G + "'note_zh': must be non-empty text"],
+    ),
+    (
+        "blank-texts",
+        [
+            ("name_zh: 全市营业收入", "name_zh: ''"),
+            ("section: 一(三)", "section: ' '"),
+            ("text_zh: 营业收入力争达到2000亿元", "text_zh: ''"),
+            ("unit: yiyuan/Year", "unit: 3"),
+        ],
+        [
+            G + "'name_zh': must be non-empty text",
+            G + "'section': must be non-empty text",
+            G + "'text_zh': must be non-empty text",
+            G + "'unit': must be non-empty text",
+        ],
     ),
     (
         "comparison",
@@ -166,6 +186,14 @@ CASES = [
         [G + "'also_scopes': repeats a scope (the binding scope is given by 'scope')"],
     ),
     (
+        "also-scopes-bad-with-park-target",  # the bad list is dropped, not read as scopes
+        [
+            ("scope: city", "scope: park\n    also_scopes: region"),
+            ("target: 2000", "target: {ETDZ: 1000}"),
+        ],
+        [G + "'also_scopes': 'region' must be a list drawn from city, region, park"],
+    ),
+    (
         "metric-not-a-mapping",
         [(METRIC, "revenue")],
         [G + "'metric': must be a mapping such as {variable: revenue, aggregate: sum}"],
@@ -189,6 +217,11 @@ CASES = [
         "aggregate-hint",
         [(METRIC, "{variable: revenue, aggregate: sums}")],
         [G + "'metric': aggregate 'sums' is not one of sum, ratio_of_sums (did you mean 'sum'?)"],
+    ),
+    (
+        "aggregate-a-list",
+        [(METRIC, "{variable: revenue, aggregate: [sum]}")],
+        [G + "'metric': aggregate ['sum'] is not one of sum, ratio_of_sums (did you mean 'sum'?)"],
     ),
     (
         "aggregate-missing",
@@ -311,6 +344,16 @@ CASES = [
         "park-target-unknown-no-hint",
         [("target: 2000", "target: {Zz: 200}"), ("scope: city", "scope: park")],
         [G + f"'target': unknown park 'Zz'; parks: {PARKS}"],
+    ),
+    (
+        "park-target-a-region",  # a region is not a park, even where the model knows it
+        [("target: 2000", "target: {East: 200}"), ("scope: city", "scope: park")],
+        [G + f"'target': unknown park 'East' (did you mean 'ETDZ'?); parks: {PARKS}"],
+    ),
+    (
+        "park-target-near-a-region",  # suggestions are parks only
+        [("target: 2000", "target: {Eastt: 200}"), ("scope: city", "scope: park")],
+        [G + f"'target': unknown park 'Eastt'; parks: {PARKS}"],
     ),
     (
         "park-target-twice",
@@ -492,10 +535,16 @@ def test_files_that_are_not_goals_files(tmp_path):
     with pytest.raises(GoalsError) as info:
         load_goals(empty)
     assert str(info.value) == f"{empty}: the file is empty (no YAML document)"
+    assert info.value.problems == [
+        f"{empty}:1: (top level): the file is empty (no YAML document) (expected: a goals "
+        "file: a mapping of keys). Fix: write `goals:` and a list of goals"
+    ]
     broken = _write(tmp_path, "goals: [\n", "broken.yaml")
     with pytest.raises(GoalsError) as info:
         load_goals(broken)
-    assert str(info.value).startswith(f"{broken}: not valid YAML: {broken}:")
+    (problem,) = info.value.problems  # the reader stops at the first YAML error
+    assert str(info.value) == f"{broken}: not valid YAML: {problem}"
+    assert problem.startswith(f"{broken}:2: (top level): invalid YAML: ")
     for text in ("- 1\n", "goals: 5\n", "source: x\n"):
         path = _write(tmp_path, text, "list.yaml")
         with pytest.raises(GoalsError) as info:
@@ -506,6 +555,7 @@ def test_files_that_are_not_goals_files(tmp_path):
     with pytest.raises(GoalsError) as info:
         goals_from_dict({"goals": []})
     assert str(info.value) == "<goals>: (top level): the 'goals:' list is empty"
+    assert info.value.details[0].path == ""  # a key path is text; none at the top level
 
 
 def test_duplicate_keys_are_reported_with_the_other_problems(tmp_path):
@@ -550,6 +600,8 @@ def test_goals_from_dict_takes_the_places_given(tmp_path):
 
 
 def test_scope_labels():
+    assert scope_label("city", "Ya'an", "zh") == "全市"
+    assert scope_label("region", "East", "zh") == "东部"
     assert scope_label(MODEL_SCOPE, "Urban") == "Urban"
     assert scope_label(MODEL_SCOPE, 3) == "3"
     assert scope_label("park", "Hanyuan", "zh") == "汉源"
@@ -578,3 +630,22 @@ def test_profile_goals_use_the_parks_of_the_profile_model(tmp_path):
 def test_the_shipped_goals_are_a_goal_set():
     goals = load_goals()
     assert isinstance(goals, GoalSet) and goals.path == DEFAULT_GOALS
+
+
+def test_a_park_target_of_a_ratio_is_allowed_at_park_scope_only(tmp_path):
+    text = GOOD.replace(METRIC, "{numerator: a, denominator: b, aggregate: ratio_of_sums}")
+    text = text.replace("target: 2000", "target: {ETDZ: 2}").replace("scope: city", "scope: park")
+    assert load_goals(_write(tmp_path, text))["g1"].target == {"ETDZ": 2.0}
+
+
+def test_metric_descriptions():
+    two = Metric("sum", "emissions", select={"pollutant": "COD", "basin": "Qingyi"})
+    assert two.describe() == "sum(emissions[pollutant=COD][basin=Qingyi])"
+    assert Metric("ratio_of_sums", None, "a", "b").describe() == "sum(a) / sum(b)"
+    assert Metric("ratio_of_sums", None, "a", "b", 2.0).describe() == "2 * sum(a) / sum(b)"
+
+
+def test_a_goal_set_made_in_code_defaults_to_the_shipped_model():
+    empty = GoalSet([])
+    assert (empty.source, empty.path, len(empty), empty.ids) == ("", None, 0, [])
+    assert ", ".join(empty.places.parks) == PARKS
