@@ -416,6 +416,7 @@ def test_broken_goal_gives_its_problems_word_for_word(tmp_path, case_id, edits, 
     want = [e.replace("{f}", str(path)) for e in expected]
     assert info.value.problems == want
     assert [str(p) for p in info.value.details] == want
+    assert all(isinstance(p.path, str) for p in info.value.details)  # text, "" at the top
     # one problem is the whole message; several are counted and listed under a heading
     head = f"{len(want)} problem(s) in the goals file {path}:\n  " if len(want) > 1 else ""
     assert str(info.value) == head + "\n  ".join(want)
@@ -634,8 +635,9 @@ def test_the_shipped_goals_are_a_goal_set():
 
 def test_a_park_target_of_a_ratio_is_allowed_at_park_scope_only(tmp_path):
     text = GOOD.replace(METRIC, "{numerator: a, denominator: b, aggregate: ratio_of_sums}")
-    text = text.replace("target: 2000", "target: {ETDZ: 2}").replace("scope: city", "scope: park")
-    assert load_goals(_write(tmp_path, text))["g1"].target == {"ETDZ": 2.0}
+    # any positive number, below 1 too (a share)
+    text = text.replace("target: 2000", "target: {ETDZ: 0.5}").replace("scope: city", "scope: park")
+    assert load_goals(_write(tmp_path, text))["g1"].target == {"ETDZ": 0.5}
 
 
 def test_metric_descriptions():
