@@ -438,3 +438,31 @@ def test_recorded_observed_figures_missing_or_changed_are_refused(model, tmp_pat
         f"the observed figures in obs.csv have changed since {results} was made "
         f"(sha256 abababababab, now {now}): restore them, or {AGAIN}"
     )
+
+
+# ---- the model rerun is given is the one the scenarios and figures are read against ----
+@pytest.fixture(scope="module")
+def parks2():  # another model: two parks (ETDZ, Hanyuan) and none of Ya'an's levers
+    return ys.load_model(Path(__file__).parent / "data" / "calib_parks.mdl")
+
+
+def test_scenarios_are_rebuilt_against_the_model_given(made, parks2, tmp_path):
+    from yaan_sim.analysis.rerun import rebuild_scenarios
+    from yaan_sim.errors import ScenarioError
+    from yaan_sim.outputs.manifest import Manifest
+
+    raw = read_manifest(xr.load_dataset(made))
+    text = "name: s\nlevers:\n  PPP share: 0.1\n"  # a lever of Ya'an's model only
+    raw["scenarios"] = [{"name": "s", "files": [{"name": "s.yaml", "text": text}]}]
+    with pytest.raises(ScenarioError, match="unknown lever 'PPP share'"):
+        rebuild_scenarios(Manifest.from_dict(raw), parks2, tmp_path)
+
+
+def test_recorded_observed_figures_are_read_against_the_model_given(parks2, tmp_path):
+    from yaan_sim.analysis.rerun import recorded_observed
+    from yaan_sim.outputs.manifest import ObservedRecord
+
+    obs = tmp_path / "obs.csv"
+    obs.write_text(OBSERVED.replace("ETDZ", "Shimian"), encoding="utf-8")  # not its park
+    with pytest.raises(YaanSimError, match="park 'Shimian' is not a park"):
+        recorded_observed(ObservedRecord(str(obs)), tmp_path / "r.nc", parks2, COMMAND)
