@@ -14,7 +14,7 @@ from yaan_sim.cli import main
 from yaan_sim.errors import ResultsError, YaanSimError
 from yaan_sim.outputs.evaluate import evaluate
 from yaan_sim.outputs.goal_table import format_table
-from yaan_sim.outputs.goals import load_goals
+from yaan_sim.outputs.goals import goals_from_dict, load_goals
 from yaan_sim.outputs.observed import load_observed
 from yaan_sim.outputs.results_check import open_results
 from yaan_sim.outputs.what_it_takes import what_it_takes
@@ -375,3 +375,104 @@ def test_cli_evaluate_bad_files_exit_2_without_traceback(tmp_path, capsys):
         assert main(["evaluate", str(path)]) == 2
         err = capsys.readouterr().err
         assert err.startswith("yaan-sim evaluate: error: ") and "Traceback" not in err
+
+
+# ------------------------------------------------- evaluate's defaults and other goals
+
+PLAN_GOAL_IDS = [  # scenarios/plan-goals.yaml, in file order
+    "revenue_city",
+    "revenue_park",
+    "rd_share",
+    "energy_per_output",
+    "water_per_output",
+    "cod_controlled",
+    "nh3n_controlled",
+    "so2_controlled",
+    "nox_controlled",
+]
+ONE_GOAL = {
+    "id": "rev",
+    "name_en": "Revenue",
+    "name_zh": "营业收入",
+    "section": "x",
+    "text_zh": "营业收入",
+    "metric": {"variable": "revenue", "aggregate": "sum"},
+    "comparison": ">=",
+    "target": 1,
+    "year": 2020,
+    "unit": "yiyuan/Year",
+    "scope": "city",
+}
+
+
+def test_without_goals_the_plans_are_judged_and_goals_given_replace_them(mixed):
+    assert list(dict.fromkeys(evaluate(mixed, year=2020)["goal_id"])) == PLAN_GOAL_IDS
+    t = evaluate(mixed, goals_from_dict({"goals": [ONE_GOAL]}), year=2020)
+    assert list(t["goal_id"]) == ["rev"] and list(t["target"]) == [1.0]
+    assert list(t["status"]) == ["met"]
+    assert t.attrs["goal_names"] == {"rev": {"en": "Revenue", "zh": "营业收入"}}
+
+
+@pytest.mark.parametrize("as_text", [False, True])
+def test_an_observed_file_given_by_its_path_is_read(mixed, goals, tmp_path, as_text):
+    path = tmp_path / "obs.csv"
+    path.write_text(
+        "variable,park,year,value,unit,source,confidence\nrevenue,ETDZ,2018,300,亿元,t,H\n",
+        encoding="utf-8",
+    )
+    t = evaluate(mixed, goals, year=2018, observed=str(path) if as_text else path)
+    etdz = _row(t, "revenue_park", "ETDZ")
+    assert etdz["value_source"] == "observed" and etdz["value"] == 300.0
+
+
+def _generic_results():
+    """x over t = 0..4 (no parks, no calendar years): 0 1 3 5 7 6 4 3 2 every half."""
+    t = np.arange(0.0, 4.01, 0.5)
+    x = np.array([0, 1, 3, 5, 7, 6, 4, 3, 2], float)
+    ds = xr.Dataset({"x": ("time", x, {"units": "Persons"})}, coords={"time": t})
+    ds.attrs["manifest"] = json.dumps({"model_file": "hand.mdl"})
+    return ds
+
+
+GENERIC = {
+    "goals": [
+        {"id": "last", "variable": "x", "comparison": "at most", "target": 6, "year": 4},
+        {
+            "id": "fall",
+            "variable": "x",
+            "comparison": "falling every year",
+            "baseline_year": 2,
+            "year": 4,
+        },
+    ]
+}
+
+
+def test_generic_goals_are_read_at_time_points_of_results_without_parks():
+    # t = 4 is the last saved time: a time point, not a whole calendar year as for the plan
+    t = evaluate(_generic_results(), goals_from_dict(GENERIC), year=4).set_index("goal_id")
+    last, fall = t.loc["last"], t.loc["fall"]
+    assert (last["scope"], last["scope_name"], last["basis"]) == ("model", "", "value at t = Y")
+    assert (last["value"], last["target"], last["gap"]) == (2.0, 6.0, -4.0)
+    assert last["gap_pct"] == pytest.approx(-400 / 6)
+    assert (last["status"], last["year_first_met"], last["projected"]) == ("met", 0, 2.0)
+    assert (last["unit"], last["level_unit"]) == ("Persons", "Persons")
+    # x at t = 2, 3, 4 is 7, 4, 2: the changes are -3/7 and -2/4, the largest -3/7
+    assert fall["value"] == pytest.approx((4 / 7 - 1) * 100)
+    assert (fall["unit"], fall["level_unit"], fall["status"]) == ("%", "Persons", "met")
+    assert fall["growth_simulated_pct"] == pytest.approx(((2 / 7) ** 0.5 - 1) * 100)
+    # at t = 2 (x = 7) the path to t = 4 (x = 2) meets "at most 6": on track
+    early = evaluate(_generic_results(), goals_from_dict(GENERIC), year=2).set_index("goal_id")
+    assert early.loc["last", "status"] == "on track" and early.loc["last", "value"] == 7.0
+    assert early.loc["last", "growth_needed_pct"] == pytest.approx(((6 / 7) ** 0.5 - 1) * 100)
+    assert early.loc["last", "growth_simulated_pct"] == pytest.approx(((2 / 7) ** 0.5 - 1) * 100)
+
+
+def test_the_table_carries_the_scenario_titles_of_the_results(goals):
+    ds = make_results(scenarios={"baseline": {}, "plan": {}})
+    manifest = json.loads(ds.attrs["manifest"])
+    text = "title: {zh: 规划情景, en: The plan}\n"
+    manifest["scenarios"] = [{"name": "plan", "files": [{"name": "plan.yaml", "text": text}]}]
+    ds.attrs["manifest"] = json.dumps(manifest)
+    t = evaluate(ds, goals, year=2020)
+    assert t.attrs["scenario_titles"] == {"plan": {"zh": "规划情景", "en": "The plan"}}
