@@ -476,3 +476,28 @@ def test_the_table_carries_the_scenario_titles_of_the_results(goals):
     ds.attrs["manifest"] = json.dumps(manifest)
     t = evaluate(ds, goals, year=2020)
     assert t.attrs["scenario_titles"] == {"plan": {"zh": "规划情景", "en": "The plan"}}
+
+
+def test_rows_name_their_goal_scope_and_place_in_the_language_asked(mixed, goals):
+    zh = evaluate(mixed, goals, year=2020, lang="zh")
+    rows = [_row(zh, "revenue_park", "Hanyuan"), _row(zh, "revenue_park", "East")]
+    rows.append(_row(zh, "revenue_city", "Ya'an"))
+    got = [(r["goal"], r["scope"], r["scope_label"], r["binding"]) for r in rows]
+    assert got == [
+        ("园区营业收入", "park", "汉源", True),
+        ("园区营业收入", "region", "东部", False),
+        ("全市园区营业收入", "city", "全市", True),
+    ]
+    en = _row(evaluate(mixed, goals, year=2020), "revenue_park", "Hanyuan")
+    assert (en["goal"], en["scope_label"]) == ("Park revenue", "Hanyuan")
+
+
+def test_results_without_a_goals_baseline_year_say_which_year_is_missing(goals):
+    ds = make_results()
+    ds = ds.sel(time=ds["time"] >= 2017)  # 2016, the pollutants' and trends' baseline, cut
+    with pytest.raises(ResultsError) as exc:
+        evaluate(ds, goals, year=2020)
+    assert str(exc.value) == (
+        "goal 'energy_per_output': the results have no value for year 2016 (they cover "
+        "2017-2020); choose --year within the simulated years."
+    )
