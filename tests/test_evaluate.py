@@ -460,12 +460,35 @@ def test_generic_goals_are_read_at_time_points_of_results_without_parks():
     # x at t = 2, 3, 4 is 7, 4, 2: the changes are -3/7 and -2/4, the largest -3/7
     assert fall["value"] == pytest.approx((4 / 7 - 1) * 100)
     assert (fall["unit"], fall["level_unit"], fall["status"]) == ("%", "Persons", "met")
+    assert (fall["target"], last["comparison"], fall["comparison"]) == (
+        0.0,
+        "<=",
+        "falling_every_year",
+    )
+    assert list(t["eval_year"]) == [4, 4] and list(t["goal_year"]) == [4, 4]
     assert fall["growth_simulated_pct"] == pytest.approx(((2 / 7) ** 0.5 - 1) * 100)
     # at t = 2 (x = 7) the path to t = 4 (x = 2) meets "at most 6": on track
     early = evaluate(_generic_results(), goals_from_dict(GENERIC), year=2).set_index("goal_id")
     assert early.loc["last", "status"] == "on track" and early.loc["last", "value"] == 7.0
     assert early.loc["last", "growth_needed_pct"] == pytest.approx(((6 / 7) ** 0.5 - 1) * 100)
     assert early.loc["last", "growth_simulated_pct"] == pytest.approx(((2 / 7) ** 0.5 - 1) * 100)
+    assert list(early["eval_year"]) == [2, 2] and list(early["goal_year"]) == [4, 4]
+    # the trend's rate before its goal year: from t = 2 to the goal year 4, 7 -> 2
+    assert early.loc["fall", "growth_simulated_pct"] == pytest.approx(((2 / 7) ** 0.5 - 1) * 100)
+    assert np.isnan(early.loc["fall", "value"])  # no change counted yet after t = 2
+
+
+def test_a_trend_goal_made_in_code_without_a_baseline_year_is_refused(goals):
+    import dataclasses
+
+    from yaan_sim.outputs.goals import GoalsError
+
+    bad = dataclasses.replace(goals["energy_per_output"], baseline_year=None)
+    with pytest.raises(GoalsError) as exc:  # the goals reader refuses such a goal itself
+        evaluate(make_results(), [bad], year=2020)
+    assert str(exc.value) == (
+        "goal 'energy_per_output': a falling-every-year goal needs a baseline_year"
+    )
 
 
 def test_the_table_carries_the_scenario_titles_of_the_results(goals):
