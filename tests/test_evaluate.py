@@ -524,3 +524,19 @@ def test_results_without_a_goals_baseline_year_say_which_year_is_missing(goals):
         "goal 'energy_per_output': the results have no value for year 2016 (they cover "
         "2017-2020); choose --year within the simulated years."
     )
+
+
+COLUMNS = (  # noqa: SIM905 (the columns evaluate's docstring lists, in its order)
+    "goal_id goal scope scope_name scope_label binding comparison target value unit gap "
+    "gap_pct status basis eval_year goal_year year_first_met growth_needed_pct "
+    "growth_simulated_pct projected level level_unit value_source"
+).split()
+
+
+def test_a_table_of_trend_goals_only_has_every_column():
+    fall = goals_from_dict({"goals": [GENERIC["goals"][1]]})
+    t = evaluate(_generic_results(), fall, year=4)
+    assert list(t.columns) == COLUMNS  # a trend row gives the level goals' columns too
+    row = t.iloc[0]
+    assert row["gap"] == pytest.approx((4 / 7 - 1) * 100) and row["projected"] == 2.0
+    assert np.isnan([row["gap_pct"], row["year_first_met"], row["growth_needed_pct"]]).all()
