@@ -540,3 +540,22 @@ def test_a_table_of_trend_goals_only_has_every_column():
     row = t.iloc[0]
     assert row["gap"] == pytest.approx((4 / 7 - 1) * 100) and row["projected"] == 2.0
     assert np.isnan([row["gap_pct"], row["year_first_met"], row["growth_needed_pct"]]).all()
+
+
+def test_a_generic_goal_on_one_element_reads_that_element():
+    ds = _generic_results()
+    ds["stock"] = (("time", "region"), np.stack([10 - ds["time"], 1 + ds["time"]], axis=1))
+    ds = ds.assign_coords(region=["North", "South"])
+    goal = {"id": "s", "variable": "stock", "element": "South", "comparison": "at least"}
+    t = evaluate(ds, goals_from_dict({"goals": [goal | {"target": 3, "year": 4}]}), year=4)
+    assert (t.iloc[0]["scope_name"], t.iloc[0]["value"]) == ("South", 5.0)  # 1 + 4
+
+
+def test_the_plans_goals_need_the_whole_calendar_year(goals):
+    # the results run to 2021.0: 2021 is a time point, but its calendar year is not there
+    with pytest.raises(
+        ResultsError,
+        match=r"^year 2021 is outside the years the results cover "
+        r"\(2016-2020; they run from 2016 to 2021, and a year's figure is its total",
+    ):
+        evaluate(make_results(), goals, year=2021)
