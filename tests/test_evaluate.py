@@ -14,7 +14,7 @@ from yaan_sim.cli import main
 from yaan_sim.errors import ResultsError, YaanSimError
 from yaan_sim.outputs.evaluate import evaluate
 from yaan_sim.outputs.goal_table import format_table
-from yaan_sim.outputs.goals import load_goals
+from yaan_sim.outputs.goals import goals_from_dict, load_goals
 from yaan_sim.outputs.observed import load_observed
 from yaan_sim.outputs.results_check import open_results
 from yaan_sim.outputs.what_it_takes import what_it_takes
@@ -375,3 +375,187 @@ def test_cli_evaluate_bad_files_exit_2_without_traceback(tmp_path, capsys):
         assert main(["evaluate", str(path)]) == 2
         err = capsys.readouterr().err
         assert err.startswith("yaan-sim evaluate: error: ") and "Traceback" not in err
+
+
+# ------------------------------------------------- evaluate's defaults and other goals
+
+PLAN_GOAL_IDS = [  # scenarios/plan-goals.yaml, in file order
+    "revenue_city",
+    "revenue_park",
+    "rd_share",
+    "energy_per_output",
+    "water_per_output",
+    "cod_controlled",
+    "nh3n_controlled",
+    "so2_controlled",
+    "nox_controlled",
+]
+ONE_GOAL = {
+    "id": "rev",
+    "name_en": "Revenue",
+    "name_zh": "营业收入",
+    "section": "x",
+    "text_zh": "营业收入",
+    "metric": {"variable": "revenue", "aggregate": "sum"},
+    "comparison": ">=",
+    "target": 1,
+    "year": 2020,
+    "unit": "yiyuan/Year",
+    "scope": "city",
+}
+
+
+def test_without_goals_the_plans_are_judged_and_goals_given_replace_them(mixed):
+    assert list(dict.fromkeys(evaluate(mixed, year=2020)["goal_id"])) == PLAN_GOAL_IDS
+    t = evaluate(mixed, goals_from_dict({"goals": [ONE_GOAL]}), year=2020)
+    assert list(t["goal_id"]) == ["rev"] and list(t["target"]) == [1.0]
+    assert list(t["status"]) == ["met"]
+    assert t.attrs["goal_names"] == {"rev": {"en": "Revenue", "zh": "营业收入"}}
+
+
+@pytest.mark.parametrize("as_text", [False, True])
+def test_an_observed_file_given_by_its_path_is_read(mixed, goals, tmp_path, as_text):
+    path = tmp_path / "obs.csv"
+    path.write_text(
+        "variable,park,year,value,unit,source,confidence\nrevenue,ETDZ,2018,300,亿元,t,H\n",
+        encoding="utf-8",
+    )
+    t = evaluate(mixed, goals, year=2018, observed=str(path) if as_text else path)
+    etdz = _row(t, "revenue_park", "ETDZ")
+    assert etdz["value_source"] == "observed" and etdz["value"] == 300.0
+
+
+def _generic_results():
+    """x over t = 0..4 (no parks, no calendar years): 0 1 3 5 7 6 4 3 2 every half."""
+    t = np.arange(0.0, 4.01, 0.5)
+    x = np.array([0, 1, 3, 5, 7, 6, 4, 3, 2], float)
+    ds = xr.Dataset({"x": ("time", x, {"units": "Persons"})}, coords={"time": t})
+    ds.attrs["manifest"] = json.dumps({"model_file": "hand.mdl"})
+    return ds
+
+
+GENERIC = {
+    "goals": [
+        {"id": "last", "variable": "x", "comparison": "at most", "target": 6, "year": 4},
+        {
+            "id": "fall",
+            "variable": "x",
+            "comparison": "falling every year",
+            "baseline_year": 2,
+            "year": 4,
+        },
+    ]
+}
+
+
+def test_generic_goals_are_read_at_time_points_of_results_without_parks():
+    # t = 4 is the last saved time: a time point, not a whole calendar year as for the plan
+    t = evaluate(_generic_results(), goals_from_dict(GENERIC), year=4).set_index("goal_id")
+    last, fall = t.loc["last"], t.loc["fall"]
+    assert (last["scope"], last["scope_name"], last["basis"]) == ("model", "", "value at t = Y")
+    assert (last["value"], last["target"], last["gap"]) == (2.0, 6.0, -4.0)
+    assert last["gap_pct"] == pytest.approx(-400 / 6)
+    assert (last["status"], last["year_first_met"], last["projected"]) == ("met", 0, 2.0)
+    assert (last["unit"], last["level_unit"]) == ("Persons", "Persons")
+    # x at t = 2, 3, 4 is 7, 4, 2: the changes are -3/7 and -2/4, the largest -3/7
+    assert fall["value"] == pytest.approx((4 / 7 - 1) * 100)
+    assert (fall["unit"], fall["level_unit"], fall["status"]) == ("%", "Persons", "met")
+    assert (fall["target"], last["comparison"], fall["comparison"]) == (
+        0.0,
+        "<=",
+        "falling_every_year",
+    )
+    assert list(t["eval_year"]) == [4, 4] and list(t["goal_year"]) == [4, 4]
+    assert fall["growth_simulated_pct"] == pytest.approx(((2 / 7) ** 0.5 - 1) * 100)
+    # at t = 2 (x = 7) the path to t = 4 (x = 2) meets "at most 6": on track
+    early = evaluate(_generic_results(), goals_from_dict(GENERIC), year=2).set_index("goal_id")
+    assert early.loc["last", "status"] == "on track" and early.loc["last", "value"] == 7.0
+    assert early.loc["last", "growth_needed_pct"] == pytest.approx(((6 / 7) ** 0.5 - 1) * 100)
+    assert early.loc["last", "growth_simulated_pct"] == pytest.approx(((2 / 7) ** 0.5 - 1) * 100)
+    assert list(early["eval_year"]) == [2, 2] and list(early["goal_year"]) == [4, 4]
+    # the trend's rate before its goal year: from t = 2 to the goal year 4, 7 -> 2
+    assert early.loc["fall", "growth_simulated_pct"] == pytest.approx(((2 / 7) ** 0.5 - 1) * 100)
+    assert np.isnan(early.loc["fall", "value"])  # no change counted yet after t = 2
+
+
+def test_a_trend_goal_made_in_code_without_a_baseline_year_is_refused(goals):
+    import dataclasses
+
+    from yaan_sim.outputs.goals import GoalsError
+
+    bad = dataclasses.replace(goals["energy_per_output"], baseline_year=None)
+    with pytest.raises(GoalsError) as exc:  # the goals reader refuses such a goal itself
+        evaluate(make_results(), [bad], year=2020)
+    assert str(exc.value) == (
+        "goal 'energy_per_output': a falling-every-year goal needs a baseline_year"
+    )
+
+
+def test_the_table_carries_the_scenario_titles_of_the_results(goals):
+    ds = make_results(scenarios={"baseline": {}, "plan": {}})
+    manifest = json.loads(ds.attrs["manifest"])
+    text = "title: {zh: 规划情景, en: The plan}\n"
+    manifest["scenarios"] = [{"name": "plan", "files": [{"name": "plan.yaml", "text": text}]}]
+    ds.attrs["manifest"] = json.dumps(manifest)
+    t = evaluate(ds, goals, year=2020)
+    assert t.attrs["scenario_titles"] == {"plan": {"zh": "规划情景", "en": "The plan"}}
+
+
+def test_rows_name_their_goal_scope_and_place_in_the_language_asked(mixed, goals):
+    zh = evaluate(mixed, goals, year=2020, lang="zh")
+    rows = [_row(zh, "revenue_park", "Hanyuan"), _row(zh, "revenue_park", "East")]
+    rows.append(_row(zh, "revenue_city", "Ya'an"))
+    got = [(r["goal"], r["scope"], r["scope_label"], r["binding"]) for r in rows]
+    assert got == [
+        ("园区营业收入", "park", "汉源", True),
+        ("园区营业收入", "region", "东部", False),
+        ("全市园区营业收入", "city", "全市", True),
+    ]
+    en = _row(evaluate(mixed, goals, year=2020), "revenue_park", "Hanyuan")
+    assert (en["goal"], en["scope_label"]) == ("Park revenue", "Hanyuan")
+
+
+def test_results_without_a_goals_baseline_year_say_which_year_is_missing(goals):
+    ds = make_results()
+    ds = ds.sel(time=ds["time"] >= 2017)  # 2016, the pollutants' and trends' baseline, cut
+    with pytest.raises(ResultsError) as exc:
+        evaluate(ds, goals, year=2020)
+    assert str(exc.value) == (
+        "goal 'energy_per_output': the results have no value for year 2016 (they cover "
+        "2017-2020); choose --year within the simulated years."
+    )
+
+
+COLUMNS = (  # noqa: SIM905 (the columns evaluate's docstring lists, in its order)
+    "goal_id goal scope scope_name scope_label binding comparison target value unit gap "
+    "gap_pct status basis eval_year goal_year year_first_met growth_needed_pct "
+    "growth_simulated_pct projected level level_unit value_source"
+).split()
+
+
+def test_a_table_of_trend_goals_only_has_every_column():
+    fall = goals_from_dict({"goals": [GENERIC["goals"][1]]})
+    t = evaluate(_generic_results(), fall, year=4)
+    assert list(t.columns) == COLUMNS  # a trend row gives the level goals' columns too
+    row = t.iloc[0]
+    assert row["gap"] == pytest.approx((4 / 7 - 1) * 100) and row["projected"] == 2.0
+    assert np.isnan([row["gap_pct"], row["year_first_met"], row["growth_needed_pct"]]).all()
+
+
+def test_a_generic_goal_on_one_element_reads_that_element():
+    ds = _generic_results()
+    ds["stock"] = (("time", "region"), np.stack([10 - ds["time"], 1 + ds["time"]], axis=1))
+    ds = ds.assign_coords(region=["North", "South"])
+    goal = {"id": "s", "variable": "stock", "element": "South", "comparison": "at least"}
+    t = evaluate(ds, goals_from_dict({"goals": [goal | {"target": 3, "year": 4}]}), year=4)
+    assert (t.iloc[0]["scope_name"], t.iloc[0]["value"]) == ("South", 5.0)  # 1 + 4
+
+
+def test_the_plans_goals_need_the_whole_calendar_year(goals):
+    # the results run to 2021.0: 2021 is a time point, but its calendar year is not there
+    with pytest.raises(
+        ResultsError,
+        match=r"^year 2021 is outside the years the results cover "
+        r"\(2016-2020; they run from 2016 to 2021, and a year's figure is its total",
+    ):
+        evaluate(make_results(), goals, year=2021)
