@@ -95,6 +95,12 @@ def test_theil_statistics_at_their_edges():
     assert flat["U_S"] == pytest.approx(1.0)  # MSE 2/3 = (0 - sqrt(2/3))**2
     zero = fit_statistics([0.0, 0.0], [0.0, 0.0])
     assert math.isnan(zero["theil_U"]) and zero["RMSE"] == 0.0
+    # small values (standard deviations under 1) still get Pearson's r
+    small = fit_statistics([1.0, 1.5, 1.2], [1.1, 1.4, 1.3])
+    assert small["r"] == pytest.approx(np.corrcoef([1.0, 1.5, 1.2], [1.1, 1.4, 1.3])[0, 1])
+    assert small["r"] < 0.99
+    # an observed zero gives an infinite MAPE, quietly (warnings are errors in the suite)
+    assert fit_statistics([1.0, 2.0], [0.0, 2.0])["MAPE"] == math.inf
 
 
 @pytest.mark.parametrize(
