@@ -137,12 +137,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     horizon = parse_horizon(args.horizon, model)
     scenarios = collect_scenarios(sources, model)
     if args.reference is not None:  # before the run: a name that is not run fails at once
-        names = [s.name for s in scenarios]
-        if args.reference not in names:
-            raise YaanSimError(
-                f"--reference {args.reference!r} is not one of the scenarios run: "
-                f"{', '.join(names) or '(none)'}"
-            )
+        from yaan_sim.outputs.workbook import check_reference_name
+
+        check_reference_name(args.reference, [s.name for s in scenarios])
     year = goal_year(args.year, run_horizon(model, scenarios, horizon), goals)
     if args.samples:
         require_variables(

@@ -197,12 +197,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         refs = [str(p) for p in profile.scenario_files()]
     scenarios = load_scenarios([profile.scenario_ref(r) for r in refs], model) if refs else []
     if args.reference is not None:  # before the run: a name that is not run fails at once
-        names = [s.name for s in scenarios]
-        if args.reference not in names:
-            raise YaanSimError(
-                f"--reference {args.reference!r} is not one of the scenarios run: "
-                f"{', '.join(names) or '(none)'}"
-            )
+        from yaan_sim.outputs.workbook import check_reference_name
+
+        check_reference_name(args.reference, [s.name for s in scenarios])
     goals = profile_goals(profile) if main_job and not profile.is_yaan else None
     from_year = getattr(args, "from_year", None)
     if getattr(args, "observed", None) and from_year is None:

@@ -370,10 +370,15 @@ def _goal_year(ds: xr.Dataset, year: int | None) -> int:
 def check_reference(ds: xr.Dataset, reference: str) -> None:
     """A clear error unless ``reference`` is one of the scenarios of ``ds``."""
     have = [str(s) for s in ds["scenario"].values] if "scenario" in ds.dims else []
-    if reference not in have:
+    check_reference_name(reference, have)
+
+
+def check_reference_name(reference: str, names: list[str]) -> None:
+    """A clear error unless ``reference`` is one of the scenario ``names`` (run or to run)."""
+    if reference not in names:
         raise YaanSimError(
             f"--reference {reference!r} is not one of the scenarios run: "
-            f"{', '.join(have) or '(none)'}"
+            f"{', '.join(names) or '(none)'}"
         )
 
 
