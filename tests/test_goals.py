@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.goals_text import ONE_GOAL
 from yaan_sim.outputs.goals import GoalsError, goals_from_dict, load_goals
 from yaan_sim.paths import DEFAULT_MODEL
 from yaan_sim.scenario.places import Places
@@ -99,20 +100,7 @@ def _write(tmp_path, text):
     return p
 
 
-GOOD = """\
-goals:
-  - id: g1
-    name_en: City revenue
-    name_zh: 全市营业收入
-    section: 一(三)
-    text_zh: 营业收入力争达到2000亿元
-    metric: {variable: revenue, aggregate: sum}
-    comparison: ">="
-    target: 2000
-    year: 2020
-    unit: yiyuan/Year
-    scope: city
-"""
+GOOD = ONE_GOAL
 
 
 def test_a_minimal_file_loads(tmp_path):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.goals_text import ONE_GOAL
 from yaan_sim.outputs.generic_goals import MODEL_SCOPE
 from yaan_sim.outputs.goals import (
     DEFAULT_GOALS,
@@ -26,20 +27,7 @@ from yaan_sim.outputs.goals import (
 from yaan_sim.paths import DEFAULT_MODEL
 from yaan_sim.scenario.places import Places
 
-GOOD = """\
-goals:
-  - id: g1
-    name_en: City revenue
-    name_zh: 全市营业收入
-    section: 一(三)
-    text_zh: 营业收入力争达到2000亿元
-    metric: {variable: revenue, aggregate: sum}
-    comparison: ">="
-    target: 2000
-    year: 2020
-    unit: yiyuan/Year
-    scope: city
-"""
+GOOD = ONE_GOAL
 METRIC = "{variable: revenue, aggregate: sum}"
 # the keys a goal of the plan's form takes, and a metric's, as the file format documents them
 GOAL_KEYS = (

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from support.fake_results import make_results
 
+from tests.support.goals_text import ONE_GOAL
 from yaan_sim.errors import YaanSimError
 from yaan_sim.model.load import load_model
 from yaan_sim.outputs.evaluate import evaluate
@@ -72,20 +73,7 @@ def test_yaml11_forms_as_schedule_years_and_in_goals(tmp_path, fx_model):
 
 
 # --- goals through the hardened reader ------------------------------------------------------------
-GOAL = """\
-goals:
-  - id: g1
-    name_en: City revenue
-    name_zh: 全市营业收入
-    section: 一(三)
-    text_zh: 营业收入力争达到2000亿元
-    metric: {variable: revenue, aggregate: sum}
-    comparison: ">="
-    target: 2000
-    year: 2020
-    unit: yiyuan/Year
-    scope: city
-"""
+GOAL = ONE_GOAL
 
 
 def test_duplicate_goal_keys_are_refused(tmp_path):
