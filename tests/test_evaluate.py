@@ -10,6 +10,7 @@ import pytest
 import xarray as xr
 from support.fake_results import TARGET, make_results
 
+from tests.support.goals_text import PLAN_GOAL_IDS
 from yaan_sim.cli import main
 from yaan_sim.errors import ResultsError, YaanSimError
 from yaan_sim.outputs.evaluate import evaluate
@@ -379,17 +380,6 @@ def test_cli_evaluate_bad_files_exit_2_without_traceback(tmp_path, capsys):
 
 # ------------------------------------------------- evaluate's defaults and other goals
 
-PLAN_GOAL_IDS = [  # scenarios/plan-goals.yaml, in file order
-    "revenue_city",
-    "revenue_park",
-    "rd_share",
-    "energy_per_output",
-    "water_per_output",
-    "cod_controlled",
-    "nh3n_controlled",
-    "so2_controlled",
-    "nox_controlled",
-]
 ONE_GOAL = {
     "id": "rev",
     "name_en": "Revenue",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.goals_text import ONE_GOAL
+from tests.support.goals_text import ONE_GOAL, PLAN_GOAL_IDS
 from yaan_sim.outputs.goals import GoalsError, goals_from_dict, load_goals
 from yaan_sim.paths import DEFAULT_MODEL
 from yaan_sim.scenario.places import Places
@@ -27,17 +27,7 @@ def goals():  # to the first test only, so mutants of load_goals would skip the 
 
 
 def test_every_goal_of_section_1_3_is_encoded(goals):
-    assert goals.ids == [
-        "revenue_city",
-        "revenue_park",
-        "rd_share",
-        "energy_per_output",
-        "water_per_output",
-        "cod_controlled",
-        "nh3n_controlled",
-        "so2_controlled",
-        "nox_controlled",
-    ]
+    assert goals.ids == PLAN_GOAL_IDS
     assert all(g.year == 2020 for g in goals)
     assert all(g.note and g.note_zh for g in goals)
     assert all(g.section.startswith("一(三)") for g in goals)

@@ -16,6 +16,7 @@ import pytest
 import xarray as xr
 
 import yaan_sim as ys
+from tests.support.goals_text import PLAN_GOAL_VARIABLES
 from yaan_sim.analysis.ensemble import run_ensemble
 from yaan_sim.analysis.rerun import rerun
 from yaan_sim.cli import main
@@ -223,14 +224,6 @@ def _spy(monkeypatch, target):
 
 
 HALF_YEARS = {"start": 2016, "stop": 2017, "step": 0.25, "saveper": 0.5}
-GOAL_VARIABLES = [  # the variables scenarios/plan-goals.yaml's metrics read, in file order
-    "revenue",
-    "research_spending",
-    "energy_use",
-    "industrial_output",
-    "water_use",
-    "emissions",
-]
 
 
 @pytest.mark.parametrize(
@@ -239,7 +232,7 @@ GOAL_VARIABLES = [  # the variables scenarios/plan-goals.yaml's metrics read, in
         (2, ["Revenue"], ["Revenue"]),
         (2, None, "all"),  # version 2 records what was kept: None is every variable
         (1, ["Revenue"], ["Revenue"]),
-        (1, None, GOAL_VARIABLES),  # version 1 recorded what was asked: None, the goals'
+        (1, None, PLAN_GOAL_VARIABLES),  # version 1 recorded what was asked: None, the goals'
     ],
 )
 def test_rerun_of_an_ensemble_passes_its_recorded_settings(

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import xarray as xr
 from support.fake_results import PARKS, TARGET, TIMES, make_results
+from support.goals_text import PLAN_GOAL_VARIABLES
 
 from yaan_sim.errors import YaanSimError
 from yaan_sim.outputs.gaps import goal_gaps, goal_variables, parse_outcomes
@@ -294,14 +295,7 @@ def test_goal_variables_lists_each_once(goals):
     everything = goal_variables(goals)
     assert everything[:2] == ["revenue", "research_spending"]
     assert len(everything) == len(set(everything))
-    assert set(everything) == {
-        "revenue",
-        "research_spending",
-        "energy_use",
-        "industrial_output",
-        "water_use",
-        "emissions",
-    }
+    assert set(everything) == set(PLAN_GOAL_VARIABLES)
 
 
 # ---- cases added for the mutants mutmut found alive (docs/testing.md) ----
