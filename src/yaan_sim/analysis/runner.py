@@ -140,7 +140,7 @@ def resolve_return_vars(return_vars: Any, goals: Any = None, model: Any = None) 
     return list(return_vars)
 
 
-_GOAL_VARS: dict[tuple, tuple[str, ...]] = {}
+_GOAL_VARS: dict[tuple[int, int], tuple[str, ...]] = {}
 
 
 def _plan_goal_variables() -> tuple[str, ...]:
@@ -151,15 +151,12 @@ def _plan_goal_variables() -> tuple[str, ...]:
 
     try:
         st = DEFAULT_GOALS.stat()
-        key: tuple = (str(DEFAULT_GOALS), st.st_mtime_ns, st.st_size)
-    except OSError:  # load_goals says what is wrong
-        key = ()
-    if not key or key not in _GOAL_VARS:
-        names = tuple(goal_variables(load_goals()))
-        if key:
-            _GOAL_VARS.clear()
-            _GOAL_VARS[key] = names
-        return names
+    except OSError:  # not cached: load_goals says what is wrong
+        return tuple(goal_variables(load_goals()))
+    key = (st.st_mtime_ns, st.st_size)
+    if key not in _GOAL_VARS:  # one entry: the file as it is now
+        _GOAL_VARS.clear()
+        _GOAL_VARS[key] = tuple(goal_variables(load_goals()))
     return _GOAL_VARS[key]
 
 
