@@ -77,7 +77,7 @@ lint: venv-lint  ## ruff check, ruff format --check and mypy (configured in pypr
 # the misfits): 0.2 on the log scale for levels, 3 points for growth rates (H 1 -> 3.2,
 # M 2 -> 3.6, L 5 -> 5.8). Differential-evolution moves (--moves de: they mix here in half
 # the steps of the stretch move), 100 walkers x 8,000 steps, the second half kept, thinned to
-# 400 draws (about 26 minutes on two shared cores). models/README.md, "Calibration and
+# 400 draws (about 17 minutes on two cores alone). models/README.md, "Calibration and
 # posterior", reads it.
 posterior: venv  ## sample the calibrated constants' posterior into models/data/posterior.nc
 	mkdir -p out

@@ -285,6 +285,31 @@ def test_the_2013_state_is_the_documented_one(model, baseline):
     assert float(start["land_under_disposal_1"].max()) == 0.0
 
 
+def test_the_2013_state_is_unrationed_in_every_posterior_draw(model):
+    """The energy allocation starts at the parks' own 2013 demand over the stated share, so
+    no draw of the calibrated constants starts rationed (with the fixed 145 of before, the
+    posterior's draws that put more of ETDZ in industry did)."""
+    from yaan_sim.analysis.ensemble import run_ensemble
+
+    base = load_scenario("baseline", model)
+    h = ys.Horizon(2013.0, 2014.0, base.horizon.step, base.horizon.step)
+    ds = run_ensemble(
+        model,
+        [base],
+        40,
+        seed=3,
+        posterior=MODELS_DIR / "data" / "posterior.nc",
+        horizon=h,
+        return_vars=["energy_utilisation", "perceived_energy_ratio", "park_energy_demand"],
+    ).sel(scenario="baseline", time=2013.0)
+    share = float(model.default_value("Energy use share of allocation in 2013"))
+    assert share < 0.85  # below where the rationing table starts
+    np.testing.assert_allclose(ds["perceived_energy_ratio"].values, share, rtol=1e-9)
+    assert float(ds["energy_utilisation"].min()) == 1.0
+    # the draws do differ in the demand the allocation follows
+    assert float(ds["park_energy_demand"].std("sample")) > 1.0
+
+
 def test_land_is_conserved(model, shipped):
     """Quota, developed, idle and in-disposal land change only by the quota release."""
     total = sum(
@@ -349,20 +374,25 @@ def test_the_2020_result_does_not_depend_on_the_start_year(model):
 
 
 def test_etdz_history_is_in_the_range_of_its_revenue(model):
-    """ETDZ 2013-2015 (calendar-year totals). The constants were set by hand against these
-    and later figures, not fitted exactly: 2013 within 1 %, 2014 within 5 %, 2015 within
-    7 % (the model grows smoothly; the data accelerate more sharply in 2015, +30 % after
-    +14 %, a misfit models/README.md records)."""
+    """ETDZ 2013-2015 (calendar-year totals). The 2013 revenue rate is set from the 2013
+    figure (within 1 %); 2014 and 2015 within the ledger's stated error for them (M: 10 % on
+    the log scale). The .mdl holds the posterior's medians, which trade these against the
+    later figures: the model grows smoothly, the data by +14 % then +30 %."""
     table = run_backtest(model, engine="vector")
     observed = read_observed()
     assert len(table) == len(observed[observed.park == "ETDZ"]) == 3
-    err = table.set_index("year")["error_pct"].abs()
-    assert err[2013] < 1 and err[2014] < 5 and err[2015] < 7, table
+    table = table.set_index("year")
+    assert abs(table.loc[2013, "error_pct"]) < 1, table
+    log_err = np.log(table["simulated"] / table["observed"]).abs()
+    assert (log_err.loc[[2014, 2015]] < 0.10).all(), table
 
 
 def test_etdz_later_partial_years_and_industry_are_in_range(baseline):
-    """2018 H1 and 2019 Q1 revenue (etdz-rev-2018h1, etdz-rev-2019q1), 2020 H1 above-scale
-    output and electricity (etdz-ioas-2020h1, etdz-elec-ias-2020h1): within 20 %."""
+    """2018 H1 and 2019 Q1 revenue (etdz-rev-2018h1, etdz-rev-2019q1) and 2020 H1
+    above-scale electricity (etdz-elec-ias-2020h1): within 20 %. ETDZ's above-scale output
+    in 2020 H1 lies between its two published figures, which conflict (both L): about 58
+    (etdz-ioas-2020h1) and about 138, what 320 for 2021 after 16 % growth implies for half
+    of 2020 (etdz-ioas-2021, etdz-ioas-2021-g)."""
 
     def part(var, a, b):
         x = baseline[var].sel(park="ETDZ", time=slice(a, b))
@@ -370,7 +400,7 @@ def test_etdz_later_partial_years_and_industry_are_in_range(baseline):
 
     assert part("revenue", 2018.0, 2018.5) == pytest.approx(180.3, rel=0.2)
     assert part("revenue", 2019.0, 2019.25) == pytest.approx(110.4, rel=0.2)
-    assert part("above_scale_industrial_output", 2020.0, 2020.5) == pytest.approx(58, rel=0.2)
+    assert 58 < part("above_scale_industrial_output", 2020.0, 2020.5) < 320 / 1.16 / 2
     assert part("above_scale_electricity_use", 2020.0, 2020.5) == pytest.approx(4.61, rel=0.2)
     # most of ETDZ's revenue is trade, not industry (sources.md A5)
     assert float(baseline["other_revenue"].sel(park="ETDZ", time=2019.0)) > float(
@@ -378,15 +408,45 @@ def test_etdz_later_partial_years_and_industry_are_in_range(baseline):
     )
 
 
-def test_park_rd_stays_within_the_citys_reported_total(shipped):
+class _PlanSubsidy:
+    """A shipped scenario with the plan's R&D subsidy in place of its own."""
+
+    def __init__(self, base, plan, model):
+        self.base, self.name, self.title_en, self.uncertain = base, base.name, base.name, None
+        self.horizon = base.horizon
+        self.subsidy = plan.overrides(model, plan.horizon)[SUBSIDY]
+
+    def overrides(self, model, horizon):
+        return {**self.base.overrides(model, horizon), SUBSIDY: self.subsidy}
+
+
+SUBSIDY = "Research subsidy rate"
+
+
+def test_park_rd_stays_within_the_citys_reported_total(model, shipped):
     """The parks are part of the city: their R&D in 2019 and 2020 (calendar-year totals)
     is at most the city's above-scale industrial R&D (city-rd-ind-2019-read 4.57,
-    city-rd-ind-2020 5.52), in every shipped scenario."""
+    city-rd-ind-2020 5.52) in every shipped scenario that pays the plan's R&D subsidy or
+    none. A scenario that pays more (innovation-push) describes R&D that the city's firms
+    did not do, so its excess is not a contradiction; with the plan's subsidy it too stays
+    within."""
+    plan = load_scenario("plan", model)
+    plan_subsidy = plan.overrides(model, plan.horizon)[SUBSIDY]
+    more, within = [], []
+    for name in SHIPPED:
+        sub = load_scenario(name, model).overrides(model, plan.horizon).get(SUBSIDY)
+        (within if sub is None or sub.identical(plan_subsidy) else more).append(name)
+    assert more == ["innovation-push"]
+    tamed = ys.simulate(
+        model, [_PlanSubsidy(load_scenario(n, model), plan, model) for n in more], engine="vector"
+    )
     for year, city in ((2019, 4.57), (2020, 5.52)):
-        parks = year_total(shipped["park_research_spending"], year)
+        parks = year_total(shipped["park_research_spending"].sel(scenario=within), year)
         assert float(parks.max()) <= city, (year, parks.values)
-    plan = shipped.sel(scenario="plan")
-    implied = float(year_total(plan["city_above_scale_industrial_research"], 2020))
+        assert float(year_total(tamed["park_research_spending"], year).max()) <= city
+    implied = float(
+        year_total(shipped.sel(scenario="plan")["city_above_scale_industrial_research"], 2020)
+    )
     assert implied == pytest.approx(5.52, rel=0.15)
 
 

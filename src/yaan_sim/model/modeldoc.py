@@ -89,23 +89,27 @@ def render(model) -> str:
         for m in metas
         if m.fields.get("observes")
     ]
-    counts = {"sourced": 0, "set by hand": 0, "assumed": 0}
+    counts = {"sourced": 0, "calibrated": 0, "set by hand": 0, "assumed": 0}
     for m in metas:
         if m.role in {"parameter", "lever"}:
             counts[_basis(m)] += 1
     out += [
         "",
         f"{sum(counts.values())} constants: {counts['sourced']} from a published figure, the plan "
-        f"or a definition; {counts['set by hand']} set by hand against published figures (their "
-        f"`calibrate:` field names them); {counts['assumed']} assumed.",
+        f"or a definition; {counts['calibrated']} calibrated (the posterior's median); "
+        f"{counts['set by hand']} set by hand against published figures (their `source:` "
+        f"names them); {counts['assumed']} assumed.",
     ]
     return "\n".join(out)
 
 
 def _basis(meta) -> str:
-    """How a constant's value was chosen: sourced, set by hand against data, or assumed."""
+    """How a constant's value was chosen: sourced, calibrated, set by hand against data, or
+    assumed."""
     source = meta.fields.get("source", "").lower()
-    if meta.fields.get("calibrate") or source.startswith(("set by hand", "calibrated")):
+    if source.startswith("calibrated"):
+        return "calibrated"
+    if meta.fields.get("calibrate") or source.startswith("set by hand"):
         return "set by hand"
     if source.startswith("assumed"):
         return "assumed"
