@@ -29,19 +29,18 @@ from yaan_sim.scenario import load_scenario
 LEVEL_SIGMA = {"H": 0.05, "M": 0.10, "L": 0.25}
 GROWTH_SIGMA = {"H": 1.0, "M": 2.0, "L": 5.0}
 
-#: Figures the shipped model misses by more than 3 sigma, and why (models/README.md).
+#: Figures the shipped model misses (each by more than 2.5 sigma), and why (models/README.md). The
+#: city's 2014 rebound after the earthquake, missed by the hand-set values, is now within
+#: 1 sigma: the calibrated pre-2013 capital growth gives the model's 2013 pipeline.
 KNOWN_MISSES = {
-    "city-outas-2014q1-3-g": "no 2013 earthquake dip in the model: the 2014 rebound is missed",
-    "city-vaas-2014q1-3-g": "no 2013 earthquake dip in the model: the 2014 rebound is missed",
     "etdz-fai-2018h1": "全社会固定资产投资 counts housing and urban works the model does not hold",
     "etdz-fai-2019q1": "全社会固定资产投资 counts housing and urban works the model does not hold",
     "etdz-fai-2018h1-g": "the same; the model's construction spending is a smooth pipeline",
-    "etdz-fai-2019q1-g": "the same; the model's construction spending is a smooth pipeline",
     "etdz-inv-2018h1-g": "the park's 2018 surge in attracted funds is not in the city's pool table",
     "city-rd-ind-2020-g": "the city's R&D jumped 21 % in 2020; the model's adjusts over 3 years",
 }
-#: Root-mean-square z bounds: chi2 with n = 4 (fit) or 13 (held-out) degrees of freedom
-#: exceeds n * bound**2 (16 for n = 4, 29 for n = 13) with probability 0.3 % and 0.6 %.
+#: Root-mean-square z bounds: chi2 with n = 6 (fit) or 14 (held-out) degrees of freedom
+#: exceeds n * bound**2 (24 for n = 6, 31.5 for n = 14) with probability 0.05 % and 0.5 %.
 RMS_Z_BOUND = {"fit": 2.0, "held-out": 1.5}
 
 
