@@ -926,3 +926,43 @@ def test_reading_a_file_word_for_word(tmp_path):
     ]
     (tmp_path / "f.yaml").mkdir()
     assert read(None)[2][0].startswith("f.yaml: (top level): cannot read the file: Is a director")
+
+
+def test_what_python_refuses_and_pyyaml_does_not_say_so_is_a_problem_too(tmp_path, monkeypatch):
+    """A date that is no date, a path Python cannot open, a loader that fails in an odd
+    way: each is a problem with its message, nothing escapes."""
+    reader, node, problems = _parse("x: 2020-13-45\n")
+    assert problems == [
+        "f.yaml:1: x: cannot read the value '2020-13-45': month must be in 1..12 (expected: a "
+        "number, a name or text). Fix: remove the tag or quote the value"
+    ]
+    found = []
+    reader = Reader("f.yaml", found)
+    assert reader.read(tmp_path / "a\0b.yaml") is None and reader.failure == "read"
+    assert [str(p) for p in found] == [
+        "f.yaml: (top level): cannot read the file: embedded null byte (expected: a readable "
+        "scenario file). Fix: check the path and permissions"
+    ]
+    import yaan_sim.scenario.reader as reader_module
+
+    def broken(text):
+        raise RuntimeError("the loader broke")
+
+    monkeypatch.setattr(reader_module, "_Loader", broken)
+    reader, node, problems = _parse("a: 1\n")
+    assert node is None and reader.failure == "yaml"
+    assert problems == [
+        "f.yaml: (top level): the YAML cannot be read: the loader broke (expected: valid "
+        "YAML). Fix: check the file with a YAML linter"
+    ]
+
+
+def test_nesting_is_counted_back_down_and_a_deep_file_gives_one_problem():
+    nested = (
+        "f.yaml:1: (top level): nesting deeper than 16 levels (expected: at most 6 levels). "
+        "Fix: flatten the structure; see the shipped examples"
+    )
+    # an inner list closed inside its outer one, then 15 more: 17 levels in all
+    assert _parse("x: [[], " + "[" * 15 + "]" * 15 + "]\n")[2] == [nested]
+    assert _parse("x: [[], " + "[" * 14 + "]" * 14 + "]\n")[2] == []
+    assert _parse("a: " + "[" * 3000 + "]" * 3000 + "\n")[2] == [nested]  # not composed
