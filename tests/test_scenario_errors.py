@@ -6,6 +6,7 @@ wrong, what was expected, the fix). Checked on the fixture model (horizon 2016-2
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,18 @@ import yaan_sim.scenario.checks as scenario_checks
 from yaan_sim.errors import ScenarioError, YaanSimError
 from yaan_sim.model.load import load_model
 from yaan_sim.scenario import load_scenario, validate_file
+from yaan_sim.scenario.reader import (
+    MAX_BYTES,
+    Node,
+    Problem,
+    Reader,
+    as_float,
+    display_path,
+    is_float_text,
+    kind_of,
+    path_text,
+    raise_problems,
+)
 
 FIXTURE_MDL = Path(__file__).parent / "data" / "levers_fixture.mdl"
 
@@ -520,3 +533,436 @@ def test_sample_needs_a_generator(tmp_path, fx_model):
         uncertain.sample(0, 3)
     with pytest.raises(ScenarioError, match="whole number of samples"):
         uncertain.sample(np.random.default_rng(0), 0)
+
+
+# --- the reader itself, word for word ------------------------------------------------------
+# Reader, Problem and the helpers on text written here, without a model: every message in
+# full (line, key path, what is wrong, what was expected, the fix), and the limits at their
+# edges.
+
+FIX_SYNTAX = (
+    "(expected: valid YAML). Fix: fix the syntax at that line (indentation, a missing ':' or quote)"
+)
+ALIKE = "(expected: a value that YAML 1.1 and 1.2 read alike)"
+
+
+def _parse(text, **kw):
+    problems = []
+    reader = Reader("f.yaml", problems, **kw)
+    node = reader.parse(text)
+    return reader, node, [str(p) for p in problems]
+
+
+def test_a_problem_reads_file_line_path_message_expected_fix():
+    assert str(Problem("f.yaml", 3, "a/b", "bad", "good", "mend")) == (
+        "f.yaml:3: a/b: bad (expected: good). Fix: mend"
+    )
+    assert str(Problem("f.yaml", None, "", "bad")) == "f.yaml: (top level): bad"
+    assert str(Problem("f.yaml", 0, "a", "bad", fix="mend")) == "f.yaml: a: bad. Fix: mend"
+    assert str(Problem("f.yaml", 7, "a", "bad", expected="good")) == (
+        "f.yaml:7: a: bad (expected: good)"
+    )
+    problems = []
+    Reader("f.yaml", problems).problem(3, ("a", 2016), "bad")  # no expected form, no fix
+    assert [str(p) for p in problems] == ["f.yaml:3: a/2016: bad"]
+
+
+def test_raise_problems_counts_and_lists_at_most_50():
+    one = [Problem("f.yaml", 1, "a", "bad")]
+    with pytest.raises(ScenarioError) as info:
+        raise_problems(one, "f.yaml")
+    assert str(info.value) == "1 problem in f.yaml:\n  f.yaml:1: a: bad"
+    assert info.value.problems == one
+    many = [Problem("f.yaml", i, "a", f"bad {i}") for i in range(1, 53)]
+    with pytest.raises(ScenarioError) as info:
+        raise_problems(many, "the goals")
+    listed = "\n".join(f"  f.yaml:{i}: a: bad {i}" for i in range(1, 51))
+    assert str(info.value) == f"52 problems in the goals:\n{listed}\n  ... and 2 more"
+    assert info.value.problems == many
+    with pytest.raises(ScenarioError) as info:
+        raise_problems(many[:50], "x")
+    assert str(info.value).endswith("\n  f.yaml:50: a: bad 50")
+    with pytest.raises(ScenarioError) as info:
+        raise_problems(many[:2], "x")
+    assert str(info.value) == "2 problems in x:\n  f.yaml:1: a: bad 1\n  f.yaml:2: a: bad 2"
+
+    class Other(YaanSimError):
+        def __init__(self, message, problems):
+            super().__init__(message)
+            self.problems = problems
+
+    with pytest.raises(Other) as info:
+        raise_problems(one, "y", Other)
+    assert str(info.value) == "1 problem in y:\n  f.yaml:1: a: bad" and info.value.problems == one
+
+
+def test_paths_kinds_and_numbers_as_a_person_reads_them(tmp_path, monkeypatch):
+    import datetime
+
+    assert path_text(("levers", "PPP share", 2016)) == "levers/PPP share/2016"
+    assert path_text(()) == ""
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert display_path(tmp_path / "sub" / "f.yaml") == str(Path("sub") / "f.yaml")
+    assert display_path("sub/../f.yaml") == "f.yaml"
+    outside = tmp_path.parent / "elsewhere" / "f.yaml"
+    assert display_path(outside) == str(outside)
+    assert kind_of(None) == "nothing (null)"
+    assert (kind_of(True), kind_of(False)) == ("the boolean true", "the boolean false")
+    assert (kind_of(3), kind_of(0.5)) == ("the number 3", "the number 0.5")
+    assert kind_of("x" * 39) == f"the text '{'x' * 39}'"
+    assert kind_of("x" * 40) == "a text"
+    assert (kind_of({}), kind_of([])) == ("a mapping", "a list")
+    assert kind_of(datetime.date(2020, 1, 2)) == "a date (2020-01-02)"
+    assert as_float(True) is None and as_float("1") is None and as_float(None) is None
+    assert as_float(3) == 3.0 and type(as_float(3)) is float
+    assert as_float(10**400) == math.inf and as_float(-(10**400)) == -math.inf
+    assert is_float_text("0.2") and is_float_text(" 1e3 ") and is_float_text(3)
+    assert not is_float_text("0.2%") and not is_float_text(None)
+
+
+def test_the_tree_keeps_each_values_line_and_its_keys_line():
+    reader, node, problems = _parse("a:\n  - 1\n  -\n    b: x\nc: 2e3\n")
+    assert problems == [] and reader.failure is None
+    assert node.plain() == {"a": [1, {"b": "x"}], "c": 2000.0}
+    a = node.value["a"]
+    assert (node.line, node.key_line, node.at) == (1, 0, 1)
+    assert (a.line, a.key_line, a.at) == (2, 1, 1)
+    assert [(n.line, n.key_line, n.at) for n in a.value] == [(2, 0, 2), (4, 0, 4)]
+    assert (a.value[1].value["b"].line, a.value[1].value["b"].key_line) == (4, 4)
+    assert node.value["c"].at == 5
+    wrapped = Node.wrap({"a": [1, {"b": None}]}, 7)
+    assert wrapped.plain() == {"a": [1, {"b": None}]}
+    assert wrapped.line == 7 and wrapped.value["a"].line == 7
+    assert wrapped.value["a"].value[1].value["b"].line == 7
+    assert Node.wrap(3).line == 0
+
+
+@pytest.mark.parametrize(
+    "value, read",
+    [
+        ("1e-3", 0.001),
+        ("-2E+3", -2000.0),
+        ("2e3", 2000.0),
+        ("1.5", 1.5),
+        ("0", 0),
+        ("-7", -7),
+        ("0x1F", 31),
+        ("'0150'", "0150"),
+        ('"1:30"', "1:30"),
+        ("abc_1", "abc_1"),
+        ("2018", 2018),
+    ],
+)
+def test_values_yaml_11_and_12_read_alike(value, read):
+    reader, node, problems = _parse(f"x: {value}\n")
+    assert problems == [] and reader.refused == set()
+    got = node.plain()["x"]
+    assert got == read and type(got) is type(read)
+
+
+@pytest.mark.parametrize(
+    "value, meaning, fix",
+    [
+        (
+            "0150",
+            "an octal number in YAML 1.1 (0150 is 104) but 150 in YAML 1.2",
+            "write 150 without the leading zero (or quote it for text)",
+        ),
+        (
+            "-0_17",
+            "an octal number in YAML 1.1 (0150 is 104) but 17 in YAML 1.2",
+            "write 17 without the leading zero (or quote it for text)",
+        ),
+        (
+            "00",
+            "an octal number in YAML 1.1 (0150 is 104) but 0 in YAML 1.2",
+            "write 0 without the leading zero (or quote it for text)",
+        ),
+        (
+            "02018",
+            "text in YAML 1.1 but the number 2018 in YAML 1.2",
+            "write 2018 without the leading zero (or quote it for text)",
+        ),
+        (
+            "+0089",
+            "text in YAML 1.1 but the number 89 in YAML 1.2",
+            "write 89 without the leading zero (or quote it for text)",
+        ),
+        (
+            "1:30",
+            "a base-60 number in YAML 1.1 (1:30 is 90) but text in YAML 1.2",
+            "write the number itself (e.g. 90), or quote the text",
+        ),
+        (
+            "-190:20:30.5",
+            "a base-60 number in YAML 1.1 (1:30 is 90) but text in YAML 1.2",
+            "write the number itself (e.g. 90), or quote the text",
+        ),
+        ("0b11", "a binary number in YAML 1.1 but text in YAML 1.2", "write the number in decimal"),
+        (
+            "1_000",
+            "a number with '_' that YAML 1.1 reads without it and YAML 1.2 reads as text",
+            "write 1000 without '_'",
+        ),
+        (
+            "1_000.5",
+            "a number with '_' that YAML 1.1 reads without it and YAML 1.2 reads as text",
+            "write 1000.5 without '_'",
+        ),
+        (
+            "0.5_",
+            "a number with '_' that YAML 1.1 reads without it and YAML 1.2 reads as text",
+            "write 0.5 without '_'",
+        ),
+    ],
+)
+def test_values_yaml_11_and_12_read_differently_word_for_word(value, meaning, fix):
+    reader, node, problems = _parse(f"a: 1\nx:\n  y: {value}\n")
+    assert problems == [f"f.yaml:3: x/y: {value!r} is {meaning} {ALIKE}. Fix: {fix}"]
+    assert reader.refused == {(3, "x/y")}
+    assert node.plain() == {"a": 1, "x": {"y": None}}  # the value is dropped, nothing else
+
+
+@pytest.mark.parametrize(
+    "text, problem, read",
+    [
+        (
+            "a: 1\nb: 2\na: 3\n",
+            "f.yaml:3: a: duplicate key 'a' (first at line 1) (expected: each key once). "
+            "Fix: remove or merge one of the two",
+            {"a": 1, "b": 2},
+        ),
+        (
+            "b: &b {x: 1}\nc:\n  <<: *b\n  y: 2\n",
+            "f.yaml:3: c: merge keys (<<) are not supported (expected: keys written out). "
+            "Fix: write the keys out, or use `extends:`",
+            {"b": {"x": 1}, "c": {"y": 2}},
+        ),
+        (
+            "a: 1\n? [a, b]\n: 1\nc: 2\n",
+            "f.yaml:2: (top level): a key that is a mapping or a list (expected: a name or a "
+            "year as key). Fix: write the key as plain text",
+            {"a": 1, "c": 2},
+        ),
+        (
+            "a:\n  x: !custom {b: 1}\n",
+            "f.yaml:2: a/x: unsupported tag !custom (expected: a plain mapping). "
+            "Fix: remove the tag",
+            {"a": {"x": {"b": 1}}},
+        ),
+        (
+            "a:\n  x: !custom [1]\n",
+            "f.yaml:2: a/x: unsupported tag !custom (expected: a plain list). Fix: remove the tag",
+            {"a": {"x": [1]}},
+        ),
+        (
+            "a: 1\nx: !pct 12\n",
+            "f.yaml:2: x: cannot read the value '12': could not determine a constructor for "
+            "the tag '!pct' (expected: a number, a name or text). Fix: remove the tag or "
+            "quote the value",
+            {"a": 1, "x": None},
+        ),
+    ],
+)
+def test_keys_and_tags_the_reader_refuses_word_for_word(text, problem, read):
+    """Refused while the tree is built: recorded, and the rest of the tree is still read
+    (the checks of the file's keys run on it and report their own problems)."""
+    reader, node, problems = _parse(text)
+    assert problems == [problem]
+    assert node.plain() == read and reader.failure is None
+
+
+def test_every_refused_key_and_value_is_recorded_and_the_rest_read():
+    text = "a: 1\nb: 2\na: 3\n? [k]\n: 4\nc: 0150\nd: !pct 1\ne: {f: 0b1}\n0_1: x\ng: 5\n"
+    reader, node, problems = _parse(text)
+    assert node.plain() == {"a": 1, "b": 2, "c": None, "d": None, "e": {"f": None}, "g": 5}
+    assert node.value["a"].key_line == 1 and node.value["a"].value == 1
+    assert [tuple(p.split(": ")[:2]) for p in problems] == [
+        ("f.yaml:3", "a"),
+        ("f.yaml:4", "(top level)"),
+        ("f.yaml:6", "c"),
+        ("f.yaml:7", "d"),
+        ("f.yaml:8", "e/f"),
+        ("f.yaml:9", "(top level)"),
+    ]
+    assert reader.refused == {(6, "c"), (7, "d"), (8, "e/f"), (9, "")}
+
+
+@pytest.mark.parametrize(
+    "text, line, problem",
+    [
+        ("", 1, "the file is empty (no YAML document)"),
+        ("# only a comment\n\n", 1, "the file is empty (no YAML document)"),
+    ],
+)
+def test_an_empty_file_word_for_word(text, line, problem):
+    reader, node, problems = _parse(text)
+    assert node is None and reader.failure is None
+    assert problems == [
+        f"f.yaml:{line}: (top level): {problem} (expected: a scenario file: a mapping of keys). "
+        "Fix: write e.g. `extends: baseline` and a `levers:` block"
+    ]
+    reader, node, problems = _parse(text, what="goals file", start="write `goals:`")
+    assert problems == [
+        f"f.yaml:{line}: (top level): {problem} (expected: a goals file: a mapping of keys). "
+        "Fix: write `goals:`"
+    ]
+
+
+def test_a_character_yaml_refuses_has_no_line():
+    problems = []
+    assert Reader("f.yaml", problems).parse("a: 1\nb: \x00\n") is None
+    assert [(p.line, p.path) for p in problems] == [(None, "")]
+
+
+def test_yaml_that_cannot_be_read_word_for_word():
+    cases = [
+        (
+            "a: [\n",
+            "f.yaml:2: (top level): invalid YAML: while parsing a flow node expected the node "
+            "content, but found '<stream end>'",
+        ),
+        (
+            "a: 1\n  b: 2\n",
+            "f.yaml:2: (top level): invalid YAML: mapping values are not allowed here",
+        ),
+        (
+            "a: \x00\n",
+            "f.yaml: (top level): invalid YAML: character 0 is not allowed in YAML (special "
+            "characters are not allowed)",
+        ),
+        (
+            "a: 1\n---\nb: 2\n",
+            "f.yaml:2: (top level): more than one YAML document (a second `---`) (expected: one "
+            "document per file). Fix: put each scenario file in its own file",
+        ),
+    ]
+    for text, problem in cases:
+        reader, node, problems = _parse(text)
+        full = problem if "Fix:" in problem else f"{problem} {FIX_SYNTAX}"
+        assert problems == [full] and node is None and reader.failure == "yaml"
+    _, _, problems = _parse("a: 1\n---\nb: 2\n", what="goals file")
+    assert problems[0].endswith("Fix: put each goals file in its own file")
+
+
+def test_the_limits_at_their_edges():
+    def nested(n):  # a mapping holding n nested lists: n + 1 levels
+        return "x: " + "[" * n + "]" * n + "\n"
+
+    assert _parse(nested(15))[2] == []
+    assert _parse(nested(16))[2] == [
+        "f.yaml:1: (top level): nesting deeper than 16 levels (expected: at most 6 levels). "
+        "Fix: flatten the structure; see the shipped examples"
+    ]
+    aliases = lambda n: "x: &x 1\n\nl: [" + ", ".join(["*x"] * n) + "]\n"  # noqa: E731
+    reader, node, problems = _parse(aliases(64))
+    assert problems == [] and node.plain()["l"] == [1] * 64
+    assert _parse(aliases(65))[2] == [
+        "f.yaml:3: (top level): more than 64 alias uses (*name) (expected: at most 64 "
+        "aliases). Fix: write the values out instead of using aliases"
+    ]
+    bomb = (
+        "f.yaml:1: (top level): the document expands to more than 50,000 nodes (an "
+        "alias-expansion bomb?) (expected: a small mapping). Fix: write the values out "
+        "instead of nesting aliases"
+    )
+
+    def expands(d):  # 1 + 99 + (1 + 50 * 99) + (1 + 9 * 4951) + (1 + d) nodes: 49,612 + d
+        return (
+            "a: &a [" + ", ".join(["1"] * 98) + "]\nb: &b [" + ", ".join(["*a"] * 50) + "]\n"
+            "c: [" + ", ".join(["*b"] * 9) + "]\nd: [" + ", ".join(["1"] * d) + "]\n"
+        )
+
+    reader, node, problems = _parse(expands(388))
+    assert problems == [] and reader.nodes == 50_000 and len(node.value["c"].value) == 9
+    reader, node, problems = _parse(expands(389))
+    assert problems == [bomb] and node is None and reader.failure == "yaml"
+    # nesting that only an alias makes deep: within 16 levels as written, 31 expanded
+    deep = "a: &a " + "[" * 15 + "]" * 15 + "\nb: " + "[" * 15 + "*a" + "]" * 15 + "\n"
+    assert _parse(deep)[2] == [bomb]
+
+    def aliased(n):  # 7 lists, reached through n lists under a key: n + 7 levels deep
+        return "a: &a " + "[" * 7 + "]" * 7 + "\nb: " + "[" * n + "*a" + "]" * n + "\n"
+
+    reader, node, problems = _parse(aliased(9))  # the innermost list at depth 16
+    assert problems == [] and reader.nodes == 1 + 7 + 9 + 7
+    assert _parse(aliased(10))[2] == [bomb]
+
+
+def test_reading_a_file_word_for_word(tmp_path):
+    def read(data, **kw):
+        path = tmp_path / "f.yaml"
+        if data is not None:
+            path.write_bytes(data)
+        problems = []
+        reader = Reader("f.yaml", problems, **kw)
+        return reader, reader.read(path), [str(p) for p in problems]
+
+    reader, node, problems = read(b"\xef\xbb\xbfa: 1\n")
+    assert problems == [] and node.plain() == {"a": 1} and reader.text == "a: 1\n"
+    edge = b"a: 1\n" + b"#" * (MAX_BYTES - 6) + b"\n"
+    assert len(edge) == MAX_BYTES
+    reader, node, problems = read(edge)
+    assert problems == [] and node.plain() == {"a": 1} and reader.failure is None
+    reader, node, problems = read(edge + b"\n", what="goals file")
+    assert node is None and reader.failure == "read" and reader.text == ""
+    assert problems == [
+        "f.yaml: (top level): the file is over the limit of 262,144 bytes (expected: a goals "
+        "file of a few KiB). Fix: split it or remove what is not part of a goals file"
+    ]
+    reader, node, problems = read(b"a: 1\nb: \xff\n")
+    assert node is None and reader.failure == "read"
+    assert problems == [
+        "f.yaml:2: (top level): byte 0xff at offset 8 is not UTF-8 (expected: a UTF-8 text "
+        "file). Fix: save the file as UTF-8 (e.g. iconv -f GBK -t UTF-8)"
+    ]
+    (tmp_path / "f.yaml").unlink()
+    reader, node, problems = read(None)
+    assert node is None and reader.failure == "read"
+    assert problems == [
+        "f.yaml: (top level): cannot read the file: No such file or directory (expected: a "
+        "readable scenario file). Fix: check the path and permissions"
+    ]
+    (tmp_path / "f.yaml").mkdir()
+    assert read(None)[2][0].startswith("f.yaml: (top level): cannot read the file: Is a director")
+
+
+def test_what_python_refuses_and_pyyaml_does_not_say_so_is_a_problem_too(tmp_path, monkeypatch):
+    """A date that is no date, a path Python cannot open, a loader that fails in an odd
+    way: each is a problem with its message, nothing escapes."""
+    reader, node, problems = _parse("x: 2020-13-45\n")
+    assert problems == [
+        "f.yaml:1: x: cannot read the value '2020-13-45': month must be in 1..12 (expected: a "
+        "number, a name or text). Fix: remove the tag or quote the value"
+    ]
+    found = []
+    reader = Reader("f.yaml", found)
+    assert reader.read(tmp_path / "a\0b.yaml") is None and reader.failure == "read"
+    assert [str(p) for p in found] == [
+        "f.yaml: (top level): cannot read the file: embedded null byte (expected: a readable "
+        "scenario file). Fix: check the path and permissions"
+    ]
+    import yaan_sim.scenario.reader as reader_module
+
+    def broken(text):
+        raise RuntimeError("the loader broke")
+
+    monkeypatch.setattr(reader_module, "_Loader", broken)
+    reader, node, problems = _parse("a: 1\n")
+    assert node is None and reader.failure == "yaml"
+    assert problems == [
+        "f.yaml: (top level): the YAML cannot be read: the loader broke (expected: valid "
+        "YAML). Fix: check the file with a YAML linter"
+    ]
+
+
+def test_nesting_is_counted_back_down_and_a_deep_file_gives_one_problem():
+    nested = (
+        "f.yaml:1: (top level): nesting deeper than 16 levels (expected: at most 6 levels). "
+        "Fix: flatten the structure; see the shipped examples"
+    )
+    # an inner list closed inside its outer one, then 15 more: 17 levels in all
+    assert _parse("x: [[], " + "[" * 15 + "]" * 15 + "]\n")[2] == [nested]
+    assert _parse("x: [[], " + "[" * 14 + "]" * 14 + "]\n")[2] == []
+    assert _parse("a: " + "[" * 3000 + "]" * 3000 + "\n")[2] == [nested]  # not composed
