@@ -70,3 +70,20 @@ def test_the_readme_calibration_tables_are_current(model, tmp_path):
         "models/README.md's calibration tables are out of date: run "
         "`.venv/bin/python -m yaan_sim.analysis.posterior_readme`"
     )
+
+
+def test_the_mdl_holds_values_inside_the_shipped_posterior(model, post):
+    """The .mdl's calibrated values are the posterior's medians (models/README.md): each lies
+    inside the shipped posterior's 90 % interval, so neither file can drift from the other
+    unnoticed; a constant whose element is fitted says so in its `source:`."""
+    names = [str(n) for n in post["name"].values]
+    for j, name in enumerate(names):
+        value = model.default_value(name)
+        elements = str(post["elements"].values[j])
+        if elements:
+            dim = str(post["dim"].values[j])
+            value = value.sel({dim: elements.split("+")})
+        lo, hi = float(post["summary_q5"][j]), float(post["summary_q95"][j])
+        assert (lo <= value).all() and (value <= hi).all(), (name, elements, value.values, lo, hi)
+    for name in set(names) - {"Initial revenue"}:  # ETDZ's 2013 rate is set from its figure
+        assert model.meta[name].fields["source"].startswith("calibrated"), name
