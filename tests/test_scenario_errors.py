@@ -966,3 +966,341 @@ def test_nesting_is_counted_back_down_and_a_deep_file_gives_one_problem():
     assert _parse("x: [[], " + "[" * 15 + "]" * 15 + "]\n")[2] == [nested]
     assert _parse("x: [[], " + "[" * 14 + "]" * 14 + "]\n")[2] == []
     assert _parse("a: " + "[" * 3000 + "]" * 3000 + "\n")[2] == [nested]  # not composed
+
+
+# --- the file-level rules (scenario/checks.py), word for word ------------------------------
+ALL_TOP_KEYS = "name, title, description, extends, horizon, levers, uncertain, plan, note"
+
+
+@pytest.fixture
+def checked(tmp_path, fx_model, monkeypatch):
+    """Every problem of a scenario file ``case.yaml`` with ``text``, as a person reads it."""
+    monkeypatch.chdir(tmp_path)
+
+    def problems(text: str) -> list[str]:
+        (tmp_path / "case.yaml").write_text(text, encoding="utf-8")
+        return [str(p) for p in validate_file(tmp_path / "case.yaml", fx_model)]
+
+    return problems
+
+
+def test_the_top_level_word_for_word(checked):
+    # the reader names what it reads: a scenario file
+    assert checked("levers: {}\n---\nlevers: {}\n") == [
+        "case.yaml:2: (top level): more than one YAML document (a second `---`) (expected: "
+        "one document per file). Fix: put each scenario file in its own file"
+    ]
+    assert checked("- a\n") == [
+        "case.yaml:1: (top level): the top level is a list (expected: a mapping of keys such "
+        "as name, title, extends, horizon, levers). Fix: start the file with `name: ...` and "
+        "`levers:`; see scenarios/README.md"
+    ]
+    assert checked("lever: {}\nzzz: 1\n1: x\nnote: kept\n") == [
+        f"case.yaml:1: lever: unknown key 'lever' (expected: one of {ALL_TOP_KEYS}). "
+        "Fix: did you mean 'levers'?",
+        f"case.yaml:2: zzz: unknown key 'zzz' (expected: one of {ALL_TOP_KEYS}). "
+        "Fix: remove it, or put a lever under `levers:`",
+        f"case.yaml:3: 1: unknown key 1 (expected: one of {ALL_TOP_KEYS}). "
+        "Fix: remove it, or put a lever under `levers:`",
+    ]
+
+
+def test_name_title_description_and_plan_word_for_word(checked):
+    assert checked(
+        "name: my plan!\ndescription: 5\ntitle: {fr: Plan, en: 5, zh: 规划}\nplan: [1, 一(三)]\n"
+    ) == [
+        "case.yaml:1: name: name 'my plan!' is not a simple name (expected: letters, digits, "
+        "'-', '_' or '.' (e.g. green-low-carbon)). Fix: use a short name like the file's "
+        "stem: 'case'",
+        "case.yaml:2: description: description is the number 5 (expected: text). Fix: quote "
+        'it: description: "..."',
+        "case.yaml:3: title/fr: unknown language 'fr' (expected: zh or en). "
+        "Fix: use `zh:` and `en:`",
+        "case.yaml:3: title/en: title is the number 5 (expected: text). Fix: quote the title",
+        "case.yaml:4: plan: plan is a list (expected: a list of the plan's sections, e.g. "
+        "[一(三), 三(一)3]). Fix: write plan: [一(三), 三(一)3]",
+    ]
+    assert checked("name: 5\n") == [
+        'case.yaml:1: name: name is the number 5 (expected: text). Fix: quote it: name: "..."'
+    ]
+    assert checked("name: -a\ntitle: [a]\nplan: 5\n") == [
+        "case.yaml:1: name: name '-a' is not a simple name (expected: letters, digits, "
+        "'-', '_' or '.' (e.g. green-low-carbon)). Fix: use a short name like the file's "
+        "stem: 'case'",
+        "case.yaml:2: title: title is a list (expected: {zh: ..., en: ...}). "
+        "Fix: write title: {zh: 规划情景, en: The plan}",
+        "case.yaml:3: plan: plan is the number 5 (expected: a list of the plan's sections, "
+        "e.g. [一(三), 三(一)3]). Fix: write plan: [一(三), 三(一)3]",
+    ]
+
+
+HORIZON_FORM = "a finite number of years"
+
+
+def test_the_horizon_word_for_word(checked):
+    assert checked("horizon: [2016]\n") == [
+        "case.yaml:1: horizon: horizon is a list (expected: a mapping {start: 2016, stop: "
+        "2020, step: 0.25}). Fix: write horizon: {start: 2016, stop: 2020, step: 0.25}"
+    ]
+    # every key is checked, each with its own problem
+    keys = "start, stop, step, saveper"
+    assert checked(
+        "horizon:\n  stopp: 2020\n  zzz: 1\n  start: soon\n  stop: .inf\n  step: []\n"
+        "  saveper: true\n"
+    ) == [
+        f"case.yaml:2: horizon/stopp: unknown key 'stopp' (expected: one of {keys}). "
+        "Fix: did you mean 'stop'?",
+        f"case.yaml:3: horizon/zzz: unknown key 'zzz' (expected: one of {keys}). Fix: remove it",
+        f"case.yaml:4: horizon/start: start is the text 'soon' (expected: {HORIZON_FORM}). "
+        "Fix: write e.g. start: 2016",
+        f"case.yaml:5: horizon/stop: stop is the number inf (expected: {HORIZON_FORM}). "
+        "Fix: write e.g. stop: 2020",
+        f"case.yaml:6: horizon/step: step is a list (expected: {HORIZON_FORM}). "
+        "Fix: write e.g. step: 0.25",
+        f"case.yaml:7: horizon/saveper: saveper is the boolean true (expected: "
+        f"{HORIZON_FORM}). Fix: write e.g. saveper: 0.25",
+    ]
+    # a refused key: the horizon is not checked as a whole (step 0 is not reported too)
+    assert checked("horizon: {zzz: 1, step: 0}\n") == [
+        f"case.yaml:1: horizon/zzz: unknown key 'zzz' (expected: one of {keys}). Fix: remove it"
+    ]
+    assert checked("horizon: {stop: soon, step: 0}\n") == [
+        f"case.yaml:1: horizon/stop: stop is the text 'soon' (expected: {HORIZON_FORM}). "
+        "Fix: write e.g. stop: 2020"
+    ]
+    step = (
+        "case.yaml:1: horizon/step: step {} is not positive (expected: a step > 0 (the model "
+        "uses 0.25 or finer)). Fix: write step: 0.25"
+    )
+    assert checked("horizon: {step: 0}\n") == [step.format(0)]
+    assert checked("horizon: {step: -0.5}\n") == [step.format(-0.5)]
+    assert checked("horizon: {start: 2018, stop: 2018}\n") == [
+        "case.yaml:1: horizon: stop 2018 is not after start 2018 (expected: start < stop). "
+        "Fix: e.g. start: 2016, stop: 2020"
+    ]
+    assert checked("horizon: {start: 2019.75}\n") == []  # one step before the model's stop
+    assert checked("horizon: {start: 0, stop: 100001, step: 1}\n") == [
+        "case.yaml:1: horizon: 100,001 steps (expected: at most 100,000 steps). "
+        "Fix: use a coarser step or a shorter horizon"
+    ]
+    assert checked("horizon: {start: 0, stop: 100000, step: 1}\n") == []
+    assert checked("horizon: {step: 0.3}\n") == [
+        "case.yaml:1: horizon: stop - start = 4 is not a whole number of steps of 0.3 "
+        "(expected: a whole number of steps). Fix: choose a step that divides the horizon "
+        "(0.25, 0.125, ...)"
+    ]
+    assert checked("horizon: {step: 0.5, saveper: 0.25}\n") == [
+        "case.yaml:1: horizon/saveper: saveper 0.25 is below the step 0.5 (expected: "
+        "saveper >= step). Fix: write saveper: 0.5"
+    ]
+    # a refused horizon: the levers are checked against the model's, 2016-2020
+    assert checked("horizon: {step: 0}\nlevers: {PPP share: {2019.5: 0.1, 2021: 0.2}}\n") == [
+        step.format(0),
+        "case.yaml:2: levers/PPP share/2021: year 2021 is outside the horizon 2016-2020 "
+        "(expected: years from 2016 to 2020). Fix: remove the year or extend `horizon:`",
+    ]
+
+
+def test_the_names_of_the_levers_and_uncertain_blocks_word_for_word(checked):
+    assert checked("levers: [PPP share]\nuncertain: 5\n") == [
+        "case.yaml:1: levers: levers is a list (expected: a mapping {lever name: value}). "
+        "Fix: write levers: then one lever per line",
+        "case.yaml:2: uncertain: uncertain is the number 5 (expected: a mapping {constant "
+        "name: distribution}). Fix: write uncertain: then one constant per line",
+    ]
+    not_text = (
+        "case.yaml:{}: {}/1: lever name 1 is not text (expected: a lever's Vensim name). "
+        "Fix: run `yaan-sim levers` for the names"
+    )
+    # after a refused name, and after a name given twice, the next names are still read
+    assert checked(
+        "levers:\n  1: 0.1\n  PPP shares: 0.1\n  Zzzz: 0.1\n  depreciation_rate: 0.1\n"
+        "  PPP share: 0.1\n  ppp_share: 0.2\n  Power price discount: 0.1\n"
+        "  power_price_discount: 0.2\n  Water efficiency rate: 7\n"
+    ) == [
+        not_text.format(2, "levers"),
+        "case.yaml:3: levers/PPP shares: unknown lever 'PPP shares' (expected: a name from "
+        "`yaan-sim levers`). Fix: did you mean 'PPP share'?",
+        "case.yaml:4: levers/Zzzz: unknown lever 'Zzzz' (expected: a name from `yaan-sim "
+        "levers`). Fix: run `yaan-sim levers` for the names",
+        "case.yaml:5: levers/depreciation_rate: 'Depreciation rate' is a constant of the "
+        "model but not a policy lever (expected: a lever (`role: lever` in the .mdl)). Fix: "
+        "put it under `uncertain:` for ensembles, or mark it `role: lever` in the .mdl",
+        "case.yaml:7: levers/ppp_share: 'ppp_share' and 'PPP share' both name 'PPP share' "
+        "(expected: each lever once). Fix: keep one of the two",
+        "case.yaml:9: levers/power_price_discount: 'power_price_discount' and 'Power price "
+        "discount' both name 'Power price discount' (expected: each lever once). Fix: keep "
+        "one of the two",
+        "case.yaml:10: levers/Water efficiency rate: 7 is outside the range of 'Water "
+        "efficiency rate', [0, 0.2] 1/Year (expected: a number in [0, 0.2] 1/Year). Fix: use "
+        "a value within [0, 0.2] 1/Year (the range is the .mdl's [min,max]; change the model "
+        "if the range is wrong)",
+    ]
+    uniform = "{distribution: uniform, low: 1, high: 2}"
+    assert checked(
+        f"uncertain:\n  1: {uniform}\n  Zzzz: {uniform}\n  Depreciation rte: {uniform}\n"
+        f"  Output capital ratio: {uniform}\n  output_capital_ratio: {uniform}\n"
+        "  Depreciation rate: {distribution: uniform, low: 0.1, high: 0.05}\n"
+    ) == [
+        not_text.format(2, "uncertain"),
+        "case.yaml:3: uncertain/Zzzz: unknown constant 'Zzzz' (expected: a name from "
+        "`yaan-sim levers`). Fix: run `yaan-sim levers` for the names",
+        "case.yaml:4: uncertain/Depreciation rte: unknown constant 'Depreciation rte' "
+        "(expected: a name from `yaan-sim levers`). Fix: did you mean 'Depreciation rate'?",
+        "case.yaml:6: uncertain/output_capital_ratio: 'output_capital_ratio' and 'Output "
+        "capital ratio' both name 'Output capital ratio' (expected: each constant once). "
+        "Fix: keep one of the two",
+        "case.yaml:7: uncertain/Depreciation rate: uniform needs low <= high with low < high, "
+        "got low=0.1, high=0.05 (expected: low <= high). Fix: swap or correct the bounds",
+    ]
+
+
+def test_a_value_the_reader_refused_gives_one_problem(checked):
+    """The reader's problem only: the checks that read the value after it say nothing."""
+    (problem,) = checked("levers:\n  PPP share: !pct 12\n")
+    assert problem.startswith("case.yaml:2: levers/PPP share: cannot read the value")
+
+
+DISTRIBUTION_FORMS = "one of uniform, triangular, normal"
+
+
+def test_a_distributions_form_word_for_word(checked):
+    assert checked(
+        "uncertain:\n"
+        "  Depreciation rate: 0.1\n"
+        "  PPP share: {low: 0, high: 0.1}\n"
+        "  Energy cap growth rate: {distribution: uniforn, low: 0, high: 0.1}\n"
+        "  Water efficiency rate: {distribution: 5}\n"
+        "  Output capital ratio:\n"
+        "    default: {low: 1, high: 2}\n"
+    ) == [
+        "case.yaml:2: uncertain/Depreciation rate: the number 0.1 is not a distribution "
+        "(expected: {distribution: uniform|triangular|normal, ...}). "
+        "Fix: write {distribution: uniform, low: a, high: b}",
+        "case.yaml:3: uncertain/PPP share: 'PPP share' has no subscripts, so it takes one "
+        "distribution (expected: {distribution: ..., ...}). "
+        "Fix: write {distribution: uniform, low: a, high: b}",
+        "case.yaml:4: uncertain/Energy cap growth rate/distribution: distribution 'uniforn' "
+        f"(expected: {DISTRIBUTION_FORMS}). Fix: did you mean 'uniform'?",
+        "case.yaml:5: uncertain/Water efficiency rate/distribution: distribution 5 "
+        f"(expected: {DISTRIBUTION_FORMS}). "
+        "Fix: write distribution: uniform (or triangular, normal)",
+        "case.yaml:7: uncertain/Output capital ratio/default/distribution: distribution "
+        f"missing (expected: {DISTRIBUTION_FORMS}). "
+        "Fix: write distribution: uniform (or triangular, normal)",
+    ]
+
+
+def test_a_distributions_parameters_word_for_word(checked):
+    range_ = "[0, 0.6] Dmnl"
+    outside = (
+        "{} is outside the range of 'PPP share', {r} (expected: a number in {r}). Fix: use a "
+        "value within {r} (the range is the .mdl's [min,max]; change the model if the range "
+        "is wrong)"
+    )
+    assert checked(
+        "uncertain:\n"
+        "  Depreciation rate: {distribution: uniform, low: 0.05, high: 0.1, mode: 0.07, sd: 1}\n"
+        "  Enclave transfer share: {distribution: triangular, low: 0.1, wide: 1}\n"
+        "  Energy cap growth rate: {distribution: normal, mean: 0.1, sd: 0, independent: x}\n"
+        "  Water efficiency rate: {distribution: normal, mean: 0.1, sd: .inf, high: 0.15}\n"
+        "  Power price discount: {distribution: normal, mean: 0.1, sd: big}\n"
+        "  PPP share: {distribution: normal, mean: 0.7, sd: 0.1, high: 0.9}\n"
+    ) == [
+        "case.yaml:2: uncertain/Depreciation rate/mode: unknown parameter 'mode' for uniform "
+        "(expected: high, independent, low). Fix: remove it",
+        "case.yaml:2: uncertain/Depreciation rate/sd: unknown parameter 'sd' for uniform "
+        "(expected: high, independent, low). Fix: remove it",
+        "case.yaml:3: uncertain/Enclave transfer share/wide: unknown parameter 'wide' for "
+        "triangular (expected: high, independent, low, mode). Fix: remove it",
+        "case.yaml:3: uncertain/Enclave transfer share/mode: triangular needs 'mode' "
+        "(expected: low, mode, high). Fix: add mode: ...",
+        "case.yaml:3: uncertain/Enclave transfer share/high: triangular needs 'high' "
+        "(expected: low, mode, high). Fix: add high: ...",
+        "case.yaml:4: uncertain/Energy cap growth rate/sd: sd is the number 0 (expected: a "
+        "positive number). Fix: write sd: 0.01 (in the constant's units)",
+        "case.yaml:4: uncertain/Energy cap growth rate/independent: independent is the text "
+        "'x' (expected: true or false). Fix: write independent: true",
+        "case.yaml:5: uncertain/Water efficiency rate/sd: sd is the number inf (expected: a "
+        "positive number). Fix: write sd: 0.01 (in the constant's units)",
+        "case.yaml:6: uncertain/Power price discount/sd: sd is the text 'big' (expected: a "
+        "positive number). Fix: write sd: 0.01 (in the constant's units)",
+        "case.yaml:7: uncertain/PPP share/mean: " + outside.format(0.7, r=range_),
+        "case.yaml:7: uncertain/PPP share/high: " + outside.format(0.9, r=range_),
+    ]
+    # each parameter is read once; after a refused sd, low and high are still read
+    assert checked(
+        "uncertain:\n  PPP share: {distribution: uniform, low: 0.7, high: 0.8}\n"
+        "  Depreciation rate: {distribution: normal, mean: 0.1, sd: -1, low: 0.01}\n"
+    ) == [
+        "case.yaml:2: uncertain/PPP share/low: " + outside.format(0.7, r=range_),
+        "case.yaml:2: uncertain/PPP share/high: " + outside.format(0.8, r=range_),
+        "case.yaml:3: uncertain/Depreciation rate/sd: sd is the number -1 (expected: a "
+        "positive number). Fix: write sd: 0.01 (in the constant's units)",
+        "case.yaml:3: uncertain/Depreciation rate/low: 0.01 is outside the range of "
+        "'Depreciation rate', [0.02, 0.2] 1/Year (expected: a number in [0.02, 0.2] 1/Year). "
+        "Fix: use a value within [0.02, 0.2] 1/Year (the range is the .mdl's [min,max]; "
+        "change the model if the range is wrong)",
+    ]
+    assert checked(
+        "uncertain:\n  Depreciation rate: {distribution: normal, mean: 0.1, sd: -1, low: 0.05,"
+        " high: 0.1, width: 2}\n"
+    ) == [
+        "case.yaml:2: uncertain/Depreciation rate/width: unknown parameter 'width' for normal "
+        "(expected: high, independent, low, mean, sd). Fix: remove it",
+    ]
+
+
+def test_a_distributions_bounds_word_for_word(checked):
+    def bad(line, name, what):
+        return f"case.yaml:{line}: uncertain/{name}: {what}"
+
+    swap = "Fix: swap or correct the bounds"
+    inside = "(expected: low < mean < high). Fix: correct low/high or the mean"
+    assert checked(
+        "uncertain:\n"
+        "  Depreciation rate: {distribution: uniform, low: 0.1, high: 0.1}\n"
+        "  PPP share: {distribution: triangular, low: 0.1, mode: 0.3, high: 0.2}\n"
+        "  Energy cap growth rate: {distribution: triangular, low: 0.1, mode: 0.1, high: 0.1}\n"
+        "  Enclave transfer share: {distribution: triangular, low: 0.2, mode: 0.1, high: 0.3}\n"
+        "  Water efficiency rate: {distribution: normal, mean: 0.1, sd: 0.01, low: 0.15,"
+        " high: 0.15}\n"
+        "  Power price discount: {distribution: normal, mean: 0.25, sd: 0.01, high: 0.2}\n"
+        "  Idle land recovery rate: {distribution: normal, mean: 0.1, sd: 0.1, low: 0.2}\n"
+        "  Investment attraction rate: {distribution: normal, mean: 0.15, sd: 0.01, low: 0.15,"
+        " high: 0.15}\n"
+    ) == [
+        bad(2, "Depreciation rate", "uniform needs low <= high with low < high, got low=0.1, ")
+        + f"high=0.1 (expected: low <= high). {swap}",
+        bad(3, "PPP share", "triangular needs low <= mode <= high with low < high, got ")
+        + f"low=0.1, mode=0.3, high=0.2 (expected: low <= mode <= high). {swap}",
+        bad(4, "Energy cap growth rate", "triangular needs low <= mode <= high with low < ")
+        + f"high, got low=0.1, mode=0.1, high=0.1 (expected: low <= mode <= high). {swap}",
+        bad(5, "Enclave transfer share", "triangular needs low <= mode <= high with low < ")
+        + f"high, got low=0.2, mode=0.1, high=0.3 (expected: low <= mode <= high). {swap}",
+        bad(6, "Water efficiency rate", "normal mean 0.1 is not inside the truncation ")
+        + f"[0.15, 0.15] {inside}",
+        bad(7, "Power price discount", "normal mean 0.25 is not inside the truncation ")
+        + f"[0, 0.2] {inside}",
+        bad(8, "Idle land recovery rate", "normal mean 0.1 is not inside the truncation ")
+        + f"[0.2, 1] {inside}",
+        # a truncation of width 0 is refused, even with the mean on it
+        bad(9, "Investment attraction rate", "normal mean 0.15 is not inside the truncation ")
+        + f"[0.15, 0.15] {inside}",
+    ]
+    # per element: the default and each element are checked, each with its own problem
+    assert checked(
+        "uncertain:\n  Output capital ratio:\n"
+        "    default: {distribution: uniform, low: 2, high: 1}\n"
+        "    ETDZ: {distribution: uniform, low: 1, high: 2}\n"
+        "    1999: {distribution: uniform, low: 1, high: 2}\n"
+        "    East: {distribution: normal, mean: 1}\n"
+    ) == [
+        bad(3, "Output capital ratio/default", "uniform needs low <= high with low < high, ")
+        + f"got low=2, high=1 (expected: low <= high). {swap}",
+        "case.yaml:5: uncertain/Output capital ratio/1999: year 1999 among the park names "
+        "(expected: `default` or one of the lever's park names or groups). Fix: a schedule "
+        "per element goes under the element: ETDZ: {1999: ...}",
+        "case.yaml:6: uncertain/Output capital ratio/East/sd: normal needs 'sd' (expected: "
+        "mean, sd). Fix: add sd: ...",
+    ]

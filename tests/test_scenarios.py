@@ -6,7 +6,9 @@ The value forms and layering are checked on the small fixture model
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +19,13 @@ from support.fake_results import PARKS
 import yaan_sim.scenario.layering as scenario_layering
 from yaan_sim.cli import main
 from yaan_sim.errors import ScenarioError
-from yaan_sim.model.levers import lever_registry
+from yaan_sim.model.levers import constants, lever_registry
 from yaan_sim.model.load import Horizon, load_model
 from yaan_sim.paths import SCENARIOS_DIR
 from yaan_sim.scenario import Schedule, lever_table, load_scenario, scenario_files, validate_file
+from yaan_sim.scenario.checks import Ctx, read_distribution, read_uncertain
+from yaan_sim.scenario.reader import Reader
+from yaan_sim.scenario.types import Distribution
 
 FIXTURE_MDL = Path(__file__).parent / "data" / "levers_fixture.mdl"
 SHIPPED = {
@@ -336,6 +341,175 @@ def test_scheduled_lever_cannot_also_be_uncertain(tmp_path, fx_model):
     )
     (problem,) = validate_file(path, fx_model)
     assert problem.line == 3 and "schedule" in problem.message
+
+
+def test_uncertain_distributions_read_as_written(tmp_path, fx_model, monkeypatch):
+    """Each distribution's parameters, its bounds (the .mdl's range, narrowed by a normal's
+    low and high) and `independent`; groups before elements, whatever the file's order."""
+    monkeypatch.chdir(tmp_path)
+    text = """\
+uncertain:
+  Depreciation rate: {distribution: uniform, low: 0.05, high: 0.1}
+  PPP share: {distribution: triangular, low: 0.1, mode: 0.1, high: 0.2, independent: false}
+  Enclave transfer share: {distribution: triangular, low: 0.1, mode: 0.2, high: 0.2}
+  Energy cap growth rate: {distribution: normal, mean: 0.1, sd: 0.5}
+  Water efficiency rate: {distribution: normal, mean: 0.05, sd: 0.01, low: 0.05, high: 0.1}
+  Power price discount: {distribution: normal, mean: 0.3, sd: 0.01, low: 0.1}
+  Output capital ratio:
+    ETDZ: {distribution: uniform, low: 0.5, high: 0.6}
+    East: {distribution: uniform, low: 1, high: 2, independent: true}
+    default: {distribution: normal, mean: 1, sd: 0.1}
+"""
+    u = load_scenario(write(tmp_path, "u.yaml", text), fx_model).uncertain.settings
+    assert {name: s.base for name, s in u.items() if name != "Output capital ratio"} == {
+        "Depreciation rate": Distribution("uniform", {"low": 0.05, "high": 0.1}, 0.02, 0.2),
+        "PPP share": Distribution("triangular", {"low": 0.1, "mode": 0.1, "high": 0.2}, 0, 0.6),
+        "Enclave transfer share": Distribution(
+            "triangular", {"low": 0.1, "mode": 0.2, "high": 0.2}, 0, 0.8
+        ),
+        "Energy cap growth rate": Distribution("normal", {"mean": 0.1, "sd": 0.5}, -0.05, 0.15),
+        "Water efficiency rate": Distribution(
+            "normal", {"mean": 0.05, "sd": 0.01, "low": 0.05, "high": 0.1}, 0.05, 0.1
+        ),
+        "Power price discount": Distribution(
+            "normal", {"mean": 0.3, "sd": 0.01, "low": 0.1}, 0.1, 0.3
+        ),
+    }
+    assert [(s.file, s.line, s.parts) for s in u.values()][:-1] == [
+        ("u.yaml", line, ()) for line in range(2, 8)
+    ]
+    assert [name for name, s in u.items() if s.name == name] == list(u)
+    ocr = u["Output capital ratio"]
+    assert (ocr.name, ocr.file, ocr.line) == ("Output capital ratio", "u.yaml", 8)
+    assert ocr.base == Distribution("normal", {"mean": 1, "sd": 0.1}, 0.3, 3)
+    east = ("ETDZ", "Yucheng", "Chengya", "Yingjing")
+    assert ocr.parts == (
+        ("East", "park", east, Distribution("uniform", {"low": 1, "high": 2}, 0.3, 3, True)),
+        ("ETDZ", "park", ("ETDZ",), Distribution("uniform", {"low": 0.5, "high": 0.6}, 0.3, 3)),
+    )
+    # without a default: the parts only
+    path = write(
+        tmp_path,
+        "v.yaml",
+        "uncertain:\n  Output capital ratio:\n    South: "
+        + ("{distribution: uniform, low: 1, high: 2}\n"),
+    )
+    ocr = load_scenario(path, fx_model).uncertain.settings["Output capital ratio"]
+    assert ocr.base is None and [p[:3] for p in ocr.parts] == [
+        ("South", "park", ("Hanyuan", "Shimian"))
+    ]
+
+
+def test_a_constant_without_a_range_is_drawn_without_bounds(fx_model):
+    problems = []
+    ctx = Ctx(Path("x.yaml"), fx_model, problems)
+    free = replace(constants(fx_model)["Depreciation rate"], min=math.nan, max=math.nan)
+
+    def read(text):
+        return read_distribution(ctx, Reader("x.yaml", []).parse(text), ("uncertain", "x"), free)
+
+    assert read("{distribution: uniform, low: -5, high: 5}") == Distribution(
+        "uniform", {"low": -5, "high": 5}, -math.inf, math.inf
+    )
+    assert read("{distribution: normal, mean: -5, sd: 1, high: 0}") == Distribution(
+        "normal", {"mean": -5, "sd": 1, "high": 0}, -math.inf, 0
+    )
+    assert problems == []
+
+
+def test_parks_and_regions_named_in_chinese_in_the_uncertain_block(tmp_path, fx_model):
+    """经开区 is ETDZ and 东部 the East region (the model's places): read as those, the
+    region before the park."""
+    text = (
+        "uncertain:\n  Output capital ratio:\n"
+        "    经开区: {distribution: uniform, low: 1, high: 2}\n"
+        "    东部: {distribution: uniform, low: 0.5, high: 1}\n"
+    )
+    ocr = load_scenario(write(tmp_path, "u.yaml", text), fx_model).uncertain.settings
+    assert [p[:3] for p in ocr["Output capital ratio"].parts] == [
+        ("East", "park", ("ETDZ", "Yucheng", "Chengya", "Yingjing")),
+        ("ETDZ", "park", ("ETDZ",)),
+    ]
+
+
+def test_a_group_of_one_element_comes_before_the_elements(fx_model):
+    """Groups first, then elements: told apart by the name, not only by the size (a group
+    `Solo` of ETDZ alone, on a copy of the constant)."""
+    c = constants(fx_model)["Output capital ratio"]
+    solo = replace(c, ranges={"park": {**c.ranges["park"], "Solo": ("ETDZ",)}})
+    ctx = Ctx(Path("x.yaml"), fx_model, [])
+    node = Reader("x.yaml", []).parse(
+        "ETDZ: {distribution: uniform, low: 1, high: 2}\n"
+        "Solo: {distribution: uniform, low: 0.5, high: 1}\n"
+    )
+    u = read_uncertain(ctx, "Output capital ratio", node, ("uncertain", "x"), solo)
+    assert [p[:3] for p in u.parts] == [("Solo", "park", ("ETDZ",)), ("ETDZ", "park", ("ETDZ",))]
+    assert ctx.problems == []
+
+
+def test_the_context_of_the_checks(fx_model):
+    """Places given are kept; a problem recorded before any file was read has no refused
+    values to skip, and leaves out the expected form and the fix when not given."""
+    given = object()
+    assert Ctx(Path("x.yaml"), fx_model, [], places=given).places is given
+    assert Ctx(Path("x.yaml"), fx_model, []).places is not None  # the model's
+    problems = []
+    Ctx(Path("x.yaml"), fx_model, problems, file="given.yaml").problem(3, ("a", 1), "bad")
+    assert [str(p) for p in problems] == ["given.yaml:3: a/1: bad"]
+
+
+def test_name_title_description_and_plan_read_as_written(tmp_path, fx_model):
+    sc = load_scenario(
+        write(
+            tmp_path,
+            "s.yaml",
+            "name: a.b-C_9\ntitle: {zh: 甲, en: A}\ndescription: words\nplan: [一(三), 三(一)3]\n",
+        ),
+        fx_model,
+    )
+    assert (sc.name, sc.title, sc.description, sc.plan) == (
+        "a.b-C_9",
+        {"zh": "甲", "en": "A"},
+        "words",
+        ("一(三)", "三(一)3"),
+    )
+    sc = load_scenario(write(tmp_path, "s.yaml", "title: Plan\nplan: 一(三)\n"), fx_model)
+    assert (sc.name, sc.title, sc.description, sc.plan) == (
+        "s",
+        {"en": "Plan", "zh": "Plan"},
+        "",
+        ("一(三)",),
+    )
+    sc = load_scenario(write(tmp_path, "s.yaml", "title: {en: A}\nlevers: null\n"), fx_model)
+    assert (sc.title, sc.levers) == ({"en": "A"}, {})
+    text = "name: null\ntitle: null\ndescription: null\nplan: null\nuncertain: null\n"
+    sc = load_scenario(write(tmp_path, "t.yaml", text), fx_model)
+    assert (sc.name, sc.title, sc.description, sc.plan) == ("t", {}, "", ())
+    assert not sc.uncertain
+
+
+def test_the_horizon_read_key_by_key(tmp_path, fx_model):
+    def horizon(text, name="h.yaml"):
+        return load_scenario(write(tmp_path, name, text), fx_model).horizon
+
+    assert horizon("horizon: {step: 0.5, saveper: 0.5}\n") == Horizon(2016, 2020, 0.5, 0.5)
+    # no saveper: the model's 0.25 while the step is finer, else the step
+    assert horizon("horizon: {step: 0.125}\n") == Horizon(2016, 2020, 0.125, 0.25)
+    assert horizon("horizon: {step: 1}\n") == Horizon(2016, 2020, 1, 1)
+    assert horizon("horizon: {start: 2017, stop: 2019.5, saveper: 1}\n") == Horizon(
+        2017, 2019.5, 0.25, 1
+    )
+    # 3 / 0.3 is 10.000000000000002 in floating point: a whole number of steps
+    assert horizon("horizon: {start: 2017, stop: 2020, step: 0.3}\n") == Horizon(
+        2017, 2020, 0.3, 0.3
+    )
+    assert horizon("horizon: {start: 0, stop: 100000, step: 1}\n") == Horizon(0, 100000, 1, 1)
+    assert horizon("horizon: null\n") is None
+    # a child without a horizon, or with an empty one, has its parent's
+    write(tmp_path, "p.yaml", "horizon: {step: 0.5}\n")
+    assert horizon("extends: p\n", "c.yaml") == Horizon(2016, 2020, 0.5, 0.5)
+    assert horizon("extends: p\nhorizon: null\n", "c.yaml") == Horizon(2016, 2020, 0.5, 0.5)
+    assert horizon("extends: p\nhorizon: {stop: 2018}\n", "c.yaml") == Horizon(2016, 2018, 0.5, 0.5)
 
 
 # --- CLI ----------------------------------------------------------------------------------
