@@ -1079,6 +1079,12 @@ def test_the_horizon_word_for_word(checked):
         "Fix: e.g. start: 2016, stop: 2020"
     ]
     assert checked("horizon: {start: 2019.75}\n") == []  # one step before the model's stop
+    shorter = (
+        "case.yaml:1: horizon: stop - start = {} is shorter than one step of 0.25 (expected: "
+        "at least one step). Fix: a stop at least one step after start (e.g. stop: 2016.25)"
+    )
+    assert checked("horizon: {start: 2016, stop: 2016.0000001}\n") == [shorter.format("1e-07")]
+    assert checked("horizon: {start: 2016, stop: 2016.125}\n") == [shorter.format(0.125)]
     assert checked("horizon: {start: 0, stop: 100001, step: 1}\n") == [
         "case.yaml:1: horizon: 100,001 steps (expected: at most 100,000 steps). "
         "Fix: use a coarser step or a shorter horizon"

@@ -270,6 +270,15 @@ def read_horizon(ctx, top, parent: Horizon | None, model_h: Horizon) -> tuple[Ho
         )
         return (base, True)
     n = (stop - start) / step
+    if n < 1 - 1e-06:  # a horizon a millionth of a step long would pass as zero whole steps
+        ctx.problem(
+            line,
+            ("horizon",),
+            f"stop - start = {_fmt(stop - start)} is shorter than one step of {_fmt(step)}",
+            expected="at least one step",
+            fix=f"a stop at least one step after start (e.g. stop: {_fmt(start + step)})",
+        )
+        return (base, True)
     if n > 100000:
         ctx.problem(
             line,
