@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 import pytest
 import xarray as xr
+from support.tweaked import Tweaked
 
 import yaan_sim as ys
 from yaan_sim.analysis.backtest_history import read_observed, run_backtest
@@ -408,18 +409,6 @@ def test_etdz_later_partial_years_and_industry_are_in_range(baseline):
     )
 
 
-class _PlanSubsidy:
-    """A shipped scenario with the plan's R&D subsidy in place of its own."""
-
-    def __init__(self, base, plan, model):
-        self.base, self.name, self.title_en, self.uncertain = base, base.name, base.name, None
-        self.horizon = base.horizon
-        self.subsidy = plan.overrides(model, plan.horizon)[SUBSIDY]
-
-    def overrides(self, model, horizon):
-        return {**self.base.overrides(model, horizon), SUBSIDY: self.subsidy}
-
-
 SUBSIDY = "Research subsidy rate"
 
 
@@ -438,7 +427,9 @@ def test_park_rd_stays_within_the_citys_reported_total(model, shipped):
         (within if sub is None or sub.identical(plan_subsidy) else more).append(name)
     assert more == ["innovation-push"]
     tamed = ys.simulate(
-        model, [_PlanSubsidy(load_scenario(n, model), plan, model) for n in more], engine="vector"
+        model,
+        [Tweaked(load_scenario(n, model), n, {SUBSIDY: plan_subsidy}) for n in more],
+        engine="vector",
     )
     for year, city in ((2019, 4.57), (2020, 5.52)):
         parks = year_total(shipped["park_research_spending"].sel(scenario=within), year)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import xarray as xr
 from support.fake_results import PARKS
+from support.tweaked import Tweaked
 
 import yaan_sim as ys
 from yaan_sim.scenario import load_scenario
@@ -31,23 +32,6 @@ def per_park(model, name, **values):
     for park, v in values.items():
         da.loc[{"park": park}] = v
     return da
-
-
-class _Tweaked:
-    """A shipped scenario with some levers replaced from the plan start (2016) on."""
-
-    def __init__(self, base, name, replace):
-        self.base, self.name, self.replace = base, name, replace
-        self.horizon, self.title_en, self.uncertain = base.horizon, name, None
-
-    def overrides(self, model, horizon):
-        out = self.base.overrides(model, horizon)
-        for k, v in self.replace.items():
-            if v is None:
-                out.pop(k, None)
-            else:
-                out[k] = v
-        return out
 
 
 def no_nan(ds):
@@ -143,7 +127,7 @@ def test_where_land_binds_a_stricter_threshold_still_screens(model):
     lc = load_scenario("land-constrained", model)
     template = lc.overrides(model, lc.horizon)["Entry threshold"]
     runs = [
-        _Tweaked(lc, f"t{t}", {"Entry threshold": xr.full_like(template, t)})
+        Tweaked(lc, f"t{t}", {"Entry threshold": xr.full_like(template, t)})
         for t in (80.0, 150.0, 300.0)
     ]
     ds = ys.simulate(model, runs, engine="vector")
@@ -160,7 +144,7 @@ def test_the_energy_allocation_binds_in_green_low_carbon(model):
     """The scenario cuts the allocation every year: rationing binds by 2021, falls on the
     energy-carrying group first, and relaxing the allocation restores its output."""
     green = load_scenario("green-low-carbon", model)
-    loose = _Tweaked(green, "loose", {"Energy increment allowance": None})
+    loose = Tweaked(green, "loose", {"Energy increment allowance": None})
     ds = ys.simulate(model, [green, loose], engine="vector")
     g = ds.sel(scenario="green-low-carbon", time=2021.0)
     assert float(g["required_energy_cut"]) > 0.05
@@ -179,7 +163,7 @@ def test_land_binds_in_land_constrained(model):
     """No new quota from 2016: the quota runs out, land cuts attraction, and restoring the
     release raises the constrained parks' revenue."""
     lc = load_scenario("land-constrained", model)
-    freed = _Tweaked(lc, "freed", {"Land quota release": None})
+    freed = Tweaked(lc, "freed", {"Land quota release": None})
     ds = ys.simulate(model, [lc, freed], engine="vector")
     effect = ds["land_attraction_effect"].sel(scenario="land-constrained", time=2021.0)
     assert float(effect.min()) < 0.5
