@@ -399,6 +399,17 @@ def test_differential_evolution_moves_find_the_same_posterior(calib, linear_gaus
         sample_linear_gaussian(calib, linear_gaussian_ledger, moves="gibbs")
 
 
+def test_the_clis_moves_are_the_samplers():
+    """`calibrate --moves` writes its choices out (importing the sampler module would slow
+    every `--help`): they must be the ones sample_posterior takes, default first."""
+    from yaan_sim.analysis.posterior import MOVES
+    from yaan_sim.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.choices and "calibrate" in a.choices)
+    moves = next(a for a in sub.choices["calibrate"]._actions if a.dest == "moves")
+    assert tuple(moves.choices) == tuple(MOVES) and moves.default == next(iter(MOVES))
+
+
 def test_the_posterior_file_round_trips_into_an_ensemble(linear_gaussian, calib, tmp_path):
     from yaan_sim.analysis.ensemble import run_ensemble
     from yaan_sim.analysis.posterior import posterior_design, read_posterior
