@@ -18,7 +18,7 @@ PYTEST_ARGS ?=
 # (Not --dist loadgroup: pytest-xdist 3.8 cannot group tests under pytest 9.)
 XDIST ?= -n auto --dist loadscope
 
-.PHONY: help run test lint mutation posterior venv venv-test venv-lint venv-mutation clean
+.PHONY: help run test lint mutation references posterior venv venv-test venv-lint venv-mutation clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -66,6 +66,12 @@ test: venv-lint  ## lint and type-check (ruff, mypy), then run the tests
 MODULES ?=
 mutation: $(VENV)/.mutation-installed  ## mutation testing of the core modules (slow; see docs/testing.md)
 	$(BIN)/python tests/support/mutation.py $(MODULES)
+
+# PySD's runs that the engine tests compare with, stored so that `make test` need not run
+# PySD (tests/support/pysd_reference.py): rewrite them after editing the .mdl or the pins.
+references: venv-test  ## re-run PySD for the stored references (tests/data/pysd_reference)
+	YAAN_WRITE_PYSD_REFERENCES=1 $(BIN)/python -m pytest $(XDIST) -q \
+	  tests/test_vector_engine.py tests/test_vector_conformance.py
 
 lint: venv-lint  ## ruff check, ruff format --check and mypy (configured in pyproject.toml)
 	$(BIN)/ruff check .

@@ -23,6 +23,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from support import pysd_reference
 
 from yaan_sim.engines.vector import VectorModel
 from yaan_sim.engines.vector.check import compare_frames, flatten
@@ -198,15 +199,20 @@ def _canonical(case: str):
     pytest.fail(f"no canonical output in {folder}")
 
 
-def _pysd_frame(mdl: Path, tmp_path: Path):
+def _pysd_frame(case: str, mdl: Path, tmp_path: Path):
+    """PySD's run of the case: from tests/data/pysd_reference/ where it was made from
+    these files by this PySD (tests/support/pysd_reference.py), else translated here."""
     import pysd
 
-    work = tmp_path / mdl.parent.name
-    shutil.copytree(mdl.parent, work)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = pysd.read_vensim(str(work / mdl.name))
-        return model.run()
+    def compute():
+        work = tmp_path / mdl.parent.name
+        shutil.copytree(mdl.parent, work)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return pysd.read_vensim(str(work / mdl.name)).run()
+
+    files = [p for p in mdl.parent.iterdir() if p.is_file()]
+    return pysd_reference.reference(f"conformance/{case}", files, "run()", compute)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -219,7 +225,7 @@ def test_case_equals_pysd_and_canonical(case, tmp_path):
     else:
         ds = vm.run()
     ours = flatten(ds)
-    problems = compare_frames(ours, _pysd_frame(mdl, tmp_path), rtol=1e-9, atol=1e-12)
+    problems = compare_frames(ours, _pysd_frame(case, mdl, tmp_path), rtol=1e-9, atol=1e-12)
     assert not problems, "against PySD:\n" + "\n".join(problems[:10])
     if case in PYSD_ONLY:
         return
