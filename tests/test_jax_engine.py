@@ -82,21 +82,40 @@ def _shipped_scenarios():
     )
 
 
-@pytest.mark.parametrize("scenario", _shipped_scenarios())
-def test_project_model_under_each_shipped_scenario_equals_numpy(project, scenario):
-    """Each shipped scenario's levers (scalars, per park, time schedules), whole horizon."""
-    from yaan_sim.model.load import load_model
-    from yaan_sim.scenario import load_scenario
+@pytest.fixture(scope="module")
+def user_model():
+    """The project's model as ``ys.simulate`` loads it, shared so that the JAX programs
+    compiled for it serve every test of this module."""
+    import yaan_sim as ys
 
-    vm, jm = project
-    model = load_model(PROJECT_MODEL)
-    scen = load_scenario(HERE.parent / "scenarios" / scenario, model)
-    overrides = scen.overrides(model)
-    if not overrides:
-        pytest.skip(f"{scenario} sets no lever: the default run covers it")
-    h = scen.horizon or model.default_horizon
-    kwargs = dict(overrides=overrides, start=h.start, stop=h.stop, step=h.step, saveper=h.saveper)
-    assert_same(jm.run(**kwargs, init_at="start"), vm.run(**kwargs, init_at="start"))
+    return ys.load_model()
+
+
+@pytest.mark.parametrize("scenario", _shipped_scenarios())
+def test_project_model_under_each_shipped_scenario_equals_numpy(user_model, scenario):
+    """Each shipped scenario's levers (scalars, per park, time schedules), whole horizon,
+    as ``ys.simulate`` runs it: the JAX engine gets every lever as a schedule (the .mdl's
+    value where the scenario leaves it), numpy only those the scenario sets."""
+    import yaan_sim as ys
+
+    scen = ys.load_scenario(HERE.parent / "scenarios" / scenario, user_model)
+    ours = ys.simulate(user_model, [scen], engine="jax")
+    assert_same(ours, ys.simulate(user_model, [scen], engine="vector"))
+
+
+def test_every_shipped_scenario_runs_one_compiled_program(user_model):
+    """Scenarios that set different levers share the JAX engine's program (one XLA
+    compilation of ~10-16 s, not one per scenario)."""
+    import yaan_sim as ys
+
+    for scenario in _shipped_scenarios():
+        ys.simulate(
+            user_model,
+            [ys.load_scenario(HERE.parent / "scenarios" / scenario, user_model)],
+            engine="jax",
+        )
+    jm = user_model.vector_model(VectorModel)._jax_model
+    assert len(jm._programs) == 1, list(jm._programs)
 
 
 def _sampled(vm, n: int, seed: int = 0) -> dict:
@@ -288,14 +307,13 @@ def test_conformance_case_equals_numpy(case):
 
 
 # ---- the engine in the package ---------------------------------------------------------
-def test_simulate_with_engine_jax_equals_vector():
+def test_simulate_with_engine_jax_records_it(user_model):
     import yaan_sim as ys
 
-    model = ys.load_model()
-    scen = ys.load_scenario(HERE.parent / "scenarios" / "plan.yaml", model)
-    ours = ys.simulate(model, [scen], engine="jax")
-    assert_same(ours, ys.simulate(model, [scen], engine="vector"))
+    scen = ys.load_scenario(HERE.parent / "scenarios" / "plan.yaml", user_model)
+    ours = ys.simulate(user_model, [scen], engine="jax")
     assert '"engine": "jax"' in ours.attrs["manifest"]
+    assert '"engine": "vector"' in ys.simulate(user_model, [scen]).attrs["manifest"]
 
 
 def test_engine_for_a_refused_model_says_why():

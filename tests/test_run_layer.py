@@ -214,3 +214,30 @@ def test_the_status_matrix_finds_the_city_row_in_chinese(model):
     assert "revenue_city" in matrix.index  # the city row, not "revenue_city:全市"
     assert not [g for g in matrix.index if g.startswith("revenue_city:")]
     assert len(matrix) == len(summary)  # one row per binding goal row
+
+
+def test_the_jax_engine_gets_every_lever_as_a_schedule_of_its_value(model):
+    """What JaxEngine passes on (so that one compiled program serves every scenario): each
+    lever a schedule on the run's grid holding the scenario's value where it sets one and
+    the .mdl's value where it does not; other overrides as given."""
+    from yaan_sim.engines.vector_engine import every_lever_scheduled
+
+    times = np.array([2013.0, 2013.5, 2014.0])
+    rate = xr.DataArray(
+        [[0.1] * 9, [0.2] * 9, [0.3] * 9],
+        coords={"time": times, "park": model.default_value("Investment incentive rate").park},
+        dims=("time", "park"),
+    )
+    given = {"Investment incentive rate": rate, "Research subsidy rate": 0.25, "Profit margin": 0.5}
+    out = every_lever_scheduled(model, given, times)
+    levers = {m.name for m in model.meta.values() if m.is_lever}
+    assert "Profit margin" not in levers and "Research subsidy rate" in levers
+    assert set(out) == levers | {"Profit margin"}
+    assert out["Profit margin"] == 0.5  # not a lever: as given
+    assert out["Investment incentive rate"] is rate  # a schedule already
+    subsidy = out["Research subsidy rate"]
+    assert subsidy.dims == ("time",) and subsidy.values.tolist() == [0.25, 0.25, 0.25]
+    for name in levers - set(given):
+        default = model.default_value(name)
+        assert out[name].dims == ("time", *default.dims), name
+        np.testing.assert_array_equal(out[name].values, np.stack([default.values] * 3))
