@@ -264,6 +264,13 @@ def embedded_font_css(text: str) -> str:
     The report then shows its Chinese on a machine with no CJK font (about 200 KB for a
     typical report). Returns "" if the font cannot be subset (the system fonts are used).
     """
+    return _font_face(frozenset({ord(c) for c in text} | set(range(32, 127))))
+
+
+@lru_cache(maxsize=8)
+def _font_face(unicodes: frozenset[int]) -> str:
+    """The rule for these code points: cut once per process (1-2 s each), since every
+    report of a run, and of the tests, asks again for much the same characters."""
     try:
         from fontTools import subset
         from fontTools.ttLib import TTFont
@@ -277,7 +284,7 @@ def embedded_font_css(text: str) -> str:
         buf = io.BytesIO()
         with TTFont(str(cjk_font_path()), lazy=True) as font:
             sub = subset.Subsetter(opts)
-            sub.populate(unicodes={ord(c) for c in text} | set(range(32, 127)))
+            sub.populate(unicodes=set(unicodes))
             sub.subset(font)
             font.save(buf)
     except Exception:  # no font or fontTools: the report still renders with system fonts
