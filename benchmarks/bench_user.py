@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from machine_info import describe  # noqa: E402  (benchmarks/, beside this script)
+from op_count import floors, numpy_speeds, program_work  # noqa: E402
 from readme_section import write_section  # noqa: E402
 
 PLAN = "plan"
@@ -189,6 +190,25 @@ def ensemble_call(n: int, keep: str = "needed") -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def arithmetic() -> dict:
+    """The generated program's numpy calls and elements, this machine's fastest numpy
+    call and element, and the floors they set (benchmarks/op_count.py)."""
+    import yaan_sim as ys
+
+    model = ys.load_model()
+    one = program_work(model, ys.load_scenario(PLAN, model), None)
+    many = program_work(model, ys.load_scenario(UNCERTAIN, model), 256)
+    speeds = numpy_speeds()
+    cores = os.cpu_count() or 1
+    return {
+        "one": one,
+        "many": many,
+        **speeds,
+        "cores": cores,
+        **floors(one, many, speeds, 10_000, cores),
+    }
+
+
 def make_test() -> dict:
     """``make test`` (the venv made already): wall time, CPU time of it and its children
     (pytest's workers, the kernels and processes the tests start), the load on the machine."""
@@ -220,6 +240,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     print(f"machine: {describe('numpy', 'xarray', 'pysd')}")
     run = one_run(args.quick)
+    run["work"] = arithmetic()
     print(json.dumps(run, indent=1))
     ens = {n: ensemble_call(n) for n in ([10_000] if args.quick else [10_000, 100_000])}
     for n, e in ens.items():
@@ -298,6 +319,24 @@ def section(run: dict, ens: dict, tests: dict | None) -> str:
         f"({_reached(e10['seconds'], TARGET_ENS_S)}) and {TARGET_ENS_MB} MB "
         f"({_reached(e10['peak_mb'], TARGET_ENS_MB)}); 100,000 samples run "
         f"({'yes' if 100_000 in ens else 'not measured (--quick)'}).",
+    ]
+    w = run["work"]
+    lines += [
+        "",
+        "**What bounds these two figures.** The generated program of the plan's run makes "
+        f"{w['one']['calls']:,} numpy calls ({w['one']['steps']} steps, about "
+        f"{w['one']['calls'] // w['one']['steps']} a step) and computes "
+        f"{w['many']['elements_per_sample']:,.0f} array elements per sample (counted by "
+        "`benchmarks/op_count.py`). On this machine the cheapest numpy call (`a + b` on one "
+        f"park x group array) takes {w['call_ns']:.0f} ns and the best element of an in-cache "
+        f"`a + b` {w['element_ns']:.2f} ns. So no numpy program that makes one call per "
+        f"operation can run one scenario in less than {w['one_run_s'] * 1e3:.1f} ms, or "
+        f"10,000 samples in less than {w['ensemble_s']:.2f} s on {w['cores']} cores even if "
+        "every element cost what an addition in cache does (powers, lookups and XIDZ cost "
+        "more). The 8 ms and 0.5 s targets were set when the engine took 6 ms a run, before "
+        "the model was rebuilt for issue 17 (industry groups, the project pipeline, the "
+        "fiscal loop); reaching them now needs a compiler that fuses the operations (JAX's "
+        "XLA, below, gives 2x on these CPUs) or a GPU.",
     ]
     if tests is not None:
         ideal = tests["cpu_s"] / tests["cores"]
