@@ -247,8 +247,9 @@ def readme_text(mdl, outs, one_numpy, one_jax, first, agree_one, agree_ens, rows
         verdict,
         "",
         f'JAX stays out of the defaults (`engine="auto"` is the numpy engine): it is an '
-        f"optional extra, and each new kind of run (other levers overridden, another "
-        f"horizon or chunk size) first costs a compilation of {min(compiles):.1f}-"
+        f"optional extra, and each new kind of run (another horizon, chunk size or set "
+        f"of uncertain parameters; through `ys.simulate` every scenario's levers share one "
+        f"program) first costs a compilation of {min(compiles):.1f}-"
         f"{max(compiles):.1f} s, hundreds of numpy runs; it pays for large ensembles: "
         '`engine="jax"` in `ys.simulate`, `--engine jax` at the command line.',
     ]
