@@ -579,3 +579,25 @@ def test_each_sample_equals_its_own_run(vm, values):
         )
         for name in one.data_vars:
             np.testing.assert_allclose(ds[name].values[i], one[name].values, rtol=1e-13)
+
+
+def test_a_model_file_is_compiled_once_per_content(tmp_path):
+    """compile_file keeps each compiled plan for the process (~2 s for the park model per
+    load_model() otherwise), and compiles again when the file's text changes."""
+    from yaan_sim.engines.vector.compiler import compile_file
+
+    mdl = tmp_path / "m.mdl"
+    shutil.copy(TEST_MODEL, mdl)
+    first = compile_file(mdl)
+    assert compile_file(mdl) is first
+    mdl.write_text(mdl.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    edited = compile_file(mdl)
+    assert edited is not first
+    assert compile_file(mdl) is edited
+    copy = tmp_path / "copy.mdl"
+    shutil.copy(mdl, copy)
+    assert compile_file(copy) is not edited  # another file: its own plan
+    np.testing.assert_array_equal(
+        VectorModel.from_mdl(copy).run()["demand"].values,
+        VectorModel.from_mdl(mdl).run()["demand"].values,
+    )

@@ -12,6 +12,7 @@ generators for one kind of run are :mod:`.codegen` (numpy) and :mod:`yaan_sim.en
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from pathlib import Path
 
@@ -385,14 +386,35 @@ class Compiler(Declarations, References):
         return Expr(st.output_code(), present, frozenset({st.key}) | st.output_deps())
 
 
+#: plans compiled in this process, by the .mdl's path and content (a compilation takes
+#: ~2 s for the park model, and every ``load_model()`` and CLI command in a process, a
+#: notebook's or the tests', would pay it again); a plan is read-only once compiled
+_COMPILED: dict[tuple[str, str], Plan] = {}
+_COMPILED_MAX = 8
+
+
 def compile_file(path) -> Plan:
-    """Parse ``path`` with PySD's Vensim translator and compile it."""
-
-    from pysd.translators.vensim.vensim_file import VensimFile
-
+    """Parse ``path`` with PySD's Vensim translator and compile it (once per content in a
+    process: the same text gives the same plan)."""
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"cannot read the model file {path}: no such file")
+    try:
+        key = (str(path.resolve()), hashlib.sha256(path.read_bytes()).hexdigest())
+    except OSError as exc:
+        raise ModelError(f"cannot read the model file {path}: {exc.strerror}") from None
+    plan = _COMPILED.get(key)
+    if plan is None:
+        plan = _compile(path)
+        if len(_COMPILED) >= _COMPILED_MAX:
+            _COMPILED.pop(next(iter(_COMPILED)))
+        _COMPILED[key] = plan
+    return plan
+
+
+def _compile(path: Path) -> Plan:
+    from pysd.translators.vensim.vensim_file import VensimFile
+
     try:
         # the translator's warnings (no encoding declared, :CONSTRAINT: or :TEST INPUT:
         # ignored) do not change the equations; they are kept on the plan
