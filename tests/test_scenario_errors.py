@@ -15,7 +15,7 @@ import pytest
 import yaan_sim.scenario.checks as scenario_checks
 from yaan_sim.errors import ScenarioError, YaanSimError
 from yaan_sim.model.load import load_model
-from yaan_sim.scenario import load_scenario, validate_file
+from yaan_sim.scenario import layering, load_scenario, validate_file
 from yaan_sim.scenario.reader import (
     MAX_BYTES,
     Node,
@@ -1309,4 +1309,192 @@ def test_a_distributions_bounds_word_for_word(checked):
         "per element goes under the element: ETDZ: {1999: ...}",
         "case.yaml:6: uncertain/Output capital ratio/East/sd: normal needs 'sd' (expected: "
         "mean, sd). Fix: add sd: ...",
+    ]
+
+
+# --- the extends chain and the files named (scenario/layering.py), word for word ----------
+@pytest.fixture
+def chain(tmp_path, fx_model, monkeypatch):
+    """Files written in the test, read from their folder; the shipped scenarios are two
+    files of ``shipped/`` (so the list a message gives is known)."""
+    monkeypatch.chdir(tmp_path)
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    for name in ("beta.yaml", "alpha.yaml", "alpha-goals.yaml"):
+        (shipped / name).write_text("levers: {}\n", encoding="utf-8")
+    monkeypatch.setattr(layering, "SCENARIOS_DIR", shipped)
+
+    def problems(files: dict[str, str], read: str = "case.yaml") -> list[str]:
+        for name, text in files.items():
+            (tmp_path / name).write_text(text, encoding="utf-8")
+        return [str(p) for p in validate_file(tmp_path / read, fx_model)]
+
+    return problems
+
+
+def test_an_extends_that_names_nothing_word_for_word(chain):
+    expected = (
+        "(expected: a scenario name (baseline) or a path (../x.yaml)). Fix: write extends: baseline"
+    )
+    assert chain({"case.yaml": "extends: 5\n"}) == [
+        f"case.yaml:1: extends: extends is the number 5 {expected}"
+    ]
+    assert chain({"case.yaml": "levers: {}\nextends: '  '\n"}) == [
+        f"case.yaml:2: extends: extends is the text '  ' {expected}"
+    ]
+    assert chain({"case.yaml": "extends: nope\n"}) == [
+        "case.yaml:1: extends: parent scenario 'nope' not found (expected: a name in shipped "
+        "or a path). Fix: available: alpha, beta"
+    ]
+
+
+def test_a_shipped_scenario_is_found_by_name_and_none_is_listed_when_there_are_none(
+    chain, tmp_path, fx_model
+):
+    assert chain({"case.yaml": "extends: alpha\n"}) == []
+    for shipped in (tmp_path / "shipped").iterdir():
+        shipped.unlink()
+    assert chain({"case.yaml": "extends: alpha\n"}) == [
+        "case.yaml:1: extends: parent scenario 'alpha' not found (expected: a name in shipped "
+        "or a path). Fix: available: (none)"
+    ]
+
+
+def test_an_extends_cycle_word_for_word(chain):
+    assert chain({"case.yaml": "extends: b\n", "b.yaml": "levers: {}\nextends: case.yaml\n"}) == [
+        "b.yaml:2: extends: extends cycle: case.yaml -> b.yaml -> case.yaml (expected: a chain "
+        "of parents that ends). Fix: remove one `extends:` of the cycle"
+    ]
+
+
+def test_a_chain_of_16_parents_is_read_and_one_more_refused(chain, tmp_path, fx_model):
+    """17 files in all (the scenario and 16 parents); the 17th may not name an 18th."""
+    files = {f"s{i}.yaml": f"extends: s{i + 1}\n" for i in range(16)}
+    files["s16.yaml"] = "levers: {PPP share: 0.3}\n"
+    assert chain(files, read="s0.yaml") == []
+    sc = load_scenario(tmp_path / "s0.yaml", fx_model)
+    assert [p.name for p in sc.sources] == [f"s{i}.yaml" for i in range(17)]
+    assert sc.levers["PPP share"].base == 0.3
+    files["s16.yaml"] = "levers: {}\nextends: s17\n"
+    files["s17.yaml"] = "levers: {}\n"
+    assert chain(files, read="s0.yaml") == [
+        "s16.yaml:2: extends: more than 16 files in the extends chain (expected: at most 16). "
+        "Fix: flatten the chain"
+    ]
+
+
+def test_a_parent_that_cannot_be_read_is_named_after_its_problem(chain):
+    assert chain({"case.yaml": "levers: {}\nextends: bad\n", "bad.yaml": "- a list\n"}) == [
+        "bad.yaml:1: (top level): the top level is a list (expected: a mapping of keys such "
+        "as name, title, extends, horizon, levers). Fix: start the file with `name: ...` and "
+        "`levers:`; see scenarios/README.md",
+        "case.yaml:2: extends: parent scenario bad.yaml cannot be read (see its problems) "
+        "(expected: a valid parent). Fix: fix the parent file first",
+    ]
+
+
+def test_the_root_parents_problems_come_first_whatever_their_lines(chain):
+    assert [
+        p.split(":", 2)[:2]
+        for p in chain(
+            {
+                "case.yaml": "extends: mid\nfoo: 1\n",
+                "mid.yaml": "\n\nextends: root\nbar: 1\n",
+                "root.yaml": "\n\n\n\n\nbaz: 1\n",
+            }
+        )
+    ] == [["root.yaml", "6"], ["mid.yaml", "4"], ["case.yaml", "2"]]
+
+
+def test_a_missing_file_is_one_problem_naming_it(chain, tmp_path, fx_model):
+    assert validate_file("none.yaml", fx_model) == [
+        Problem(
+            "none.yaml",
+            None,
+            "",
+            "file not found",
+            "an existing .yaml file",
+            "check the path; scenarios available by name: alpha, beta",
+        )
+    ]
+    with pytest.raises(ScenarioError) as refused:
+        load_scenario("none", fx_model)
+    assert str(refused.value) == (
+        "no scenario file 'none': give a path to a .yaml file or the name of one in shipped "
+        "(available: alpha, beta)"
+    )
+
+
+def test_the_scenario_files_of_a_folder_leave_out_goal_files(tmp_path):
+    for name in ("b.yaml", "a.yaml", "a-goals.yaml", "c.yml", "notes.txt"):
+        (tmp_path / name).write_text("levers: {}\n", encoding="utf-8")
+    assert layering.scenario_files(tmp_path) == [tmp_path / "a.yaml", tmp_path / "b.yaml"]
+    assert layering.scenario_files(str(tmp_path)) == [tmp_path / "a.yaml", tmp_path / "b.yaml"]
+
+
+def test_several_scenarios_are_loaded_in_order_or_refused_together(chain, tmp_path, fx_model):
+    # a lever of the fixture model only: each file is read against the model given
+    chain({"a.yaml": "name: one\nlevers: {Water efficiency rate: 0.03}\n", "b.yaml": "name: two\n"})
+    assert [s.name for s in layering.load_scenarios(["b.yaml", "a.yaml"], fx_model)] == [
+        "two",
+        "one",
+    ]
+    with pytest.raises(ScenarioError) as refused:
+        layering.load_scenarios(["a.yaml", "x.yaml", "y"], fx_model)
+    assert str(refused.value) == (
+        "invalid scenario file(s); nothing was run or written:\n"
+        "no scenario file 'x.yaml': give a path to a .yaml file or the name of one in shipped "
+        "(available: alpha, beta)\n"
+        "no scenario file 'y': give a path to a .yaml file or the name of one in shipped "
+        "(available: alpha, beta)"
+    )
+    chain({"c.yaml": "name: two\n", "d.yaml": "name: one\n", "e.yaml": "name: three\n"})
+    with pytest.raises(ScenarioError) as refused:
+        layering.load_scenarios(["a.yaml", "b.yaml", "c.yaml", "d.yaml", "e.yaml"], fx_model)
+    assert str(refused.value) == (
+        "two files define the scenario name(s) one, two: give each its own `name:`"
+    )
+
+
+def test_a_missing_scenario_carries_its_problem(chain, fx_model):
+    with pytest.raises(ScenarioError) as refused:
+        load_scenario("nowhere/none", fx_model)
+    assert refused.value.problems == [
+        Problem(
+            "nowhere/none",
+            None,
+            "",
+            "file not found",
+            "an existing .yaml file",
+            "check the path; scenarios available by name: alpha, beta",
+        )
+    ]
+
+
+def test_a_lever_scheduled_per_element_cannot_also_be_drawn_word_for_word(chain):
+    """The draw is named where it is written (the parent), the schedule where it is set."""
+    assert chain(
+        {
+            "p.yaml": "levers: {}\nuncertain:\n"
+            "  Entry threshold: {distribution: uniform, low: 100, high: 200}\n",
+            "case.yaml": "extends: p\nlevers:\n  Entry threshold: {default: 150, "
+            "ETDZ: {2016: 100, 2018: 200}}\n",
+        }
+    ) == [
+        "p.yaml:3: uncertain/Entry threshold: 'Entry threshold' follows a schedule in levers: "
+        "(case.yaml:3) and is also drawn here (expected: a lever either scheduled or "
+        "uncertain). Fix: remove it from one of the two blocks"
+    ]
+
+
+def test_a_schedule_drawn_too_is_checked_once_the_files_have_no_other_problem(chain):
+    """The layered levers are compared only when every file was read without a problem."""
+    assert chain(
+        {
+            "case.yaml": "foo: 1\nlevers: {PPP share: {2016: 0.1, 2018: 0.2}}\n"
+            "uncertain:\n  PPP share: {distribution: uniform, low: 0.1, high: 0.2}\n"
+        }
+    ) == [
+        "case.yaml:1: foo: unknown key 'foo' (expected: one of "
+        f"{ALL_TOP_KEYS}). Fix: remove it, or put a lever under `levers:`"
     ]

@@ -25,7 +25,7 @@ from yaan_sim.paths import SCENARIOS_DIR
 from yaan_sim.scenario import Schedule, lever_table, load_scenario, scenario_files, validate_file
 from yaan_sim.scenario.checks import Ctx, read_distribution, read_uncertain
 from yaan_sim.scenario.reader import Reader
-from yaan_sim.scenario.types import Distribution
+from yaan_sim.scenario.types import Distribution, LeverSetting, UncertainSetting, Uncertainty
 
 FIXTURE_MDL = Path(__file__).parent / "data" / "levers_fixture.mdl"
 SHIPPED = {
@@ -615,3 +615,177 @@ def test_scenarios_compare_and_pickle(tmp_path, fx_model):
     path = write(tmp_path, "u.yaml", UNCERTAIN + "levers: {PPP share: {2016: 0.1}}\n")
     a, b = load_scenario(path, fx_model), load_scenario(path, fx_model)
     assert a == b and pickle.loads(pickle.dumps(a)) == a
+
+
+def test_a_scenario_keeps_each_files_text_headed_by_its_name(tmp_path, fx_model):
+    write(tmp_path, "p.yaml", "description: from the parent\nlevers: {PPP share: 0.1}\n")
+    child = write(tmp_path, "c.yaml", "extends: p\nname: c")  # no newline at the end
+    sc = load_scenario(child, fx_model)
+    assert sc.text == (
+        "# --- c.yaml\nextends: p\nname: c\n# --- p.yaml\n"
+        "description: from the parent\nlevers: {PPP share: 0.1}\n"
+    )
+    assert sc.texts == (
+        "extends: p\nname: c",
+        "description: from the parent\nlevers: {PPP share: 0.1}\n",
+    )
+    assert sc.description == "from the parent"  # the child has none: the nearest parent's
+    assert [p.name for p in sc.sources] == ["c.yaml", "p.yaml"]
+
+
+def test_a_reference_is_a_path_when_it_has_a_slash_a_backslash_or_a_yaml_suffix(
+    tmp_path, monkeypatch
+):
+    """Such a reference is taken as written (no `.yaml` added); a bare name gets `.yaml`."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    for name in ("sub/noext", "back\\slash", "short.yml", "plain.yaml", "plain"):
+        (tmp_path / name).write_text("levers: {}\n", encoding="utf-8")
+    find = scenario_layering.find_scenario
+    assert find("sub/noext") == Path("sub/noext")
+    assert find("back\\slash") == Path("back\\slash")
+    assert find("short.yml") == Path("short.yml")
+    assert find("plain") == Path("plain.yaml")
+    assert find("sub/plain") is None  # a path, looked for as written only
+    # relative to the referring file's folder, else scenarios/: not the working folder
+    assert find("plain", base=tmp_path / "sub") is None
+    assert find(tmp_path / "plain.yaml") == tmp_path / "plain.yaml"
+
+
+# --- the parsed values (scenario/types.py) -------------------------------------------------
+def test_a_step_schedule_treats_times_within_a_billionth_as_the_year():
+    """The tolerance is relative (1e-9 of the time, at least 1e-9): about 2e-6 near 2017."""
+    s = Schedule((2016.0, 2017.0), (1.0, 2.0))
+    assert s.at([2017 - 1.5e-6, 2017 - 3e-6]).tolist() == [2.0, 1.0]
+    near_one = Schedule((0.0, 1.0), (10.0, 20.0))
+    assert near_one.at([1 - 1e-9, 1 - 1.5e-9]).tolist() == [20.0, 10.0]
+    assert near_one.at([-5.0, 0.0, 0.5, 1.0, 7.0]).tolist() == [10.0, 10.0, 10.0, 20.0, 20.0]
+
+
+def test_a_schedule_gives_floats_and_describes_itself():
+    s = Schedule((2016, 2018), (1, 3))  # whole numbers, as made in code
+    assert s.at([2016, 2017]).dtype == np.float64
+    assert Schedule((2016, 2018), (1, 3), "linear").at([2017]).tolist() == [2.0]
+    assert s.describe() == "{2016: 1, 2018: 3}"
+    assert Schedule((2016.5,), (0.125,), "linear").describe() == "{2016.5: 0.125} linear"
+    with pytest.raises(ValueError):  # years and values that do not pair up are no schedule
+        Schedule((2016.0, 2017.0), (1.0,)).describe()
+
+
+def test_a_setting_for_an_element_the_lever_lacks_names_it(fx_model):
+    lever = lever_registry(fx_model)["Entry threshold"]
+    setting = LeverSetting("Entry threshold", None, (("Atlantis", "park", ("Atlantis",), 1.0),))
+    with pytest.raises(KeyError) as refused:
+        setting.resolve(lever, T)
+    assert refused.value.args == ("not all values found in index 'park': ['Atlantis']",)
+    assert LeverSetting("Entry threshold", None).describe() == "(.mdl default)"
+
+
+def test_a_distributions_quantiles_stay_inside_its_bounds():
+    """The unit values are kept a trillionth inside (0, 1), so 0 and 1 give finite values
+    next to the ends; the quantiles are clipped to the bounds."""
+    uniform = Distribution("uniform", {"low": 0.0, "high": 10.0})
+    q = uniform.ppf([0.0, 0.25, 1.0])
+    assert 0.0 < q[0] < 1e-10 and q[1] == 2.5 and 10.0 - 1e-10 < q[2] < 10.0
+    bounded = Distribution("uniform", {"low": 0.0, "high": 10.0}, low=2.0, high=8.0)
+    assert bounded.ppf([0.1, 0.5, 0.9]).tolist() == [2.0, 5.0, 8.0]
+    normal = Distribution("normal", {"mean": 0.0, "sd": 1.0}, low=-1.0, high=1.0)
+    assert normal.ppf(0.5) == 0.0 and -1.0 < normal.ppf(0.0) < -0.999999
+
+
+def test_distributions_describe_their_parameters():
+    assert Distribution("triangular", {"low": 0.0, "mode": 0.5, "high": 2.0}).describe() == (
+        "triangular(low=0, mode=0.5, high=2)"
+    )
+    assert Distribution("normal", {"mean": 1e-06, "sd": 0.25}).describe() == (
+        "normal(mean=1e-06, sd=0.25)"
+    )
+
+
+def test_an_uncertainty_is_true_when_it_draws_something():
+    assert not Uncertainty({})
+    one = UncertainSetting("x", Distribution("uniform", {"low": 0.0, "high": 1.0}))
+    assert Uncertainty({"x": one}) and len(Uncertainty({"x": one})) == 1
+
+
+def _two_dim_lever(fx_model):
+    """A lever over parks and industries, made from the fixture's per-park one (the fixture
+    has none with two dims)."""
+    base = lever_registry(fx_model)["Entry threshold"]
+    coords = {"park": ["P1", "P2"], "industry": ["I1", "I2", "I3"]}
+    default = xr.DataArray(np.full((2, 3), 7.0), dims=("park", "industry"), coords=coords)
+    fields = {**base.__dict__, "default": default, "dims": ("park", "industry")}
+    return type(base)(**{**fields, "coords": coords})
+
+
+def test_a_setting_resolves_each_selection_along_its_own_dim(fx_model):
+    lever = _two_dim_lever(fx_model)
+    setting = LeverSetting(
+        "Entry threshold", 1.0, (("I3", "industry", ("I3",), 3.0), ("P2", "park", ("P2",), 2.0))
+    )
+    da = setting.resolve(lever, np.array([2016.0, 2017.0]))
+    assert da.dims == ("time", "park", "industry")
+    for at_time in da.values:  # parts in order: I3 first, then the whole of P2
+        assert at_time.tolist() == [[1.0, 1.0, 3.0], [2.0, 2.0, 2.0]]
+    assert da.attrs == {
+        "units": "wanyuan/mu",
+        "long_name": "Entry threshold (investment per mu)",
+        "long_name_zh": "入园投资强度门槛",
+    }
+
+
+def test_a_draw_for_some_elements_keeps_the_others_at_the_mdl_value(fx_model):
+    lever = constants(fx_model)["Investment attraction rate"]
+    dist = Distribution("uniform", {"low": 0.5, "high": 0.6})
+    only_etdz = UncertainSetting(
+        "Investment attraction rate", None, (("ETDZ", "park", ("ETDZ",), dist),)
+    )
+    da = only_etdz.sample(lever, np.random.default_rng(0), 3)
+    assert da.dims == ("sample", "park") and da["sample"].values.tolist() == [0, 1, 2]
+    assert ((da.sel(park="ETDZ") >= 0.5) & (da.sel(park="ETDZ") <= 0.6)).all()
+    mdl = [0.08, 0.08, 0.05, 0.05, 0.05, 0.06, 0.06, 0.07]  # the .mdl's value, park by park
+    assert da.drop_sel(park="ETDZ").values.tolist() == [mdl] * 3
+    assert da.attrs == {
+        "units": "1/Year",
+        "long_name": "Investment attraction rate",
+        "long_name_zh": "招商引资率",
+    }
+    everywhere = UncertainSetting("Investment attraction rate", dist)
+    drawn = everywhere.sample(lever, np.random.default_rng(0), 2).values
+    assert ((drawn >= 0.5) & (drawn <= 0.6)).all()
+    assert (drawn == drawn[:, :1]).all()  # one draw shared by every park
+
+
+def test_a_sample_needs_a_generator_and_a_whole_number_of_at_least_one(tmp_path, fx_model):
+    sc = load_scenario(
+        write(
+            tmp_path,
+            "u.yaml",
+            "uncertain:\n  PPP share: {distribution: uniform, low: 0, high: 0.1}\n",
+        ),
+        fx_model,
+    )
+    rng = np.random.default_rng(0)
+    assert sc.uncertain.sample(rng, 1)["PPP share"].shape == (1,)
+    assert sc.uncertain.sample(rng, np.int64(2))["PPP share"].shape == (2,)
+    for n in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ScenarioError) as refused:
+            sc.uncertain.sample(rng, n)
+        assert str(refused.value) == f"sample() needs a whole number of samples >= 1, not {n!r}"
+    with pytest.raises(ScenarioError) as refused:
+        sc.uncertain.sample(0, 2)
+    assert str(refused.value) == (
+        "sample() needs a numpy.random.Generator, e.g. numpy.random.default_rng(0)"
+    )
+
+
+def test_overrides_name_every_lever_the_model_lacks(tmp_path, fx_model):
+    sc = load_scenario(write(tmp_path, "s.yaml", "name: s\nlevers: {PPP share: 0.1}\n"), fx_model)
+    sc.levers["Atlantis rate"] = sc.levers["Mars rate"] = sc.levers["PPP share"]
+    with pytest.raises(ScenarioError) as refused:
+        sc.overrides(fx_model)
+    assert str(refused.value) == (
+        "scenario 's' sets levers that levers_fixture.mdl does not have: Atlantis rate, "
+        "Mars rate. Validate it against this model (yaan-sim validate --model ...) or fix "
+        "the names."
+    )
