@@ -207,14 +207,21 @@ def test_a_temporary_file_of_a_killed_writer_is_removed_next_time(tmp_path):
 
 
 def test_a_running_writers_temporary_file_is_kept(tmp_path):
-    mine = tmp_path / f".x.nc{TEMP_MARK}{os.getpid()}-999"
-    mine.write_text("in progress")
-    other = tmp_path / f".y{TEMP_MARK}1-0"  # pid 1 runs (init): not ours to remove
-    other.write_text("in progress")
-    impossible = tmp_path / f".z{TEMP_MARK}{10**30}-0"  # a pid no process can have
-    impossible.write_text("left")
-    assert remove_stale_temps(tmp_path) == [impossible]
-    assert mine.exists() and other.exists()
+    # the other writer is a child of ours, not pid 1: a mutant of the liveness probe that
+    # sends a real signal (mutation testing runs as root) then reaches only this child
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        mine = tmp_path / f".x.nc{TEMP_MARK}{os.getpid()}-999"
+        mine.write_text("in progress")
+        other = tmp_path / f".y{TEMP_MARK}{child.pid}-0"  # running: not ours to remove
+        other.write_text("in progress")
+        impossible = tmp_path / f".z{TEMP_MARK}{10**30}-0"  # a pid no process can have
+        impossible.write_text("left")
+        assert remove_stale_temps(tmp_path) == [impossible]
+        assert mine.exists() and other.exists()
+    finally:
+        child.kill()
+        child.wait(timeout=60)
 
 
 @pytest.mark.parametrize(
