@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from yaan_sim.engines.vector import plan_cache
 from yaan_sim.engines.vector.declare import Declarations
 from yaan_sim.engines.vector.plan import (
     INITIALISING_NAME,
@@ -400,12 +401,14 @@ def compile_file(path) -> Plan:
     if not path.is_file():
         raise ModelError(f"cannot read the model file {path}: no such file")
     try:
-        key = (str(path.resolve()), hashlib.sha256(path.read_bytes()).hexdigest())
+        data = path.read_bytes()
     except OSError as exc:
         raise ModelError(f"cannot read the model file {path}: {exc.strerror}") from None
+    key = (str(path.resolve()), hashlib.sha256(data).hexdigest())
     plan = _COMPILED.get(key)
     if plan is None:
-        plan = _compile(path)
+        plan = plan_cache.cached(data, lambda: _compile(path))
+        plan.path = path  # a plan read back may have been compiled from a copy elsewhere
         if len(_COMPILED) >= _COMPILED_MAX:
             _COMPILED.pop(next(iter(_COMPILED)))
         _COMPILED[key] = plan
