@@ -226,6 +226,9 @@ def test_probability_of_meeting_with_samples(goals):
     median = np.median([year_total(city.isel(sample=i), 2020) for i in range(n)])
     assert row["value"] == pytest.approx(median)
     assert _row(t, "rd_share", "Ya'an")["p_met"] == 1.0
+    # each park starts at a third of its own target and grows alike: the same share
+    for park in ("ETDZ", "Hanyuan"):
+        assert _row(t, "revenue_park", park)["p_met"] == pytest.approx(expected)
     assert "p_met" not in evaluate(make_results(), goals).columns
 
 
@@ -549,3 +552,111 @@ def test_the_plans_goals_need_the_whole_calendar_year(goals):
         r"\(2016-2020; they run from 2016 to 2021, and a year's figure is its total",
     ):
         evaluate(make_results(), goals, year=2021)
+
+
+# ------------------------------------------- the rest of a row: p_met, edges, observed
+
+
+def _sampled_generic_results():
+    """x at t = 0..4 for four samples; from t = 2 (7) the first and last fall every year
+    (7, 4, 2), the second holds level one year (7, 7, 2), the third rises (7, 8, 2)."""
+    x = np.array([[1, 2, 7, 4, 2], [1, 2, 7, 7, 2], [1, 2, 7, 8, 2], [1, 2, 7, 4, 2]], float)
+    coords = {"time": np.arange(0.0, 4.01), "sample": np.arange(4)}
+    ds = xr.Dataset({"x": (("sample", "time"), x, {"units": "Persons"})}, coords=coords)
+    ds.attrs["manifest"] = json.dumps({"model_file": "hand.mdl"})
+    return ds
+
+
+@pytest.mark.parametrize("year", [3, 4])
+def test_a_sampled_trend_goal_gives_the_share_of_paths_falling_every_year(year):
+    fall = goals_from_dict({"goals": [GENERIC["goals"][1]]})  # baseline t = 2, goal t = 4
+    row = evaluate(_sampled_generic_results(), fall, year=year).iloc[0]
+    # two of four paths fall in both years; a year without change is not a fall
+    assert row["p_met"] == 0.5
+    # the median path: 7, median(4, 7, 8, 4) = 5.5, 2; the larger change is 5.5 / 7 - 1
+    assert row["value"] == pytest.approx((5.5 / 7 - 1) * 100)
+    assert row["value_source"] == "simulated"
+
+
+def test_a_trend_goal_past_the_results_end_has_no_projection():
+    ds = _generic_results()
+    ds = ds.sel(time=ds["time"] <= 3)  # the goal year 4 is not simulated
+    row = evaluate(ds, goals_from_dict({"goals": [GENERIC["goals"][1]]}), year=3).iloc[0]
+    assert np.isnan(row["projected"]) and row["status"] == "no data"  # t = 4 is unknown
+    assert row["value"] == pytest.approx((4 / 7 - 1) * 100)  # the change to t = 3 is known
+    assert row["value_source"] == "simulated"
+
+
+def test_one_year_before_the_goal_year_the_growth_needed_is_the_ratio():
+    # x(3) = 4, target at most 6 in t = 4: needed 6 / 4 - 1 = +50%, simulated 2 / 4 - 1
+    last = goals_from_dict({"goals": [GENERIC["goals"][0]]})
+    row = evaluate(_generic_results(), last, year=3).iloc[0]
+    assert row["growth_needed_pct"] == pytest.approx(50.0)
+    assert row["growth_simulated_pct"] == pytest.approx(-50.0)
+    assert (row["value"], row["projected"], row["status"]) == (4.0, 2.0, "met")
+
+
+def test_a_target_of_zero_has_no_relative_gap():
+    goal = {"id": "z", "variable": "x", "comparison": "at least", "target": 0, "year": 4}
+    row = evaluate(_generic_results(), goals_from_dict({"goals": [goal]}), year=4).iloc[0]
+    assert (row["value"], row["target"], row["gap"]) == (2.0, 0.0, 2.0)
+    assert np.isnan(row["gap_pct"]) and row["status"] == "met"
+
+
+def test_a_goal_never_met_has_no_first_year():
+    goal = {"id": "high", "variable": "x", "comparison": "at least", "target": 100, "year": 4}
+    row = evaluate(_generic_results(), goals_from_dict({"goals": [goal]}), year=4).iloc[0]
+    assert row["status"] == "missed"
+    assert np.isnan(row["year_first_met"])  # NaN, a number, not None
+
+
+def test_goals_against_the_baseline_year_have_no_first_year_met(goals):
+    # "not above the 2016 figure" holds trivially in 2016: no first year is given
+    t = evaluate(make_results(emission_change=-0.01), goals, year=2020)
+    rows = t[t["goal_id"].str.endswith("_controlled")]
+    assert len(rows) == 4 * (1 + 9) and set(rows["status"]) == {"met"}  # city and parks
+    assert rows["year_first_met"].isna().all()
+
+
+def test_observed_figures_of_the_city_and_a_region_are_read_for_them(mixed, goals, tmp_path):
+    # the simulated city (about 850) and East (about 570) are far below 2000 and 1300 in 2017
+    path = tmp_path / "obs.csv"
+    path.write_text(
+        "variable,park,year,value,unit,source,confidence\n"
+        "revenue,city,2017,2100,亿元,t,H\n"
+        "revenue,East,2017,1400,亿元,t,H\n",
+        encoding="utf-8",
+    )
+    t = evaluate(mixed, goals, year=2017, observed=path)
+    city, east = _row(t, "revenue_city", "Ya'an"), _row(t, "revenue_park", "East")
+    got = [(r["value"], r["value_source"], r["year_first_met"]) for r in (city, east)]
+    assert got == [(2100.0, "observed", 2017), (1400.0, "observed", 2017)]
+    assert (city["gap"], east["gap"]) == (100.0, 100.0)
+    # the region's parks keep their simulated figures
+    assert _row(t, "revenue_park", "ETDZ")["value_source"] == "simulated"
+
+
+def test_the_first_year_met_is_looked_for_up_to_the_goal_year_only():
+    # x(1) = 3 misses "at least 5 in t = 1"; x(2) = 7 meets it after the goal year
+    goal = {"id": "early", "variable": "x", "comparison": "at least", "target": 5, "year": 1}
+    row = evaluate(_generic_results(), goals_from_dict({"goals": [goal]}), year=1).iloc[0]
+    assert (row["value"], row["status"]) == (3.0, "missed")
+    assert np.isnan(row["year_first_met"])
+
+
+def test_an_observed_file_is_read_against_the_results_parks_and_the_goals_given(tmp_path):
+    path = tmp_path / "obs.csv"
+    head = "variable,park,year,value,unit,source,confidence\n"
+    # results whose first park is named Xinpark (the shipped model has no such park)
+    ds = make_results()
+    ds = ds.assign_coords(park=["Xinpark", *[str(p) for p in ds["park"].values[1:]]])
+    path.write_text(head + "revenue,Xinpark,2018,300,亿元,t,H\n", encoding="utf-8")
+    t = evaluate(ds, load_goals(), year=2018, observed=path)
+    assert _row(t, "revenue_park", "Xinpark")[["value", "value_source"]].tolist() == [
+        300.0,
+        "observed",
+    ]
+    # a figure named by the id of a goal given (the plan's goals have no "rev")
+    path.write_text(head + "rev,city,2018,5,亿元,t,H\n", encoding="utf-8")
+    t = evaluate(make_results(), goals_from_dict({"goals": [ONE_GOAL]}), year=2018, observed=path)
+    assert t[["goal_id", "value", "value_source"]].values.tolist() == [["rev", 5.0, "observed"]]
