@@ -55,11 +55,16 @@ venv-lint: $(VENV)/.lint-installed  ## create .venv with the test and lint extra
 run: venv  ## run the default scenarios; write results, charts, goal table and report to out/
 	$(BIN)/yaan-sim run --out-dir out --force
 
+# mypy (~20 s on one core, cold) runs beside the tests; its report follows theirs, and
+# either failing fails the target.
 test: venv-lint  ## lint and type-check (ruff, mypy), then run the tests
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy src
-	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
+	@echo "$(BIN)/mypy src  (beside the tests; its report follows them)"
+	@$(BIN)/mypy src > $(VENV)/.mypy-report 2>&1 & mypy=$$!; \
+	  $(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS); tests=$$?; \
+	  wait $$mypy; types=$$?; echo "mypy src:"; cat $(VENV)/.mypy-report; \
+	  test $$tests -eq 0 && test $$types -eq 0
 
 # MODULES=outputs/rules.py limits the run to some modules (pyproject [tool.yaan-sim.mutation]);
 # each module's score and surviving mutants are printed and kept in build/mutation/.
