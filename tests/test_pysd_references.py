@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from support import pysd_reference
 
+from yaan_sim.model.load import with_initial_time
+
 REPO = Path(__file__).resolve().parents[1]
 PROJECT_MODEL = REPO / "models" / "yaan_parks.mdl"
 TEST_MODELS = (
@@ -29,7 +31,7 @@ def _expected_inputs(name: str) -> dict[str, str] | None:
         return pysd_reference.inputs_digest(p for p in folder.iterdir() if p.is_file())
     text = PROJECT_MODEL.read_text(encoding="utf-8")
     if name == "project-initial-time-2017":
-        text = pysd_reference.with_initial_time(text, 2017)
+        text = with_initial_time(text, 2017, PROJECT_MODEL)
     return {PROJECT_MODEL.name: pysd_reference.text_digest(text)}
 
 

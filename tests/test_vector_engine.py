@@ -31,6 +31,7 @@ from support import pysd_reference
 from yaan_sim.engines.vector import VectorModel
 from yaan_sim.engines.vector.check import compare_frames, flatten
 from yaan_sim.errors import ModelError, UnsupportedConstructError, YaanSimError
+from yaan_sim.model.load import with_initial_time
 
 HERE = Path(__file__).resolve().parent
 TEST_MODEL = HERE / "data" / "vector_parks.mdl"
@@ -391,7 +392,7 @@ def test_project_model_init_at_start_equals_a_variant_mdl(project, tmp_module):
     # is the new start (YaanModel.at_start); init_at="start" is that.
     d = tmp_module / "variant"
     (d / "src").mkdir(parents=True)
-    text = pysd_reference.with_initial_time(PROJECT_MODEL.read_text(encoding="utf-8"), 2017)
+    text = with_initial_time(PROJECT_MODEL.read_text(encoding="utf-8"), 2017, PROJECT_MODEL)
     (d / "src" / PROJECT_MODEL.name).write_text(text, encoding="utf-8")
     pm = _LazyPySD(d / "src" / PROJECT_MODEL.name, d)
     _assert_same(

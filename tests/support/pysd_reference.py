@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections.abc import Callable, Iterable
 from importlib.metadata import version
 from pathlib import Path
@@ -102,12 +101,3 @@ def stored() -> list[tuple[Path, dict]]:
         with np.load(path, allow_pickle=False) as f:
             out.append((path, json.loads(str(f["stamp"]))))
     return out
-
-
-def with_initial_time(text: str, year: float) -> str:
-    """The .mdl's text with its INITIAL TIME set to ``year`` (what yaan_sim's PySD path
-    does to start a run elsewhere, YaanModel.at_start)."""
-    new, n = re.subn(r"(?m)^(INITIAL TIME\s*=\s*)[^\n~]+", rf"\g<1>{year:g}", text)
-    if n != 1:
-        raise ValueError(f"INITIAL TIME is set {n} times in the text, not once")
-    return new

@@ -278,12 +278,7 @@ class YaanModel:
         PySD initialises stocks at the .mdl's INITIAL TIME even when asked to start
         elsewhere, so a different start needs its own translation.
         """
-        text = self.mdl_path.read_text(encoding="utf-8")
-        new, n = re.subn(
-            r"(?m)^(INITIAL TIME\s*=\s*)[^\n~]+", lambda m: f"{m.group(1)}{start:g}", text
-        )
-        if n != 1:
-            raise ModelError(f"cannot find INITIAL TIME in {self.mdl_path} to start at {start}")
+        new = with_initial_time(self.mdl_path.read_text(encoding="utf-8"), start, self.mdl_path)
         key = hashlib.sha256(new.encode()).hexdigest()[:16]
         folder = cache_dir() / "variants" / key
         variant = folder / self.mdl_path.name
@@ -331,6 +326,15 @@ def _pysd_load(py_file: Path) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         return _pysd().load(str(py_file))
+
+
+def with_initial_time(text: str, start: float, source: str | Path) -> str:
+    """The .mdl text ``text`` (read from ``source``) with its INITIAL TIME set to ``start``:
+    the variant PySD needs to start a run elsewhere (:meth:`YaanModel.at_start`)."""
+    new, n = re.subn(r"(?m)^(INITIAL TIME\s*=\s*)[^\n~]+", lambda m: f"{m.group(1)}{start:g}", text)
+    if n != 1:
+        raise ModelError(f"cannot find INITIAL TIME in {source} to start at {start}")
+    return new
 
 
 def load_model(path: str | Path | None = None, *, cache: str | Path | None = None) -> YaanModel:
