@@ -44,7 +44,7 @@ class VectorEngine:
         # init_at="start": a run starting elsewhere is initialised there, as the PySD
         # engine does (a copy of the .mdl with that INITIAL TIME), e.g. the back-test.
         return self.compiled.run(
-            overrides=dict(overrides),
+            overrides=self._overrides(overrides, horizon),
             start=horizon.start,
             stop=horizon.stop,
             step=horizon.step,
@@ -54,6 +54,10 @@ class VectorEngine:
             init_at="start",
             **({"start_state": dict(start_state)} if start_state else {}),
         )
+
+    def _overrides(self, overrides: Mapping[str, Any], horizon: Horizon) -> dict[str, Any]:
+        """The overrides the compiled model is given: as they come."""
+        return dict(overrides)
 
 
 class JaxEngine(VectorEngine):
@@ -67,26 +71,12 @@ class JaxEngine(VectorEngine):
 
         self.compiled = engine_for(self.compiled, [])
 
-    def run(
-        self,
-        overrides: Mapping[str, Any],
-        horizon: Horizon,
-        *,
-        samples: int | None = None,
-        return_vars: Sequence[str] | None = None,
-        start_state: Mapping[str, Any] | None = None,
-    ) -> xr.Dataset:
+    def _overrides(self, overrides: Mapping[str, Any], horizon: Horizon) -> dict[str, Any]:
         # XLA compiles one program per set of overridden variables (10-16 s for the park
         # model): with every lever a schedule on the run's grid (the .mdl's value where the
         # scenario leaves it), every scenario of a horizon runs the same program. A
         # constant schedule gives the constant at every step, so results do not change.
-        return super().run(
-            every_lever_scheduled(self.model, overrides, horizon.times()),
-            horizon,
-            samples=samples,
-            return_vars=return_vars,
-            start_state=start_state,
-        )
+        return every_lever_scheduled(self.model, overrides, horizon.times())
 
 
 def every_lever_scheduled(
