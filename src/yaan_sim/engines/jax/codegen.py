@@ -17,12 +17,14 @@ equation source are the numpy engine's; only the frame differs:
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from yaan_sim.engines.jax import functions as _jf
@@ -58,8 +60,48 @@ class JaxProgram:
         fn = self._jitted.get(key)
         if fn is None:
             static = dict(NS=stages, RECOMPUTE=recompute, C=samples, NSAVE=saved, EVERY=every)
-            fn = self._jitted[key] = jax.jit(partial(self._sim, **static))
+            fn = self._jitted[key] = PackedCall(partial(self._sim, **static))
         return fn
+
+
+class PackedCall:
+    """A jitted simulation that returns every output raveled into one float64 array: one
+    transfer to the host instead of one per variable (256 transfers took 6 ms of a 20 ms
+    run). ``unpack`` gives back ``(constants, outputs)`` as views of its host copy."""
+
+    def __init__(self, sim):
+        self._sim = sim
+        self._jit = jax.jit(self._packed)
+        # by the shapes of the arguments (a retrace): the tree and (shape, dtype) of each
+        # output; a constant's shape depends on whether its inputs are per sample
+        self._layouts: dict = {}
+
+    @staticmethod
+    def _signature(args) -> tuple:
+        leaves, tree = jax.tree_util.tree_flatten(args)
+        return tree, tuple((np.shape(v), np.result_type(v)) for v in leaves)
+
+    def _packed(self, *args):
+        leaves, tree = jax.tree_util.tree_flatten(self._sim(*args))
+        layout = [(jnp.shape(v), jnp.result_type(v)) for v in leaves]
+        self._layouts[self._signature(args)] = (tree, layout)
+        return jnp.concatenate([jnp.ravel(jnp.asarray(v, dtype=float)) for v in leaves])
+
+    def __call__(self, *args):
+        """The call, at once (asynchronous), and ``unpack(host copy)`` for its result."""
+        result = self._jit(*args)
+        tree, layout = self._layouts[self._signature(args)]
+
+        def unpack(flat: np.ndarray) -> tuple[dict, dict]:
+            leaves, at = [], 0
+            for shape, dtype in layout:
+                size = math.prod(shape)
+                v = flat[at : at + size].reshape(shape)
+                leaves.append(v if v.dtype == dtype else v.astype(dtype))
+                at += size
+            return jax.tree_util.tree_unflatten(tree, leaves)
+
+        return result, unpack
 
 
 def _indent(lines, depth: int) -> list[str]:

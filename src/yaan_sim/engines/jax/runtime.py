@@ -99,7 +99,8 @@ class JaxModel(VectorModel):
         parts: list = []
 
         def fetch(lo, hi, result):
-            consts, outs = jax.device_get(result)
+            flat, unpack = result
+            consts, outs = unpack(np.asarray(jax.device_get(flat)))
             m = hi - lo
             consts = {k: v[:m] if v.shape[0] == length > 1 else v for k, v in consts.items()}
             parts.append((lo, hi, consts, {k: v[:, :m] for k, v in outs.items()}))
