@@ -77,6 +77,7 @@ def one_run(quick: bool) -> dict:
     vm = runner.compiled
     engine = timings(lambda: runner.run(overrides, h), n)  # integration + its Dataset
     parts = _engine_parts(vm, runner, overrides, h, n)
+    jax_run = _jax_run(model, plan, n)
     pysd_runs = 1 if quick else 3
     ys.simulate(model, [plan], engine="pysd")
     pysd = timings(lambda: ys.simulate(model, [plan], engine="pysd"), pysd_runs)
@@ -97,7 +98,24 @@ def one_run(quick: bool) -> dict:
         "pysd_s": med(pysd),
         "pysd_runs": pysd_runs,
         "cold": _cold_call(),
+        "jax": jax_run,
     }
+
+
+def _jax_run(model, plan, n: int) -> dict | None:
+    """The same call with ``engine="jax"`` (None where JAX is not installed): its first
+    call (trace and compile) and its warm median."""
+    import yaan_sim as ys
+
+    try:
+        import jax
+    except ImportError:
+        return None
+    t = time.perf_counter()
+    ys.simulate(model, [plan], engine="jax")
+    first = time.perf_counter() - t
+    warm = timings(lambda: ys.simulate(model, [plan], engine="jax"), n)
+    return {"first_s": first, "median_ms": statistics.median(warm) * 1e3, "jax": jax.__version__}
 
 
 def _engine_parts(vm, runner, overrides, h, n: int) -> dict:
@@ -151,23 +169,24 @@ _ENSEMBLE = """
 import json, os, resource, sys, time, tracemalloc
 import yaan_sim as ys
 from yaan_sim.engines.prerun import estimate_bytes
-n, keep = int(sys.argv[1]), sys.argv[2]
+n, keep, engine = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 m = ys.load_model()
 sc = ys.load_scenario("uncertain/plan-uncertain.yaml", m)
-ys.simulate(m, [sc], samples=64, seed=1, keep=keep)  # the program built once
+# the program built once (JAX: compiled for the chunk size n will use)
+ys.simulate(m, [sc], samples=64 if engine == "auto" else n, seed=1, keep=keep, engine=engine)
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 load = os.getloadavg()[0]
 t, c = time.perf_counter(), time.process_time()
-ds = ys.simulate(m, [sc], samples=n, seed=1, keep=keep)
+ds = ys.simulate(m, [sc], samples=n, seed=1, keep=keep, engine=engine)
 secs, cpu = time.perf_counter() - t, time.process_time() - c
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 del ds
 tracemalloc.start()
-ds = ys.simulate(m, [sc], samples=n, seed=1, keep=keep)
+ds = ys.simulate(m, [sc], samples=n, seed=1, keep=keep, engine=engine)
 peak = tracemalloc.get_traced_memory()[1] / 2**20
 tracemalloc.stop()
 t, c = time.perf_counter(), time.process_time()
-ys.simulate(m, [sc], samples=n, seed=1, keep=keep)
+ys.simulate(m, [sc], samples=n, seed=1, keep=keep, engine=engine)
 secs, cpu = min(secs, time.perf_counter() - t), min(cpu, time.process_time() - c)
 h = sc.horizon or m.default_horizon
 print(json.dumps({
@@ -179,10 +198,10 @@ print(json.dumps({
 """
 
 
-def ensemble_call(n: int, keep: str = "needed") -> dict:
+def ensemble_call(n: int, keep: str = "needed", engine: str = "auto") -> dict:
     """The default ensemble call in a fresh process (so its peak RSS is its own)."""
     out = subprocess.run(
-        [sys.executable, "-c", _ENSEMBLE, str(n), keep],
+        [sys.executable, "-c", _ENSEMBLE, str(n), keep, engine],
         capture_output=True,
         text=True,
         check=True,
@@ -246,6 +265,8 @@ def main(argv=None) -> int:
     run["work"] = arithmetic()
     print(json.dumps(run, indent=1))
     ens = {n: ensemble_call(n) for n in ([10_000] if args.quick else [10_000, 100_000])}
+    if run["jax"]:
+        run["jax"]["ensemble"] = ensemble_call(10_000, engine="jax")
     for n, e in ens.items():
         print(f"default ensemble N={n:,}: {json.dumps(e)}")
     if args.write_readme:  # written now, and again with make test's time once it is known
@@ -291,6 +312,15 @@ def section(run: dict, ens: dict, tests: dict | None) -> str:
         f"{run['cpu_ms']:.1f} ms a call, mean) |",
         f'| the same call with `engine="pysd"` (median of {run["pysd_runs"]}) | '
         f"{run['pysd_s']:.2f} s |",
+        *(
+            [
+                f'| the same call with `engine="jax"` (jax {run["jax"]["jax"]}, XLA on this '
+                f"CPU; its first call traces and compiles: {run['jax']['first_s']:.1f} s) | "
+                f"{run['jax']['median_ms']:.1f} ms |"
+            ]
+            if run.get("jax")
+            else ['| the same call with `engine="jax"` | not measured (JAX not installed) |']
+        ),
         f"| a fresh process: import / load (translation cached) / first call | "
         f"{cold['import']:.2f} s / {cold['load']:.2f} s / {cold['first']:.2f} s |",
         "",
@@ -316,6 +346,15 @@ def section(run: dict, ens: dict, tests: dict | None) -> str:
             f"{e['peak_mb']:.0f} MiB | {e['rss_mb']:.0f} MiB | {e['result_mb']:.0f} MiB | "
             f"~{e['all_gb']:.1f} GiB |"
         )
+    if run.get("jax"):
+        ej = run["jax"]["ensemble"]
+        lines += [
+            "",
+            f'With `engine="jax"` (XLA on this CPU, compiled by a first call of the same '
+            f"size) the 10,000-sample call took {ej['seconds']:.2f} s = "
+            f"{10_000 / ej['seconds']:,.0f} runs/s ({ej['cpu_s']:.2f} s of CPU; XLA's "
+            "memory is not seen by tracemalloc).",
+        ]
     lines += [
         "",
         f"Targets: the 10,000-sample call in at most {TARGET_ENS_S} s "
