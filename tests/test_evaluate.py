@@ -13,7 +13,7 @@ from support.fake_results import TARGET, make_results
 from tests.support.goals_text import PLAN_GOAL_IDS
 from yaan_sim.cli import main
 from yaan_sim.errors import ResultsError, YaanSimError
-from yaan_sim.outputs.evaluate import evaluate
+from yaan_sim.outputs.evaluate import evaluate, in_language
 from yaan_sim.outputs.goal_table import format_table
 from yaan_sim.outputs.goals import goals_from_dict, load_goals
 from yaan_sim.outputs.observed import load_observed
@@ -660,3 +660,20 @@ def test_an_observed_file_is_read_against_the_results_parks_and_the_goals_given(
     path.write_text(head + "rev,city,2018,5,亿元,t,H\n", encoding="utf-8")
     t = evaluate(make_results(), goals_from_dict({"goals": [ONE_GOAL]}), year=2018, observed=path)
     assert t[["goal_id", "value", "value_source"]].values.tolist() == [["rev", 5.0, "observed"]]
+
+
+@pytest.mark.parametrize("to", ["en", "zh"])
+def test_one_evaluation_serves_both_languages(goals, to):
+    """The package evaluates once and relabels (in_language): the result must be the
+    evaluation in the other language, column for column, with the names of the plan."""
+    ds = make_results(scenarios={"baseline": {}, "plan": {"revenue_growth": 0.35}})
+    other = "zh" if to == "en" else "en"
+    relabelled = in_language(evaluate(ds, goals, year=2018, lang=other), to)
+    pd.testing.assert_frame_equal(relabelled, evaluate(ds, goals, year=2018, lang=to))
+    row = _row(relabelled, "revenue_park", "ETDZ", "plan")
+    assert (row["goal"], row["scope_label"]) == {
+        "en": ("Park revenue", "ETDZ"),
+        "zh": ("园区营业收入", "飞地园区(经开区)"),
+    }[to]
+    with pytest.raises(YaanSimError, match="fr"):
+        in_language(relabelled, "fr")

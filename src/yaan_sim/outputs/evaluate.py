@@ -158,6 +158,20 @@ def evaluate(
     return df
 
 
+def in_language(table: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """``table`` (from :func:`evaluate`) with its ``goal`` and ``scope_label`` columns in
+    ``lang``: the only columns the language decides, so one evaluation serves the Chinese
+    and the English outputs of a package (an evaluation takes about 0.5 s)."""
+    check_lang(lang)
+    names = table.attrs["goal_names"]
+    out = table.copy()
+    out["goal"] = [names[g][lang] for g in table["goal_id"]]
+    out["scope_label"] = [
+        scope_label(s, n, lang) for s, n in zip(table["scope"], table["scope_name"], strict=True)
+    ]
+    return out
+
+
 _COLUMNS = (  # noqa: SIM905 (names as one text read better than 23 lines)
     "goal_id goal scope scope_name scope_label binding comparison target value unit gap "
     "gap_pct status basis eval_year goal_year year_first_met growth_needed_pct "

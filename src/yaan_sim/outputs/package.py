@@ -135,7 +135,7 @@ def write_package(
     )
     if not profile.is_yaan:
         return paths
-    from yaan_sim.outputs.evaluate import evaluate
+    from yaan_sim.outputs.evaluate import evaluate, in_language
 
     if model is None:
         from yaan_sim.outputs.report import _try_model
@@ -144,8 +144,9 @@ def write_package(
         model = None if isinstance(model, str) else model
     titles = scenario_titles(ds)
     y = 2020 if year is None else year
+    zh = evaluate(ds, year=y, lang="zh")
     for lang, name in (("zh", "评估.xlsx"), ("en", "evaluation.en.xlsx")):
-        table = evaluate(ds, year=y, lang=lang)
+        table = zh if lang == "zh" else in_language(zh, lang)
         paths.append(
             write_workbook(
                 ds, out_dir / name, lang, table=table, model=model, reference=reference, force=force

@@ -32,7 +32,7 @@ import xarray as xr
 
 from yaan_sim.errors import YaanSimError
 from yaan_sim.model.profile import ModelProfile, profile_for, profile_for_results
-from yaan_sim.outputs.evaluate import evaluate
+from yaan_sim.outputs.evaluate import evaluate, in_language
 from yaan_sim.outputs.goal_metrics import goal_unit
 from yaan_sim.outputs.goal_table import format_table, summary
 from yaan_sim.outputs.goals import GoalSet, load_goals, profile_goals
@@ -428,6 +428,28 @@ def write_outputs(
     Another model without a goals file gets no goal table (its charts show its stocks).
     The results file itself is written by the caller (``yaan-sim run``).
     """
+    kw = {"year": year, "observed": observed, "model": model, "dpi": dpi, "force": force}
+    kw |= {"embed_font": embed_font, "profile": profile, "reference": reference}
+    return _write_outputs(ds, out_dir, lang, goals, **kw)[0]
+
+
+def _write_outputs(
+    ds: xr.Dataset,
+    out_dir: str | Path,
+    lang: str,
+    goals: GoalSet | None,
+    *,
+    year: int | None,
+    observed: pd.DataFrame | str | Path | bool | None,
+    model,
+    dpi: int,
+    force: bool,
+    embed_font: bool,
+    profile: ModelProfile | None,
+    reference: str | None,
+) -> tuple[dict[str, Path], pd.DataFrame | None, dict]:
+    """:func:`write_outputs`, also returning its goal table and what it resolved (goals,
+    year, observed figures, profile, model) for a report in the other language."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "charts").mkdir(exist_ok=True)
@@ -479,7 +501,8 @@ def write_outputs(
         reference=reference,
     )
     paths["report.html"] = write_text_atomic(targets["report.html"], html_text, force=force)
-    return paths
+    resolved = {"goals": goals, "year": year, "observed": observed, "profile": profile}
+    return paths, table, resolved | {"model": model}
 
 
 def write_main_job_outputs(
@@ -493,11 +516,21 @@ def write_main_job_outputs(
     reference: str | None = None,
 ) -> list[Path]:
     """The evaluation part of ``make run``: :func:`write_outputs` in Chinese (``report.html``,
-    goal tables, charts) plus the English report ``report.en.html``."""
-    kw = {"year": year, "force": force, "profile": profile, "model": model}
-    kw["reference"] = reference
-    paths = write_outputs(ds, out_dir, lang="zh", **kw)
+    goal tables, charts) plus the English report ``report.en.html``, from the same
+    evaluation (:func:`~yaan_sim.outputs.evaluate.in_language`)."""
     en = Path(out_dir) / "report.en.html"
-    check_writable(en, force)
-    paths["report.en.html"] = write_report(ds, en, lang="en", **kw)
+    check_writable(en, force)  # before the slow part
+    kw = {"year": year, "observed": None, "model": model, "dpi": 90, "force": force}
+    kw |= {"embed_font": True, "profile": profile, "reference": reference}
+    paths, table, resolved = _write_outputs(ds, out_dir, "zh", None, **kw)
+    model = resolved.pop("model")
+    html_text = build_report(
+        ds,
+        "en",
+        **resolved,
+        model=model,
+        table=None if table is None else in_language(table, "en"),
+        reference=reference,
+    )
+    paths["report.en.html"] = write_text_atomic(en, html_text, force=force)
     return list(paths.values())
