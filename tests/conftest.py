@@ -54,7 +54,9 @@ def model():
 
 @pytest.fixture(scope="session")
 def baseline(model):
-    """The .mdl's defaults run with PySD, the reference engine (one run per session)."""
+    """The .mdl's defaults, whole horizon, by the default engine: the vector engine, which
+    equals PySD's run to 1e-9 at every variable and saved time (test_vector_engine, against
+    the stored PySD reference); PySD's own run took ~15 s of each worker that asked."""
     import yaan_sim as ys
 
-    return ys.simulate(model, engine="pysd")
+    return ys.simulate(model)

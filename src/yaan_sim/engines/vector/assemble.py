@@ -93,7 +93,7 @@ def _fill(out: np.ndarray, py: str, lay: Layout, parts, dynamic: bool) -> None:
             continue
         values = dyn_out[py]
         if isinstance(values, np.ndarray):  # (time, sample, ...) at once
-            target[lo:hi] = np.moveaxis(values, 0, 1)
+            target[lo:hi] = values.swapaxes(0, 1)  # (sample, time, ...): a view
             continue
         if hi - lo == 1 and not padded:
             try:  # one run: the times side by side, one call
