@@ -13,7 +13,7 @@ import xarray as xr
 
 from tests.support.calendar_totals import calendar_total
 from yaan_sim.cli import main
-from yaan_sim.outputs.export import FORMATS, TABLE_WRITERS, WRITERS
+from yaan_sim.outputs.export import FORMATS, TABLE_WRITERS, WRITERS, records_json
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -57,8 +57,29 @@ def test_export_writes_the_format_its_suffix_names(results, tmp_path, suffix):
         & (df["park"] == "ETDZ")
         & np.isclose(df["time"], 2020.0)
     ]
-    assert len(row) == 1 and row["value"].iloc[0] == pytest.approx(want, rel=1e-12)
+    assert len(row) == 1 and row["value"].iloc[0] == want  # exact: no format rounds
     assert row["units"].iloc[0] == ds["revenue"].attrs["units"]
+
+
+def test_json_records_keep_every_number_exactly():
+    """DataFrame.to_json keeps 10 decimals: the JSON export wrote 1.235e-07 for
+    1.2345678901234567e-07, and 1234.5678901235 for 1234.5678901234567."""
+    df = pd.DataFrame(
+        {
+            "variable": ["强度", "revenue", "gap"],
+            "value": [1.2345678901234567e-07, 1234.5678901234567, np.nan],
+            "year": np.array([2016, 2017, 2018], dtype=np.int64),
+            "met": np.array([True, False, True]),
+        }
+    )
+    text = records_json(df)
+    assert text.startswith("[\n{") and text.endswith("}\n]\n") and "强度" in text
+    assert json.loads(text) == [
+        {"variable": "强度", "value": 1.2345678901234567e-07, "year": 2016, "met": True},
+        {"variable": "revenue", "value": 1234.5678901234567, "year": 2017, "met": False},
+        {"variable": "gap", "value": None, "year": 2018, "met": True},
+    ]
+    assert json.loads(records_json(df.iloc[:0])) == []
 
 
 @pytest.mark.parametrize("suffix", [".md", ".html", ".txt", ""])

@@ -29,6 +29,7 @@ from yaan_sim.analysis.backtest_observations import (
 from yaan_sim.errors import YaanSimError
 from yaan_sim.model.ledger import Ledger
 from yaan_sim.model.load import Horizon
+from yaan_sim.outputs.export import records_json
 
 # ------------------------------------------------------------------ the back-test table
 
@@ -201,7 +202,7 @@ def format_backtest(table: pd.DataFrame, fmt: str = "table", all_rows: bool = Fa
     """The table as text (compared rows; ``all_rows`` adds the not-comparable ones), JSON
     (every row, records) or CSV (every row)."""
     if fmt == "json":
-        return table.to_json(orient="records", force_ascii=False, indent=1)
+        return records_json(table)
     if fmt == "csv":
         return table.to_csv(index=False)
     if fmt != "table":

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 
 from yaan_sim.errors import YaanSimError
+from yaan_sim.outputs.export import records_json
 from yaan_sim.outputs.i18n import CATALOGUE, check_lang, status_label, t, unit_label
 from yaan_sim.tables import format_number, markdown_table, text_table
 
@@ -89,8 +88,7 @@ def format_table(df: pd.DataFrame, fmt: str = "table", lang: str = "en") -> str:
     if fmt == "csv":
         return df.to_csv(index=False)
     if fmt == "json":
-        recs = json.loads(df.to_json(orient="records", force_ascii=False))
-        return json.dumps(recs, ensure_ascii=False, indent=1) + "\n"
+        return records_json(df)
     if fmt == "md":
         return to_markdown(df, lang)
     if fmt == "table":
