@@ -24,6 +24,7 @@ jax = pytest.importorskip(
 )
 
 from yaan_sim.engines.jax import JaxModel, engine_for  # noqa: E402
+from yaan_sim.engines.jax.codegen import PackedCall  # noqa: E402
 from yaan_sim.engines.jax.runtime import _chunk_length  # noqa: E402
 from yaan_sim.engines.vector import VectorModel  # noqa: E402
 from yaan_sim.errors import UnsupportedConstructError, YaanSimError  # noqa: E402
@@ -341,3 +342,26 @@ def test_float64_without_changing_the_users_jax_setting(small):
 )
 def test_chunk_length(n, size, length):
     assert _chunk_length(n, size) == length
+
+
+def test_a_packed_call_gives_back_each_output_with_its_shape_and_type():
+    """The program's outputs travel as one array; each call unpacks them by the layout of
+    its own compilation (a constant's shape depends on whether its input is per sample)."""
+    import jax.numpy as jnp
+
+    def sim(P, scale):
+        return {"c": P["k"] * 2.0}, {"b": jnp.arange(6.0).reshape(2, 3) * scale, "n": P["k"] > 1}
+
+    call = PackedCall(sim)
+    with jax.enable_x64(True):
+        flat, unpack = call({"k": np.array([1.0, 3.0])}, 0.5)  # per sample
+        flat1, unpack1 = call({"k": np.array([4.0])}, 2)  # shared: another compilation
+        consts, outs = unpack(np.asarray(flat))
+        consts1, outs1 = unpack1(np.asarray(flat1))
+    assert np.asarray(flat).dtype == np.float64 and np.asarray(flat).shape == (2 + 6 + 2,)
+    np.testing.assert_array_equal(consts["c"], [2.0, 6.0])
+    np.testing.assert_array_equal(outs["b"], [[0.0, 0.5, 1.0], [1.5, 2.0, 2.5]])
+    assert outs["n"].dtype == bool and outs["n"].tolist() == [False, True]
+    np.testing.assert_array_equal(consts1["c"], [8.0])
+    np.testing.assert_array_equal(outs1["b"], np.arange(6.0).reshape(2, 3) * 2)
+    assert outs1["n"].tolist() == [True]
