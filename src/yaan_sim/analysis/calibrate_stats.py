@@ -18,8 +18,8 @@ def identified_covariance(J: np.ndarray, informed: np.ndarray, birge: float):
     A parameter that moves the residuals (``informed``) may still be free jointly with
     others: with fewer figures than parameters, or two that move the figures alike, J'J is
     singular and its inverse is numerical noise (negative or zero variances). A parameter
-    is identified where it has no weight (under 1e-3) in the null space of the informed
-    columns of J (singular values below 1e-8 of the largest); the others get an infinite
+    is identified where it has no weight (1e-3 at most) in the null space of the informed
+    columns of J (singular values 1e-8 of the largest or less); the others get an infinite
     standard error, never a made-up one.
     """
     k = J.shape[1]
