@@ -62,6 +62,11 @@ def place(tmp_path_factory, model):
     short = ys.simulate(model, [plan], horizon=ys.Horizon(2016, 2017, 0.125, 0.25))
     ys.to_netcdf(short, d / "short.nc")
     (d / "garbage.txt").write_bytes(b"\xff\xfe not a file of any kind \x00\x01")
+    # the plan to 2017: `run`'s walk writes a package for each valid --out-dir; over the
+    # plan's whole horizon that took 14 s each (test_package writes whole ones)
+    (d / "plan-short.yaml").write_text(
+        "name: plan-short\nextends: plan\nhorizon: {stop: 2017}\n", encoding="utf-8"
+    )
     (d / "a folder").mkdir()
     (d / "dangling.nc").symlink_to(d / "gone" / "x.nc")
     os.mkfifo(d / "fifo.nc")
@@ -74,6 +79,7 @@ def place(tmp_path_factory, model):
         "fifo": str(d / "fifo.nc"),
         "missing": str(d / "missing"),
         "garbage": str(d / "garbage.txt"),
+        "plan_short": str(d / "plan-short.yaml"),
     }
 
 
@@ -81,7 +87,7 @@ def base(command: str, place: dict, out: Path) -> tuple[list[str], list[str]]:
     """(positionals, options) of a valid, quick invocation of ``command``."""
     o = ["-o", str(out / "out")]
     table = {
-        "run": ([PLAN], ["-o", str(out / "r.nc")]),
+        "run": ([place["plan_short"]], ["-o", str(out / "r.nc")]),
         "levers": ([], []),
         "validate": ([PLAN], []),
         "units": ([], []),

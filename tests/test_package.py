@@ -93,7 +93,8 @@ def test_batch_writes_the_package_through_the_same_writer(tmp_path, monkeypatch,
     calls = []
 
     def record(ds, out_dir, **kw):
-        calls.append((sorted(map(str, ds["scenario"].values)), Path(out_dir), kw["reference"]))
+        scenarios = sorted(map(str, ds["scenario"].values))
+        calls.append((scenarios, Path(out_dir), kw["reference"], kw["year"]))
         return []
 
     monkeypatch.setattr(package, "write_package", record)
@@ -104,4 +105,27 @@ def test_batch_writes_the_package_through_the_same_writer(tmp_path, monkeypatch,
     out = tmp_path / "pkg"  # created by the command
     argv = ["batch", str(src), "-o", str(tmp_path / "b.nc"), "--out-dir", str(out)]
     assert main([*argv, "--reference", "baseline", "--no-progress"]) == 0
-    assert calls == [(["baseline", "plan"], out, "baseline")]
+    assert calls == [(["baseline", "plan"], out, "baseline", 2020)]
+    # a shorter run: the package is judged in the summary's year, its last whole one (it
+    # was judged in 2020 and refused, after the whole batch had run)
+    short = ["batch", str(src), "-o", str(tmp_path / "b2.nc"), "--out-dir", str(tmp_path / "p2")]
+    assert main([*short, "--horizon", "2016:2018", "--no-progress"]) == 0
+    assert calls[-1] == (["baseline", "plan"], tmp_path / "p2", None, 2017)
+
+
+def test_a_package_of_a_run_that_stops_before_2021_is_refused_before_the_run(tmp_path, capsys):
+    sc = tmp_path / "short.yaml"
+    sc.write_text("name: short\nextends: plan\nhorizon: {stop: 2019.5}\n", encoding="utf-8")
+    out = tmp_path / "r.nc"
+    assert main(["run", str(sc), "-o", str(out), "--out-dir", str(tmp_path / "pkg")]) == 2
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .endswith(
+            "scenario 'short' runs to 2019.5, but the package (--out-dir) judges the plan's goals "
+            "on 2020's calendar-year totals, which need a run to the end of 2020: set its "
+            "horizon's stop to 2021 or later, or write only the results with -o"
+        )
+    )
+    assert not out.exists() and not list((tmp_path / "pkg").iterdir())
+    assert main(["run", str(sc), "-o", str(out)]) == 0  # the results alone: no goal year

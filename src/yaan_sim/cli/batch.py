@@ -196,8 +196,13 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if args.out_dir is not None:
         from yaan_sim.outputs.package import write_package
 
-        for path in write_package(
-            res.dataset, args.out_dir, force=args.force, reference=args.reference, model=model
+        for path in write_package(  # judged in the summary's year (a shorter run: its last)
+            res.dataset,
+            args.out_dir,
+            force=args.force,
+            reference=args.reference,
+            model=model,
+            year=year,
         ):
             print(f"wrote {path}")
     return 0

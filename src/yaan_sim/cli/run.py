@@ -154,6 +154,24 @@ def reprojection_text(ds: xr.Dataset) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_reaches_goal_year(scenarios, model) -> None:
+    """The package judges the plan's goals on calendar-year totals of their year, so every
+    scenario must run to the end of it: said before the run, not after it (where the run's
+    results were written and the package then refused)."""
+    from yaan_sim.outputs.goals import load_goals
+
+    year = max(g.year for g in load_goals())
+    for sc in scenarios:
+        stop = (sc.horizon or model.default_horizon).stop
+        if stop < year + 1 - 1e-9:
+            raise YaanSimError(
+                f"scenario {sc.name!r} runs to {stop:g}, but the package (--out-dir) judges "
+                f"the plan's goals on {year}'s calendar-year totals, which need a run to the "
+                f"end of {year}: set its horizon's stop to {year + 1} or later, or write only "
+                "the results with -o"
+            )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from yaan_sim.engines.simulate import simulate
     from yaan_sim.model.load import load_model
@@ -196,6 +214,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not refs:
         refs = [str(p) for p in profile.scenario_files()]
     scenarios = load_scenarios([profile.scenario_ref(r) for r in refs], model) if refs else []
+    if package and profile.is_yaan:
+        check_reaches_goal_year(scenarios, model)
     if args.reference is not None:  # before the run: a name that is not run fails at once
         from yaan_sim.outputs.workbook import check_reference_name
 
