@@ -199,6 +199,28 @@ def test_write_outputs_for_make_run(tmp_path):
         write_outputs(make_results(), tmp_path / "out", model=FAKE_MODEL)
 
 
+def test_the_main_job_outputs_go_into_a_new_folder_in_both_languages(tmp_path, monkeypatch):
+    import yaan_sim.outputs.report as report
+
+    monkeypatch.setattr(report, "embedded_font_css", lambda text: "")  # tested elsewhere
+    monkeypatch.setattr(report, "render_charts", lambda *a, **k: [])
+    out = tmp_path / "new" / "pkg"  # made, as write_outputs makes its folder
+    paths = report.write_main_job_outputs(make_results(), out, model=FAKE_MODEL)
+    assert {p.name for p in paths} == {
+        "goal_table.csv",
+        "goal_table.md",
+        "report.html",
+        "report.en.html",
+    }
+    zh = (out / "report.html").read_text(encoding="utf-8")
+    en = (out / "report.en.html").read_text(encoding="utf-8")
+    assert "全市园区营业收入" in zh and "City park revenue" in en and "全市园区营业收入" not in en
+    (out / "report.html").unlink()
+    with pytest.raises(YaanSimError, match=r"report\.en\.html exists already"):
+        report.write_main_job_outputs(make_results(), out, model=FAKE_MODEL)
+    assert not (out / "report.html").exists()  # refused before anything was written
+
+
 def test_cli_report(tmp_path, capsys, monkeypatch):
     import yaan_sim.outputs.report as report
 

@@ -518,6 +518,7 @@ def write_main_job_outputs(
     """The evaluation part of ``make run``: :func:`write_outputs` in Chinese (``report.html``,
     goal tables, charts) plus the English report ``report.en.html``, from the same
     evaluation (:func:`~yaan_sim.outputs.evaluate.in_language`)."""
+    Path(out_dir).mkdir(parents=True, exist_ok=True)  # as write_outputs makes it
     en = Path(out_dir) / "report.en.html"
     check_writable(en, force)  # before the slow part
     kw = {"year": year, "observed": None, "model": model, "dpi": 90, "force": force}
