@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from yaan_sim.cli._common import (
     nonfinite_option,
 )
 from yaan_sim.errors import YaanSimError
+from yaan_sim.protocols import ModelLike, ScenarioLike
 
 DEFAULT_OUT_DIR = Path("out")
 #: What a package holds besides the results (outputs/package.py; charts/ is rewritten).
@@ -154,7 +156,7 @@ def reprojection_text(ds: xr.Dataset) -> str:
     return "\n".join(lines) + "\n"
 
 
-def check_reaches_goal_year(scenarios, model) -> None:
+def check_reaches_goal_year(scenarios: Sequence[ScenarioLike], model: ModelLike) -> None:
     """The package judges the plan's goals on calendar-year totals of their year, so every
     scenario must run to the end of it: said before the run, not after it (where the run's
     results were written and the package then refused)."""
