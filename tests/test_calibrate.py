@@ -691,7 +691,10 @@ class _Levers:
             "Industrial share": xr.DataArray(0.5),
         }
 
+        self.asked: list = []  # (model, horizon) of every call
+
     def overrides(self, model=None, horizon=None):
+        self.asked.append((model, horizon))
         return dict(self._over)
 
 
@@ -710,7 +713,12 @@ def test_the_problem_places_each_parameter_on_the_scenarios_values(calib, tmp_pa
             "value": 150,
         },
     ]
-    pb = problem_of(calib, tmp_path, rows, ["Growth rate[ETDZ]"], scenario=_Levers(calib))
+    sc = _Levers(calib)
+    pb = problem_of(calib, tmp_path, rows, ["Growth rate[ETDZ]"], scenario=sc)
+    # asked for the values on the model, once without a horizon (the fitted constant's
+    # base) and once on the problem's horizon (the levers in force)
+    assert [m is calib for m, _ in sc.asked] == [True] * len(sc.asked)
+    assert (calib, pb.h) in sc.asked and pb.h == pb.obs.horizon
     design = pb.design(np.array([[0.3], [0.4]]))
     assert list(design) == ["Growth rate"]
     assert design["Growth rate"].dims == ("sample", "park")
@@ -1264,3 +1272,32 @@ def test_one_seasonal_factor_per_fitted_sub_year_form(calib, tmp_path):
         False,
         "seasonal",
     )
+
+
+def test_the_problem_made_directly_takes_its_defaults(calib, tmp_path):
+    """Problem(model, params, obs): the first engine that can run the model (vector) and
+    no model error; another engine by name; only the observed variables are run."""
+    from yaan_sim.analysis.calibrate_problem import Problem
+
+    made = problem_of(calib, tmp_path, MIXED_ROWS, ["Growth rate[ETDZ]"], model_error=0.1)
+    pb = Problem(calib, made.params, made.obs)
+    assert pb.engine == "vector" and pb.model_error == 0.0
+    assert pb.sigma.tolist() == [0.05, 2.0, 0.25, 0.1]
+    assert Problem(calib, made.params, made.obs, engine="pysd").engine == "pysd"
+    ds = pb.run(np.array([[0.1], [0.2]]))
+    assert list(ds.data_vars) == ["revenue"] and ds.sizes["sample"] == 2
+
+
+def test_a_problem_with_nothing_to_fit_has_an_empty_integer_index(calib, tmp_path):
+    """Every figure held out (made directly: setup refuses it): the index of the fitted
+    figures is empty but still an index (integers), and there are no residuals."""
+    from yaan_sim.analysis.backtest_observations import observations
+    from yaan_sim.analysis.calibrate_params import parse_params
+    from yaan_sim.analysis.calibrate_problem import Problem
+
+    obs = observations(calib, ledger_of(tmp_path, [{"id": "e", "period": 2019, "value": 200}]))
+    pb = Problem(calib, parse_params(["Growth rate[ETDZ]"], calib), obs)
+    assert pb.fit_idx.dtype.kind == "i" and pb.fit_idx.size == 0
+    sim = pb.simulate([[0.1]])
+    assert sim.shape == (1, 1) and sim[:, pb.fit_idx].shape == (1, 0)
+    assert pb.residuals(sim).shape == (1, 0) and pb.loglike([[0.1]]).tolist() == [0.0]
