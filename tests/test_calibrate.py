@@ -747,7 +747,8 @@ def test_the_problem_sets_every_element_a_parameter_names(calib, tmp_path):
 
 def hand_result(birge=1.4953, series=True):
     """A CalibrationResult written out in the test (no fit): three parameters, one fitted
-    well, one at its bound that the data do not move, one informed but not identified."""
+    well, one at its bound that the data do not move, one at its bound, informed but not
+    identified."""
     from yaan_sim.analysis.calibrate_result import CalibrationResult
 
     params = pd.DataFrame(
@@ -759,13 +760,13 @@ def hand_result(birge=1.4953, series=True):
             "prior": ["uniform on [0, 0.5]", "uniform on [0, 0.5]", "normal(0.6, 0.1) on [0.1, 1]"],
             "lever": [False, False, False],
             "start": [0.1, 0.2, 0.6],
-            "value": [0.1234567, 0.5, 0.65],
+            "value": [0.1234567, 0.5, 1.0],
             "se": [0.00123456, math.inf, math.nan],
             "ci_low": [0.1210370, 0.5, 0.1],
             "ci_high": [0.1258764, 0.5, 1.0],
             "min": [0.0, 0.0, 0.1],
             "max": [0.5, 0.5, 1.0],
-            "at_bound": [False, True, False],
+            "at_bound": [False, True, True],
             "informed": [True, False, True],
             "identified": [True, False, False],
         }
@@ -810,7 +811,7 @@ def test_the_summary_of_a_result_written_out():
     assert res.values() == {
         "Growth rate[ETDZ]": 0.1234567,
         "Growth rate[Hanyuan]": 0.5,
-        "Industrial share": 0.65,
+        "Industrial share": 1.0,
     }
     lines = res.summary().split("\n")
     assert lines[0] == (
@@ -826,8 +827,8 @@ def test_the_summary_of_a_result_written_out():
         "prior uniform on [0, 0.5]; AT BOUND; NOT INFORMED by the data)"
     )
     assert lines[3] == (
-        "  Industrial share" + " " * 28 + " 0.65  (se nan; [0.1, 1]; start 0.6; "
-        "prior normal(0.6, 0.1) on [0.1, 1]; NOT IDENTIFIED: the fitted figures move it "
+        "  Industrial share" + " " * 28 + " 1  (se nan; [0.1, 1]; start 0.6; "
+        "prior normal(0.6, 0.1) on [0.1, 1]; AT BOUND; NOT IDENTIFIED: the fitted figures move it "
         "only jointly with others)"
     )
     assert lines[4] == (
@@ -886,7 +887,7 @@ def test_the_yaml_document_of_a_result_written_out():
                 "at_bound": True,
             },
             "Industrial share": {
-                "value": 0.65,
+                "value": 1.0,
                 "se": None,
                 "ci95": [0.1, 1.0],
                 "start": 0.6,
@@ -895,7 +896,7 @@ def test_the_yaml_document_of_a_result_written_out():
                 "units": "Dmnl",
                 "informed": True,
                 "identified": False,
-                "at_bound": False,
+                "at_bound": True,
             },
         },
         "fit": {
@@ -920,6 +921,7 @@ def test_the_yaml_document_of_a_result_written_out():
         "kind: yaan-sim calibration\n"
     )
     assert "se: .inf\n" in text
+    assert "fit:\n  n_fit: 12\n  n_held_out: 2\n  n_params: 3\n  dof: 9\n" in text  # integers
 
 
 def test_numbers_in_the_yaml_keep_6_significant_digits():
