@@ -969,6 +969,11 @@ def test_prior_densities_by_hand():
     np.testing.assert_allclose(at_lo, [0.0, math.log(0.5), math.log(0.25)])
     at_hi = Prior("triangular", 0.0, 4.0, (4.0,)).logpdf([1.0, 2.0])  # only the rising side
     np.testing.assert_allclose(at_hi, [math.log(0.25), math.log(0.5)])
+    # off 0, with the mode less than 1 from a bound: (x - lo) / (mode - lo), (hi - x) / (hi - mode)
+    low_mode = Prior("triangular", 1.0, 5.0, (1.5,)).logpdf([1.25, 1.5, 3.25])
+    np.testing.assert_allclose(low_mode, [math.log(0.5), 0.0, math.log(0.5)])
+    high_mode = Prior("triangular", 1.0, 5.0, (4.5,)).logpdf([2.75, 4.5, 4.75])
+    np.testing.assert_allclose(high_mode, [math.log(0.5), 0.0, math.log(0.5)])
     assert Prior("uniform", 0.0, 1.0).logpdf(0.5).shape == ()
 
 
@@ -978,8 +983,8 @@ def test_prior_quantiles_by_hand():
     uni = Prior("uniform", 2.0, 6.0).ppf([-1.0, 0.0, 0.25, 1.0, 2.0])
     np.testing.assert_allclose(uni, [2.0, 2.0, 3.0, 6.0, 6.0], rtol=0, atol=1e-10)
     assert uni[1] > 2.0 and uni[3] < 6.0  # u is kept inside (0, 1): 1e-12 from each end
-    logu = Prior("loguniform", 1.0, 100.0).ppf([0.0, 0.5, 1.0])
-    np.testing.assert_allclose(logu, [1.0, 10.0, 100.0], rtol=1e-9)
+    logu = Prior("loguniform", 2.0, 200.0).ppf([0.0, 0.5, 1.0])
+    np.testing.assert_allclose(logu, [2.0, 20.0, 200.0], rtol=1e-9)
     # normal(0, 1) truncated to [0, 10]: the median is the untruncated 75 % quantile
     half = Prior("normal", 0.0, 10.0, (0.0, 1.0)).ppf([0.5])
     np.testing.assert_allclose(half, [0.6744897502], rtol=1e-8)
@@ -988,6 +993,9 @@ def test_prior_quantiles_by_hand():
     # triangular(1) on [0, 4]: F(1) = 1/4; F(x) = x^2/4 below, 1 - (4 - x)^2/12 above
     tri = Prior("triangular", 0.0, 4.0, (1.0,)).ppf([0.0625, 0.25, 0.8125, 1.0])
     np.testing.assert_allclose(tri, [0.5, 1.0, 2.5, 4.0], rtol=1e-9, atol=1e-5)
+    # triangular(2) on [1, 5]: the same shape moved by 1
+    moved = Prior("triangular", 1.0, 5.0, (2.0,)).ppf([0.0625, 0.25, 0.8125])
+    np.testing.assert_allclose(moved, [1.5, 2.0, 3.5], rtol=1e-9)
 
 
 def test_prior_texts():
