@@ -1311,3 +1311,28 @@ def test_a_problem_with_nothing_to_fit_has_an_empty_integer_index(calib, tmp_pat
     sim = pb.simulate([[0.1]])
     assert sim.shape == (1, 1) and sim[:, pb.fit_idx].shape == (1, 0)
     assert pb.residuals(sim).shape == (1, 0) and pb.loglike([[0.1]]).tolist() == [0.0]
+
+
+TWO_DIMS = """Industry:
+\tLight, Heavy
+\t~\t
+\t~\ten: Two test industries
+\t|
+
+Mix[Park, Industry]=
+\t1, 2; 3, 4;
+\t~\tDmnl [0,10]
+\t~\ten: A test constant over two subscripts
+\t\tsource: assumed: a test value
+\t\tcalibrate: uniform
+\t|
+
+Growth rate[Park]="""
+
+
+def test_a_constant_over_two_subscripts_needs_its_elements_named(tmp_path):
+    two = calib_variant(tmp_path, "Growth rate[Park]=", TWO_DIMS)
+    with pytest.raises(YaanSimError) as err:
+        parse_params(None, two)
+    assert str(err.value) == "variant.mdl: Mix: 'Mix' has 2 subscripts; name the elements to fit"
+    assert [p.label for p in parse_params(["Mix[Light]"], two)] == ["Mix[Light]"]
