@@ -988,14 +988,23 @@ def test_prior_quantiles_by_hand():
     # normal(0, 1) truncated to [0, 10]: the median is the untruncated 75 % quantile
     half = Prior("normal", 0.0, 10.0, (0.0, 1.0)).ppf([0.5])
     np.testing.assert_allclose(half, [0.6744897502], rtol=1e-8)
+    # normal(1, 2) on [0, 3]: Phi at the bounds' z-scores -0.5 and 1, the quantile between
+    from scipy.stats import norm as gauss
+
+    lo_p, hi_p = gauss.cdf(-0.5), gauss.cdf(1.0)
+    u = np.array([0.1, 0.5, 0.9])
+    near = Prior("normal", 0.0, 3.0, (1.0, 2.0)).ppf(u)
+    np.testing.assert_allclose(near, 1 + 2 * gauss.ppf(lo_p + u * (hi_p - lo_p)), rtol=1e-8)
     wide = Prior("normal", -20.0, 20.0, (1.0, 2.0)).ppf([0.5, 0.975])
     np.testing.assert_allclose(wide, [1.0, 1.0 + 2 * 1.959963985], rtol=1e-8)
     # triangular(1) on [0, 4]: F(1) = 1/4; F(x) = x^2/4 below, 1 - (4 - x)^2/12 above
     tri = Prior("triangular", 0.0, 4.0, (1.0,)).ppf([0.0625, 0.25, 0.8125, 1.0])
     np.testing.assert_allclose(tri, [0.5, 1.0, 2.5, 4.0], rtol=1e-9, atol=1e-5)
     # triangular(2) on [1, 5]: the same shape moved by 1
-    moved = Prior("triangular", 1.0, 5.0, (2.0,)).ppf([0.0625, 0.25, 0.8125])
-    np.testing.assert_allclose(moved, [1.5, 2.0, 3.5], rtol=1e-9)
+    moved = Prior("triangular", 1.0, 5.0, (2.0,)).ppf([0.0625, 0.2, 0.25, 0.5, 0.8125])
+    np.testing.assert_allclose(
+        moved, [1.5, 1 + math.sqrt(0.8), 2.0, 5 - math.sqrt(6), 3.5], rtol=1e-9
+    )
 
 
 def test_prior_texts():
