@@ -1001,6 +1001,8 @@ def test_prior_quantiles_by_hand():
     tri = Prior("triangular", 0.0, 4.0, (1.0,)).ppf([0.0625, 0.25, 0.8125, 1.0])
     np.testing.assert_allclose(tri, [0.5, 1.0, 2.5, 4.0], rtol=1e-9, atol=1e-5)
     # triangular(2) on [1, 5]: the same shape moved by 1
+    middle = Prior("triangular", 1.0, 5.0, (3.0,)).ppf([0.125, 0.875])  # c = 1/2
+    np.testing.assert_allclose(middle, [2.0, 4.0], rtol=1e-9)
     moved = Prior("triangular", 1.0, 5.0, (2.0,)).ppf([0.0625, 0.2, 0.25, 0.5, 0.8125])
     np.testing.assert_allclose(
         moved, [1.5, 1 + math.sqrt(0.8), 2.0, 5 - math.sqrt(6), 3.5], rtol=1e-9
@@ -1345,3 +1347,23 @@ def test_a_constant_over_two_subscripts_needs_its_elements_named(tmp_path):
         parse_params(None, two)
     assert str(err.value) == "variant.mdl: Mix: 'Mix' has 2 subscripts; name the elements to fit"
     assert [p.label for p in parse_params(["Mix[Light]"], two)] == ["Mix[Light]"]
+
+
+def test_a_prior_that_does_not_fit_the_range_names_the_constant_or_the_spec(tmp_path):
+    """Growth rate marked loguniform on its range [0, 0.5]: refused with the .mdl and the
+    constant when read from the fields, with the spec when named."""
+    bad = calib_variant(
+        tmp_path,
+        "\t\tcalibrate: uniform\n\t|\n\nInitial revenue",
+        "\t\tcalibrate: loguniform\n\t|\n\nInitial revenue",
+    )
+    with pytest.raises(YaanSimError) as err:
+        parse_params(None, bad)
+    assert str(err.value) == (
+        "variant.mdl: Growth rate: loguniform needs min > 0 (the range is [0, 0.5])"
+    )
+    with pytest.raises(YaanSimError) as err:
+        parse_params(["growth rate[ETDZ]"], bad)
+    assert str(err.value) == (
+        "parameter 'growth rate[ETDZ]': loguniform needs min > 0 (the range is [0, 0.5])"
+    )
