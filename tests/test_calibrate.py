@@ -1367,3 +1367,17 @@ def test_a_prior_that_does_not_fit_the_range_names_the_constant_or_the_spec(tmp_
     assert str(err.value) == (
         "parameter 'growth rate[ETDZ]': loguniform needs min > 0 (the range is [0, 0.5])"
     )
+
+
+def test_a_scenario_without_a_levers_block_leaves_the_mdl_values(calib):
+    """An object with overrides but no `levers` (as FixedScenario: see docs/testing.md,
+    findings) gives the .mdl's values as the start, without an error."""
+
+    class NoLevers:
+        name = "bare"
+
+        def overrides(self, model=None, horizon=None):
+            return {"Growth rate": xr.DataArray([0.3, 0.3], dims=["park"])}
+
+    ps = parse_params(["Growth rate[ETDZ]", "Growth rate[Hanyuan]"], calib, NoLevers())
+    assert [p.x0 for p in ps] == [0.1, 0.2]
