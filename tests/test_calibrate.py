@@ -1252,6 +1252,13 @@ def test_start_values_come_from_the_scenario_within_the_range(calib):
         [0.05, 0.05, 0.05], dims=["time"], coords={"time": [2013.0, 2014.0, 2015.0]}
     )
     assert parse_params(["Industrial share"], calib, sc)[0].x0 == 0.1  # clipped to its min
+    # a schedule per park, constant in time: each park's own value (parks may differ)
+    sc._over["Growth rate"] = xr.DataArray(
+        [[0.12, 0.25], [0.12, 0.25]],
+        dims=["time", "park"],
+        coords={"time": [2013.0, 2014.0], "park": park},
+    )
+    assert [p.x0 for p in parse_params(["Growth rate"], calib, sc)] == [0.12, 0.25]
     sc._over["Industrial share"] = xr.DataArray(
         [0.5, 0.5, 0.6], dims=["time"], coords={"time": [2013.0, 2014.0, 2015.0]}
     )
