@@ -579,3 +579,812 @@ def test_a_parameter_free_jointly_with_another_is_not_identified():
     ident2, cov2 = identified_covariance(J2, np.array([True, True]), birge=1.0)
     assert ident2.all()
     np.testing.assert_allclose(cov2, np.linalg.inv(J2.T @ J2))
+
+
+# ------------------------------------------------------------------ the problem, piece by piece
+
+
+def problem_of(calib, tmp_path, rows, params, **kw):
+    from yaan_sim.analysis.calibrate import setup
+
+    return setup(calib, ledger_of(tmp_path, rows), params, **kw)
+
+
+MIXED_ROWS = [
+    {"id": "e-2015", "period": 2015, "value": 120, "confidence": "H"},
+    {"id": "g-2016", "period": 2016, "kind": "growth", "unit": "%", "value": 9},
+    {"id": "q-2015", "period": "2015Q2", "value": 30, "confidence": "L"},
+    {"id": "e-2019", "period": 2019, "value": 200},
+]
+
+
+def test_the_problem_scales_each_residual_by_its_error_and_the_model_error(calib, tmp_path):
+    """A level (H, log scale), a growth rate (M, points), a quarter (L, log, with a seasonal
+    factor) and a held-out year: the model error 0.1 joins the log errors in quadrature
+    (0.05 -> sqrt(0.0125), 0.25 -> sqrt(0.0725)), not the growth rate's 2 points."""
+    pb = problem_of(
+        calib, tmp_path, MIXED_ROWS, ["Growth rate[ETDZ]"], model_error=0.1, seasonal=True
+    )
+    assert pb.labels == ["Growth rate[ETDZ]", "seasonal[Q2]"]
+    assert pb.lo.tolist() == [0.0, 0.5] and pb.hi.tolist() == [0.5, 1.5]
+    assert pb.fit_idx.tolist() == [0, 1, 2] and pb.fit_idx.dtype.kind == "i"
+    assert pb.engine == "vector" and pb.model_error == 0.1
+    np.testing.assert_allclose(
+        pb.sigma, [math.sqrt(0.0125), 2.0, math.sqrt(0.0725), math.sqrt(0.02)], rtol=1e-12
+    )
+    assert (pb.calls, pb.runs) == (0, 0)
+    X = np.array([[0.1, 1.0], [0.3, 1.2]])
+    sim = pb.simulate(X)
+    assert (pb.calls, pb.runs) == (1, 2)
+    for row, (g, f) in enumerate(X):
+        t, v = euler_revenue("ETDZ", growth=g)
+        y15, y16, q2 = (
+            year_total(t, v, 2015),
+            year_total(t, v, 2016),
+            year_total(t, v, 2015.25, 2015.5),
+        )
+        np.testing.assert_allclose(
+            sim[row],
+            [y15, 100 * (y16 / y15 - 1), f * q2, year_total(t, v, 2019)],
+            rtol=1e-9,
+        )
+        expect = [
+            (math.log(y15) - math.log(120)) / math.sqrt(0.0125),
+            (100 * (y16 / y15 - 1) - 9) / 2.0,
+            (math.log(f * q2) - math.log(30)) / math.sqrt(0.0725),
+        ]
+        np.testing.assert_allclose(pb.residuals(sim)[row], expect, rtol=1e-9)
+        # the held-out figure, asked for by its index
+        held = (math.log(year_total(t, v, 2019)) - math.log(200)) / math.sqrt(0.02)
+        np.testing.assert_allclose(pb.residuals(sim, [3, 0])[row], [held, expect[0]], rtol=1e-9)
+        assert pb.loglike(X[row])[0] == pytest.approx(-0.5 * sum(e * e for e in expect), rel=1e-9)
+    assert (pb.calls, pb.runs) == (3, 4)
+    assert pb.seasonal(X) is not None and pb.seasonal(X)["Q2"].tolist() == [1.0, 1.2]
+
+
+def test_the_problem_without_a_model_error_keeps_the_stated_errors(calib, tmp_path):
+    pb = problem_of(calib, tmp_path, MIXED_ROWS, ["Growth rate[ETDZ]"])
+    assert pb.model_error == 0.0 and pb.sigma.tolist() == [0.05, 2.0, 0.25, 0.1]
+    assert pb.seasonal(np.array([[0.1]])) is None  # no seasonal parameter
+    zero = problem_of(calib, tmp_path / "z", MIXED_ROWS, ["Growth rate[ETDZ]"], model_error=0)
+    assert zero.sigma.tolist() == [0.05, 2.0, 0.25, 0.1]
+    with pytest.raises(YaanSimError) as err:
+        problem_of(calib, tmp_path / "n", MIXED_ROWS, ["Growth rate[ETDZ]"], model_error=-0.1)
+    assert str(err.value) == "model_error must be 0 or more, got -0.1"
+
+
+def test_the_problem_loglike_is_minus_infinity_where_a_run_goes_negative(calib, tmp_path):
+    """A negative initial revenue (outside its range, as a sampler may propose) gives a
+    negative simulated level: no log, so the log-likelihood is -inf, not NaN; the
+    log-prior is -inf outside the range and -log(x) inside (loguniform)."""
+    rows = [{"id": "e-2015", "period": 2015, "value": 120, "confidence": "H"}]
+    pb = problem_of(calib, tmp_path, rows, ["Initial revenue[ETDZ]"])
+    X = np.array([[-50.0], [100.0], [500.0]])
+    ll = pb.loglike(X)
+    assert ll[0] == -math.inf
+    t, v = euler_revenue("ETDZ")
+    assert ll[1] == pytest.approx(-0.5 * ((math.log(year_total(t, v, 2015) / 120)) / 0.05) ** 2)
+    np.testing.assert_allclose(pb.logprior(X), [-math.inf, -math.log(100), -math.inf])
+    assert pb.logprior([20.0]).tolist() == [-math.log(20)]  # one row given flat
+
+
+def test_the_problem_sums_the_log_priors_of_its_parameters(calib, tmp_path):
+    rows = [{"id": "e-2015", "period": 2015, "value": 120}]
+    pb = problem_of(
+        calib, tmp_path, rows, ["Initial revenue[ETDZ]", "Growth rate[ETDZ]", "Industrial share"]
+    )
+    X = np.array([[40.0, 0.3, 0.5], [40.0, 0.7, 0.5]])  # uniform: 0 inside, -inf outside
+    np.testing.assert_allclose(pb.logprior(X), [-math.log(40), -math.inf])
+
+
+class _Levers:
+    """A scenario with levers (as a scenario file gives): Growth rate set for both parks,
+    Industrial share 0.5; the overrides hold every lever."""
+
+    name = "levers"
+
+    def __init__(self, calib):
+        park = calib.subscripts["Park"]
+        self.levers = {"Growth rate": 1, "Industrial share": 1}
+        self._over = {
+            "Growth rate": xr.DataArray([0.12, 0.25], dims=["park"], coords={"park": park}),
+            "Industrial share": xr.DataArray(0.5),
+        }
+
+        self.asked: list = []  # (model, horizon) of every call
+
+    def overrides(self, model=None, horizon=None):
+        self.asked.append((model, horizon))
+        return dict(self._over)
+
+
+def test_the_problem_places_each_parameter_on_the_scenarios_values(calib, tmp_path):
+    """Fitting Growth rate[ETDZ] under a scenario: Hanyuan keeps the scenario's 0.25 (not
+    the .mdl's 0.2), ETDZ takes each row's value, and the scenario's other lever (the
+    industrial share 0.5) is in force in every run."""
+    rows = [
+        {"id": "h-2015", "scope": "Hanyuan", "period": 2015, "value": 60},
+        {
+            "id": "c-2015",
+            "variable": "industrial_output",
+            "scope_kind": "city",
+            "scope": "Ya'an",
+            "period": 2015,
+            "value": 150,
+        },
+    ]
+    sc = _Levers(calib)
+    pb = problem_of(calib, tmp_path, rows, ["Growth rate[ETDZ]"], scenario=sc)
+    # asked for the values on the model, once without a horizon (the fitted constant's
+    # base) and once on the problem's horizon (the levers in force)
+    assert [m is calib for m, _ in sc.asked] == [True] * len(sc.asked)
+    assert (calib, pb.h) in sc.asked and pb.h == pb.obs.horizon
+    design = pb.design(np.array([[0.3], [0.4]]))
+    assert list(design) == ["Growth rate"]
+    assert design["Growth rate"].dims == ("sample", "park")
+    assert design["Growth rate"].values.tolist() == [[0.3, 0.25], [0.4, 0.25]]
+    sim = pb.simulate([[0.3], [0.4]])
+    th, vh = euler_revenue("Hanyuan", growth=0.25)
+    for row, g in enumerate((0.3, 0.4)):
+        te, ve = euler_revenue("ETDZ", growth=g)
+        city = 0.5 * (year_total(te, ve, 2015) + year_total(th, vh, 2015)) / PARK_SHARE_OF_CITY
+        np.testing.assert_allclose(sim[row], [year_total(th, vh, 2015), city], rtol=1e-9)
+
+
+def test_the_problem_sets_every_element_a_parameter_names(calib, tmp_path):
+    """Two parameters of one constant (one per park) and one shared by both parks."""
+    rows = [{"id": "e-2015", "period": 2015, "value": 120}]
+    each = problem_of(calib, tmp_path, rows, ["Growth rate[ETDZ, Hanyuan]", "Industrial share"])
+    d = each.design(np.array([[0.3, 0.4, 0.7]]))
+    assert d["Growth rate"].values.tolist() == [[0.3, 0.4]]
+    assert d["Industrial share"].dims == ("sample",) and d["Industrial share"].values == [0.7]
+    shared = problem_of(calib, tmp_path / "s", rows, ["Growth rate[ETDZ+Hanyuan]"])
+    assert shared.design(np.array([[0.35]]))["Growth rate"].values.tolist() == [[0.35, 0.35]]
+
+
+# ------------------------------------------------------------------ the result, made by hand
+
+
+def hand_result(birge=1.4953, series=True):
+    """A CalibrationResult written out in the test (no fit): three parameters, one fitted
+    well, one at its bound that the data do not move, one at its bound, informed but not
+    identified."""
+    from yaan_sim.analysis.calibrate_result import CalibrationResult
+
+    params = pd.DataFrame(
+        {
+            "label": ["Growth rate[ETDZ]", "Growth rate[Hanyuan]", "Industrial share"],
+            "name": ["Growth rate", "Growth rate", "Industrial share"],
+            "elements": ["ETDZ", "Hanyuan", ""],
+            "units": ["1/Year", "1/Year", "Dmnl"],
+            "prior": ["uniform on [0, 0.5]", "uniform on [0, 0.5]", "normal(0.6, 0.1) on [0.1, 1]"],
+            "lever": [False, False, False],
+            "start": [0.1, 0.2, 0.6],
+            "value": [0.1234567, 0.5, 1.0],
+            "se": [0.00123456, math.inf, math.nan],
+            "ci_low": [0.1210370, 0.5, 0.1],
+            "ci_high": [0.1258764, 0.5, 1.0],
+            "min": [0.0, 0.0, 0.1],
+            "max": [0.5, 0.5, 1.0],
+            "at_bound": [False, True, True],
+            "informed": [True, False, True],
+            "identified": [True, False, False],
+        }
+    )
+    stats = {
+        "n_fit": 12,
+        "n_held_out": 2,
+        "n_params": 3,
+        "dof": 9,
+        "chi2": 20.123456789,
+        "chi2_dof": 2.2359396,
+        "birge": birge,
+        "cost": 10.06,
+        "success": True,
+        "message": "ok",
+        "seconds": 1.5,
+    }
+    rows = pd.DataFrame(
+        {
+            "variable": ["revenue", "revenue"],
+            "role": ["fit", "held-out"],
+            "n": [12, 2],
+            "RMSE": [1.23456, math.nan],
+        }
+    )
+    info = {
+        "created_utc": "2026-11-30T12:00:00+00:00",
+        "model_file": "calib_parks.mdl",
+        "model_sha256": "ab" * 32,
+        "ledger_sha256": "cd" * 32,
+        "cutoff": 2017,
+        "scenario": None,
+        "obs_errors": {"level": {"H": 0.05}},
+        "model_error": 0.1,
+    }
+    series_table = rows if series else rows.iloc[0:0]
+    return CalibrationResult(params, stats, series_table, pd.DataFrame(), pd.DataFrame(), info)
+
+
+def test_the_summary_of_a_result_written_out():
+    res = hand_result()
+    assert res.values() == {
+        "Growth rate[ETDZ]": 0.1234567,
+        "Growth rate[Hanyuan]": 0.5,
+        "Industrial share": 1.0,
+    }
+    lines = res.summary().split("\n")
+    assert lines[0] == (
+        "Fitted parameters (95% interval from the linearised covariance, inflated by the "
+        "Birge ratio 1.5):"
+    )
+    assert lines[1] == (
+        "  Growth rate[ETDZ]" + " " * 27 + " 0.123457  (se 0.00123; [0.121, 0.1259]; "
+        "start 0.1; prior uniform on [0, 0.5])"
+    )
+    assert lines[2] == (
+        "  Growth rate[Hanyuan]" + " " * 24 + " 0.5  (se inf; [0.5, 0.5]; start 0.2; "
+        "prior uniform on [0, 0.5]; AT BOUND; NOT INFORMED by the data)"
+    )
+    assert lines[3] == (
+        "  Industrial share" + " " * 28 + " 1  (se nan; [0.1, 1]; start 0.6; "
+        "prior normal(0.6, 0.1) on [0.1, 1]; AT BOUND; NOT IDENTIFIED: the fitted figures move it "
+        "only jointly with others)"
+    )
+    assert lines[4] == (
+        "Fit: 12 figures fitted, 2 held out (periods after 2017), 3 parameters, dof 9; "
+        "chi2 20.12 (chi2/dof 2.24)"
+    )
+    assert lines[5] == "Per series (fit = in sample, held-out = out of sample):"
+    assert lines[6:] == [
+        "variable     role  n  RMSE",
+        " revenue      fit 12 1.235",
+        " revenue held-out  2     -",
+    ]
+
+
+def test_the_summary_names_the_birge_ratio_only_above_1():
+    for birge in (1.0, 0.7):
+        head = hand_result(birge).summary().split("\n")[0]
+        assert head == "Fitted parameters (95% interval from the linearised covariance):"
+    assert hand_result(series=False).summary().split("\n")[6:] == ["  (no series)"]
+
+
+def test_the_yaml_document_of_a_result_written_out():
+    doc = yaml.safe_load(hand_result().to_yaml())
+    assert doc == {
+        "kind": "yaan-sim calibration",
+        "created_utc": "2026-11-30T12:00:00+00:00",
+        "model": {"file": "calib_parks.mdl", "sha256": "ab" * 32},
+        "ledger_sha256": "cd" * 32,
+        "cutoff": 2017,
+        "scenario": None,
+        "observation_errors": {"level": {"H": 0.05}},
+        "model_error": 0.1,
+        "parameters": {
+            "Growth rate[ETDZ]": {
+                "value": 0.123457,
+                "se": 0.00123456,
+                "ci95": [0.121037, 0.125876],
+                "start": 0.1,
+                "range": [0.0, 0.5],
+                "prior": "uniform on [0, 0.5]",
+                "units": "1/Year",
+                "informed": True,
+                "identified": True,
+                "at_bound": False,
+            },
+            "Growth rate[Hanyuan]": {
+                "value": 0.5,
+                "se": math.inf,
+                "ci95": [0.5, 0.5],
+                "start": 0.2,
+                "range": [0.0, 0.5],
+                "prior": "uniform on [0, 0.5]",
+                "units": "1/Year",
+                "informed": False,
+                "identified": False,
+                "at_bound": True,
+            },
+            "Industrial share": {
+                "value": 1.0,
+                "se": None,
+                "ci95": [0.1, 1.0],
+                "start": 0.6,
+                "range": [0.1, 1.0],
+                "prior": "normal(0.6, 0.1) on [0.1, 1]",
+                "units": "Dmnl",
+                "informed": True,
+                "identified": False,
+                "at_bound": True,
+            },
+        },
+        "fit": {
+            "n_fit": 12,
+            "n_held_out": 2,
+            "n_params": 3,
+            "dof": 9,
+            "chi2": 20.1235,
+            "chi2_dof": 2.23594,
+            "birge": 1.4953,
+        },
+        "series": [
+            {"variable": "revenue", "role": "fit", "n": 12, "RMSE": 1.23456},
+            {"variable": "revenue", "role": "held-out", "n": 2, "RMSE": None},
+        ],
+    }
+    text = hand_result().to_yaml()
+    assert text.startswith(
+        "# Written by `yaan-sim calibrate`: constants fitted to the data ledger.\n"
+        "# Copy a value into the .mdl (with its interval in the source field) to adopt it;\n"
+        "# `yaan-sim calibrate --posterior` gives the full posterior ensemble.\n"
+        "kind: yaan-sim calibration\n"
+    )
+    assert "se: .inf\n" in text
+    assert "fit:\n  n_fit: 12\n  n_held_out: 2\n  n_params: 3\n  dof: 9\n" in text  # integers
+
+
+def test_numbers_in_the_yaml_keep_6_significant_digits():
+    from yaan_sim.analysis.calibrate_result import _num
+
+    assert _num(123456789.0) == 123457000.0 and _num(-0.000123456789) == -0.000123457
+    assert _num(2) == 2.0 and type(_num(2)) is float
+    assert _num(math.nan) is None
+    assert _num(math.inf) == math.inf and _num(-math.inf) == -math.inf
+
+
+def test_write_yaml_writes_the_same_text_and_overwrites_only_with_force(tmp_path):
+    res = hand_result()
+    path = res.write_yaml(tmp_path / "fit.yaml")
+    assert path == tmp_path / "fit.yaml"
+    assert path.read_text(encoding="utf-8") == res.to_yaml()
+    with pytest.raises(YaanSimError, match="--force"):
+        res.write_yaml(path)
+    path.write_text("old", encoding="utf-8")
+    res.write_yaml(path, force=True)
+    assert path.read_text(encoding="utf-8") == res.to_yaml()
+
+
+# ------------------------------------------------------------------ priors and parameters, by hand
+
+
+def test_prior_densities_by_hand():
+    """Log densities up to a constant, each bound inside the support."""
+    from yaan_sim.analysis.calibrate_params import Prior
+
+    inf = -math.inf
+    uni = Prior("uniform", 0.0, 2.0).logpdf([-0.1, 0.0, 1.0, 2.0, 2.1])
+    assert uni.tolist() == [inf, 0.0, 0.0, 0.0, inf]
+    logu = Prior("loguniform", 1.0, 10.0).logpdf([0.5, 1.0, 2.0, 10.0, 11.0])
+    np.testing.assert_allclose(logu, [inf, 0.0, -math.log(2), -math.log(10), inf])
+    norm = Prior("normal", 0.0, 3.0, (1.0, 0.5)).logpdf([-1.0, 0.0, 1.0, 2.0, 3.0, 3.5])
+    np.testing.assert_allclose(norm, [inf, -2.0, 0.0, -2.0, -8.0, inf])
+    # triangular(1) on [0, 4]: density x / 1 * (2 / 4) rising, (4 - x) / 3 * (2 / 4) falling
+    tri = Prior("triangular", 0.0, 4.0, (1.0,)).logpdf([-1.0, 0.0, 0.5, 1.0, 2.5, 3.0, 4.0, 5])
+    np.testing.assert_allclose(
+        tri, [inf, inf, math.log(0.5), 0.0, math.log(0.5), math.log(1 / 3), inf, inf]
+    )
+    # the mode on the lower bound: only the falling side
+    at_lo = Prior("triangular", 0.0, 4.0, (0.0,)).logpdf([0.0, 2.0, 3.0])
+    np.testing.assert_allclose(at_lo, [0.0, math.log(0.5), math.log(0.25)])
+    at_hi = Prior("triangular", 0.0, 4.0, (4.0,)).logpdf([1.0, 2.0])  # only the rising side
+    np.testing.assert_allclose(at_hi, [math.log(0.25), math.log(0.5)])
+    # off 0, with the mode less than 1 from a bound: (x - lo) / (mode - lo), (hi - x) / (hi - mode)
+    low_mode = Prior("triangular", 1.0, 5.0, (1.5,)).logpdf([1.25, 1.5, 3.25])
+    np.testing.assert_allclose(low_mode, [math.log(0.5), 0.0, math.log(0.5)])
+    high_mode = Prior("triangular", 1.0, 5.0, (4.5,)).logpdf([2.75, 4.5, 4.75])
+    np.testing.assert_allclose(high_mode, [math.log(0.5), 0.0, math.log(0.5)])
+    assert Prior("uniform", 0.0, 1.0).logpdf(0.5).shape == ()
+
+
+def test_prior_quantiles_by_hand():
+    from yaan_sim.analysis.calibrate_params import Prior
+
+    uni = Prior("uniform", 2.0, 6.0).ppf([-1.0, 0.0, 0.25, 1.0, 2.0])
+    np.testing.assert_allclose(uni, [2.0, 2.0, 3.0, 6.0, 6.0], rtol=0, atol=1e-10)
+    assert uni[1] > 2.0 and uni[3] < 6.0  # u is kept inside (0, 1): 1e-12 from each end
+    logu = Prior("loguniform", 2.0, 200.0).ppf([0.0, 0.5, 1.0])
+    np.testing.assert_allclose(logu, [2.0, 20.0, 200.0], rtol=1e-9)
+    # normal(0, 1) truncated to [0, 10]: the median is the untruncated 75 % quantile
+    half = Prior("normal", 0.0, 10.0, (0.0, 1.0)).ppf([0.5])
+    np.testing.assert_allclose(half, [0.6744897502], rtol=1e-8)
+    # normal(1, 2) on [0, 3]: Phi at the bounds' z-scores -0.5 and 1, the quantile between
+    from scipy.stats import norm as gauss
+
+    lo_p, hi_p = gauss.cdf(-0.5), gauss.cdf(1.0)
+    u = np.array([0.1, 0.5, 0.9])
+    near = Prior("normal", 0.0, 3.0, (1.0, 2.0)).ppf(u)
+    np.testing.assert_allclose(near, 1 + 2 * gauss.ppf(lo_p + u * (hi_p - lo_p)), rtol=1e-8)
+    wide = Prior("normal", -20.0, 20.0, (1.0, 2.0)).ppf([0.5, 0.975])
+    np.testing.assert_allclose(wide, [1.0, 1.0 + 2 * 1.959963985], rtol=1e-8)
+    # triangular(1) on [0, 4]: F(1) = 1/4; F(x) = x^2/4 below, 1 - (4 - x)^2/12 above
+    tri = Prior("triangular", 0.0, 4.0, (1.0,)).ppf([0.0625, 0.25, 0.8125, 1.0])
+    np.testing.assert_allclose(tri, [0.5, 1.0, 2.5, 4.0], rtol=1e-9, atol=1e-5)
+    # triangular(2) on [1, 5]: the same shape moved by 1
+    middle = Prior("triangular", 1.0, 5.0, (3.0,)).ppf([0.125, 0.875])  # c = 1/2
+    np.testing.assert_allclose(middle, [2.0, 4.0], rtol=1e-9)
+    moved = Prior("triangular", 1.0, 5.0, (2.0,)).ppf([0.0625, 0.2, 0.25, 0.5, 0.8125])
+    np.testing.assert_allclose(
+        moved, [1.5, 1 + math.sqrt(0.8), 2.0, 5 - math.sqrt(6), 3.5], rtol=1e-9
+    )
+
+
+def test_prior_texts():
+    from yaan_sim.analysis.calibrate_params import Prior
+
+    assert Prior("uniform", 0.0, 0.5).text() == "uniform on [0, 0.5]"
+    assert (
+        Prior("normal", 0.0, 1e-5, (2e-6, 1.5e-6)).text() == "normal(2e-06, 1.5e-06) on [0, 1e-05]"
+    )
+    assert Prior("triangular", 0.1, 1.0, (0.2,)).text() == "triangular(0.2) on [0.1, 1]"
+
+
+NO_RANGE = (
+    "x: needs a finite [min,max] range in the .mdl to be calibrated (its prior lives on that range)"
+)
+
+
+@pytest.mark.parametrize(
+    ("kind", "args", "lo", "hi", "message"),
+    [
+        (
+            "gamma",
+            (),
+            0,
+            1,
+            "x: unknown prior 'gamma'; use one of uniform, loguniform, normal, triangular",
+        ),
+        ("uniform", (1.0,), 0, 1, "x: uniform takes 0 number(s) in brackets, e.g. uniform"),
+        (
+            "loguniform",
+            (1.0,),
+            1,
+            2,
+            "x: loguniform takes 0 number(s) in brackets, e.g. loguniform",
+        ),
+        (
+            "triangular",
+            (),
+            0,
+            1,
+            "x: triangular takes 1 number(s) in brackets, e.g. triangular(0.1)",
+        ),
+        ("normal", (1.0,), 0, 2, "x: normal takes 2 number(s) in brackets, e.g. normal(0.1, 0.03)"),
+        (
+            "uniform",
+            (),
+            1,
+            1,
+            NO_RANGE,
+        ),
+        (
+            "uniform",
+            (),
+            2,
+            1,
+            NO_RANGE,
+        ),
+        (
+            "uniform",
+            (),
+            -math.inf,
+            1,
+            NO_RANGE,
+        ),
+        (
+            "uniform",
+            (),
+            0,
+            math.inf,
+            NO_RANGE,
+        ),
+        ("loguniform", (), 0, 1, "x: loguniform needs min > 0 (the range is [0, 1])"),
+        ("loguniform", (), -1, 1, "x: loguniform needs min > 0 (the range is [-1, 1])"),
+        ("normal", (0.5, 0.0), 0, 1, "x: normal(mean, sd) needs sd > 0"),
+        ("normal", (0.5, -1.0), 0, 1, "x: normal(mean, sd) needs sd > 0"),
+        ("triangular", (1.5,), 0, 1, "x: the triangular mode 1.5 lies outside [0, 1]"),
+        ("triangular", (-0.25,), 0, 1, "x: the triangular mode -0.25 lies outside [0, 1]"),
+    ],
+)
+def test_bad_priors_word_for_word(kind, args, lo, hi, message):
+    from yaan_sim.analysis.calibrate_params import make_prior
+
+    with pytest.raises(YaanSimError) as err:
+        make_prior(kind, args, lo, hi, "x")
+    assert str(err.value) == message
+
+
+def test_priors_at_the_edges_of_their_checks():
+    from yaan_sim.analysis.calibrate_params import Prior, make_prior
+
+    made = make_prior("normal", (1, 2), 0, 5, "x")
+    assert made == Prior("normal", 0.0, 5.0, (1.0, 2.0))
+    assert all(type(v) is float for v in (made.lo, made.hi, *made.args))
+    assert make_prior("loguniform", (), 1e-9, 1, "x").lo == 1e-9
+    assert make_prior("normal", (0.5, 1e-9), 0, 1, "x").args == (0.5, 1e-9)
+    assert make_prior("triangular", (0,), 0, 1, "x").args == (0.0,)
+    assert make_prior("triangular", (1,), 0, 1, "x").args == (1.0,)
+
+
+@pytest.mark.parametrize(
+    ("text", "groups"),
+    [
+        (None, None),
+        ("", None),
+        ("  ", None),
+        ("*", None),
+        (" * ", None),
+        ("ETDZ, Hanyuan+Shimian", [("ETDZ",), ("Hanyuan", "Shimian")]),
+        ("ETDZ，Hanyuan、 A + + B ", [("ETDZ",), ("Hanyuan",), ("A", "B")]),
+    ],
+)
+def test_element_lists_split(text, groups):
+    from yaan_sim.analysis.calibrate_params import _split_elements
+
+    assert _split_elements(text) == groups
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "args", "groups"),
+    [
+        ("", "uniform", (), None),
+        ("  TRUE ", "uniform", (), None),
+        ("Yes", "uniform", (), None),
+        ("normal () [*]", "normal", (), None),
+        (" normal( 1 ,2.5 )[ ETDZ ] ", "normal", (1.0, 2.5), [("ETDZ",)]),
+    ],
+)
+def test_the_calibrate_field_at_its_edges(text, kind, args, groups):
+    assert parse_calibrate_field(text, "x") == (kind, args, groups)
+
+
+def test_unreadable_calibrate_fields_word_for_word():
+    for text in ("normal(1, 2", "Uniform", "uniform [ETDZ] x"):
+        with pytest.raises(YaanSimError) as err:
+            parse_calibrate_field(text, "m.mdl: A")
+        assert str(err.value) == (
+            f"m.mdl: A: cannot read `calibrate: {text}`; write e.g. `calibrate: uniform`, "
+            "`calibrate: loguniform [ETDZ]` or `calibrate: normal(0.1, 0.03) [ETDZ+Hanyuan]`"
+        )
+    with pytest.raises(YaanSimError) as err:
+        parse_calibrate_field("normal(1, x)", "m.mdl: A")
+    assert str(err.value) == "m.mdl: A: prior arguments '1, x' must be numbers"
+
+
+def calib_variant(tmp_path, old, new):
+    """tests/data/calib_parks.mdl with one piece of text replaced, loaded."""
+    import yaan_sim as ys
+
+    text = CALIB_MDL.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "variant.mdl"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return ys.load_model(path)
+
+
+def test_a_model_without_calibrate_fields_says_how_to_name_parameters(tmp_path):
+    import yaan_sim as ys
+
+    text = CALIB_MDL.read_text(encoding="utf-8")
+    path = tmp_path / "none.mdl"
+    path.write_text(
+        "\n".join(ln for ln in text.split("\n") if "calibrate:" not in ln), encoding="utf-8"
+    )
+    with pytest.raises(YaanSimError) as err:
+        parse_params(None, ys.load_model(path))
+    assert str(err.value) == (
+        "none.mdl marks no constant with a `calibrate:` field: add one "
+        "(docs/analysis.md, 'Calibration') or name the constants with --params"
+    )
+
+
+def test_a_calibrate_field_naming_bad_elements_names_the_constant(tmp_path):
+    share = calib_variant(
+        tmp_path,
+        "calibrate: uniform\n\t|\n\nIndustrial output",
+        "calibrate: uniform [ETDZ]\n\t|\n\nIndustrial output",
+    )
+    with pytest.raises(YaanSimError) as err:
+        parse_params(None, share)
+    assert str(err.value) == (
+        "variant.mdl: Industrial share: 'Industrial share' has no subscripts; drop the [elements]"
+    )
+
+
+def test_parameters_field_by_field(calib):
+    from yaan_sim.analysis.calibrate_params import Param, Prior
+
+    ps = parse_params(["Initial revenue[Hanyuan]", "Park share of city output"], calib)
+    assert ps == [
+        # named on its own, the prior still comes from its calibrate: field
+        Param(
+            "Initial revenue[Hanyuan]",
+            "Initial revenue",
+            "park",
+            ("Hanyuan",),
+            10.0,
+            400.0,
+            50.0,
+            Prior("loguniform", 10.0, 400.0),
+            "yiyuan/Year",
+            False,
+        ),
+        # no calibrate: field: uniform on its range
+        Param(
+            "Park share of city output",
+            "Park share of city output",
+            None,
+            (),
+            0.5,
+            1.0,
+            0.8,
+            Prior("uniform", 0.5, 1.0),
+            "Dmnl",
+            False,
+        ),
+    ]
+    assert ps[0].kind == "constant"
+
+
+def test_a_parameter_named_twice_is_refused_word_for_word(calib):
+    with pytest.raises(YaanSimError) as err:
+        parse_params(["Industrial share", "industrial SHARE"], calib)
+    assert str(err.value) == "a parameter is named twice: Industrial share, Industrial share"
+    with pytest.raises(YaanSimError) as err:
+        parse_params(["Growth rate[ETDZ]", "Growth rate[ETDZ+Hanyuan]"], calib)
+    assert str(err.value) == (
+        "Growth rate[ETDZ+Hanyuan] and Growth rate[ETDZ] both set Growth rate[ETDZ]: "
+        "give each element to one parameter"
+    )
+
+
+def test_start_values_come_from_the_scenario_within_the_range(calib):
+    """The scenario's Growth rate (0.12 and 0.25; 0.7 is above the range's 0.5) is the
+    start, the mean over a shared group; a schedule constant in time is its value."""
+    sc = _Levers(calib)
+    ps = parse_params(["Growth rate[ETDZ]", "Growth rate[Hanyuan]"], calib, sc)
+    assert [p.x0 for p in ps] == [0.12, 0.25]
+    assert parse_params(["Growth rate[ETDZ+Hanyuan]"], calib, sc)[0].x0 == pytest.approx(0.185)
+    park = calib.subscripts["Park"]
+    sc._over["Growth rate"] = xr.DataArray([0.7, 0.3], dims=["park"], coords={"park": park})
+    assert [p.x0 for p in parse_params(["Growth rate"], calib, sc)] == [0.5, 0.3]
+    sc._over["Industrial share"] = xr.DataArray(
+        [0.05, 0.05, 0.05], dims=["time"], coords={"time": [2013.0, 2014.0, 2015.0]}
+    )
+    assert parse_params(["Industrial share"], calib, sc)[0].x0 == 0.1  # clipped to its min
+    # a schedule per park, constant in time: each park's own value (parks may differ)
+    sc._over["Growth rate"] = xr.DataArray(
+        [[0.12, 0.25], [0.12, 0.25]],
+        dims=["time", "park"],
+        coords={"time": [2013.0, 2014.0], "park": park},
+    )
+    assert [p.x0 for p in parse_params(["Growth rate"], calib, sc)] == [0.12, 0.25]
+    sc._over["Industrial share"] = xr.DataArray(
+        [0.5, 0.5, 0.6], dims=["time"], coords={"time": [2013.0, 2014.0, 2015.0]}
+    )
+    with pytest.raises(YaanSimError) as err:
+        parse_params(["Industrial share"], calib, sc)
+    assert str(err.value) == (
+        "scenario 'levers' sets 'Industrial share' as a time schedule, so it cannot be "
+        "calibrated: remove it from the scenario or from the parameters"
+    )
+    # a lever the scenario does not set keeps the .mdl's value
+    assert parse_params(["Initial revenue[ETDZ]"], calib, sc)[0].x0 == 100.0
+
+
+def test_one_seasonal_factor_per_fitted_sub_year_form(calib, tmp_path):
+    from yaan_sim.analysis.backtest_observations import observations
+    from yaan_sim.analysis.calibrate_params import Param, Prior, seasonal_params
+
+    rows = [
+        {"id": "q2", "period": "2015Q2", "value": 30},
+        {"id": "h1", "period": "2016H1", "value": 60},
+        {"id": "q2b", "period": "2016Q2", "value": 32},
+        {"id": "q1", "period": "2016Q1", "value": 30},
+        {"id": "y", "period": 2016, "value": 130},
+        {"id": "q3", "period": "2018Q3", "value": 40},  # held out: no factor
+    ]
+    obs = observations(calib, ledger_of(tmp_path, rows))
+    made = seasonal_params(obs)
+    assert [p.label for p in made] == ["seasonal[H1]", "seasonal[Q1]", "seasonal[Q2]"]
+    assert made[0] == Param(
+        "seasonal[H1]",
+        "seasonal",
+        None,
+        ("H1",),
+        0.5,
+        1.5,
+        1.0,
+        Prior("uniform", 0.5, 1.5),
+        "Dmnl",
+        False,
+        "seasonal",
+    )
+
+
+def test_the_problem_made_directly_takes_its_defaults(calib, tmp_path):
+    """Problem(model, params, obs): the first engine that can run the model (vector) and
+    no model error; another engine by name; only the observed variables are run."""
+    from yaan_sim.analysis.calibrate_problem import Problem
+
+    made = problem_of(calib, tmp_path, MIXED_ROWS, ["Growth rate[ETDZ]"], model_error=0.1)
+    pb = Problem(calib, made.params, made.obs)
+    assert pb.engine == "vector" and pb.model_error == 0.0
+    assert pb.sigma.tolist() == [0.05, 2.0, 0.25, 0.1]
+    assert Problem(calib, made.params, made.obs, engine="pysd").engine == "pysd"
+    ds = pb.run(np.array([[0.1], [0.2]]))
+    assert list(ds.data_vars) == ["revenue"] and ds.sizes["sample"] == 2
+
+
+def test_a_problem_with_nothing_to_fit_has_an_empty_integer_index(calib, tmp_path):
+    """Every figure held out (made directly: setup refuses it): the index of the fitted
+    figures is empty but still an index (integers), and there are no residuals."""
+    from yaan_sim.analysis.backtest_observations import observations
+    from yaan_sim.analysis.calibrate_params import parse_params
+    from yaan_sim.analysis.calibrate_problem import Problem
+
+    obs = observations(calib, ledger_of(tmp_path, [{"id": "e", "period": 2019, "value": 200}]))
+    pb = Problem(calib, parse_params(["Growth rate[ETDZ]"], calib), obs)
+    assert pb.fit_idx.dtype.kind == "i" and pb.fit_idx.size == 0
+    sim = pb.simulate([[0.1]])
+    assert sim.shape == (1, 1) and sim[:, pb.fit_idx].shape == (1, 0)
+    assert pb.residuals(sim).shape == (1, 0) and pb.loglike([[0.1]]).tolist() == [0.0]
+
+
+TWO_DIMS = """Industry:
+\tLight, Heavy
+\t~\t
+\t~\ten: Two test industries
+\t|
+
+Mix[Park, Industry]=
+\t1, 2; 3, 4;
+\t~\tDmnl [0,10]
+\t~\ten: A test constant over two subscripts
+\t\tsource: assumed: a test value
+\t\tcalibrate: uniform
+\t|
+
+Growth rate[Park]="""
+
+
+def test_a_constant_over_two_subscripts_needs_its_elements_named(tmp_path):
+    two = calib_variant(tmp_path, "Growth rate[Park]=", TWO_DIMS)
+    with pytest.raises(YaanSimError) as err:
+        parse_params(None, two)
+    assert str(err.value) == "variant.mdl: Mix: 'Mix' has 2 subscripts; name the elements to fit"
+    assert [p.label for p in parse_params(["Mix[Light]"], two)] == ["Mix[Light]"]
+
+
+def test_a_prior_that_does_not_fit_the_range_names_the_constant_or_the_spec(tmp_path):
+    """Growth rate marked loguniform on its range [0, 0.5]: refused with the .mdl and the
+    constant when read from the fields, with the spec when named."""
+    bad = calib_variant(
+        tmp_path,
+        "\t\tcalibrate: uniform\n\t|\n\nInitial revenue",
+        "\t\tcalibrate: loguniform\n\t|\n\nInitial revenue",
+    )
+    with pytest.raises(YaanSimError) as err:
+        parse_params(None, bad)
+    assert str(err.value) == (
+        "variant.mdl: Growth rate: loguniform needs min > 0 (the range is [0, 0.5])"
+    )
+    with pytest.raises(YaanSimError) as err:
+        parse_params(["growth rate[ETDZ]"], bad)
+    assert str(err.value) == (
+        "parameter 'growth rate[ETDZ]': loguniform needs min > 0 (the range is [0, 0.5])"
+    )
+
+
+def test_a_scenario_without_a_levers_block_leaves_the_mdl_values(calib):
+    """An object with overrides but no `levers` (as FixedScenario: see docs/testing.md,
+    findings) gives the .mdl's values as the start, without an error."""
+
+    class NoLevers:
+        name = "bare"
+
+        def overrides(self, model=None, horizon=None):
+            return {"Growth rate": xr.DataArray([0.3, 0.3], dims=["park"])}
+
+    ps = parse_params(["Growth rate[ETDZ]", "Growth rate[Hanyuan]"], calib, NoLevers())
+    assert [p.x0 for p in ps] == [0.1, 0.2]
