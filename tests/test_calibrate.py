@@ -967,8 +967,8 @@ def test_prior_densities_by_hand():
     # the mode on the lower bound: only the falling side
     at_lo = Prior("triangular", 0.0, 4.0, (0.0,)).logpdf([0.0, 2.0, 3.0])
     np.testing.assert_allclose(at_lo, [0.0, math.log(0.5), math.log(0.25)])
-    at_hi = Prior("triangular", 0.0, 4.0, (4.0,)).logpdf([1.0, 2.0])  # only the rising side
-    np.testing.assert_allclose(at_hi, [math.log(0.25), math.log(0.5)])
+    at_hi = Prior("triangular", 0.0, 4.0, (4.0,)).logpdf([1.0, 2.0, 4.0])  # only rising
+    np.testing.assert_allclose(at_hi, [math.log(0.25), math.log(0.5), 0.0])  # 4: its peak
     # off 0, with the mode less than 1 from a bound: (x - lo) / (mode - lo), (hi - x) / (hi - mode)
     low_mode = Prior("triangular", 1.0, 5.0, (1.5,)).logpdf([1.25, 1.5, 3.25])
     np.testing.assert_allclose(low_mode, [math.log(0.5), 0.0, math.log(0.5)])

@@ -49,11 +49,11 @@ class Prior:
                 out = -0.5 * ((x - m) / s) ** 2
             else:
                 (mode,) = self.args
-                out = np.where(
-                    x < mode,
-                    np.log(np.maximum(x - self.lo, 0) / max(mode - self.lo, 1e-300)),
-                    np.log(np.maximum(self.hi - x, 0) / max(self.hi - mode, 1e-300)),
-                )
+                rising = np.log(np.maximum(x - self.lo, 0) / max(mode - self.lo, 1e-300))
+                falling = np.log(np.maximum(self.hi - x, 0) / max(self.hi - mode, 1e-300))
+                # at the mode itself the density is at its peak (log 1 = 0), also where the
+                # mode is a bound and that side has no width (it gave -inf at hi = mode)
+                out = np.where(x < mode, rising, np.where(x > mode, falling, 0.0))
         return np.where(inside, out, -np.inf)
 
     def ppf(self, u) -> np.ndarray:
