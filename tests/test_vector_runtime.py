@@ -99,6 +99,12 @@ def test_saved_times_when_saveper_is_not_a_multiple_of_the_step(tmp_path):
     assert vm.run()["time"].values.tolist() == [0.0, 0.5, 1.0, 1.5]
 
 
+def test_the_last_step_stops_short_of_final_time_by_a_millionth_of_a_step(tmp_path):
+    # t + dt * 1e-5 < FINAL TIME: 2 + 1e-5 is not below 2.00001, so 2 is the last time
+    vm = _model(tmp_path, _controls(final="2.00001", step="1", saveper="1"))
+    assert vm.run()["time"].values.tolist() == [0.0, 1.0, 2.0]
+
+
 def test_saved_times_are_rounded_like_pysd(tmp_path):
     # 0.1 added 30 times is 3.0000000000000013 in floating point; saved as 3.0
     vm = _model(tmp_path, _controls(final="3", step="0.1", saveper="1"))
@@ -112,6 +118,8 @@ def test_saved_times_with_a_start_off_the_saving_grid(tmp_path):
     vm = _model(tmp_path, _controls(final="3", step="0.5", saveper="1"))
     # saved 0, 1, 2, ... after the start: (t - start) % saveper
     assert vm.run(start=0.5)["time"].values.tolist() == [0.5, 1.5, 2.5]
+    vm = _model(tmp_path, _controls(final="3", step="0.25", saveper="1"), "b.mdl")
+    assert vm.run(start=0.25)["time"].values.tolist() == [0.25, 1.25, 2.25]
 
 
 @pytest.mark.parametrize(
@@ -134,19 +142,35 @@ def test_bad_run_arguments_are_refused_word_for_word(tmp_path, kwargs, message):
 
 def test_control_variables_from_numbers_constants_and_each_other(tmp_path):
     extra = "Horizon= 2 ~~|\nHalf= 0.5 ~~|\n"
-    text = _controls(final="INITIAL TIME + Horizon * 2 - 1", step="Half ^ 2 / 0.5", extra=extra)
+    text = _controls(
+        final="INITIAL TIME + Horizon * 2 - 1 + -(Half) + 0.5", step="Half ^ 2 / 0.5", extra=extra
+    )
     text = text.replace("SAVEPER = 1", "SAVEPER = -(-TIME STEP)")
     vm = _model(tmp_path, text)
-    # FINAL TIME 0 + 2 * 2 - 1 = 3; TIME STEP 0.25 / 0.5 = 0.5; SAVEPER = TIME STEP
+    # FINAL TIME 0 + 2 * 2 - 1 - 0.5 + 0.5 = 3; TIME STEP 0.25 / 0.5 = 0.5; SAVEPER = TIME STEP
     assert vm.run()["time"].values.tolist() == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]
     # a new step changes SAVEPER with it; a new FINAL TIME is taken as given
     assert vm.run(step=1, stop=2)["time"].values.tolist() == [0.0, 1.0, 2.0]
+
+
+def test_control_arguments_reach_the_controls_that_read_them(tmp_path):
+    vm = _model(tmp_path, _controls(final="SAVEPER * 4"))
+    assert vm.run()["time"].values.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+    # SAVEPER 0.5 given: FINAL TIME = 2
+    assert vm.run(saveper=0.5)["time"].values.tolist() == [0.0, 0.5, 1.0, 1.5, 2.0]
 
 
 def test_control_variables_that_cannot_be_worked_out_are_refused(tmp_path):
     text = _controls(step="SAVEPER", saveper="TIME STEP")
     with pytest.raises(ModelError) as err:
         _model(tmp_path, text)
+    assert str(err.value) == (
+        "control variables depend on each other in a circle: ('time_step', 'saveper')"
+    )
+    # the same circle through arithmetic
+    text = _controls(step="SAVEPER * 1", saveper="TIME STEP + 0")
+    with pytest.raises(ModelError) as err:
+        _model(tmp_path, text, "c.mdl")
     assert str(err.value) == (
         "control variables depend on each other in a circle: ('time_step', 'saveper')"
     )
@@ -158,6 +182,20 @@ def test_control_variables_that_cannot_be_worked_out_are_refused(tmp_path):
         "constants and other control variables is not supported by the vector engine; "
         "run with engine='pysd'"
     )
+    # the control variables on the way are named
+    text = _controls(extra="Feed= 3 ~~|\nOther= Feed * Time ~~|\n", step="SAVEPER", saveper="Other")
+    with pytest.raises(UnsupportedConstructError) as err:
+        _model(tmp_path, text, "e.mdl")
+    assert str(err.value).startswith("time_step/saveper: a control variable defined by")
+    text = "\n".join(ln for ln in _controls().splitlines() if not ln.startswith("TIME STEP"))
+    with pytest.raises(ModelError) as err:
+        _model(tmp_path, text, "f.mdl")
+    assert str(err.value) == "the model does not define TIME STEP"
+    # named also when the equation is found inside arithmetic
+    text = _controls(extra="Feed= 3 ~~|\nOther= Feed * Time ~~|\n", final="Other * 2")
+    with pytest.raises(UnsupportedConstructError) as err:
+        _model(tmp_path, text, "d.mdl")
+    assert str(err.value).startswith("final_time: a control variable defined by an equation")
 
 
 # ---- overrides --------------------------------------------------------------------------
@@ -437,6 +475,7 @@ def test_default_chunk_size(tmp_path):
 
 def test_program_source_names_the_overrides(tmp_path):
     vm = _model(tmp_path, SIMPLE)
+    assert vm.program_source(return_vars=["Stock"]) != vm.program_source()
     source = vm.program_source({"Feed": "sched"}, return_vars=["Stock"])
     assert "feed" in source
     assert re.search(r"\bstock\b", source)
@@ -448,10 +487,10 @@ def test_constants_with_except_on_a_sub_range(tmp_path):
     text = """{UTF-8}
 Park: p1, p2, p3, p4 ~~|
 West: p3, p4 ~~|
-Rate[West] :EXCEPT: [p4]= 7 ~~|
-Rate[p4]= 9 ~~|
 Rate[p1]= 1 ~~|
 Rate[p2]= 2 ~~|
+Rate[p4]= 9 ~~|
+Rate[West] :EXCEPT: [p4]= 7 ~~|
 """ + _controls()[8:]
     ds = _model(tmp_path, text).run()
     assert ds["rate"].values[0].tolist() == [1.0, 2.0, 7.0, 9.0]
@@ -481,3 +520,48 @@ def test_a_model_pickles_after_runs(tmp_path):
     again = pickle.loads(pickle.dumps(vm))
     assert again._programs == {} and not hasattr(again, "_jax_model")
     xr.testing.assert_identical(again.run(), before)
+
+
+def test_a_boolean_override_is_a_number(tmp_path):
+    vm = _model(tmp_path, SIMPLE.replace("Rate= Gain * Feed", "Rate= -Gain * Feed"))
+    ds = vm.run(overrides={"Gain": xr.DataArray(True)})
+    assert ds["stock"].values.tolist() == [1.0, -2.0, -5.0]
+
+
+def test_an_override_over_some_of_two_dims(tmp_path):
+    text = """{UTF-8}
+Park: a, b ~~|
+Kind: k1, k2, k3 ~~|
+Level[Park, Kind]= INTEG(Gain[Park, Kind], 0) ~~|
+Gain[Park, Kind]= 1 ~~|
+""" + _controls()[8:]
+    vm = _model(tmp_path, text)
+    # only the second dim, its coords in another order: every park takes them
+    gain = xr.DataArray([3.0, 2.0, 1.0], coords={"kind": ["k3", "k2", "k1"]}, dims=["kind"])
+    ds = vm.run(overrides={"Gain": gain}, return_vars="Level")
+    assert ds["level"].values[-1].tolist() == [[2.0, 4.0, 6.0], [2.0, 4.0, 6.0]]
+    # the first dim without coords (in the model's order), the second in another order
+    gain = xr.DataArray(
+        [[3.0, 2.0, 1.0], [6.0, 5.0, 4.0]],
+        coords={"kind": ["k3", "k2", "k1"]},
+        dims=["park", "kind"],
+    )
+    ds = vm.run(overrides={"Gain": gain}, return_vars="Level")
+    assert ds["level"].values[-1].tolist() == [[2.0, 4.0, 6.0], [8.0, 10.0, 12.0]]
+
+
+def test_two_samples_in_chunks_of_one(tmp_path):
+    vm = _model(tmp_path, SIMPLE)
+    # one run (no sample dim) in chunks of one
+    assert vm.run(chunk_size=1)["stock"].values.tolist() == [1.0, 7.0, 13.0]
+    # the lookup table is shared by the samples, Gain is per sample
+    gain = xr.DataArray([1.0, 3.0], dims=["sample"])
+    ds = vm.run(overrides={"Gain": gain}, samples=2, chunk_size=1)
+    assert ds["stock"].values.tolist() == [[1.0, 4.0, 7.0], [1.0, 10.0, 19.0]]
+    assert ds["looked"].values.tolist() == [[0.0, 1.0, 2.0], [0.0, 1.0, 2.0]]
+    # a table per sample: y = x, then y = 3x
+    table = xr.DataArray(
+        [[0.0, 10.0], [0.0, 30.0]], coords={"lookup_x": [0.0, 10.0]}, dims=["sample", "lookup_x"]
+    )
+    ds = vm.run(overrides={"Curve": table}, samples=2, chunk_size=1)
+    assert ds["looked"].values.tolist() == [[0.0, 1.0, 2.0], [0.0, 3.0, 6.0]]
