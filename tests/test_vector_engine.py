@@ -304,6 +304,9 @@ TIME STEP = 1 ~~|
         ("Npv= NPV(Input, 0.1, 0, 1)", "the function NPV"),
         ("Summed= SUM(Input, Input)", "SUM with 2 arguments is not supported"),
         ("Largest= VMAX(Input * 1)", "VMAX without a 'range!' subscript is not supported"),
+        ("Absolute= ABS(Input, Input)", "ABS with 2 arguments is not supported"),
+        ("Stepped= STEP(Input)", "STEP with 1 arguments is not supported"),
+        ("Counted= ELMCOUNT(Input)", "ELMCOUNT of something other than a subscript range is"),
         (
             "Smoothed= SUM(Per park[Park!] * SMOOTH(Input, 1))",
             "a stateful function inside SUM/PROD/VMIN/VMAX is not supported",
