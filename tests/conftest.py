@@ -60,3 +60,21 @@ def baseline(model):
     import yaan_sim as ys
 
     return ys.simulate(model)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compile_each_mutant():
+    """Under mutmut (MUTANT_UNDER_TEST set), every mutant's tests compile the .mdl files
+    themselves. Its forked test runs share one translation cache, and the plan cache's key
+    (the engine's source) is the same for every mutant, so a plan compiled under one mutant
+    of the compiler would be read back under the next."""
+    if not os.environ.get("MUTANT_UNDER_TEST"):
+        yield
+        return
+    from yaan_sim.engines.vector import compiler, plan_cache
+
+    compiler._COMPILED.clear()
+    patch = pytest.MonkeyPatch()
+    patch.setattr(plan_cache, "cached", lambda _data, compile_plan: compile_plan())
+    yield
+    patch.undo()

@@ -283,6 +283,8 @@ def test_bad_overrides_are_refused_clearly(vm):
 
 
 _REFUSED = """{UTF-8}
+Park: a, b ~~|
+Per park[Park]= 1, 2 ~~|
 Input= 5 ~~|
 Average time= 2 ~~|
 %s ~~|
@@ -300,6 +302,15 @@ TIME STEP = 1 ~~|
         ("Drawn= RANDOM UNIFORM(0, 1, 0)", "the function RANDOM UNIFORM"),
         ("Allocated= ALLOCATE AVAILABLE(Input, Input, 1)", "ALLOCATE AVAILABLE"),
         ("Npv= NPV(Input, 0.1, 0, 1)", "the function NPV"),
+        ("Summed= SUM(Input, Input)", "SUM with 2 arguments is not supported"),
+        ("Largest= VMAX(Input * 1)", "VMAX without a 'range!' subscript is not supported"),
+        ("Absolute= ABS(Input, Input)", "ABS with 2 arguments is not supported"),
+        ("Stepped= STEP(Input)", "STEP with 1 arguments is not supported"),
+        ("Counted= ELMCOUNT(Input)", "ELMCOUNT of something other than a subscript range is"),
+        (
+            "Smoothed= SUM(Per park[Park!] * SMOOTH(Input, 1))",
+            "a stateful function inside SUM/PROD/VMIN/VMAX is not supported",
+        ),
     ],
 )
 def test_unsupported_constructs_are_refused_at_build(tmp_path, equation, construct):

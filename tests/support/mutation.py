@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -63,6 +64,11 @@ def run_one(module: str, tests: list[str], max_children: int) -> dict:
     pyproject = work / "pyproject.toml"
     pyproject.write_text(narrowed(pyproject.read_text("utf-8"), module, tests), "utf-8")
     mutmut = [sys.executable, "-m", "mutmut"]
+    # the conformance tests look for ../shared/test-models beside the checkout, which a
+    # copy under build/mutation/ has not: point them at the checkout's
+    models = REPO.parent / "shared" / "test-models"
+    if models.is_dir():
+        os.environ.setdefault("YAAN_SIM_TEST_MODELS", str(models))
     print(f"== {module}: tests {' '.join(tests)}", flush=True)
     subprocess.run([*mutmut, "run", "--max-children", str(max_children)], cwd=work, check=False)
     subprocess.run([*mutmut, "export-cicd-stats"], cwd=work, check=False, capture_output=True)
