@@ -13,10 +13,12 @@ import xarray as xr
 
 from yaan_sim.cli._common import (
     check_outputs,
+    default_year,
     engine_option,
     force_option,
     model_option,
     nonfinite_option,
+    run_horizon,
 )
 from yaan_sim.errors import YaanSimError
 from yaan_sim.protocols import ModelLike, ScenarioLike
@@ -164,13 +166,13 @@ def check_reaches_goal_year(scenarios: Sequence[ScenarioLike], model: ModelLike)
 
     year = max(g.year for g in load_goals())
     for sc in scenarios:
-        stop = (sc.horizon or model.default_horizon).stop
-        if stop < year + 1 - 1e-9:
+        horizon = run_horizon(model, [sc])
+        if default_year(None, horizon, year) < year:  # its last whole calendar year
             raise YaanSimError(
-                f"scenario {sc.name!r} runs to {stop:g}, but the package (--out-dir) judges "
-                f"the plan's goals on {year}'s calendar-year totals, which need a run to the "
-                f"end of {year}: set its horizon's stop to {year + 1} or later, or write only "
-                "the results with -o"
+                f"scenario {sc.name!r} runs to {horizon.stop:g}, but the package (--out-dir) "
+                f"judges the plan's goals on {year}'s calendar-year totals, which need a run "
+                f"to the end of {year}: set its horizon's stop to {year + 1} or later, or write "
+                "only the results with -o"
             )
 
 

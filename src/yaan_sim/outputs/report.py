@@ -428,25 +428,36 @@ def write_outputs(
     Another model without a goals file gets no goal table (its charts show its stocks).
     The results file itself is written by the caller (``yaan-sim run``).
     """
-    kw = {"year": year, "observed": observed, "model": model, "dpi": dpi, "force": force}
-    kw |= {"embed_font": embed_font, "profile": profile, "reference": reference}
-    return _write_outputs(ds, out_dir, lang, goals, **kw)[0]
+    return _write_outputs(
+        ds,
+        out_dir,
+        lang,
+        goals,
+        year=year,
+        observed=observed,
+        model=model,
+        dpi=dpi,
+        force=force,
+        embed_font=embed_font,
+        profile=profile,
+        reference=reference,
+    )[0]
 
 
 def _write_outputs(
     ds: xr.Dataset,
     out_dir: str | Path,
-    lang: str,
-    goals: GoalSet | None,
+    lang: str = "zh",
+    goals: GoalSet | None = None,
     *,
-    year: int | None,
-    observed: pd.DataFrame | str | Path | bool | None,
-    model,
-    dpi: int,
-    force: bool,
-    embed_font: bool,
-    profile: ModelProfile | None,
-    reference: str | None,
+    year: int | None = None,
+    observed: pd.DataFrame | str | Path | bool | None = None,
+    model=None,
+    dpi: int = 90,
+    force: bool = False,
+    embed_font: bool = True,
+    profile: ModelProfile | None = None,
+    reference: str | None = None,
 ) -> tuple[dict[str, Path], pd.DataFrame | None, dict]:
     """:func:`write_outputs`, also returning its goal table and what it resolved (goals,
     year, observed figures, profile, model) for a report in the other language."""
@@ -501,8 +512,14 @@ def _write_outputs(
         reference=reference,
     )
     paths["report.html"] = write_text_atomic(targets["report.html"], html_text, force=force)
-    resolved = {"goals": goals, "year": year, "observed": observed, "profile": profile}
-    return paths, table, resolved | {"model": model}
+    resolved = {
+        "goals": goals,
+        "year": year,
+        "observed": observed,
+        "profile": profile,
+        "model": model,
+    }
+    return paths, table, resolved
 
 
 def write_main_job_outputs(
@@ -521,15 +538,13 @@ def write_main_job_outputs(
     Path(out_dir).mkdir(parents=True, exist_ok=True)  # as write_outputs makes it
     en = Path(out_dir) / "report.en.html"
     check_writable(en, force)  # before the slow part
-    kw = {"year": year, "observed": None, "model": model, "dpi": 90, "force": force}
-    kw |= {"embed_font": True, "profile": profile, "reference": reference}
-    paths, table, resolved = _write_outputs(ds, out_dir, "zh", None, **kw)
-    model = resolved.pop("model")
+    paths, table, resolved = _write_outputs(
+        ds, out_dir, "zh", year=year, model=model, force=force, profile=profile, reference=reference
+    )
     html_text = build_report(
         ds,
         "en",
         **resolved,
-        model=model,
         table=None if table is None else in_language(table, "en"),
         reference=reference,
     )
