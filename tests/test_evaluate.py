@@ -13,7 +13,9 @@ from support.fake_results import TARGET, make_results
 from tests.support.goals_text import PLAN_GOAL_IDS
 from yaan_sim.cli import main
 from yaan_sim.errors import ResultsError, YaanSimError
+from yaan_sim.outputs.calendar_years import yearly
 from yaan_sim.outputs.evaluate import evaluate, in_language
+from yaan_sim.outputs.goal_metrics import YearlyTotals, annual_metric, scope_members
 from yaan_sim.outputs.goal_table import format_table
 from yaan_sim.outputs.goals import goals_from_dict, load_goals
 from yaan_sim.outputs.observed import load_observed
@@ -677,3 +679,43 @@ def test_one_evaluation_serves_both_languages(goals, to):
     }[to]
     with pytest.raises(YaanSimError, match="fr"):
         in_language(relabelled, "fr")
+
+
+def test_yearly_totals_equal_the_xarray_route(goals):
+    """annual_metric's route on arrays (YearlyTotals) against the same figure through
+    DataArrays: select, sum over the parks, each calendar year's weights
+    (calendar_years.yearly), then the sum or the ratio, for every plan goal and scope
+    element. Identical to the last bit (a figure exactly at its target must stay there:
+    test_rd_share_is_the_ratio_of_sums); scenarios and samples kept; a park without
+    revenue gives a NaN ratio, not inf."""
+    ds = make_results(scenarios={"a": {}, "b": {"revenue_growth": 0.1}}, samples=3)
+    ds["revenue"] = ds["revenue"].where(ds["park"] != "Lushan", 0.0)
+    totals = YearlyTotals(ds)
+    checked = 0
+    for goal in goals:
+        m = goal.metric
+
+        def xarray_total(name, parks, m=m):
+            da = ds[name].sel(m.select) if m.select else ds[name]
+            s = da.sel(park=list(parks)).sum("park", skipna=False)
+            return yearly(s, "total" if ds[name].attrs["units"].endswith("/Year") else "end")
+
+        for scope in goal.scopes:
+            for _, parks in scope_members(ds, scope, goal):
+                got = annual_metric(ds, goal, parks, totals)
+                if m.aggregate == "sum":
+                    want = xarray_total(m.variables[0], parks) * m.scale
+                else:
+                    num, den = (xarray_total(v, parks) for v in m.variables)
+                    want = m.scale * num / den.where(den != 0)
+                assert got.dims == ("scenario", "sample", "year") and got.name == goal.id
+                # to the last bit; the attrs xarray's arithmetic happened to keep (a ratio's
+                # "units" of its numerator's rate) are not carried
+                xr.testing.assert_equal(got, want.rename(goal.id))
+                assert got.attrs == {}
+                checked += 1
+    assert checked == 92  # goal x scope element pairs of the plan's goals, 131 totals
+    lushan = annual_metric(ds, goals["rd_share"], ["Lushan"], totals)
+    assert np.isnan(lushan.values).all()
+    with pytest.raises(KeyError):
+        annual_metric(ds, goals["revenue_park"], ["Atlantis"], totals)

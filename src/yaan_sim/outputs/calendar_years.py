@@ -63,18 +63,24 @@ def annual(da: xr.DataArray) -> xr.DataArray:
     )
 
 
-def yearly(da: xr.DataArray, how: str) -> xr.DataArray:
-    """Each calendar year's measure of ``da``, indexed by ``year``: ``total`` (the
-    integral of a rate over [Y, Y+1], :func:`yaan_sim.outputs.measures.weights`) or
-    ``end`` (a stock's value at Y+1.0, the end of the year)."""
-    t = np.asarray(da["time"].values, dtype=float)
+def year_weights(times, how: str) -> tuple[list[int], np.ndarray]:
+    """The calendar years ``times`` cover and the weights (year, time) of each year's
+    measure: ``total`` or ``end`` (see :func:`yearly`)."""
+    t = np.asarray(times, dtype=float)
     years = calendar_years(t)
     if not years:
         raise ResultsError(
             f"the results ({t[0]:g} to {t[-1]:g}) hold no whole calendar year: run at least "
             "one full year"
         )
-    W = np.vstack([weights(t, y, y + 1, how) for y in years])
+    return years, np.vstack([weights(t, y, y + 1, how) for y in years])
+
+
+def yearly(da: xr.DataArray, how: str) -> xr.DataArray:
+    """Each calendar year's measure of ``da``, indexed by ``year``: ``total`` (the
+    integral of a rate over [Y, Y+1], :func:`yaan_sim.outputs.measures.weights`) or
+    ``end`` (a stock's value at Y+1.0, the end of the year)."""
+    years, W = year_weights(da["time"].values, how)
     w = xr.DataArray(W, dims=("year", "time"), coords={"year": years, "time": da["time"].values})
     out = xr.dot(da, w, dim="time").transpose(..., "year")
     return out.rename(da.name) if da.name is not None else out

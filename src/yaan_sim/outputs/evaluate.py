@@ -61,6 +61,7 @@ from yaan_sim.errors import ResultsError
 from yaan_sim.outputs.calendar_years import check_year
 from yaan_sim.outputs.goal_metrics import (
     ObservedFigures,
+    YearlyTotals,
     annual_metric,
     goal_basis,
     goal_unit,
@@ -137,12 +138,13 @@ def evaluate(
     year = None if year is None else check_year(ds, year, whole=whole)  # None: each at its own
     rows = []
     scenarios = [str(s) for s in ds["scenario"].values] if "scenario" in ds.dims else [None]
+    totals = YearlyTotals(ds)
     for goal in goals:
         unit = goal_unit(ds, goal)
         y = goal.year if year is None else year
         for scope in goal.scopes:
             for name, parks in scope_members(ds, scope, goal):
-                series = annual_metric(ds, goal, parks)
+                series = annual_metric(ds, goal, parks, totals)
                 for sc in scenarios:
                     s = series.sel(scenario=sc) if sc is not None else series
                     rows.append(
