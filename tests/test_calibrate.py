@@ -1376,15 +1376,23 @@ def test_a_prior_that_does_not_fit_the_range_names_the_constant_or_the_spec(tmp_
     )
 
 
-def test_a_scenario_without_a_levers_block_leaves_the_mdl_values(calib):
-    """An object with overrides but no `levers` (as FixedScenario: see docs/testing.md,
-    findings) gives the .mdl's values as the start, without an error."""
+def test_a_fixed_scenario_gives_its_values_as_the_base_of_the_fitted_constants(calib, tmp_path):
+    """A FixedScenario has no `levers` block: its values are the start and the base of the
+    elements not fitted (Growth rate 0.3 and 0.35 for the two parks; the .mdl has 0.1 and
+    0.2), as a scenario file's levers are (docs/testing.md, findings)."""
+    from yaan_sim.scenario.fixed import FixedScenario
 
-    class NoLevers:
-        name = "bare"
-
-        def overrides(self, model=None, horizon=None):
-            return {"Growth rate": xr.DataArray([0.3, 0.3], dims=["park"])}
-
-    ps = parse_params(["Growth rate[ETDZ]", "Growth rate[Hanyuan]"], calib, NoLevers())
-    assert [p.x0 for p in ps] == [0.1, 0.2]
+    park = calib.subscripts["Park"]
+    fixed = FixedScenario(
+        "fixed",
+        {"Growth rate": xr.DataArray([0.3, 0.35], dims=["park"], coords={"park": park})},
+    )
+    ps = parse_params(["Growth rate[ETDZ]", "Growth rate[Hanyuan]"], calib, fixed)
+    assert [p.x0 for p in ps] == [0.3, 0.35]
+    # a constant it does not hold keeps the .mdl's value
+    assert parse_params(["Initial revenue[ETDZ]"], calib, fixed)[0].x0 == 100.0
+    rows = [{"id": "h-2015", "scope": "Hanyuan", "period": 2015, "value": 60}]
+    pb = problem_of(calib, tmp_path, rows, ["Growth rate[ETDZ]"], scenario=fixed)
+    assert pb.params[0].x0 == 0.3
+    design = pb.design(np.array([[0.1], [0.4]]))
+    assert design["Growth rate"].values.tolist() == [[0.1, 0.35], [0.4, 0.35]]
