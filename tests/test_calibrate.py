@@ -1396,3 +1396,38 @@ def test_a_fixed_scenario_gives_its_values_as_the_base_of_the_fitted_constants(c
     assert pb.params[0].x0 == 0.3
     design = pb.design(np.array([[0.1], [0.4]]))
     assert design["Growth rate"].values.tolist() == [[0.1, 0.35], [0.4, 0.35]]
+
+
+def test_a_schedule_constant_in_time_is_fitted_as_a_constant(calib, tmp_path):
+    """Growth rate given for every step of the horizon at 0.12 and 0.25 (a schedule that
+    does not change): the start is its value and the design of a fitted element has the
+    parameter rows and the constant's own dims, no time left over from the schedule."""
+    from yaan_sim.scenario.fixed import FixedScenario
+
+    park = calib.subscripts["Park"]
+    times = calib.default_horizon.times()
+    schedule = xr.DataArray(
+        np.tile([0.12, 0.25], (len(times), 1)),
+        dims=["time", "park"],
+        coords={"time": times, "park": park},
+    )
+    fixed = FixedScenario("fixed", {"Growth rate": schedule})
+    rows = [{"id": "h-2015", "scope": "Hanyuan", "period": 2015, "value": 60}]
+    pb = problem_of(calib, tmp_path, rows, ["Growth rate[ETDZ]"], scenario=fixed)
+    assert pb.params[0].x0 == 0.12
+    design = pb.design(np.array([[0.3]]))["Growth rate"]
+    assert design.dims == ("sample", "park") and set(design.coords) == {"sample", "park"}
+    assert design.values.tolist() == [[0.3, 0.25]]
+
+
+def test_a_calibrate_field_is_read_with_the_constant_named_and_places_by_name(tmp_path):
+    """The fields' path names the .mdl and the constant in its refusals, and reads parks
+    by their Chinese names (经开区 is ETDZ), as a spec on the command line does."""
+    field = "\t\tcalibrate: uniform\n\t|\n\nInitial revenue"
+    bad = calib_variant(tmp_path, field, field.replace("uniform", "normal(1, x)"))
+    with pytest.raises(YaanSimError) as err:
+        parse_params(None, bad)
+    assert str(err.value) == "variant.mdl: Growth rate: prior arguments '1, x' must be numbers"
+    chinese = calib_variant(tmp_path, field, field.replace("uniform", "uniform [经开区]"))
+    ps = parse_params(None, chinese)
+    assert [p.label for p in ps if p.name == "Growth rate"] == ["Growth rate[ETDZ]"]
