@@ -1428,6 +1428,33 @@ def test_a_calibrate_field_is_read_with_the_constant_named_and_places_by_name(tm
     with pytest.raises(YaanSimError) as err:
         parse_params(None, bad)
     assert str(err.value) == "variant.mdl: Growth rate: prior arguments '1, x' must be numbers"
+    with pytest.raises(YaanSimError) as err:  # named, its field is read all the same
+        parse_params(["Growth rate[ETDZ]"], bad)
+    assert str(err.value) == "variant.mdl: Growth rate: prior arguments '1, x' must be numbers"
     chinese = calib_variant(tmp_path, field, field.replace("uniform", "uniform [经开区]"))
     ps = parse_params(None, chinese)
     assert [p.label for p in ps if p.name == "Growth rate"] == ["Growth rate[ETDZ]"]
+
+
+def test_the_calibrate_fields_start_from_the_scenarios_values(calib):
+    """Every `calibrate:` constant under a scenario with levers: Growth rate starts at
+    the scenario's 0.12 and 0.25 and Industrial share at its 0.5 (the .mdl has 0.1, 0.2
+    and 0.6); the scenario is asked on the model."""
+    sc = _Levers(calib)
+    ps = parse_params(None, calib, sc)
+    assert {p.label: p.x0 for p in ps} == {
+        "Growth rate[ETDZ]": 0.12,
+        "Growth rate[Hanyuan]": 0.25,
+        "Initial revenue[ETDZ]": 100.0,
+        "Industrial share": 0.5,
+    }
+    assert sc.asked and all(m is calib for m, _ in sc.asked)
+
+
+def test_a_spec_of_another_form_is_refused_word_for_word(calib):
+    with pytest.raises(YaanSimError) as err:
+        parse_params(["Growth rate[ETDZ"], calib)
+    assert str(err.value) == (
+        "constant 'Growth rate[ETDZ': write a constant's name, optionally with elements in "
+        "brackets, e.g. 'Investment attraction rate[ETDZ]'"
+    )

@@ -406,6 +406,10 @@ def test_best_start_by_hand():
     # every cost NaN: the defaults
     pb = _Stub([0.5, 10.0], bad=lambda X: np.ones(len(X), bool))
     assert _best_start(pb, defaults, 6, 4) is defaults
+    # one draw is a draw
+    pb = _Stub([0.3, 20.0])
+    _best_start(pb, defaults, 1, 4)
+    np.testing.assert_allclose(pb.seen[0], np.vstack([defaults, draws(1, 4)]), rtol=1e-12)
     # no draws: the defaults, nothing run
     pb = _Stub([0.3, 20.0])
     assert _best_start(pb, defaults, 0, 4) is defaults and pb.seen == []
@@ -468,12 +472,62 @@ def test_setup_reads_its_options(calib, tmp_path):
     )
 
 
-def test_the_fit_records_its_scenario(calib, tmp_path):
+def test_the_fit_takes_its_options_to_the_problem(calib, tmp_path):
+    """A scenario with the industrial share at 0.45 (the figure is 0.6's at s = 0.7): s =
+    0.7 * 0.45 / 0.6 = 0.525, the scenario recorded. An error of 0.1 for H: se = s * 0.1.
+    Seasonal factors when asked for."""
+    import xarray as xr
+
     from yaan_sim.scenario.fixed import FixedScenario
 
-    led = ledger_of(tmp_path, [city(2015, parks_output(2015) / 0.7)])
-    fixed = FixedScenario("fixed", {}, sha256="ab" * 32)
-    res = calibrate(calib, led, [SHARE], scenario=fixed, starts=0, model_error=0.1, cutoff=2016)
+    rows = [city(2015, parks_output(2015) / 0.7), {"id": "q", "period": "2015Q2", "value": 30}]
+    led = ledger_of(tmp_path, rows)
+    fixed = FixedScenario("fixed", {"Industrial share": xr.DataArray(0.45)}, sha256="ab" * 32)
+    res = calibrate(
+        calib,
+        led,
+        [SHARE],
+        scenario=fixed,
+        x0=[0.9],
+        model_error=0.1,
+        cutoff=2016,
+        obs_errors={"level": {"H": 0.1}},
+    )
+    assert res.params["value"].iloc[0] == pytest.approx(0.525, rel=1e-7)
+    assert res.params["se"].iloc[0] == pytest.approx(0.525 * math.hypot(0.1, 0.1), rel=1e-5)
     assert res.info["scenario"] == "fixed" and res.info["scenario_sha256"] == "ab" * 32
     assert res.info["model_error"] == 0.1 and res.info["cutoff"] == 2016
-    assert res.params["value"].iloc[0] == pytest.approx(0.7, rel=1e-7)
+    assert res.info["obs_errors"]["level"] == {"H": 0.1, "M": 0.1, "L": 0.25}
+    seasonal = calibrate(calib, led, [SHARE], x0=[0.7, 1.0], seasonal=True)
+    assert seasonal.params["label"].tolist() == [SHARE, "seasonal[Q2]"]
+    assert seasonal.params["start"].tolist() == [0.7, 1.0]
+
+
+def test_the_fit_runs_on_the_engine_named(calib, tmp_path):
+    led = ledger_of(tmp_path, [city(2015, parks_output(2015) / 0.7)])
+    pysd = calibrate(calib, led, [SHARE], x0=[0.7], engine="pysd")
+    assert pysd.info["engine"] == "pysd"
+    assert pysd.params["value"].iloc[0] == pytest.approx(0.7, rel=1e-6)
+
+
+def test_by_default_64_draws_of_seed_0_and_no_seasonal_factors(calib, tmp_path, monkeypatch):
+    """calibrate's defaults: the start is the best of the .mdl's 0.8 and 64 draws of seed
+    0 (not 63 or 65 draws, not seed 1), and a quarterly figure gets no seasonal factor
+    unless asked for."""
+    rows = [
+        city(2015, parks_output(2015) / 0.55),
+        {"id": "q", "period": "2015Q2", "value": 30},
+    ]
+    led = ledger_of(tmp_path, rows)
+
+    def best(n, seed):
+        u = qmc.LatinHypercube(d=1, rng=np.random.default_rng(seed)).random(n)[:, 0]
+        candidates = np.concatenate([[0.8], 0.5 + 0.5 * u])
+        return candidates[np.argmin(np.abs(np.log(candidates / 0.55)))]
+
+    assert len({best(64, 0), best(63, 0), best(65, 0), best(64, 1)}) == 4
+    rec = Recorder(monkeypatch)
+    res = calibrate(calib, led, [SHARE])
+    assert res.params["label"].tolist() == [SHARE]
+    assert rec.x0.tolist() == [pytest.approx(best(64, 0), rel=1e-12)]
+    assert res.stats["runs"] == 65 + rec.fun_calls + 2 * rec.jac_calls + 4
