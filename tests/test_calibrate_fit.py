@@ -95,15 +95,17 @@ class Recorder:
         return self.sol
 
 
-def test_a_fit_to_two_figures_that_disagree_by_hand(calib, tmp_path, monkeypatch):
-    """2015 at 0.7's value times e^0.1, 2016 times e^-0.1 (both H), 2019 held out: log s
-    is the mean, s = 0.7; residuals -2 and +2, chi2 8 on 1 degree of freedom, Birge ratio
-    sqrt(8); se = s * 0.05 / sqrt(2) * sqrt(8) = 0.07."""
+def test_a_fit_to_three_figures_that_disagree_by_hand(calib, tmp_path, monkeypatch):
+    """2015 at 0.7's value times e^0.1, 2016 times e^-0.1, 2017 at it (all H), 2019 held
+    out: log s is the mean, s = 0.7; residuals -2, +2 and 0, chi2 8 on 2 degrees of
+    freedom, Birge ratio 2; se = s * 0.05 / sqrt(3) * 2."""
     rows = [
         city(2015, parks_output(2015) / 0.7 * math.exp(0.1)),
         city(2016, parks_output(2016) / 0.7 * math.exp(-0.1)),
+        city(2017, parks_output(2017) / 0.7),
         city(2019, parks_output(2019) / 0.7),
     ]
+    se = 0.7 * H / math.sqrt(3) * 2
     rec = Recorder(monkeypatch)
     before = dt.datetime.now(dt.UTC).replace(microsecond=0)
     res = calibrate(calib, ledger_of(tmp_path, rows), [SHARE], x0=[0.9])
@@ -124,18 +126,30 @@ def test_a_fit_to_two_figures_that_disagree_by_hand(calib, tmp_path, monkeypatch
     # its residuals: (log(C/s) - log(observed)) / 0.05 = (log(0.7 / s) -+ 0.1) / 0.05
     np.testing.assert_allclose(
         rec.fun(np.array([0.8])),
-        [(math.log(0.7 / 0.8) - 0.1) / H, (math.log(0.7 / 0.8) + 0.1) / H],
+        [
+            (math.log(0.7 / 0.8) - 0.1) / H,
+            (math.log(0.7 / 0.8) + 0.1) / H,
+            math.log(0.7 / 0.8) / H,
+        ],
         rtol=1e-9,
     )
     # a run that goes negative (s < 0) has no log: 1e6 stands for its residuals
-    assert rec.fun(np.array([-0.5])).tolist() == [1e6, 1e6]
-    # the Jacobian: a forward step of 1e-6 of the range (0.5), backward at the upper bound
+    assert rec.fun(np.array([-0.5])).tolist() == [1e6, 1e6, 1e6]
+    # the Jacobian: a forward step of 1e-6 of the range (0.5) where it ends inside the
+    # range (also exactly on the bound), else backward. The forward and backward
+    # quotients differ by about step / s = 5e-7 relatively; the runs agree to about 1e-9.
     step = 1e-6 * 0.5
-    for s, s2 in ((0.8, 0.8 + step), (1.0, 1.0 - step), (1.0 - step / 2, 1.0 - 1.5 * step)):
+    assert (1.0 - step) + step == 1.0
+    for s, s2 in (
+        (0.8, 0.8 + step),
+        (1.0 - step, 1.0),
+        (1.0, 1.0 - step),
+        (1.0 - step / 2, 1.0 - 1.5 * step),
+    ):
         d = (math.log(s) - math.log(s2)) / H / (s2 - s)
         got = rec.jac(np.array([s]))
-        assert got.shape == (2, 1)
-        np.testing.assert_allclose(got[:, 0], [d, d], rtol=1e-6)
+        assert got.shape == (3, 1)
+        np.testing.assert_allclose(got[:, 0], [d, d, d], rtol=5e-8)
 
     p = res.params.iloc[0]
     assert list(res.params.columns) == [
@@ -160,18 +174,18 @@ def test_a_fit_to_two_figures_that_disagree_by_hand(calib, tmp_path, monkeypatch
     assert p["prior"] == "uniform on [0.5, 1]" and not p["lever"]
     assert (p["start"], p["min"], p["max"]) == (0.9, 0.5, 1.0)
     assert p["value"] == pytest.approx(0.7, rel=1e-7)
-    assert p["se"] == pytest.approx(0.07, rel=1e-5)
-    assert p["ci_low"] == pytest.approx(0.7 - 1.96 * 0.07, rel=1e-5)
-    assert p["ci_high"] == pytest.approx(0.7 + 1.96 * 0.07, rel=1e-5)
+    assert p["se"] == pytest.approx(se, rel=1e-5)
+    assert p["ci_low"] == pytest.approx(0.7 - 1.96 * se, rel=1e-5)
+    assert p["ci_high"] == pytest.approx(0.7 + 1.96 * se, rel=1e-5)
     assert not p["at_bound"] and p["informed"] and p["identified"]
     assert res.correlation.index.tolist() == [SHARE] == res.correlation.columns.tolist()
     assert res.correlation.values.tolist() == [[1.0]]
 
     st = res.stats
-    assert (st["n_fit"], st["n_held_out"], st["n_params"], st["dof"]) == (2, 1, 1, 1)
+    assert (st["n_fit"], st["n_held_out"], st["n_params"], st["dof"]) == (3, 1, 1, 2)
     assert st["chi2"] == pytest.approx(8, rel=1e-7)
-    assert st["chi2_dof"] == pytest.approx(8, rel=1e-7)
-    assert st["birge"] == pytest.approx(math.sqrt(8), rel=1e-7)
+    assert st["chi2_dof"] == pytest.approx(4, rel=1e-7)
+    assert st["birge"] == pytest.approx(2, rel=1e-7)
     assert st["cost"] == pytest.approx(4, rel=1e-7)
     assert st["success"] is True and st["message"] == str(rec.sol.message)
     assert st["nfev"] == rec.sol.nfev and isinstance(st["nfev"], int)
@@ -198,7 +212,7 @@ def test_a_fit_to_two_figures_that_disagree_by_hand(calib, tmp_path, monkeypatch
     ]
 
     tab = res.table.set_index("id")
-    for year in (2015, 2016, 2019):
+    for year in (2015, 2016, 2017, 2019):
         assert tab.loc[f"c-{year}", "simulated"] == pytest.approx(
             parks_output(year) / 0.7, rel=1e-7
         )
@@ -531,3 +545,50 @@ def test_by_default_64_draws_of_seed_0_and_no_seasonal_factors(calib, tmp_path, 
     assert res.params["label"].tolist() == [SHARE]
     assert rec.x0.tolist() == [pytest.approx(best(64, 0), rel=1e-12)]
     assert res.stats["runs"] == 65 + rec.fun_calls + 2 * rec.jac_calls + 4
+
+
+class _Answer:
+    """least_squares replaced by a fixed answer: the fitted point ``x`` and its report."""
+
+    def __init__(self, monkeypatch, x):
+        import scipy.optimize
+
+        self.x = np.array(x, dtype=float)
+        monkeypatch.setattr(scipy.optimize, "least_squares", self)
+
+    def __call__(self, fun, x0, **kw):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(x=self.x, cost=1.5, success=False, message="stopped", nfev=7)
+
+
+def test_at_bound_means_within_1e_7_of_the_range(calib, tmp_path, monkeypatch):
+    """The optimiser's answer placed by hand: a growth rate shared by both parks (range
+    [0, 0.5], so within 5e-8 of a bound is at it) and the parks' share (range [0.5, 1]);
+    the optimiser's report passes to the stats as it is."""
+    rows = [
+        {"id": "e-2015", "period": 2015, "value": 120},
+        city(2015, parks_output(2015) / 0.7),
+    ]
+    led = ledger_of(tmp_path, rows)
+    params = ["Growth rate[ETDZ+Hanyuan]", SHARE]
+    cases = [
+        ([5e-8, 1 - 1e-7], [True, False]),  # 5e-8 is exactly 1e-7 * 0.5
+        ([1e-7, 1 - 4e-8], [False, True]),
+        ([0.5 - 4e-8, 0.5 + 1e-7], [True, False]),
+        ([0.5 - 1e-7, 0.5 + 4e-8], [False, True]),
+    ]
+    for x, flags in cases:
+        _Answer(monkeypatch, x)
+        res = calibrate(calib, led, params, x0=[0.1, 0.8])
+        assert res.params["value"].tolist() == x
+        assert res.params["at_bound"].tolist() == flags, x
+    assert res.params["elements"].tolist() == ["ETDZ+Hanyuan", ""]
+    st = res.stats
+    assert (st["cost"], st["success"], st["message"], st["nfev"]) == (1.5, False, "stopped", 7)
+
+
+def test_start_values_given_as_whole_numbers_are_read_as_floats(calib, tmp_path):
+    led = ledger_of(tmp_path, [city(2015, parks_output(2015) / 0.7)])
+    res = calibrate(calib, led, [SHARE], x0=[1])
+    assert res.params["start"].dtype == np.float64 and res.params["start"].tolist() == [1.0]
