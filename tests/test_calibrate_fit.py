@@ -592,3 +592,26 @@ def test_start_values_given_as_whole_numbers_are_read_as_floats(calib, tmp_path)
     led = ledger_of(tmp_path, [city(2015, parks_output(2015) / 0.7)])
     res = calibrate(calib, led, [SHARE], x0=[1])
     assert res.params["start"].dtype == np.float64 and res.params["start"].tolist() == [1.0]
+
+
+def test_at_bound_includes_exactly_1e_7_of_the_range_below_the_upper_bound(
+    calib, tmp_path, monkeypatch
+):
+    """A growth rate on [-0.5, 0], so that 5e-8 below the upper bound is a float exactly
+    1e-7 of the range from it (on [0.5, 1] no float is): at its bound."""
+    import yaan_sim as ys
+
+    text = CALIB_MDL.read_text(encoding="utf-8")
+    (tmp_path / "negative.mdl").write_text(
+        text.replace("1/Year [0,0.5]", "1/Year [-0.5,0]"), encoding="utf-8"
+    )
+    negative = ys.load_model(tmp_path / "negative.mdl")
+    led = ledger_of(tmp_path, [{"id": "e-2015", "period": 2015, "value": 120}])
+    assert 0.0 - (-5e-8) == 1e-7 * 0.5
+    _Answer(monkeypatch, [-5e-8])
+    res = calibrate(negative, led, ["Growth rate[ETDZ]"], x0=[-0.1])
+    assert res.params["at_bound"].tolist() == [True]
+    _Answer(monkeypatch, [-6e-8])
+    assert calibrate(negative, led, ["Growth rate[ETDZ]"], x0=[-0.1]).params[
+        "at_bound"
+    ].tolist() == [False]
