@@ -1376,15 +1376,85 @@ def test_a_prior_that_does_not_fit_the_range_names_the_constant_or_the_spec(tmp_
     )
 
 
-def test_a_scenario_without_a_levers_block_leaves_the_mdl_values(calib):
-    """An object with overrides but no `levers` (as FixedScenario: see docs/testing.md,
-    findings) gives the .mdl's values as the start, without an error."""
+def test_a_fixed_scenario_gives_its_values_as_the_base_of_the_fitted_constants(calib, tmp_path):
+    """A FixedScenario has no `levers` block: its values are the start and the base of the
+    elements not fitted (Growth rate 0.3 and 0.35 for the two parks; the .mdl has 0.1 and
+    0.2), as a scenario file's levers are (docs/testing.md, findings)."""
+    from yaan_sim.scenario.fixed import FixedScenario
 
-    class NoLevers:
-        name = "bare"
+    park = calib.subscripts["Park"]
+    fixed = FixedScenario(
+        "fixed",
+        {"Growth rate": xr.DataArray([0.3, 0.35], dims=["park"], coords={"park": park})},
+    )
+    ps = parse_params(["Growth rate[ETDZ]", "Growth rate[Hanyuan]"], calib, fixed)
+    assert [p.x0 for p in ps] == [0.3, 0.35]
+    # a constant it does not hold keeps the .mdl's value
+    assert parse_params(["Initial revenue[ETDZ]"], calib, fixed)[0].x0 == 100.0
+    rows = [{"id": "h-2015", "scope": "Hanyuan", "period": 2015, "value": 60}]
+    pb = problem_of(calib, tmp_path, rows, ["Growth rate[ETDZ]"], scenario=fixed)
+    assert pb.params[0].x0 == 0.3
+    design = pb.design(np.array([[0.1], [0.4]]))
+    assert design["Growth rate"].values.tolist() == [[0.1, 0.35], [0.4, 0.35]]
 
-        def overrides(self, model=None, horizon=None):
-            return {"Growth rate": xr.DataArray([0.3, 0.3], dims=["park"])}
 
-    ps = parse_params(["Growth rate[ETDZ]", "Growth rate[Hanyuan]"], calib, NoLevers())
-    assert [p.x0 for p in ps] == [0.1, 0.2]
+def test_a_schedule_constant_in_time_is_fitted_as_a_constant(calib, tmp_path):
+    """Growth rate given for every step of the horizon at 0.12 and 0.25 (a schedule that
+    does not change): the start is its value and the design of a fitted element has the
+    parameter rows and the constant's own dims, no time left over from the schedule."""
+    from yaan_sim.scenario.fixed import FixedScenario
+
+    park = calib.subscripts["Park"]
+    times = calib.default_horizon.times()
+    schedule = xr.DataArray(
+        np.tile([0.12, 0.25], (len(times), 1)),
+        dims=["time", "park"],
+        coords={"time": times, "park": park},
+    )
+    fixed = FixedScenario("fixed", {"Growth rate": schedule})
+    rows = [{"id": "h-2015", "scope": "Hanyuan", "period": 2015, "value": 60}]
+    pb = problem_of(calib, tmp_path, rows, ["Growth rate[ETDZ]"], scenario=fixed)
+    assert pb.params[0].x0 == 0.12
+    design = pb.design(np.array([[0.3]]))["Growth rate"]
+    assert design.dims == ("sample", "park") and set(design.coords) == {"sample", "park"}
+    assert design.values.tolist() == [[0.3, 0.25]]
+
+
+def test_a_calibrate_field_is_read_with_the_constant_named_and_places_by_name(tmp_path):
+    """The fields' path names the .mdl and the constant in its refusals, and reads parks
+    by their Chinese names (经开区 is ETDZ), as a spec on the command line does."""
+    field = "\t\tcalibrate: uniform\n\t|\n\nInitial revenue"
+    bad = calib_variant(tmp_path, field, field.replace("uniform", "normal(1, x)"))
+    with pytest.raises(YaanSimError) as err:
+        parse_params(None, bad)
+    assert str(err.value) == "variant.mdl: Growth rate: prior arguments '1, x' must be numbers"
+    with pytest.raises(YaanSimError) as err:  # named, its field is read all the same
+        parse_params(["Growth rate[ETDZ]"], bad)
+    assert str(err.value) == "variant.mdl: Growth rate: prior arguments '1, x' must be numbers"
+    chinese = calib_variant(tmp_path, field, field.replace("uniform", "uniform [经开区]"))
+    ps = parse_params(None, chinese)
+    assert [p.label for p in ps if p.name == "Growth rate"] == ["Growth rate[ETDZ]"]
+
+
+def test_the_calibrate_fields_start_from_the_scenarios_values(calib):
+    """Every `calibrate:` constant under a scenario with levers: Growth rate starts at
+    the scenario's 0.12 and 0.25 and Industrial share at its 0.5 (the .mdl has 0.1, 0.2
+    and 0.6); the scenario is asked on the model."""
+    sc = _Levers(calib)
+    ps = parse_params(None, calib, sc)
+    assert {p.label: p.x0 for p in ps} == {
+        "Growth rate[ETDZ]": 0.12,
+        "Growth rate[Hanyuan]": 0.25,
+        "Initial revenue[ETDZ]": 100.0,
+        "Industrial share": 0.5,
+    }
+    assert sc.asked and all(m is calib for m, _ in sc.asked)
+
+
+def test_a_spec_of_another_form_is_refused_word_for_word(calib):
+    with pytest.raises(YaanSimError) as err:
+        parse_params(["Growth rate[ETDZ"], calib)
+    assert str(err.value) == (
+        "constant 'Growth rate[ETDZ': write a constant's name, optionally with elements in "
+        "brackets, e.g. 'Investment attraction rate[ETDZ]'"
+    )

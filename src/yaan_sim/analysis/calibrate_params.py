@@ -277,9 +277,12 @@ def parse_params(specs=None, model=None, scenario=None) -> list[Param]:
 
 
 def base_value(c, scenario, model) -> xr.DataArray:
-    """The scenario's value of a constant or the .mdl's; a time schedule cannot be fitted."""
-    if scenario is not None and c.name in getattr(scenario, "levers", {}):
-        da = scenario.overrides(model)[c.name]
+    """The scenario's value of a constant (a lever a scenario file sets, or a value a
+    FixedScenario holds: whatever its ``overrides`` give) or the .mdl's; a time schedule
+    cannot be fitted."""
+    over = scenario.overrides(model) if scenario is not None else {}
+    if c.name in over:
+        da = over[c.name]
         if "time" in da.dims:
             if np.ptp(da.values, axis=da.dims.index("time")).max() > 0:
                 raise YaanSimError(
