@@ -229,3 +229,30 @@ def test_a_levers_undefined_elements_are_not_listed():
     )
     assert _describe_lever(da, "zh") == "商贸物流: 2; 其他: 1"
     assert _describe_lever(da.where(da.group == "Trade"), "zh") == "2"
+
+
+def test_a_levers_schedule_is_told_by_its_change_points_per_park():
+    """Each park's series in words (one value, up to three change points, or first ->
+    last), parks with the same words grouped, the largest group as "others"; the same
+    text whatever the order of the dims, and a sample dim read at its median."""
+    from yaan_sim.outputs.report_sections import _describe_lever
+
+    t = np.array([2016.0, 2017.0, 2018.0, 2019.0, 2020.0])
+    rows = {
+        "ETDZ": [0.1, 0.1, 0.2, 0.2, 0.2],  # one change point
+        "Hanyuan": [0.1, 0.2, 0.3, 0.4, 0.5],  # four: first -> last
+        "Lushan": [0.05] * 5,
+        "Yucheng": [0.05] * 5,
+    }
+    da = xr.DataArray(
+        np.array(list(rows.values())).T,
+        dims=["time", "park"],
+        coords={"time": t, "park": list(rows)},
+    )
+    want = "飞地园区(经开区): 2016: 0.1, 2018: 0.2; 汉源: 2016: 0.1 → 2020: 0.5; 其他: 0.05"
+    assert _describe_lever(da, "zh") == want
+    assert _describe_lever(da.transpose("park", "time"), "zh") == want
+    draws = xr.concat([da * 0.5, da, da * 3.0], dim="sample").transpose("park", "sample", "time")
+    assert _describe_lever(draws, "zh") == want
+    english = _describe_lever(da, "en")
+    assert english == "ETDZ: 2016: 0.1, 2018: 0.2; Hanyuan: 2016: 0.1 → 2020: 0.5; others: 0.05"

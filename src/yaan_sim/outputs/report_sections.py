@@ -120,11 +120,14 @@ def _time_text(da: xr.DataArray) -> str:
     """A series over time in a few words: one value, its change points, or first -> last."""
     if "time" not in da.dims:
         return _sig(float(da))
-    v = np.asarray(da.values, dtype=float)
-    t = np.asarray(da["time"].values, dtype=float)
+    return _series_text(np.asarray(da.values, dtype=float), np.asarray(da["time"].values, float))
+
+
+def _series_text(v: np.ndarray, t: np.ndarray) -> str:
+    """:func:`_time_text` of values ``v`` at times ``t``."""
     if np.allclose(v, v[0], equal_nan=True):
         return _sig(v[0])
-    steps = [i for i in range(1, len(v)) if not np.isclose(v[i], v[i - 1])]
+    steps = (np.flatnonzero(~np.isclose(v[1:], v[:-1])) + 1).tolist()
     if len(steps) <= 3:
         return ", ".join([f"{t[0]:g}: {_sig(v[0])}"] + [f"{t[i]:g}: {_sig(v[i])}" for i in steps])
     return f"{t[0]:g}: {_sig(v[0])} → {t[-1]:g}: {_sig(v[-1])}"
@@ -137,15 +140,21 @@ def _describe_lever(da: xr.DataArray, lang: str = "en") -> str:
     other = [d for d in da.dims if d != "time"]
     if not other:
         return _time_text(da)
+    # each element's series read from one array (a DataArray selection per element took
+    # most of the report's lever table: hundreds of cells)
+    timed = "time" in da.dims
+    values = np.asarray(da.transpose(*other, *(["time"] if timed else [])).values, dtype=float)
+    t = np.asarray(da["time"].values, dtype=float) if timed else None
+    labels = [da[d].values for d in other]
     groups: dict[str, list[str]] = {}
-    for combo in itertools.product(*(da[d].values for d in other)):
-        cell = da.sel(dict(zip(other, combo, strict=True)))
-        if bool(np.isnan(cell.values).all()):
+    for at in itertools.product(*(range(len(x)) for x in labels)):
+        cell = values[at]
+        if bool(np.isnan(cell).all()):
             continue  # an element the lever is not defined for (a sub-range's padding)
-        text = _time_text(cell)
+        text = _sig(float(cell)) if t is None else _series_text(cell, t)
         names = [
             scope_label("park", str(c), lang) if d == "park" else element_label(str(c), lang)
-            for d, c in zip(other, combo, strict=True)
+            for d, c in zip(other, (x[i] for x, i in zip(labels, at, strict=True)), strict=True)
         ]
         groups.setdefault(text, []).append("/".join(names))
     if len(groups) <= 1:
