@@ -145,10 +145,30 @@ def evaluate(
         for scope in goal.scopes:
             for name, parks in scope_members(ds, scope, goal):
                 series = annual_metric(ds, goal, parks, totals)
-                for sc in scenarios:
-                    s = series.sel(scenario=sc) if sc is not None else series
+                years = [int(v) for v in series["year"].values]
+                sampled = "sample" in series.dims
+                lead = [d for d in ("scenario", "sample") if d in series.dims]
+                # (scenario, sample, year) as numpy: a selection per row cost ~0.3 ms
+                values = series.transpose(*lead, "year").values.astype(float)
+                for i, sc in enumerate(scenarios):
+                    V = values[i] if sc is not None else values
+                    V = V if sampled else V[None, :]
                     rows.append(
-                        _row(ds, goal, scope, name, parks, s, y, figures, margin, lang, unit)
+                        _row(
+                            ds,
+                            goal,
+                            scope,
+                            name,
+                            parks,
+                            years,
+                            V,
+                            sampled,
+                            y,
+                            figures,
+                            margin,
+                            lang,
+                            unit,
+                        )
                         | ({"scenario": sc} if sc is not None else {})
                     )
     df = pd.DataFrame(rows)
@@ -187,16 +207,17 @@ def _row(
     scope: str,
     name: str,
     parks: Sequence[str],
-    s: xr.DataArray,
+    years: list[int],
+    V: np.ndarray,
+    sampled: bool,
     year: int,
     observed: ObservedFigures | None,
     margin: float,
     lang: str,
     unit: str,
 ) -> dict[str, Any]:
-    years = [int(v) for v in s["year"].values]
-    sampled = "sample" in s.dims
-    V = (s.transpose("sample", "year").values if sampled else s.values[None, :]).astype(float)
+    """The row of one goal, scope element and scenario; ``V`` its figures (sample, year),
+    one row for a run without samples (``sampled`` False)."""
     med = np.median(V, axis=0) if sampled else V[0]
     g = goal.year
     y = min(year, g)
