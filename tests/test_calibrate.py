@@ -459,6 +459,7 @@ def test_the_posterior_file_round_trips_into_an_ensemble(linear_gaussian, calib,
 
 def test_posterior_designs_refuse_what_does_not_fit(linear_gaussian, calib, tmp_path):
     from yaan_sim.analysis.posterior import combine, posterior_design, read_posterior
+    from yaan_sim.scenario.fixed import FixedScenario
 
     post, _ = linear_gaussian
     path = post.write(tmp_path / "post.nc")
@@ -475,6 +476,10 @@ def test_posterior_designs_refuse_what_does_not_fit(linear_gaussian, calib, tmp_
     scenario = SimpleNamespace(name="s", levers={"Initial revenue": 1})
     with pytest.raises(YaanSimError, match="sets Initial revenue, which the posterior"):
         combine(None, design, scenario)
+    fixed = FixedScenario("f", {"Initial revenue": 1.0, "Growth rate": 0.3})
+    with pytest.raises(YaanSimError, match="'f' sets Initial revenue, which the posterior"):
+        combine(None, design, fixed)  # a FixedScenario sets what it holds
+    assert combine(None, design, FixedScenario("g", {"Growth rate": 0.3})) is design
     with pytest.raises(YaanSimError, match="drawn both"):
         combine(design, design, None)
     (tmp_path / "x.nc").write_bytes(b"not netcdf")

@@ -309,7 +309,8 @@ TIME STEP = 1 ~~|
         ("Counted= ELMCOUNT(Input)", "ELMCOUNT of something other than a subscript range is"),
         (
             "Smoothed= SUM(Per park[Park!] * SMOOTH(Input, 1))",
-            "a stateful function inside SUM/PROD/VMIN/VMAX is not supported",
+            "a stateful function (SMOOTH, SMOOTHI, SMOOTH3, SMOOTH3I, SMOOTH N) inside SUM over "
+            "Park! is not supported",
         ),
     ],
 )

@@ -122,6 +122,20 @@ def test_saved_times_with_a_start_off_the_saving_grid(tmp_path):
     assert vm.run(start=0.25)["time"].values.tolist() == [0.25, 1.25, 2.25]
 
 
+def test_a_time_is_saved_only_when_it_is_strictly_within_the_precision(tmp_path):
+    # dt = 3125 * 2**-12, so dt * 1e-5 is exactly 2**-17 (PySD's precision) and the
+    # remainders below are exact: dt % (dt - 2**-17) and -dt % (dt + 2**-17) are 2**-17,
+    # which is not below it: only the start is saved
+    vm = _model(tmp_path, _controls())
+    dt = 3125 * 2**-12
+    for saveper in (dt - 2**-17, dt + 2**-17):
+        ds = vm.run(stop=2 * dt, step=dt, saveper=saveper)
+        assert ds["time"].values.tolist() == [0.0]
+    # a SAVEPER of dt itself saves every step (rounded to 5 decimals)
+    ds = vm.run(stop=2 * dt, step=dt, saveper=dt)
+    assert ds["time"].values.tolist() == [0.0, 0.76294, 1.52588]
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
@@ -219,6 +233,19 @@ def test_a_schedule_is_interpolated_and_held_flat_beyond_its_ends(tmp_path):
     ds = vm.run(overrides={"Feed": series})
     assert ds["feed"].values.tolist() == [0.0, 2.0, 4.0]
     assert ds["stock"].values.tolist() == [1.0, 2.0, 7.0]
+
+
+def test_points_of_a_schedule_at_one_time_keep_the_order_given(tmp_path):
+    # 21 points given newest first (numpy's default sort is not stable beyond 16), with a
+    # step at 1 written as two points, 0 then 10: Feed = 0 before 1 and 10 from 1 on
+    vm = _model(tmp_path, SIMPLE)
+    times = [float(t) for t in range(19, 1, -1)] + [1.0, 1.0, 0.0]
+    values = [10.0] * 18 + [0.0, 10.0, 0.0]
+    sched = xr.DataArray(values, coords={"time": times}, dims=["time"])
+    ds = vm.run(overrides={"Feed": sched})
+    assert ds["feed"].values.tolist() == [0.0, 10.0, 10.0]
+    # Rate = 2 * Feed: 0, 0, 20, 20 over the steps of 0.5
+    assert ds["stock"].values.tolist() == [1.0, 1.0, 21.0]
 
 
 def test_a_schedule_is_read_at_the_initial_time_for_initial_values(tmp_path):

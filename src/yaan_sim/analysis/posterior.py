@@ -467,8 +467,7 @@ def combine(design, posterior, scenario=None):
     """
     from yaan_sim.analysis.sampling import Design
 
-    levers = set(getattr(scenario, "levers", {}) or {})
-    clash = sorted(levers & set(posterior.values))
+    clash = sorted(_constants_set_by(scenario) & set(posterior.values))
     if clash:
         raise YaanSimError(
             f"scenario {getattr(scenario, 'name', '?')!r} sets {', '.join(clash)}, which the "
@@ -490,6 +489,16 @@ def combine(design, posterior, scenario=None):
         design.unit,
         {**design.values, **posterior.values},
     )
+
+
+def _constants_set_by(scenario) -> set[str]:
+    """The constants a scenario sets: a scenario file's levers, a FixedScenario's values
+    (it has no ``levers``: what it holds is what it sets)."""
+    from yaan_sim.scenario.fixed import FixedScenario
+
+    if isinstance(scenario, FixedScenario):
+        return set(scenario.overrides())
+    return set(getattr(scenario, "levers", {}) or {})
 
 
 # ------------------------------------------------------------------ models/README.md tables

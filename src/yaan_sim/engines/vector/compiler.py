@@ -12,6 +12,7 @@ generators for one kind of run are :mod:`.codegen` (numpy) and :mod:`yaan_sim.en
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import warnings
 from pathlib import Path
@@ -36,7 +37,7 @@ from yaan_sim.engines.vector.plan import (
 from yaan_sim.engines.vector.references import References
 from yaan_sim.engines.vector.statefuls import BY_STRUCTURE, Stateful
 from yaan_sim.engines.vector.subscripts import Subscripts
-from yaan_sim.errors import ModelError
+from yaan_sim.errors import ModelError, UnsupportedConstructError
 
 _ARITH_OPS = {"+": "+", "-": "-", "*": "*", "/": "/", "^": "**"}
 _COMP_OPS = {"=": "==", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -120,6 +121,7 @@ class Compiler(Declarations, References):
         self._elements: dict = {}
         self._dims_of: dict = {}
         self._current = ""
+        self._reducing: list = []  # (SUM..., its ranges!) being compiled, innermost last
         # syntax structure (class name) -> builder; stateful ones: statefuls.BY_STRUCTURE
         self._builders = {
             "ReferenceStructure": self.reference,
@@ -336,7 +338,11 @@ class Compiler(Declarations, References):
             inner_ctx.append(
                 Axis(self.subs.root[rng], tuple(self.subs.ranges[rng]), rng, reduction=True)
             )
-        inner = self.expr(args[0], inner_ctx)
+        self._reducing.append((fname.upper(), bangs))
+        try:
+            inner = self.expr(args[0], inner_ctx)
+        finally:
+            self._reducing.pop()
         red = list(range(len(ctx), len(inner_ctx)))
         if not set(red) <= inner.present:
             raise self.fail(f"{fname.upper()} of an expression that does not vary along its range")
@@ -345,8 +351,11 @@ class Compiler(Declarations, References):
         return inner.wrap(code, present=inner.present - set(red))
 
     def _find_bangs(self, node, out: list):
-        ae = self.ae
-        if isinstance(node, ae.ReferenceStructure):
+        """The ranges written with ``!`` in ``node``, in order, into ``out``; not those of a
+        nested reduction, which owns its bangs. Every field of a structure is walked: a
+        stateful function keeps its inputs under names of its own (``input``,
+        ``smooth_time``...), GAME under ``expression``, WITH LOOKUP under ``argument``."""
+        if isinstance(node, self.ae.ReferenceStructure):
             if node.subscripts is not None:
                 for s in node.subscripts.subscripts:
                     s = s.strip()
@@ -357,23 +366,26 @@ class Compiler(Declarations, References):
                         if rng not in out:
                             out.append(rng)
             return
-        if isinstance(node, ae.CallStructure):
-            if node.function.reference in _REDUCTIONS:
-                return  # nested reductions own their bangs
-            self._find_bangs(node.function, out)
-            for a in node.arguments:
-                self._find_bangs(a, out)
+        if isinstance(node, self.ae.CallStructure) and node.function.reference in _REDUCTIONS:
+            return  # nested reductions own their bangs
+        if dataclasses.is_dataclass(node):
+            children = [getattr(node, f.name) for f in dataclasses.fields(node)]
+        elif isinstance(node, tuple | list):
+            children = list(node)
+        else:
             return
-        for attr in ("arguments",):
-            if hasattr(node, attr):
-                for a in getattr(node, attr):
-                    self._find_bangs(a, out)
-        if isinstance(node, ae.InlineLookupsStructure):
-            self._find_bangs(node.argument, out)
+        for child in children:
+            self._find_bangs(child, out)
 
     def stateful(self, cls: type[Stateful], node, ctx) -> Expr:
-        if any(ax.reduction for ax in ctx):
-            raise self.fail("a stateful function inside SUM/PROD/VMIN/VMAX")
+        if self._reducing:  # one state per cell of the variable, none per element of a range!
+            reducer, bangs = self._reducing[-1]
+            raise UnsupportedConstructError(
+                f"{self._current}: a stateful function ({cls.functions}) inside {reducer} over "
+                f"{', '.join(b + '!' for b in bangs)} is not supported by the vector engine; "
+                f"put it in a variable of its own and read that variable inside {reducer}, or "
+                "run with engine='pysd'"
+            )
         refused = cls.refusal(node)
         if refused:
             raise self.fail(refused)
