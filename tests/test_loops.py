@@ -283,6 +283,24 @@ def test_cli_table_csv_json_and_netcdf(logistic_nc, tmp_path, capsys):
     assert Manifest.from_json(again.attrs["manifest"]).loops.max_loops == 5000
 
 
+def test_the_command_reads_the_results_file_once(logistic_nc, monkeypatch, capsys):
+    """The file is opened to check it before the work and read from then on (a second
+    read of a whole results file took ~0.2 s of every call)."""
+    import yaan_sim.outputs.results as results
+
+    opened = []
+
+    def counting(path, *args, **kwargs):
+        opened.append(path)
+        return real(path, *args, **kwargs)
+
+    real = results.open_results
+    monkeypatch.setattr(results, "open_results", counting)
+    assert main(["loops", str(logistic_nc), "--model", str(DATA / "loops_logistic.mdl")]) == 0
+    assert "R1 +0.9" in capsys.readouterr().out
+    assert [str(p) for p in opened] == [str(logistic_nc)]
+
+
 def test_cli_bad_input_exits_2(logistic_nc, parks, tmp_path, capsys):
     bad = tmp_path / "bad.nc"
     bad.write_text("not netCDF")

@@ -146,12 +146,14 @@ def loops_of_results(
     model_path=None,
     scenarios: list[str] | None = None,
     notify=None,
+    results: xr.Dataset | None = None,
     **kwargs,
 ) -> xr.Dataset:
     """:func:`loop_dominance` of what produced a results file (read from its manifest).
 
     ``scenarios``: names to analyse (default all). An ensemble is analysed at its
-    scenarios' own lever settings, without the sampled draws.
+    scenarios' own lever settings, without the sampled draws. ``results``: the file
+    opened already (the command line checks it first), so it is not read again.
     """
     from yaan_sim.analysis.rerun import rebuild_scenarios
     from yaan_sim.model.load import load_model
@@ -159,7 +161,8 @@ def loops_of_results(
     from yaan_sim.outputs.results import open_results
 
     say = notify or (lambda msg: print(f"yaan-sim: notice: {msg}", file=sys.stderr))
-    manifest = Manifest.from_json(open_results(path).attrs.get("manifest"), str(path))
+    opened = results if results is not None else open_results(path)
+    manifest = Manifest.from_json(opened.attrs.get("manifest"), str(path))
     kind = manifest.kind
     if kind not in ("simulate", "ensemble", "designed ensemble"):
         raise ResultsError(

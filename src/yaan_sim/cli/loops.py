@@ -136,6 +136,7 @@ def cmd_loops(args: argparse.Namespace) -> int:
         args.results,
         model_path=args.model,
         scenarios=args.scenario,
+        results=results,
         through=args.through,
         by=None if args.by_element else "park",
         method=args.method,
