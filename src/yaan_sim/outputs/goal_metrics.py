@@ -272,8 +272,12 @@ class YearlyTotals:
         self._checked: set[tuple] = set()  # (goal, variable, unit checked): validated
         self._read: dict[tuple, _ParkValues] = {}  # (variable, selection): its values
 
+    @staticmethod
+    def _key(goal: Goal, name: str) -> tuple:
+        return (name, tuple(goal.metric.select.items()))
+
     def _park_values(self, goal: Goal, name: str, check_unit: bool) -> _ParkValues:
-        key = (name, tuple(goal.metric.select.items()))
+        key = self._key(goal, name)
         if (goal.id, key, check_unit) not in self._checked:  # each goal's own checks
             da = _variable(self.ds, goal, name, check_unit)
             self._checked.add((goal.id, key, check_unit))
@@ -286,8 +290,9 @@ class YearlyTotals:
         return self._park_values(goal, name, check_unit).yearly(parks)
 
     def as_dataarray(self, goal: Goal, name: str, values: np.ndarray) -> xr.DataArray:
-        """``values`` (..., year) with the dims and coordinates of ``name``'s totals."""
-        pv = self._park_values(goal, name, False)
+        """``values`` (..., year) with the dims and coordinates of ``name``'s totals (read
+        and checked already by :meth:`values`)."""
+        pv = self._read[self._key(goal, name)]
         return build_dataarray(xr.Variable((*pv.lead, "year"), values), pv.coords, pv.indexes)
 
 

@@ -153,8 +153,8 @@ def _describe_lever(da: xr.DataArray, lang: str = "en") -> str:
             continue  # an element the lever is not defined for (a sub-range's padding)
         text = _sig(float(cell)) if t is None else _series_text(cell, t)
         names = [
-            scope_label("park", str(c), lang) if d == "park" else element_label(str(c), lang)
-            for d, c in zip(other, (x[i] for x, i in zip(labels, at, strict=True)), strict=True)
+            scope_label("park", str(x[i]), lang) if d == "park" else element_label(str(x[i]), lang)
+            for d, x, i in zip(other, labels, at, strict=True)
         ]
         groups.setdefault(text, []).append("/".join(names))
     if len(groups) <= 1:
