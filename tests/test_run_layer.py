@@ -241,3 +241,32 @@ def test_the_jax_engine_gets_every_lever_as_a_schedule_of_its_value(model):
         default = model.default_value(name)
         assert out[name].dims == ("time", *default.dims), name
         np.testing.assert_array_equal(out[name].values, np.stack([default.values] * 3))
+        np.testing.assert_array_equal(out[name].time.values, times)
+        assert out[name].attrs == default.attrs, name
+
+
+def test_levers_from_the_plan_start_are_each_placed_by_their_own_labels(model):
+    """Two levers in one call, one on the parks in the .mdl's order and one on them in
+    reverse: each holds the .mdl's value before the plan start and its own value for each
+    park after it (the coordinate checks the levers share must not mix them up)."""
+    from yaan_sim.engines.simulate import levers_from_plan_start
+
+    run = ys.Horizon(2013, 2018, 0.5, 0.5)
+    after = run.times()[run.times() >= 2016]
+    parks = [str(p) for p in model.default_value("Land quota release").park.values]
+    value = dict(zip(parks, np.arange(1.0, len(parks) + 1) / 100, strict=True))
+    given = {}
+    for name, order in (("Land quota release", parks), ("Loan guarantee scale", parks[::-1])):
+        given[name] = xr.DataArray(
+            np.tile([value[p] for p in order], (after.size, 1)),
+            coords={"time": after, "park": order},
+            dims=("time", "park"),
+        )
+    out = levers_from_plan_start(model, given, run, 2016)
+    for name in given:
+        np.testing.assert_array_equal(out[name].time.values, run.times())
+        default = model.default_value(name)
+        for park in parks:
+            got = out[name].sel(park=park)
+            assert (got.sel(time=slice(None, 2015.5)) == default.sel(park=park)).all(), name
+            assert (got.sel(time=slice(2016, None)) == value[park]).all(), (name, park)

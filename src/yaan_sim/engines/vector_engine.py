@@ -12,6 +12,7 @@ from yaan_sim.engines.base import EngineUnavailable, output_names
 from yaan_sim.engines.vector import VectorModel
 from yaan_sim.errors import UnsupportedConstructError
 from yaan_sim.model.load import Horizon
+from yaan_sim.outputs.dataset import build_dataarray, index_coordinate
 from yaan_sim.protocols import ModelLike
 
 
@@ -85,6 +86,7 @@ def every_lever_scheduled(
     """``overrides`` with each lever of ``model`` as a time schedule on ``times``: its
     override where given (a schedule already, or held over ``times``), else its .mdl value."""
     out = dict(overrides)
+    time_coord = None  # the grid's index, made once for every lever held over it
     given = {}
     for k in overrides:
         meta = model.meta.get(k) or model.by_py_name.get(k)
@@ -97,7 +99,14 @@ def every_lever_scheduled(
             value = model.default_value(meta.name, copy=False)
         elif not isinstance(value, xr.DataArray):
             value = xr.DataArray(float(value))
-        if "time" not in value.dims:
-            value = value.expand_dims(time=times).transpose("time", ...)
+        if "time" not in value.dims:  # held: a read-only view, as expand_dims makes
+            if time_coord is None:
+                time_coord = index_coordinate("time", times)
+            held = np.broadcast_to(value.values, (len(times), *value.shape))
+            value = build_dataarray(
+                xr.Variable(("time", *value.dims), held, dict(value.attrs)),
+                {**{str(k): c for k, c in value.coords.variables.items()}, "time": time_coord[0]},
+                {**{str(k): i for k, i in value.xindexes.items()}, "time": time_coord[1]},
+            )
         out[key] = value
     return out

@@ -73,3 +73,11 @@ def build_dataarray(
         return xr.DataArray(variable, coords=own, indexes=made, fastpath=True)
     except TypeError:  # an xarray without the fastpath: the public constructor
         return xr.DataArray(variable, coords=xr.Coordinates(own, indexes=made))
+
+
+def index_coordinate(dim: str, values) -> tuple[xr.Variable, PandasIndex]:
+    """A dimension coordinate and its index, made once to share between DataArrays
+    (:func:`build_dataarray`) on one grid."""
+    var = xr.Variable((dim,), values)
+    index = PandasIndex.from_variables({dim: var}, options={})
+    return index.create_variables({dim: var})[dim], index

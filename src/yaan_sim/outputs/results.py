@@ -7,7 +7,7 @@ import itertools
 import json
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,22 +40,43 @@ def read_manifest(ds: xr.Dataset) -> dict:
     return out
 
 
+#: variable attributes of the last models annotated, by their metadata mapping (kept here,
+#: so that its id stays its own): made once, as annotating is on every run's path
+_ATTRS: dict[int, tuple[Mapping, dict[str, dict[str, str]]]] = {}
+_ATTRS_KEPT = 16
+
+
+def variable_attrs(model: ModelLike) -> dict[str, dict[str, str]]:
+    """``{Python name: attrs}``: every variable's units, long names (en, zh), Vensim name
+    and role (the dicts are shared: copy one to change it)."""
+    metas = model.by_py_name
+    kept = _ATTRS.get(id(metas))
+    if kept is not None and kept[0] is metas:
+        return kept[1]
+    attrs = {
+        py: {
+            "units": meta.units,
+            "long_name": meta.long_name_en,
+            "long_name_en": meta.long_name_en,
+            "long_name_zh": meta.long_name_zh,
+            "vensim_name": meta.name,
+            "role": meta.role,
+        }
+        for py, meta in metas.items()
+    }
+    if len(_ATTRS) >= _ATTRS_KEPT:
+        _ATTRS.pop(next(iter(_ATTRS)))
+    _ATTRS[id(metas)] = (metas, attrs)
+    return attrs
+
+
 def annotate(ds: xr.Dataset, model: ModelLike) -> xr.Dataset:
     """Give every variable its units, long names (en, zh), Vensim name and role."""
+    attrs = variable_attrs(model)
     for name, var in ds.data_vars.variables.items():  # Variables: no DataArray each
-        meta = model.by_py_name.get(str(name))
-        if meta is None:
-            continue
-        var.attrs.update(
-            {
-                "units": meta.units,
-                "long_name": meta.long_name_en,
-                "long_name_en": meta.long_name_en,
-                "long_name_zh": meta.long_name_zh,
-                "vensim_name": meta.name,
-                "role": meta.role,
-            }
-        )
+        own = attrs.get(str(name))
+        if own is not None:
+            var.attrs.update(own)
     profile = profile_for(model)
     if profile.is_yaan:
         time_attrs = {
