@@ -52,8 +52,14 @@ venv-test: $(VENV)/.test-installed  ## create .venv with the test extras
 
 venv-lint: $(VENV)/.lint-installed  ## create .venv with the test and lint extras
 
+# Python may keep the bytecode it compiles (in __pycache__, git-ignored) even where the
+# environment says not to (PYTHONDONTWRITEBYTECODE, set on some machines): else every
+# process compiles yaan-sim again (~0.4 s an import) and every pytest worker its tests'
+# rewritten asserts (~6 s on 2 cores).
+KEEP_BYTECODE := PYTHONDONTWRITEBYTECODE=
+
 run: venv  ## run the default scenarios; write results, charts, goal table and report to out/
-	$(BIN)/yaan-sim run --out-dir out --force
+	$(KEEP_BYTECODE) $(BIN)/yaan-sim run --out-dir out --force
 
 # mypy (~20 s on one core, cold) runs beside the tests; its report follows theirs, and
 # either failing fails the target.
@@ -62,7 +68,7 @@ test: venv-lint  ## lint and type-check (ruff, mypy), then run the tests
 	$(BIN)/ruff format --check .
 	@echo "$(BIN)/mypy src  (beside the tests; its report follows them)"
 	@$(BIN)/mypy src > $(VENV)/.mypy-report 2>&1 & mypy=$$!; \
-	  $(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS); tests=$$?; \
+	  $(KEEP_BYTECODE) $(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS); tests=$$?; \
 	  wait $$mypy; types=$$?; echo "mypy src:"; cat $(VENV)/.mypy-report; \
 	  test $$tests -eq 0 && test $$types -eq 0
 
