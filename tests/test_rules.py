@@ -23,6 +23,7 @@ from yaan_sim.outputs.goals import GoalSet, load_goals
 from yaan_sim.outputs.rules import (
     AT_RISK_MARGIN,
     cagr,
+    falls_every_year,
     goal_sign,
     holds,
     level_targets,
@@ -321,6 +322,27 @@ def test_cagr_needs_both_ends_positive_not_above_one():
 def test_yoy_changes_of_zero_over_zero_is_nan_without_a_warning():
     out = yoy_changes(np.array([[0.0, 0.0]]), [2016, 2017], 2017, 2017)
     assert np.isnan(out).all()
+
+
+def test_falls_every_year_per_path_by_hand():
+    years = [2015, 2016, 2017, 2018]
+    V = np.array(
+        [
+            [100.0, 90.0, 80.0, 70.0],  # falls every year
+            [100.0, 90.0, 95.0, 70.0],  # rises once
+            [100.0, 90.0, 90.0, 70.0],  # flat once: not a fall
+            [100.0, 90.0, NAN, 70.0],  # a year not known
+            [100.0, 0.0, -1.0, -2.0],  # from zero: no change can be computed
+            [100.0, 120.0, 80.0, 70.0],  # rises only in the base year's change, not counted
+        ]
+    )
+    expected = [True, False, False, False, False, True]
+    assert falls_every_year(V, years, 2016, 2018).tolist() == expected
+    # the same per path as the single-path rule the goal table shows (trend_rows)
+    for v, want in zip(V, expected, strict=True):
+        past, future = trend_rows(years, v, 2016, 2017, 2018)
+        assert (all(np.isfinite(past + future)) and all(c < 0 for c in past + future)) == want
+    assert falls_every_year(V, years, 2018, 2018).all()  # no year after the base: nothing fails
 
 
 def test_trend_rows_with_no_past_years():

@@ -76,6 +76,7 @@ from yaan_sim.outputs.results_check import check_results
 from yaan_sim.outputs.rules import (
     AT_RISK_MARGIN,
     cagr,
+    falls_every_year,
     holds,
     level_targets,
     project_level,
@@ -266,12 +267,8 @@ def _row(
             "projected": float(med[idx[g]]) if g in idx else math.nan,
             "value_source": "simulated",
         }
-        if sampled:
-            ok = []
-            for v in V:
-                p, f = trend_rows(years, v, baseline, y, g)
-                ok.append(all(np.isfinite(p + f)) and all(c < 0 for c in p + f))
-            row["p_met"] = float(np.mean(ok))
+        if sampled:  # all samples at once (a loop over them took ~4 s at 2 x 2,000)
+            row["p_met"] = float(np.mean(falls_every_year(V, years, baseline, g)))
         return row
 
     obs = observed_metric(observed, goal, scope, name, parks, y)

@@ -79,6 +79,14 @@ def trend_rows(
     return [float(c) for c in ch[:n_past]], [float(c) for c in ch[n_past:]]
 
 
+def falls_every_year(V: np.ndarray, years: Sequence[int], base: int, g: int) -> np.ndarray:
+    """Per path (rows of ``V``): whether every year-on-year change after ``base`` up to
+    ``g`` is known and negative (what a falling-every-year goal asks of one sample)."""
+    ch = yoy_changes(np.asarray(V, dtype=float), years, base + 1, g)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(ch).all(axis=1) & (ch < 0).all(axis=1)
+
+
 def cagr(a: ArrayLike, b: ArrayLike, n: float) -> np.ndarray:
     """Compound annual rate from a to b over n years; NaN unless both are positive."""
     a = np.asarray(a, dtype=float)
