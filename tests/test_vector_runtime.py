@@ -592,3 +592,34 @@ def test_two_samples_in_chunks_of_one(tmp_path):
     )
     ds = vm.run(overrides={"Curve": table}, samples=2, chunk_size=1)
     assert ds["looked"].values.tolist() == [[0.0, 1.0, 2.0], [0.0, 3.0, 6.0]]
+
+
+def _interp_by_formula(x_new, xp, fp):
+    """Linear interpolation between the knots, ends held, written out for every point."""
+    out = np.empty((len(x_new), *fp.shape[1:]))
+    for m, x in enumerate(np.clip(x_new, xp[0], xp[-1])):
+        i = min(max(int(np.searchsorted(xp, x, side="right")) - 1, 0), len(xp) - 2)
+        w = (x - xp[i]) / (xp[i + 1] - xp[i])
+        out[m] = fp[i] + w * (fp[i + 1] - fp[i])
+    return out
+
+
+@pytest.mark.parametrize(
+    "x_new",
+    [
+        [2013.0, 2013.5, 2014.0, 2014.5, 2015.0, 2013.0],  # the grid, then the initial time
+        [2013.25, 2014.0, 2014.75, 2016.0, 2012.0],  # between knots and beyond the ends
+    ],
+)
+def test_schedules_are_interpolated_on_and_between_their_knots(x_new):
+    from yaan_sim.engines.vector.functions import interp_columns
+
+    xp = np.array([2013.0, 2013.5, 2014.0, 2014.5, 2015.0])
+    fp = np.random.default_rng(3).normal(size=(5, 4, 3))
+    fp[1, 0, 0] = -0.0
+    got = interp_columns(np.array(x_new), xp, fp)
+    np.testing.assert_array_equal(got, _interp_by_formula(np.array(x_new), xp, fp))
+    fp[2, 1, 1] = np.inf  # a non-finite value: the formula's NaN (0 * inf) where it reaches
+    with np.errstate(invalid="ignore"):  # as the engine runs
+        got = interp_columns(np.array(x_new), xp, fp)
+        np.testing.assert_array_equal(got, _interp_by_formula(np.array(x_new), xp, fp))
