@@ -32,7 +32,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
-from xarray.indexes import PandasIndex
 
 from yaan_sim.engines.vector import functions as _f
 from yaan_sim.engines.vector.assemble import Layout, assemble_dataset, layout_of
@@ -41,6 +40,7 @@ from yaan_sim.engines.vector.compiler import compile_file
 from yaan_sim.engines.vector.plan import CONTROL_NAMES, Plan
 from yaan_sim.engines.vector.statefuls import Integ
 from yaan_sim.errors import ModelError, UnsupportedConstructError, YaanSimError
+from yaan_sim.outputs.dataset import index_coordinate
 
 __all__ = ["UnsupportedConstructError", "VectorModel"]
 
@@ -516,7 +516,5 @@ class VectorModel:
         xarray ~70 us each time: it tries it as a cftime index)."""
         cache = self.__dict__.setdefault("_dim_coords", {})
         if dim not in cache:
-            var = xr.Variable((dim,), np.asarray(self.plan.dims[dim]))
-            index = PandasIndex.from_variables({dim: var}, options={})
-            cache[dim] = (index.create_variables({dim: var})[dim], index)
+            cache[dim] = index_coordinate(dim, np.asarray(self.plan.dims[dim]))
         return cache[dim]
