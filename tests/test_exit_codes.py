@@ -203,12 +203,13 @@ def _cli(*args: str, **kw) -> subprocess.CompletedProcess:
 
 def test_a_closed_standard_output_is_refused_before_any_work(tmp_path):
     out = tmp_path / "x.nc"
+    # bash closes the descriptor: a preexec_fn would fork this process, which JAX (loaded
+    # by earlier tests on the same worker) warns against, and warnings fail tests
     proc = subprocess.run(
-        [*CLI, "run", PLAN, "-o", str(out)],
+        ["bash", "-c", 'exec "$@" >&-', "bash", *CLI, "run", PLAN, "-o", str(out)],
         stderr=subprocess.PIPE,
         text=True,
         timeout=300,
-        preexec_fn=lambda: os.close(1),
     )
     assert proc.returncode == 2, proc.stderr
     assert "standard output is closed" in proc.stderr
