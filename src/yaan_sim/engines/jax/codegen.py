@@ -16,9 +16,7 @@ equation source are the numpy engine's; only the frame differs:
 
 from __future__ import annotations
 
-import hashlib
 import math
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -29,6 +27,7 @@ import numpy as np
 
 from yaan_sim.engines.jax import functions as _jf
 from yaan_sim.engines.vector import functions as _f
+from yaan_sim.engines.vector.built import BuiltPrograms, fingerprint
 from yaan_sim.engines.vector.codegen import Schedule, program_globals, schedule
 from yaan_sim.engines.vector.plan import (
     INITIALISING_NAME,
@@ -197,34 +196,9 @@ def _sim_source(sc: Schedule, counted: list) -> str:
     return "\n".join([head, *_indent(body, 1)]) + "\n"
 
 
-def _fingerprint(source: str, counts_source: str, glb: dict) -> str:
-    """What decides a program: its source and the constants it reads."""
-    h = hashlib.sha256(source.encode())
-    h.update(counts_source.encode())
-
-    def feed(value):
-        if isinstance(value, dict):
-            for key in sorted(value):
-                h.update(str(key).encode())
-                feed(value[key])
-        elif isinstance(value, (list, tuple)):
-            h.update(b"[%d" % len(value))
-            for item in value:
-                feed(item)
-        elif isinstance(value, np.ndarray):
-            h.update(f"{value.dtype}{value.shape}".encode())
-            h.update(np.ascontiguousarray(value).tobytes())
-        else:
-            h.update(repr(value).encode())
-
-    feed(glb)
-    return h.hexdigest()
-
-
 #: programs built in this process, by fingerprint: a model loaded twice (a notebook
 #: re-run, simulate after a direct JaxModel) reuses its compiled programs
-_PROGRAMS: OrderedDict[str, JaxProgram] = OrderedDict()
-_KEEP = 32
+PROGRAMS: BuiltPrograms[JaxProgram] = BuiltPrograms()
 
 
 def build_jax_program(plan: Plan, overrides: dict, returns: list) -> JaxProgram:
@@ -235,25 +209,22 @@ def build_jax_program(plan: Plan, overrides: dict, returns: list) -> JaxProgram:
     ]
     source, counts_source = _sim_source(sc, counted), _counts_source(sc, counted)
     glb = program_globals(plan)
-    key = _fingerprint(source, counts_source, glb)
-    if key in _PROGRAMS:
-        _PROGRAMS.move_to_end(key)
-        return _PROGRAMS[key]
-    prog = JaxProgram(
-        source=source,
-        counts_source=counts_source,
-        dynamic_outputs=sc.dyn_out,
-        constant_outputs=sc.const_out,
-        shapes={py: plan.variables[py].shape for py in returns},
-    )
     where = f"<yaan_sim.engines.jax:{plan.path.name}>"
-    counts_ns = {"np": np, "_f": _f, **glb}
-    exec(compile(prog.counts_source, where, "exec"), counts_ns)
-    sim_ns = {"np": _jf.np_namespace, "_f": _jf, "_lax": jax.lax, **glb}
-    exec(compile(prog.source, where, "exec"), sim_ns)
-    prog.counts = counts_ns["_counts"]
-    prog._sim = sim_ns["_sim"]
-    _PROGRAMS[key] = prog
-    while len(_PROGRAMS) > _KEEP:
-        _PROGRAMS.popitem(last=False)
-    return prog
+
+    def build() -> JaxProgram:
+        prog = JaxProgram(
+            source=source,
+            counts_source=counts_source,
+            dynamic_outputs=sc.dyn_out,
+            constant_outputs=sc.const_out,
+            shapes={py: plan.variables[py].shape for py in returns},
+        )
+        counts_ns = {"np": np, "_f": _f, **glb}
+        exec(compile(prog.counts_source, where, "exec"), counts_ns)
+        sim_ns = {"np": _jf.np_namespace, "_f": _jf, "_lax": jax.lax, **glb}
+        exec(compile(prog.source, where, "exec"), sim_ns)
+        prog.counts = counts_ns["_counts"]
+        prog._sim = sim_ns["_sim"]
+        return prog
+
+    return PROGRAMS.get(fingerprint(source, counts_source, where, constants=glb), build)

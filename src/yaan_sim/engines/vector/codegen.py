@@ -29,6 +29,7 @@ from graphlib import CycleError, TopologicalSorter
 import numpy as np
 
 from yaan_sim.engines.vector import functions as _f
+from yaan_sim.engines.vector.built import BuiltPrograms, fingerprint
 from yaan_sim.engines.vector.optimise import optimise
 from yaan_sim.engines.vector.plan import (
     INITIALISING_NAME,
@@ -275,9 +276,14 @@ def program_globals(plan: Plan) -> dict:
     return glb
 
 
+#: numpy programs built in this process (:mod:`.built`): a model loaded again reuses them
+PROGRAMS: BuiltPrograms[Program] = BuiltPrograms()
+
+
 def build_program(plan: Plan, overrides: dict, returns: list, optimised: bool = True) -> Program:
     """The numpy simulation function for ``overrides`` (py name -> kind) and ``returns``;
-    ``optimised`` rewrites it with :func:`.optimise.optimise` (the same results, bit for bit)."""
+    ``optimised`` rewrites it with :func:`.optimise.optimise` (the same results, bit for bit).
+    Built once per process for equal source and constants (:data:`PROGRAMS`)."""
     sc = schedule(plan, overrides, returns)
     L: list[str] = []
     w = L.append
@@ -345,9 +351,14 @@ def build_program(plan: Plan, overrides: dict, returns: list, optimised: bool = 
     outs = ", ".join(f"{py!r}: o_{py}" for py in sc.dyn_out)
     w(f"    return O, {{{outs}}}")
     text = "\n".join(L) + "\n"
-    source: str | ast.Module = optimise(text) if optimised else text
+    constants = program_globals(plan)
+    where = f"<yaan_sim.engines.vector:{plan.path.name}>"
 
-    glb = {"np": np, "_f": _f, **program_globals(plan)}
-    code = compile(source, f"<yaan_sim.engines.vector:{plan.path.name}>", "exec")
-    exec(code, glb)
-    return Program(glb["_sim"], source, sc.dyn_out, sc.const_out)
+    def build() -> Program:
+        source: str | ast.Module = optimise(text) if optimised else text
+        glb = {"np": np, "_f": _f, **constants}
+        exec(compile(source, where, "exec"), glb)
+        return Program(glb["_sim"], source, sc.dyn_out, sc.const_out)
+
+    key = fingerprint(text, where, str(optimised), constants=constants)
+    return PROGRAMS.get(key, build)
