@@ -22,7 +22,6 @@ chart as a PNG into a folder, for ``make run``.
 from __future__ import annotations
 
 import base64
-import io
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -54,6 +53,7 @@ from yaan_sim.outputs.report_findings import (
     scenario_findings,
 )
 from yaan_sim.outputs.report_findings import heads as findings_heads
+from yaan_sim.outputs.report_font import embedded_font_css
 from yaan_sim.outputs.report_sections import (  # noqa: F401 (assumptions: public here too)
     Table,
     _assumptions,
@@ -253,47 +253,6 @@ def _goal_context(ds, goals, table, lang, titles, yaan: bool) -> dict:
         },
         "rules": [s.format(m=AT_RISK_MARGIN * 100) for s in (RULES if yaan else RULES_MODEL)[lang]],
     }
-
-
-FONT_FAMILY = "YaanSim CJK"
-
-
-def embedded_font_css(text: str) -> str:
-    """An ``@font-face`` rule embedding Noto Sans CJK SC, cut to the characters of ``text``.
-
-    The report then shows its Chinese on a machine with no CJK font (about 200 KB for a
-    typical report). Returns "" if the font cannot be subset (the system fonts are used).
-    """
-    return _font_face(frozenset({ord(c) for c in text} | set(range(32, 127))))
-
-
-@lru_cache(maxsize=8)
-def _font_face(unicodes: frozenset[int]) -> str:
-    """The rule for these code points: cut once per process (1-2 s each), since every
-    report of a run, and of the tests, asks again for much the same characters."""
-    try:
-        from fontTools import subset
-        from fontTools.ttLib import TTFont
-
-        from yaan_sim.outputs.fonts import cjk_font_path
-
-        opts = subset.Options()
-        opts.layout_features = []  # no OpenType features: 3x faster, a third of the size
-        opts.hinting = False
-        opts.notdef_outline = True
-        buf = io.BytesIO()
-        with TTFont(str(cjk_font_path()), lazy=True) as font:
-            sub = subset.Subsetter(opts)
-            sub.populate(unicodes=set(unicodes))
-            sub.subset(font)
-            font.save(buf)
-    except Exception:  # no font or fontTools: the report still renders with system fonts
-        return ""
-    b64 = base64.b64encode(buf.getvalue()).decode("ascii")
-    return (
-        f'@font-face{{font-family:"{FONT_FAMILY}";'
-        f'src:url(data:font/otf;base64,{b64}) format("opentype");}}'
-    )
 
 
 def _observed(observed, ds=None, goals=None):

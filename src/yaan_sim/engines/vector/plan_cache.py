@@ -14,16 +14,15 @@ cannot be written is left alone (the plan is still compiled).
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 import sys
-import tempfile
 from collections.abc import Callable
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TypeVar
 
+from yaan_sim.cache_files import read_or_make
 from yaan_sim.paths import cache_dir
 
 T = TypeVar("T")
@@ -54,23 +53,9 @@ def plan_path(mdl_bytes: bytes) -> Path:
 
 def cached(mdl_bytes: bytes, compile_plan: Callable[[], T]) -> T:
     """The plan for ``mdl_bytes`` from the cache, else ``compile_plan()`` (then kept)."""
-    path = plan_path(mdl_bytes)
-    try:
-        with open(path, "rb") as f:
-            return pickle.load(f)
-    except Exception:  # none yet, or cut short or damaged: compile again
-        pass
-    plan = compile_plan()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump(plan, f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)  # whole or not at all, also with processes at once
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    except (OSError, pickle.PicklingError):
-        pass  # a read-only or full cache: the plan is compiled each time instead
-    return plan
+    return read_or_make(
+        plan_path(mdl_bytes),
+        compile_plan,
+        load=pickle.loads,
+        dump=lambda plan: pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL),
+    )
