@@ -9,6 +9,7 @@ import pytest
 from fontTools.ttLib import TTFont
 
 from yaan_sim.outputs import report_font
+from yaan_sim.outputs.fonts import cjk_font_path
 
 CHARS = frozenset(map(ord, "雅安园区 ETDZ 2020")) | frozenset(range(32, 127))
 
@@ -65,3 +66,15 @@ def test_a_cache_folder_that_cannot_be_written_still_gives_the_font(tmp_path, mo
 def test_the_rule_embeds_the_cut_font():
     css = report_font.embedded_font_css("雅安")
     assert css.startswith('@font-face{font-family:"YaanSim CJK";src:url(data:font/otf;base64,')
+
+
+def test_the_same_characters_give_the_same_bytes_on_another_day(monkeypatch):
+    """A report written again from the same results is the same file."""
+    import time
+
+    font = report_font._cut_font
+    path = cjk_font_path()
+    today = font(path, CHARS)
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 86400 * 3)
+    assert font(path, CHARS) == today

@@ -45,7 +45,7 @@ def _font_face(unicodes: frozenset[int]) -> str:
 
 
 #: what decides a subset besides the font and the code points (change it with the options)
-_SUBSET_RECIPE = "no-layout-features;no-hinting;notdef-outline"
+_SUBSET_RECIPE = "no-layout-features;no-hinting;notdef-outline;source-timestamp"
 
 
 def font_subset(unicodes: frozenset[int]) -> bytes:
@@ -88,7 +88,8 @@ def _cut_font(path: Path, unicodes: frozenset[int]) -> bytes:
     opts.hinting = False
     opts.notdef_outline = True
     buf = io.BytesIO()
-    with TTFont(str(path), lazy=True) as font:
+    # the source font's timestamp, not the time of the cut: same characters, same bytes
+    with TTFont(str(path), lazy=True, recalcTimestamp=False) as font:
         sub = subset.Subsetter(opts)
         sub.populate(unicodes=set(unicodes))
         sub.subset(font)
