@@ -14,6 +14,7 @@ from support.fake_results import make_results
 
 import yaan_sim as ys
 from yaan_sim.cli import main
+from yaan_sim.outputs import finite
 from yaan_sim.outputs.evaluate import evaluate
 from yaan_sim.outputs.finite import Expected, NonFiniteWarning, scan
 
@@ -54,6 +55,18 @@ def test_scan_says_which_variable_where_and_when():
     ]
     assert found[2].value == -5.0
     assert "capital[park=Shimian]: below its minimum 0 (negative) from t=2019" in found[2].text()
+
+
+def test_a_negative_stock_among_finite_numbers_is_found(monkeypatch):
+    """All values finite (checked together, in one sum): each stock's minimum still is."""
+    ds = _grid()
+    ds["capital"][1, 0] = -2.0
+    found = scan(ds, Expected({"capital": 0.0, "revenue": 0.0}, {}))
+    assert [(f.variable, f.count, f.time, f.where) for f in found] == [
+        ("capital", 1, 2017.0, "park=ETDZ")
+    ]
+    monkeypatch.setattr(finite, "ALL_AT_ONCE", 10)  # too many to copy: one by one
+    assert scan(ds, Expected({"capital": 0.0, "revenue": 0.0}, {})) == found
 
 
 def test_round_off_below_zero_and_undefined_elements_are_no_finding():

@@ -90,13 +90,20 @@ def scan(ds: xr.Dataset, expected: Expected | None = None) -> list[Finding]:
     and problem, in the order of the variables."""
     expected = expected or Expected({}, {})
     found = []
-    for name in ds.data_vars:
-        var = ds.variables[name]  # a Variable: no DataArray (and its coords) for a clean one
-        if var.dtype.kind != "f" or var.size == 0:
-            continue
-        doms = expected.domains.get(str(name), {})
-        lo = expected.minimums.get(str(name))
-        if _clean(_in_domain(ds, var, doms), lo):
+    # Variables, not DataArrays (and their coords), for the clean ones
+    numeric = [
+        (str(name), var)
+        for name, var in ds.data_vars.variables.items()
+        if var.dtype.kind == "f" and var.size
+    ]
+    all_finite = _all_finite(numeric, expected)
+    for name, var in numeric:
+        lo = expected.minimums.get(name)
+        doms = expected.domains.get(name, {})
+        if name in all_finite:
+            if lo is None or var.data.min() >= lo:
+                continue
+        elif _clean(_in_domain(ds, var, doms), lo):
             continue
         da = ds[name]
         domain = {
@@ -120,8 +127,32 @@ def scan(ds: xr.Dataset, expected: Expected | None = None) -> list[Finding]:
         for problem, mask in masks:
             count = int(mask.sum())
             if count:
-                found.append(_locate(str(name), da, mask, problem, count))
+                found.append(_locate(name, da, mask, problem, count))
     return found
+
+
+#: the most elements :func:`_all_finite` copies to check at once (a run of the park model: ~140k)
+ALL_AT_ONCE = 1 << 20
+
+
+def _all_finite(numeric: list[tuple[str, xr.Variable]], expected: Expected) -> set[str]:
+    """The names of the variables defined on their whole dims, where all of them together
+    hold no NaN or inf: one sum over their values side by side instead of one per variable
+    (256 sums took ~0.9 ms of a ~25 ms run). Empty where they are too big to copy, not
+    numpy arrays, or where something is not finite (each is then looked at)."""
+    names, parts, size = [], [], 0
+    for name, var in numeric:
+        data = var.data
+        if type(data) is not np.ndarray or name in expected.domains:
+            continue
+        size += data.size
+        if size > ALL_AT_ONCE:
+            return set()
+        names.append(name)
+        parts.append(data.ravel())
+    if not parts or not math.isfinite(np.concatenate(parts).sum()):
+        return set()
+    return set(names)
 
 
 def _clean(a: np.ndarray, lo: float | None) -> bool:
