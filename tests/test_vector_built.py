@@ -1,13 +1,15 @@
-"""Programs built once per process (yaan_sim.engines.vector.built): a model loaded again
-reuses them, and a model that differs in anything they read never gets another's."""
+"""Programs built once per process (yaan_sim.engines.vector.built), their code kept on disk
+(codegen.compiled_code): a model loaded again reuses them, and a model that differs in
+anything they read never gets another's."""
 
 from __future__ import annotations
 
+import marshal
 from pathlib import Path
 
 import numpy as np
 
-from yaan_sim.engines.vector import VectorModel
+from yaan_sim.engines.vector import VectorModel, codegen
 from yaan_sim.engines.vector.built import BuiltPrograms, fingerprint
 
 SMALL_MDL = Path(__file__).resolve().parent / "data" / "loops_exponential.mdl"
@@ -64,3 +66,27 @@ def test_a_model_with_another_constant_gets_its_own_program(tmp_path):
     # Euler steps of 0.25 year, four to a saved year: each year multiplies by (1 + r/4)^4
     np.testing.assert_allclose(slow[1:].values / slow[:-1].values, 1.025**4, rtol=1e-12)
     np.testing.assert_allclose(fast[1:].values / fast[:-1].values, 1.05**4, rtol=1e-12)
+
+
+def test_compiled_code_is_kept_on_disk_and_read_back(tmp_path, monkeypatch):
+    """A new process (here: emptied in-process caches) reads the code object back; a damaged
+    file or another engine's source makes it again."""
+    monkeypatch.setenv("YAAN_SIM_CACHE", str(tmp_path))
+    optimised: list[str] = []
+    optimise = codegen.optimise
+    monkeypatch.setattr(codegen, "optimise", lambda text: optimised.append(text) or optimise(text))
+
+    def run() -> np.ndarray:
+        codegen.PROGRAMS.clear()
+        return VectorModel.from_mdl(SMALL_MDL).run(return_vars=["Stock"])["stock"].values
+
+    first = run()
+    (kept,) = (tmp_path / "programs").iterdir()
+    np.testing.assert_array_equal(run(), first)
+    assert len(optimised) == 1  # the second run read the file
+    kept.write_bytes(marshal.dumps("a string, not code"))  # reads back, but cannot run
+    np.testing.assert_array_equal(run(), first)
+    assert len(optimised) == 2 and marshal.loads(kept.read_bytes()).co_filename
+    monkeypatch.setattr(codegen, "code_digest", lambda: "an edited engine")
+    np.testing.assert_array_equal(run(), first)
+    assert len(optimised) == 3 and len(list((tmp_path / "programs").iterdir())) == 2

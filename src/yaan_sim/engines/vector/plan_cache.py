@@ -30,7 +30,7 @@ FOLDER = "plans"
 
 
 @lru_cache(maxsize=1)
-def _code_digest() -> str:
+def code_digest() -> str:
     """What the plan's form depends on besides the .mdl: versions and the engine's source."""
     h = hashlib.sha256()
     for package in ("numpy", "pysd", "yaan-sim"):
@@ -47,7 +47,7 @@ def _code_digest() -> str:
 
 def plan_path(mdl_bytes: bytes) -> Path:
     """Where the plan compiled from these bytes is kept."""
-    key = hashlib.sha256(_code_digest().encode() + mdl_bytes).hexdigest()[:40]
+    key = hashlib.sha256(code_digest().encode() + mdl_bytes).hexdigest()[:40]
     return cache_dir() / FOLDER / f"{key}.pickle"
 
 
