@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import importlib.util
 import itertools
 import marshal
 import types
@@ -374,9 +375,11 @@ def compiled_code(text: str, where: str, optimised: bool) -> types.CodeType:
     """The code object of ``text`` (optimised and compiled: ~0.3 s for a kind of run of
     the park model), kept in the cache folder (``programs/``) for the next process. The
     constants are not in it (the program reads them as globals), so the key is the text,
-    the vector engine's source and the versions it was made with (marshal's format is
-    Python's own)."""
-    key = hashlib.sha256(f"{code_digest()};{where};{optimised};{text}".encode()).hexdigest()
+    the vector engine's source and the versions it was made with (marshal's format and the
+    bytecode are Python's own: its bytecode magic number is in the key too)."""
+    magic = importlib.util.MAGIC_NUMBER.hex()
+    made_by = f"{code_digest()};{magic};{where};{optimised};"
+    key = hashlib.sha256((made_by + text).encode()).hexdigest()
 
     def make() -> types.CodeType:
         return compile(optimise(text) if optimised else text, where, "exec")
