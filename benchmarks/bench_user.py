@@ -401,9 +401,15 @@ def section(run: dict, ens: dict, tests: dict | None) -> str:
         f"park x group array) takes {w['call_ns']:.0f} ns and the best element of an in-cache "
         f"`a + b` {w['element_ns']:.2f} ns. So no numpy program that makes one call per "
         f"operation can integrate one scenario in less than {w['one_run_s'] * 1e3:.1f} ms, "
-        f"which leaves {TARGET_RUN_MS - w['one_run_s'] * 1e3:.1f} ms of the {TARGET_RUN_MS} "
-        "for the levers, the Dataset of every variable and the manifest (they take "
-        f"{run['median_ms'] - run['integrate_ms']:.1f} ms now); nor 10,000 samples in less "
+        + (
+            f"which leaves {TARGET_RUN_MS - w['one_run_s'] * 1e3:.1f} ms of the "
+            f"{TARGET_RUN_MS} for the levers, the Dataset of every variable and the manifest "
+            if w["one_run_s"] * 1e3 < TARGET_RUN_MS
+            else f"more than the {TARGET_RUN_MS} ms on its own, before the levers, the "
+            "Dataset of every variable and the manifest "
+        )
+        + f"(they take {run['median_ms'] - run['integrate_ms']:.1f} ms now); nor 10,000 "
+        "samples in less "
         f"than {w['ensemble_s']:.2f} s on {w['cores']} cores, even if every element cost what "
         "an addition in cache does (powers, lookups and XIDZ cost more). The 8 ms and 0.5 s "
         "targets were set when the engine took 6 ms a run, before "
