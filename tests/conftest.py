@@ -9,7 +9,9 @@ compiled JAX program, an executed notebook) is still built once.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -39,7 +41,27 @@ def _session_cache() -> str:
 
 
 # Before yaan_sim is imported anywhere: keep the translation cache inside the test session.
+_OWN_CACHE = "YAAN_SIM_CACHE" not in os.environ
 os.environ.setdefault("YAAN_SIM_CACHE", _session_cache())
+
+
+def pytest_configure(config):
+    """The main process names the run (xdist's --testrunuid), so that it knows the
+    workers' shared cache folder and can remove it at the end."""
+    if _OWN_CACHE and not hasattr(config, "workerinput") and hasattr(config.option, "testrunuid"):
+        config.option.testrunuid = config.option.testrunuid or uuid.uuid4().hex
+
+
+def pytest_unconfigure(config):
+    """The session's cache folders go when the run ends (translations, compiled programs,
+    fonts: megabytes a run, which were left in the temporary folder)."""
+    if not _OWN_CACHE or hasattr(config, "workerinput"):
+        return
+    shutil.rmtree(os.environ["YAAN_SIM_CACHE"], ignore_errors=True)
+    run = getattr(config.option, "testrunuid", None)
+    if run:
+        workers = Path(tempfile.gettempdir()) / f"yaan-sim-test-cache-{run}"
+        shutil.rmtree(workers, ignore_errors=True)
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_MODELS = REPO.parent / "shared" / "test-models" / "tests"
