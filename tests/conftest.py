@@ -63,6 +63,7 @@ def pytest_unconfigure(config):
         workers = Path(tempfile.gettempdir()) / f"yaan-sim-test-cache-{run}"
         shutil.rmtree(workers, ignore_errors=True)
 
+
 REPO = Path(__file__).resolve().parents[1]
 TEST_MODELS = REPO.parent / "shared" / "test-models" / "tests"
 
