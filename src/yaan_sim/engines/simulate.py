@@ -12,7 +12,7 @@ from xarray.indexes import PandasIndex
 from yaan_sim.engines.base import resolve_engine
 from yaan_sim.engines.prerun import StartState, check_keep, check_start_state, prepare_runs
 from yaan_sim.model.load import Horizon
-from yaan_sim.outputs.dataset import build_dataarray, index_coordinate
+from yaan_sim.outputs.dataset import index_coordinate, on_time_grid
 from yaan_sim.outputs.results import finish, stack_scenarios
 from yaan_sim.protocols import ModelLike, ScenarioLike
 
@@ -221,9 +221,7 @@ def _history_then(
         order = [default.dims.index(d) for d in others if d in default.dims]
         history = np.transpose(default.variable.values, order)
         history = history.reshape([sizes[d] if d in default.dims else 1 for d in others])
-        coords = {k: c for k, c in labels.items() if "time" not in c.dims}
-        indexes = {k: i for k, i in value.xindexes.items() if k != "time"}
-        dims = ("time", *others)
+        like, dims = value, ("time", *others)
     else:
         if "time" in value.dims:
             a = value.astype(float).interp(time=after_t, kwargs={"fill_value": "extrapolate"})
@@ -235,15 +233,12 @@ def _history_then(
         first = a.isel(time=0, drop=True)
         default, _ = xr.broadcast(xr.align(default, first, join="right")[0], first)
         history, after = default.transpose(*a.dims[1:]).values, a.values
-        coords = {k: c for k, c in a.coords.variables.items() if "time" not in c.dims}
-        indexes = {k: i for k, i in a.xindexes.items() if k != "time"}
-        dims = a.dims
+        like, dims = a, a.dims
     n = int(before.sum())
     block = np.concatenate(  # one block, not xr.concat (which aligns each lever's coords)
         [np.broadcast_to(history, (n, *after.shape[1:])), after], dtype=float
     )
-    coords["time"], indexes["time"] = time_index
-    return build_dataarray(xr.Variable(dims, block, dict(value.attrs)), coords, indexes)
+    return on_time_grid(block, dims, like, time_index, value.attrs)
 
 
 def _labels(da: xr.DataArray, dim: Hashable) -> object:

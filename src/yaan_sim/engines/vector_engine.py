@@ -12,7 +12,7 @@ from yaan_sim.engines.base import EngineUnavailable, output_names
 from yaan_sim.engines.vector import VectorModel
 from yaan_sim.errors import UnsupportedConstructError
 from yaan_sim.model.load import Horizon
-from yaan_sim.outputs.dataset import build_dataarray, index_coordinate
+from yaan_sim.outputs.dataset import index_coordinate, on_time_grid
 from yaan_sim.protocols import ModelLike
 
 
@@ -103,10 +103,6 @@ def every_lever_scheduled(
             if time_coord is None:
                 time_coord = index_coordinate("time", times)
             held = np.broadcast_to(value.values, (len(times), *value.shape))
-            value = build_dataarray(
-                xr.Variable(("time", *value.dims), held, dict(value.attrs)),
-                {**{str(k): c for k, c in value.coords.variables.items()}, "time": time_coord[0]},
-                {**{str(k): i for k, i in value.xindexes.items()}, "time": time_coord[1]},
-            )
+            value = on_time_grid(held, ("time", *value.dims), value, time_coord, value.attrs)
         out[key] = value
     return out

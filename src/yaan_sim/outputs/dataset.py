@@ -81,3 +81,15 @@ def index_coordinate(dim: str, values) -> tuple[xr.Variable, PandasIndex]:
     var = xr.Variable((dim,), values)
     index = PandasIndex.from_variables({dim: var}, options={})
     return index.create_variables({dim: var})[dim], index
+
+
+def on_time_grid(
+    block, dims: tuple, like: xr.DataArray, time_index: tuple[xr.Variable, PandasIndex], attrs
+) -> xr.DataArray:
+    """``block`` (``dims``, time first) as a DataArray with ``like``'s coordinates other than
+    time and the grid's time coordinate and index (:func:`index_coordinate`, made once and
+    shared by every DataArray on the grid)."""
+    coords = {str(k): c for k, c in like.coords.variables.items() if "time" not in c.dims}
+    indexes = {str(k): i for k, i in like.xindexes.items() if k != "time"}
+    coords["time"], indexes["time"] = time_index
+    return build_dataarray(xr.Variable(dims, block, dict(attrs)), coords, indexes)
