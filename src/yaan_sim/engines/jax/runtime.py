@@ -105,6 +105,7 @@ class JaxModel(VectorModel):
         return f"{d.platform}:{d.id}"
 
     def _build(self, kinds: dict, returns: list) -> JaxProgram:
+        keep_compiled_programs()  # before anything of this kind is compiled
         return build_jax_program(self.plan, kinds, returns)
 
     def _integrate(self, prog: JaxProgram, P, SC, SCI, args, n: int, size: int, workers: int):
@@ -126,7 +127,6 @@ class JaxModel(VectorModel):
             consts = {k: v[:m] if v.shape[0] == length > 1 else v for k, v in consts.items()}
             parts.append((lo, hi, consts, {k: v[:, :m] for k, v in outs.items()}))
 
-        keep_compiled_programs()
         with jax.enable_x64(True):
             fn = prog.jitted(*static)
             grid = (np.asarray(times, dtype=float), flags, slots)
