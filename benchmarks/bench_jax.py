@@ -66,6 +66,10 @@ def max_rel_diff(a, b) -> float:
     return worst
 
 
+#: the sizes issue 16 asks the JAX engine to be benchmarked at
+ISSUE_NS = (10**4, 10**5, 10**6, 10**7)
+
+
 def memory_need(vm, outs, n: int, n_saved: int) -> tuple[int, int]:
     """Bytes of the results and of run inputs plus results twice over (assembly)."""
     cells = sum(int(np.prod(vm.plan.lookup(o).shape)) for o in outs)
@@ -172,12 +176,42 @@ def main(argv=None):
         )
         del ov
 
+    # the issue's range (10^4 ... 10^7) where this run left an N out: what it would need
+    unrun = [(n, *memory_need(vm, outs, n, n_saved)) for n in ISSUE_NS if n not in ns]
     if args.write_readme:
-        write_section(
-            "bench_jax",
-            readme_text(mdl, outs, one_numpy, one_jax, first_one, agree_one, agree_ens, rows, args),
+        text = readme_text(
+            mdl, outs, one_numpy, one_jax, first_one, agree_one, agree_ens, rows, args
         )
+        write_section("bench_jax", text + not_run_text(unrun, rows, budget))
         print("wrote the JAX section of benchmarks/README.md")
+
+
+def not_run_text(unrun, rows, budget: int) -> str:
+    """A paragraph on the N of the issue's range this run did not measure: the time each
+    engine would take at the rate of the largest N measured, and the memory it needs."""
+    if not unrun:
+        return ""
+    timed = [r for r in rows if r[2] is not None]
+    parts = []
+    for n, results, need in unrun:
+        text = f"N = {n:,} (results {results / 2**30:.1f} GiB, ~{need / 2**30:.0f} GiB in all"
+        if need > budget:
+            text += f": over half of this machine's {2 * budget / 2**30:.0f} GiB"
+        elif timed:
+            m, t_np, t_jax = timed[-1][:3]
+            text += f"; about {n / m * t_jax / 60:.0f} min with JAX"
+            if t_np is not None:
+                text += f", {n / m * t_np / 60:.0f} min with numpy"
+            text += f", at the rates of N = {m:,}"
+        parts.append(text + ")")
+    them = "it" if len(unrun) == 1 else "them"
+    ns = ",".join(str(n) for n, _, _ in unrun)
+    return (
+        "\n\nNot run here (`--ns`, run_all's `--jax-ns`): "
+        + "; ".join(parts)
+        + f". To measure {them}: `bench_jax.py --ns {ns}` "
+        "on a machine with the time and the memory (or a GPU)."
+    )
 
 
 def readme_text(mdl, outs, one_numpy, one_jax, first, agree_one, agree_ens, rows, args) -> str:
