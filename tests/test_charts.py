@@ -119,6 +119,75 @@ def test_park_small_multiples(ds):
     assert _render(axes[0, 0].figure) == []
 
 
+def _coinciding_results():
+    """Three scenarios, two of them on the same path, all below the plan's 2000 target: the
+    target line runs along the top of the axes, where a note written there lay on it."""
+    return make_results(scenarios={"baseline": {}, "copy": {}, "plan": {"revenue_growth": 0.1}})
+
+
+def _note(ax):
+    return [t for t in ax.get_legend().get_texts() if t.get_gid() == "coincide"]
+
+
+def test_lines_drawn_over_each_other_are_named_in_the_legend_clear_of_the_lines():
+    ax = charts.plot_city_total(_coinciding_results(), lang="en")
+    (note,) = _note(ax)
+    assert note.get_text() == "lines coincide:\nbaseline, copy"
+    assert [t.get_text() for t in ax.get_legend().get_texts()][:3] == ["baseline", "copy", "plan"]
+    assert _render(ax.figure) == []
+    # the legend (the note in it) lies where no line is: not on the target line, which a
+    # note written at the top of the axes had covered
+    box = ax.get_legend().get_window_extent()
+    (target,) = _gid(ax, "target")
+    y = ax.transData.transform((2016, target.get_ydata()[0]))[1]
+    assert not box.y0 <= y <= box.y1
+    for line in _gid(ax, "trajectory"):
+        xy = ax.transData.transform(line.get_xydata())
+        assert not box.count_contains(xy)
+
+
+def test_no_note_where_no_lines_coincide(ds):
+    ax = charts.plot_city_total(ds, lang="zh")
+    assert not _note(ax)
+    assert [t.get_text() for t in ax.get_legend().get_texts()][:2] == ["baseline", "plan"]
+
+
+def test_panels_share_one_legend_below_and_keep_each_note_in_the_panel():
+    res = _coinciding_results()
+    axes = charts.plot_goal_panels(res, ["revenue_city", "energy_per_output"], lang="zh")
+    fig = axes[0, 0].figure
+    (shared,) = fig.legends
+    labels = [t.get_text() for t in shared.get_texts()]
+    assert labels[:3] == ["baseline", "copy", "plan"] and "目标 2020" in labels
+    # revenue: the copy on the baseline; energy intensity: the plan's growth leaves it alone
+    for ax, same in zip(axes.flat, ["baseline、copy", "baseline、copy、plan"], strict=True):
+        (note,) = _note(ax)  # a panel's legend holds its note only
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == [note.get_text()]
+        assert note.get_text() == f"曲线重合：\n{same}"
+    assert _render(fig) == []
+    parks = charts.plot_park_trajectories(res, lang="zh")
+    assert len(parks[0, 0].figure.legends) == 1 and _note(parks[0, 0])
+
+
+def test_a_shared_legend_fits_its_figure():
+    names = [
+        "基准情景（规划前政策）",
+        "飞地园区一体化情景",
+        "绿色低碳情景",
+        "规划情景（按实施方案）",
+    ]
+    res = make_results(
+        scenarios={n: {"revenue_growth": 0.1 + 0.05 * i} for i, n in enumerate(names)}
+    )
+    for goals in (["rd_share"], ["rd_share", "revenue_city"]):  # one panel: 4.6 inches wide
+        fig = charts.plot_goal_panels(res, goals, lang="zh")[0, 0].figure
+        assert _render(fig) == []
+        (legend,) = fig.legends
+        box, page = legend.get_window_extent(), fig.bbox
+        assert page.x0 <= box.x0 and box.x1 <= page.x1, (goals, box, page)
+        assert [t.get_text() for t in legend.get_texts()][:4] == names
+
+
 def test_goal_gap_bars(table):
     ax = charts.plot_goal_gaps(table, lang="zh", scenario="plan")
     bars = ax.patches

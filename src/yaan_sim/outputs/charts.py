@@ -35,6 +35,7 @@ from yaan_sim.outputs.i18n import check_lang, scenario_label, scenario_titles, s
 from yaan_sim.outputs.i18n import t as _tr
 from yaan_sim.outputs.i18n import unit_label as _unit_label
 from yaan_sim.outputs.results_check import check_results
+from yaan_sim.tables import display_width
 
 STATUS_COLORS = {
     "met": "#1b7837",
@@ -196,11 +197,11 @@ def _plot_goal(ds, goal: Goal, scope_name, ax, lang, observed, scenarios, legend
         s = series.sel(scenario=sc) if sc is not None else series
         _draw_series(ax, s, _color(i), _scenario_name(sc, lang, titles), lang)
     same = _coinciding(series, scen)
+    note = None
     if same:  # lines drawn over each other: say which, so no scenario seems missing
         names = "、" if lang == "zh" else ", "
-        text = "; ".join(names.join(_scenario_name(sc, lang, titles) for sc in g) for g in same)
-        ax.text(0.02, 0.97, _t("coincide", lang, s=text), transform=ax.transAxes, fontsize=6,
-                va="top", color="0.3", gid="coincide")  # fmt: skip
+        groups = "\n".join(names.join(_scenario_name(sc, lang, titles) for sc in g) for g in same)
+        note = _t("coincide", lang, s=groups)
     t = np.asarray(ds["time"].values, dtype=float)
     if not goal.is_generic and t.min() < PLAN_START <= t.max():  # history, then the plan
         ax.axvline(PLAN_START, color="0.55", lw=1, ls="-.", gid="plan_start",
@@ -267,9 +268,29 @@ def _plot_goal(ds, goal: Goal, scope_name, ax, lang, observed, scenarios, legend
     ax.set_ylabel(unit if not goal.is_trend else f"{unit} ({falling})")
     _year_axis(ax, lang, ds)
     ax.grid(alpha=0.3)
-    if legend and ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7, frameon=False)
+    _legend(ax, legend, note)
     return ax
+
+
+def _legend(ax, own: bool, note: str | None) -> None:
+    """The axes' legend (``own``), with ``note`` (which lines coincide) as its last entry;
+    where the panel has no legend of its own (a figure's shared one), ``note`` alone.
+    Matplotlib places a legend where it covers the fewest lines, so the note stays
+    readable (written at a fixed place, it lay on the target line or on the lines)."""
+    from matplotlib.lines import Line2D
+
+    handles, labels = ax.get_legend_handles_labels() if own else ([], [])
+    if note is not None:
+        handles.append(Line2D([], [], linestyle="none"))  # an entry with no mark
+        labels.append(note)
+    if not handles:
+        return
+    size = 7 if own else 6
+    legend = ax.legend(handles, labels, fontsize=size, frameon=False, loc="best")
+    if note is not None:
+        text = legend.get_texts()[-1]
+        text.set_gid("coincide")
+        text.set_color("0.3")
 
 
 #: The year the plan's levers start: history before, policy after (models/README.md).
@@ -390,24 +411,7 @@ def plot_park_trajectories(
         ax.set_ylabel(unit_label(goal.unit, lang), fontsize=8)
     for ax in axes.flat[len(parks) :]:
         ax.set_visible(False)
-    handles, labels = [], []
-    for ax in axes.flat[: len(parks)]:
-        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
-            if h.get_gid() == "required":
-                continue  # differs per park; each panel's dotted line says it
-            if h.get_gid() == "target":
-                lab = _t("target", lang) + f" {goal.year}"
-            if lab not in labels:
-                handles.append(h)
-                labels.append(lab)
-    fig.legend(
-        handles,
-        labels,
-        loc="outside lower center",
-        ncol=min(len(labels), 5),
-        fontsize=8,
-        frameon=False,
-    )
+    _figure_legend(fig, [(ax, goal) for ax in axes.flat[: len(parks)]], lang)
     fig.suptitle(_t("parks_title", lang, goal=goal.name(lang)))
     return axes
 
@@ -440,10 +444,46 @@ def plot_goal_panels(
         fig = plt.figure(figsize=(4.6 * ncols, 3.2 * nrows), layout="constrained")
     axes = np.array(fig.subplots(nrows, ncols, squeeze=False))
     for ax, g in zip(axes.flat, glist, strict=False):  # the grid may have spare cells
-        _plot_goal(ds, g, None, ax, lang, observed, scenarios)
+        _plot_goal(ds, g, None, ax, lang, observed, scenarios, legend=False)
     for ax in axes.flat[len(glist) :]:
         ax.set_visible(False)
+    _figure_legend(fig, list(zip(axes.flat, glist, strict=False)), lang)
     return axes
+
+
+def _figure_legend(fig, panels: list, lang: str) -> None:
+    """One legend below the panels (``[(axes, goal)]``) for what they draw: a legend in
+    each small panel covered its lines. Each line's label once; a target is named by its
+    year (its value is each panel's own); the required path differs per panel, whose
+    dotted line says it."""
+    handles, labels = [], []
+    for ax, goal in panels:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            if h.get_gid() == "required":
+                continue
+            if h.get_gid() == "target":
+                lab = f"{_t('target', lang)} {_when(goal)}"
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    if handles:
+        fig.legend(
+            handles,
+            labels,
+            loc="outside lower center",
+            ncol=_legend_columns(fig, labels, size=8),
+            fontsize=8,
+            frameon=False,
+        )
+
+
+def _legend_columns(fig, labels: list[str], size: float, most: int = 5) -> int:
+    """As many legend columns (up to ``most``) as the figure's width holds: a legend
+    wider than its figure is cut off at both sides. A label takes half an em a display
+    column (a Chinese character is two), its line and the gaps about five ems more."""
+    widest = max(display_width(lab) for lab in labels) / 2 + 5
+    fits = int(fig.get_figwidth() * 72 / (widest * size))
+    return max(1, min(len(labels), most, fits))
 
 
 def _when(goal: Goal) -> str:

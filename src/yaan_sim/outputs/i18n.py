@@ -117,7 +117,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "chart.pct_of_target": ("% of the target", "占目标值%"),
     "chart.plan_start": ("plan levers from {y}", "{y}年起实施规划"),
-    "chart.coincide": ("lines coincide: {s}", "曲线重合：{s}"),
+    "chart.coincide": ("lines coincide:\n{s}", "曲线重合：\n{s}"),
     "chart.compare_pct_title": (
         "{goal} in {y} by scenario, % of each target",
         "{y}年{goal}（按情景，占各自目标%）",
