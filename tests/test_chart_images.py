@@ -67,6 +67,9 @@ CHARTS = {
     "goal_table_zh": lambda ds, t: charts.plot_goal_table(t, lang="zh").figure,
     "scenario_comparison_zh": lambda ds, t: charts.plot_scenario_comparison(ds, lang="zh").figure,
     "city_total_en": lambda ds, t: charts.plot_city_total(ds, lang="en").figure,
+    "goal_panels_zh": lambda ds, t: (
+        charts.plot_goal_panels(ds, ["revenue_city", "energy_per_output"], lang="zh").flat[0].figure
+    ),
     "park_trajectories_zh": lambda ds, t: (
         charts.plot_park_trajectories(ds, lang="zh").flat[0].figure
     ),

@@ -262,8 +262,22 @@ def test_scenario_comparison(ens):
     rev = ens["revenue"].sel(scenario=first, time=2020.0).median("sample")
     want = [float(rev.sel(park=p)) / TARGET[p] * 100 for p in TARGET]
     assert heights == pytest.approx(want)
-    assert [t.get_text() for t in ax.get_xticklabels()] == PARKS_ZH
+    # a long park name on two lines, so that neighbours do not run into each other
+    assert [t.get_text().replace("\n", "") for t in ax.get_xticklabels()] == PARKS_ZH
+    assert ax.get_xticklabels()[0].get_text() == "飞地园区\n(经开区)"
     assert _render(ax.figure) == []
+    # the legend under the chart, inside the figure, the target last
+    (legend,) = ax.figure.legends
+    assert [t.get_text() for t in legend.get_texts()] == [*map(str, ens["scenario"].values), "目标"]
+    box, page = legend.get_window_extent(), ax.figure.bbox
+    assert page.x0 <= box.x0 and box.x1 <= page.x1 and box.y1 <= ax.get_window_extent().y0
+
+
+def test_scenario_comparison_on_the_callers_axes_keeps_its_legend_in_them(ds):
+    fig, ax0 = plt.subplots()  # no constrained layout to make room below
+    ax = charts.plot_scenario_comparison(ds, ax=ax0, lang="en")
+    assert not fig.legends
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["baseline", "plan", "target"]
 
 
 def test_fan_chart(ens):

@@ -15,6 +15,7 @@ from yaan_sim.outputs.charts import (
     GoalSet,
     _color,
     _goal,
+    _legend_columns,
     _new_ax,
     _scenario_name,
     _scenarios,
@@ -31,6 +32,7 @@ from yaan_sim.outputs.charts import (
     status_label,
     unit_label,
 )
+from yaan_sim.tables import display_width
 
 
 def _rows_for_chart(table, scenario, binding_only):
@@ -297,19 +299,37 @@ def plot_scenario_comparison(
                 gid="target",
                 label=_t("target", lang) if j == 0 else None,
             )
-    ax.set_xticks(
-        x,
-        [scope_label(goal.scope, n, lang) for n, _ in members],
-        fontsize=8,
-        rotation=30 if lang == "en" else 0,
-    )
-    if relative:  # room above the target line for one legend row
-        ax.set_ylim(0, max(125.0, ax.get_ylim()[1] * 1.15))
+    names = [scope_label(goal.scope, n, lang) for n, _ in members]
+    if lang == "zh":  # a long name on two lines, e.g. 飞地园区 / (经开区): side by side
+        names = [n.replace("(", "\n(", 1) if display_width(n) > 10 else n for n in names]
+    ax.set_xticks(x, names, fontsize=8, rotation=30 if lang == "en" else 0)
+    if relative:  # the target line (100) below the top
+        ax.set_ylim(0, max(110.0, ax.get_ylim()[1] * 1.05))
         ax.set_ylabel(_t("pct_of_target", lang))
         ax.set_title(_t("compare_pct_title", lang, goal=goal.name(lang), y=year))
     else:
         ax.set_ylabel(unit_label(goal.unit, lang))
         ax.set_title(_t("compare_title", lang, goal=goal.name(lang), y=year))
-    ax.legend(fontsize=8, frameon=False, loc="upper center", ncol=len(scen) + 1)
+    _legend_below(ax)
     ax.grid(axis="y", alpha=0.3)
     return ax
+
+
+def _legend_below(ax) -> None:
+    """The chart's legend under it, in as many columns as the figure's width holds (one
+    row across the top ran past the figure and over the bars); in a figure that has no
+    constrained layout to make room (one the caller made), inside the axes."""
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+    from matplotlib.lines import Line2D
+
+    fig = ax.figure
+    handles, labels = ax.get_legend_handles_labels()  # lines first: the target last
+    last = [i for i, h in enumerate(handles) if isinstance(h, Line2D) and h.get_gid() == "target"]
+    order = [i for i in range(len(handles)) if i not in last] + last
+    handles, labels = [handles[i] for i in order], [labels[i] for i in order]
+    ncol = _legend_columns(fig, labels, size=8, most=len(labels))
+    if isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine):
+        fig.legend(handles, labels, loc="outside lower center", ncol=ncol, fontsize=8,
+                   frameon=False)  # fmt: skip
+    else:
+        ax.legend(handles, labels, fontsize=8, frameon=False, loc="best", ncol=ncol)
