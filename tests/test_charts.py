@@ -21,6 +21,7 @@ from yaan_sim.outputs import charts
 from yaan_sim.outputs.evaluate import evaluate
 from yaan_sim.outputs.goals import load_goals
 from yaan_sim.outputs.observed import load_observed
+from yaan_sim.tables import display_width
 
 
 @pytest.fixture(autouse=True)
@@ -186,6 +187,13 @@ def test_a_shared_legend_fits_its_figure():
         box, page = legend.get_window_extent(), fig.bbox
         assert page.x0 <= box.x0 and box.x1 <= page.x1, (goals, box, page)
         assert [t.get_text() for t in legend.get_texts()][:4] == names
+    # R&D's share is the same in every scenario: the note names all four, on lines short
+    # enough for the panel
+    (note,) = _note(fig.axes[0])
+    head, *lines = note.get_text().split("\n")
+    assert head == "曲线重合：" and len(lines) > 1
+    assert "、".join(lines).replace("、、", "、") == "、".join(names)
+    assert max(display_width(line) for line in lines) <= 44
 
 
 def test_goal_gap_bars(table):

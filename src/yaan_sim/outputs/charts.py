@@ -199,9 +199,8 @@ def _plot_goal(ds, goal: Goal, scope_name, ax, lang, observed, scenarios, legend
     same = _coinciding(series, scen)
     note = None
     if same:  # lines drawn over each other: say which, so no scenario seems missing
-        names = "、" if lang == "zh" else ", "
-        groups = "\n".join(names.join(_scenario_name(sc, lang, titles) for sc in g) for g in same)
-        note = _t("coincide", lang, s=groups)
+        groups = [[_scenario_name(sc, lang, titles) for sc in g] for g in same]
+        note = _t("coincide", lang, s="\n".join(_wrapped(g, lang) for g in groups))
     t = np.asarray(ds["time"].values, dtype=float)
     if not goal.is_generic and t.min() < PLAN_START <= t.max():  # history, then the plan
         ax.axvline(PLAN_START, color="0.55", lw=1, ls="-.", gid="plan_start",
@@ -265,11 +264,26 @@ def _plot_goal(ds, goal: Goal, scope_name, ax, lang, observed, scenarios, legend
         ax.set_title(text + (f" · {place}" if scope == MODEL_SCOPE and place else ""), fontsize=10)
     unit = unit_label(goal_unit(ds, goal), lang)
     falling = _t("falling_at" if goal.is_generic else "falling", lang)
-    ax.set_ylabel(unit if not goal.is_trend else f"{unit} ({falling})")
+    # the condition on a line of its own: on one line the label outgrew a panel's height
+    ax.set_ylabel(unit if not goal.is_trend else f"{unit}\n({falling})")
     _year_axis(ax, lang, ds)
     ax.grid(alpha=0.3)
     _legend(ax, legend, note)
     return ax
+
+
+def _wrapped(names: list[str], lang: str, width: int = 44) -> str:
+    """``names`` joined (、 or a comma), on as many lines of about ``width`` display columns
+    as they need: a note on one line ran past a panel's sides."""
+    sep = "、" if lang == "zh" else ", "
+    lines = [names[0]]
+    for name in names[1:]:
+        if display_width(lines[-1] + sep + name) > width:
+            lines[-1] += sep.rstrip()
+            lines.append(name)
+        else:
+            lines[-1] += sep + name
+    return "\n".join(lines)
 
 
 def _legend(ax, own: bool, note: str | None) -> None:
@@ -441,7 +455,8 @@ def plot_goal_panels(
     ncols = min(ncols, len(glist))
     nrows = math.ceil(len(glist) / ncols)
     if fig is None:
-        fig = plt.figure(figsize=(4.6 * ncols, 3.2 * nrows), layout="constrained")
+        # the panels, and under them their shared legend
+        fig = plt.figure(figsize=(4.6 * ncols, 3.2 * nrows + 0.6), layout="constrained")
     axes = np.array(fig.subplots(nrows, ncols, squeeze=False))
     for ax, g in zip(axes.flat, glist, strict=False):  # the grid may have spare cells
         _plot_goal(ds, g, None, ax, lang, observed, scenarios, legend=False)
