@@ -69,6 +69,7 @@ def test_findings_in_chinese_read_as_chinese(runs):
     found += scenario_findings(runs, table, "zh", titles, None, "baseline")
     text = " ".join(f["head"] + " ".join(f["sentences"]) for f in found)
     assert "规划情景" in text and "未达标" in text and "自2016年起需年均增长" in text
+    assert "亿元（距目标差" in text  # the revenue's shortfall, as a Chinese report says it
     for word in ("missed", "baseline", "yiyuan", "Dmnl", "short by"):
         assert word not in text, word
     assert not re.search(r"\d\.\d+e[+-]\d", text)  # no scientific notation

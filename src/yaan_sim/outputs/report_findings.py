@@ -67,7 +67,7 @@ _WORDS = {
         "in": "（{parks}）",
         "goal_head": "{goal}（{scope}；{year}年目标{target}{unit}）",
         "verdict": "{scen}：{status}，{value}{unit}（{gap_word}{gap}{unit}，{pct}%）",
-        "short": "差于目标",
+        "short": "距目标差",
         "over": "优于目标",
         "growth": "自{y0}年起需年均增长{need}%，模拟路径年均增长{sim}%。",
         "trend": "{scen}：{status}；至{year}年单位产值指标最大年变化为{value}%。",
