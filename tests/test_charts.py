@@ -166,6 +166,10 @@ def test_panels_share_one_legend_below_and_keep_each_note_in_the_panel():
         assert [t.get_text() for t in ax.get_legend().get_texts()] == [note.get_text()]
         assert note.get_text() == f"曲线重合：\n{same}"
     assert _render(fig) == []
+    # a goal against its 2016 level keeps that label beside another's target
+    both = charts.plot_goal_panels(res, ["revenue_city", "so2_controlled"], lang="zh")
+    labels = [t.get_text() for t in both[0, 0].figure.legends[0].get_texts()]
+    assert "目标 2020" in labels and "2016年水平" in labels
     parks = charts.plot_park_trajectories(res, lang="zh")
     assert len(parks[0, 0].figure.legends) == 1 and _note(parks[0, 0])
 

@@ -470,14 +470,15 @@ def _figure_legend(fig, panels: list, lang: str) -> None:
     """One legend below the panels (``[(axes, goal)]``) for what they draw: a legend in
     each small panel covered its lines. Each line's label once; a target is named by its
     year (its value is each panel's own); the required path differs per panel, whose
-    dotted line says it."""
+    dotted line says it; a level to stay under (a baseline year's) keeps its label."""
     handles, labels = [], []
+    word = _t("target", lang)
     for ax, goal in panels:
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             if h.get_gid() == "required":
                 continue
-            if h.get_gid() == "target":
-                lab = f"{_t('target', lang)} {_when(goal)}"
+            if h.get_gid() == "target" and lab.startswith(word):
+                lab = f"{word} {_when(goal)}"
             if lab not in labels:
                 handles.append(h)
                 labels.append(lab)
