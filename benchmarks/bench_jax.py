@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -97,6 +98,14 @@ def main(argv=None):
     ap.add_argument("--numpy-max", type=int, default=10**7, help="largest N run with numpy")
     ap.add_argument("--write-readme", action="store_true", help="rewrite the README section")
     args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as xla_cache:
+        # an empty cache for XLA: the compile times below are compilations, not programs
+        # read back from yaan-sim's cache folder (where earlier runs on this machine put them)
+        jax.config.update("jax_compilation_cache_dir", xla_cache)
+        measure(args)
+
+
+def measure(args) -> None:
     ns = [int(float(x)) for x in args.ns.split(",")]
     mdl = args.model or (PROJECT if PROJECT.is_file() else FALLBACK)
     print(f"model: {mdl}")
