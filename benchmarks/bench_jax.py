@@ -303,12 +303,15 @@ def readme_text(mdl, outs, one_numpy, one_jax, first, agree_one, agree_ens, rows
             "one, `pip install -e '.[jax]' 'jax[cuda12]'` and run `python "
             "benchmarks/bench_jax.py --write-readme`: the section then names the GPU.",
         ]
+    timed = [(r[0], r[4]) for r in rows if r[2] is not None]
+    n_big, results_big = max(timed) if timed else (0, 0)
     lines += [
         "",
         "What the figures include: each call turns the overrides into arrays, runs the",
         "chunks (JAX: one compiled program, the next chunk running while the last one's",
-        "results come back), brings the results to the host and builds the Dataset (at",
-        "N = 1,000,000 that is 2.6 GB for three outputs, which both engines pay).",
+        "results come back), brings the results to the host and builds the Dataset",
+        f"(which both engines pay: {results_big / 2**30:.1f} GiB at N = {n_big:,} for these "
+        f"{len(outs)} outputs).",
         "The JAX engine's arithmetic differs from",
         "numpy's in the last bits (XLA divides by a shared value as a multiplication by",
         "its reciprocal, and has its own exp, log and power): hence the differences above.",
