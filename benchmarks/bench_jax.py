@@ -197,7 +197,8 @@ def measure(args) -> None:
 
 def not_run_text(unrun, rows, budget: int) -> str:
     """A paragraph on the N of the issue's range this run did not measure: the time each
-    engine would take at the rate of the largest N measured, and the memory it needs."""
+    engine would take at the rate of the largest N measured (``--ns`` may come in any
+    order), and the memory it needs."""
     if not unrun:
         return ""
     timed = [r for r in rows if r[2] is not None]
@@ -207,7 +208,7 @@ def not_run_text(unrun, rows, budget: int) -> str:
         if need > budget:
             text += f": over half of this machine's {2 * budget / 2**30:.0f} GiB"
         elif timed:
-            m, t_np, t_jax = timed[-1][:3]
+            m, t_np, t_jax = max(timed, key=lambda r: r[0])[:3]
             text += f"; about {n / m * t_jax / 60:.0f} min with JAX"
             if t_np is not None:
                 text += f", {n / m * t_np / 60:.0f} min with numpy"

@@ -483,14 +483,21 @@ def _figure_legend(fig, panels: list, lang: str) -> None:
                 handles.append(h)
                 labels.append(lab)
     if handles:
-        fig.legend(
-            handles,
-            labels,
-            loc="outside lower center",
-            ncol=_legend_columns(fig, labels, size=8),
-            fontsize=8,
-            frameon=False,
-        )
+        _legend_under(fig, handles, labels)
+
+
+def _legend_under(fig, handles, labels, ax=None, most: int = 5) -> None:
+    """The legend under the figure's panels, in as many columns as its width holds; where
+    the figure has no constrained layout to make room (one the caller made), inside
+    ``ax`` if one is given."""
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    ncol = _legend_columns(fig, labels, size=8, most=most)
+    if ax is not None and not isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine):
+        ax.legend(handles, labels, fontsize=8, frameon=False, loc="best", ncol=ncol)
+    else:
+        fig.legend(handles, labels, loc="outside lower center", ncol=ncol, fontsize=8,
+                   frameon=False)  # fmt: skip
 
 
 def _legend_columns(fig, labels: list[str], size: float, most: int = 5) -> int:

@@ -15,7 +15,7 @@ from yaan_sim.outputs.charts import (
     GoalSet,
     _color,
     _goal,
-    _legend_columns,
+    _legend_under,
     _new_ax,
     _scenario_name,
     _scenarios,
@@ -316,20 +316,12 @@ def plot_scenario_comparison(
 
 
 def _legend_below(ax) -> None:
-    """The chart's legend under it, in as many columns as the figure's width holds (one
-    row across the top ran past the figure and over the bars); in a figure that has no
-    constrained layout to make room (one the caller made), inside the axes."""
-    from matplotlib.layout_engine import ConstrainedLayoutEngine
+    """The chart's legend under it (one row across the top ran past the figure and over
+    the bars), the target last; inside the axes on a figure the caller made."""
     from matplotlib.lines import Line2D
 
-    fig = ax.figure
     handles, labels = ax.get_legend_handles_labels()  # lines first: the target last
     last = [i for i, h in enumerate(handles) if isinstance(h, Line2D) and h.get_gid() == "target"]
     order = [i for i in range(len(handles)) if i not in last] + last
     handles, labels = [handles[i] for i in order], [labels[i] for i in order]
-    ncol = _legend_columns(fig, labels, size=8, most=len(labels))
-    if isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine):
-        fig.legend(handles, labels, loc="outside lower center", ncol=ncol, fontsize=8,
-                   frameon=False)  # fmt: skip
-    else:
-        ax.legend(handles, labels, fontsize=8, frameon=False, loc="best", ncol=ncol)
+    _legend_under(ax.figure, handles, labels, ax=ax, most=len(labels))
