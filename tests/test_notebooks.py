@@ -197,11 +197,14 @@ def execute(path: Path, kernel_dir: Path, out_dir: Path):
     """Run a notebook top to bottom on a fresh kernel; return the executed notebook.
 
     nbclient starts and shuts down the kernel itself; ``JUPYTER_PATH`` puts the test
-    kernelspec first in the search path for that time only, and ``YAAN_SIM_NOTEBOOK_OUT``
-    sends what a notebook writes (02's report) to ``out_dir``.
+    kernelspec first in the search path for that time only, ``YAAN_SIM_NOTEBOOK_OUT``
+    sends what a notebook writes (02's report) to ``out_dir``, and the kernel's temporary
+    folder is ``out_dir / "tmp"`` (:func:`kernel_tmp`), to see what it leaves there.
     """
     nb = nbformat.read(path, as_version=4)
+    kernel_tmp(out_dir).mkdir()
     with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TMPDIR", str(kernel_tmp(out_dir)))
         mp.setenv(
             "JUPYTER_PATH",
             os.pathsep.join(
@@ -218,6 +221,11 @@ def execute(path: Path, kernel_dir: Path, out_dir: Path):
         )
         client.execute()
     return nb
+
+
+def kernel_tmp(out_dir: Path) -> Path:
+    """The temporary folder of the kernel that ran a notebook (``tempfile``'s, via TMPDIR)."""
+    return out_dir / "tmp"
 
 
 def _outputs(cell):
@@ -283,6 +291,14 @@ def test_notebook_runs_and_shows_its_key_outputs(path, run_notebook):
     assert tagged["goal-table"], f"{path.name} tags no cell 'goal-table'"
     if path.stem == "04_lever_explorer":
         assert tagged["widgets"], "the lever explorer builds no widgets"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_leaves_no_temporary_files(path, run_notebook):
+    """A user runs these again and again: what a notebook writes for a moment it removes."""
+    _, out_dir = run_notebook(path.stem)
+    left = sorted(p.name for p in kernel_tmp(out_dir).iterdir())
+    assert not left, f"{path.name} left {left} in its temporary folder"
 
 
 def test_midterm_notebook_writes_the_report(run_notebook):
