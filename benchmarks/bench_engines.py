@@ -361,9 +361,10 @@ def write_readme(
         "  variable: 512 samples for this model) so that arrays stay in a core's cache:",
         "  one chunk of 100,000 samples ran about 3x slower per sample (arrays over 32 MB",
         "  are fresh mmaps, zeroed page by page at every operation).",
-        "- Two threads (one per core) help only when the other core is idle: the Python",
-        "  side of each operation holds the GIL. On this shared machine the gain varied",
-        "  from none to 1.5x between runs.",
+        "- Threads: a run uses one per core by default (`YAAN_SIM_THREADS` sets how many;",
+        "  a run started off the main thread, such as a dask task, uses one). They help",
+        "  as far as the cores are idle: the Python side of each operation holds the GIL.",
+        "  On this shared machine two gained from none to 1.5x between runs.",
         "- Returning every variable at large N: the Dataset itself (N x times x cells x 8",
         "  bytes per variable).",
     ]

@@ -14,7 +14,7 @@ where it is absent) over its own horizon and step, with the samples of bench_eng
   every saved time, for one run and for an ensemble of 1,000 samples;
 * compile time (trace and XLA compilation of one chunk's program), apart from run time:
   the first call at a chunk size less the best later call;
-* runs/s of numpy (the engine's defaults: one thread, its default chunk) and of JAX at each
+* runs/s of numpy (the engine's defaults: a thread per core, its default chunk) and of JAX at each
   N (default 10^4, 10^5, 10^6, 10^7). An N whose results and inputs would not fit in
   half the machine's memory is skipped, with the figure.
 
@@ -46,6 +46,7 @@ from machine_info import describe
 from readme_section import write_section
 
 from yaan_sim.engines.vector import VectorModel
+from yaan_sim.engines.vector.runtime import default_threads
 
 try:
     import jax
@@ -245,7 +246,8 @@ def readme_text(mdl, outs, one_numpy, one_jax, first, agree_one, agree_ens, rows
         f"| {agree_one:.1e} |",
         f"| the same, 1,000 samples | - | {agree_ens:.1e} |",
         "",
-        f"Runs per second ({len(outs)} outputs returned; numpy with its defaults, one thread):",
+        f"Runs per second ({len(outs)} outputs returned; numpy with its defaults: "
+        f"{default_threads()} thread(s), one per core; XLA uses every core):",
         "",
         "| N | numpy | JAX | JAX chunk; compile (once per chunk size) | JAX / numpy |",
         "|---|---|---|---|---|",

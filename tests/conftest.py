@@ -43,6 +43,9 @@ def _session_cache() -> str:
 # Before yaan_sim is imported anywhere: keep the translation cache inside the test session.
 _OWN_CACHE = "YAAN_SIM_CACHE" not in os.environ
 os.environ.setdefault("YAAN_SIM_CACHE", _session_cache())
+# One thread a run: pytest-xdist's workers fill the cores already (tests that run on
+# several threads say so; test_vector_runtime.py tests the default).
+os.environ.setdefault("YAAN_SIM_THREADS", "1")
 
 
 def pytest_configure(config):

@@ -8,7 +8,9 @@ test with the construction it runs.
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 
 import numpy as np
 import pandas as pd
@@ -485,6 +487,45 @@ def test_chunks_and_threads_split_the_samples(tmp_path):
         # Level = 10 + gain * t; Read = sample / 2 * t (the table's y is 4 * sample at 8)
         np.testing.assert_array_equal(ds["level"].values[:, -1, 1], 10 + 2 * np.arange(n))
         np.testing.assert_array_equal(ds["read"].values[:, 2, 0], np.arange(n))
+
+
+def test_default_threads(monkeypatch):
+    from yaan_sim.engines.vector.runtime import THREADS_VARIABLE, default_threads
+
+    monkeypatch.delenv(THREADS_VARIABLE, raising=False)
+    assert default_threads() == len(os.sched_getaffinity(0))
+    off_main: list[int] = []
+    worker = threading.Thread(target=lambda: off_main.append(default_threads()))
+    worker.start()
+    worker.join()
+    assert off_main == [1]  # a dask task's thread: its caller runs tasks side by side
+    monkeypatch.setenv(THREADS_VARIABLE, " 3 ")
+    assert default_threads() == 3
+    for bad in ("0", "two", "-1", "1.5"):
+        monkeypatch.setenv(THREADS_VARIABLE, bad)
+        with pytest.raises(YaanSimError, match=f"{THREADS_VARIABLE}='{re.escape(bad)}': give"):
+            default_threads()
+
+
+def test_threads_of_a_run_the_run_then_the_model_then_the_default(tmp_path, monkeypatch):
+    from yaan_sim.engines.vector.runtime import THREADS_VARIABLE
+
+    vm = _model(tmp_path, PARKS)
+    used: list[int] = []
+    integrate = vm._integrate
+
+    def spy(*args):
+        used.append(args[-1])
+        return integrate(*args)
+
+    monkeypatch.setattr(vm, "_integrate", spy)
+    monkeypatch.setenv(THREADS_VARIABLE, "5")
+    vm.run(samples=3)
+    vm.run(samples=3, threads=2)
+    vm.threads = 4
+    vm.run(samples=3)
+    vm.run(samples=3, threads=0)
+    assert used == [5, 2, 4, 1]
 
 
 def test_default_chunk_size(tmp_path):

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import math
 import operator
+import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -46,6 +48,30 @@ __all__ = ["UnsupportedConstructError", "VectorModel"]
 
 _RPREC = 1e-5  # PySD's Time.rprec
 
+#: the environment variable that sets the threads of a run (a whole number >= 1)
+THREADS_VARIABLE = "YAAN_SIM_THREADS"
+
+
+def default_threads() -> int:
+    """Threads for the chunks of a run: ``YAAN_SIM_THREADS`` where set; else, on the main
+    thread, the cores this process may use (the 10k ensemble: 4.2 s on one core of this
+    2-core machine, 3.3 s on two); 1 on any other thread (a dask worker's task, a server's
+    request), whose caller already runs work side by side."""
+    text = os.environ.get(THREADS_VARIABLE, "").strip()
+    if text:
+        if not text.isdigit() or int(text) < 1:
+            raise YaanSimError(
+                f"{THREADS_VARIABLE}={text!r}: give a whole number of threads of at least 1 "
+                f"(e.g. {THREADS_VARIABLE}=1 for one), or unset it to use every core"
+            )
+        return int(text)
+    if threading.current_thread() is not threading.main_thread():
+        return 1
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
 
 class VectorModel:
     """A .mdl compiled to numpy, run for many samples at once."""
@@ -53,9 +79,9 @@ class VectorModel:
     #: samples integrated together; larger chunks are split (results are the same);
     #: None: the engine's own default (:meth:`default_chunk_size`)
     chunk_size: int | None = None
-    #: threads for the chunks of one run (numpy releases the GIL in its loops; 2 helps
-    #: on an idle 2-core machine, not on a busy one or under a process pool)
-    threads: int = 1
+    #: threads for the chunks of one run (numpy releases the GIL in its loops); None:
+    #: :func:`default_threads` (the cores this process may use, on the main thread)
+    threads: int | None = None
 
     def __init__(self, plan: Plan):
         self.plan = plan
@@ -329,7 +355,8 @@ class VectorModel:
 
         Samples are integrated in chunks of ``chunk_size`` (default
         ``VectorModel.chunk_size``) so that arrays stay in cache, on ``threads`` threads
-        (default ``VectorModel.threads``: numpy releases the GIL in its loops).
+        (default ``VectorModel.threads``, else :func:`default_threads`: numpy releases the
+        GIL in its loops).
         """
         plan = self.plan
         if samples is not None:
@@ -416,9 +443,8 @@ class VectorModel:
             np.float64(sp),
             t0 != t_model,
         )
-        workers = self.threads if threads is None else int(threads)
         parts = self._integrate(
-            prog, P, SC, SCI, args, samples or 1, self._chunk(chunk_size), workers
+            prog, P, SC, SCI, args, samples or 1, self._chunk(chunk_size), self._threads(threads)
         )
         return self._dataset(returns, parts, saved, samples)
 
@@ -428,6 +454,13 @@ class VectorModel:
             if size is not None:
                 return max(1, int(size))
         return self.default_chunk_size()
+
+    def _threads(self, threads: int | None) -> int:
+        """Threads for the chunks: the run's ``threads``, the model's, :func:`default_threads`."""
+        for n in (threads, self.threads):
+            if n is not None:
+                return max(1, int(n))
+        return default_threads()
 
     def default_chunk_size(self) -> int:
         """About 64k elements (512 KiB) in the largest variable, so that a step's arrays
