@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import subprocess
 import sys
@@ -19,9 +20,12 @@ from support.fake_results import TARGET, make_results
 from yaan_sim.errors import YaanSimError
 from yaan_sim.outputs import charts
 from yaan_sim.outputs.evaluate import evaluate
-from yaan_sim.outputs.goals import load_goals
+from yaan_sim.outputs.goals import GoalSet, load_goals
 from yaan_sim.outputs.observed import load_observed
 from yaan_sim.tables import display_width
+
+#: the quarter-year points of a year (the fake results' saved times)
+Q = np.linspace(0.0, 1.0, 5)
 
 
 @pytest.fixture(autouse=True)
@@ -166,10 +170,10 @@ def test_panels_share_one_legend_below_and_keep_each_note_in_the_panel():
         assert [t.get_text() for t in ax.get_legend().get_texts()] == [note.get_text()]
         assert note.get_text() == f"曲线重合：\n{same}"
     assert _render(fig) == []
-    # a goal against its 2016 level keeps that label beside another's target
+    # a goal against its 2015 level keeps that label beside another's target
     both = charts.plot_goal_panels(res, ["revenue_city", "so2_controlled"], lang="zh")
     labels = [t.get_text() for t in both[0, 0].figure.legends[0].get_texts()]
-    assert "目标 2020" in labels and "2016年水平" in labels
+    assert "目标 2020" in labels and "2015年水平" in labels
     parks = charts.plot_park_trajectories(res, lang="zh")
     assert len(parks[0, 0].figure.legends) == 1 and _note(parks[0, 0])
 
@@ -312,7 +316,33 @@ def test_trend_and_baseline_goals(ds):
     assert not _gid(ax, "target") and "须逐年下降" in ax.get_ylabel()
     ax = charts.plot_goal(ds, "so2_controlled", lang="en")
     (base,) = _gid(ax, "target")
-    assert base.get_label() == "2016 level" and base.get_ydata()[0] == pytest.approx(3000)
+    # the goal table's target: SO2's 2015 calendar-year total (3000 on 1 January 2016,
+    # falling 1 % a year), not its rate at a point in time
+    expected = evaluate(ds, load_goals(), lang="en").query(
+        "goal_id == 'so2_controlled' and scope_name == \"Ya'an\""
+    )["target"]
+    assert base.get_label() == "2015 level"
+    assert base.get_ydata()[0] == pytest.approx(float(expected.iloc[0]), rel=1e-12)
+    assert base.get_ydata()[0] == pytest.approx(3000 / 0.99 * float(np.trapezoid(0.99**Q, Q)))
+
+
+def test_each_scenario_has_its_own_baseline_level_where_they_differ():
+    """A baseline year inside the plan period (a user's goal file): each scenario is held
+    to its own level, so each gets its own line, in its colour."""
+    goal = load_goals()["so2_controlled"]
+    late = dataclasses.replace(goal, baseline_year=2017)
+    res = make_results(scenarios={"a": {}, "b": {"emission_change": -0.2}})
+    ax = charts.plot_goal(res, late, lang="en")
+    lines = _gid(ax, "target")
+    assert [line.get_color() for line in lines] == ["C0", "C1"]
+    assert [line.get_label() for line in lines] == ["2017 level", "_nolegend_"]
+    table = evaluate(res, GoalSet([late]), lang="en")
+    assert [line.get_ydata()[0] for line in lines] == pytest.approx(
+        table[table["scope_name"] == "Ya'an"]["target"].tolist(), rel=1e-12
+    )
+    same = make_results(scenarios={"a": {}, "b": {"revenue_growth": 0.3}})
+    ax = charts.plot_goal(same, goal, lang="en")  # the same level for both: one line
+    assert [line.get_color() for line in _gid(ax, "target")] == ["k"]
 
 
 def test_bad_arguments(ds):

@@ -190,17 +190,19 @@ def test_falling_every_year(goals):
     assert late["value"] == pytest.approx((ratio(2019) / ratio(2018) - 1) * 100, rel=1e-9)
 
 
-def test_pollutants_controlled_against_2016(goals):
+def test_pollutants_controlled_against_2015(goals):
     rising = make_results(emission_change=0.01)
     t = evaluate(rising, goals)
     cod = _row(t, "cod_controlled", "Ya'an")
-    assert cod["target"] == pytest.approx(1000.0 * K(0.01))  # the 2016 total
+    # the 2015 total (the year before the plan period): from 1000 / 1.01 on 1 January
+    assert cod["target"] == pytest.approx(1000.0 / 1.01 * K(0.01))
     assert cod["value"] == pytest.approx(1000 * 1.01**4 * K(0.01))
     assert cod["status"] == "missed"
     mid = _row(evaluate(rising, goals, year=2018), "nox_controlled", "Ya'an")
-    assert mid["growth_needed_pct"] == pytest.approx((1 / 1.01 - 1) * 100)
+    # from 2018 back to the 2015 level by 2020: 1.01 ** -3 over two years
+    assert mid["growth_needed_pct"] == pytest.approx((1.01**-1.5 - 1) * 100)
     assert mid["growth_simulated_pct"] == pytest.approx(1.0)
-    assert mid["status"] == "at risk"  # 2 pp/yr above the rate needed: within 5 pp
+    assert mid["status"] == "at risk"  # 2.5 pp/yr above the rate needed: within 5 pp
     falling = evaluate(make_results(emission_change=-0.01), goals)
     assert set(falling[falling["goal_id"].str.endswith("_controlled")]["status"]) == {"met"}
 
@@ -521,6 +523,33 @@ def test_results_without_a_goals_baseline_year_say_which_year_is_missing(goals):
     )
 
 
+def test_the_year_before_the_plan_stays_history_in_every_scenario(goals):
+    """A lever that acts on a rate at once (the removal of air pollutants) makes it jump
+    at the plan start, 2016.0. The 2015 total, the level the pollutant goals hold every
+    scenario to, must not see that jump: its last saved quarter takes the value at
+    2015.75 (the trapezoid over 2015-2016 would take half of 2016.0's)."""
+    ds = make_results(scenarios={"a": {}, "b": {}})
+    cut = (ds["scenario"] == "b") & (ds["time"] >= 2016.0)
+    ds["emissions"] = ds["emissions"].where(~cut, ds["emissions"] / 2)
+    ds.attrs["plan_start"] = 2016.0
+
+    def so2_targets(results):
+        t = evaluate(results, goals)
+        rows = t[(t["goal_id"] == "so2_controlled") & (t["scope_name"] == "Ya'an")]
+        return rows.set_index("scenario")["target"]
+
+    city = ds["emissions"].sel(pollutant="SO2").sum("park").sel(scenario="a")
+    q = city.sel(time=[2015.0, 2015.25, 2015.5, 2015.75]).values
+    by_hand = 0.25 * ((q[0] + q[1]) / 2 + (q[1] + q[2]) / 2 + (q[2] + q[3]) / 2 + q[3])
+    assert so2_targets(ds).tolist() == pytest.approx([by_hand, by_hand], rel=1e-12)
+    two = yearly(ds["emissions"].sel(pollutant="SO2").sum("park"), "total", 2016.0)
+    assert two.sel(year=2015).values.tolist() == pytest.approx([by_hand] * 2, rel=1e-12)
+    assert yearly(city, "total", 2016.0).sel(year=2016) == yearly(city, "total").sel(year=2016)
+    del ds.attrs["plan_start"]  # results that do not say when the levers start: trapezoid
+    a, b = so2_targets(ds).tolist()
+    assert b < a and a != pytest.approx(by_hand, rel=1e-9)  # the jump leaks into 2015
+
+
 COLUMNS = (  # noqa: SIM905 (the columns evaluate's docstring lists, in its order)
     "goal_id goal scope scope_name scope_label binding comparison target value unit gap "
     "gap_pct status basis eval_year goal_year year_first_met growth_needed_pct "
@@ -551,7 +580,7 @@ def test_the_plans_goals_need_the_whole_calendar_year(goals):
     with pytest.raises(
         ResultsError,
         match=r"^year 2021 is outside the years the results cover "
-        r"\(2016-2020; they run from 2016 to 2021, and a year's figure is its total",
+        r"\(2015-2020; they run from 2015 to 2021, and a year's figure is its total",
     ):
         evaluate(make_results(), goals, year=2021)
 

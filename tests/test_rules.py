@@ -240,8 +240,8 @@ def test_goal_gaps_by_hand(goals):
     assert float(gaps.sel(outcome="revenue_park:Hanyuan")) == pytest.approx(hanyuan)
     # energy per output changes by -3 % every year: the largest change is -3 (% a year)
     assert float(gaps.sel(outcome="energy_per_output")) == pytest.approx(-3.0)
-    # COD grows 1 % a year from 1000 at the start of 2016: 2020's total minus 2016's
-    cod = 1000 * (year_total(1.01, 2020) - year_total(1.01, 2016))
+    # COD grows 1 % a year from 1000 at the start of 2016: 2020's total minus 2015's
+    cod = 1000 * (year_total(1.01, 2020) - year_total(1.01, 2015))
     assert float(gaps.sel(outcome="cod_controlled")) == pytest.approx(cod)
     assert gaps["sign"].values.tolist() == [1.0, 1.0, -1.0, -1.0]
     assert gaps["target"].values[:3].tolist() == [2000.0, 200.0, 0.0]

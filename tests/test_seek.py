@@ -36,7 +36,7 @@ def test_the_smallest_change_is_found_and_is_minimal(model, plan):
     assert res.feasible and "Smallest change" in res.message
     g = res.goals.iloc[0]
     assert not g["met_before"] and g["gap_before"] > 1
-    assert abs(g["value_after"]) < 1e-3  # SO2 in 2020 back at its 2016 level (t/Year)
+    assert abs(g["value_after"]) < 1e-3  # SO2 in 2020 back at its 2015 level (t/Year)
     # a little less of the same change no longer meets the goal
     from yaan_sim.analysis.seek_levers import parse_levers
     from yaan_sim.analysis.seek_problem import SeekProblem
@@ -47,7 +47,7 @@ def test_the_smallest_change_is_found_and_is_minimal(model, plan):
         model, plan, variables, bases, ["so2_controlled"], res_goals(), None, h, "auto"
     )
     d = np.array(list(res.shifts.values()))
-    # (the gap is 2020 SO2 less its 2016 level: above 0 is missed)
+    # (the gap is 2020 SO2 less its 2015 level: above 0 is missed)
     assert pr.gaps(0.98 * d)[0, 0] > 1e-3 > abs(pr.gaps(d)[0, 0])
     # the energy-carrying group, which burns most of the fossil fuel, moves more
     ch = res.levers.set_index("lever")["change"]

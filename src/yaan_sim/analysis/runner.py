@@ -217,13 +217,17 @@ def run_chunk(payload: Mapping[str, Any], model: ModelLike | None = None) -> xr.
     overrides = dict(payload["overrides"])
     overrides.update(payload.get("design") or {})
     # history, then policy: from the model's start, the levers acting from the plan start
-    horizon, overrides = history_then_policy(model, overrides, Horizon(*payload["horizon"]))
-    return engine.run(
+    plan_horizon = Horizon(*payload["horizon"])
+    horizon, overrides = history_then_policy(model, overrides, plan_horizon)
+    ds = engine.run(
         overrides,
         horizon,
         samples=payload["samples"],
         return_vars=payload["return_vars"],
     )
+    if horizon.start < plan_horizon.start:  # as results.finish records it: the goals'
+        ds.attrs["plan_start"] = float(plan_horizon.start)  # yearly figures read it
+    return ds
 
 
 def assemble(chunks: Sequence[xr.Dataset], design: Design | None) -> xr.Dataset:

@@ -96,14 +96,14 @@ def revenue_table(ds: xr.Dataset, year: float | None = None) -> str:
     """2020 (or the last whole year) revenue per park and the city total, as text: the
     calendar-year total where the results cover the year (as the goals are judged), else
     the rate at the start of the year."""
-    from yaan_sim.outputs.calendar_years import calendar_years, yearly
+    from yaan_sim.outputs.calendar_years import calendar_years, plan_start_of, yearly
 
     times = ds["time"].values
     whole = calendar_years(times)
     if year is None:
         year = 2020.0 if 2020 in whole else float(whole[-1]) if whole else float(times[-1])
     if int(year) in whole and year == int(year):
-        rev = yearly(ds["revenue"], "total").sel(year=int(year))
+        rev = yearly(ds["revenue"], "total", plan_start_of(ds)).sel(year=int(year))
         what = "calendar-year total, 亿元"
     else:
         rev = ds["revenue"].sel(time=year)

@@ -63,9 +63,24 @@ def annual(da: xr.DataArray) -> xr.DataArray:
     )
 
 
-def year_weights(times, how: str) -> tuple[list[int], np.ndarray]:
+def plan_start_of(ds: xr.Dataset) -> float | None:
+    """When the results' levers start to act (``attrs["plan_start"]``), if recorded."""
+    value = ds.attrs.get("plan_start")
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def year_weights(times, how: str, plan_start: float | None = None) -> tuple[list[int], np.ndarray]:
     """The calendar years ``times`` cover and the weights (year, time) of each year's
-    measure: ``total`` or ``end`` (see :func:`yearly`)."""
+    measure: ``total`` or ``end`` (see :func:`yearly`).
+
+    The value saved at ``plan_start`` already carries the plan's levers (one that acts on
+    a rate at once, such as the removal of air pollutants, makes the rate jump there). So
+    the total of the year that ends at the plan start holds its last value before it over
+    its last saved interval: that year stays history, the same in every scenario (the
+    level the pollutant goals are measured against)."""
     t = np.asarray(times, dtype=float)
     years = calendar_years(t)
     if not years:
@@ -73,14 +88,22 @@ def year_weights(times, how: str) -> tuple[list[int], np.ndarray]:
             f"the results ({t[0]:g} to {t[-1]:g}) hold no whole calendar year: run at least "
             "one full year"
         )
-    return years, np.vstack([weights(t, y, y + 1, how) for y in years])
+    W = np.vstack([weights(t, y, y + 1, how) for y in years])
+    if plan_start is not None and how == "total":
+        for row, y in zip(W, years, strict=True):
+            at = np.flatnonzero(np.abs(t - plan_start) < 1e-6)
+            if abs(y + 1 - plan_start) < 1e-6 and at.size and at[0] > 0:
+                row[at[0] - 1] += row[at[0]]  # the interval's end takes its start's value
+                row[at[0]] = 0.0
+    return years, W
 
 
-def yearly(da: xr.DataArray, how: str) -> xr.DataArray:
+def yearly(da: xr.DataArray, how: str, plan_start: float | None = None) -> xr.DataArray:
     """Each calendar year's measure of ``da``, indexed by ``year``: ``total`` (the
-    integral of a rate over [Y, Y+1], :func:`yaan_sim.outputs.measures.weights`) or
-    ``end`` (a stock's value at Y+1.0, the end of the year)."""
-    years, W = year_weights(da["time"].values, how)
+    integral of a rate over [Y, Y+1], :func:`yaan_sim.outputs.measures.weights`; the year
+    before ``plan_start`` ends before it, :func:`year_weights`) or ``end`` (a stock's
+    value at Y+1.0, the end of the year)."""
+    years, W = year_weights(da["time"].values, how, plan_start)
     w = xr.DataArray(W, dims=("year", "time"), coords={"year": years, "time": da["time"].values})
     out = xr.dot(da, w, dim="time").transpose(..., "year")
     return out.rename(da.name) if da.name is not None else out

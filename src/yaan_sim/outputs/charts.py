@@ -21,9 +21,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from yaan_sim.errors import YaanSimError
-from yaan_sim.outputs.calendar_years import annual
 from yaan_sim.outputs.fonts import font_rc
 from yaan_sim.outputs.goal_metrics import (
+    annual_metric,
     goal_unit,
     metric_series,
     observed_figures,
@@ -133,6 +133,23 @@ def _scenario_name(sc, lang: str, titles: dict | None) -> str:
     return scenario_label(sc, lang, titles) if sc is not None else ""
 
 
+def _baseline_levels(ds, goal: Goal, parks, scen: list[str | None]) -> list[float]:
+    """The level each scenario is held to by a goal against a baseline year: its figure
+    in that year as the goal table takes it (the calendar-year total; an ensemble's
+    median). A baseline year before the plan is history, one level for every scenario."""
+    figures = annual_metric(ds, goal, parks)
+    if goal.baseline_year not in figures["year"].values:
+        years = figures["year"].values
+        raise YaanSimError(
+            f"goal {goal.id!r} is measured against {goal.baseline_year}, which the results "
+            f"do not cover ({years.min()}-{years.max()}): run from the model's start"
+        )
+    base = figures.sel(year=goal.baseline_year)
+    if "sample" in base.dims:
+        base = base.median("sample")
+    return [float(base.sel(scenario=sc) if sc is not None else base) for sc in scen]
+
+
 def _color(i: int) -> str:
     return f"C{i % 10}"
 
@@ -217,18 +234,17 @@ def _plot_goal(ds, goal: Goal, scope_name, ax, lang, observed, scenarios, legend
         )
         ax.plot([goal.year], [target], marker="*", color="k", ms=10, ls="none", gid="target_point")
     elif goal.uses_baseline:
-        base = annual(series).sel(year=goal.baseline_year)
-        for d in ("scenario", "sample"):
-            if d in base.dims:
-                base = base.median(d) if d == "sample" else base.isel({d: 0})
-        ax.axhline(
-            float(base),
-            color="k",
-            ls="--",
-            lw=1.2,
-            gid="target",
-            label=_t("baseline", lang, y=goal.baseline_year),
-        )
+        levels = _baseline_levels(ds, goal, parks, scen)
+        one = np.allclose(levels, levels[0], rtol=1e-9, atol=0)
+        for i, level in enumerate(levels[:1] if one else levels):
+            ax.axhline(
+                level,
+                color="k" if one else _color(i),
+                ls="--",
+                lw=1.2,
+                gid="target",
+                label=_t("baseline", lang, y=goal.baseline_year) if i == 0 else "_nolegend_",
+            )
     if observed is not None and len(observed):
         years = sorted({int(y) for y in observed["year"]})
         figures = observed_figures(observed)  # indexed once, read for every year

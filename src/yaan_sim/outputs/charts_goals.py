@@ -9,6 +9,7 @@ import functools
 import numpy as np
 
 from yaan_sim.errors import YaanSimError
+from yaan_sim.outputs.calendar_years import annual
 from yaan_sim.outputs.charts import (
     MODEL_SCOPE,
     STATUS_COLORS,
@@ -22,7 +23,6 @@ from yaan_sim.outputs.charts import (
     _t,
     _tr,
     _with_fonts,
-    annual,
     check_results,
     load_goals,
     metric_series,

@@ -14,7 +14,7 @@ import pandas as pd
 import xarray as xr
 
 from yaan_sim.errors import ResultsError, YaanSimError
-from yaan_sim.outputs.calendar_years import annual, year_weights
+from yaan_sim.outputs.calendar_years import annual, plan_start_of, year_weights
 from yaan_sim.outputs.dataset import build_dataarray
 from yaan_sim.outputs.generic_goals import (
     MODEL_SCOPE,
@@ -282,7 +282,8 @@ class YearlyTotals:
             da = _variable(self.ds, goal, name, check_unit)
             self._checked.add((goal.id, key, check_unit))
             if key not in self._read:
-                self._read[key] = _ParkValues(da, "total" if is_flow(self.ds, name) else "end")
+                how = "total" if is_flow(self.ds, name) else "end"
+                self._read[key] = _ParkValues(da, how, plan_start_of(self.ds))
         return self._read[key]
 
     def values(self, goal: Goal, name: str, parks: Sequence[str], check_unit: bool):
@@ -302,14 +303,14 @@ class _ParkValues:
     over the park axis, ``xr.dot`` of Variables): the same numbers to the last bit, so a
     figure exactly at its target stays at it."""
 
-    def __init__(self, da: xr.DataArray, how: str):
+    def __init__(self, da: xr.DataArray, how: str, plan_start: float | None = None):
         self.da = da
         self.park_axis = da.dims.index("park")
         self.values = da.values
         self.summed = tuple(d for d in da.dims if d != "park")
         self.lead = [d for d in self.summed if d != "time"]
         self.at = {str(p): i for i, p in enumerate(da["park"].values)}
-        years, weights = year_weights(da["time"].values, how)
+        years, weights = year_weights(da["time"].values, how, plan_start)
         self.weights = xr.Variable(("year", "time"), weights)
         kept = xr.Coordinates(
             {k: v for k, v in da.coords.items() if set(v.dims) <= set(self.lead)}

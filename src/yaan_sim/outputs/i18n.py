@@ -307,8 +307,9 @@ RULES: dict[str, list[str]] = {
         "the metric failed to fall in some year already; <b>at risk</b> if the simulated path "
         "fails to fall in a later year; <b>on track</b> if it falls every year to the goal "
         "year; <b>met</b> when the goal year is reached with a fall in every year.",
-        'Pollutants "controlled": the city\'s total in the goal year is not above its 2016 '
-        "level (the plan's total-amount control, 二(五)3; no figure is set for Ya'an).",
+        'Pollutants "controlled": the city\'s total in the goal year is not above its 2015 '
+        "level, the year before the plan period (the plan's total-amount control, 二(五)3; no "
+        "figure is set for Ya'an).",
         "With an ensemble (sample dim), the columns describe the median path and P(met) is "
         "the share of samples that meet the goal.",
     ],
@@ -322,8 +323,8 @@ RULES: dict[str, list[str]] = {
         "逐年下降(单位产值能耗、用水量):数值为截至评估年的最大同比变化,须小于0。已有某年未下降为"
         "<b>未达标</b>;模拟路径此后某年未下降为<b>有风险</b>;此后逐年下降为<b>有望达标</b>;"
         "到目标年份逐年下降为<b>达标</b>。",
-        "主要污染物“得到有效控制”:全市排放总量在目标年份不高于2016年水平(规划二(五)3 污染物排放"
-        "总量控制制度;雅安未公布具体数值)。",
+        "主要污染物“得到有效控制”:全市排放总量在目标年份不高于规划期前一年(2015年)的水平"
+        "(规划二(五)3 污染物排放总量控制制度;雅安未公布具体数值)。",
         "集合模拟(sample 维)时,各列描述中位数路径,达标概率为达标样本的比例。",
     ],
 }

@@ -138,7 +138,7 @@ def annual_sheet(ds: xr.Dataset, name: str, lang: str = "zh", element: str | Non
     [statistic,] park, then the city's total; columns: calendar years, a rate's calendar-year
     total or a stock's end-of-year value, as in the goal table). An ensemble is
     summarised by its :data:`QUANTILES`. ``element`` selects a pollutant (or industry)."""
-    from yaan_sim.outputs.calendar_years import yearly
+    from yaan_sim.outputs.calendar_years import plan_start_of, yearly
     from yaan_sim.outputs.goal_metrics import is_flow
     from yaan_sim.outputs.i18n import element_label, place_label
 
@@ -150,7 +150,7 @@ def annual_sheet(ds: xr.Dataset, name: str, lang: str = "zh", element: str | Non
         raise ValueError(f"{name} has dims {extra}: pass element=")
     units = unit_label(str(ds[name].attrs.get("units", "")), lang, annual=True)
     # the goal table's basis: a rate's calendar-year total, a stock's end-of-year value
-    da = yearly(da, "total" if is_flow(ds, name) else "end")
+    da = yearly(da, "total" if is_flow(ds, name) else "end", plan_start_of(ds))
     city = _city_total(ds[name])
     rows = []
     titles = scenario_titles(ds)
