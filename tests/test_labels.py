@@ -256,3 +256,24 @@ def test_a_levers_schedule_is_told_by_its_change_points_per_park():
     assert _describe_lever(draws, "zh") == want
     english = _describe_lever(da, "en")
     assert english == "ETDZ: 2016: 0.1, 2018: 0.2; Hanyuan: 2016: 0.1 → 2020: 0.5; others: 0.05"
+
+
+def test_a_ramp_after_history_is_told_by_its_bends():
+    """The plan's {2016: 0.2, 2020: 0.4} on a run from 2013 to 2021: held, ramped, held. Its
+    first and last values (2013: 0.2 → 2021: 0.4) read as a ramp over the whole run."""
+    from yaan_sim.outputs.report_sections import _describe_lever
+
+    t = np.arange(2013.0, 2021.0 + 1e-9, 0.125)
+    ramp = np.interp(t, [2016.0, 2020.0], [0.2, 0.4])
+    assert _describe_lever(xr.DataArray(ramp, dims=["time"], coords={"time": t})) == (
+        "2016: 0.2 → 2020: 0.4"
+    )
+    # the pre-plan default differs: the step at the plan start, then the ramp
+    stepped = np.where(t < 2016.0, 0.1, ramp)
+    assert _describe_lever(xr.DataArray(stepped, dims=["time"], coords={"time": t})) == (
+        "2013: 0.1, 2016: 0.2 → 2020: 0.4"
+    )
+    rising = 0.1 * 1.5 ** (t - 2013.0)  # no straight pieces: first and last
+    assert _describe_lever(xr.DataArray(rising, dims=["time"], coords={"time": t})) == (
+        "2013: 0.1 → 2021: 2.563"
+    )

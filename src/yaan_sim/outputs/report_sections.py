@@ -124,12 +124,30 @@ def _time_text(da: xr.DataArray) -> str:
 
 
 def _series_text(v: np.ndarray, t: np.ndarray) -> str:
-    """:func:`_time_text` of values ``v`` at times ``t``."""
+    """:func:`_time_text` of values ``v`` at times ``t``: steps as ``t: value`` at each
+    change; a ramp by its bends, ``2016: 0.2 → 2020: 0.4`` (held before the first and after
+    the last), as a scenario's schedule is written; else first → last."""
     if np.allclose(v, v[0], equal_nan=True):
         return _sig(v[0])
     steps = (np.flatnonzero(~np.isclose(v[1:], v[:-1])) + 1).tolist()
     if len(steps) <= 3:
         return ", ".join([f"{t[0]:g}: {_sig(v[0])}"] + [f"{t[i]:g}: {_sig(v[i])}" for i in steps])
+    slope = np.diff(v) / np.diff(t)
+    turns = np.flatnonzero(~np.isclose(slope[1:], slope[:-1], rtol=1e-6, atol=1e-12)) + 1
+    bends = [0, *turns.tolist(), len(v) - 1]
+    told = [("", 0)]  # (joint, index): "t: value" at each, after its joint
+    for a, b in itertools.pairwise(bends):
+        if np.isclose(v[a], v[b]):
+            continue  # held
+        if b == a + 1:  # a step from one saved time to the next
+            told.append((", ", b))
+            continue
+        if told[-1][1] != a:  # a ramp starting later: say where (its start replaces
+            start = len(told) == 1 and np.isclose(v[0], v[a])  # a first value held to it)
+            told = [("", a)] if start else [*told, (", ", a)]
+        told.append((" → ", b))
+    if len(told) <= 5:
+        return "".join(f"{joint}{t[i]:g}: {_sig(v[i])}" for joint, i in told)
     return f"{t[0]:g}: {_sig(v[0])} → {t[-1]:g}: {_sig(v[-1])}"
 
 
