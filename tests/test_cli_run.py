@@ -218,3 +218,19 @@ def test_a_horizon_option_that_is_not_a_horizon_exits_2(tmp_path, capsys, horizo
     assert main([*argv, "--horizon", horizon]) == 2
     err = capsys.readouterr().err
     assert message in err and "--horizon" in err and not out.exists()
+
+
+def test_an_ensemble_that_ends_at_2020_says_its_goals_are_judged_in_2019(tmp_path, capsys):
+    """--horizon 2016:2020 ends at 2020.0: its last whole calendar year is 2019, so the goal
+    table is 2019's. Said, with the horizon that judges 2020; not said for 2016:2021."""
+    args = ["ensemble", "uncertain/plan-uncertain.yaml", "-n", "2", "--no-progress"]
+    assert main([*args, "--horizon", "2016:2020", "-o", str(tmp_path / "a.nc")]) == 0
+    out, err = capsys.readouterr()
+    assert "Goals (2019;" in out
+    assert (
+        "the run ends at 2020, so its last whole calendar year is 2019: the 2020 goals are "
+        "judged on 2019's figures; to judge them in 2020 run to 2021 (e.g. --horizon 2016:2021)"
+    ) in err
+    assert main([*args, "--horizon", "2016:2021", "-o", str(tmp_path / "b.nc")]) == 0
+    out, err = capsys.readouterr()
+    assert "Goals (2020;" in out and "judged on" not in err

@@ -523,6 +523,21 @@ def test_cli_validate_exit_codes(tmp_path, capsys):
     assert "did you mean 'Entry threshold'?" in err and "Traceback" not in err
 
 
+def test_cli_validate_checks_a_goals_file_as_goals(model, tmp_path, capsys):
+    """`yaan-sim validate scenarios/*.yaml` (the README's command) takes in the goals file:
+    it is checked as goals, not refused as a scenario with unknown keys."""
+    shipped = sorted(str(p) for p in SCENARIOS_DIR.glob("*.yaml"))
+    assert any(p.endswith("plan-goals.yaml") for p in shipped)
+    assert main(["validate", *shipped]) == 0
+    out = capsys.readouterr().out
+    assert f"{len(shipped)} of {len(shipped)} files valid" in out
+    bad = write(tmp_path, "my-goals.yaml", "goals:\n  - id: x\n    name_en: X\n")
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "my-goals.yaml:2: goal 'x': key 'comparison': missing" in err
+    assert "unknown key" not in err and "Traceback" not in err
+
+
 # --- the shipped scenarios (real fx_model) ---------------------------------------------------
 # `model` is the real model (models/yaan_parks.mdl), a session fixture of conftest.py.
 def test_the_scenario_set_is_shipped():

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -177,13 +178,22 @@ def output_option(
     return p
 
 
+def is_goals_file(ref: str | Path) -> bool:
+    """Whether a file named on the command line is a goals file (``*-goals.yaml``), not a
+    scenario, by the name the shipped ones have."""
+    name = Path(ref).name
+    return name.endswith(("-goals.yaml", "-goals.yml", ".goals.yaml")) or name == "goals.yaml"
+
+
 def horizon_option(help: str | None = None) -> Any:
     p = _parent()
     p.add_argument(
         "--horizon",
         metavar="START:STOP[:STEP[:SAVEPER]]",
         help=help
-        or "years to simulate, e.g. 2016:2020 (default: the scenario's, else the model's)",
+        or "years to simulate, e.g. 2016:2021, to the end of 2020 (the goals are judged on "
+        "calendar-year totals); the scenarios' levers act from START, the .mdl's defaults "
+        "before it (default: the scenario's horizon, else the model's)",
     )
     return p
 
@@ -240,7 +250,7 @@ def parse_horizon(text: str | None, model: Any) -> Any:
         return None
     from yaan_sim.model.load import Horizon
 
-    form = "write START:STOP[:STEP[:SAVEPER]], e.g. 2016:2020"
+    form = "write START:STOP[:STEP[:SAVEPER]], e.g. 2016:2021"
     try:
         vals = [float(x) for x in text.split(":")]
     except ValueError:
@@ -347,6 +357,14 @@ def default_year(year: int | None, horizon: Any, goal_year: int = 2020) -> int:
     default the goal year, or the last whole year of a shorter run."""
     first, last = math.ceil(horizon.start - 1e-9), math.floor(horizon.stop + 1e-9) - 1
     if year is None:
+        if first <= last < goal_year:  # said, as the goals are then judged early
+            print(
+                f"yaan-sim: notice: the run ends at {horizon.stop:g}, so its last whole "
+                f"calendar year is {last}: the {goal_year} goals are judged on {last}'s "
+                f"figures; to judge them in {goal_year} run to {goal_year + 1} (e.g. "
+                f"--horizon {first}:{goal_year + 1})",
+                file=sys.stderr,
+            )
         return min(goal_year, last)
     if not first <= year <= last:
         if first > last:

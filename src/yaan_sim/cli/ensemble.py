@@ -27,6 +27,7 @@ from yaan_sim.cli._common import (
     year_option,
 )
 from yaan_sim.errors import YaanSimError
+from yaan_sim.tables import format_number
 
 DEFAULT_OUT = Path("out") / "ensemble.nc"
 
@@ -190,7 +191,8 @@ def print_goal_probabilities(ds: xr.Dataset, year: int | None, goals: Any = None
     ]
     when = year if year is not None else "each goal at its own year"
     print(f"Goals ({when}; value = median path; p_met = share of samples meeting the goal):")
-    print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    # as evaluate prints them: thousands separated, never in scientific notation
+    print(table[cols].to_string(index=False, float_format=format_number))
 
 
 def write_fan(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,9 +14,9 @@ import xarray as xr
 
 from yaan_sim.cli._common import (
     check_outputs,
-    default_year,
     engine_option,
     force_option,
+    is_goals_file,
     model_option,
     nonfinite_option,
     run_horizon,
@@ -85,11 +86,6 @@ def register(sub: Any) -> None:
         "Chinese names and units such as 亿元 or 万元 are accepted)",
     )
     p.set_defaults(func=cmd_run)
-
-
-def _is_goals_file(ref: str) -> bool:
-    name = Path(ref).name
-    return name.endswith(("-goals.yaml", "-goals.yml", ".goals.yaml")) or name == "goals.yaml"
 
 
 def revenue_table(ds: xr.Dataset, year: float | None = None) -> str:
@@ -167,7 +163,7 @@ def check_reaches_goal_year(scenarios: Sequence[ScenarioLike], model: ModelLike)
     year = max(g.year for g in load_goals())
     for sc in scenarios:
         horizon = run_horizon(model, [sc])
-        if default_year(None, horizon, year) < year:  # its last whole calendar year
+        if math.floor(horizon.stop + 1e-9) - 1 < year:  # its last whole calendar year
             raise YaanSimError(
                 f"scenario {sc.name!r} runs to {horizon.stop:g}, but the package (--out-dir) "
                 f"judges the plan's goals on {year}'s calendar-year totals, which need a run "
@@ -207,7 +203,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     model = load_model(args.model)
     profile = profile_for(model)
-    refs = [r for r in args.scenarios if not _is_goals_file(r)]
+    refs = [r for r in args.scenarios if not is_goals_file(r)]
     if len(refs) < len(args.scenarios):
         print(
             "yaan-sim run: notice: goals files (*-goals.yaml) are not scenarios; skipped",

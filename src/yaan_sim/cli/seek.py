@@ -28,7 +28,7 @@ def register(sub: Any) -> None:
         "seek",
         parents=[
             year_option(None, "year judged (default: the goal year)"),
-            horizon_option("years to simulate, e.g. 2016:2020"),
+            horizon_option("years to simulate, e.g. 2016:2021 (to the end of 2020)"),
             engine_option(),
             model_option(),
             output_option("RESULT.csv", "also write the lever table (.csv or .xlsx)"),

@@ -1,4 +1,5 @@
-"""``yaan-sim validate``: check scenario files against the model, reporting every problem."""
+"""``yaan-sim validate``: check scenario files against the model, reporting every problem;
+a goals file (``*-goals.yaml``) among them is checked as a goals file."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from yaan_sim.cli._common import model_option
+from yaan_sim.cli._common import is_goals_file, model_option
 
 
 def register(subparsers: Any) -> None:
@@ -16,14 +17,15 @@ def register(subparsers: Any) -> None:
         parents=[model_option("the Vensim model (default: models/yaan_parks.mdl)")],
         help="check scenario files (every problem, with file, line and fix)",
         description="Check scenario YAML files (and the files they extend) against the "
-        "model's levers. Prints every problem; exits 0 when all files are valid, 2 otherwise.",
+        "model's levers, and goals files (*-goals.yaml) as goals files. Prints every problem; "
+        "exits 0 when all files are valid, 2 otherwise.",
     )
     p.add_argument(
         "files",
         nargs="*",
         metavar="FILE",
-        help="scenario files or names (default: every scenario of the model: scenarios/, "
-        "or a scenarios/ folder beside another --model)",
+        help="scenario files or names, or goals files (default: every scenario of the model: "
+        "scenarios/, or a scenarios/ folder beside another --model)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print only the problems")
     p.set_defaults(func=run)
@@ -45,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     bad = 0
     shown: set[str] = set()  # a parent's problems are reported once, not for every child
     for f in files:
-        problems = validate_file(f, model)
+        problems = _goals_problems(f, profile) if is_goals_file(f) else validate_file(f, model)
         if not problems:
             if not args.quiet:
                 print(f"ok      {f}")
@@ -64,3 +66,17 @@ def run(args: argparse.Namespace) -> int:
         n = len(files)
         print(f"{n - bad} of {n} file{'s' if n != 1 else ''} valid")
     return 2 if bad else 0
+
+
+def _goals_problems(path: str, profile: Any) -> list:
+    """Every problem of a goals file, read as the model's goals are (its parks and regions)."""
+    from yaan_sim.outputs.goals import GoalsError, Places, load_goals
+
+    places = None
+    if not profile.is_yaan and profile.mdl_path is not None:
+        places = Places.from_mdl(profile.mdl_path)
+    try:
+        load_goals(path, places=places)
+    except GoalsError as exc:
+        return exc.problems or [str(exc)]
+    return []
