@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from tests.support.calendar_totals import calendar_total
 from yaan_sim.outputs.evaluate import evaluate
@@ -95,6 +96,27 @@ def test_a_constraint_binds_where_the_models_indicator_crosses_its_threshold(run
         ds, "plan", "en"
     )
     assert "energy" not in binding_constraints(ds, "baseline", "en")
+
+
+def test_a_constraint_that_binds_within_the_last_plan_year_counts(runs):
+    """The goals are judged on 2020's totals: land that binds from spring 2020 binds (the
+    values on 1 January alone had said no constraint binds); after 2020 is outside."""
+    ds = runs.copy()
+    land = ds["land_availability"].copy()
+    late = (land["time"] >= 2020.25) & (land["park"] == "ETDZ")
+    land.loc[{"scenario": "plan"}] = land.sel(scenario="plan").where(~late, 0.8)
+    land.loc[{"scenario": "baseline"}] = 2.0  # quota to spare
+    ds["land_availability"] = land
+    ds["public_spending_coverage"] = xr.full_like(ds["land_availability"], 0.995)
+    assert binding_constraints(ds, "plan", "en") == "land quota binds from 2020 in ETDZ"
+    assert binding_constraints(ds, "plan", "zh") == "用地指标自2020年起成为约束（飞地园区(经开区)）"
+    assert binding_constraints(ds, "baseline", "zh") == "未触及任何约束"
+    ds["public_spending_coverage"] = ds["public_spending_coverage"].where(
+        ds["time"] < 2021.0, 0.5
+    )  # short only at the end of 2020: its year is 2020
+    assert binding_constraints(ds, "baseline", "zh") == (
+        "园区财力（政策支出有超过1%未能支付）自2020年起成为约束"
+    )
 
 
 def test_report_has_findings_backtest_and_loop_sections(runs, model, tmp_path):
