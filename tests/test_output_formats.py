@@ -140,6 +140,14 @@ def test_workbook_round_trips_with_goals_parks_levers_sources(results, tmp_path)
     assert (consts["来源"].str.lower().str.startswith("assumed")).any()
     assert len(sheets["观测数据"]) >= 20 and "来源网址" in sheets["观测数据"]
     assert "回测" in sheets
+    # the words of the Chinese workbook are Chinese: no ledger or back-test enumeration and
+    # no goal basis left in English
+    observed, backtest = sheets["观测数据"], sheets["回测"]
+    assert set(observed["范围类型"]) <= {"全市", "全省", "县", "园区"}
+    assert set(observed["类型"]) <= {"总量", "增速", "比重", "目标", "变化"}
+    assert set(observed["可信度"]) <= {"高", "中", "低"}
+    assert set(backtest["用途"]) <= {"拟合", "检验", "不可比", "推算"}
+    assert set(goals["取值口径"]) <= {"全年累计", "总量之比", "年末值", "时点值"}
 
 
 def test_workbook_frozen_panes_number_formats_and_english(results, tmp_path):

@@ -71,6 +71,17 @@ def test_findings_in_chinese_read_as_chinese(runs):
     text = " ".join(f["head"] + " ".join(f["sentences"]) for f in found)
     assert "规划情景" in text and "未达标" in text and "自2016年起需年均增长" in text
     assert "亿元（距目标差" in text  # the revenue's shortfall, as a Chinese report says it
+    # a share's shortfall is in percentage points; the relative gap says what it is of
+    rd = table[(table["goal_id"] == "rd_share") & (table["scenario"] == "plan")].iloc[0]
+    assert (
+        f"%（距目标差{abs(rd['gap']):.1f}个百分点，相当于目标的{abs(rd['gap_pct']):.1f}%）" in text
+    )
+    # falling every year, told as the smallest fall
+    energy = table[(table["goal_id"] == "energy_per_output") & (table["scenario"] == "plan")]
+    fall = abs(energy.iloc[0]["value"])
+    assert (
+        energy.iloc[0]["value"] < 0 and f"至2020年逐年下降，降幅最小的一年下降{fall:.1f}%" in text
+    )
     for word in ("missed", "baseline", "yiyuan", "Dmnl", "short by"):
         assert word not in text, word
     assert not re.search(r"\d\.\d+e[+-]\d", text)  # no scientific notation

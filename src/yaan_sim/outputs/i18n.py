@@ -66,7 +66,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "col.goal": ("goal", "目标"),
     "col.goal_id": ("goal id", "目标编号"),
     "col.place": ("place", "范围"),
-    "col.binding": ("binding", "考核口径"),
+    "col.binding": ("binding", "约束性指标"),
     "col.target": ("target", "目标值"),
     "col.value": ("value", "数值"),
     "col.unit": ("unit", "单位"),
@@ -134,11 +134,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # report
     "report.title": (
         "Ya'an industrial parks: evaluation against the 2016-2020 plan",
-        "雅安市产业园区发展规划(2016-2020年)评估报告",
+        "雅安市贯彻落实《四川省产业园区创新改革发展规划(2016-2020年)》实施方案评估报告",
     ),
     "report.subtitle": (
         "Evaluation year {y}; simulated with yaan-sim.",
-        "评估年份:{y}年;由 yaan-sim 模拟。",
+        "评估年份：{y}年；由 yaan-sim 模拟。",
     ),
     "report.summary": ("Summary", "概要"),
     "report.summary_text": (
@@ -227,7 +227,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "report.subtitle_model": (
         "Goals judged at t = {y}; simulated with yaan-sim.",
-        "目标评估时点:t = {y};由 yaan-sim 模拟。",
+        "目标评估时点：t = {y}；由 yaan-sim 模拟。",
     ),
     "report.subtitle_model_plain": ("Simulated with yaan-sim.", "由 yaan-sim 模拟。"),
     "report.no_assumptions": (
@@ -236,7 +236,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "report.subtitle_model_own": (
         "Each goal judged at its own time; simulated with yaan-sim.",
-        "各目标按其设定时点评估;由 yaan-sim 模拟。",
+        "各目标按其设定时点评估；由 yaan-sim 模拟。",
     ),
     "report.summary_model_text": (
         "Goals by status, per scenario.",

@@ -45,11 +45,14 @@ _WORDS = {
         "binds": "{what} binds from {y}{where}",
         "in": " in {parks}",
         "goal_head": "{goal} ({scope}; target {target} {unit} in {year})",
-        "verdict": "{scen}: {status}, {value} {unit} ({gap_word} {gap} {unit}, {pct} %)",
+        "verdict": "{scen}: {status}, {value} {unit} ({gap_word} {gap} {gap_unit}, {pct} % of "
+        "the target)",
+        "points": "percentage points",
         "short": "worse than the target by",
         "over": "better than the target by",
         "growth": "From {y0} it needs {need} % a year; the simulated path grows {sim} % a year.",
-        "trend": "{scen}: {status}; the largest year-on-year change up to {year} is {value} %.",
+        "trend": "{scen}: {status}; it fell every year up to {year}, by at least {value} %.",
+        "trend_up": "{scen}: {status}; up to {year} it rose in some year, by up to {value} %.",
         "parks": "{scen}: {n} of {m} parks meet it; the largest shortfall is {park} ({pct} %).",
         "constraints": "Constraints: {text}.",
         "scen_head": "{scen} against {ref}",
@@ -68,11 +71,14 @@ _WORDS = {
         "binds": "{what}自{y}年起成为约束{where}",
         "in": "（{parks}）",
         "goal_head": "{goal}（{scope}；{year}年目标{target}{unit}）",
-        "verdict": "{scen}：{status}，{value}{unit}（{gap_word}{gap}{unit}，{pct}%）",
+        "verdict": "{scen}：{status}，{value}{unit}"
+        "（{gap_word}{gap}{gap_unit}，相当于目标的{pct}%）",
+        "points": "个百分点",
         "short": "距目标差",
         "over": "优于目标",
         "growth": "自{y0}年起需年均增长{need}%，模拟路径年均增长{sim}%。",
-        "trend": "{scen}：{status}；至{year}年单位产值指标最大年变化为{value}%。",
+        "trend": "{scen}：{status}；至{year}年逐年下降，降幅最小的一年下降{value}%。",
+        "trend_up": "{scen}：{status}；至{year}年有年份未下降，最大年增幅{value}%。",
         "parks": "{scen}：{m}个园区中{n}个达标；差距最大的是{park}（{pct}%）。",
         "constraints": "约束：{text}。",
         "scen_head": "{scen}与{ref}相比",
@@ -174,14 +180,15 @@ def goal_findings(ds: xr.Dataset, table: pd.DataFrame, goals, lang: str, titles)
         for sc in scen:
             r = g[g["scenario"] == sc].iloc[0] if sc is not None else g.iloc[0]
             status = status_label(str(r["status"]), lang)
-            if goal.is_trend:
+            if goal.is_trend:  # the largest year-on-year change: below 0 if it fell every year
+                fell = r["value"] < 0
                 sentences.append(
                     _w(
-                        "trend",
+                        "trend" if fell else "trend_up",
                         lang,
                         scen=_scen(sc, lang, titles),
                         status=status,
-                        value=_num(r["value"]),
+                        value=_num(abs(r["value"]) if fell else r["value"]),
                         year=int(r["eval_year"]),
                     )
                 )
@@ -196,6 +203,7 @@ def goal_findings(ds: xr.Dataset, table: pd.DataFrame, goals, lang: str, titles)
                 unit=unit,
                 gap_word=_w("short" if short else "over", lang),
                 gap=_num(abs(r["gap"])),
+                gap_unit=_w("points", lang) if unit == "%" else unit,  # a share's gap
                 pct=_num(abs(r["gap_pct"])),
             )
             if "p_met" in r and pd.notna(r["p_met"]):

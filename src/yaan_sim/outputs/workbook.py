@@ -28,6 +28,7 @@ import pandas as pd
 import xarray as xr
 
 from yaan_sim.errors import YaanSimError
+from yaan_sim.outputs.goal_table import BASIS_ZH
 from yaan_sim.outputs.i18n import check_lang, scenario_label, scenario_titles, unit_label
 from yaan_sim.outputs.results import write_atomic
 from yaan_sim.tables import display_width
@@ -63,7 +64,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "gap": ("gap (value - target)", "差距（数值−目标值）"),
     "gap_pct": ("gap, % of target", "差距（占目标值%）"),
     "status": ("status", "判定"),
-    "basis": ("basis", "依据"),
+    "basis": ("basis", "取值口径"),  # as the goal table names it
     "growth_needed_pct": ("growth needed, %/yr", "所需增速（%/年）"),
     "growth_simulated_pct": ("growth simulated, %/yr", "模拟增速（%/年）"),
     "p_met": ("P(met)", "达标概率"),
@@ -115,6 +116,8 @@ def goal_sheet(
             vals = vals.map(lambda s: status_label(str(s), lang))
         elif c == "unit":
             vals = vals.map(lambda u: unit_label(str(u), lang, annual=True))
+        elif c == "basis" and lang == "zh":
+            vals = vals.map(lambda b: BASIS_ZH.get(b, b))
         out[head] = vals.to_numpy()
     if reference is not None and "scenario" in df:
         key = ["goal_id", "scope", "scope_name"]
@@ -243,7 +246,33 @@ def observed_sheet(lang: str = "zh") -> pd.DataFrame:
     # the ledger's required columns (model/ledger.REQUIRED) and where each figure was read
     keep = [c for c in (*REQUIRED, "source_url", "source_title") if c in rows]
     out = rows[keep]
-    return out.rename(columns=_LEDGER_ZH) if lang == "zh" else out
+    return _ledger_in_chinese(out) if lang == "zh" else out
+
+
+#: The ledger's and the back-test's words in Chinese, by column (derivations, operators and
+#: reasons are formulas and notes: they stay as written).
+_LEDGER_VALUES_ZH = {
+    "scope_kind": {"city": "全市", "province": "全省", "county": "县", "park": "园区"},
+    "kind": {
+        "level": "总量",
+        "growth": "增速",
+        "share": "比重",
+        "target": "目标",
+        "change": "变化",
+    },
+    "confidence": {"H": "高", "M": "中", "L": "低"},
+    "derivation": {"read": "直接读取"},
+    "role": {"fit": "拟合", "held-out": "检验", "not comparable": "不可比", "derived": "推算"},
+}
+
+
+def _ledger_in_chinese(df: pd.DataFrame) -> pd.DataFrame:
+    """A ledger or back-test table with its columns and enumerated words in Chinese."""
+    df = df.copy()
+    for col, words in _LEDGER_VALUES_ZH.items():
+        if col in df:
+            df[col] = df[col].map(lambda v, w=words: w.get(v, v) if isinstance(v, str) else v)
+    return df.rename(columns=_LEDGER_ZH)
 
 
 #: The ledger's and the back-test's columns in Chinese (the ids stay as the ledger has them).
@@ -351,7 +380,7 @@ def workbook_sheets(
         sheets[_w("observed", lang)] = (observed_sheet(lang), "")
         bt = backtest_sheet(ds, model) if with_backtest else None
         if bt is not None and lang == "zh":
-            bt = bt.rename(columns=_LEDGER_ZH)
+            bt = _ledger_in_chinese(bt)
         if bt is not None:
             sheets[_w("backtest", lang)] = (bt, "")
     sheets[_w("manifest", lang)] = (manifest_sheet(ds, lang), "")
