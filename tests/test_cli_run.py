@@ -234,3 +234,27 @@ def test_an_ensemble_that_ends_at_2020_says_its_goals_are_judged_in_2019(tmp_pat
     assert main([*args, "--horizon", "2016:2021", "-o", str(tmp_path / "b.nc")]) == 0
     out, err = capsys.readouterr()
     assert "Goals (2020;" in out and "judged on" not in err
+
+
+def test_every_option_says_what_it_is_for_and_the_version_is_shown(capsys):
+    """A newcomer reads --help: no option without a help text, or with one that only
+    repeats its name; --version answers without a command."""
+    import argparse
+
+    from yaan_sim import __version__
+    from yaan_sim.cli import build_parser
+
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    bare = []
+    for command, p in sub.choices.items():
+        for action in p._actions:
+            if action.dest == "help" or not action.option_strings:
+                continue
+            text = (action.help or "").strip().lower()
+            if len(text.split()) < 2 or text in (action.dest, action.dest.replace("_", " ")):
+                bare.append(f"{command} {action.option_strings[-1]}: {action.help!r}")
+    assert not bare, "\n".join(bare)
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out == f"yaan-sim {__version__}\n"

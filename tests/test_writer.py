@@ -660,7 +660,16 @@ def test_results_that_are_no_file_are_refused_with_the_command_to_make_them(tmp_
     [
         (ValueError("  bad header\nmore detail  "), "bad header"),
         (RuntimeError(), "RuntimeError"),
-        (OSError("x" * 200), "x" * 160),
+        (OSError("x" * 200), "x" * 157 + "..."),
+        (OSError("word " * 40), ("word " * 31).strip() + "..."),  # cut between words
+        (
+            ValueError(  # xarray's paragraph when no reader knows the file: not quoted
+                "did not find a match in any of xarray's currently installed IO backends "
+                "['netcdf4', 'scipy']. Consider explicitly selecting one of the installed "
+                "engines via the ``engine`` parameter, or installing additional IO dependencies"
+            ),
+            "no netCDF reader recognises it",
+        ),
     ],
 )
 def test_a_file_that_is_no_netcdf_is_refused_with_the_first_line_of_the_reason(
@@ -677,8 +686,16 @@ def test_a_file_that_is_no_netcdf_is_refused_with_the_first_line_of_the_reason(
         results.open_results(path)
     assert str(refused.value) == (
         f"{path} is not a readable netCDF file ({shown}); "
-        "give a results file written by `yaan-sim run`"
+        "give a results file written by `yaan-sim run` (a .nc file, such as out/runs.nc)"
     )
+
+
+def test_a_table_given_for_results_is_named_by_its_kind(tmp_path):
+    path = tmp_path / "goal_table.csv"
+    path.write_text("goal_id,target\nrevenue_city,2000\n")
+    with pytest.raises(ResultsError) as refused:
+        results.open_results(path)
+    assert "(a .csv file, which no netCDF reader recognises)" in str(refused.value)
 
 
 # ---- finish: every runner's results get their attributes and manifest here ----

@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
             "Simulate Ya'an's industrial parks (2016-2020 plan) and compare with the plan's goals."
         ),
     )
+    from yaan_sim import __version__
+
+    parser.add_argument("--version", action="version", version=f"yaan-sim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name in COMMANDS:

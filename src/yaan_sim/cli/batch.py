@@ -73,7 +73,13 @@ def register(sub: Any) -> None:
         metavar="N",
         help="run each scenario as an ensemble of N samples of its uncertain block",
     )
-    p.add_argument("--method", choices=("mc", "lhs", "sobol"), default="mc")
+    p.add_argument(
+        "--method",
+        choices=("mc", "lhs", "sobol"),
+        default="mc",
+        help="with --samples, how the uncertain blocks are drawn: mc (Monte Carlo), lhs "
+        "(Latin hypercube) or sobol (scrambled Sobol sequence) (default mc)",
+    )
     p.add_argument(
         "--vars",
         metavar="NAMES",

@@ -66,7 +66,15 @@ def register(sub: Any) -> None:
         metavar="SCENARIO",
         help="scenario files (or names in scenarios/) with an `uncertain:` block",
     )
-    p.add_argument("--samples", "-n", type=positive_int, required=True, metavar="N")
+    p.add_argument(
+        "--samples",
+        "-n",
+        type=positive_int,
+        required=True,
+        metavar="N",
+        help="samples to draw (the standard error of a P(met) is at most 1.6 percentage "
+        "points at 1,000 samples, 0.5 at 10,000)",
+    )
     p.add_argument(
         "--method",
         choices=("mc", "lhs", "sobol"),

@@ -29,7 +29,14 @@ def register(subparsers: Any) -> None:
         ),
     )
     p.add_argument("results", type=Path, help="results netCDF file written by yaan-sim")
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="output")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="the file to write; its suffix (.xlsx, .csv, .parquet, .json, .nc) sets the format",
+    )
     p.add_argument(
         "--reference",
         metavar="SCENARIO",

@@ -53,7 +53,13 @@ def register(sub: Any) -> None:
         ),
     )
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or name")
-    p.add_argument("--method", choices=("sobol", "morris"), default="sobol")
+    p.add_argument(
+        "--method",
+        choices=("sobol", "morris"),
+        default="sobol",
+        help="sobol: variance-based indices (S1, ST), N (k + 2) runs for k factors; morris: "
+        "elementary effects, a cheaper screening (default sobol)",
+    )
     p.add_argument(
         "--samples",
         "-n",

@@ -430,6 +430,18 @@ def to_netcdf(ds: xr.Dataset, path: str | Path, force: bool = False) -> Path:
     return write_atomic(path, lambda tmp: ds.to_netcdf(tmp), force=force)
 
 
+def _why_unreadable(exc: Exception, path: Path) -> str:
+    """Why a file could not be read as netCDF, in a few words: xarray's own message when
+    no reader knows the file is a paragraph about its IO backends, cut mid-sentence."""
+    text = str(exc).strip()
+    if "IO backends" in text or ("engine" in text and "installed" in text):
+        if path.suffix and path.suffix != ".nc":
+            return f"a {path.suffix} file, which no netCDF reader recognises"
+        return "no netCDF reader recognises it"
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return first if len(first) <= 160 else first[:157].rsplit(" ", 1)[0] + "..."
+
+
 def open_results(path: str | Path) -> xr.Dataset:
     """Open a yaan-sim results file, with a clear error for anything else."""
     path = Path(path)
@@ -438,10 +450,9 @@ def open_results(path: str | Path) -> xr.Dataset:
     try:
         ds = xr.load_dataset(path)
     except Exception as exc:  # netCDF4/h5 raise many kinds for corrupt files
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ResultsError(
-            f"{path} is not a readable netCDF file ({first[:160]}); "
-            "give a results file written by `yaan-sim run`"
+            f"{path} is not a readable netCDF file ({_why_unreadable(exc, path)}); "
+            "give a results file written by `yaan-sim run` (a .nc file, such as out/runs.nc)"
         ) from None
     read_manifest(ds)
     return ds
