@@ -1423,6 +1423,9 @@ def test_a_missing_file_is_one_problem_naming_it(chain, tmp_path, fx_model):
         "no scenario file 'none': give a path to a .yaml file or the name of one in shipped "
         "(available: alpha, beta)"
     )
+    with pytest.raises(ScenarioError) as refused:  # a misspelt name: the closest one
+        load_scenario("alhpa", fx_model)
+    assert str(refused.value).startswith("no scenario file 'alhpa' (did you mean 'alpha'?): ")
 
 
 def test_the_scenario_files_of_a_folder_leave_out_goal_files(tmp_path):

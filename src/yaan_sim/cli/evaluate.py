@@ -50,7 +50,9 @@ def register(subparsers: Any) -> None:
         description="Compare simulation results with the plan's goals: one row per goal and "
         "scope (and scenario), with target, value, gap, status (met / on track / "
         "at risk / missed), the year first met, and the growth needed against "
-        "the growth simulated.",
+        "the growth simulated. Before the goal year (--year 2018) the status is a "
+        "projection: 'missed' means the value in that year, grown at the simulated rate, "
+        "falls short of the target in the goal year by more than the margin of 'at risk'.",
     )
     p.add_argument("results", type=Path, help="results netCDF file written by 'yaan-sim run'")
     p.add_argument(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from yaan_sim.errors import ScenarioError
-from yaan_sim.model.levers import constants
+from yaan_sim.model.levers import closest, constants
 from yaan_sim.model.load import Horizon
 from yaan_sim.paths import SCENARIOS_DIR
 from yaan_sim.scenario import checks
@@ -281,9 +281,12 @@ def load_scenario(path_or_name, model=None) -> Scenario:
     model = _model(model)
     path = find_scenario(path_or_name)
     if path is None:
+        hint = closest(Path(str(path_or_name)).stem, [p.stem for p in scenario_files()])
         raise ScenarioError(
-            f"no scenario file {str(path_or_name)!r}: give a path to a .yaml file or the name "
-            f"of one in {display_path(SCENARIOS_DIR)} (available: {_available()})",
+            f"no scenario file {str(path_or_name)!r}"
+            + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            + f": give a path to a .yaml file or the name of one in {display_path(SCENARIOS_DIR)} "
+            f"(available: {_available()})",
             [_not_found(path_or_name)],
         )
     sc, problems = _build(path, model)
