@@ -114,8 +114,11 @@ def test_park_small_multiples(ds):
         (target,) = _gid(ax, "target")
         assert target.get_ydata()[0] == TARGET[park]
         assert len(_gid(ax, "trajectory")) == 2
+    # a year's total beside the rate of mid-year, where a steady rate passes its mean
+    (star,) = _gid(axes[0, 0], "target_point")
+    assert list(star.get_xdata()) == [2020.5]
     (obs,) = _gid(axes[0, 0], "observed")
-    assert list(obs.get_xdata()) == [2013, 2014, 2015]
+    assert list(obs.get_xdata()) == [2013.5, 2014.5, 2015.5]
     assert list(obs.get_ydata()) == [112, 128, 167]
     (req,) = _gid(axes[0, 0], "required")
     assert "43.0%" in req.get_label()

@@ -24,6 +24,7 @@ from yaan_sim.errors import YaanSimError
 from yaan_sim.outputs.fonts import font_rc
 from yaan_sim.outputs.goal_metrics import (
     annual_metric,
+    goal_basis,
     goal_unit,
     metric_series,
     observed_figures,
@@ -35,6 +36,7 @@ from yaan_sim.outputs.i18n import check_lang, scenario_label, scenario_titles, s
 from yaan_sim.outputs.i18n import t as _tr
 from yaan_sim.outputs.i18n import unit_label as _unit_label
 from yaan_sim.outputs.results_check import check_results
+from yaan_sim.outputs.rules import BASIS_END, BASIS_RATIO, BASIS_TOTAL
 from yaan_sim.tables import display_width
 
 STATUS_COLORS = {
@@ -131,6 +133,15 @@ def _scenarios(ds, scenarios: Sequence[str] | None) -> list[str | None]:
 def _scenario_name(sc, lang: str, titles: dict | None) -> str:
     """A scenario as a legend shows it: its file's title in ``lang`` where known."""
     return scenario_label(sc, lang, titles) if sc is not None else ""
+
+
+def year_offset(ds, goal: Goal) -> float:
+    """Where in year Y the line of a goal's metric shows year Y's figure: a year's total
+    (or a ratio of totals) is the rate's mean over the year, which a steadily changing rate
+    passes mid-year (Y + 0.5: the 2020 revenue target beside the rate of mid-2020, not of
+    1 January, which is lower where revenue grows); a stock's end-of-year value at Y + 1; a
+    value at t = Y at Y."""
+    return {BASIS_TOTAL: 0.5, BASIS_RATIO: 0.5, BASIS_END: 1.0}.get(goal_basis(ds, goal), 0.0)
 
 
 def _baseline_levels(ds, goal: Goal, parks, scen: list[str | None]) -> list[float]:
@@ -232,7 +243,8 @@ def _plot_goal(ds, goal: Goal, scope_name, ax, lang, observed, scenarios, legend
             gid="target",
             label=f"{_t('target', lang)} {_when(goal)}: {target:g}",
         )
-        ax.plot([goal.year], [target], marker="*", color="k", ms=10, ls="none", gid="target_point")
+        at = goal.year + year_offset(ds, goal)
+        ax.plot([at], [target], marker="*", color="k", ms=10, ls="none", gid="target_point")
     elif goal.uses_baseline:
         levels = _baseline_levels(ds, goal, parks, scen)
         one = np.allclose(levels, levels[0], rtol=1e-9, atol=0)
@@ -252,8 +264,9 @@ def _plot_goal(ds, goal: Goal, scope_name, ax, lang, observed, scenarios, legend
         pts = [(y, v) for y, v in pts if np.isfinite(v)]
         if pts:
             ox, oy = zip(*pts, strict=True)
+            off = year_offset(ds, goal)  # a year's figure where the line shows it
             ax.plot(
-                ox,
+                [x + off for x in ox],
                 oy,
                 "o",
                 color="k",
@@ -266,7 +279,7 @@ def _plot_goal(ds, goal: Goal, scope_name, ax, lang, observed, scenarios, legend
             if target is not None and y0 < goal.year and v0 > 0:
                 rate = ((target / v0) ** (1 / (goal.year - y0)) - 1) * 100
                 ax.plot(
-                    [y0, goal.year],
+                    [y0 + off, goal.year + off],
                     [v0, target],
                     ":",
                     color="0.3",
