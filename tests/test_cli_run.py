@@ -258,3 +258,10 @@ def test_every_option_says_what_it_is_for_and_the_version_is_shown(capsys):
     with pytest.raises(SystemExit) as done:
         main(["--version"])
     assert done.value.code == 0 and capsys.readouterr().out == f"yaan-sim {__version__}\n"
+
+
+def test_the_progress_bar_stays_off_a_pipe(tmp_path, capsys):
+    """stderr is not a terminal here (a pipe, a log): the bar's updates would each be a line."""
+    args = ["ensemble", "uncertain/plan-uncertain.yaml", "-n", "2", "--horizon", "2016:2017"]
+    assert main([*args, "-o", str(tmp_path / "e.nc")]) == 0
+    assert "chunks/s" not in capsys.readouterr().err

@@ -302,8 +302,8 @@ def run_jobs(
         initial=len(reused),
         unit=unit,
         desc=desc,
-        disable=not progress,
-        file=sys.stderr,
+        disable=True if not progress else None,  # None: shown on a terminal only (in a
+        file=sys.stderr,  # pipe or a log each update was a line of its own)
         dynamic_ncols=True,
     )
 
