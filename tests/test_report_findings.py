@@ -82,6 +82,11 @@ def test_findings_in_chinese_read_as_chinese(runs):
     assert (
         energy.iloc[0]["value"] < 0 and f"至2020年逐年下降，降幅最小的一年下降{fall:.1f}%" in text
     )
+    heads = [f["head"] for f in found]
+    assert "园区单位产值能耗（全市；至2020年逐年下降）" in heads  # not "目标0%/年"
+    cod = table[(table["goal_id"] == "cod_controlled") & (table["scope"] == "city")]
+    level = f"{cod['target'].iloc[0]:,.2f}"
+    assert f"化学需氧量排放得到控制（全市；2020年不高于2015年水平{level}吨）" in heads
     for word in ("missed", "baseline", "yiyuan", "Dmnl", "short by"):
         assert word not in text, word
     assert not re.search(r"\d\.\d+e[+-]\d", text)  # no scientific notation
@@ -198,3 +203,17 @@ def test_independent_bound_reads_ledger_figures_by_id_and_does_its_arithmetic():
     assert rows["workers"]["low"] == pytest.approx(2000e4 / (500e4 / 100_000))
     assert rows["rd"]["low"] == pytest.approx(24) and rows["rd"]["ratio_low"] == 4
     assert rows["growth"]["low"] == pytest.approx((2**0.25 - 1) * 100)
+
+
+def test_a_level_per_scenario_is_not_given_as_one_number(runs):
+    """A user's goal against a year in the plan period holds each scenario to its own level:
+    the heading names none."""
+    import dataclasses
+
+    from yaan_sim.outputs.goals import GoalSet
+
+    late = dataclasses.replace(load_goals()["so2_controlled"], baseline_year=2017)
+    table = evaluate(runs, GoalSet([late]), year=2020, lang="zh")
+    found = goal_findings(runs, table, GoalSet([late]), "zh", scenario_titles(runs))
+    heads = [f["head"] for f in found if f["head"].startswith("二氧化硫")]
+    assert heads == ["二氧化硫排放得到控制（全市；2020年不高于各情景自身的2017年水平）"]

@@ -45,6 +45,9 @@ _WORDS = {
         "binds": "{what} binds from {y}{where}",
         "in": " in {parks}",
         "goal_head": "{goal} ({scope}; target {target} {unit} in {year})",
+        "goal_head_trend": "{goal} ({scope}; falling every year to {year})",
+        "goal_head_base": "{goal} ({scope}; in {year} not above the {base} level, {target} {unit})",
+        "goal_head_bases": "{goal} ({scope}; in {year} not above each scenario's {base} level)",
         "verdict": "{scen}: {status}, {value} {unit} ({gap_word} {gap} {gap_unit}, {pct} % of "
         "the target)",
         "points": "percentage points",
@@ -71,6 +74,9 @@ _WORDS = {
         "binds": "{what}自{y}年起成为约束{where}",
         "in": "（{parks}）",
         "goal_head": "{goal}（{scope}；{year}年目标{target}{unit}）",
+        "goal_head_trend": "{goal}（{scope}；至{year}年逐年下降）",
+        "goal_head_base": "{goal}（{scope}；{year}年不高于{base}年水平{target}{unit}）",
+        "goal_head_bases": "{goal}（{scope}；{year}年不高于各情景自身的{base}年水平）",
         "verdict": "{scen}：{status}，{value}{unit}"
         "（{gap_word}{gap}{gap_unit}，相当于目标的{pct}%）",
         "points": "个百分点",
@@ -168,9 +174,14 @@ def goal_findings(ds: xr.Dataset, table: pd.DataFrame, goals, lang: str, titles)
             head = f"{goal.name(lang)}"
             out.append({"head": head, "sentences": sentences})
             continue
+        kind = "_trend" if goal.is_trend else "_base" if goal.uses_baseline else ""
+        targets = g["target"].to_numpy(dtype=float)
+        if kind == "_base" and not np.allclose(targets, targets[0], rtol=1e-9, atol=0):
+            kind = "_bases"  # a baseline year in the plan period: a level per scenario
         head = _w(
-            "goal_head",
+            "goal_head" + kind,
             lang,
+            base=goal.baseline_year,
             goal=goal.name(lang),
             scope=first["scope_label"],
             target=_num(first["target"], 2),
