@@ -89,11 +89,11 @@ def year_weights(times, how: str, plan_start: float | None = None) -> tuple[list
             "one full year"
         )
     W = np.vstack([weights(t, y, y + 1, how) for y in years])
-    if plan_start is not None and how == "total":
+    at = np.flatnonzero(np.abs(t - (math.nan if plan_start is None else plan_start)) < 1e-6)
+    if how == "total" and len(at) and at[0] > 0:
         for row, y in zip(W, years, strict=True):
-            at = np.flatnonzero(np.abs(t - plan_start) < 1e-6)
-            if abs(y + 1 - plan_start) < 1e-6 and at.size and at[0] > 0:
-                row[at[0] - 1] += row[at[0]]  # the interval's end takes its start's value
+            if abs(y + 1 - t[at[0]]) < 1e-6:  # the year that ends at the plan start
+                row[at[0] - 1] += row[at[0]]  # its last interval takes its start's value
                 row[at[0]] = 0.0
     return years, W
 
