@@ -185,6 +185,13 @@ def is_goals_file(ref: str | Path) -> bool:
     return name.endswith(("-goals.yaml", "-goals.yml", ".goals.yaml")) or name == "goals.yaml"
 
 
+def add_sampling_method(p: argparse.ArgumentParser, help: str) -> None:
+    """--method on ``p``: how an ensemble's uncertain blocks are drawn (mc, lhs, sobol)."""
+    from yaan_sim.analysis.sampling import METHODS
+
+    p.add_argument("--method", choices=METHODS, default="mc", help=help)
+
+
 def horizon_option(help: str | None = None) -> Any:
     p = _parent()
     p.add_argument(
@@ -351,11 +358,16 @@ def _output_path(path: str | Path | None, default: Path | None) -> Path:
     return default
 
 
+def last_whole_year(horizon: Any) -> int:
+    """The last calendar year a run covers whole (one ending at 2021.0: 2020)."""
+    return math.floor(horizon.stop + 1e-9) - 1
+
+
 def default_year(year: int | None, horizon: Any, goal_year: int = 2020) -> int:
     """The evaluation year: ``year`` if the run covers the whole calendar year (the plan's
     goals are judged on calendar-year totals; else a clear error before the run), or by
     default the goal year, or the last whole year of a shorter run."""
-    first, last = math.ceil(horizon.start - 1e-9), math.floor(horizon.stop + 1e-9) - 1
+    first, last = math.ceil(horizon.start - 1e-9), last_whole_year(horizon)
     if year is None:
         if first <= last < goal_year:  # said, as the goals are then judged early
             print(

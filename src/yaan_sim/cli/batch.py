@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from yaan_sim.cli._common import (
+    add_sampling_method,
     check_outputs,
     force_option,
     goal_year,
@@ -73,11 +74,9 @@ def register(sub: Any) -> None:
         metavar="N",
         help="run each scenario as an ensemble of N samples of its uncertain block",
     )
-    p.add_argument(
-        "--method",
-        choices=("mc", "lhs", "sobol"),
-        default="mc",
-        help="with --samples, how the uncertain blocks are drawn: mc (Monte Carlo), lhs "
+    add_sampling_method(
+        p,
+        "with --samples, how the uncertain blocks are drawn: mc (Monte Carlo), lhs "
         "(Latin hypercube) or sobol (scrambled Sobol sequence) (default mc)",
     )
     p.add_argument(

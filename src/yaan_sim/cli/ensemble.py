@@ -10,6 +10,7 @@ from typing import Any
 import xarray as xr
 
 from yaan_sim.cli._common import (
+    add_sampling_method,
     check_outputs,
     force_option,
     goal_year,
@@ -75,11 +76,9 @@ def register(sub: Any) -> None:
         help="samples to draw (the standard error of a P(met) is at most 1.6 percentage "
         "points at 1,000 samples, 0.5 at 10,000)",
     )
-    p.add_argument(
-        "--method",
-        choices=("mc", "lhs", "sobol"),
-        default="mc",
-        help="mc: the scenario's Monte Carlo draws (as simulate(samples, seed)); "
+    add_sampling_method(
+        p,
+        "mc: the scenario's Monte Carlo draws (as simulate(samples, seed)); "
         "lhs: Latin hypercube; sobol: scrambled Sobol sequence (default mc)",
     )
     p.add_argument(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +16,7 @@ from yaan_sim.cli._common import (
     engine_option,
     force_option,
     is_goals_file,
+    last_whole_year,
     model_option,
     nonfinite_option,
     run_horizon,
@@ -163,7 +163,7 @@ def check_reaches_goal_year(scenarios: Sequence[ScenarioLike], model: ModelLike)
     year = max(g.year for g in load_goals())
     for sc in scenarios:
         horizon = run_horizon(model, [sc])
-        if math.floor(horizon.stop + 1e-9) - 1 < year:  # its last whole calendar year
+        if last_whole_year(horizon) < year:
             raise YaanSimError(
                 f"scenario {sc.name!r} runs to {horizon.stop:g}, but the package (--out-dir) "
                 f"judges the plan's goals on {year}'s calendar-year totals, which need a run "

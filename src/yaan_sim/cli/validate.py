@@ -70,13 +70,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _goals_problems(path: str, profile: Any) -> list:
     """Every problem of a goals file, read as the model's goals are (its parks and regions)."""
-    from yaan_sim.outputs.goals import GoalsError, Places, load_goals
+    from yaan_sim.outputs.goals import GoalsError, profile_goals
 
-    places = None
-    if not profile.is_yaan and profile.mdl_path is not None:
-        places = Places.from_mdl(profile.mdl_path)
     try:
-        load_goals(path, places=places)
+        profile_goals(profile, path)
     except GoalsError as exc:
         return exc.problems or [str(exc)]
     return []

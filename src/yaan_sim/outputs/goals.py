@@ -276,15 +276,17 @@ def load_goals(path: str | Path | None = None, *, places: Places | None = None) 
     return _goals_from_node(root, path, places, problems)
 
 
-def profile_goals(profile: ModelProfile) -> GoalSet | None:
+def profile_goals(profile: ModelProfile, path: str | Path | None = None) -> GoalSet | None:
     """The goals of a model's profile (:mod:`yaan_sim.model.profile`): its goals file
-    read and validated, or None where the model has none."""
-    if profile.goals_path is None:
+    (or ``path``, another goals file for that model) read and validated against the
+    model's places, or None where the model has none."""
+    path = path if path is not None else profile.goals_path
+    if path is None:
         return None
     places = None
     if not profile.is_yaan and profile.mdl_path is not None:
         places = Places.from_mdl(profile.mdl_path)
-    return load_goals(profile.goals_path, places=places)
+    return load_goals(path, places=places)
 
 
 def goals_from_dict(data, path: str | Path = "<goals>", places: Places | None = None) -> GoalSet:

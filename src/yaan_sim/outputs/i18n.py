@@ -33,6 +33,22 @@ def check_lang(lang: str) -> str:
 
 
 #: key -> (English, Chinese). Chinese is written as a Chinese economist would write it.
+#: The data ledger's and the back-test's words in Chinese, by column (derivations,
+#: operators and reasons are formulas and notes: they stay as written).
+LEDGER_WORDS_ZH: dict[str, dict[str, str]] = {
+    "scope_kind": {"city": "全市", "province": "全省", "county": "县", "park": "园区"},
+    "kind": {
+        "level": "总量",
+        "growth": "增速",
+        "share": "比重",
+        "target": "目标",
+        "change": "变化",
+    },
+    "confidence": {"H": "高", "M": "中", "L": "低"},
+    "derivation": {"read": "直接读取"},
+    "role": {"fit": "拟合", "held-out": "检验", "not comparable": "不可比", "derived": "推算"},
+}
+
 CATALOGUE: dict[str, tuple[str, str]] = {
     # goal status
     "status.met": ("met", "达标"),

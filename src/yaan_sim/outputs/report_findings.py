@@ -21,7 +21,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from yaan_sim.outputs.i18n import place_label, scenario_label, status_label, unit_label
+from yaan_sim.outputs.i18n import (
+    LEDGER_WORDS_ZH,
+    place_label,
+    scenario_label,
+    status_label,
+    unit_label,
+)
 from yaan_sim.tables import format_number
 
 #: The year the plan's levers start (models/README.md: history from 2013, levers from 2016).
@@ -434,7 +440,7 @@ def backtest_section(ds: xr.Dataset, model, lang: str, titles, dpi: int = 90) ->
     cols = ("variable", "scope", "kind", "unit", "role", "n", "MAPE", "bias")
     t = Table([H[c] for c in cols])
     measure = dict(zip(used["variable"], used["measure_zh"], strict=False)) if lang == "zh" else {}
-    kinds = {"level": "总量", "growth": "增速", "share": "比重"} if lang == "zh" else {}
+    kinds = LEDGER_WORDS_ZH["kind"] if lang == "zh" else {}
     for rec in summary.to_dict("records"):
         scope = str(rec["scope"])
         in_parks = scope in set(map(str, ds["park"].values)) if "park" in ds.dims else False

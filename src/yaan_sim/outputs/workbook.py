@@ -29,7 +29,13 @@ import xarray as xr
 
 from yaan_sim.errors import YaanSimError
 from yaan_sim.outputs.goal_table import BASIS_ZH
-from yaan_sim.outputs.i18n import check_lang, scenario_label, scenario_titles, unit_label
+from yaan_sim.outputs.i18n import (
+    LEDGER_WORDS_ZH,
+    check_lang,
+    scenario_label,
+    scenario_titles,
+    unit_label,
+)
 from yaan_sim.outputs.results import write_atomic
 from yaan_sim.tables import display_width
 
@@ -249,27 +255,10 @@ def observed_sheet(lang: str = "zh") -> pd.DataFrame:
     return _ledger_in_chinese(out) if lang == "zh" else out
 
 
-#: The ledger's and the back-test's words in Chinese, by column (derivations, operators and
-#: reasons are formulas and notes: they stay as written).
-_LEDGER_VALUES_ZH = {
-    "scope_kind": {"city": "全市", "province": "全省", "county": "县", "park": "园区"},
-    "kind": {
-        "level": "总量",
-        "growth": "增速",
-        "share": "比重",
-        "target": "目标",
-        "change": "变化",
-    },
-    "confidence": {"H": "高", "M": "中", "L": "低"},
-    "derivation": {"read": "直接读取"},
-    "role": {"fit": "拟合", "held-out": "检验", "not comparable": "不可比", "derived": "推算"},
-}
-
-
 def _ledger_in_chinese(df: pd.DataFrame) -> pd.DataFrame:
     """A ledger or back-test table with its columns and enumerated words in Chinese."""
     df = df.copy()
-    for col, words in _LEDGER_VALUES_ZH.items():
+    for col, words in LEDGER_WORDS_ZH.items():
         if col in df:
             df[col] = df[col].map(lambda v, w=words: w.get(v, v) if isinstance(v, str) else v)
     return df.rename(columns=_LEDGER_ZH)
