@@ -195,6 +195,18 @@ def in_language(table: pd.DataFrame, lang: str) -> pd.DataFrame:
     return out
 
 
+def headline_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows that sum each binding goal up, one per scenario: the city's where the goal
+    has one, else its first place's (the findings' and the lever effects' value)."""
+    rows = table[table["binding"]] if "binding" in table else table
+    parts = []
+    for gid in dict.fromkeys(rows["goal_id"]):
+        g = rows[rows["goal_id"] == gid]
+        city = g[g["scope"] == "city"] if "scope" in g else g
+        parts.append(city if len(city) else g[g["scope_name"] == g["scope_name"].iloc[0]])
+    return pd.concat(parts) if parts else rows.iloc[:0]
+
+
 _COLUMNS = (  # noqa: SIM905 (names as one text read better than 23 lines)
     "goal_id goal scope scope_name scope_label binding comparison target value unit gap "
     "gap_pct status basis eval_year goal_year year_first_met growth_needed_pct "

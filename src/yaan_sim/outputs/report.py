@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
+from yaan_sim.analysis.lever_effects import LeverEffectsUnavailable, lever_effects_of_results
 from yaan_sim.errors import YaanSimError
 from yaan_sim.model.profile import ModelProfile, profile_for, profile_for_results
 from yaan_sim.outputs.evaluate import evaluate, in_language
@@ -48,6 +49,7 @@ from yaan_sim.outputs.report_charts import Chart, render_charts
 from yaan_sim.outputs.report_findings import (
     backtest_section,
     bound_section,
+    effects_note,
     goal_findings,
     loops_section,
     scenario_findings,
@@ -123,8 +125,11 @@ def build_report(
     profile: ModelProfile | None = None,
     reference: str | None = None,
     loops: xr.Dataset | str | Path | None = None,
+    lever_effects: bool | pd.DataFrame | LeverEffectsUnavailable = True,
 ) -> str:
-    """The report's HTML text. See :func:`write_report` for the parameters."""
+    """The report's HTML text. See :func:`write_report` for the parameters (and
+    ``lever_effects``: also a table :func:`lever_effects_for` made already, or why it
+    could not be)."""
     check_lang(lang)
     profile, goals, year = _resolve(ds, goals, year, profile, model)
     yaan = profile.is_yaan
@@ -186,9 +191,15 @@ def build_report(
     context["findings"] = None
     context["backtest"] = context["loops"] = context["bound"] = None
     if yaan and goals:
+        if lever_effects is True:
+            lever_effects = lever_effects_for(ds, model, goals, year, reference)
+        effects = lever_effects if isinstance(lever_effects, pd.DataFrame) else None
         context["findings"] = {
             "goals": goal_findings(ds, table, goals, lang, titles),
-            "scenarios": scenario_findings(ds, table, lang, titles, model, reference),
+            "scenarios": scenario_findings(ds, table, lang, titles, model, reference, effects),
+            "effects_note": effects_note(lever_effects, lang)
+            if isinstance(lever_effects, LeverEffectsUnavailable)
+            else "",
         }
         if model is not None:
             bt = backtest_section(ds, model, lang, titles, dpi=dpi)
@@ -204,6 +215,19 @@ def build_report(
     if embed_font:
         context["font_css"] = embedded_font_css(template.render(context))
     return template.render(context)
+
+
+def lever_effects_for(
+    ds: xr.Dataset, model, goals: GoalSet, year: int | None, reference: str | None
+) -> pd.DataFrame | LeverEffectsUnavailable | bool:
+    """The lever effects of the results' scenarios (False where there is no model or
+    fewer than two scenarios: nothing to say), or why they cannot be worked out."""
+    if model is None or isinstance(model, str) or ds.sizes.get("scenario", 0) < 2:
+        return False
+    try:
+        return lever_effects_of_results(ds, model, goals, reference=reference, year=year)
+    except LeverEffectsUnavailable as exc:
+        return exc
 
 
 def _loops(loops, lang: str) -> dict:
@@ -310,6 +334,7 @@ def write_report(
     profile: ModelProfile | None = None,
     reference: str | None = None,
     loops: xr.Dataset | str | Path | None = None,
+    lever_effects: bool = True,
 ) -> Path:
     """Write the self-contained HTML report atomically and return its path.
 
@@ -348,6 +373,11 @@ def write_report(
     loops
         Loop scores (``yaan-sim loops --netcdf`` file or Dataset) for the loop-dominance
         section; without them the section says how to get them.
+    lever_effects
+        Split each scenario's change from the reference lever by lever
+        (:mod:`yaan_sim.analysis.lever_effects`: the scenarios rebuilt from the manifest
+        and run again, one lever moved at a time; about a second for the shipped
+        scenarios).
     """
     check_writable(Path(path), force)  # fail before the slow part
     html_text = build_report(
@@ -362,6 +392,7 @@ def write_report(
         profile=profile,
         reference=reference,
         loops=loops,
+        lever_effects=lever_effects,
     )
     return write_text_atomic(path, html_text, force=force)
 
@@ -457,6 +488,9 @@ def _write_outputs(
         paths[f"charts/{c.key}.png"] = write_text_atomic(
             out_dir / "charts" / f"{c.key}.png", c.png, force=True
         )
+    effects = (
+        lever_effects_for(ds, model, goals, year, reference) if profile.is_yaan and goals else False
+    )
     html_text = build_report(
         ds,
         lang,
@@ -469,6 +503,7 @@ def _write_outputs(
         embed_font=embed_font,
         profile=profile,
         reference=reference,
+        lever_effects=effects,
     )
     paths["report.html"] = write_text_atomic(targets["report.html"], html_text, force=force)
     resolved = {
@@ -477,6 +512,7 @@ def _write_outputs(
         "observed": observed,
         "profile": profile,
         "model": model,
+        "lever_effects": effects,
     }
     return paths, table, resolved
 

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from yaan_sim.outputs.evaluate import headline_rows
 from yaan_sim.outputs.i18n import (
     LEDGER_WORDS_ZH,
     place_label,
@@ -71,6 +72,15 @@ _WORDS = {
         "move": "{goal} {diff} {unit}",
         "p_met": "P(met) {p}",
         "and": "; ",
+        "effects": "The change in {goal} ({total} {unit}) lever by lever (one lever at a time "
+        "moved from {ref}'s setting to this scenario's): {items}{rest}; what the levers do "
+        "only together (interaction): {inter}.",
+        "effects_rest": "; the other {n} together {sum}",
+        "effects_summary": "Each lever alone, every goal (the others as in {ref})",
+        "effects_lever": "lever",
+        "effects_interaction": "interaction (only together)",
+        "effects_total": "whole change",
+        "effects_none": "The levers' separate effects are not shown: {why}.",
     },
     "zh": {
         "energy": "全市能耗总量指标（限产比例超过1%）",
@@ -100,6 +110,14 @@ _WORDS = {
         "move": "{goal}{diff}{unit}",
         "p_met": "达标概率{p}",
         "and": "；",
+        "effects": "{goal}的变化（{total}{unit}）按杠杆分解（每次只把一个杠杆从{ref}的设置"
+        "改为本情景的设置）：{items}{rest}；各杠杆共同作用的部分（交互作用）{inter}。",
+        "effects_rest": "；其余{n}项合计{sum}",
+        "effects_summary": "各杠杆单独作用：全部目标（其余杠杆按{ref}设置）",
+        "effects_lever": "政策杠杆",
+        "effects_interaction": "交互作用（共同作用部分）",
+        "effects_total": "总变化",
+        "effects_none": "未列出各杠杆的单独作用：{why}。",
     },
 }
 
@@ -263,10 +281,18 @@ def _scen(sc, lang, titles) -> str:
 
 
 def scenario_findings(
-    ds: xr.Dataset, table: pd.DataFrame, lang: str, titles, model=None, reference=None
+    ds: xr.Dataset,
+    table: pd.DataFrame,
+    lang: str,
+    titles,
+    model=None,
+    reference=None,
+    effects: pd.DataFrame | None = None,
 ) -> list[dict]:
-    """Per scenario against the reference (default: the first): the levers that differ and
-    the change of each binding goal's value."""
+    """Per scenario against the reference (default: the first): the levers that differ,
+    the change of each binding goal's value and, with ``effects``
+    (:func:`yaan_sim.analysis.lever_effects.lever_effects` against the same reference),
+    where the first goal's change comes from, lever by lever, and a table for every goal."""
     from yaan_sim.outputs.report_sections import _describe_lever, _lever_variables
 
     if "scenario" not in ds.dims or ds.sizes["scenario"] < 2:
@@ -274,7 +300,7 @@ def scenario_findings(
     scen = [str(s) for s in ds["scenario"].values]
     ref = reference if reference in scen else scen[0]
     by_py = getattr(model, "by_py_name", {}) if model is not None else {}
-    rows = table[table["binding"]] if "binding" in table else table
+    headline = headline_rows(table)
     out = []
     for sc in scen:
         if sc == ref:
@@ -296,10 +322,7 @@ def scenario_findings(
             else _w("no_levers", lang, ref=_scen(ref, lang, titles))
         ]
         moves = []
-        for gid in dict.fromkeys(rows["goal_id"]):
-            g = rows[rows["goal_id"] == gid]
-            city = g[g["scope"] == "city"] if "scope" in g else g
-            part = city if len(city) else g[g["scope_name"] == g["scope_name"].iloc[0]]
+        for _, part in headline.groupby("goal_id", sort=False):
             a = part[part["scenario"] == sc]
             b = part[part["scenario"] == ref]
             if not len(a) or not len(b):
@@ -319,17 +342,138 @@ def scenario_findings(
                 )
             )
         if moves:
-            year = int(rows["eval_year"].iloc[0])
+            year = int(headline["eval_year"].iloc[0])
             sentences.append(_w("moves", lang, year=year, items=_w("and", lang).join(moves)))
-        out.append(
-            {
-                "head": _w(
-                    "scen_head", lang, scen=_scen(sc, lang, titles), ref=_scen(ref, lang, titles)
-                ),
-                "sentences": sentences,
+        finding: dict[str, object] = {
+            "head": _w(
+                "scen_head", lang, scen=_scen(sc, lang, titles), ref=_scen(ref, lang, titles)
+            ),
+            "sentences": sentences,
+            "effects": None,
+        }
+        mine = None if effects is None else effects[effects["scenario"] == sc]
+        if mine is not None and len(mine):
+            names = _lever_names(model, lang)
+            ref_label = _scen(ref, lang, titles)
+            sentences.append(_effects_sentence(mine, headline, names, ref_label, lang))
+            finding["effects"] = {
+                "summary": _w("effects_summary", lang, ref=ref_label),
+                "table": _effects_table(mine, headline, names, lang),
             }
-        )
+        out.append(finding)
     return out
+
+
+def effects_note(why: Exception, lang: str) -> str:
+    """Why the levers' separate effects are not in the report, in the report's language."""
+    reason = getattr(why, "reason", "")
+    text = _REASONS.get(lang, {}).get(reason, str(why)) if lang == "zh" else str(why)
+    return _w("effects_none", lang, why=text.rstrip("."))
+
+
+#: :class:`~yaan_sim.analysis.lever_effects.LeverEffectsUnavailable` reasons, in Chinese
+_REASONS = {
+    "zh": {
+        "ensemble": "结果为不确定性集合（多个样本），各杠杆的单独作用按确定性单次运行计算"
+        "（请用 `yaan-sim run` 运行各情景）",
+        "manifest": "结果文件缺少可用的运行记录（manifest），无法重建各情景",
+        "kind": "结果不是由情景运行（`yaan-sim run`）得到的",
+        "model": "模型自结果生成以来已改变",
+        "scenarios": "结果中少于两个情景",
+        "rebuild": "无法由运行记录重建情景文件",
+    }
+}
+
+
+def _lever_names(model, lang: str) -> dict[str, str]:
+    """``{Vensim name: label}``: the Chinese long name in Chinese, else the Vensim name."""
+    meta = getattr(model, "meta", {}) if model is not None else {}
+    if lang != "zh" or not isinstance(meta, dict):
+        return {}
+    return {name: m.long_name_zh for name, m in meta.items() if getattr(m, "long_name_zh", "")}
+
+
+def _signed(x: float) -> str:
+    text = _num(x)
+    return text if text.startswith("-") or text == "0" else "+" + text
+
+
+def _decimals(effects: pd.Series) -> int:
+    """Decimals that show a column's largest effect to two significant digits (one at
+    least): one precision for a whole column, so that its figures can be added by eye."""
+    largest = float(effects.abs().max())
+    if not math.isfinite(largest) or largest == 0:
+        return 1
+    return max(1, 1 - math.floor(math.log10(largest)))
+
+
+def _fixed(x: float, decimals: int) -> str:
+    """``x`` with its sign and ``decimals`` decimals; ``0`` where it rounds to zero."""
+    if round(x, decimals) == 0:
+        return "0"
+    return f"{x:+,.{decimals}f}"
+
+
+def _goal_label(rows: pd.DataFrame, lang: str) -> str:
+    goal, scope = rows["goal"].iloc[0], rows["scope_label"].iloc[0]
+    return f"{goal}（{scope}）" if lang == "zh" else f"{goal} ({scope})"
+
+
+def _effects_sentence(
+    effects: pd.DataFrame, headline: pd.DataFrame, names: dict, ref: str, lang: str
+) -> str:
+    """The first headline goal's change: its three largest lever effects, the rest summed,
+    and the interaction."""
+    gid = next(g for g in dict.fromkeys(headline["goal_id"]) if g in set(effects["goal_id"]))
+    rows = effects[effects["goal_id"] == gid]
+    alone = rows[rows["kind"] == "alone"]
+    alone = alone.reindex(alone["effect"].abs().sort_values(ascending=False).index)
+    top, rest = alone.iloc[:3], alone.iloc[3:]
+    unit = unit_label(str(rows["unit"].iloc[0]), lang, annual=True)
+    items = _w("and", lang).join(
+        f"{names.get(r.lever, r.lever)} {_signed(r.effect)}" for r in top.itertuples()
+    )
+    return _w(
+        "effects",
+        lang,
+        goal=_goal_label(headline[headline["goal_id"] == gid], lang),
+        total=_signed(float(rows.loc[rows["kind"] == "total", "effect"].iloc[0])),
+        unit=unit,
+        ref=ref,
+        items=items,
+        rest=_w("effects_rest", lang, n=len(rest), sum=_signed(float(rest["effect"].sum())))
+        if len(rest)
+        else "",
+        inter=_signed(float(rows.loc[rows["kind"] == "interaction", "effect"].iloc[0])),
+    )
+
+
+def _effects_table(effects: pd.DataFrame, headline: pd.DataFrame, names: dict, lang: str):
+    """Levers down, headline goals across; then the interaction and the whole change."""
+    from yaan_sim.outputs.report_sections import Cell, Table
+
+    goals = [g for g in dict.fromkeys(headline["goal_id"]) if g in set(effects["goal_id"])]
+    header = [_w("effects_lever", lang)]
+    for gid in goals:
+        rows = effects[effects["goal_id"] == gid]
+        unit = unit_label(str(rows["unit"].iloc[0]), lang, annual=True)
+        label = _goal_label(headline[headline["goal_id"] == gid], lang)
+        header.append(f"{label}（{unit}）" if lang == "zh" else f"{label} ({unit})")
+    value = {(r.goal_id, r.kind, r.lever): r.effect for r in effects.itertuples()}
+    decimals = {g: _decimals(effects.loc[effects["goal_id"] == g, "effect"]) for g in goals}
+    levers = list(dict.fromkeys(effects.loc[effects["kind"] == "alone", "lever"]))
+    lines = [(names.get(lv, lv), "alone", lv) for lv in levers] + [
+        (_w("effects_interaction", lang), "interaction", ""),
+        (_w("effects_total", lang), "total", ""),
+    ]
+    return Table(
+        header,
+        [
+            [Cell(label, bold=kind == "total")]
+            + [Cell(_fixed(value[(g, kind, lever)], decimals[g]), cls="num") for g in goals]
+            for label, kind, lever in lines
+        ],
+    )
 
 
 # ------------------------------------------------------------------ more sections
