@@ -43,6 +43,12 @@ def test_own_scenarios_get_the_full_package(tmp_path, capsys):
     diff = float(rev.sel(scenario="plan") - rev.sel(scenario="baseline"))
     assert city[f"{plan_col}−{base_col}"] == pytest.approx(diff)
     assert "未达标" in set(m[f"{plan_col} 判定"])
+    # the report's lever effects: the plan against the reference, adding up to the change
+    fx = pd.read_csv(d / "lever_effects.csv")
+    assert set(fx["scenario"]) == {"plan"} and set(fx["reference"]) == {"baseline"}
+    rev_fx = fx[fx["goal_id"] == "revenue_city"]
+    assert rev_fx.loc[rev_fx["kind"] == "total", "effect"].iloc[0] == pytest.approx(diff)
+    assert rev_fx.loc[rev_fx["kind"] != "total", "effect"].sum() == pytest.approx(diff)
     # the zh report: Chinese titles, no Vensim units, no English ids where a title exists
     zh = _text_of(d / "report.html")
     assert plan_col in zh and base_col in zh

@@ -7,7 +7,9 @@
   scenario with the value (and status), and the difference from the reference scenario;
 - ``评估.xlsx``: the evaluation workbook (:mod:`yaan_sim.outputs.workbook`), Chinese, and
   ``evaluation.en.xlsx`` in English;
-- ``charts/*.png`` and ``report.html`` (Chinese) and ``report.en.html`` (English).
+- ``charts/*.png`` and ``report.html`` (Chinese) and ``report.en.html`` (English);
+- ``lever_effects.csv``: each scenario's change from the reference split lever by lever
+  (:mod:`yaan_sim.analysis.lever_effects`; the report's table), with two scenarios or more.
 
 The results file itself is written by the caller (``yaan-sim run``, ``batch``). One
 writer for ``make run``, ``yaan-sim run A B --out-dir D`` and ``yaan-sim batch --out-dir``.
@@ -33,6 +35,7 @@ PACKAGE_FILES = (
     "evaluation.en.xlsx",
     "report.html",
     "report.en.html",
+    "lever_effects.csv",
 )
 
 

@@ -529,10 +529,13 @@ def write_main_job_outputs(
 ) -> list[Path]:
     """The evaluation part of ``make run``: :func:`write_outputs` in Chinese (``report.html``,
     goal tables, charts) plus the English report ``report.en.html``, from the same
-    evaluation (:func:`~yaan_sim.outputs.evaluate.in_language`)."""
+    evaluation (:func:`~yaan_sim.outputs.evaluate.in_language`), and the report's lever
+    effects as ``lever_effects.csv`` (where there are two scenarios or more)."""
     Path(out_dir).mkdir(parents=True, exist_ok=True)  # as write_outputs makes it
     en = Path(out_dir) / "report.en.html"
-    check_writable(en, force)  # before the slow part
+    effects_csv = Path(out_dir) / "lever_effects.csv"
+    for path in (en, effects_csv):
+        check_writable(path, force)  # before the slow part
     paths, table, resolved = _write_outputs(
         ds, out_dir, "zh", year=year, model=model, force=force, profile=profile, reference=reference
     )
@@ -544,4 +547,9 @@ def write_main_job_outputs(
         reference=reference,
     )
     paths["report.en.html"] = write_text_atomic(en, html_text, force=force)
+    effects = resolved["lever_effects"]
+    if isinstance(effects, pd.DataFrame) and len(effects):
+        paths["lever_effects.csv"] = write_text_atomic(
+            effects_csv, effects.to_csv(index=False), force=force
+        )
     return list(paths.values())
