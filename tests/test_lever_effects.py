@@ -119,6 +119,15 @@ def test_effects_of_results_rebuild_the_scenarios_from_the_manifest(model, scena
     np.testing.assert_allclose(again["effect"], effects["effect"], rtol=1e-12, atol=1e-12)
 
 
+def test_a_batch_of_the_same_scenarios_gives_the_same_effects(model, effects, tmp_path):
+    from yaan_sim.analysis.batch import run_batch
+
+    files = [REPO / f"scenarios/{n}.yaml" for n in ("baseline", "plan")]
+    res = run_batch(model, files, tmp_path / "b.nc", progress=False)
+    again = lever_effects_of_results(res.dataset, model, load_goals(), year=2020)
+    np.testing.assert_allclose(again["effect"], effects["effect"], rtol=1e-12, atol=1e-12)
+
+
 def test_the_findings_name_the_largest_effects_and_tabulate_every_goal(model, effects):
     ds = ys.simulate(
         model, [ys.load_scenario(REPO / f"scenarios/{n}.yaml") for n in ("baseline", "plan")]

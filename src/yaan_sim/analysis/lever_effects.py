@@ -197,7 +197,7 @@ def lever_effects_of_results(
         manifest = Manifest.from_json(ds.attrs.get("manifest"), "the results")
     except ResultsError as exc:
         raise LeverEffectsUnavailable(str(exc), "manifest") from None
-    if manifest.kind != "simulate":
+    if manifest.kind not in ("simulate", "batch"):  # the scenarios' own runs
         raise LeverEffectsUnavailable(f"the results were made by `{manifest.kind}`", "kind")
     if manifest.model_sha256 != model.mdl_sha256:
         raise LeverEffectsUnavailable("the model has changed since the results were made", "model")

@@ -377,7 +377,7 @@ _REASONS = {
         "ensemble": "结果为不确定性集合（多个样本），各杠杆的单独作用按确定性单次运行计算"
         "（请用 `yaan-sim run` 运行各情景）",
         "manifest": "结果文件缺少可用的运行记录（manifest），无法重建各情景",
-        "kind": "结果不是由情景运行（`yaan-sim run`）得到的",
+        "kind": "结果不是由情景运行（`yaan-sim run` 或 `batch`）得到的",
         "model": "模型自结果生成以来已改变",
         "scenarios": "结果中少于两个情景",
         "rebuild": "无法由运行记录重建情景文件",
