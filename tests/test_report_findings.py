@@ -41,11 +41,10 @@ def test_goal_findings_state_verdict_gap_and_growth_needed_against_simulated(run
     found = goal_findings(runs, table, goals, "en", scenario_titles(runs))
     city = _by_head(found, "City park revenue")
     rev = runs["revenue"].sum("park")
-    v16 = float(rev.sel(scenario="plan", time=2016.0))
-    v20 = float(rev.sel(scenario="plan", time=2020.0))
+    total16 = float(calendar_total(rev.sel(scenario="plan"), 2016))
     total20 = float(calendar_total(rev.sel(scenario="plan"), 2020))  # the goal's basis
-    need = ((2000 / v16) ** 0.25 - 1) * 100  # computed here, not by the code under test
-    sim = ((v20 / v16) ** 0.25 - 1) * 100  # growth of the rate, 1 Jan 2016 to 1 Jan 2020
+    need = ((2000 / total16) ** 0.25 - 1) * 100  # computed here, not by the code under test
+    sim = ((total20 / total16) ** 0.25 - 1) * 100  # on the goal table's basis, as the verdict
     text = " ".join(city["sentences"])
     assert f"missed, {total20:,.1f}" in text
     assert f"worse than the target by {2000 - total20:,.1f}" in text
@@ -85,8 +84,8 @@ def test_findings_in_chinese_read_as_chinese(runs):
     heads = [f["head"] for f in found]
     assert "园区单位产值能耗（全市；至2020年逐年下降）" in heads  # not "目标0%/年"
     cod = table[(table["goal_id"] == "cod_controlled") & (table["scope"] == "city")]
-    level = f"{cod['target'].iloc[0]:,.2f}"
-    assert f"化学需氧量排放得到控制（全市；2020年不高于2015年水平{level}吨）" in heads
+    level = f"{cod['target'].iloc[0]:,.1f}"  # the model's history, not a published figure
+    assert f"化学需氧量排放得到控制（全市；2020年不高于2015年模拟水平{level}吨）" in heads
     for word in ("missed", "baseline", "yiyuan", "Dmnl", "short by"):
         assert word not in text, word
     assert not re.search(r"\d\.\d+e[+-]\d", text)  # no scientific notation
@@ -127,11 +126,24 @@ def test_a_constraint_that_binds_within_the_last_plan_year_counts(runs):
     assert binding_constraints(ds, "plan", "en") == "land quota binds from 2020 in ETDZ"
     assert binding_constraints(ds, "plan", "zh") == "用地指标自2020年起成为约束（飞地园区(经开区)）"
     assert binding_constraints(ds, "baseline", "zh") == "未触及任何约束"
-    ds["public_spending_coverage"] = ds["public_spending_coverage"].where(
-        ds["time"] < 2021.0, 0.5
-    )  # short only at the end of 2020: its year is 2020
+    cover = ds["public_spending_coverage"]
+    ds["public_spending_coverage"] = cover.where(ds["time"] < 2021.0, 0.5)
+    # short only at 1 January 2021, after the year the goals are judged on: no constraint
+    assert binding_constraints(ds, "baseline", "zh") == "未触及任何约束"
+    ds["public_spending_coverage"] = cover.where(ds["time"] < 2020.75, 0.5)
     assert binding_constraints(ds, "baseline", "zh") == (
         "园区财力（政策支出有超过1%未能支付）自2020年起成为约束"
+    )
+    # each park that binds later than the first says its own year
+    ds["public_spending_coverage"] = cover
+    early = (land["time"] >= 2019.5) & (land["park"] == "ETDZ")
+    later = (land["time"] >= 2020.5) & (land["park"] == "Hanyuan")
+    ds["land_availability"] = land.where(~(early | later), 0.8)
+    assert binding_constraints(ds, "plan", "en") == (
+        "land quota binds from 2019 in ETDZ, Hanyuan (from 2020)"
+    )
+    assert binding_constraints(ds, "plan", "zh") == (
+        "用地指标自2019年起成为约束（飞地园区(经开区)、汉源自2020年起）"
     )
 
 
@@ -145,6 +157,9 @@ def test_report_has_findings_backtest_and_loop_sections(runs, model, tmp_path):
     m = re.search(r"共(\d+)个数字、(\d+)个来源，其中(\d+)个用于拟合.*?(\d+)个留作检验", text)
     assert m and int(m.group(1)) >= 20 and int(m.group(2)) >= 5 and int(m.group(4)) >= 3
     assert "yaan-sim loops RESULTS.nc --netcdf LOOPS.nc" in text
+    # the bound starts from the first scenario's calendar-2016 revenue, the goal table's basis
+    start = float(calendar_total(runs["revenue"].sum("park").isel(scenario=0), 2016))
+    assert f"九个园区由2016年的{start:,.0f}亿元（本结果的全年累计）" in text
 
 
 def test_loop_section_from_loop_scores():
@@ -216,4 +231,4 @@ def test_a_level_per_scenario_is_not_given_as_one_number(runs):
     table = evaluate(runs, GoalSet([late]), year=2020, lang="zh")
     found = goal_findings(runs, table, GoalSet([late]), "zh", scenario_titles(runs))
     heads = [f["head"] for f in found if f["head"].startswith("二氧化硫")]
-    assert heads == ["二氧化硫排放得到控制（全市；2020年不高于各情景自身的2017年水平）"]
+    assert heads == ["二氧化硫排放得到控制（全市；2020年不高于各情景自身的2017年模拟水平）"]

@@ -206,9 +206,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "report.charts": ("Charts", "图表"),
     "report.assumptions": ("Assumptions of the model", "模型假设"),
     "report.assumptions_text": (
-        'Constants of {m} whose documented source starts with "assumed" '
-        "({n}). No public figure supports them; results depend on them.",
-        "{m} 中来源注明为“假设”(assumed)的常数共 {n} 个。它们没有公开数据支撑,结果依赖于这些假设。",
+        'Constants and tables of {m} whose documented source starts with "assumed" ({n}). '
+        "No published figure gives their values (some are set near a related one, as their "
+        "source says); results depend on them.",
+        "{m} 中来源注明为“假设”（assumed）的常数和表函数共 {n} 个。它们的取值没有公开数据直接给出"
+        "（部分参照相近的公开数据设定，见来源说明），结果依赖于这些假设。",
     ),
     "report.no_model": (
         "The model's documentation could not be read, so its assumptions are not listed: {e}",
@@ -310,7 +312,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 #: The status rule as the report states it (HTML; ``{m}`` is the at-risk margin in points).
 RULES: dict[str, list[str]] = {
     "en": [
-        "The value of a year Y is the model's value at t = Y.0.",
+        "The value of a year Y is its calendar-year figure, as published figures are: a "
+        "flow's total over the year (the integral of its rate from t = Y.0 to Y+1.0), a "
+        "share the ratio of two such totals, a stock its value at the end of the year (the "
+        "goal table's basis column says which).",
         "Goals with a target (>= or <=): in the goal year a goal is <b>met</b> or "
         "<b>missed</b>. Before it, the value in the evaluation year (observed if given) is "
         "projected to the goal year at the growth rate simulated from the evaluation year: "
@@ -325,23 +330,27 @@ RULES: dict[str, list[str]] = {
         "year; <b>met</b> when the goal year is reached with a fall in every year.",
         'Pollutants "controlled": the city\'s total in the goal year is not above its 2015 '
         "level, the year before the plan period (the plan's total-amount control, 二(五)3; no "
-        "figure is set for Ya'an).",
+        "figure is set for Ya'an). The 2015 level is the model's simulated history, not a "
+        "published figure: none was found for the parks' emissions, and the emission factors "
+        "are assumed.",
         "With an ensemble (sample dim), the columns describe the median path and P(met) is "
         "the share of samples that meet the goal.",
     ],
     "zh": [
-        "某年Y的数值取模型在 t = Y.0 时的值。",
-        "有目标值的目标(≥ 或 ≤):到目标年份时为<b>达标</b>或<b>未达标</b>。"
-        "目标年份之前,以评估年的数值"
-        "(有实际数据时用实际值)按评估年起的模拟增速外推到目标年份:当前和外推均满足目标为<b>达标</b>;"
-        "仅外推满足(模拟增速不低于所需增速)为<b>有望达标</b>;所需增速超出模拟增速不多于每年 {m:g} "
-        "个百分点为<b>有风险</b>;否则为<b>未达标</b>。",
-        "逐年下降(单位产值能耗、用水量):数值为截至评估年的最大同比变化,须小于0。已有某年未下降为"
-        "<b>未达标</b>;模拟路径此后某年未下降为<b>有风险</b>;此后逐年下降为<b>有望达标</b>;"
+        "某年Y的数值为该年的全年数，与统计公报口径一致：流量取全年累计（速率从 t = Y.0 到 Y+1.0 "
+        "的积分），比例取两个全年累计之比，存量取年末值（目标表的“取值口径”列注明）。",
+        "有目标值的目标（≥ 或 ≤）：到目标年份时为<b>达标</b>或<b>未达标</b>。"
+        "目标年份之前，以评估年的数值"
+        "（有实际数据时用实际值）按评估年起的模拟增速外推到目标年份：当前和外推均满足目标为"
+        "<b>达标</b>；仅外推满足（模拟增速不低于所需增速）为<b>有望达标</b>；所需增速超出模拟增速"
+        "不多于每年 {m:g} 个百分点为<b>有风险</b>；否则为<b>未达标</b>。",
+        "逐年下降（单位产值能耗、用水量）：数值为截至评估年的最大同比变化，须小于0。已有某年未下降为"
+        "<b>未达标</b>；模拟路径此后某年未下降为<b>有风险</b>；此后逐年下降为<b>有望达标</b>；"
         "到目标年份逐年下降为<b>达标</b>。",
-        "主要污染物“得到有效控制”:全市排放总量在目标年份不高于规划期前一年(2015年)的水平"
-        "(规划二(五)3 污染物排放总量控制制度;雅安未公布具体数值)。",
-        "集合模拟(sample 维)时,各列描述中位数路径,达标概率为达标样本的比例。",
+        "主要污染物“得到有效控制”：全市排放总量在目标年份不高于规划期前一年（2015年）的水平"
+        "（规划二（五）3 污染物排放总量控制制度；雅安未公布具体数值）。2015年水平为模型对历史的"
+        "模拟值，并非公开数据：未找到园区排放的公开数据，排放系数为假设值。",
+        "集合模拟（sample 维）时，各列描述中位数路径，达标概率为达标样本的比例。",
     ],
 }
 

@@ -51,10 +51,13 @@ _WORDS = {
         "none": "no constraint binds",
         "binds": "{what} binds from {y}{where}",
         "in": " in {parks}",
+        "from": " (from {y})",
         "goal_head": "{goal} ({scope}; target {target} {unit} in {year})",
         "goal_head_trend": "{goal} ({scope}; falling every year to {year})",
-        "goal_head_base": "{goal} ({scope}; in {year} not above the {base} level, {target} {unit})",
-        "goal_head_bases": "{goal} ({scope}; in {year} not above each scenario's {base} level)",
+        "goal_head_base": "{goal} ({scope}; in {year} not above the simulated {base} level, "
+        "{target} {unit})",
+        "goal_head_bases": "{goal} ({scope}; in {year} not above each scenario's simulated {base} "
+        "level)",
         "verdict": "{scen}: {status}, {value} {unit} ({gap_word} {gap} {gap_unit}, {pct} % of "
         "the target)",
         "points": "percentage points",
@@ -89,10 +92,11 @@ _WORDS = {
         "none": "未触及任何约束",
         "binds": "{what}自{y}年起成为约束{where}",
         "in": "（{parks}）",
+        "from": "自{y}年起",
         "goal_head": "{goal}（{scope}；{year}年目标{target}{unit}）",
         "goal_head_trend": "{goal}（{scope}；至{year}年逐年下降）",
-        "goal_head_base": "{goal}（{scope}；{year}年不高于{base}年水平{target}{unit}）",
-        "goal_head_bases": "{goal}（{scope}；{year}年不高于各情景自身的{base}年水平）",
+        "goal_head_base": "{goal}（{scope}；{year}年不高于{base}年模拟水平{target}{unit}）",
+        "goal_head_bases": "{goal}（{scope}；{year}年不高于各情景自身的{base}年模拟水平）",
         "verdict": "{scen}：{status}，{value}{unit}"
         "（{gap_word}{gap}{gap_unit}，相当于目标的{pct}%）",
         "points": "个百分点",
@@ -132,9 +136,11 @@ def _num(x, digits: int = 1) -> str:
 
 def binding_constraints(ds: xr.Dataset, scenario: str | None, lang: str) -> str:
     """Which constraints bind, from which year and where, in one scenario: at any saved
-    time from the plan start to the end of its last year (the goals are judged on that
-    year's totals, so a constraint that binds during it counts; the values on 1 January
-    alone missed the plan's land and budget, which bind from spring 2020)."""
+    time from the plan start to before the end of its last year (the goals are judged on
+    that year's totals, so a constraint that binds during it counts; the values on 1
+    January alone missed the plan's land and budget, which bind from spring 2020; one that
+    binds only at 1 January after it does not). A park that binds later than the first
+    has its own year."""
     parts = []
     for name, test, key in CONSTRAINTS:
         if name not in ds.data_vars:
@@ -145,30 +151,42 @@ def binding_constraints(ds: xr.Dataset, scenario: str | None, lang: str) -> str:
         if "sample" in da.dims:
             da = da.median("sample")
         t = np.asarray(da["time"].values, dtype=float)
-        da = da.isel(time=np.flatnonzero((t >= PLAN_START - 1e-9) & (t <= PLAN_END + 1 + 1e-9)))
+        da = da.isel(time=np.flatnonzero((t >= PLAN_START - 1e-9) & (t < PLAN_END + 1 - 1e-9)))
         hit = xr.apply_ufunc(test, da)
         if not bool(hit.any()):
             continue
-        when = hit.any([d for d in hit.dims if d != "time"]) if hit.ndim > 1 else hit
-        # the year of the first time it binds (the end of the last year, Y+1.0, is Y's)
-        first = math.floor(float(da["time"].values[np.argmax(when.values)]) + 1e-9)
-        first = min(first, PLAN_END)
+        first = _first_year(hit)
         where = ""
         if "park" in hit.dims and hit.sizes["park"] > 1:
-            parks = [str(p) for p in hit["park"].values if bool(hit.sel(park=p).any())]
-            if len(parks) < hit.sizes["park"]:
+            parks = {
+                str(p): _first_year(hit.sel(park=p))
+                for p in hit["park"].values
+                if bool(hit.sel(park=p).any())
+            }
+            if len(parks) < hit.sizes["park"] or len(set(parks.values())) > 1:
                 names = "、" if lang == "zh" else ", "
                 where = _w(
-                    "in", lang, parks=names.join(place_label("park", p, lang) for p in parks)
+                    "in",
+                    lang,
+                    parks=names.join(
+                        place_label("park", p, lang) + (_w("from", lang, y=y) if y > first else "")
+                        for p, y in parks.items()
+                    ),
                 )
         parts.append(_w("binds", lang, what=_w(key, lang), y=first, where=where))
     return _w("and", lang).join(parts) if parts else _w("none", lang)
 
 
+def _first_year(hit: xr.DataArray) -> int:
+    """The calendar year of the first saved time where ``hit`` (over time, and any other
+    dims) is true."""
+    when = hit.any([d for d in hit.dims if d != "time"]) if hit.ndim > 1 else hit
+    return math.floor(float(hit["time"].values[np.argmax(when.values)]) + 1e-9)
+
+
 def goal_findings(ds: xr.Dataset, table: pd.DataFrame, goals, lang: str, titles) -> list[dict]:
     """One finding per binding goal: a heading and its sentences."""
-    from yaan_sim.outputs.calendar_years import annual
-    from yaan_sim.outputs.goal_metrics import metric_series, scope_members
+    from yaan_sim.outputs.goal_metrics import annual_metric, scope_members
 
     rows = table[table["binding"]] if "binding" in table else table
     scen = list(dict.fromkeys(rows["scenario"])) if "scenario" in rows else [None]
@@ -208,7 +226,7 @@ def goal_findings(ds: xr.Dataset, table: pd.DataFrame, goals, lang: str, titles)
             base=goal.baseline_year,
             goal=goal.name(lang),
             scope=first["scope_label"],
-            target=_num(first["target"], 2),
+            target=_num(first["target"], 1 if kind == "_base" else 2),
             unit=unit,
             year=int(first["goal_year"]),
         )
@@ -251,7 +269,7 @@ def goal_findings(ds: xr.Dataset, table: pd.DataFrame, goals, lang: str, titles)
             ]
             parks = members[0][1] if members else None
             if parks is not None:
-                series = annual(metric_series(ds, goal, parks))
+                series = annual_metric(ds, goal, parks)  # the goal table's basis
                 if "sample" in series.dims:
                     series = series.median("sample")
                 y0, y1 = PLAN_START, int(first["goal_year"])
@@ -684,9 +702,9 @@ _BOUND = {
         "head": "A bound independent of the model",
         "text": (
             "What 2000亿 of park revenue in 2020 would need from the nine parks' {r}亿 in 2016 "
-            "(the results' own), if the added revenue were industrial, against the city's "
-            "totals; figures from models/data/bound.csv and the data ledger. The model adds "
-            "which levers move the goals, how far, and at what cost."
+            "(the results' own calendar-year total), if the added revenue were industrial, "
+            "against the city's totals; figures from models/data/bound.csv and the data "
+            "ledger. The model adds which levers move the goals, how far, and at what cost."
         ),
         "cols": ("what it needs", "amount", "unit", "against", "multiple"),
         "growth": "revenue growth a year, 2016-2020",
@@ -701,7 +719,7 @@ _BOUND = {
     "zh": {
         "head": "独立于模型的约束测算",
         "text": (
-            "若新增营业收入均为工业产出，九个园区由2016年的{r}亿元（本结果）"
+            "若新增营业收入均为工业产出，九个园区由2016年的{r}亿元（本结果的全年累计）"
             "增至2020年2000亿元所需的投资、土地、劳动力和研发投入，并与全市总量对照；"
             "数据见 models/data/bound.csv 和数据台账。"
             "模型在此之上回答哪些杠杆能推动目标、推动多少、代价如何。"
@@ -726,6 +744,7 @@ def bound_section(ds: xr.Dataset, lang: str) -> dict:
     """The independent bound (:mod:`yaan_sim.outputs.bound`) as a table, or why not."""
     from yaan_sim.errors import YaanSimError
     from yaan_sim.outputs.bound import independent_bound
+    from yaan_sim.outputs.calendar_years import plan_start_of, yearly
     from yaan_sim.outputs.report_sections import Cell, Table
 
     B: dict[str, str] = _BOUND[lang]  # type: ignore[assignment]  # texts only here
@@ -733,8 +752,8 @@ def bound_section(ds: xr.Dataset, lang: str) -> dict:
     for d in ("scenario", "sample"):
         if d in rev.dims:
             rev = rev.isel({d: 0})
-    try:
-        start = float(rev.sel(time=float(PLAN_START)))
+    try:  # the calendar-year total, as the goal table measures revenue
+        start = float(yearly(rev, "total", plan_start_of(ds)).sel(year=PLAN_START))
         rows = independent_bound(start)
     except (KeyError, YaanSimError) as exc:
         return {"missing": f"{B['head']}: {exc}"}
