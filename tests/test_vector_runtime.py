@@ -515,7 +515,7 @@ def test_threads_of_a_run_the_run_then_the_model_then_the_default(tmp_path, monk
     integrate = vm._integrate
 
     def spy(*args):
-        used.append(args[-1])
+        used.append(args[7])  # workers
         return integrate(*args)
 
     monkeypatch.setattr(vm, "_integrate", spy)

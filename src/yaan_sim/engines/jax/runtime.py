@@ -18,6 +18,7 @@ import jax
 import numpy as np
 
 from yaan_sim.engines.jax.codegen import JaxProgram, build_jax_program
+from yaan_sim.engines.vector.assemble import Block
 from yaan_sim.engines.vector.runtime import VectorModel
 from yaan_sim.paths import cache_dir
 
@@ -108,7 +109,18 @@ class JaxModel(VectorModel):
         keep_compiled_programs()  # before anything of this kind is compiled
         return build_jax_program(self.plan, kinds, returns)
 
-    def _integrate(self, prog: JaxProgram, P, SC, SCI, args, n: int, size: int, workers: int):
+    def _integrate(
+        self,
+        prog: JaxProgram,
+        P,
+        SC,
+        SCI,
+        args,
+        n: int,
+        size: int,
+        workers: int,
+        block: Block | None = None,
+    ):
         times, flags, t_init, ti_init, ti_run, tf, dt, sp, recompute = args
         flags = np.asarray(flags, dtype=bool)
         slots = np.maximum(np.cumsum(flags) - 1, 0)
@@ -125,7 +137,11 @@ class JaxModel(VectorModel):
             consts, outs = unpack(np.asarray(jax.device_get(flat)))
             m = hi - lo
             consts = {k: v[:m] if v.shape[0] == length > 1 else v for k, v in consts.items()}
-            parts.append((lo, hi, consts, {k: v[:, :m] for k, v in outs.items()}))
+            outs = {k: v[:, :m] for k, v in outs.items()}
+            if block is not None:  # into the Dataset's block now; the host copy goes
+                block.fill(lo, hi, consts, outs)
+                outs = {}
+            parts.append((lo, hi, consts, outs))
 
         with jax.enable_x64(True):
             fn = prog.jitted(*static)

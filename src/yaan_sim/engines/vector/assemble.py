@@ -46,65 +46,106 @@ def assemble_dataset(
     C-contiguous slice of one block: one allocation, written in place. In an
     ensemble a constant shared by all samples stays one value seen at every time
     and sample (a read-only view), as it takes no memory."""
-    n_t = len(saved)
-    s_out = samples if samples is not None else 1
-    dyn = parts[0][3]
-    places, total = [], 0
-    for py in returns:
-        lay = layout(py)
-        inblock = py in dyn or samples is None
-        places.append((py, lay, total if inblock else None))
-        if inblock:
-            total += s_out * n_t * math.prod(lay.full)
-    block = np.empty(total)
-    lead = ("time",) if samples is None else ("sample", "time")
-    data_vars = {}
-    for py, lay, at in places:
-        shape = (s_out, n_t, *lay.full)
-        if at is None:
-            out = _constant_view(py, lay, parts, shape)
-        else:
-            out = block[at : at + math.prod(shape)].reshape(shape)
-            _fill(out, py, lay, parts, py in dyn)
-        data_vars[py] = xr.Variable(  # fastpath: a float ndarray, taken as it is
-            (*lead, *lay.dims), out[0] if samples is None else out, dict(lay.attrs), fastpath=True
-        )
-    coords = {"time": xr.Variable(("time",), saved)}
-    if samples is not None:
-        coords["sample"] = xr.Variable(("sample",), np.arange(samples))
-    indexes = {}
-    for d in dict.fromkeys(d for py in returns for d in layout(py).dims):
-        coords[d], indexes[d] = dim_coord(d)
-    return build_dataset(data_vars, coords, indexes=indexes)
+    block = Block(returns, parts[0][3], saved, samples, layout)
+    for part in parts:
+        block.fill(*part)
+    return block.dataset(parts, dim_coord)
 
 
-def _fill(out: np.ndarray, py: str, lay: Layout, parts, dynamic: bool) -> None:
-    """Write variable ``py`` of every chunk into ``out`` (sample, time, *full dims)."""
-    padded = lay.cells is not None
-    if lay.cells is not None:  # defined on part of a range: NaN elsewhere
-        out[...] = np.nan
-        cells: tuple = (slice(None), slice(None), *lay.cells)
-        target = np.empty(out[cells].shape)
-    else:
-        target = out
-    for lo, hi, consts, dyn_out in parts:
-        if not dynamic:  # the same value at every time
-            target[lo:hi] = np.asarray(consts[py])[:, None]
-            continue
-        values = dyn_out[py]
-        if isinstance(values, np.ndarray):  # (time, sample, ...) at once
-            target[lo:hi] = values.swapaxes(0, 1)  # (sample, time, ...): a view
-            continue
-        if hi - lo == 1 and not padded:
-            try:  # one run: the times side by side, one call
-                np.concatenate(values, axis=0, out=target[lo])
+class Block:
+    """The one block of a run's Dataset, made before the integration so that each chunk of
+    samples is written into it as it returns and its outputs dropped: an ensemble then
+    holds its values once, not twice (its chunks' outputs and the block).
+
+    ``dynamic``: the variables that change with time (the program's per-time outputs)."""
+
+    def __init__(self, returns, dynamic, saved, samples, layout: Callable[[str], Layout]):
+        self.returns, self.saved, self.samples = list(returns), saved, samples
+        self.dynamic = set(dynamic)
+        self.layout = layout
+        n_t, s_out = len(saved), samples if samples is not None else 1
+        places, total = [], 0
+        for py in self.returns:
+            lay = layout(py)
+            inblock = py in self.dynamic or samples is None
+            places.append((py, lay, total if inblock else None))
+            if inblock:
+                total += s_out * n_t * math.prod(lay.full)
+        block = np.empty(total)
+        self.views: dict[str, np.ndarray] = {}
+        for py, lay, at in places:
+            if at is None:
                 continue
-            except ValueError:
-                pass  # a value not of shape (1, *dims): written time by time
-        for i, a in enumerate(values):
-            target[lo:hi, i] = a
+            shape = (s_out, n_t, *lay.full)
+            view = self.views[py] = block[at : at + math.prod(shape)].reshape(shape)
+            if lay.cells is not None:  # defined on part of a range: NaN elsewhere
+                view[...] = np.nan
+
+    def fill(self, lo: int, hi: int, consts, outs) -> None:
+        """Write samples ``lo:hi`` (one chunk's constants and per-time outputs)."""
+        for py, out in self.views.items():
+            _fill(out, py, self.layout(py), lo, hi, consts, outs, py in self.dynamic)
+
+    def dataset(self, parts, dim_coord: Callable) -> xr.Dataset:
+        """The Dataset: the block's variables, and an ensemble's constants as views of
+        ``parts``' (lo, hi, constants, ...)."""
+        samples = self.samples
+        lead = ("time",) if samples is None else ("sample", "time")
+        data_vars = {}
+        for py in self.returns:
+            lay = self.layout(py)
+            out = self.views.get(py)
+            if out is None:
+                shape = (samples, len(self.saved), *lay.full)
+                out = _constant_view(py, lay, parts, shape)
+            data_vars[py] = xr.Variable(  # fastpath: a float ndarray, taken as it is
+                (*lead, *lay.dims),
+                out[0] if samples is None else out,
+                dict(lay.attrs),
+                fastpath=True,
+            )
+        coords = {"time": xr.Variable(("time",), self.saved)}
+        if samples is not None:
+            coords["sample"] = xr.Variable(("sample",), np.arange(samples))
+        indexes = {}
+        for d in dict.fromkeys(d for py in self.returns for d in self.layout(py).dims):
+            coords[d], indexes[d] = dim_coord(d)
+        return build_dataset(data_vars, coords, indexes=indexes)
+
+
+def _fill(out: np.ndarray, py: str, lay: Layout, lo: int, hi: int, consts, outs, dynamic) -> None:
+    """Write samples ``lo:hi`` of variable ``py`` into ``out`` (sample, time, *full dims)."""
+    padded = lay.cells is not None
+    cells: tuple = ()
+    if lay.cells is not None:  # written on its own cells, after
+        cells = (slice(lo, hi), slice(None), *lay.cells)
+        target = np.empty(out[cells].shape)
+        at = 0
+    else:
+        target, at = out, lo
+    rows = slice(at, at + hi - lo)
+    if not dynamic:  # the same value at every time
+        target[rows] = np.asarray(consts[py])[:, None]
+    else:
+        values = outs[py]
+        if isinstance(values, np.ndarray):  # (time, sample, ...) at once
+            target[rows] = values.swapaxes(0, 1)  # (sample, time, ...): a view
+        elif hi - lo == 1 and not padded and _concatenated(values, target[at]):
+            pass  # one run: the times side by side, one call
+        else:
+            for i, a in enumerate(values):
+                target[rows, i] = a
     if padded:
         out[cells] = target
+
+
+def _concatenated(values, into: np.ndarray) -> bool:
+    """``values`` (one run's per-time arrays, each (1, *dims)) side by side into ``into``."""
+    try:
+        np.concatenate(values, axis=0, out=into)
+    except ValueError:
+        return False  # a value not of shape (1, *dims): written time by time
+    return True
 
 
 def _constant_view(py: str, lay: Layout, parts, shape: tuple) -> np.ndarray:

@@ -36,7 +36,7 @@ import pandas as pd
 import xarray as xr
 
 from yaan_sim.engines.vector import functions as _f
-from yaan_sim.engines.vector.assemble import Layout, assemble_dataset, layout_of
+from yaan_sim.engines.vector.assemble import Block, Layout, assemble_dataset, layout_of
 from yaan_sim.engines.vector.codegen import build_program
 from yaan_sim.engines.vector.compiler import compile_file
 from yaan_sim.engines.vector.plan import CONTROL_NAMES, Plan
@@ -443,10 +443,25 @@ class VectorModel:
             np.float64(sp),
             t0 != t_model,
         )
-        parts = self._integrate(
-            prog, P, SC, SCI, args, samples or 1, self._chunk(chunk_size), self._threads(threads)
+        # an ensemble's chunks are written into the Dataset's block as they return (its
+        # outputs held once, not twice); a single run is assembled after, as one piece
+        block = (
+            None
+            if samples is None
+            else Block(returns, prog.dynamic_outputs, saved, samples, self._layout)
         )
-        return self._dataset(returns, parts, saved, samples)
+        parts = self._integrate(
+            prog,
+            P,
+            SC,
+            SCI,
+            args,
+            samples or 1,
+            self._chunk(chunk_size),
+            self._threads(threads),
+            block,
+        )
+        return self._dataset(returns, parts, saved, samples, block)
 
     def _chunk(self, chunk_size: int | None) -> int:
         """Samples integrated together: the run's ``chunk_size``, the model's, the engine's."""
@@ -482,8 +497,12 @@ class VectorModel:
     def _build(self, kinds: dict, returns: list):
         return build_program(self.plan, kinds, returns)
 
-    def _integrate(self, prog, P, SC, SCI, args, n: int, size: int, workers: int) -> list:
-        """Run ``prog`` for ``n`` samples -> [(lo, hi, constants, per-time outputs)]."""
+    def _integrate(
+        self, prog, P, SC, SCI, args, n: int, size: int, workers: int, block: Block | None = None
+    ) -> list:
+        """Run ``prog`` for ``n`` samples -> [(lo, hi, constants, per-time outputs)]; with a
+        ``block``, each chunk's outputs are written into it as the chunk returns, and its
+        part keeps no outputs."""
         # equal chunks of at most `size` samples; one per thread at least when each
         # would still be large enough to be worth a thread
         n_chunks = -(-n // size)
@@ -491,13 +510,20 @@ class VectorModel:
             n_chunks = max(n_chunks, workers)
         step_ = -(-n // n_chunks)
         bounds = [(lo, min(lo + step_, n)) for lo in range(0, n, step_)]
+
+        def kept(lo: int, hi: int, consts, outs) -> tuple:
+            if block is None:
+                return lo, hi, consts, outs
+            block.fill(lo, hi, consts, outs)  # chunks write disjoint samples: thread-safe
+            return lo, hi, consts, {}
+
         if len(bounds) == 1:
-            return [(0, n, *self._call(prog, P, SC, SCI, args))]
+            return [kept(0, n, *self._call(prog, P, SC, SCI, args))]
 
         def work(b):
             lo, hi = b
             sub = [self._slice(x, lo, hi, n, axis) for x, axis in ((P, 0), (SC, 1), (SCI, 0))]
-            return (lo, hi, *self._call(prog, sub[0], sub[1], sub[2], args))
+            return kept(lo, hi, *self._call(prog, sub[0], sub[1], sub[2], args))
 
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -534,7 +560,9 @@ class VectorModel:
         return self._build(kinds, returns).source
 
     # ---- output ----------------------------------------------------------------------
-    def _dataset(self, returns, parts, saved, samples) -> xr.Dataset:
+    def _dataset(self, returns, parts, saved, samples, block: Block | None = None) -> xr.Dataset:
+        if block is not None:  # filled chunk by chunk already
+            return block.dataset(parts, self._dim_coord)
         return assemble_dataset(returns, parts, saved, samples, self._dim_coord, self._layout)
 
     def _layout(self, py: str) -> Layout:
