@@ -458,7 +458,7 @@ def test_annotate_gives_each_model_variable_its_names_units_and_role(model):
     assert out["not_in_the_model"].attrs == {}
     assert out["time"].attrs == {
         "units": "year",
-        "long_name": "time (the value at Y.0 stands for year Y)",
+        "long_name": "time (t = Y.0 is 1 January of year Y)",
         "long_name_zh": "年份",
     }
     assert out["region"].dims == ("park",)

@@ -97,7 +97,7 @@ def backtest(
         run_h = Horizon(
             float(t[0]), float(t[-1]), h.step, float(t[1] - t[0]) if len(t) > 1 else h.step
         )
-        if run_h.saveper > h.saveper + 1e-9:  # e.g. an ensemble's default: whole years
+        if run_h.saveper > h.saveper + 1e-9:  # e.g. results saved once a year
             raise YaanSimError(
                 f"the results are saved every {run_h.saveper:g}, the model every "
                 f"{h.saveper:g}: quarterly and half-year figures need the model's saving "

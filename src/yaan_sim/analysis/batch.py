@@ -206,7 +206,7 @@ def run_batch(
     else:
         rv = None if return_vars in (None, "all") else list(return_vars)
         seed = None
-    plan = prepare_runs(  # an ensemble batch keeps what `ensemble` keeps (whole years)
+    plan = prepare_runs(  # an ensemble batch keeps what `ensemble` keeps
         model, scenarios, horizon=horizon, samples=samples, seed=seed, return_vars=rv, keep="needed"
     )
     h = plan.horizon

@@ -78,8 +78,9 @@ def run_ensemble(
         Variables to keep (PySD or Vensim names); default: those the goals and charts
         need. ``"all"`` keeps every variable.
     keep : {"needed", "all"}
-        ``needed``: the variables at whole years (the goals are judged at Y.0);
-        ``all``: every variable, unless ``return_vars`` names some, at every saved time.
+        ``needed``: the variables the goals and charts need; ``all``: every variable,
+        unless ``return_vars`` names some; both at every saved time (a year's figure is
+        its total over the year).
     chunk_size : int, optional
         Samples per engine call (default 5000).
     scheduler, workers

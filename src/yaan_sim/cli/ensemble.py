@@ -91,8 +91,8 @@ def register(sub: Any) -> None:
         "--keep",
         choices=("needed", "all"),
         default="needed",
-        help="needed: the variables at whole years, what the goal table and charts use "
-        "(default); all: every variable (or those of --vars) at every saved time",
+        help="needed: the variables the goal table and charts use (default); all: every "
+        "variable (or those of --vars); both at every saved time",
     )
     p.add_argument(
         "--posterior",

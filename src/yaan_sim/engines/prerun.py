@@ -25,8 +25,9 @@ from yaan_sim.model.load import Horizon
 from yaan_sim.protocols import ModelLike, ScenarioLike
 
 #: What an ensemble keeps: ``needed`` (the default) the variables the goals and charts read
-#: (or ``return_vars``) at whole times (years); ``all`` every variable (or ``return_vars``)
-#: at every saved time. A single run keeps everything.
+#: (or ``return_vars``); ``all`` every variable (or ``return_vars``). Both at every saved
+#: time: a year's figure is its total over the year, taken from the saved times as a single
+#: run's is. A single run keeps everything.
 KEEP = ("needed", "all")
 
 
@@ -37,23 +38,9 @@ def check_keep(keep: Any, samples: Any) -> str:
     if keep not in KEEP:
         raise YaanSimError(
             f"keep must be one of {', '.join(KEEP)}, not {keep!r}: 'needed' keeps what the "
-            "goals and charts read at whole years, 'all' every variable at every saved time"
+            "goals and charts read, 'all' every variable, both at every saved time"
         )
     return str(keep)
-
-
-def whole_times(h: Horizon) -> Horizon:
-    """``h`` saving only at whole times (whole years for the park model), where those are
-    saved times of ``h`` (a whole start, and whole times that are integration steps);
-    else ``h``. The goals are judged at Y.0, so an ensemble needs no more by default."""
-    if h.saveper >= 1:
-        return h
-    whole = abs(h.start - round(h.start)) < 1e-9
-    per_year = 1 / h.saveper
-    steps = 1 / h.step
-    if whole and abs(per_year - round(per_year)) < 1e-9 and abs(steps - round(steps)) < 1e-9:
-        return Horizon(h.start, h.stop, h.step, 1.0)
-    return h
 
 
 @dataclass(frozen=True)
@@ -87,7 +74,6 @@ def prepare_runs(
 
     ``scenarios`` None means the model's defaults. Each scenario runs on ``horizon``,
     else its own, else the model's; those must share start, stop and saving period.
-    ``keep="needed"`` saves an ensemble at whole times only (:func:`whole_times`).
     """
     scenario_list = check_scenarios(scenarios)
     if horizon is not None:
@@ -101,8 +87,6 @@ def prepare_runs(
             "give them the same `horizon:` or pass one horizon for all (--horizon)"
         )
     n = check_samples(samples, sample_overrides)
-    if n is not None and keep == "needed":
-        horizons = [whole_times(h) for h in horizons]
     checked_seed = check_seed(seed)
     # the run integrates from the model's start when the plan starts later (its history)
     h0 = horizons[0]

@@ -50,9 +50,10 @@ def simulate(
     Latin hypercube) is applied on top.
 
     An ensemble keeps (``keep="needed"``, its default) the variables the goals and
-    charts read, or ``return_vars``, at whole years: what evaluating and charting it
-    needs, in a fraction of the time and memory. ``keep="all"`` keeps every variable
-    (or ``return_vars``) at every saved time. A single run keeps everything.
+    charts read, or ``return_vars``: what evaluating and charting it needs, in a fraction
+    of the time and memory. ``keep="all"`` keeps every variable (or ``return_vars``). Both
+    keep every saved time, so that a year's total is taken as a single run's is. A
+    single run keeps everything.
 
     ``engine``: ``"auto"`` (the vector engine where it can run the model, else PySD),
     or a name of :func:`yaan_sim.engines.base.engine_names`. Notices (such as a fallback

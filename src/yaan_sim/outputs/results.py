@@ -81,7 +81,7 @@ def annotate(ds: xr.Dataset, model: ModelLike) -> xr.Dataset:
     if profile.is_yaan:
         time_attrs = {
             "units": "year",
-            "long_name": "time (the value at Y.0 stands for year Y)",
+            "long_name": "time (t = Y.0 is 1 January of year Y)",
             "long_name_zh": "年份",
         }
     else:  # another model: its own time unit (Minute, Day, ...)
