@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/bench_ensemble.py [--samples N] [--workers W] [--write]
 
 Runs ``yaan_sim.analysis.ensemble.run_ensemble`` on ``scenarios/uncertain/plan-uncertain.yaml``
-(13 uncertain factors, the plan's levers), 2016-2020 with the model's step (0.125) and a
-yearly saving period, Latin hypercube design, seed 1:
+(its uncertain factors and the plan's levers), the model's horizon (2013-2021, history
+then plan) and step with a yearly saving period, Latin hypercube design, seed 1:
 
 * in-process, chunk sizes 5,000 and 20,000 (the default path), best of ``--repeat``;
 * a ``distributed.LocalCluster`` of W worker processes (default 2), chunk 5,000, timed
@@ -123,10 +123,14 @@ def main(argv=None) -> int:
             f"same cores): {load0[0]:.1f} / {os.getloadavg()[0]:.1f}; best of {args.repeat} "
             "calls per configuration.",
             "",
-            f"{n:,} samples of `scenarios/uncertain/plan-uncertain.yaml` (13 factors, Latin "
-            "hypercube, seed 1), 2016-2020, step 0.125, saved yearly; results keep the variables "
-            "the goals need. Wall time of `run_ensemble` including design, chunking, "
-            "transfers and assembly of the Dataset.",
+            f"Written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with the model "
+            f"`{Path(model.mdl_path).name}` (sha256 {model.mdl_sha256[:12]}).",
+            "",
+            f"{n:,} samples of `scenarios/uncertain/plan-uncertain.yaml` ({len(sc.uncertain)} "
+            f"factors, Latin hypercube, seed 1), {h.start:g}-{h.stop:g}, step {h.step:g}, "
+            f"saved every {h.saveper:g}; results keep the variables the goals need. Wall time "
+            "of `run_ensemble` including design, chunking, transfers and assembly of the "
+            "Dataset.",
             "",
             "| configuration | wall time | runs/s | result size |",
             "|---|---|---|---|",

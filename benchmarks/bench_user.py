@@ -360,8 +360,8 @@ def section(run: dict, ens: dict, tests: dict | None) -> str:
         "",
         "**The default ensemble call**: `ys.simulate(model, [uncertain/plan-uncertain.yaml], "
         "samples=N, seed=1)`, which keeps the variables the goals and charts read "
-        f"({', '.join(e10['variables'])}) at whole years ({e10['times']} times); "
-        '`keep="all"` would keep every variable at every saved time:',
+        f"({', '.join(e10['variables'])}) at every saved time ({e10['times']} times); "
+        '`keep="all"` would keep every variable:',
         "",
         "| N | time | CPU time | load average | peak memory (numpy, tracemalloc) | "
         'peak RSS above the process\'s | results | `keep="all"` results |',

@@ -642,7 +642,7 @@ def test_a_goal_never_met_has_no_first_year():
 
 
 def test_goals_against_the_baseline_year_have_no_first_year_met(goals):
-    # "not above the 2016 figure" holds trivially in 2016: no first year is given
+    # "not above the baseline year's level" holds trivially in that year: no first year is given
     t = evaluate(make_results(emission_change=-0.01), goals, year=2020)
     rows = t[t["goal_id"].str.endswith("_controlled")]
     assert len(rows) == 4 * (1 + 9) and set(rows["status"]) == {"met"}  # city and parks
