@@ -150,7 +150,8 @@ ETDZ_FIGURES = [
     "etdz-rev-2019q1-g",
 ]
 #: ETDZ's industrial output: two published figures (both L) that conflict, 58 for 2020 H1
-#: and 320 for 2021 after 16 % growth (about 138 for half of 2020; doubtful, sources.md A1: not used).
+#: and 320 for 2021 after 16 % growth (about 138 for half of 2020; doubtful, sources.md A1:
+#: not used).
 ETDZ_INDUSTRY = "etdz-ioas-2020h1"
 
 
