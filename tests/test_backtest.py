@@ -247,15 +247,23 @@ def test_an_ensemble_gives_the_median_and_a_90_percent_interval(calib, ledger):
     assert tab.loc["e-rev-2014", "covered"] in (True, False)
 
 
-def test_an_ensemble_saved_at_whole_years_is_refused_with_the_fix(calib, ledger):
+def test_results_saved_at_whole_years_are_refused_with_the_fix(calib, ledger):
     import yaan_sim as ys
     from yaan_sim.scenario.fixed import FixedScenario
 
     design = {"Growth rate": __import__("xarray").DataArray([0.1, 0.12], dims="sample")}
-    ds = ys.simulate(calib, [FixedScenario("s", {})], samples=2, sample_overrides=design)
-    assert ds["time"].diff("time").min() == 1.0  # an ensemble's default
-    with pytest.raises(YaanSimError, match="keep='all'"):
+    d = calib.default_horizon
+    yearly = ys.Horizon(d.start, d.stop, d.step, 1.0)
+    ds = ys.simulate(
+        calib, [FixedScenario("s", {})], samples=2, sample_overrides=design, horizon=yearly
+    )
+    assert ds["time"].diff("time").min() == 1.0
+    with pytest.raises(YaanSimError, match=f"run again saving every {d.saveper:g}"):
         backtest(calib, ds, ledger)
+    # an ensemble's default keeps the saved times: no refusal
+    kept = ys.simulate(calib, [FixedScenario("s", {})], samples=2, sample_overrides=design)
+    assert kept["time"].diff("time").min() == d.saveper
+    assert len(backtest(calib, kept, ledger))
 
 
 def test_results_without_a_variable_say_so(calib, ledger):

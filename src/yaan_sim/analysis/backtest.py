@@ -101,7 +101,7 @@ def backtest(
             raise YaanSimError(
                 f"the results are saved every {run_h.saveper:g}, the model every "
                 f"{h.saveper:g}: quarterly and half-year figures need the model's saving "
-                "period; run again with keep='all' (yaan-sim ensemble --keep all)"
+                f"period; run again saving every {h.saveper:g} (the horizon's saving period)"
             )
         obs = observations(model, ledger, cutoff=cutoff, horizon=run_h)
         if "scenario" in results.dims:
