@@ -159,3 +159,19 @@ def test_the_report_of_a_run_splits_each_scenario_lever_by_lever(model, scenario
     text = out.read_text(encoding="utf-8")
     assert text.count("按杠杆分解") == 1  # the plan against the baseline
     assert "<details><summary>各杠杆单独作用：全部目标（其余杠杆按基准情景" in text
+
+
+def test_the_exported_workbook_has_the_effects_sheet(model, scenarios, effects, tmp_path):
+    import pandas as pd
+
+    from yaan_sim.cli import main
+
+    nc = tmp_path / "runs.nc"
+    ys.simulate(model, scenarios).to_netcdf(nc)
+    out = tmp_path / "book.xlsx"
+    assert main(["export", str(nc), "-o", str(out), "--lang", "en"]) == 0
+    sheet = pd.read_excel(out, sheet_name="lever effects")
+    whole = sheet[sheet["lever"] == "whole change"]
+    column = next(c for c in sheet.columns if str(c).startswith("City park revenue"))
+    assert float(whole[column].iloc[0]) == pytest.approx(_effect(effects, "revenue_city", "total"))
+    assert len(sheet) == effects[effects["goal_id"] == "revenue_city"].shape[0]

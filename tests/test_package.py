@@ -57,8 +57,14 @@ def test_own_scenarios_get_the_full_package(tmp_path, capsys):
     assert "report.en.html" in {p.name for p in d.iterdir()}
     wb = pd.read_excel(d / "评估.xlsx", sheet_name=None)
     assert "目标" in wb and any(c.startswith("数值−") for c in wb["目标"].columns)
+    # the lever effects as the report's table: the plan's whole change is the difference
+    effects = wb["杠杆单独作用"]
+    whole = effects[(effects["情景"] == plan_col) & (effects["杠杆"] == "总变化")]
+    assert set(effects["对照情景"]) == {base_col}
+    assert whole["全市园区营业收入（全市）（亿元）"].iloc[0] == pytest.approx(diff)
+    assert "入园门槛（亩均投资强度）" in set(effects["杠杆"])  # levers by their Chinese names
     en = pd.read_excel(d / "evaluation.en.xlsx", sheet_name=None)
-    assert "goals" in en
+    assert "goals" in en and "Entry threshold" in set(en["lever effects"]["lever"])
 
 
 def test_a_reference_that_is_not_run_exits_2_before_the_run(tmp_path, capsys):

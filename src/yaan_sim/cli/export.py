@@ -65,6 +65,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             reference=args.reference,
             year=year,
             inputs=[args.results],
+            lever_effects=True,  # as the report: each scenario's change, lever by lever
         )
     else:
         export(ds, args.output, force=args.force)

@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
+from yaan_sim.analysis.lever_effects import LeverEffectsUnavailable
 from yaan_sim.outputs.i18n import scenario_label, scenario_titles, status_label, unit_label
 from yaan_sim.tables import format_number, markdown_table
 
@@ -133,26 +134,45 @@ def write_package(
     extra = [out_dir / n for n in PACKAGE_FILES[2:6]] if profile.is_yaan else []
     for p in extra:  # before the slow part
         check_writable(p, force)
+    y = 2020 if year is None else year
+    effects: bool | pd.DataFrame | LeverEffectsUnavailable = True  # another model: the report's
+    if profile.is_yaan:
+        from yaan_sim.outputs.goals import load_goals
+        from yaan_sim.outputs.report import _try_model, lever_effects_for
+
+        if model is None:
+            model = _try_model()
+            model = None if isinstance(model, str) else model
+        # once, for both reports, lever_effects.csv and both workbooks
+        effects = lever_effects_for(ds, model, load_goals(), y, reference)
     paths = write_main_job_outputs(
-        ds, out_dir, force, year, profile=profile, model=model, reference=reference
+        ds,
+        out_dir,
+        force,
+        year,
+        profile=profile,
+        model=model,
+        reference=reference,
+        lever_effects=effects,
     )
     if not profile.is_yaan:
         return paths
     from yaan_sim.outputs.evaluate import evaluate, in_language
 
-    if model is None:
-        from yaan_sim.outputs.report import _try_model
-
-        model = _try_model()
-        model = None if isinstance(model, str) else model
     titles = scenario_titles(ds)
-    y = 2020 if year is None else year
     zh = evaluate(ds, year=y, lang="zh")
     for lang, name in (("zh", "评估.xlsx"), ("en", "evaluation.en.xlsx")):
         table = zh if lang == "zh" else in_language(zh, lang)
         paths.append(
             write_workbook(
-                ds, out_dir / name, lang, table=table, model=model, reference=reference, force=force
+                ds,
+                out_dir / name,
+                lang,
+                table=table,
+                model=model,
+                reference=reference,
+                force=force,
+                lever_effects=effects if isinstance(effects, pd.DataFrame) else None,
             )
         )
         if lang == "zh":

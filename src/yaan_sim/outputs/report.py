@@ -448,6 +448,7 @@ def _write_outputs(
     embed_font: bool = True,
     profile: ModelProfile | None = None,
     reference: str | None = None,
+    lever_effects: bool | pd.DataFrame | LeverEffectsUnavailable = True,
 ) -> tuple[dict[str, Path], pd.DataFrame | None, dict]:
     """:func:`write_outputs`, also returning its goal table and what it resolved (goals,
     year, observed figures, profile, model) for a report in the other language."""
@@ -488,9 +489,13 @@ def _write_outputs(
         paths[f"charts/{c.key}.png"] = write_text_atomic(
             out_dir / "charts" / f"{c.key}.png", c.png, force=True
         )
-    effects = (
-        lever_effects_for(ds, model, goals, year, reference) if profile.is_yaan and goals else False
-    )
+    effects = lever_effects
+    if effects is True:
+        effects = (
+            lever_effects_for(ds, model, goals, year, reference)
+            if profile.is_yaan and goals
+            else False
+        )
     html_text = build_report(
         ds,
         lang,
@@ -526,6 +531,7 @@ def write_main_job_outputs(
     profile: ModelProfile | None = None,
     model=None,
     reference: str | None = None,
+    lever_effects: bool | pd.DataFrame | LeverEffectsUnavailable = True,
 ) -> list[Path]:
     """The evaluation part of ``make run``: :func:`write_outputs` in Chinese (``report.html``,
     goal tables, charts) plus the English report ``report.en.html``, from the same
@@ -537,7 +543,15 @@ def write_main_job_outputs(
     for path in (en, effects_csv):
         check_writable(path, force)  # before the slow part
     paths, table, resolved = _write_outputs(
-        ds, out_dir, "zh", year=year, model=model, force=force, profile=profile, reference=reference
+        ds,
+        out_dir,
+        "zh",
+        year=year,
+        model=model,
+        force=force,
+        profile=profile,
+        reference=reference,
+        lever_effects=lever_effects,
     )
     html_text = build_report(
         ds,

@@ -9,6 +9,8 @@
   pollutant): park x year, calendar years as columns, the unit in the sheet's title row;
   an ensemble as its 5 %, 50 % and 95 % quantiles, so that any number of samples fits;
 - the levers of each scenario, as the runs applied them;
+- with ``lever_effects=``, each scenario's change from the reference split lever by lever
+  (:mod:`yaan_sim.analysis.lever_effects`; ``make run`` and ``yaan-sim export``);
 - the model's constants with units, range and source (or "assumed" and why);
 - the observed figures of the data ledger, and the back-test against them (when the
   results reach back to the ledger's years).
@@ -85,6 +87,10 @@ _WORDS: dict[str, tuple[str, str]] = {
     "kind": ("kind", "类型"),
     "key": ("key", "项"),
     "no_goals": ("no goal table: {e}", "无目标表：{e}"),
+    "effects": ("lever effects", "杠杆单独作用"),
+    "reference": ("against", "对照情景"),
+    "interaction": ("interaction (only together)", "交互作用（共同作用部分）"),
+    "total_change": ("whole change", "总变化"),
 }
 
 
@@ -216,6 +222,44 @@ def lever_sheet(ds: xr.Dataset, lang: str = "zh", model=None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def lever_effects_sheet(
+    effects: pd.DataFrame, table: pd.DataFrame, lang: str = "zh", model=None, titles=None
+) -> pd.DataFrame:
+    """:func:`yaan_sim.analysis.lever_effects.lever_effects` as the report shows it: per
+    scenario, each lever alone, the interaction and the whole change (rows) on each headline
+    goal (columns, labelled and in units as the goal table ``table`` has them)."""
+    from yaan_sim.outputs.evaluate import headline_rows
+
+    head = headline_rows(table)
+    goals = [g for g in dict.fromkeys(head["goal_id"]) if g in set(effects["goal_id"])]
+    label = {}
+    for gid in goals:
+        r = head[head["goal_id"] == gid].iloc[0]
+        unit = unit_label(str(r["unit"]), lang, annual=True)
+        label[gid] = (
+            f"{r['goal']}（{r['scope_label']}）（{unit}）"
+            if lang == "zh"
+            else (f"{r['goal']} ({r['scope_label']}) ({unit})")
+        )
+    meta = getattr(model, "meta", {}) if model is not None else {}
+    kinds = {"interaction": _w("interaction", lang), "total": _w("total_change", lang)}
+    rows = []
+    for (sc, kind, lever), g in effects.groupby(["scenario", "kind", "lever"], sort=False):
+        name = (
+            kinds.get(kind)
+            or (getattr(meta.get(lever), "long_name_zh", "") if lang == "zh" else "")
+            or lever
+        )
+        row = {
+            _w("scenario", lang): scenario_label(sc, lang, titles),
+            _w("reference", lang): scenario_label(g["reference"].iloc[0], lang, titles),
+            _w("lever", lang): name,
+        }
+        row |= {label[gid]: v for gid, v in zip(g["goal_id"], g["effect"], strict=True)}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 #: Vensim's time controls: settings of a run, not constants of the model.
 _CONTROL = {"INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER"}
 
@@ -332,8 +376,11 @@ def workbook_sheets(
     year: int | None = None,
     observed=None,
     with_backtest: bool = True,
+    lever_effects: pd.DataFrame | bool | None = None,
 ) -> dict[str, tuple[pd.DataFrame, str]]:
-    """The workbook's sheets in order: title -> (table, the unit or note of its title row)."""
+    """The workbook's sheets in order: title -> (table, the unit or note of its title row).
+    ``lever_effects`` (:func:`yaan_sim.analysis.lever_effects.lever_effects`, or True to
+    work them out from the results' manifest) adds their sheet after the levers'."""
     from yaan_sim.outputs.evaluate import evaluate
 
     check_lang(lang)
@@ -364,6 +411,15 @@ def workbook_sheets(
     levers = lever_sheet(ds, lang, model)
     if len(levers):
         sheets[_w("levers", lang)] = (levers, "")
+    if lever_effects is True and model is not None and table is not None:
+        from yaan_sim.outputs.goals import load_goals
+        from yaan_sim.outputs.report import lever_effects_for
+
+        found = lever_effects_for(ds, model, load_goals(), _goal_year(ds, year), reference)
+        lever_effects = found if isinstance(found, pd.DataFrame) else None
+    if isinstance(lever_effects, pd.DataFrame) and len(lever_effects) and table is not None:
+        effects = lever_effects_sheet(lever_effects, table, lang, model, scenario_titles(ds))
+        sheets[_w("effects", lang)] = (effects, "")
     if model is not None:
         sheets[_w("assumptions", lang)] = (assumption_sheet(model, lang), "")
         sheets[_w("observed", lang)] = (observed_sheet(lang), "")
@@ -410,7 +466,8 @@ def write_workbook(
     **kw,
 ) -> Path:
     """Write the evaluation workbook (see the module docstring) atomically; ``kw`` go to
-    :func:`workbook_sheets` (``table``, ``model``, ``reference``, ``year``, ``observed``)."""
+    :func:`workbook_sheets` (``table``, ``model``, ``reference``, ``year``, ``observed``,
+    ``lever_effects``)."""
     sheets = workbook_sheets(ds, lang, **kw)
     return write_atomic(path, lambda tmp: write_sheets(sheets, tmp), force=force, inputs=inputs)
 
