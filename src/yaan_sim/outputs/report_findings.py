@@ -371,7 +371,7 @@ def scenario_findings(
         }
         mine = None if effects is None else effects[effects["scenario"] == sc]
         if mine is not None and len(mine):
-            names = _lever_names(model, lang)
+            names = lever_names(model, lang)
             ref_label = _scen(ref, lang, titles)
             sentences.append(_effects_sentence(mine, headline, names, ref_label, lang))
             finding["effects"] = {
@@ -403,7 +403,7 @@ _REASONS = {
 }
 
 
-def _lever_names(model, lang: str) -> dict[str, str]:
+def lever_names(model, lang: str) -> dict[str, str]:
     """``{Vensim name: label}``: the Chinese long name in Chinese, else the Vensim name."""
     meta = getattr(model, "meta", {}) if model is not None else {}
     if lang != "zh" or not isinstance(meta, dict):
@@ -466,30 +466,46 @@ def _effects_sentence(
     )
 
 
+def effects_headers(effects: pd.DataFrame, headline: pd.DataFrame, lang: str) -> dict[str, str]:
+    """``{goal id: column header}`` of a lever-effects table, in the headline goals' order:
+    the goal, its place and the unit of its effects."""
+    out = {}
+    for gid in dict.fromkeys(headline["goal_id"]):
+        rows = effects[effects["goal_id"] == gid]
+        if not len(rows):
+            continue
+        unit = unit_label(str(rows["unit"].iloc[0]), lang, annual=True)
+        label = _goal_label(headline[headline["goal_id"] == gid], lang)
+        out[gid] = f"{label}（{unit}）" if lang == "zh" else f"{label} ({unit})"
+    return out
+
+
+def effects_row_label(kind: str, lever: str, names: dict[str, str], lang: str) -> str:
+    """A lever-effects row's label: the lever (``names``: :func:`lever_names`), or the
+    interaction or the whole change."""
+    if kind == "interaction":
+        return _w("effects_interaction", lang)
+    if kind == "total":
+        return _w("effects_total", lang)
+    return names.get(lever, lever)
+
+
 def _effects_table(effects: pd.DataFrame, headline: pd.DataFrame, names: dict, lang: str):
     """Levers down, headline goals across; then the interaction and the whole change."""
     from yaan_sim.outputs.report_sections import Cell, Table
 
-    goals = [g for g in dict.fromkeys(headline["goal_id"]) if g in set(effects["goal_id"])]
-    header = [_w("effects_lever", lang)]
-    for gid in goals:
-        rows = effects[effects["goal_id"] == gid]
-        unit = unit_label(str(rows["unit"].iloc[0]), lang, annual=True)
-        label = _goal_label(headline[headline["goal_id"] == gid], lang)
-        header.append(f"{label}（{unit}）" if lang == "zh" else f"{label} ({unit})")
+    headers = effects_headers(effects, headline, lang)
+    goals = list(headers)
     value = {(r.goal_id, r.kind, r.lever): r.effect for r in effects.itertuples()}
     decimals = {g: _decimals(effects.loc[effects["goal_id"] == g, "effect"]) for g in goals}
     levers = list(dict.fromkeys(effects.loc[effects["kind"] == "alone", "lever"]))
-    lines = [(names.get(lv, lv), "alone", lv) for lv in levers] + [
-        (_w("effects_interaction", lang), "interaction", ""),
-        (_w("effects_total", lang), "total", ""),
-    ]
+    lines = [("alone", lv) for lv in levers] + [("interaction", ""), ("total", "")]
     return Table(
-        header,
+        [_w("effects_lever", lang), *headers.values()],
         [
-            [Cell(label, bold=kind == "total")]
+            [Cell(effects_row_label(kind, lever, names, lang), bold=kind == "total")]
             + [Cell(_fixed(value[(g, kind, lever)], decimals[g]), cls="num") for g in goals]
-            for label, kind, lever in lines
+            for kind, lever in lines
         ],
     )
 

@@ -89,8 +89,6 @@ _WORDS: dict[str, tuple[str, str]] = {
     "no_goals": ("no goal table: {e}", "无目标表：{e}"),
     "effects": ("lever effects", "杠杆单独作用"),
     "reference": ("against", "对照情景"),
-    "interaction": ("interaction (only together)", "交互作用（共同作用部分）"),
-    "total_change": ("whole change", "总变化"),
 }
 
 
@@ -229,31 +227,16 @@ def lever_effects_sheet(
     scenario, each lever alone, the interaction and the whole change (rows) on each headline
     goal (columns, labelled and in units as the goal table ``table`` has them)."""
     from yaan_sim.outputs.evaluate import headline_rows
+    from yaan_sim.outputs.report_findings import effects_headers, effects_row_label, lever_names
 
-    head = headline_rows(table)
-    goals = [g for g in dict.fromkeys(head["goal_id"]) if g in set(effects["goal_id"])]
-    label = {}
-    for gid in goals:
-        r = head[head["goal_id"] == gid].iloc[0]
-        unit = unit_label(str(r["unit"]), lang, annual=True)
-        label[gid] = (
-            f"{r['goal']}（{r['scope_label']}）（{unit}）"
-            if lang == "zh"
-            else (f"{r['goal']} ({r['scope_label']}) ({unit})")
-        )
-    meta = getattr(model, "meta", {}) if model is not None else {}
-    kinds = {"interaction": _w("interaction", lang), "total": _w("total_change", lang)}
+    label = effects_headers(effects, headline_rows(table), lang)  # as the report's table
+    names = lever_names(model, lang)
     rows = []
     for (sc, kind, lever), g in effects.groupby(["scenario", "kind", "lever"], sort=False):
-        name = (
-            kinds.get(kind)
-            or (getattr(meta.get(lever), "long_name_zh", "") if lang == "zh" else "")
-            or lever
-        )
         row = {
             _w("scenario", lang): scenario_label(sc, lang, titles),
             _w("reference", lang): scenario_label(g["reference"].iloc[0], lang, titles),
-            _w("lever", lang): name,
+            _w("lever", lang): effects_row_label(kind, lever, names, lang),
         }
         row |= {label[gid]: v for gid, v in zip(g["goal_id"], g["effect"], strict=True)}
         rows.append(row)
