@@ -138,10 +138,7 @@ class JaxModel(VectorModel):
             m = hi - lo
             consts = {k: v[:m] if v.shape[0] == length > 1 else v for k, v in consts.items()}
             outs = {k: v[:, :m] for k, v in outs.items()}
-            if block is not None:  # into the Dataset's block now; the host copy goes
-                block.fill(lo, hi, consts, outs)
-                outs = {}
-            parts.append((lo, hi, consts, outs))
+            parts.append(Block.keep(block, lo, hi, consts, outs))  # the host copy goes
 
         with jax.enable_x64(True):
             fn = prog.jitted(*static)

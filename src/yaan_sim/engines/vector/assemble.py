@@ -86,6 +86,15 @@ class Block:
         for py, out in self.views.items():
             _fill(out, py, self.layout(py), lo, hi, consts, outs, py in self.dynamic)
 
+    @staticmethod
+    def keep(block: Block | None, lo: int, hi: int, consts, outs) -> tuple:
+        """A chunk's part (lo, hi, constants, outputs): with a ``block``, its outputs written
+        into it (chunks write disjoint samples: safe from threads) and dropped."""
+        if block is None:
+            return lo, hi, consts, outs
+        block.fill(lo, hi, consts, outs)
+        return lo, hi, consts, {}
+
     def dataset(self, parts, dim_coord: Callable) -> xr.Dataset:
         """The Dataset: the block's variables, and an ensemble's constants as views of
         ``parts``' (lo, hi, constants, ...)."""

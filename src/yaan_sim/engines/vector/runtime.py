@@ -510,20 +510,13 @@ class VectorModel:
             n_chunks = max(n_chunks, workers)
         step_ = -(-n // n_chunks)
         bounds = [(lo, min(lo + step_, n)) for lo in range(0, n, step_)]
-
-        def kept(lo: int, hi: int, consts, outs) -> tuple:
-            if block is None:
-                return lo, hi, consts, outs
-            block.fill(lo, hi, consts, outs)  # chunks write disjoint samples: thread-safe
-            return lo, hi, consts, {}
-
         if len(bounds) == 1:
-            return [kept(0, n, *self._call(prog, P, SC, SCI, args))]
+            return [Block.keep(block, 0, n, *self._call(prog, P, SC, SCI, args))]
 
         def work(b):
             lo, hi = b
             sub = [self._slice(x, lo, hi, n, axis) for x, axis in ((P, 0), (SC, 1), (SCI, 0))]
-            return kept(lo, hi, *self._call(prog, sub[0], sub[1], sub[2], args))
+            return Block.keep(block, lo, hi, *self._call(prog, sub[0], sub[1], sub[2], args))
 
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers) as pool:
