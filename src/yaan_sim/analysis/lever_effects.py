@@ -52,8 +52,21 @@ def _setting(scenario: Scenario, lever: str) -> LeverSetting:
     return scenario.levers.get(lever) or LeverSetting(name=lever, base=None)
 
 
-def _with_levers(scenario: Scenario, name: str, levers: dict[str, LeverSetting]) -> Scenario:
-    return dataclasses.replace(scenario, name=name, levers=levers)
+def _resolved(
+    model: ModelLike, scenario: Scenario, levers: dict[str, LeverSetting], horizon: Horizon
+) -> dict[str, xr.DataArray]:
+    """``levers`` on the horizon's grid, as ``scenario`` with them would set them
+    (:meth:`Scenario.overrides`: ``{Vensim name: DataArray (time, ...)}``)."""
+    return dataclasses.replace(scenario, levers=levers).overrides(model, horizon)
+
+
+def _full(scenario: Scenario, names: list[str]) -> dict[str, LeverSetting]:
+    """The scenario's setting of each lever of ``names`` (the .mdl's where it sets none)."""
+    return {n: _setting(scenario, n) for n in names}
+
+
+def _differing(a: dict[str, xr.DataArray], b: dict[str, xr.DataArray]) -> list[str]:
+    return [n for n in a if not np.array_equal(a[n].values, b[n].values)]
 
 
 def differing_levers(
@@ -62,12 +75,10 @@ def differing_levers(
     """The levers whose values on the horizon's grid differ between the two scenarios,
     in the order of the model's levers."""
     names = sorted(set(scenario.levers) | set(reference.levers), key=str.lower)
-    full = {n: _setting(reference, n) for n in names}
-    a = _with_levers(reference, reference.name, full).overrides(model, horizon)
-    b = _with_levers(reference, scenario.name, {n: _setting(scenario, n) for n in names}).overrides(
-        model, horizon
+    return _differing(
+        _resolved(model, reference, _full(reference, names), horizon),
+        _resolved(model, reference, _full(scenario, names), horizon),
     )
-    return [n for n in names if not np.array_equal(a[n].values, b[n].values)]
 
 
 def lever_effects(
@@ -97,16 +108,17 @@ def lever_effects(
     ref = by_name[reference] if reference is not None else scenarios[0]
     horizon = horizon or ref.horizon or model.default_horizon
     names = sorted({n for sc in scenarios for n in sc.levers}, key=str.lower)
-    base = {n: _setting(ref, n) for n in names}
-    runs: dict[str, dict[str, LeverSetting]] = {"reference": base}
+    # every lever of every run on the grid, each setting resolved once
+    base = _resolved(model, ref, _full(ref, names), horizon)
+    runs: dict[str, dict[str, xr.DataArray]] = {"reference": base}
     moved: dict[str, list[str]] = {}
     for sc in scenarios:
         if sc.name == ref.name:
             continue
-        moved[sc.name] = differing_levers(model, sc, ref, horizon)
-        runs[f"scenario:{sc.name}"] = {n: _setting(sc, n) for n in names}
+        own = runs[f"scenario:{sc.name}"] = _resolved(model, ref, _full(sc, names), horizon)
+        moved[sc.name] = _differing(base, own)
         for lever in moved[sc.name]:
-            runs[f"alone:{sc.name}:{lever}"] = base | {lever: _setting(sc, lever)}
+            runs[f"alone:{sc.name}:{lever}"] = base | {lever: own[lever]}
     table = headline_rows(evaluate(_run_all(model, ref, runs, horizon, engine), goals, year=year))
     rows: list[dict] = []
     for sc_name, levers in moved.items():
@@ -117,18 +129,16 @@ def lever_effects(
 def _run_all(
     model: ModelLike,
     ref: Scenario,
-    runs: dict[str, dict[str, LeverSetting]],
+    runs: dict[str, dict[str, xr.DataArray]],
     horizon: Horizon,
     engine: str,
 ) -> xr.Dataset:
-    """Every run as one sample of one vectorised run (each sample its own lever values),
-    returned with a ``scenario`` dim named by ``runs``' keys: ~40x faster than a run each."""
+    """Every run (its levers on the grid) as one sample of one vectorised run, returned with
+    a ``scenario`` dim named by ``runs``' keys: ~40x faster than a run each."""
     from yaan_sim.analysis.runner import resolve_return_vars
     from yaan_sim.engines.simulate import simulate
 
-    resolved = [
-        _with_levers(ref, key, levers).overrides(model, horizon) for key, levers in runs.items()
-    ]
+    resolved = list(runs.values())
     by_lever = {
         lever: xr.concat([r[lever] for r in resolved], dim="sample", join="exact")
         for lever in resolved[0]
