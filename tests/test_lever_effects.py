@@ -38,13 +38,18 @@ def effects(model, scenarios):
 
 @pytest.fixture(scope="module")
 def separate(model, scenarios):
-    """The headline values of baseline, plan and the baseline with the plan's entry
-    threshold alone, each run on its own (no samples)."""
+    """The headline values of baseline, plan, the baseline with the plan's entry threshold
+    alone, and the plan with the baseline's (the .mdl's) entry threshold, each run on its
+    own (no samples)."""
     base, plan = scenarios
+    assert LEVER not in base.levers  # so the plan without it has the baseline's setting
     alone = dataclasses.replace(
         base, name="alone", levers=base.levers | {LEVER: plan.levers[LEVER]}
     )
-    ds = ys.simulate(model, [base, plan, alone])
+    without = dataclasses.replace(
+        plan, name="without", levers={k: v for k, v in plan.levers.items() if k != LEVER}
+    )
+    ds = ys.simulate(model, [base, plan, alone, without])
     table = headline_rows(evaluate(ds, load_goals(), year=2020))
     return {
         gid: dict(zip(g["scenario"], g["value"].astype(float), strict=True))
@@ -62,16 +67,23 @@ def test_the_whole_change_and_one_lever_alone_equal_separate_runs(effects, separ
     for goal, v in separate.items():
         total = v["plan"] - v["baseline"]
         alone = v["alone"] - v["baseline"]
+        last = v["plan"] - v["without"]
         assert _effect(effects, goal, "total") == pytest.approx(total, rel=1e-9, abs=1e-9)
         assert _effect(effects, goal, "alone", LEVER) == pytest.approx(alone, rel=1e-9, abs=1e-9)
-    # the plan's stricter entry threshold costs city revenue by 2020 (models/README)
-    assert _effect(effects, "revenue_city", "alone", LEVER) < 0
+        assert _effect(effects, goal, "last", LEVER) == pytest.approx(last, rel=1e-9, abs=1e-9)
+    # the plan's stricter entry threshold costs city revenue by 2020 (models/README), moved
+    # first or last, by a different amount (the other levers change what it screens)
+    alone, last = (_effect(effects, "revenue_city", k, LEVER) for k in ("alone", "last"))
+    assert alone < 0 and last < 0 and abs(alone - last) > 0.1
 
 
 def test_effects_and_interaction_add_up_to_the_whole_change(effects):
-    assert set(effects["kind"]) == {"alone", "interaction", "total"}
+    assert set(effects["kind"]) == {"alone", "last", "interaction", "total"}
     for (_sc, _goal), g in effects.groupby(["scenario", "goal_id"]):
-        parts = g.loc[g["kind"] != "total", "effect"].sum()
+        assert list(g.loc[g["kind"] == "alone", "lever"]) == list(
+            g.loc[g["kind"] == "last", "lever"]
+        )
+        parts = g.loc[g["kind"].isin(["alone", "interaction"]), "effect"].sum()
         assert parts == pytest.approx(g.loc[g["kind"] == "total", "effect"].iloc[0], abs=1e-9)
 
 
@@ -87,6 +99,13 @@ def test_only_levers_whose_values_differ_are_moved(model, scenarios):
     assert set(out.loc[out["kind"] == "alone", "lever"]) == {LEVER}
     inter = out[out["kind"] == "interaction"]["effect"].to_numpy()
     np.testing.assert_allclose(inter, 0.0, atol=1e-9)  # one lever: nothing left over
+    # and moved first or last, it is the whole change
+    for kind in ("alone", "last"):
+        np.testing.assert_allclose(
+            out[out["kind"] == kind]["effect"].to_numpy(),
+            out[out["kind"] == "total"]["effect"].to_numpy(),
+            atol=1e-9,
+        )
 
 
 def test_an_unknown_reference_is_refused(model, scenarios):
@@ -138,13 +157,25 @@ def test_the_findings_name_the_largest_effects_and_tabulate_every_goal(model, ef
     text = plan["sentences"][-1]
     rev = effects[effects["goal_id"] == "revenue_city"]
     alone = rev[rev["kind"] == "alone"].set_index("lever")["effect"]
+    last = rev[rev["kind"] == "last"].set_index("lever")["effect"]
     largest = alone.abs().idxmax()
     assert text.startswith("全市园区营业收入（全市）的变化")
-    assert f"{model.meta[largest].long_name_zh} {alone[largest]:+.1f}" in text
+    name = model.meta[largest].long_name_zh
+    assert f"{name} {alone[largest]:+.1f}（{last[largest]:+.1f}）" in text
     assert f"其余{len(alone) - 3}项合计" in text
     rows = plan["effects"]["table"].rows
     assert [r[0].text for r in rows[-2:]] == ["交互作用（共同作用部分）", "总变化"]
     assert len(rows) == len(alone) + 2
+    assert rows[0][0].text == model.meta[alone.index[0]].long_name_zh
+    # moved last: a table of its own, the levers and the whole change
+    rows = plan["effects"]["last_table"].rows
+    assert len(rows) == len(last) + 1 and rows[-1][0].text == "总变化"
+    column = list(plan["effects"]["last_table"].header).index(
+        next(h for h in plan["effects"]["last_table"].header if h.startswith("全市园区营业收入"))
+    )
+    shown = {r[0].text: r[column].text for r in rows}
+    assert shown[name] == f"{last[largest]:+,.1f}"
+    assert "最后调整" in plan["effects"]["last_note"]
     header = plan["effects"]["table"].header
     assert len(header) == 1 + effects["goal_id"].nunique()
 
@@ -175,3 +206,7 @@ def test_the_exported_workbook_has_the_effects_sheet(model, scenarios, effects, 
     column = next(c for c in sheet.columns if str(c).startswith("City park revenue"))
     assert float(whole[column].iloc[0]) == pytest.approx(_effect(effects, "revenue_city", "total"))
     assert len(sheet) == effects[effects["goal_id"] == "revenue_city"].shape[0]
+    last = sheet[sheet["lever"] == f"{LEVER}: last"]
+    assert float(last[column].iloc[0]) == pytest.approx(
+        _effect(effects, "revenue_city", "last", LEVER)
+    )

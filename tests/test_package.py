@@ -48,7 +48,11 @@ def test_own_scenarios_get_the_full_package(tmp_path, capsys):
     assert set(fx["scenario"]) == {"plan"} and set(fx["reference"]) == {"baseline"}
     rev_fx = fx[fx["goal_id"] == "revenue_city"]
     assert rev_fx.loc[rev_fx["kind"] == "total", "effect"].iloc[0] == pytest.approx(diff)
-    assert rev_fx.loc[rev_fx["kind"] != "total", "effect"].sum() == pytest.approx(diff)
+    parts = rev_fx[rev_fx["kind"].isin(["alone", "interaction"])]
+    assert parts["effect"].sum() == pytest.approx(diff)
+    assert set(rev_fx.loc[rev_fx["kind"] == "last", "lever"]) == set(
+        rev_fx.loc[rev_fx["kind"] == "alone", "lever"]
+    )
     # the zh report: Chinese titles, no Vensim units, no English ids where a title exists
     zh = _text_of(d / "report.html")
     assert plan_col in zh and base_col in zh
@@ -58,13 +62,15 @@ def test_own_scenarios_get_the_full_package(tmp_path, capsys):
     wb = pd.read_excel(d / "评估.xlsx", sheet_name=None)
     assert "目标" in wb and any(c.startswith("数值−") for c in wb["目标"].columns)
     # the lever effects as the report's table: the plan's whole change is the difference
-    effects = wb["杠杆单独作用"]
+    effects = wb["杠杆作用分解"]
     whole = effects[(effects["情景"] == plan_col) & (effects["杠杆"] == "总变化")]
     assert set(effects["对照情景"]) == {base_col}
     assert whole["全市园区营业收入（全市）（亿元）"].iloc[0] == pytest.approx(diff)
-    assert "入园门槛（亩均投资强度）" in set(effects["杠杆"])  # levers by their Chinese names
+    # levers by their Chinese names, moved alone and moved last
+    threshold = "入园门槛（亩均投资强度）"
+    assert {f"{threshold}：单独调整", f"{threshold}：最后调整"} <= set(effects["杠杆"])
     en = pd.read_excel(d / "evaluation.en.xlsx", sheet_name=None)
-    assert "goals" in en and "Entry threshold" in set(en["lever effects"]["lever"])
+    assert "goals" in en and "Entry threshold: last" in set(en["lever effects"]["lever"])
 
 
 def test_a_reference_that_is_not_run_exits_2_before_the_run(tmp_path, capsys):

@@ -1,12 +1,18 @@
 """What each lever does: a scenario's difference from a reference, split lever by lever.
 
-Each lever whose setting differs is moved alone from the reference's setting to the
-scenario's, every other lever kept at the reference's; its effect is the change this
-makes to each headline goal value (the goal table's value: 2020 city revenue, the R&D
-share, each pollutant's 2020 total, ...). What the levers do only together is the
-interaction: the scenario's whole change minus the sum of the effects alone. A large
-interaction says the split is not unique (the effects depend on the order the levers are
-moved in); the tables show it beside the effects.
+Each lever whose setting differs is measured twice, on each headline goal value (the goal
+table's value: 2020 city revenue, the R&D share, each pollutant's 2020 total, ...):
+
+* **alone**: moved alone from the reference's setting to the scenario's, every other
+  lever kept at the reference's;
+* **last**: moved last, every other lever at the scenario's already: the scenario's value
+  minus its value with this lever alone set back to the reference's.
+
+What the levers do only together is the interaction: the scenario's whole change minus
+the sum of the effects alone. Where the levers act through one another the two measures
+differ (a lever that relieves a constraint the reference never meets does nothing alone
+and something in the scenario) and no split is unique; the tables show both, and the
+interaction, beside the whole change.
 
 The runs are the model's deterministic runs (no samples) over the scenarios' horizon,
 judged on simulated values only (observed figures would hide the levers' effect). Every
@@ -33,8 +39,9 @@ from yaan_sim.protocols import ModelLike
 from yaan_sim.scenario.types import LeverSetting, Scenario, Uncertainty
 
 COLUMNS = ["scenario", "reference", "goal_id", "scope_name", "unit", "kind", "lever", "effect"]
-#: ``kind`` of a row: one lever moved alone, what the levers do together, the whole change
-KINDS = ("alone", "interaction", "total")
+#: ``kind`` of a row: one lever moved alone, one lever moved last, what the levers do only
+#: together, the whole change
+KINDS = ("alone", "last", "interaction", "total")
 
 
 class LeverEffectsUnavailable(YaanSimError):
@@ -94,11 +101,11 @@ def lever_effects(
     """The effect of each differing lever on each headline goal value, for every scenario
     against ``reference`` (default: the first).
 
-    Returns a DataFrame with columns :data:`COLUMNS`: one ``alone`` row per (scenario,
-    goal, lever), then one ``interaction`` and one ``total`` row (``lever`` empty) per
-    (scenario, goal). ``effect`` is in the goal value's ``unit`` (a goal's rate of
+    Returns a DataFrame with columns :data:`COLUMNS`: per (scenario, goal), one ``alone``
+    row per lever, one ``last`` row per lever, then one ``interaction`` and one ``total``
+    row (``lever`` empty). ``effect`` is in the goal value's ``unit`` (a goal's rate of
     change in % a year, a share in %). By construction the ``alone`` effects and the
-    interaction add up to the total.
+    interaction add up to the total; the ``last`` effects need not.
     """
     by_name = {sc.name: sc for sc in scenarios}
     if reference is not None and reference not in by_name:
@@ -119,6 +126,7 @@ def lever_effects(
         moved[sc.name] = _differing(base, own)
         for lever in moved[sc.name]:
             runs[f"alone:{sc.name}:{lever}"] = base | {lever: own[lever]}
+            runs[f"without:{sc.name}:{lever}"] = own | {lever: base[lever]}
     table = headline_rows(evaluate(_run_all(model, ref, runs, horizon, engine), goals, year=year))
     rows: list[dict] = []
     for sc_name, levers in moved.items():
@@ -171,11 +179,14 @@ def _effects(table: pd.DataFrame, scenario: str, reference: str, levers: list[st
             "unit": str(g["unit"].iloc[0]),
         }
         alone = [value[f"alone:{scenario}:{lever}"] - ref for lever in levers]
-        total = value[f"scenario:{scenario}"] - ref
-        rows += [
-            common | {"kind": "alone", "lever": lever, "effect": e}
-            for lever, e in zip(levers, alone, strict=True)
-        ]
+        whole = value[f"scenario:{scenario}"]
+        last = [whole - value[f"without:{scenario}:{lever}"] for lever in levers]
+        total = whole - ref
+        for kind, effects in (("alone", alone), ("last", last)):
+            rows += [
+                common | {"kind": kind, "lever": lever, "effect": e}
+                for lever, e in zip(levers, effects, strict=True)
+            ]
         rows.append(common | {"kind": "interaction", "lever": "", "effect": total - sum(alone)})
         rows.append(common | {"kind": "total", "lever": "", "effect": total})
     return rows

@@ -75,12 +75,19 @@ _WORDS = {
         "move": "{goal} {diff} {unit}",
         "p_met": "P(met) {p}",
         "and": "; ",
-        "effects": "The change in {goal} ({total} {unit}) lever by lever (one lever at a time "
-        "moved from {ref}'s setting to this scenario's): {items}{rest}; what the levers do "
-        "only together (interaction): {inter}.",
+        "effects": "The change in {goal} ({total} {unit}) lever by lever, each moved alone "
+        "from {ref}'s setting to this scenario's (in brackets: moved last, the other levers "
+        "as in this scenario already): {items}{rest}; what the levers do only together "
+        "(interaction): {inter}.",
         "effects_rest": "; the other {n} together {sum}",
         "effects_summary": "Each lever alone, every goal (the others as in {ref})",
+        "effects_last": "Each lever moved last (the others as in this scenario): the change "
+        "that setting it alone back to {ref}'s undoes. Where it differs from the table above, "
+        "the lever's effect depends on the others (a constraint it relieves is tighter or "
+        "looser under them).",
         "effects_lever": "lever",
+        "effects_alone_row": "{lever}: alone",
+        "effects_last_row": "{lever}: last",
         "effects_interaction": "interaction (only together)",
         "effects_total": "whole change",
         "effects_none": "The levers' separate effects are not shown: {why}.",
@@ -114,11 +121,17 @@ _WORDS = {
         "move": "{goal}{diff}{unit}",
         "p_met": "达标概率{p}",
         "and": "；",
-        "effects": "{goal}的变化（{total}{unit}）按杠杆分解（每次只把一个杠杆从{ref}的设置"
-        "改为本情景的设置）：{items}{rest}；各杠杆共同作用的部分（交互作用）{inter}。",
+        "effects": "{goal}的变化（{total}{unit}）按杠杆分解，每次只把一个杠杆从{ref}的设置"
+        "改为本情景的设置（括号内为最后调整该杠杆、其余杠杆已按本情景设置时的作用）：{items}{rest}；"
+        "各杠杆共同作用的部分（交互作用）{inter}。",
         "effects_rest": "；其余{n}项合计{sum}",
         "effects_summary": "各杠杆单独作用：全部目标（其余杠杆按{ref}设置）",
+        "effects_last": "各杠杆最后调整时的作用（其余杠杆已按本情景设置）：只把该杠杆改回{ref}的"
+        "设置所抵消的变化。与上表不同之处，说明该杠杆的作用取决于其他杠杆（它缓解的约束在其他杠杆"
+        "作用下更紧或更松）。",
         "effects_lever": "政策杠杆",
+        "effects_alone_row": "{lever}：单独调整",
+        "effects_last_row": "{lever}：最后调整",
         "effects_interaction": "交互作用（共同作用部分）",
         "effects_total": "总变化",
         "effects_none": "未列出各杠杆的单独作用：{why}。",
@@ -377,6 +390,8 @@ def scenario_findings(
             finding["effects"] = {
                 "summary": _w("effects_summary", lang, ref=ref_label),
                 "table": _effects_table(mine, headline, names, lang),
+                "last_note": _w("effects_last", lang, ref=ref_label),
+                "last_table": _effects_table(mine, headline, names, lang, kind="last"),
             }
         out.append(finding)
     return out
@@ -444,12 +459,18 @@ def _effects_sentence(
     and the interaction."""
     gid = next(g for g in dict.fromkeys(headline["goal_id"]) if g in set(effects["goal_id"]))
     rows = effects[effects["goal_id"] == gid]
-    alone = rows[rows["kind"] == "alone"]
-    alone = alone.reindex(alone["effect"].abs().sort_values(ascending=False).index)
-    top, rest = alone.iloc[:3], alone.iloc[3:]
+    alone = rows[rows["kind"] == "alone"].set_index("lever")["effect"]
+    last = rows[rows["kind"] == "last"].set_index("lever")["effect"]
+    # the largest by either measure: a lever that acts only through the others shows too
+    size = np.maximum(alone.abs(), last.reindex(alone.index).abs().fillna(0))
+    order = list(size.sort_values(ascending=False, kind="stable").index)
+    top, rest = order[:3], order[3:]
     unit = unit_label(str(rows["unit"].iloc[0]), lang, annual=True)
+    bracket = "（{}）" if lang == "zh" else " ({})"
     items = _w("and", lang).join(
-        f"{names.get(r.lever, r.lever)} {_signed(r.effect)}" for r in top.itertuples()
+        f"{names.get(lv, lv)} {_signed(alone[lv])}"
+        + (bracket.format(_signed(last[lv])) if lv in last.index else "")
+        for lv in top
     )
     return _w(
         "effects",
@@ -459,7 +480,7 @@ def _effects_sentence(
         unit=unit,
         ref=ref,
         items=items,
-        rest=_w("effects_rest", lang, n=len(rest), sum=_signed(float(rest["effect"].sum())))
+        rest=_w("effects_rest", lang, n=len(rest), sum=_signed(float(alone[rest].sum())))
         if len(rest)
         else "",
         inter=_signed(float(rows.loc[rows["kind"] == "interaction", "effect"].iloc[0])),
@@ -480,32 +501,40 @@ def effects_headers(effects: pd.DataFrame, headline: pd.DataFrame, lang: str) ->
     return out
 
 
-def effects_row_label(kind: str, lever: str, names: dict[str, str], lang: str) -> str:
-    """A lever-effects row's label: the lever (``names``: :func:`lever_names`), or the
-    interaction or the whole change."""
+def effects_row_label(
+    kind: str, lever: str, names: dict[str, str], lang: str, plain: bool = False
+) -> str:
+    """A lever-effects row's label: the lever (``names``: :func:`lever_names`) and how it
+    was moved (alone, last; ``plain``: the lever only, where a table holds one kind), or
+    the interaction or the whole change."""
     if kind == "interaction":
         return _w("effects_interaction", lang)
     if kind == "total":
         return _w("effects_total", lang)
-    return names.get(lever, lever)
+    name = names.get(lever, lever)
+    return name if plain else _w(f"effects_{kind}_row", lang, lever=name)
 
 
-def _effects_table(effects: pd.DataFrame, headline: pd.DataFrame, names: dict, lang: str):
-    """Levers down, headline goals across; then the interaction and the whole change."""
+def _effects_table(
+    effects: pd.DataFrame, headline: pd.DataFrame, names: dict, lang: str, kind: str = "alone"
+):
+    """Levers down (each moved ``kind``: alone or last), headline goals across; then the
+    whole change, after the interaction for the levers alone (the two add up to it)."""
     from yaan_sim.outputs.report_sections import Cell, Table
 
     headers = effects_headers(effects, headline, lang)
     goals = list(headers)
     value = {(r.goal_id, r.kind, r.lever): r.effect for r in effects.itertuples()}
     decimals = {g: _decimals(effects.loc[effects["goal_id"] == g, "effect"]) for g in goals}
-    levers = list(dict.fromkeys(effects.loc[effects["kind"] == "alone", "lever"]))
-    lines = [("alone", lv) for lv in levers] + [("interaction", ""), ("total", "")]
+    levers = list(dict.fromkeys(effects.loc[effects["kind"] == kind, "lever"]))
+    after = [("interaction", ""), ("total", "")] if kind == "alone" else [("total", "")]
+    lines = [(kind, lv) for lv in levers] + after
     return Table(
         [_w("effects_lever", lang), *headers.values()],
         [
-            [Cell(effects_row_label(kind, lever, names, lang), bold=kind == "total")]
-            + [Cell(_fixed(value[(g, kind, lever)], decimals[g]), cls="num") for g in goals]
-            for kind, lever in lines
+            [Cell(effects_row_label(k, lv, names, lang, plain=True), bold=k == "total")]
+            + [Cell(_fixed(value[(g, k, lv)], decimals[g]), cls="num") for g in goals]
+            for k, lv in lines
         ],
     )
 

@@ -87,7 +87,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "kind": ("kind", "类型"),
     "key": ("key", "项"),
     "no_goals": ("no goal table: {e}", "无目标表：{e}"),
-    "effects": ("lever effects", "杠杆单独作用"),
+    "effects": ("lever effects", "杠杆作用分解"),
     "reference": ("against", "对照情景"),
 }
 
@@ -224,8 +224,9 @@ def lever_effects_sheet(
     effects: pd.DataFrame, table: pd.DataFrame, lang: str = "zh", model=None, titles=None
 ) -> pd.DataFrame:
     """:func:`yaan_sim.analysis.lever_effects.lever_effects` as the report shows it: per
-    scenario, each lever alone, the interaction and the whole change (rows) on each headline
-    goal (columns, labelled and in units as the goal table ``table`` has them)."""
+    scenario, each lever alone, each moved last, the interaction and the whole change
+    (rows) on each headline goal (columns, labelled and in units as the goal table
+    ``table`` has them)."""
     from yaan_sim.outputs.evaluate import headline_rows
     from yaan_sim.outputs.report_findings import effects_headers, effects_row_label, lever_names
 
