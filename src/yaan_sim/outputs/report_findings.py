@@ -368,7 +368,7 @@ def scenario_findings(
                     goal=f"{a['goal'].iloc[0]}（{a['scope_label'].iloc[0]}）"
                     if lang == "zh"
                     else f"{a['goal'].iloc[0]} ({a['scope_label'].iloc[0]})",
-                    diff=("+" if diff > 0 else "") + _num(diff),
+                    diff=_signed(diff),
                     unit=unit_label(str(a["unit"].iloc[0]), lang, annual=True),
                 )
             )

@@ -54,9 +54,9 @@ THREADS_VARIABLE = "YAAN_SIM_THREADS"
 
 def default_threads() -> int:
     """Threads for the chunks of a run: ``YAAN_SIM_THREADS`` where set; else, on the main
-    thread, the cores this process may use (the 10k ensemble: 4.2 s on one core of this
-    2-core machine, 3.3 s on two); 1 on any other thread (a dask worker's task, a server's
-    request), whose caller already runs work side by side."""
+    thread, the cores this process may use (10,000 samples, benchmarks/README.md: 3.9 s on
+    one core of the 2-core machine, 3.1 s on two); 1 on any other thread (a dask worker's
+    task, a server's request), whose caller already runs work side by side."""
     text = os.environ.get(THREADS_VARIABLE, "").strip()
     if text:
         if not text.isdigit() or int(text) < 1:
