@@ -66,6 +66,17 @@ def test_one_scenario_is_a_view_equal_to_concat():
     assert np.shares_memory(ours["revenue"].values, run["revenue"].values)
 
 
+def test_a_run_made_with_its_scenario_dim_is_named_not_made_again():
+    run = _run([2016, 2017, 2018], 1)
+    led = xr.Dataset(  # what an engine's ``lead_dim="scenario"`` gives: no coordinate
+        {k: v.expand_dims("scenario") for k, v in run.data_vars.items()}, coords=run.coords
+    )
+    sc = [_scenario("plan", "The plan")]
+    ours = stack_scenarios([led], sc)
+    xr.testing.assert_identical(ours, stack_scenarios([run], sc))
+    assert np.shares_memory(ours["revenue"].values, led["revenue"].values)
+
+
 def test_scenarios_on_one_horizon_stack_like_concat():
     runs = [_run([2016, 2017, 2018], s) for s in (1, 2, 3)]
     scs = [_scenario("a"), _scenario("b", "B"), _scenario("c")]

@@ -140,6 +140,19 @@ def test_an_engine_registered_by_name_runs_through_simulate(model, monkeypatch):
     np.testing.assert_array_equal(ds["revenue"].values, ref["revenue"].values)
 
 
+def test_one_scenario_is_the_run_it_is_among_others(model):
+    # one scenario is made with its scenario dim by the engine (lead_dim); two are stacked
+    from yaan_sim.engines.simulate import takes_lead_dim
+
+    assert takes_lead_dim(VectorEngine)
+    plan, base = load_scenario("plan", model), load_scenario("baseline", model)
+    one = ys.simulate(model, [plan], horizon=H)
+    two = ys.simulate(model, [plan, base], horizon=H).isel(scenario=[0])
+    one.attrs, two.attrs = {}, {}  # the manifests name the scenarios run
+    xr.testing.assert_identical(one, two)
+    assert list(one.variables) == list(two.variables)
+
+
 def test_auto_falls_back_with_a_notice_and_a_named_engine_does_not(model, monkeypatch):
     monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
     monkeypatch.setattr(base, "AUTO_ORDER", ["broken", "vector", "pysd"])

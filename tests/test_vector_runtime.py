@@ -469,6 +469,18 @@ def test_return_vars(tmp_path):
         assert str(err.value) == f"'{name}' is a lookup or control variable", kind
 
 
+def test_a_lead_dim_gives_one_run_a_leading_axis_and_nothing_else(tmp_path):
+    vm = _model(tmp_path, PARKS)
+    plain, led = vm.run(), vm.run(lead_dim="scenario")
+    assert led["level"].dims == ("scenario", "time", "park")
+    assert led["level"].values.tolist() == [[[10.0, 20.0], [11.0, 22.0], [12.0, 24.0]]]
+    assert "scenario" not in led.variables  # a dim without a coordinate: the caller names it
+    xr.testing.assert_identical(led.isel(scenario=0), plain)
+    with pytest.raises(YaanSimError) as err:
+        vm.run(samples=2, lead_dim="scenario")
+    assert str(err.value) == "lead_dim is for one run: give samples=None"
+
+
 def test_chunks_and_threads_split_the_samples(tmp_path):
     vm = _model(tmp_path, PARKS)
     n = 2100

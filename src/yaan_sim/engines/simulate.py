@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
 from collections.abc import Callable, Hashable, Mapping, Sequence
 
@@ -9,7 +11,7 @@ import numpy as np
 import xarray as xr
 from xarray.indexes import PandasIndex
 
-from yaan_sim.engines.base import resolve_engine
+from yaan_sim.engines.base import Engine, resolve_engine
 from yaan_sim.engines.prerun import StartState, check_keep, check_start_state, prepare_runs
 from yaan_sim.model.load import Horizon
 from yaan_sim.outputs.dataset import index_coordinate, on_time_grid
@@ -92,6 +94,12 @@ def simulate(
         (notify or notice_printer)(msg)
     runs = []
     each: list[ScenarioLike | None] = list(plan.scenarios) or [None]
+    # one scenario's run made with its scenario dim (stack_scenarios then only names it)
+    lead: dict[str, object] = (
+        {"lead_dim": "scenario"}
+        if len(plan.scenarios) == 1 and plan.samples is None and takes_lead_dim(type(runner))
+        else {}
+    )
     for sc, h in zip(each, plan.horizons, strict=True):
         overrides = sc.overrides(model, h) if sc is not None else {}
         if plan.samples is not None:
@@ -99,11 +107,11 @@ def simulate(
             overrides.update(sample_overrides or {})
         if state is None:
             run_h, overrides = history_then_policy(model, overrides, h)
-            extra = {}
+            extra = dict(lead)
         else:  # from the given state: the levers as they are from then on
             run_h = Horizon(state.time, h.stop, h.step, h.saveper)
             overrides = levers_from_plan_start(model, overrides, run_h, h.start)
-            extra = {"start_state": state.for_scenario(getattr(sc, "name", None))}
+            extra = {"start_state": state.for_scenario(getattr(sc, "name", None)), **lead}
         runs.append(
             runner.run(overrides, run_h, samples=plan.samples, return_vars=return_vars, **extra)
         )
@@ -123,6 +131,18 @@ def simulate(
     if state is not None:
         ds.attrs["start_time"] = state.time
     return ds
+
+
+@functools.lru_cache(maxsize=32)
+def takes_lead_dim(engine: type[Engine]) -> bool:
+    """Whether an engine's ``run`` takes ``lead_dim`` (the vector engines: one run made
+    with its ``scenario`` dim, so that stacking one scenario does not make every variable
+    again); read from its signature, so that a subclass whose ``run`` lacks it is not
+    given it."""
+    try:
+        return "lead_dim" in inspect.signature(engine.run).parameters
+    except (AttributeError, TypeError, ValueError):
+        return False
 
 
 def _draws(scenario: ScenarioLike | None, samples: int, seed: int | None) -> dict:

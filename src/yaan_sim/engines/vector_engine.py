@@ -36,6 +36,7 @@ class VectorEngine:
         samples: int | None = None,
         return_vars: Sequence[str] | None = None,
         start_state: Mapping[str, Any] | None = None,
+        lead_dim: str | None = None,
     ) -> xr.Dataset:
         py_names = (
             None
@@ -53,6 +54,7 @@ class VectorEngine:
             samples=samples,
             return_vars=py_names,
             init_at="start",
+            lead_dim=lead_dim,
             **({"start_state": dict(start_state)} if start_state else {}),
         )
 

@@ -125,6 +125,12 @@ def stack_scenarios(runs: Sequence[xr.Dataset], scenarios: Sequence[ScenarioLike
         ),
     }
     first = runs[0]
+    if len(runs) == 1 and "scenario" in first.dims and "scenario" not in first.variables:
+        # run with its scenario dim already (an engine's ``lead_dim``): only named here
+        data = {str(k): v for k, v in first.data_vars.variables.items()}
+        coords = {str(k): v for k, v in first.coords.variables.items()}
+        indexes = {str(k): v for k, v in first.xindexes.items()}
+        return build_dataset(data, {**coords, **scenario_coords}, first.attrs, indexes)
     if not all(_same_layout(first, r) for r in runs[1:]) or any(
         n in first.variables for n in scenario_coords
     ):

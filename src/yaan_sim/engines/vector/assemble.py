@@ -37,7 +37,13 @@ def layout_of(var) -> Layout:
 
 
 def assemble_dataset(
-    returns, parts, saved, samples, dim_coord: Callable, layout: Callable[[str], Layout]
+    returns,
+    parts,
+    saved,
+    samples,
+    dim_coord: Callable,
+    layout: Callable[[str], Layout],
+    lead_dim: str | None = None,
 ) -> xr.Dataset:
     """``parts``: (lo, hi, constants, outputs) for each chunk of samples; the outputs
     are per-time lists of arrays, or one (time, sample, ...) array.
@@ -45,11 +51,11 @@ def assemble_dataset(
     Every variable that changes with time (and, for one run, every variable) is a
     C-contiguous slice of one block: one allocation, written in place. In an
     ensemble a constant shared by all samples stays one value seen at every time
-    and sample (a read-only view), as it takes no memory."""
+    and sample (a read-only view), as it takes no memory. ``lead_dim``: :meth:`Block.dataset`."""
     block = Block(returns, parts[0][3], saved, samples, layout)
     for part in parts:
         block.fill(*part)
-    return block.dataset(parts, dim_coord)
+    return block.dataset(parts, dim_coord, lead_dim)
 
 
 class Block:
@@ -95,11 +101,17 @@ class Block:
         block.fill(lo, hi, consts, outs)
         return lo, hi, consts, {}
 
-    def dataset(self, parts, dim_coord: Callable) -> xr.Dataset:
+    def dataset(self, parts, dim_coord: Callable, lead_dim: str | None = None) -> xr.Dataset:
         """The Dataset: the block's variables, and an ensemble's constants as views of
-        ``parts``' (lo, hi, constants, ...)."""
+        ``parts``' (lo, hi, constants, ...). ``lead_dim``: one run's variables keep the
+        block's leading axis of length 1 under this name (no coordinate), e.g. ``scenario``
+        for a results layer that would otherwise make every variable again to add it."""
         samples = self.samples
-        lead = ("time",) if samples is None else ("sample", "time")
+        if samples is None:
+            lead: tuple[str, ...] = ("time",) if lead_dim is None else (lead_dim, "time")
+            one: int | slice = slice(None) if lead_dim is not None else 0
+        else:
+            lead, one = ("sample", "time"), slice(None)
         data_vars = {}
         for py in self.returns:
             lay = self.layout(py)
@@ -109,7 +121,7 @@ class Block:
                 out = _constant_view(py, lay, parts, shape)
             data_vars[py] = xr.Variable(  # fastpath: a float ndarray, taken as it is
                 (*lead, *lay.dims),
-                out[0] if samples is None else out,
+                out[one],
                 dict(lay.attrs),
                 fastpath=True,
             )

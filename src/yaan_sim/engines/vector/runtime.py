@@ -335,6 +335,7 @@ class VectorModel:
         threads: int | None = None,
         chunk_size: int | None = None,
         start_state: dict | None = None,
+        lead_dim: str | None = None,
     ) -> xr.Dataset:
         """Integrate the model for ``samples`` samples at once (one run if None).
 
@@ -353,6 +354,10 @@ class VectorModel:
         stocks at ``start`` after initialisation, as PySD's ``initial_condition=(start,
         {stock: value})`` does; the other stocks keep their initial values.
 
+        ``lead_dim`` (one run only): every variable gets a leading dim of length 1 of this
+        name, without a coordinate (``scenario`` for :func:`yaan_sim.simulate`, whose
+        results would otherwise make every variable again to add it).
+
         Samples are integrated in chunks of ``chunk_size`` (default
         ``VectorModel.chunk_size``) so that arrays stay in cache, on ``threads`` threads
         (default ``VectorModel.threads``, else :func:`default_threads`: numpy releases the
@@ -363,6 +368,8 @@ class VectorModel:
             samples = int(samples)
             if samples < 1:
                 raise YaanSimError(f"samples must be at least 1, got {samples}")
+            if lead_dim is not None:
+                raise YaanSimError("lead_dim is for one run: give samples=None")
         given = {"final_time": stop, "time_step": step, "saveper": saveper}
         ctl = (
             self._eval_controls(given)
@@ -461,7 +468,7 @@ class VectorModel:
             self._threads(threads),
             block,
         )
-        return self._dataset(returns, parts, saved, samples, block)
+        return self._dataset(returns, parts, saved, samples, block, lead_dim)
 
     def _chunk(self, chunk_size: int | None) -> int:
         """Samples integrated together: the run's ``chunk_size``, the model's, the engine's."""
@@ -553,10 +560,14 @@ class VectorModel:
         return self._build(kinds, returns).source
 
     # ---- output ----------------------------------------------------------------------
-    def _dataset(self, returns, parts, saved, samples, block: Block | None = None) -> xr.Dataset:
+    def _dataset(
+        self, returns, parts, saved, samples, block: Block | None = None, lead_dim=None
+    ) -> xr.Dataset:
         if block is not None:  # filled chunk by chunk already
             return block.dataset(parts, self._dim_coord)
-        return assemble_dataset(returns, parts, saved, samples, self._dim_coord, self._layout)
+        return assemble_dataset(
+            returns, parts, saved, samples, self._dim_coord, self._layout, lead_dim
+        )
 
     def _layout(self, py: str) -> Layout:
         """Where a variable's values go in the Dataset, worked out once per variable."""
