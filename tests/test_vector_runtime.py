@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from yaan_sim.engines.vector import VectorModel
+from yaan_sim.engines.vector import VectorModel, runtime
 from yaan_sim.errors import ModelError, UnsupportedConstructError, YaanSimError
 
 # Stock(t) = 1 + Gain * Feed * t with the defaults: 1, 7, 13 at t = 0, 1, 2
@@ -265,6 +265,48 @@ def test_a_schedule_is_read_at_the_initial_time_for_initial_values(tmp_path):
     # initialised at the start: Stock(1) = Feed(1) = 7
     ds = vm.run(overrides={"Feed": sched}, start=1, init_at="start")
     assert ds["stock"].values.tolist() == [7.0, 22.0]
+
+
+def test_a_schedule_on_the_integration_times_is_read_as_given(tmp_path, monkeypatch):
+    # SIMPLE integrates at 0, 0.5, 1, 1.5 and 2 (the last update unused). A schedule given
+    # at exactly those times (ys.simulate's lever schedules) is taken as it is, not
+    # interpolated; where the initial time is elsewhere it is read there by interpolation.
+    text = SIMPLE.replace("INTEG(Rate, 1)", "INTEG(Rate, Feed)")
+    vm = _model(tmp_path, text)
+    grid = [0.0, 0.5, 1.0, 1.5, 2.0]
+    on_grid = xr.DataArray([1.0, 2.0, 4.0, 8.0, 16.0], coords={"time": grid}, dims=["time"])
+
+    def never(*args):
+        raise AssertionError("a schedule on the integration times was interpolated")
+
+    with monkeypatch.context() as m:
+        m.setattr(runtime._f, "interp_columns", never)
+        ds = vm.run(overrides={"Feed": on_grid})
+    # Stock starts at Feed(0) = 1 and gains 0.5 * 2 * Feed each step: 2, 4, 8, 16
+    assert ds["feed"].values.tolist() == [1.0, 4.0, 16.0]
+    assert ds["stock"].values.tolist() == [1.0, 4.0, 16.0]
+    # run from 0.5, initialised at the .mdl's 0: Feed(0) is the schedule's first value held
+    ds = vm.run(overrides={"Feed": on_grid.sel(time=grid[1:])}, start=0.5)
+    assert ds["stock"].values.tolist()[0] == 2.0
+
+
+def test_a_schedule_on_the_grid_reads_as_its_interpolation_would():
+    # what the interpolation gives at its own knots, bit for bit, NaN included (a value
+    # that is not finite falls back to interpolating, whose NaN spreads to the knot before)
+    pts = np.asarray([0.0, 0.5, 1.0, 1.5, 0.25])
+    rng = np.random.default_rng(0)
+    for vals in (
+        rng.random((4, 3, 2)),
+        np.broadcast_to(rng.random((1, 3, 2)), (4, 3, 2)),  # a held lever: a view
+        np.where(np.arange(4)[:, None, None] == 3, np.nan, rng.random((4, 3, 2))),
+    ):
+        for at in (pts, np.r_[pts[:-1], 0.0]):
+            got = runtime._on_grid(at, at[:-1], vals)
+            out = runtime._f.interp_columns(at, at[:-1], vals.reshape(4, -1))
+            want = out.reshape((5, 3, 2))
+            np.testing.assert_array_equal(got[0], want[:-1])
+            np.testing.assert_array_equal(got[1], want[-1])
+            assert got[0].flags.c_contiguous
 
 
 def test_per_sample_and_per_park_overrides_by_hand(tmp_path):
