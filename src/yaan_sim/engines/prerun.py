@@ -22,6 +22,7 @@ import xarray as xr
 from yaan_sim.engines.base import output_names
 from yaan_sim.errors import YaanSimError
 from yaan_sim.model.load import Horizon
+from yaan_sim.model.memo import per_model
 from yaan_sim.protocols import ModelLike, ScenarioLike
 
 #: What an ensemble keeps: ``needed`` (the default) the variables the goals and charts read
@@ -260,10 +261,15 @@ def estimate_bytes(
     scenarios: int = 1,
 ) -> int:
     """Bytes of the results (float64) of ``samples`` x ``scenarios`` runs, before any is made."""
-    sizes = {d: len(model.subscripts[r]) for d, r in model.full_range_of_dim.items()}
-    cells = sum(
-        math.prod(sizes[d] for d in model.dims_of(n)) for n in output_names(model, return_vars)
-    )
+
+    def count() -> int:
+        sizes = {d: len(model.subscripts[r]) for d, r in model.full_range_of_dim.items()}
+        names = output_names(model, return_vars)
+        return sum(math.prod(sizes[d] for d in model.dims_of(n)) for n in names)
+
+    # every run checks its memory: the cells of a set of outputs counted once per model
+    wanted = None if return_vars is None else tuple(return_vars)
+    cells = per_model(model, ("cells", wanted), count)
     n_saved = round((horizon.stop - horizon.start) / horizon.saveper) + 1
     # results, plus about the same again of working state while integrating
     return 2 * 8 * cells * n_saved * (samples or 1) * scenarios

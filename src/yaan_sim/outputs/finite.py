@@ -21,6 +21,7 @@ import numpy as np
 import xarray as xr
 
 from yaan_sim.errors import YaanSimError
+from yaan_sim.model.memo import per_model
 from yaan_sim.protocols import ModelLike
 
 POLICIES = ("warn", "error")
@@ -68,6 +69,12 @@ class Expected:
 
     @classmethod
     def of(cls, model: ModelLike) -> Expected:
+        """What ``model`` declares (worked out once per model: every run's results are
+        scanned)."""
+        return per_model(model, "expected", lambda: cls._read(model))
+
+    @classmethod
+    def _read(cls, model: ModelLike) -> Expected:
         minimums, domains = {}, {}
         dim_of = getattr(model, "dim_of_range", {})
         full = getattr(model, "full_range_of_dim", {})

@@ -7,7 +7,7 @@ import itertools
 import json
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import xarray as xr
 
 from yaan_sim.errors import ResultsError, YaanSimError
 from yaan_sim.model.load import Horizon
+from yaan_sim.model.memo import per_model
 from yaan_sim.model.profile import profile_for
 from yaan_sim.outputs.dataset import build_dataset
 from yaan_sim.outputs.manifest import EnsembleRecord, Manifest
@@ -40,34 +41,25 @@ def read_manifest(ds: xr.Dataset) -> dict:
     return out
 
 
-#: variable attributes of the last models annotated, by their metadata mapping (kept here,
-#: so that its id stays its own): made once, as annotating is on every run's path
-_ATTRS: dict[int, tuple[Mapping, dict[str, dict[str, str]]]] = {}
-_ATTRS_KEPT = 16
-
-
 def variable_attrs(model: ModelLike) -> dict[str, dict[str, str]]:
     """``{Python name: attrs}``: every variable's units, long names (en, zh), Vensim name
-    and role (the dicts are shared: copy one to change it)."""
-    metas = model.by_py_name
-    kept = _ATTRS.get(id(metas))
-    if kept is not None and kept[0] is metas:
-        return kept[1]
-    attrs = {
-        py: {
-            "units": meta.units,
-            "long_name": meta.long_name_en,
-            "long_name_en": meta.long_name_en,
-            "long_name_zh": meta.long_name_zh,
-            "vensim_name": meta.name,
-            "role": meta.role,
-        }
-        for py, meta in metas.items()
-    }
-    if len(_ATTRS) >= _ATTRS_KEPT:
-        _ATTRS.pop(next(iter(_ATTRS)))
-    _ATTRS[id(metas)] = (metas, attrs)
-    return attrs
+    and role (made once per model, as annotating is on every run's path; the dicts are
+    shared: copy one to change it)."""
+    return per_model(
+        model,
+        "variable attrs",
+        lambda: {
+            py: {
+                "units": meta.units,
+                "long_name": meta.long_name_en,
+                "long_name_en": meta.long_name_en,
+                "long_name_zh": meta.long_name_zh,
+                "vensim_name": meta.name,
+                "role": meta.role,
+            }
+            for py, meta in model.by_py_name.items()
+        },
+    )
 
 
 def annotate(ds: xr.Dataset, model: ModelLike) -> xr.Dataset:

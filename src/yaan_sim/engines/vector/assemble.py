@@ -68,11 +68,10 @@ class Block:
     def __init__(self, returns, dynamic, saved, samples, layout: Callable[[str], Layout]):
         self.returns, self.saved, self.samples = list(returns), saved, samples
         self.dynamic = set(dynamic)
-        self.layout = layout
+        self.layouts = {py: layout(py) for py in self.returns}  # looked up once a run
         n_t, s_out = len(saved), samples if samples is not None else 1
         places, total = [], 0
-        for py in self.returns:
-            lay = layout(py)
+        for py, lay in self.layouts.items():
             inblock = py in self.dynamic or samples is None
             places.append((py, lay, total if inblock else None))
             if inblock:
@@ -90,7 +89,7 @@ class Block:
     def fill(self, lo: int, hi: int, consts, outs) -> None:
         """Write samples ``lo:hi`` (one chunk's constants and per-time outputs)."""
         for py, out in self.views.items():
-            _fill(out, py, self.layout(py), lo, hi, consts, outs, py in self.dynamic)
+            _fill(out, py, self.layouts[py], lo, hi, consts, outs, py in self.dynamic)
 
     @staticmethod
     def keep(block: Block | None, lo: int, hi: int, consts, outs) -> tuple:
@@ -113,8 +112,7 @@ class Block:
         else:
             lead, one = ("sample", "time"), slice(None)
         data_vars = {}
-        for py in self.returns:
-            lay = self.layout(py)
+        for py, lay in self.layouts.items():
             out = self.views.get(py)
             if out is None:
                 shape = (samples, len(self.saved), *lay.full)
@@ -129,7 +127,7 @@ class Block:
         if samples is not None:
             coords["sample"] = xr.Variable(("sample",), np.arange(samples))
         indexes = {}
-        for d in dict.fromkeys(d for py in self.returns for d in self.layout(py).dims):
+        for d in dict.fromkeys(d for lay in self.layouts.values() for d in lay.dims):
             coords[d], indexes[d] = dim_coord(d)
         return build_dataset(data_vars, coords, indexes=indexes)
 
