@@ -12,6 +12,7 @@ from yaan_sim.engines.base import EngineUnavailable, output_names
 from yaan_sim.engines.vector import VectorModel
 from yaan_sim.errors import UnsupportedConstructError
 from yaan_sim.model.load import Horizon
+from yaan_sim.model.memo import per_model
 from yaan_sim.outputs.dataset import index_coordinate, on_time_grid
 from yaan_sim.protocols import ModelLike
 
@@ -94,7 +95,8 @@ def every_lever_scheduled(
         meta = model.meta.get(k) or model.by_py_name.get(k)
         if meta is not None:
             given[meta.name] = k
-    for meta in [m for m in model.meta.values() if m.is_lever]:
+    levers = per_model(model, "levers", lambda: [m for m in model.meta.values() if m.is_lever])
+    for meta in levers:
         key = given.get(meta.name, meta.name)
         value = out.get(key)
         if value is None:
