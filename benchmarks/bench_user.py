@@ -356,7 +356,15 @@ def section(run: dict, ens: dict, tests: dict | None) -> str:
         f"and {run['load'][1]:.1f} at the end (2 cores, shared with other jobs).",
         "",
         f"Target: at most {TARGET_RUN_MS} ms end to end: "
-        f"{_reached(run['median_ms'], TARGET_RUN_MS)}.",
+        f"{_reached(run['median_ms'], TARGET_RUN_MS)} with the default engine (numpy, "
+        f"{run['median_ms']:.1f} ms)"
+        + (
+            f'; {_reached(run["jax"]["median_ms"], TARGET_RUN_MS)} with `engine="jax"` '
+            f"({run['jax']['median_ms']:.2f} ms, an optional extra; its first call in a "
+            "process compiles or reads back its program)."
+            if run["jax"]
+            else "."
+        ),
         "",
         "**The default ensemble call**: `ys.simulate(model, [uncertain/plan-uncertain.yaml], "
         "samples=N, seed=1)`, which keeps the variables the goals and charts read "

@@ -153,6 +153,18 @@ def test_one_scenario_is_the_run_it_is_among_others(model):
     assert list(one.variables) == list(two.variables)
 
 
+def test_the_parks_regions_are_made_once_and_kept_right(model):
+    from yaan_sim.outputs.results import annotate
+
+    ds = ys.simulate(model, [load_scenario("plan", model)], horizon=H)
+    region = ds["region"].to_series()
+    assert set(region[EAST]) == {"East"}  # plan 二(二)
+    assert annotate(ds, model) is ds  # made while stacking: not made again
+    wrong = ds.assign_coords(region=("park", ["?"] * ds.sizes["park"]))
+    mended = annotate(wrong, model)
+    assert mended["region"].to_series().equals(region)
+
+
 def test_auto_falls_back_with_a_notice_and_a_named_engine_does_not(model, monkeypatch):
     monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
     monkeypatch.setattr(base, "AUTO_ORDER", ["broken", "vector", "pysd"])

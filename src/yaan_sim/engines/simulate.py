@@ -15,7 +15,7 @@ from yaan_sim.engines.base import Engine, resolve_engine
 from yaan_sim.engines.prerun import StartState, check_keep, check_start_state, prepare_runs
 from yaan_sim.model.load import Horizon
 from yaan_sim.outputs.dataset import index_coordinate, on_time_grid
-from yaan_sim.outputs.results import finish, stack_scenarios
+from yaan_sim.outputs.results import finish, region_coords, stack_scenarios
 from yaan_sim.protocols import ModelLike, ScenarioLike
 
 
@@ -115,7 +115,12 @@ def simulate(
         runs.append(
             runner.run(overrides, run_h, samples=plan.samples, return_vars=return_vars, **extra)
         )
-    ds = stack_scenarios(runs, plan.scenarios) if plan.scenarios else runs[0]
+    if plan.scenarios:
+        park = runs[0].variables.get("park")
+        regions = region_coords(model, None if park is None else park.values)
+        ds = stack_scenarios(runs, plan.scenarios, regions)
+    else:
+        ds = runs[0]
     ds = finish(
         ds,
         model,

@@ -7,7 +7,7 @@ import itertools
 import json
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -83,15 +83,27 @@ def annotate(ds: xr.Dataset, model: ModelLike) -> xr.Dataset:
             "long_name_zh": "时间",
         }
     ds.variables["time"].attrs.update(time_attrs)
+    if "park" in ds.dims:
+        extra = region_coords(model, ds.variables["park"].values)
+        have = ds.variables.get("region")
+        if extra and (have is None or not have.identical(extra["region"])):
+            ds = _with_coords(ds, extra)
+    return ds
+
+
+def region_coords(model: ModelLike, parks: Sequence | np.ndarray | None) -> dict[str, xr.Variable]:
+    """``{"region": Variable}``: the region of each of ``parks`` (the plan's section 二(二),
+    from the sub-ranges of the model's Park range); empty where the model has none."""
     regions = model.regions()
-    if regions and "park" in ds.dims:
-        region = xr.Variable(
+    if not regions or parks is None:
+        return {}
+    return {
+        "region": xr.Variable(
             ("park",),
-            np.asarray([regions.get(p, "") for p in ds.variables["park"].values]),
+            np.asarray([regions.get(p, "") for p in parks]),
             {"long_name": "region of the plan's section 二(二)"},
         )
-        ds = _with_coords(ds, {"region": region})
-    return ds
+    }
 
 
 def _with_coords(ds: xr.Dataset, extra: dict[str, xr.Variable]) -> xr.Dataset:
@@ -104,8 +116,14 @@ def _with_coords(ds: xr.Dataset, extra: dict[str, xr.Variable]) -> xr.Dataset:
     return build_dataset(data, {**coords, **extra}, ds.attrs, indexes)
 
 
-def stack_scenarios(runs: Sequence[xr.Dataset], scenarios: Sequence[ScenarioLike]) -> xr.Dataset:
-    """One Dataset per scenario (same horizon) stacked on a ``scenario`` dim, with titles.
+def stack_scenarios(
+    runs: Sequence[xr.Dataset],
+    scenarios: Sequence[ScenarioLike],
+    extra_coords: Mapping[str, xr.Variable] | None = None,
+) -> xr.Dataset:
+    """One Dataset per scenario (same horizon) stacked on a ``scenario`` dim, with titles
+    and the non-index ``extra_coords`` given (the parks' regions: :func:`region_coords`, made here
+    rather than by a second Dataset in :func:`annotate`).
 
     Runs with the same variables and coordinates (scenarios over one horizon) are
     stacked array by array (one scenario: a view, no copy); others are aligned on the
@@ -115,6 +133,7 @@ def stack_scenarios(runs: Sequence[xr.Dataset], scenarios: Sequence[ScenarioLike
         "scenario_title": xr.Variable(
             ("scenario",), np.asarray([sc.title_en or sc.name for sc in scenarios])
         ),
+        **(extra_coords or {}),
     }
     first = runs[0]
     if len(runs) == 1 and "scenario" in first.dims and "scenario" not in first.variables:
