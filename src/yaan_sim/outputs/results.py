@@ -122,8 +122,8 @@ def stack_scenarios(
     extra_coords: Mapping[str, xr.Variable] | None = None,
 ) -> xr.Dataset:
     """One Dataset per scenario (same horizon) stacked on a ``scenario`` dim, with titles
-    and the non-index ``extra_coords`` given (the parks' regions: :func:`region_coords`, made here
-    rather than by a second Dataset in :func:`annotate`).
+    and the non-index ``extra_coords`` given (the parks' regions: :func:`region_coords`,
+    made here rather than by a second Dataset in :func:`annotate`).
 
     Runs with the same variables and coordinates (scenarios over one horizon) are
     stacked array by array (one scenario: a view, no copy); others are aligned on the
@@ -138,10 +138,7 @@ def stack_scenarios(
     first = runs[0]
     if len(runs) == 1 and "scenario" in first.dims and "scenario" not in first.variables:
         # run with its scenario dim already (an engine's ``lead_dim``): only named here
-        data = {str(k): v for k, v in first.data_vars.variables.items()}
-        coords = {str(k): v for k, v in first.coords.variables.items()}
-        indexes = {str(k): v for k, v in first.xindexes.items()}
-        return build_dataset(data, {**coords, **scenario_coords}, first.attrs, indexes)
+        return _with_coords(first, scenario_coords)
     if not all(_same_layout(first, r) for r in runs[1:]) or any(
         n in first.variables for n in scenario_coords
     ):

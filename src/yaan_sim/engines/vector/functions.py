@@ -170,10 +170,11 @@ def interp_columns(x_new: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndar
     if between.size == w.size or not np.isfinite(fp).all():
         w = w.reshape((-1,) + (1,) * (fp.ndim - 1))
         return fp[i] + w * (fp[i + 1] - fp[i])
-    # A point on a knot is its value (w = 0 adds 0 * a finite difference): a schedule
-    # already on the run's grid (every lever of a run) is copied, not interpolated, which
-    # spares 4 passes over an ensemble's (time, sample, ...) schedules; the points between
-    # knots are interpolated as above, bit for bit.
+    # A point on a knot is its value (w = 0 adds 0 * a finite difference): the points of
+    # a schedule that fall on its knots are copied, not interpolated, which spares 4
+    # passes over an ensemble's (time, sample, ...) schedules; the points between knots
+    # are interpolated as above, bit for bit. (A schedule on exactly the run's grid does
+    # not come here: runtime._on_grid takes it as it is.)
     out = fp[i]
     if between.size:
         j = i[between]
