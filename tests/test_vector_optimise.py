@@ -28,8 +28,8 @@ def _both(vm: VectorModel, **run):
     out = []
     for optimised in (True, False):
         vm._programs.clear()
-        vm._build = lambda kinds, returns, o=optimised: build_program(
-            vm.plan, kinds, returns, optimised=o
+        vm._build = lambda kinds, returns, one_run=False, o=optimised: build_program(
+            vm.plan, kinds, returns, optimised=o, one_run=one_run
         )
         out.append(vm.run(**run))
     del vm._build

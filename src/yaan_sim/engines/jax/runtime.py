@@ -80,6 +80,8 @@ class JaxModel(VectorModel):
 
     #: samples per compiled call; None: :meth:`default_chunk_size`
     chunk_size: int | None = None
+    #: XLA fuses the time loop's work already: one program for one run and for many
+    saved_after_loop = False
 
     @classmethod
     def from_vector(cls, vm: VectorModel) -> JaxModel:
@@ -105,7 +107,8 @@ class JaxModel(VectorModel):
         d = jax.devices()[0]
         return f"{d.platform}:{d.id}"
 
-    def _build(self, kinds: dict, returns: list) -> JaxProgram:
+    def _build(self, kinds: dict, returns: list, one_run: bool = False) -> JaxProgram:
+        # one_run is never True here (saved_after_loop is False): one program for both
         keep_compiled_programs()  # before anything of this kind is compiled
         return build_jax_program(self.plan, kinds, returns)
 

@@ -16,7 +16,9 @@ Order of work, as in PySD's Euler integration:
 2. for each integration time ``t_k``: the variables (all returned ones where ``t_k`` is
    saved, else only what the derivatives need), then every derivative, then
    ``state += ddt * dt`` for all states at once;
-3. the variables at the final time, if it is saved.
+3. the variables at the final time, if it is saved;
+4. for one run (no samples), the variables that only the saved times need, computed once
+   for every saved time (:func:`saved_only_after_loop`).
 """
 
 from __future__ import annotations
@@ -288,11 +290,88 @@ def program_globals(plan: Plan) -> dict:
 PROGRAMS: BuiltPrograms[Program] = BuiltPrograms()
 
 
-def build_program(plan: Plan, overrides: dict, returns: list, optimised: bool = True) -> Program:
+#: Names whose value differs between the saved times of a run for a reason other than the
+#: run's variables and states: a variable reading them stays in the time loop.
+_STEP_NAMES = frozenset({TIME_NAME, INITIALISING_NAME, "k", "_ti", "times", "flags", "SC"})
+
+
+def saved_only_after_loop(sc: Schedule) -> tuple[list[str], list[str]]:
+    """The variables of one run (no samples) computed once after the time loop, for every
+    saved time at once, and the values the loop records at each saved time for them.
+
+    A variable that changes with time but that no derivative needs (a report variable:
+    emissions, the city's totals, output per mu) is computed in the loop only at the
+    saved times; it depends on nothing but the run's values at that time. Computed
+    after the loop on those values stacked along the leading axis (one run's is of length
+    1, so each saved time is one row), it costs one numpy call per operation instead of
+    one per operation and saved time: the same operations on the same elements, so the
+    same bits (checked by tests/test_vector_saved_after_loop.py). Not for an ensemble's
+    program: a per-sample constant (samples, ...) does not broadcast with the stacked
+    (times * samples, ...) values."""
+    ddt = set(sc.ddt_order)
+    later = [n for n in sc.dyn_order if n not in ddt]
+    if not later:
+        return [], []
+    loads: dict[str, set[str]] = {}
+    in_loop: set[str] = set()  # names the time loop assigns
+    for node in sc.dyn_order:
+        stored, loaded = _names(sc.var_lines(node, "run"))
+        in_loop |= stored
+        loads[node] = loaded - stored
+    for key in sc.live_states:
+        st = sc.stateful(key)
+        in_loop |= _names([*st.ddt_code(), *st.update_code()])[0]
+    # of what the loop assigns, only variables' values are stacked: a stateful object's
+    # stages may be a list (DELAY N), whose stacking would mean something else
+    movable = {
+        n
+        for n in later
+        if not loads[n] & _STEP_NAMES and all(d.startswith("v_") for d in loads[n] & in_loop)
+    }
+    while True:  # a variable the loop computes cannot read one computed after it
+        blocked = {
+            d for n in sc.dyn_order if n not in movable for d in sc.run_deps(n) if d in movable
+        }
+        if not blocked:
+            break
+        movable -= blocked
+    moved = [n for n in sc.dyn_order if n in movable]
+    moved_names = {value_name(n[2:]) for n in moved}
+    recorded = sorted(
+        {name for n in moved for name in loads[n] if name in in_loop and name not in moved_names}
+    )
+    return moved, recorded
+
+
+def _names(lines: list[str]) -> tuple[set[str], set[str]]:
+    """The names ``lines`` assign and the names they read."""
+    stored: set[str] = set()
+    loaded: set[str] = set()
+    for n in ast.walk(ast.parse("\n".join(lines))):
+        if isinstance(n, ast.Name):
+            (stored if isinstance(n.ctx, ast.Store) else loaded).add(n.id)
+    return stored, loaded
+
+
+def build_program(
+    plan: Plan,
+    overrides: dict,
+    returns: list,
+    optimised: bool = True,
+    one_run: bool = False,
+) -> Program:
     """The numpy simulation function for ``overrides`` (py name -> kind) and ``returns``;
     ``optimised`` rewrites it with :func:`.optimise.optimise` (the same results, bit for bit).
-    Built once per process for equal source and constants (:data:`PROGRAMS`)."""
+    ``one_run``: for a run without samples, its report variables computed after the time
+    loop (:func:`saved_only_after_loop`). Built once per process for equal source and
+    constants (:data:`PROGRAMS`)."""
     sc = schedule(plan, overrides, returns)
+    moved, recorded = saved_only_after_loop(sc) if one_run else ([], [])
+    moved_set = set(moved)
+    in_loop = [n for n in sc.dyn_order if n not in moved_set]
+    moved_out = {py for py in sc.dyn_out if f"v:{py}" in moved_set}
+    returned = {value_name(py): f"o_{py}" for py in sc.dyn_out if py not in moved_out}
+    lists = {name: returned.get(name, f"r_{name}") for name in recorded}
     L: list[str] = []
     w = L.append
     w("def _sim(P, SC, SCI, times, flags, t_init, ti_init, ti_run, _tf, _dt, _sp, recompute):")
@@ -327,16 +406,23 @@ def build_program(plan: Plan, overrides: dict, returns: list, optimised: bool = 
         w(f"    O[{py!r}] = {value_name(py)}")
     for py in sc.dyn_out:
         w(f"    o_{py} = []")
+    for into in lists.values():
+        if into.startswith("r_"):
+            w(f"    {into} = []")
     w("    K = len(times) - 1")
 
     def step_body(indent: str, with_ddt: bool):
         w(indent + "if flags[k]:")
         w(indent + "    pass")
-        for node in sc.dyn_order:
+        for node in in_loop:
             for line in sc.var_lines(node, "run"):
                 w(indent + "    " + line)
         for py in sc.dyn_out:
-            w(indent + f"    o_{py}.append({value_name(py)})")
+            if py not in moved_out:
+                w(indent + f"    o_{py}.append({value_name(py)})")
+        for name, into in lists.items():
+            if into.startswith("r_"):
+                w(indent + f"    {into}.append({name})")
         if with_ddt:
             w(indent + "else:")
             w(indent + "    pass")
@@ -356,6 +442,16 @@ def build_program(plan: Plan, overrides: dict, returns: list, optimised: bool = 
     w("    k = K")
     w(f"    {TIME_NAME} = times[K]")
     step_body("    ", False)
+    if moved:  # the report variables at every saved time at once (saved_only_after_loop)
+        w(f"    if {lists[recorded[0]]}:")
+        shapes = {value_name(v.py_name): v.shape for v in plan.variables.values()}
+        for name in recorded:
+            w(f"        {name} = _f.stack_saved({lists[name]}, {shapes.get(name)!r})")
+        for node in moved:
+            for line in sc.var_lines(node, "run"):
+                w("        " + line)
+        for py in sorted(moved_out):
+            w(f"        o_{py} = {value_name(py)}[:, None]")
     outs = ", ".join(f"{py!r}: o_{py}" for py in sc.dyn_out)
     w(f"    return O, {{{outs}}}")
     text = "\n".join(L) + "\n"

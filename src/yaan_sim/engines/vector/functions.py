@@ -21,6 +21,21 @@ def bc(value, shape: tuple) -> np.ndarray:
     return np.broadcast_to(value, (lead, *shape))
 
 
+def stack_saved(values: list, shape: tuple | None) -> np.ndarray:
+    """One run's values at its saved times (each ``(1, *shape)``) as one ``(times, *shape)``
+    array, for the variables computed after the time loop (``codegen.saved_only_after_loop``);
+    a value held as a scalar is broadcast to ``shape`` first, as using it would."""
+    try:
+        out = np.concatenate(values)
+    except ValueError:  # a scalar among them
+        out = None
+    if shape is not None and (out is None or out.ndim != len(shape) + 1):
+        out = np.concatenate([bc(v, shape) for v in values])
+    if out is None:
+        raise ValueError("values of different shapes at the saved times")
+    return out
+
+
 def lead(value) -> int:
     """Size of the leading (sample) axis of a value, 1 for scalars."""
     shape = np.shape(value)

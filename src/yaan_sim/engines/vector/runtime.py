@@ -104,6 +104,9 @@ class VectorModel:
     #: threads for the chunks of one run (numpy releases the GIL in its loops); None:
     #: :func:`default_threads` (the cores this process may use, on the main thread)
     threads: int | None = None
+    #: a run without samples computes its report variables after the time loop, for
+    #: every saved time at once (:func:`.codegen.saved_only_after_loop`)
+    saved_after_loop: bool = True
 
     def __init__(self, plan: Plan):
         self.plan = plan
@@ -457,7 +460,7 @@ class VectorModel:
                 if var.py_name not in returns:
                     returns.append(var.py_name)
 
-        prog = self._program(kinds, returns)
+        prog = self._program(kinds, returns, samples is None and self.saved_after_loop)
         args = (
             times,
             flags,
@@ -512,16 +515,17 @@ class VectorModel:
             self._default_chunk = int(min(8192, max(256, 2 ** round(math.log2(65536 / cells)))))
         return self._default_chunk
 
-    def _program(self, kinds: dict, returns: list):
-        """The simulation program for this kind of run (built once, then reused)."""
-        key = (tuple(sorted(kinds.items())), tuple(returns))
+    def _program(self, kinds: dict, returns: list, one_run: bool = False):
+        """The simulation program for this kind of run (built once, then reused);
+        ``one_run``: for a run without samples (``build_program``'s)."""
+        key = (tuple(sorted(kinds.items())), tuple(returns), one_run)
         prog = self._programs.get(key)
         if prog is None:
-            prog = self._programs[key] = self._build(kinds, returns)
+            prog = self._programs[key] = self._build(kinds, returns, one_run=one_run)
         return prog
 
-    def _build(self, kinds: dict, returns: list):
-        return build_program(self.plan, kinds, returns)
+    def _build(self, kinds: dict, returns: list, one_run: bool = False):
+        return build_program(self.plan, kinds, returns, one_run=one_run)
 
     def _integrate(
         self, prog, P, SC, SCI, args, n: int, size: int, workers: int, block: Block | None = None
@@ -568,15 +572,16 @@ class VectorModel:
                 out[key] = v
         return out
 
-    def program_source(self, overrides=(), return_vars=None) -> str:
-        """The generated simulation source (for inspection and debugging)."""
+    def program_source(self, overrides=(), return_vars=None, samples: int | None = None) -> str:
+        """The generated simulation source (for inspection and debugging) of a run with
+        ``samples`` (None: one run)."""
         returns = (
             self.variables
             if return_vars is None
             else [self._resolve(n).py_name for n in return_vars]
         )
         kinds = {self._resolve(n).py_name: k for n, k in dict(overrides).items()}
-        return self._build(kinds, returns).source
+        return self._program(kinds, returns, samples is None and self.saved_after_loop).source
 
     # ---- output ----------------------------------------------------------------------
     def _dataset(
