@@ -189,6 +189,7 @@ def measure(args) -> None:
     # the issue's range (10^4 ... 10^7) where this run left an N out: what it would need
     unrun = [(n, *memory_need(vm, outs, n, n_saved)) for n in ISSUE_NS if n not in ns]
     if args.write_readme:
+        args.chunk = args.chunk or jm.default_chunk_size()
         text = readme_text(
             mdl, outs, one_numpy, one_jax, first_one, agree_one, agree_ens, rows, args
         )
@@ -227,7 +228,7 @@ def not_run_text(unrun, rows, budget: int) -> str:
 
 def readme_text(mdl, outs, one_numpy, one_jax, first, agree_one, agree_ens, rows, args) -> str:
     platform = jax.devices()[0].platform
-    chunk = args.chunk or ("16,384" if platform == "cpu" else "262,144")
+    chunk = f"{args.chunk:,}"
     lines = [
         '## JAX engine (`yaan_sim.engines.jax`, `engine="jax"`)',
         "",
