@@ -11,7 +11,7 @@ name of :func:`output_names`, named by PySD's Python names, without attributes (
 results layer adds units, names and the manifest).
 
 Engines are made by name through a registry, so another backend can join without
-touching the callers: ``register_engine("jax", "yaan_sim.engines.vector.jax:JaxEngine")``
+touching the callers: ``register_engine("mine", "package.module:MyEngine")``
 (a ``module:attribute`` path, imported only when the engine is asked for, or the factory
 itself). A factory takes the model and returns an engine, or raises
 :class:`EngineUnavailable` saying why it cannot run that model. ``"auto"`` takes the
