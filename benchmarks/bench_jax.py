@@ -226,6 +226,28 @@ def not_run_text(unrun, rows, budget: int) -> str:
     )
 
 
+def _one_run_verdict(one_numpy: float, one_jax: float, first: float, rows) -> str:
+    """Where JAX beats numpy counting its first call: from which N, warm, and after how
+    much work its compilation is paid back."""
+    if one_jax >= one_numpy / 1.1:
+        return (
+            f"For one run (N = 1) JAX took {one_jax * 1e3:.1f} ms, numpy {one_numpy * 1e3:.1f} "
+            "ms: no gain below the N above."
+        )
+    text = (
+        f"Warm, it was faster from one run (N = 1: {one_jax * 1e3:.1f} ms against "
+        f"{one_numpy * 1e3:.1f} ms), so at every N measured; counting the compilation of its "
+        f"first call ({first:.1f} s; less where its program is read back from the cache "
+        f"folder: bench_user's section), it pays back after about "
+        f"{first / (one_numpy - one_jax):,.0f} single runs in one process"
+    )
+    gains = [(n, t_np - t_jax) for n, t_np, t_jax, *_ in rows if t_np and t_jax and t_np > t_jax]
+    if gains:
+        n, gain = min(gains)
+        text += f", or {max(1, round(first / gain))} calls of N = {n:,}"
+    return text + "."
+
+
 def readme_text(mdl, outs, one_numpy, one_jax, first, agree_one, agree_ens, rows, args) -> str:
     platform = jax.devices()[0].platform
     chunk = f"{args.chunk:,}"
@@ -290,6 +312,7 @@ def readme_text(mdl, outs, one_numpy, one_jax, first, agree_one, agree_ens, rows
         )
     else:
         verdict = f"On {where} JAX was not faster than numpy by 10% or more at any N measured."
+    verdict += " " + _one_run_verdict(one_numpy, one_jax, first, rows)
     lines += [
         verdict,
         "",
