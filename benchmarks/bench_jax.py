@@ -235,8 +235,8 @@ def _one_run_verdict(one_numpy: float, one_jax: float, first: float, rows) -> st
             "ms: no gain below the N above."
         )
     text = (
-        f"Warm, it was faster from one run (N = 1: {one_jax * 1e3:.1f} ms against "
-        f"{one_numpy * 1e3:.1f} ms), so at every N measured; counting the compilation of its "
+        f"Warm, it was faster for one run too (N = 1: {one_jax * 1e3:.1f} ms against "
+        f"{one_numpy * 1e3:.1f} ms): at every N measured. Counting the compilation of its "
         f"first call ({first:.1f} s; less where its program is read back from the cache "
         f"folder: bench_user's section), it pays back after about "
         f"{first / (one_numpy - one_jax):,.0f} single runs in one process"
@@ -304,7 +304,7 @@ def readme_text(mdl, outs, one_numpy, one_jax, first, agree_one, agree_ens, rows
         verdict = "numpy was not run: no comparison."
     elif faster:
         verdict = (
-            f"On {where} JAX was faster than numpy from N = {min(faster):,} "
+            f"On {where} JAX was faster than numpy at N = {', '.join(f'{n:,}' for n in faster)} "
             f"({min(ratios[n] for n in faster):.2f}-{max(ratios[n] for n in faster):.2f}x)"
         )
         verdict += (
