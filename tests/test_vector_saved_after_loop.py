@@ -96,9 +96,9 @@ def test_recorded_scalars_are_broadcast():
 
     got = stack_saved([np.float64(2.0), np.ones((1, 3))], (3,))
     assert got.shape == (2, 3) and got[0].tolist() == [2.0, 2.0, 2.0]
-    assert stack_saved([np.ones((1, 3)), np.zeros((1, 3))], None).shape == (2, 3)
+    assert stack_saved([np.ones((1, 3)), np.zeros((1, 3))], (3,)).shape == (2, 3)
     with pytest.raises(ValueError, match="different shapes"):
-        stack_saved([np.ones((1, 3)), np.float64(1.0)], None)
+        stack_saved([np.ones((1, 3)), np.ones((1, 4))], (3,))
 
 
 def test_conformance_models_bit_identical():

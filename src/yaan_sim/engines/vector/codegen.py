@@ -446,7 +446,7 @@ def build_program(
         w(f"    if {lists[recorded[0]]}:")
         shapes = {value_name(v.py_name): v.shape for v in plan.variables.values()}
         for name in recorded:
-            w(f"        {name} = _f.stack_saved({lists[name]}, {shapes.get(name)!r})")
+            w(f"        {name} = _f.stack_saved({lists[name]}, {shapes[name]!r})")
         for node in moved:
             for line in sc.var_lines(node, "run"):
                 w("        " + line)

@@ -21,19 +21,20 @@ def bc(value, shape: tuple) -> np.ndarray:
     return np.broadcast_to(value, (lead, *shape))
 
 
-def stack_saved(values: list, shape: tuple | None) -> np.ndarray:
+def stack_saved(values: list, shape: tuple) -> np.ndarray:
     """One run's values at its saved times (each ``(1, *shape)``) as one ``(times, *shape)``
     array, for the variables computed after the time loop (``codegen.saved_only_after_loop``);
     a value held as a scalar is broadcast to ``shape`` first, as using it would."""
     try:
         out = np.concatenate(values)
+        if out.ndim == len(shape) + 1:
+            return out
     except ValueError:  # a scalar among them
-        out = None
-    if shape is not None and (out is None or out.ndim != len(shape) + 1):
-        out = np.concatenate([bc(v, shape) for v in values])
-    if out is None:
-        raise ValueError("values of different shapes at the saved times")
-    return out
+        pass
+    try:
+        return np.concatenate([bc(v, shape) for v in values])
+    except ValueError as exc:
+        raise ValueError(f"values of different shapes at the saved times, not {shape}") from exc
 
 
 def lead(value) -> int:
