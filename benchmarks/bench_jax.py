@@ -1,7 +1,7 @@
 """Benchmark the JAX engine against the numpy vector engine, in one run of this script.
 
     .venv/bin/python benchmarks/bench_jax.py [--model PATH] [--ns 10000,100000,1000000]
-        [--chunk N] [--repeat R] [--write-readme]
+        [--chunk N] [--repeat R] [--numpy-max N] [--budget-gib G] [--write-readme]
 
 On a machine with a GPU: ``pip install -e '.[jax]' 'jax[cuda12]'`` and run the same
 command; the script reports the device JAX used and writes it beside the figures.
@@ -15,8 +15,10 @@ where it is absent) over its own horizon and step, with the samples of bench_eng
 * compile time (trace and XLA compilation of one chunk's program), apart from run time:
   the first call at a chunk size less the best later call;
 * runs/s of numpy (the engine's defaults: a thread per core, its default chunk) and of JAX at each
-  N (default 10^4, 10^5, 10^6, 10^7). An N whose results and inputs would not fit in
-  half the machine's memory is skipped, with the figure.
+  N (default 10^4, 10^5, 10^6, 10^7). Where the three outputs' results would not fit in
+  half the machine's memory (``--budget-gib``), only the scalar among them is returned
+  (a city total: the integration is the same); an N for which even that would not fit
+  is skipped, with the figure.
 
 ``--write-readme`` rewrites the JAX section of benchmarks/README.md (and nothing else).
 """
@@ -25,10 +27,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -73,11 +77,80 @@ ISSUE_NS = (10**4, 10**5, 10**6, 10**7)
 
 
 def memory_need(vm, outs, n: int, n_saved: int) -> tuple[int, int]:
-    """Bytes of the results and of run inputs plus results twice over (assembly)."""
+    """Bytes of the results, and what the call needs in all: the results once (each chunk
+    is written into the Dataset's block as it returns) and the inputs twice (the DataArrays
+    and the engine's arrays). A bound: at N = 1,000,000 with one scalar output the process
+    held 0.64 GiB with its inputs made and peaked at 0.91 GiB in the JAX call; this says
+    0.9 GiB for the call alone."""
     cells = sum(int(np.prod(vm.plan.lookup(o).shape)) for o in outs)
     results = 8 * cells * n_saved * n
     inputs = sum(v.nbytes for v in sampled_overrides(vm, 10).values()) // 10 * n
-    return results, 2 * (results + inputs)
+    return results, results + 2 * inputs
+
+
+def outputs_that_fit(vm, outs, n: int, n_saved: int, budget: int) -> list[str]:
+    """``outs``, or where their results would not fit in ``budget`` the scalar ones among
+    them (a city total: the integration is the same, as every output needs every stock)."""
+    if memory_need(vm, outs, n, n_saved)[1] <= budget:
+        return outs
+    scalars = [o for o in outs if vm.plan.lookup(o).shape == ()]
+    return scalars or outs
+
+
+def gib(nbytes: float) -> str:
+    """Bytes in GiB (a decimal below 10), or MiB below 1 GiB."""
+    x = nbytes / 2**30
+    if x < 1:
+        return f"{nbytes / 2**20:.0f} MiB"
+    return f"{x:.0f} GiB" if x >= 10 else f"{x:.1f} GiB"
+
+
+def duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+class Row(NamedTuple):
+    """One N: the engines' best times (None: not run), JAX's (chunk length, compile
+    seconds or None where compiled before), the bytes of its results and of the call,
+    the outputs returned and the memory its calls took."""
+
+    n: int
+    t_np: float | None
+    t_jax: float | None
+    chunk: tuple[int, float | None] | None
+    results: int
+    need: int
+    outs: list[str]
+    peak: int | None = None  # RSS in this N's calls above the process's before them
+
+
+def reset_peak_rss() -> bool:
+    """Start the process's peak resident memory again from what it holds now (Linux 4.0+:
+    ``clear_refs`` 5), so that a row's peak is its own; False where that cannot be done."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def _status_bytes(field: str) -> int | None:
+    """A memory field of /proc/self/status (``VmHWM``, ``VmRSS``) in bytes."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def peak_rss() -> int:
+    """The process's peak resident memory (since the last reset), in bytes."""
+    peak = _status_bytes("VmHWM")
+    if peak is None:  # not Linux: the peak since the start, KiB on Linux and BSD
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return peak
 
 
 def physical_memory() -> int:
@@ -97,6 +170,12 @@ def main(argv=None):
     ap.add_argument("--chunk", type=int, default=None, help="JAX samples per call")
     ap.add_argument("--repeat", type=int, default=3, help="timed calls per N up to 100,000")
     ap.add_argument("--numpy-max", type=int, default=10**7, help="largest N run with numpy")
+    ap.add_argument(
+        "--budget-gib",
+        type=float,
+        default=None,
+        help="memory a call may need (default: half of this machine's)",
+    )
     ap.add_argument("--write-readme", action="store_true", help="rewrite the README section")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as xla_cache:
@@ -132,62 +211,70 @@ def measure(args) -> None:
 
     outs = key_outputs(vm)
     n_saved = len(vm.run(return_vars=outs[:1])["time"])
-    budget = physical_memory() // 2
+    budget = physical_memory() // 2 if args.budget_gib is None else int(args.budget_gib * 2**30)
     rows = []
     compiled: dict = {}  # chunk length -> compile seconds
     for n in ns:
-        results, need = memory_need(vm, outs, n, n_saved)
+        kept = outputs_that_fit(vm, outs, n, n_saved, budget)
+        results, need = memory_need(vm, kept, n, n_saved)
         if need > budget:
-            rows.append((n, None, None, None, results, need))
+            rows.append(Row(n, None, None, None, results, need, kept))
             print(
-                f"N={n:,}: skipped: needs about {need / 2**30:.0f} GiB (results "
-                f"{results / 2**30:.1f} GiB, with inputs, twice over while assembling), "
-                f"more than half of this machine's {physical_memory() / 2**30:.0f} GiB",
+                f"N={n:,}: skipped: needs about {gib(need)} (results {gib(results)}, and "
+                f"the inputs twice), more than the {gib(budget)} allowed (--budget-gib)",
                 flush=True,
             )
             continue
-        # compile: one chunk's first call less its best later call
+        # compile: one chunk's first call less its best later call (once per program)
         length = _chunk_length(n, jm._chunk(args.chunk))
         compile_s = None
-        if length not in compiled:
+        if (length, tuple(kept)) not in compiled:
             one = sampled_overrides(vm, length)
             t = time.perf_counter()
-            jm.run(overrides=one, samples=length, return_vars=outs, chunk_size=length)
+            jm.run(overrides=one, samples=length, return_vars=kept, chunk_size=length)
             first = time.perf_counter() - t
             again = best_time(
-                lambda one=one, length=length: jm.run(
-                    overrides=one, samples=length, return_vars=outs, chunk_size=length
+                lambda one=one, length=length, kept=kept: jm.run(
+                    overrides=one, samples=length, return_vars=kept, chunk_size=length
                 ),
                 2,
             )
-            compile_s = compiled[length] = max(first - again, 0.0)
+            compile_s = compiled[length, tuple(kept)] = max(first - again, 0.0)
             del one
         ov = sampled_overrides(vm, n)
         repeat = args.repeat if n <= 100_000 else 1
+        held = _status_bytes("VmRSS") if reset_peak_rss() else None
         t_jax = best_time(
-            lambda n=n, ov=ov: jm.run(
-                overrides=ov, samples=n, return_vars=outs, chunk_size=args.chunk
+            lambda n=n, ov=ov, kept=kept: jm.run(
+                overrides=ov, samples=n, return_vars=kept, chunk_size=args.chunk
             ),
             repeat,
         )
         t_np = None
         if n <= args.numpy_max:
-            vm.run(overrides=sampled_overrides(vm, 10), samples=10, return_vars=outs)
+            vm.run(overrides=sampled_overrides(vm, 10), samples=10, return_vars=kept)
             t_np = best_time(
-                lambda n=n, ov=ov: vm.run(overrides=ov, samples=n, return_vars=outs), repeat
+                lambda n=n, ov=ov, kept=kept: vm.run(overrides=ov, samples=n, return_vars=kept),
+                repeat,
             )
-        rows.append((n, t_np, t_jax, (length, compile_s), results, need))
+        peak = None if held is None else max(peak_rss() - held, 0)
+        rows.append(Row(n, t_np, t_jax, (length, compile_s), results, need, kept, peak))
         np_text = f"numpy {n / t_np:,.0f} runs/s ({t_np:.2f} s)" if t_np else "numpy not run"
         done = "compiled before" if compile_s is None else f"compile {compile_s:.1f} s"
         print(
             f"N={n:,}: {np_text}; JAX {n / t_jax:,.0f} runs/s ({t_jax:.2f} s; chunks of "
-            f"{length:,}, {done})",
+            f"{length:,}, {done}); returned {', '.join(kept)}; peak RSS above the "
+            "process's before: " + ("not known" if peak is None else gib(peak)),
             flush=True,
         )
         del ov
 
     # the issue's range (10^4 ... 10^7) where this run left an N out: what it would need
-    unrun = [(n, *memory_need(vm, outs, n, n_saved)) for n in ISSUE_NS if n not in ns]
+    unrun = [
+        (n, *memory_need(vm, outputs_that_fit(vm, outs, n, n_saved, budget), n, n_saved))
+        for n in ISSUE_NS
+        if n not in ns
+    ]
     if args.write_readme:
         args.chunk = args.chunk or jm.default_chunk_size()
         text = readme_text(
@@ -203,17 +290,17 @@ def not_run_text(unrun, rows, budget: int) -> str:
     order), and the memory it needs."""
     if not unrun:
         return ""
-    timed = [r for r in rows if r[2] is not None]
+    timed = [r for r in rows if r.t_jax is not None]
     parts = []
     for n, results, need in unrun:
-        text = f"N = {n:,} (results {results / 2**30:.1f} GiB, ~{need / 2**30:.0f} GiB in all"
+        text = f"N = {n:,} (results {gib(results)}, ~{gib(need)} in all"
         if need > budget:
-            text += f": over half of this machine's {2 * budget / 2**30:.0f} GiB"
+            text += f": more than the {gib(budget)} allowed (`--budget-gib`)"
         elif timed:
-            m, t_np, t_jax = max(timed, key=lambda r: r[0])[:3]
-            text += f"; about {n / m * t_jax / 60:.0f} min with JAX"
+            m, t_np, t_jax = max(timed, key=lambda r: r.n)[:3]
+            text += f"; about {duration(n / m * t_jax)} with JAX"
             if t_np is not None:
-                text += f", {n / m * t_np / 60:.0f} min with numpy"
+                text += f", {duration(n / m * t_np)} with numpy"
             text += f", at the rates of N = {m:,}"
         parts.append(text + ")")
     them = "it" if len(unrun) == 1 else "them"
@@ -234,9 +321,13 @@ def _one_run_verdict(one_numpy: float, one_jax: float, first: float, rows) -> st
             f"For one run (N = 1) JAX took {one_jax * 1e3:.1f} ms, numpy {one_numpy * 1e3:.1f} "
             "ms: no gain below the N above."
         )
+    ensembles = [(t_np, t_jax) for _, t_np, t_jax, *_ in rows if t_np and t_jax]
+    everywhere = bool(ensembles) and all(t_np >= 1.1 * t_jax for t_np, t_jax in ensembles)
     text = (
-        f"Warm, it was faster for one run too (N = 1: {one_jax * 1e3:.1f} ms against "
-        f"{one_numpy * 1e3:.1f} ms): at every N measured. Counting the compilation of its "
+        f"Warm, it was faster for one run (N = 1: {one_jax * 1e3:.1f} ms against "
+        f"{one_numpy * 1e3:.1f} ms)"
+        + (": at every N measured" if everywhere else "")
+        + ". Counting the compilation of its "
         f"first call ({first:.1f} s; less where its program is read back from the cache "
         f"folder: bench_user's section), it pays back after about "
         f"{first / (one_numpy - one_jax):,.0f} single runs in one process"
@@ -246,6 +337,27 @@ def _one_run_verdict(one_numpy: float, one_jax: float, first: float, rows) -> st
         n, gain = min(gains)
         text += f", or {max(1, round(first / gain))} calls of N = {n:,}"
     return text + "."
+
+
+def _numpy_estimate(n: int, rows) -> str:
+    """numpy's time at ``n`` at the rate of the largest N it ran (``--numpy-max``)."""
+    ran = [r for r in rows if r.t_np is not None]
+    if not ran:
+        return ""
+    r = max(ran, key=lambda r: r.n)
+    return f" (`--numpy-max`): ~{duration(n / r.n * r.t_np)} at its rate at N = {r.n:,}"
+
+
+def _scale_text(rows) -> str:
+    """How JAX's rate holds from the smallest N to the largest it ran."""
+    timed = sorted((r for r in rows if r.t_jax is not None), key=lambda r: r.n)
+    if len(timed) < 2:
+        return ""
+    a, b = timed[0], timed[-1]
+    return (
+        f" From N = {a.n:,} to N = {b.n:,} its rate went from {a.n / a.t_jax:,.0f} to "
+        f"{b.n / b.t_jax:,.0f} runs/s."
+    )
 
 
 def readme_text(mdl, outs, one_numpy, one_jax, first, agree_one, agree_ens, rows, args) -> str:
@@ -269,50 +381,59 @@ def readme_text(mdl, outs, one_numpy, one_jax, first, agree_one, agree_ens, rows
         f"| {agree_one:.1e} |",
         f"| the same, 1,000 samples | - | {agree_ens:.1e} |",
         "",
-        f"Runs per second ({len(outs)} outputs returned; numpy with its defaults: "
-        f"{default_threads()} thread(s), one per core; XLA uses every core):",
+        f"Runs per second (numpy with its defaults: {default_threads()} thread(s), one per "
+        "core; XLA uses every core). Each call returns the outputs named in its row at every "
+        "saved time; where those above would not fit in half of this machine's memory, only "
+        "the scalar among them (a city total: the integration is the same, as it needs "
+        "every stock):",
         "",
-        "| N | numpy | JAX | JAX chunk; compile (once per chunk size) | JAX / numpy |",
-        "|---|---|---|---|---|",
+        "| N | returned | numpy | JAX | JAX chunk; compile (once per program) | JAX / numpy "
+        "| peak RSS in its calls, above the process's before (its inputs made) |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for n, t_np, t_jax, chunk, results, need in rows:
-        if t_jax is None:
+    for r in rows:
+        returned = "the three above" if r.outs == outs else ", ".join(r.outs)
+        if r.t_jax is None:
             lines.append(
-                f"| {n:,} | not run | not run | - | needs ~{need / 2**30:.0f} GiB (results "
-                f"{results / 2**30:.1f} GiB); over half of this machine's memory |"
+                f"| {r.n:,} | {returned} | not run | not run | - | needs ~{gib(r.need)} "
+                f"(results {gib(r.results)}); more than allowed (`--budget-gib`) | - |"
             )
             continue
-        jax_cell = f"{t_jax:.2f} s = **{n / t_jax:,.0f}**"
-        length, compile_s = chunk
+        jax_cell = f"{r.t_jax:.2f} s = **{r.n / r.t_jax:,.0f}**"
+        length, compile_s = r.chunk
         chunk_cell = f"{length:,}; " + ("as above" if compile_s is None else f"{compile_s:.1f} s")
-        if t_np is None:
-            lines.append(f"| {n:,} | not run | {jax_cell} | {chunk_cell} | - |")
+        peak = "-" if r.peak is None else gib(r.peak)
+        if r.t_np is None:
+            lines.append(
+                f"| {r.n:,} | {returned} | not run{_numpy_estimate(r.n, rows)} | {jax_cell} "
+                f"| {chunk_cell} | - | {peak} |"
+            )
             continue
-        ratio = t_np / t_jax
         lines.append(
-            f"| {n:,} | {t_np:.2f} s = **{n / t_np:,.0f}** | {jax_cell} | {chunk_cell} "
-            f"| {ratio:.2f}x |"
+            f"| {r.n:,} | {returned} | {r.t_np:.2f} s = **{r.n / r.t_np:,.0f}** | {jax_cell} "
+            f"| {chunk_cell} | {r.t_np / r.t_jax:.2f}x | {peak} |"
         )
     lines.append("")
     where = "this CPU" if platform == "cpu" else f"this {platform.upper()}"
-    ratios = {r[0]: r[1] / r[2] for r in rows if r[1] is not None and r[2] is not None}
-    compiles = [r[3][1] for r in rows if r[3] and r[3][1] is not None] + [first]
+    ratios = {r.n: r.t_np / r.t_jax for r in rows if r.t_np is not None and r.t_jax is not None}
+    compiles = [r.chunk[1] for r in rows if r.chunk and r.chunk[1] is not None] + [first]
     # a gain under 10% is within what other jobs on a shared machine do to one timing
     faster = [n for n, q in ratios.items() if q >= 1.1]
     level = [n for n, q in ratios.items() if 1 / 1.1 < q < 1.1]
     if not ratios:
         verdict = "numpy was not run: no comparison."
     elif faster:
+        lo, hi = min(ratios[n] for n in faster), max(ratios[n] for n in faster)
         verdict = (
             f"On {where} JAX was faster than numpy at N = {', '.join(f'{n:,}' for n in faster)} "
-            f"({min(ratios[n] for n in faster):.2f}-{max(ratios[n] for n in faster):.2f}x)"
+            + (f"({lo:.2f}x)" if f"{lo:.2f}" == f"{hi:.2f}" else f"({lo:.2f}-{hi:.2f}x)")
         )
         verdict += (
             f"; level (within 10%) at N = {', '.join(f'{n:,}' for n in level)}." if level else "."
         )
     else:
         verdict = f"On {where} JAX was not faster than numpy by 10% or more at any N measured."
-    verdict += " " + _one_run_verdict(one_numpy, one_jax, first, rows)
+    verdict += " " + _one_run_verdict(one_numpy, one_jax, first, rows) + _scale_text(rows)
     lines += [
         verdict,
         "",
@@ -330,15 +451,15 @@ def readme_text(mdl, outs, one_numpy, one_jax, first, agree_one, agree_ens, rows
             "one, `pip install -e '.[jax]' 'jax[cuda12]'` and run `python "
             "benchmarks/bench_jax.py --write-readme`: the section then names the GPU.",
         ]
-    timed = [(r[0], r[4]) for r in rows if r[2] is not None]
-    n_big, results_big = max(timed) if timed else (0, 0)
+    timed = [r for r in rows if r.t_jax is not None]
+    big = max(timed, key=lambda r: r.n) if timed else None
     lines += [
         "",
         "What the figures include: each call turns the overrides into arrays, runs the",
         "chunks (JAX: one compiled program, the next chunk running while the last one's",
         "results come back), brings the results to the host and builds the Dataset",
-        f"(which both engines pay: {results_big / 2**30:.1f} GiB at N = {n_big:,} for these "
-        f"{len(outs)} outputs).",
+        "(which both engines pay"
+        + (f": {gib(big.results)} at N = {big.n:,} for {', '.join(big.outs)})." if big else ")."),
         "The JAX engine's arithmetic differs from",
         "numpy's in the last bits (XLA divides by a shared value as a multiplication by",
         "its reciprocal, and has its own exp, log and power): hence the differences above.",
