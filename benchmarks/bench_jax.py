@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -79,9 +78,9 @@ ISSUE_NS = (10**4, 10**5, 10**6, 10**7)
 def memory_need(vm, outs, n: int, n_saved: int) -> tuple[int, int]:
     """Bytes of the results, and what the call needs in all: the results once (each chunk
     is written into the Dataset's block as it returns) and the inputs twice (the DataArrays
-    and the engine's arrays). A bound: at N = 1,000,000 with one scalar output the process
-    held 0.64 GiB with its inputs made and peaked at 0.91 GiB in the JAX call; this says
-    0.9 GiB for the call alone."""
+    and the engine's arrays). A bound: at N = 1,000,000 with one scalar output the JAX call
+    took 0.27 GiB above the 0.64 GiB the process held with its inputs made; this says 0.9
+    GiB (bench_jax's table gives each N's own figure)."""
     cells = sum(int(np.prod(vm.plan.lookup(o).shape)) for o in outs)
     results = 8 * cells * n_saved * n
     inputs = sum(v.nbytes for v in sampled_overrides(vm, 10).values()) // 10 * n
@@ -145,12 +144,9 @@ def _status_bytes(field: str) -> int | None:
     return None
 
 
-def peak_rss() -> int:
-    """The process's peak resident memory (since the last reset), in bytes."""
-    peak = _status_bytes("VmHWM")
-    if peak is None:  # not Linux: the peak since the start, KiB on Linux and BSD
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return peak
+def peak_rss() -> int | None:
+    """The process's peak resident memory since :func:`reset_peak_rss`, in bytes."""
+    return _status_bytes("VmHWM")
 
 
 def physical_memory() -> int:
@@ -213,7 +209,7 @@ def measure(args) -> None:
     n_saved = len(vm.run(return_vars=outs[:1])["time"])
     budget = physical_memory() // 2 if args.budget_gib is None else int(args.budget_gib * 2**30)
     rows = []
-    compiled: dict = {}  # chunk length -> compile seconds
+    compiled: dict = {}  # (chunk length, outputs) -> compile seconds
     for n in ns:
         kept = outputs_that_fit(vm, outs, n, n_saved, budget)
         results, need = memory_need(vm, kept, n, n_saved)
@@ -257,7 +253,8 @@ def measure(args) -> None:
                 lambda n=n, ov=ov, kept=kept: vm.run(overrides=ov, samples=n, return_vars=kept),
                 repeat,
             )
-        peak = None if held is None else max(peak_rss() - held, 0)
+        top = peak_rss()
+        peak = None if held is None or top is None else max(top - held, 0)
         rows.append(Row(n, t_np, t_jax, (length, compile_s), results, need, kept, peak))
         np_text = f"numpy {n / t_np:,.0f} runs/s ({t_np:.2f} s)" if t_np else "numpy not run"
         done = "compiled before" if compile_s is None else f"compile {compile_s:.1f} s"
