@@ -283,22 +283,23 @@ def measure(args) -> None:
 
 def not_run_text(unrun, rows, budget: int) -> str:
     """A paragraph on the N of the issue's range this run did not measure: the time each
-    engine would take at the rate of the largest N measured (``--ns`` may come in any
-    order), and the memory it needs."""
+    engine would take at its rate at the largest N it ran (``--ns`` may come in any order;
+    numpy may stop below JAX, ``--numpy-max``), and the memory it needs."""
     if not unrun:
         return ""
-    timed = [r for r in rows if r.t_jax is not None]
     parts = []
     for n, results, need in unrun:
         text = f"N = {n:,} (results {gib(results)}, ~{gib(need)} in all"
         if need > budget:
             text += f": more than the {gib(budget)} allowed (`--budget-gib`)"
-        elif timed:
-            m, t_np, t_jax = max(timed, key=lambda r: r.n)[:3]
-            text += f"; about {duration(n / m * t_jax)} with JAX"
-            if t_np is not None:
-                text += f", {duration(n / m * t_np)} with numpy"
-            text += f", at the rates of N = {m:,}"
+        else:
+            times = [
+                f"{duration(est[0])} with {label} (its rate at N = {est[1]:,})"
+                for label, engine in (("JAX", "t_jax"), ("numpy", "t_np"))
+                if (est := _at_largest_rate(n, rows, engine)) is not None
+            ]
+            if times:
+                text += "; about " + ", ".join(times)
         parts.append(text + ")")
     them = "it" if len(unrun) == 1 else "them"
     ns = ",".join(str(n) for n, _, _ in unrun)
@@ -336,13 +337,22 @@ def _one_run_verdict(one_numpy: float, one_jax: float, first: float, rows) -> st
     return text + "."
 
 
+def _at_largest_rate(n: int, rows, engine: str) -> tuple[float, int] | None:
+    """The seconds ``engine`` (``"t_np"`` or ``"t_jax"``) would take for ``n`` samples at
+    its rate at the largest N it ran, and that N (None where it ran none)."""
+    ran = [r for r in rows if getattr(r, engine) is not None]
+    if not ran:
+        return None
+    r = max(ran, key=lambda r: r.n)
+    return n / r.n * getattr(r, engine), r.n
+
+
 def _numpy_estimate(n: int, rows) -> str:
     """numpy's time at ``n`` at the rate of the largest N it ran (``--numpy-max``)."""
-    ran = [r for r in rows if r.t_np is not None]
-    if not ran:
+    est = _at_largest_rate(n, rows, "t_np")
+    if est is None:
         return ""
-    r = max(ran, key=lambda r: r.n)
-    return f" (`--numpy-max`): ~{duration(n / r.n * r.t_np)} at its rate at N = {r.n:,}"
+    return f" (`--numpy-max`): ~{duration(est[0])} at its rate at N = {est[1]:,}"
 
 
 def _scale_text(rows) -> str:

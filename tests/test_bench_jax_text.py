@@ -64,6 +64,17 @@ def test_numpy_estimate_scales_the_largest_n_numpy_ran(bench):
     assert bench._numpy_estimate(10**7, [row(bench, 10**7, None, 1.0)]) == ""
 
 
+def test_sizes_not_run_are_timed_at_each_engines_own_largest_n(bench):
+    """numpy may stop below JAX (--numpy-max): its estimate comes from its own largest N."""
+    rows = [row(bench, 10**5, 20.0, 10.0), row(bench, 10**6, None, 100.0)]
+    text = bench.not_run_text([(10**7, 2**30, 2**31)], rows, 2**33)
+    assert "17 min with JAX (its rate at N = 1,000,000)" in text
+    assert "33 min with numpy (its rate at N = 100,000)" in text
+    too_big = bench.not_run_text([(10**7, 2**30, 2**34)], rows, 2**33)
+    assert "more than the 8.0 GiB allowed" in too_big and "with JAX" not in too_big
+    assert bench.not_run_text([], rows, 2**33) == ""
+
+
 @pytest.mark.parametrize(
     ("nbytes", "text"),
     [(2**29, "512 MiB"), (3 * 2**30 // 2, "1.5 GiB"), (12 * 2**30, "12 GiB")],
